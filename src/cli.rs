@@ -1,1 +1,100 @@
-//! cli
+//! Command-line arguments (clap derive). Modes: print the diff (default), `--check`, `--write`;
+//! subcommands `list`, `explain`, `knowledge`, `files`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Rewrite Dockerfiles into production-grade ones: multi-stage builds, dependency layers that
+/// cache, non-root users. Prints a unified diff by default.
+#[derive(Debug, Parser)]
+#[command(name = "restage", version, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub fix: FixArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the transforms: id, confidence, summary.
+    List,
+    /// Show the documentation of one transform.
+    Explain {
+        /// A transform id, as `restage list` shows it.
+        id: String,
+    },
+    /// Print the effective knowledge (built-in data merged with restage.toml overrides) as TOML.
+    Knowledge {
+        #[command(flatten)]
+        config: ConfigArgs,
+        /// Use the restage.toml that applies to this directory.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
+    /// List the Dockerfiles discovery picks, each with its build context and ecosystems.
+    Files {
+        /// Files or directories (default: the current directory).
+        paths: Vec<PathBuf>,
+        #[command(flatten)]
+        config: ConfigArgs,
+        /// Build context for every Dockerfile (default: its directory, or what compose says).
+        #[arg(long, value_name = "DIR")]
+        context: Option<PathBuf>,
+    },
+}
+
+/// Where configuration comes from.
+#[derive(Debug, Clone, Args, Default)]
+pub struct ConfigArgs {
+    /// Use this restage.toml instead of searching upward from each Dockerfile.
+    #[arg(long, value_name = "PATH", global = true)]
+    pub config: Option<PathBuf>,
+    /// Ignore every restage.toml.
+    #[arg(long, conflicts_with = "config", global = true)]
+    pub no_config: bool,
+}
+
+/// The default command: rewrite Dockerfiles.
+#[derive(Debug, Clone, Args)]
+pub struct FixArgs {
+    /// Files or directories to process (default: the current directory).
+    pub paths: Vec<PathBuf>,
+    /// Print the diff and exit 1 if any file would change.
+    #[arg(long, conflicts_with = "write")]
+    pub check: bool,
+    /// Rewrite files in place (atomically).
+    #[arg(long)]
+    pub write: bool,
+    /// Run only these transforms (comma-separated ids).
+    #[arg(long, value_delimiter = ',', value_name = "ID,...")]
+    pub select: Option<Vec<String>>,
+    /// Do not run these transforms (comma-separated ids).
+    #[arg(long, value_delimiter = ',', value_name = "ID,...")]
+    pub ignore: Vec<String>,
+    /// Also apply changes that rely on a guess (marked unsafe).
+    #[arg(long)]
+    pub unsafe_fixes: bool,
+    /// Build context for every Dockerfile (default: its directory, or what compose says).
+    #[arg(long, value_name = "DIR")]
+    pub context: Option<PathBuf>,
+    /// Worker threads (default: the number of CPUs).
+    #[arg(short = 'j', long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Colour the diff.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Print only errors (and the diff, which is the output).
+    #[arg(short, long)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub config: ConfigArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}

@@ -1,1 +1,235 @@
-//! discover
+//! Finding Dockerfiles: a parallel walk (the `ignore` crate) that honours .gitignore and .ignore,
+//! skips hidden directories and `node_modules`, and matches Dockerfile names. Paths given
+//! explicitly are always processed. The result is sorted, so output never depends on the walk.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use ignore::{WalkBuilder, WalkState};
+
+/// Extensions after `Dockerfile.` that name something else (docs, scripts, backups).
+const NOT_DOCKERFILE_EXT: &[&str] = &[
+    "md",
+    "txt",
+    "sh",
+    "yml",
+    "yaml",
+    "json",
+    "bak",
+    "orig",
+    "rej",
+    "swp",
+    "swo",
+    "tmp",
+    "old",
+    "dockerignore",
+    "lock",
+    "log",
+    "patch",
+    "diff",
+    "toml",
+    "ini",
+    "cfg",
+    "py",
+    "ps1",
+    "bat",
+    "rst",
+    "html",
+    "adoc",
+];
+
+/// True for names restage treats as Dockerfiles: `Dockerfile`, `Containerfile`, `*.Dockerfile`,
+/// `*.dockerfile`, `Dockerfile.*` / `Containerfile.*` (but not `Dockerfile.md`, `.txt`, ...).
+pub fn is_dockerfile_name(name: &str) -> bool {
+    if name == "Dockerfile" || name == "Containerfile" || name == "dockerfile" {
+        return true;
+    }
+    if let Some(stem) = name
+        .strip_suffix(".Dockerfile")
+        .or_else(|| name.strip_suffix(".dockerfile"))
+    {
+        return !stem.is_empty();
+    }
+    for prefix in ["Dockerfile.", "Containerfile.", "dockerfile."] {
+        if let Some(ext) = name.strip_prefix(prefix) {
+            let last = ext.rsplit('.').next().unwrap_or(ext).to_ascii_lowercase();
+            return !ext.is_empty()
+                && !NOT_DOCKERFILE_EXT.contains(&last.as_str())
+                && !name.ends_with('~');
+        }
+    }
+    false
+}
+
+/// What discovery found for one path.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Found {
+    /// A file to process.
+    File(PathBuf),
+    /// A path that cannot be processed, with the reason (reported as an error for that path).
+    Problem(PathBuf, String),
+}
+
+impl Found {
+    pub fn path(&self) -> &Path {
+        match self {
+            Found::File(p) | Found::Problem(p, _) => p,
+        }
+    }
+}
+
+/// Finds the Dockerfiles under `roots`, sorted by path, each once.
+pub fn discover(roots: &[PathBuf], threads: usize) -> Vec<Found> {
+    let found = Mutex::new(Vec::new());
+    let mut dirs = Vec::new();
+    for root in roots {
+        match std::fs::symlink_metadata(root) {
+            Err(e) => found
+                .lock()
+                .expect("no panic while holding the lock")
+                .push(Found::Problem(root.clone(), io_reason(&e))),
+            Ok(meta) if meta.is_dir() => dirs.push(root.clone()),
+            // Files (and symlinks to anything) given explicitly are always processed; reading
+            // them reports what is wrong.
+            Ok(_) if root.is_dir() => dirs.push(root.clone()),
+            Ok(_) => found
+                .lock()
+                .expect("no panic while holding the lock")
+                .push(Found::File(root.clone())),
+        }
+    }
+    if let Some((first, rest)) = dirs.split_first() {
+        let mut builder = WalkBuilder::new(first);
+        for d in rest {
+            builder.add(d);
+        }
+        builder
+            .threads(threads)
+            .hidden(true)
+            .git_ignore(true)
+            .git_global(false)
+            .git_exclude(true)
+            .require_git(false)
+            .follow_links(false)
+            .filter_entry(|e| e.file_name() != "node_modules");
+        builder.build_parallel().run(|| {
+            let found = &found;
+            Box::new(move |entry| {
+                let item = match entry {
+                    Ok(entry) => {
+                        let name = entry.file_name().to_string_lossy();
+                        let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
+                        if entry.depth() == 0 || !is_dockerfile_name(&name) {
+                            None
+                        } else if is_dir {
+                            (name == "Dockerfile" || name == "Containerfile").then(|| {
+                                Found::Problem(
+                                    entry.path().to_path_buf(),
+                                    "is a directory, not a Dockerfile".to_string(),
+                                )
+                            })
+                        } else {
+                            Some(Found::File(entry.path().to_path_buf()))
+                        }
+                    }
+                    Err(err) => walk_problem(&err),
+                };
+                if let Some(item) = item {
+                    found
+                        .lock()
+                        .expect("no panic while holding the lock")
+                        .push(item);
+                }
+                WalkState::Continue
+            })
+        });
+    }
+    let mut found = found.into_inner().expect("no panic while holding the lock");
+    found.sort();
+    found.dedup_by(|a, b| a.path() == b.path());
+    found
+}
+
+fn walk_problem(err: &ignore::Error) -> Option<Found> {
+    let mut path = None;
+    let mut e = err;
+    loop {
+        match e {
+            ignore::Error::WithPath { path: p, err } => {
+                path = Some(p.clone());
+                e = err;
+            }
+            ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+                e = err
+            }
+            _ => break,
+        }
+    }
+    // Unreadable directories are reported; a broken .gitignore line is not a Dockerfile problem.
+    let path = path?;
+    let reason = match e {
+        ignore::Error::Io(io) => io_reason(io),
+        ignore::Error::Loop { child, .. } => format!("symlink loop at {}", child.display()),
+        other => other.to_string(),
+    };
+    Some(Found::Problem(path, reason))
+}
+
+/// A short, lower-case reason for an IO error.
+pub fn io_reason(e: &std::io::Error) -> String {
+    use std::io::ErrorKind::*;
+    match e.kind() {
+        NotFound => "no such file or directory".into(),
+        PermissionDenied => "permission denied".into(),
+        _ => {
+            let s = e.to_string();
+            // "Too many levels of symbolic links (os error 40)" -> without the errno.
+            match s.find(" (os error") {
+                Some(p) => s[..p].to_lowercase(),
+                None => s.to_lowercase(),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dockerfile_names() {
+        for yes in [
+            "Dockerfile",
+            "Containerfile",
+            "api.Dockerfile",
+            "api.dockerfile",
+            "Dockerfile.prod",
+            "Dockerfile.dev",
+            "Containerfile.base",
+            "Dockerfile.node20",
+        ] {
+            assert!(is_dockerfile_name(yes), "{yes}");
+        }
+        for no in [
+            "Dockerfile.md",
+            "Dockerfile.txt",
+            "Dockerfile.sh",
+            "Dockerfile.yml",
+            "Dockerfile.yaml",
+            "Dockerfile.json",
+            "Dockerfile.bak",
+            "Dockerfile.orig",
+            "Dockerfile.rej",
+            "Dockerfile.swp",
+            "Dockerfile.",
+            ".Dockerfile",
+            "Dockerfiles",
+            "README.md",
+            "docker-compose.yml",
+            "Dockerfile.prod.bak",
+            "Dockerfile~",
+        ] {
+            assert!(!is_dockerfile_name(no), "{no}");
+        }
+    }
+}

@@ -11,5 +11,6 @@ pub mod knowledge;
 pub mod pipeline;
 pub mod report;
 pub mod run;
+pub mod shell;
 pub mod syntax;
 pub mod transforms;

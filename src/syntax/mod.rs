@@ -1,1 +1,414 @@
-//! syntax
+//! The lossless model of a Dockerfile. A [`Document`] is the original text plus byte ranges: every
+//! byte belongs to exactly one [`Item`] (an instruction's extent, or the trivia between extents),
+//! so joining the items gives back the file byte for byte. Transforms read the model and emit
+//! edits against the text; nothing is ever re-printed from a tree.
+//!
+//! This module is the only user of the `parse-dockerfile` crate (see `lower.rs`).
+
+mod lower;
+
+use std::fmt;
+use std::ops::Range;
+
+pub use lower::parse;
+
+/// Byte range into [`Document::text`].
+pub type Span = Range<usize>;
+
+/// A parsed Dockerfile: the text and the ranges that index it.
+#[derive(Debug, Clone)]
+pub struct Document {
+    pub(crate) text: String,
+    pub(crate) items: Vec<Item>,
+    pub(crate) instructions: Vec<Instruction>,
+    pub(crate) stages: Vec<Stage>,
+    pub(crate) style: Style,
+    pub(crate) escape: char,
+}
+
+/// One piece of the file: an instruction's extent or the trivia around it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    pub range: Span,
+    pub kind: ItemKind,
+}
+
+/// What an [`Item`] holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ItemKind {
+    /// Comments, blank lines, parser directives, a BOM.
+    Trivia,
+    /// The instruction with this index in [`Document::instructions`].
+    Instruction(usize),
+}
+
+/// The instruction keywords of the Dockerfile language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    Add,
+    Arg,
+    Cmd,
+    Copy,
+    Entrypoint,
+    Env,
+    Expose,
+    From,
+    Healthcheck,
+    Label,
+    Maintainer,
+    Onbuild,
+    Run,
+    Shell,
+    Stopsignal,
+    User,
+    Volume,
+    Workdir,
+}
+
+impl Kind {
+    /// The keyword in upper case, as the Dockerfile reference spells it.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            Kind::Add => "ADD",
+            Kind::Arg => "ARG",
+            Kind::Cmd => "CMD",
+            Kind::Copy => "COPY",
+            Kind::Entrypoint => "ENTRYPOINT",
+            Kind::Env => "ENV",
+            Kind::Expose => "EXPOSE",
+            Kind::From => "FROM",
+            Kind::Healthcheck => "HEALTHCHECK",
+            Kind::Label => "LABEL",
+            Kind::Maintainer => "MAINTAINER",
+            Kind::Onbuild => "ONBUILD",
+            Kind::Run => "RUN",
+            Kind::Shell => "SHELL",
+            Kind::Stopsignal => "STOPSIGNAL",
+            Kind::User => "USER",
+            Kind::Volume => "VOLUME",
+            Kind::Workdir => "WORKDIR",
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.keyword())
+    }
+}
+
+/// A piece of an instruction's text and its unescaped value (for analysis only: edits use spans).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Word {
+    pub span: Span,
+    pub value: String,
+}
+
+/// An option flag such as `--from=build` or `--link`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Flag {
+    /// The whole flag, `--name=value`.
+    pub span: Span,
+    pub name: String,
+    pub value: Option<Word>,
+}
+
+/// How a command-taking instruction (RUN, CMD, ENTRYPOINT, HEALTHCHECK CMD) is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Form {
+    /// Not a command-taking instruction, or `HEALTHCHECK NONE`.
+    None,
+    /// JSON array; `span` covers `[ ... ]`, `words` the elements.
+    Exec { span: Span, words: Vec<Word> },
+    /// Shell form; `span` covers the command text (heredoc bodies excluded).
+    Shell { span: Span },
+}
+
+/// One instruction of the file.
+#[derive(Debug, Clone)]
+pub struct Instruction {
+    pub kind: Kind,
+    /// Whole lines: from the start of the keyword's line to just after the line terminator of the
+    /// instruction's last line (or the end of the file).
+    pub extent: Span,
+    pub keyword: Span,
+    pub flags: Vec<Flag>,
+    /// The arguments after keyword and flags, up to the end of the last content line (no
+    /// terminator). Empty for an instruction with none.
+    pub args: Span,
+    /// Argument words the parser separates: COPY/ADD sources then destination, EXPOSE ports,
+    /// VOLUME paths, SHELL words, FROM image (then alias), USER/WORKDIR/STOPSIGNAL/ARG/ENV/LABEL
+    /// argument text as one word, exec-form elements.
+    pub words: Vec<Word>,
+    /// RUN, CMD, ENTRYPOINT and HEALTHCHECK CMD: how the command is written.
+    pub form: Form,
+    /// Here-document bodies (RUN, COPY, ADD), each from its first body line to its terminator.
+    pub heredocs: Vec<Span>,
+    /// Index of the stage the instruction belongs to; `None` for an ARG before the first FROM.
+    pub stage: Option<usize>,
+    /// For ONBUILD: the kind of the wrapped instruction.
+    pub onbuild: Option<Kind>,
+}
+
+impl Instruction {
+    /// The flag with this name (without the leading `--`), if present.
+    pub fn flag(&self, name: &str) -> Option<&Flag> {
+        self.flags.iter().find(|f| f.name == name)
+    }
+
+    /// True for a shell-form command.
+    pub fn is_shell_form(&self) -> bool {
+        matches!(self.form, Form::Shell { .. })
+    }
+}
+
+/// A build stage: `FROM` and the instructions up to the next `FROM`.
+#[derive(Debug, Clone)]
+pub struct Stage {
+    pub index: usize,
+    /// Index of the FROM instruction in [`Document::instructions`].
+    pub from: usize,
+    /// Indices of the stage's instructions, FROM included.
+    pub instructions: Range<usize>,
+    /// The image reference as written (may contain `$VAR`).
+    pub image: Word,
+    /// `AS name`, if any.
+    pub alias: Option<Word>,
+}
+
+/// Line ending used by the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineEnding {
+    Lf,
+    CrLf,
+}
+
+impl LineEnding {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LineEnding::Lf => "\n",
+            LineEnding::CrLf => "\r\n",
+        }
+    }
+}
+
+/// How the file is written, so that inserted text matches it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Style {
+    pub line_ending: LineEnding,
+    /// Most keywords are lower case.
+    pub lowercase_keywords: bool,
+    /// Indentation used on continuation lines (default four spaces).
+    pub continuation_indent: String,
+    /// The file ends with a line terminator.
+    pub final_newline: bool,
+}
+
+impl Style {
+    /// A keyword spelled the way the file spells them.
+    pub fn keyword(&self, kind: Kind) -> String {
+        if self.lowercase_keywords {
+            kind.keyword().to_ascii_lowercase()
+        } else {
+            kind.keyword().to_string()
+        }
+    }
+
+    /// The file's line ending.
+    pub fn nl(&self) -> &'static str {
+        self.line_ending.as_str()
+    }
+}
+
+/// Why a text could not become a [`Document`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyntaxError {
+    pub kind: SyntaxErrorKind,
+    pub message: String,
+    /// 1-based; 0 when the error concerns the whole file.
+    pub line: usize,
+    /// 1-based; 0 when the error concerns the whole file.
+    pub column: usize,
+}
+
+/// Whether the file is broken or restage cannot handle it yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyntaxErrorKind {
+    /// Not a valid Dockerfile: BuildKit would reject it too.
+    Invalid,
+    /// Valid syntax that restage does not handle yet; the file is skipped, not judged.
+    Unsupported,
+}
+
+impl fmt::Display for SyntaxError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line > 0 {
+            write!(f, "{}:{}: ", self.line, self.column)?;
+        }
+        match self.kind {
+            SyntaxErrorKind::Invalid => write!(f, "invalid Dockerfile: {}", self.message),
+            SyntaxErrorKind::Unsupported => {
+                write!(
+                    f,
+                    "unsupported syntax (a restage limitation): {}",
+                    self.message
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for SyntaxError {}
+
+impl SyntaxError {
+    /// The message with its kind, without the location.
+    pub fn message_with_kind(&self) -> String {
+        match self.kind {
+            SyntaxErrorKind::Invalid => format!("invalid Dockerfile: {}", self.message),
+            SyntaxErrorKind::Unsupported => {
+                format!(
+                    "unsupported syntax (a restage limitation): {}",
+                    self.message
+                )
+            }
+        }
+    }
+}
+
+impl Document {
+    /// The whole text, BOM included.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The text of a span.
+    pub fn slice(&self, span: &Span) -> &str {
+        &self.text[span.clone()]
+    }
+
+    /// The items tiling the file, in order.
+    pub fn items(&self) -> &[Item] {
+        &self.items
+    }
+
+    /// Every instruction, in file order (ARGs before the first FROM included).
+    pub fn instructions(&self) -> &[Instruction] {
+        &self.instructions
+    }
+
+    /// The build stages, in file order.
+    pub fn stages(&self) -> &[Stage] {
+        &self.stages
+    }
+
+    /// The last stage (the image `docker build` produces without `--target`).
+    pub fn final_stage(&self) -> &Stage {
+        self.stages
+            .last()
+            .expect("a document has at least one stage")
+    }
+
+    /// The instructions of a stage, FROM included.
+    pub fn stage_instructions(&self, stage: &Stage) -> &[Instruction] {
+        &self.instructions[stage.instructions.clone()]
+    }
+
+    /// The stage with this alias (case-insensitive, like BuildKit).
+    pub fn stage_named(&self, name: &str) -> Option<&Stage> {
+        self.stages.iter().find(|s| {
+            s.alias
+                .as_ref()
+                .is_some_and(|a| a.value.eq_ignore_ascii_case(name))
+        })
+    }
+
+    /// How the file is written.
+    pub fn style(&self) -> &Style {
+        &self.style
+    }
+
+    /// The escape character (`\` unless a `# escape=` directive says otherwise).
+    pub fn escape(&self) -> char {
+        self.escape
+    }
+
+    /// 1-based line and column of a byte offset.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        line_col(&self.text, offset)
+    }
+
+    /// The comment lines directly above an instruction (no blank line between), as one span of
+    /// whole lines; empty when there are none.
+    pub fn leading_comments(&self, index: usize) -> Span {
+        let start = self.instructions[index].extent.start;
+        let mut begin = start;
+        let bytes = self.text.as_bytes();
+        while begin > 0 {
+            let prev_end = begin; // the previous line ends just before `begin`
+            let prev_start = bytes[..prev_end - 1]
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |p| p + 1);
+            let line = self.text[prev_start..prev_end].trim();
+            let line = line.trim_start_matches('\u{feff}');
+            if line.starts_with('#') && !self.is_directive_line(prev_start) {
+                begin = prev_start;
+            } else {
+                break;
+            }
+        }
+        begin..start
+    }
+
+    fn is_directive_line(&self, line_start: usize) -> bool {
+        line_start < self.directives_end()
+    }
+
+    /// End of the parser-directive block at the top of the file (0 when there is none).
+    pub fn directives_end(&self) -> usize {
+        let mut offset = 0;
+        let text = &self.text;
+        let mut first = true;
+        for line in text.split_inclusive('\n') {
+            let mut body = line.trim_end_matches(['\n', '\r']);
+            if first {
+                body = body.trim_start_matches('\u{feff}');
+                first = false;
+            }
+            let t = body.trim_start();
+            let Some(rest) = t.strip_prefix('#') else {
+                break;
+            };
+            let rest = rest.trim_start();
+            let key: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphabetic())
+                .collect::<String>()
+                .to_ascii_lowercase();
+            let after = rest[key.len()..].trim_start();
+            if matches!(key.as_str(), "syntax" | "escape" | "check") && after.starts_with('=') {
+                offset += line.len();
+            } else {
+                break;
+            }
+        }
+        offset
+    }
+}
+
+/// 1-based line and column (in bytes) of `offset` in `text`.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text.as_bytes()[..offset];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let col = offset
+        - before
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |p| p + 1)
+        + 1;
+    (line, col)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,1 +1,57 @@
-//! transforms
+//! The transform registry, in pipeline order. A transform is a pure function from a
+//! [`Document`] and its [`Context`] to proposed [`Change`]s: no IO, no clock, no order that
+//! depends on a hash map. Each one is documented in `transforms/<id>.md`, embedded here.
+
+mod exec_form;
+
+use crate::config::Settings;
+use crate::context::BuildContext;
+use crate::edit::Change;
+use crate::knowledge::Knowledge;
+use crate::syntax::Document;
+
+/// What a transform may consult besides the Dockerfile itself; all of it is read before the
+/// pipeline runs.
+#[derive(Clone, Copy)]
+pub struct Context<'a> {
+    pub knowledge: &'a Knowledge,
+    pub settings: &'a Settings,
+    pub build: &'a BuildContext,
+}
+
+/// One rewrite restage knows how to make.
+pub struct Transform {
+    /// Kebab-case, stable once released.
+    pub id: &'static str,
+    /// One line for `restage list`.
+    pub summary: &'static str,
+    /// How sure its changes are, for `restage list`.
+    pub confidence: &'static str,
+    /// The Markdown doc (`transforms/<id>.md`).
+    pub doc: &'static str,
+    pub run: fn(&Document, &Context) -> Vec<Change>,
+}
+
+impl std::fmt::Debug for Transform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transform").field("id", &self.id).finish()
+    }
+}
+
+static REGISTRY: &[Transform] = &[Transform {
+    id: "exec-form",
+    summary: "Write the final stage's shell-form CMD/ENTRYPOINT in exec form, so signals reach the app",
+    confidence: "safe: only plain words, never an ENTRYPOINT next to a CMD",
+    doc: include_str!("../../transforms/exec-form.md"),
+    run: exec_form::run,
+}];
+
+/// Every transform, in the order the pipeline runs them.
+pub fn registry() -> &'static [Transform] {
+    REGISTRY
+}
+
+/// The transform with this id.
+pub fn find(id: &str) -> Option<&'static Transform> {
+    REGISTRY.iter().find(|t| t.id == id)
+}

@@ -1,0 +1,350 @@
+//! A small, conservative reader of shell-form commands: it splits a `RUN` line into simple
+//! commands (separated by `&&`, `||`, `;` or `|`) with their byte spans and
+//! unquoted words, and gives up (`None`) on anything it does not fully understand — subshells,
+//! command substitution, here-documents, control flow — so a transform never acts on a guess.
+
+use std::ops::Range;
+
+/// How a simple command is joined to the one before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Separator {
+    /// The first command.
+    Start,
+    And,
+    Or,
+    Semicolon,
+    Pipe,
+}
+
+/// One simple command of a shell line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimpleCommand {
+    /// The command's text in the document (from its first to its last word).
+    pub span: Range<usize>,
+    /// Its words with quotes and escapes removed. Leading `NAME=value` assignments included.
+    pub words: Vec<String>,
+    /// The separator before this command.
+    pub separator: Separator,
+}
+
+impl SimpleCommand {
+    /// The words after leading `NAME=value` assignments.
+    pub fn program_words(&self) -> &[String] {
+        let n = self.words.iter().take_while(|w| is_assignment(w)).count();
+        &self.words[n..]
+    }
+
+    /// The leading `NAME=value` assignments.
+    pub fn assignments(&self) -> &[String] {
+        let n = self.words.iter().take_while(|w| is_assignment(w)).count();
+        &self.words[..n]
+    }
+}
+
+/// `NAME=value` with a valid shell name.
+pub fn is_assignment(word: &str) -> bool {
+    match word.split_once('=') {
+        Some((name, _)) => {
+            !name.is_empty()
+                && name.chars().enumerate().all(|(i, c)| {
+                    c == '_' || c.is_ascii_alphabetic() || (i > 0 && c.is_ascii_digit())
+                })
+        }
+        None => false,
+    }
+}
+
+const KEYWORDS: &[&str] = &[
+    "if", "then", "else", "elif", "fi", "for", "while", "until", "do", "done", "case", "esac",
+    "function", "select", "{", "}", "!", "[[", "]]", "time", "coproc",
+];
+
+/// Splits `text` (found at `base` in the document) into simple commands. `escape` is the
+/// Dockerfile escape character: an escape followed by a line break is a line continuation.
+/// Returns `None` when the text uses shell syntax this reader does not model.
+#[allow(unused_assignments)] // the word-state macros reset state that a last use may not read
+pub fn split(text: &str, base: usize, escape: char) -> Option<Vec<SimpleCommand>> {
+    let bytes = text.as_bytes();
+    let esc = escape as u8;
+    let mut out = Vec::new();
+    let mut words: Vec<String> = Vec::new();
+    let mut word = String::new();
+    let mut in_word = false;
+    let mut cmd_start: Option<usize> = None;
+    let mut cmd_end = 0;
+    let mut sep = Separator::Start;
+    let mut i = 0;
+    let mut line_start = true;
+
+    macro_rules! end_word {
+        () => {
+            if in_word {
+                words.push(std::mem::take(&mut word));
+                in_word = false;
+            }
+        };
+    }
+    macro_rules! end_command {
+        ($next:expr) => {{
+            end_word!();
+            // A separator needs a command before it (`&& x` and `a && ; b` are not modelled).
+            let start = cmd_start.take()?;
+            if words
+                .first()
+                .is_some_and(|w| KEYWORDS.contains(&w.as_str()))
+            {
+                return None;
+            }
+            out.push(SimpleCommand {
+                span: base + start..base + cmd_end,
+                words: std::mem::take(&mut words),
+                separator: sep,
+            });
+            sep = $next;
+        }};
+    }
+
+    while i < bytes.len() {
+        let b = bytes[i];
+        // Comment lines inside a continued RUN are removed by the Dockerfile parser.
+        if line_start {
+            let rest = &text[i..];
+            let trimmed = rest.trim_start_matches([' ', '\t']);
+            if trimmed.starts_with('#') {
+                let skip = rest.len() - trimmed.len();
+                let nl = trimmed.find('\n').map_or(trimmed.len(), |p| p + 1);
+                i += skip + nl;
+                continue;
+            }
+            line_start = false;
+        }
+        if b == esc {
+            // Line continuation?
+            let mut j = i + 1;
+            while j < bytes.len() && matches!(bytes[j], b' ' | b'\t' | b'\r') {
+                j += 1;
+            }
+            if j < bytes.len() && bytes[j] == b'\n' {
+                i = j + 1;
+                line_start = true;
+                continue;
+            }
+            if j >= bytes.len() {
+                i = j;
+                continue;
+            }
+            if esc != b'\\' {
+                return None;
+            }
+        }
+        match b {
+            b' ' | b'\t' | b'\r' => {
+                end_word!();
+                i += 1;
+            }
+            b'\n' => {
+                // A line break without continuation only happens in heredocs: not modelled.
+                return None;
+            }
+            b'\\' => {
+                let c = text[i + 1..].chars().next()?;
+                word.push(c);
+                in_word = true;
+                cmd_start.get_or_insert(i);
+                i += 1 + c.len_utf8();
+                cmd_end = i;
+            }
+            b'\'' => {
+                let close = text[i + 1..].find('\'')?;
+                let inner = &text[i + 1..i + 1 + close];
+                if inner.contains('\n') {
+                    return None;
+                }
+                word.push_str(inner);
+                in_word = true;
+                cmd_start.get_or_insert(i);
+                i += close + 2;
+                cmd_end = i;
+            }
+            b'"' => {
+                cmd_start.get_or_insert(i);
+                in_word = true;
+                i += 1;
+                loop {
+                    let c = *bytes.get(i)?;
+                    match c {
+                        b'"' => {
+                            i += 1;
+                            break;
+                        }
+                        b'$' | b'`' | b'\n' => return None,
+                        b'\\' => {
+                            let n = text[i + 1..].chars().next()?;
+                            if !matches!(n, '"' | '\\' | '$' | '`') {
+                                word.push('\\');
+                            }
+                            word.push(n);
+                            i += 1 + n.len_utf8();
+                        }
+                        _ => {
+                            let ch = text[i..].chars().next()?;
+                            word.push(ch);
+                            i += ch.len_utf8();
+                        }
+                    }
+                }
+                cmd_end = i;
+            }
+            b'&' if bytes.get(i + 1) == Some(&b'&') => {
+                end_command!(Separator::And);
+                i += 2;
+            }
+            b'|' if bytes.get(i + 1) == Some(&b'|') => {
+                end_command!(Separator::Or);
+                i += 2;
+            }
+            b'|' => {
+                end_command!(Separator::Pipe);
+                i += 1;
+            }
+            b';' => {
+                end_command!(Separator::Semicolon);
+                i += 1;
+            }
+            b'$' | b'`' | b'(' | b')' | b'<' | b'>' | b'&' | b'{' | b'}' | b'*' | b'?' | b'['
+            | b'~' | b'#' => {
+                // Variables, substitution, subshells, redirects, background jobs, globs:
+                // allowed inside a word only where they are plain characters.
+                match b {
+                    b'$' | b'`' | b'(' | b')' | b'<' | b'>' | b'&' => return None,
+                    b'#' if !in_word => return None,
+                    _ => {
+                        word.push(b as char);
+                        in_word = true;
+                        cmd_start.get_or_insert(i);
+                        i += 1;
+                        cmd_end = i;
+                    }
+                }
+            }
+            _ => {
+                let ch = text[i..].chars().next()?;
+                word.push(ch);
+                in_word = true;
+                cmd_start.get_or_insert(i);
+                i += ch.len_utf8();
+                cmd_end = i;
+            }
+        }
+    }
+    end_word!();
+    if let Some(start) = cmd_start.take() {
+        if words
+            .first()
+            .is_some_and(|w| KEYWORDS.contains(&w.as_str()))
+        {
+            return None;
+        }
+        out.push(SimpleCommand {
+            span: base + start..base + cmd_end,
+            words,
+            separator: sep,
+        });
+    } else if !matches!(sep, Separator::Start) {
+        // Trailing operator.
+        return None;
+    }
+    Some(out)
+}
+
+/// True when a shell-form command is a plain list of words that a shell would pass through
+/// unchanged: no variables, quotes, globs, pipes, lists, redirects, escapes, comments or `~`.
+pub fn is_plain_words(text: &str) -> bool {
+    !text.trim().is_empty()
+        && text.chars().all(|c| {
+            c.is_ascii_alphanumeric()
+                || matches!(
+                    c,
+                    ' ' | '\t' | '-' | '_' | '.' | '/' | ':' | '=' | ',' | '@' | '+' | '%'
+                )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(text: &str) -> Option<Vec<Vec<String>>> {
+        split(text, 0, '\\').map(|cmds| cmds.into_iter().map(|c| c.words).collect())
+    }
+
+    #[test]
+    fn splits_lists_and_keeps_spans() {
+        let text = "apt-get update && apt-get install -y gcc; npm ci --omit=dev";
+        let cmds = split(text, 10, '\\').unwrap();
+        assert_eq!(cmds.len(), 3);
+        assert_eq!(cmds[1].words, ["apt-get", "install", "-y", "gcc"]);
+        assert_eq!(cmds[1].separator, Separator::And);
+        assert_eq!(cmds[2].separator, Separator::Semicolon);
+        assert_eq!(
+            &text[cmds[2].span.start - 10..cmds[2].span.end - 10],
+            "npm ci --omit=dev"
+        );
+    }
+
+    #[test]
+    fn continuations_quotes_and_comment_lines() {
+        let text = "pip install \\\n    --no-cache-dir \\\n# a comment\n    -r 'requirements.txt'";
+        assert_eq!(
+            words(text).unwrap(),
+            vec![vec![
+                "pip",
+                "install",
+                "--no-cache-dir",
+                "-r",
+                "requirements.txt"
+            ]]
+        );
+    }
+
+    #[test]
+    fn gives_up_on_what_it_does_not_model() {
+        for text in [
+            "echo $(date)",
+            "cd /app && (make)",
+            "if true; then echo; fi",
+            "echo `id`",
+            "cat > x",
+            "sleep 1 &",
+            "echo \"$HOME\"",
+            "&& echo",
+            "echo &&",
+        ] {
+            assert_eq!(words(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn assignments_and_program_words() {
+        let cmds = split("CGO_ENABLED=0 GOOS=linux go build -o /app .", 0, '\\').unwrap();
+        assert_eq!(cmds[0].assignments(), ["CGO_ENABLED=0", "GOOS=linux"]);
+        assert_eq!(cmds[0].program_words()[0], "go");
+    }
+
+    #[test]
+    fn plain_words() {
+        assert!(is_plain_words("node dist/server.js --port=3000"));
+        for text in [
+            "node $APP",
+            "npm start && x",
+            "a 'b'",
+            "ls *.js",
+            "cd ~",
+            "a\\ b",
+            "a | b",
+            "a > b",
+        ] {
+            assert!(!is_plain_words(text), "{text}");
+        }
+    }
+}

@@ -1,0 +1,481 @@
+//! Lowering from `parse-dockerfile` to [`Document`]. The parser's spans are not whole extents and
+//! are relative to the text after a BOM; this module fixes both, tiles the file into items, and
+//! classifies what the parser rejects as invalid or as a restage limitation.
+
+use parse_dockerfile as pd;
+
+use super::{
+    Document, Flag, Form, Instruction, Item, ItemKind, Kind, LineEnding, Span, Stage, Style,
+    SyntaxError, SyntaxErrorKind, Word, line_col,
+};
+
+const BOM: &str = "\u{feff}";
+
+/// Parses a Dockerfile into a lossless [`Document`].
+pub fn parse(text: &str) -> Result<Document, SyntaxError> {
+    let bom = if text.starts_with(BOM) { BOM.len() } else { 0 };
+    let body = &text[bom..];
+    if body.trim().is_empty() {
+        return Err(SyntaxError {
+            kind: SyntaxErrorKind::Invalid,
+            message: "empty file: a Dockerfile needs at least one FROM".into(),
+            line: 0,
+            column: 0,
+        });
+    }
+    let parsed = pd::parse(body).map_err(|e| classify(text, bom, &e))?;
+    let escape = parsed
+        .parser_directives
+        .escape
+        .as_ref()
+        .map_or('\\', |d| d.value.value);
+
+    let mut lowered: Vec<Instruction> = Vec::with_capacity(parsed.instructions.len());
+    for ins in &parsed.instructions {
+        lowered.push(lower_instruction(ins, bom));
+    }
+
+    // Extents: from the keyword's line start to the end of the last content line before the
+    // next keyword's line.
+    let starts: Vec<usize> = lowered
+        .iter()
+        .map(|i| line_start(text, i.keyword.start).max(bom))
+        .collect();
+    for i in 0..lowered.len() {
+        let region_end = starts.get(i + 1).copied().unwrap_or(text.len());
+        let content_end = last_content_line_end(text, starts[i], region_end);
+        let args_end = trim_line_end(text, content_end);
+        let args_start = skip_blanks(text, lowered[i].args.start, args_end, escape);
+        lowered[i].extent = starts[i]..content_end;
+        lowered[i].args = args_start..args_end.max(args_start);
+    }
+
+    // Stages: each FROM opens one that runs to the next FROM.
+    let mut stages: Vec<Stage> = Vec::new();
+    for i in 0..lowered.len() {
+        if lowered[i].kind == Kind::From {
+            if let Some(last) = stages.last_mut() {
+                last.instructions.end = i;
+            }
+            let words = &lowered[i].words;
+            stages.push(Stage {
+                index: stages.len(),
+                from: i,
+                instructions: i..lowered.len(),
+                image: words[0].clone(),
+                alias: words.get(1).cloned(),
+            });
+        }
+        if let Some(last) = stages.last() {
+            lowered[i].stage = Some(last.index);
+        }
+    }
+
+    // Items.
+    let mut items = Vec::with_capacity(lowered.len() * 2 + 1);
+    let mut pos = 0;
+    for (i, ins) in lowered.iter().enumerate() {
+        if ins.extent.start > pos {
+            items.push(Item {
+                range: pos..ins.extent.start,
+                kind: ItemKind::Trivia,
+            });
+        }
+        items.push(Item {
+            range: ins.extent.clone(),
+            kind: ItemKind::Instruction(i),
+        });
+        pos = ins.extent.end;
+    }
+    if pos < text.len() {
+        items.push(Item {
+            range: pos..text.len(),
+            kind: ItemKind::Trivia,
+        });
+    }
+
+    let style = detect_style(text, &lowered);
+    let doc = Document {
+        text: text.to_string(),
+        items,
+        instructions: lowered,
+        stages,
+        style,
+        escape,
+    };
+    check_trailing_escaped_escape(&doc)?;
+    Ok(doc)
+}
+
+/// `parse-dockerfile` reads a line ending in an escaped escape character (`ENV C foo\\`) as a
+/// continuation, which BuildKit does not. Rather than guess, such files are left alone.
+fn check_trailing_escaped_escape(doc: &Document) -> Result<(), SyntaxError> {
+    let esc = doc.escape as u8;
+    for ins in &doc.instructions {
+        let mut offset = ins.extent.start;
+        for line in doc.text[ins.extent.clone()].split_inclusive('\n') {
+            let start = offset;
+            offset += line.len();
+            if ins
+                .heredocs
+                .iter()
+                .any(|h| h.start <= start && start < h.end)
+            {
+                continue;
+            }
+            let body = line
+                .trim_end_matches(['\n', '\r'])
+                .trim_end_matches([' ', '\t']);
+            if body.trim_start().starts_with('#') {
+                continue;
+            }
+            let run = body.bytes().rev().take_while(|&b| b == esc).count();
+            if run >= 2 && run % 2 == 0 {
+                let (line, column) = line_col(&doc.text, start + body.len() - run);
+                return Err(SyntaxError {
+                    kind: SyntaxErrorKind::Unsupported,
+                    message: format!(
+                        "a line ending in an escaped escape character (`{0}{0}`) is not handled yet",
+                        doc.escape
+                    ),
+                    line,
+                    column,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+fn classify(text: &str, bom: usize, e: &pd::Error) -> SyntaxError {
+    let message = format!("{e:#}");
+    let (line, column) = (e.line(), e.column());
+    // The heredoc forms the parser does not accept (two heredocs in one RUN, a heredoc after a
+    // program name, a heredoc opened on a continued line) are valid for BuildKit.
+    let heredoc_line = text[bom..].lines().enumerate().any(|(n, l)| {
+        let near = line == 0 || n <= line;
+        near && has_heredoc_marker(l)
+    });
+    let kind = if heredoc_line && line > 0 {
+        SyntaxErrorKind::Unsupported
+    } else {
+        SyntaxErrorKind::Invalid
+    };
+    let message = if kind == SyntaxErrorKind::Unsupported {
+        format!("here-document form not handled yet ({message})")
+    } else {
+        message
+    };
+    SyntaxError {
+        kind,
+        message,
+        line,
+        column,
+    }
+}
+
+fn has_heredoc_marker(line: &str) -> bool {
+    let bytes = line.as_bytes();
+    let mut i = 0;
+    while let Some(p) = line[i..].find("<<") {
+        let mut j = i + p + 2;
+        if bytes.get(j) == Some(&b'-') {
+            j += 1;
+        }
+        if matches!(bytes.get(j), Some(b'"' | b'\'')) {
+            j += 1;
+        }
+        if bytes
+            .get(j)
+            .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_')
+        {
+            return true;
+        }
+        i = i + p + 2;
+    }
+    false
+}
+
+fn shift(span: &pd::Span, bom: usize) -> Span {
+    span.start + bom..span.end + bom
+}
+
+fn word(s: &pd::UnescapedString<'_>, bom: usize) -> Word {
+    Word {
+        span: shift(&s.span, bom),
+        value: s.value.to_string(),
+    }
+}
+
+fn flags(options: &[pd::Flag<'_>], bom: usize) -> Vec<Flag> {
+    options
+        .iter()
+        .map(|f| Flag {
+            span: shift(&f.span(), bom),
+            name: f.name.value.to_string(),
+            value: f.value.as_ref().map(|v| word(v, bom)),
+        })
+        .collect()
+}
+
+fn command(c: &pd::Command<'_>, bom: usize) -> Form {
+    match c {
+        pd::Command::Exec(a) => Form::Exec {
+            span: shift(&a.span, bom),
+            words: a.value.iter().map(|w| word(w, bom)).collect(),
+        },
+        pd::Command::Shell(s) => Form::Shell {
+            span: shift(&s.span, bom),
+        },
+        _ => Form::None,
+    }
+}
+
+fn sources(src: &[pd::Source<'_>], bom: usize, words: &mut Vec<Word>, docs: &mut Vec<Span>) {
+    for s in src {
+        match s {
+            pd::Source::Path(p) => words.push(word(p, bom)),
+            pd::Source::HereDoc(h) => docs.push(shift(&h.span, bom)),
+            _ => {}
+        }
+    }
+}
+
+fn lower_instruction(ins: &pd::Instruction<'_>, bom: usize) -> Instruction {
+    let mut out = Instruction {
+        kind: Kind::Run,
+        extent: 0..0,
+        keyword: 0..0,
+        flags: Vec::new(),
+        args: 0..0,
+        words: Vec::new(),
+        form: Form::None,
+        heredocs: Vec::new(),
+        stage: None,
+        onbuild: None,
+    };
+    match ins {
+        pd::Instruction::Add(i) => {
+            out.kind = Kind::Add;
+            out.keyword = shift(&i.add.span, bom);
+            out.flags = flags(&i.options, bom);
+            sources(&i.src, bom, &mut out.words, &mut out.heredocs);
+            out.words.push(word(&i.dest, bom));
+        }
+        pd::Instruction::Copy(i) => {
+            out.kind = Kind::Copy;
+            out.keyword = shift(&i.copy.span, bom);
+            out.flags = flags(&i.options, bom);
+            sources(&i.src, bom, &mut out.words, &mut out.heredocs);
+            out.words.push(word(&i.dest, bom));
+        }
+        pd::Instruction::Arg(i) => {
+            out.kind = Kind::Arg;
+            out.keyword = shift(&i.arg.span, bom);
+            out.words.push(word(&i.arguments, bom));
+        }
+        pd::Instruction::Cmd(i) => {
+            out.kind = Kind::Cmd;
+            out.keyword = shift(&i.cmd.span, bom);
+            out.form = command(&i.arguments, bom);
+        }
+        pd::Instruction::Entrypoint(i) => {
+            out.kind = Kind::Entrypoint;
+            out.keyword = shift(&i.entrypoint.span, bom);
+            out.form = command(&i.arguments, bom);
+        }
+        pd::Instruction::Env(i) => {
+            out.kind = Kind::Env;
+            out.keyword = shift(&i.env.span, bom);
+            out.words.push(word(&i.arguments, bom));
+        }
+        pd::Instruction::Expose(i) => {
+            out.kind = Kind::Expose;
+            out.keyword = shift(&i.expose.span, bom);
+            out.words = i.arguments.iter().map(|w| word(w, bom)).collect();
+        }
+        pd::Instruction::From(i) => {
+            out.kind = Kind::From;
+            out.keyword = shift(&i.from.span, bom);
+            out.flags = flags(&i.options, bom);
+            out.words.push(word(&i.image, bom));
+            if let Some((_, name)) = &i.as_ {
+                out.words.push(word(name, bom));
+            }
+        }
+        pd::Instruction::Healthcheck(i) => {
+            out.kind = Kind::Healthcheck;
+            out.keyword = shift(&i.healthcheck.span, bom);
+            out.flags = flags(&i.options, bom);
+            match &i.arguments {
+                pd::HealthcheckArguments::Cmd { arguments, .. } => {
+                    out.form = command(arguments, bom);
+                }
+                pd::HealthcheckArguments::None { .. } => {}
+                #[allow(unreachable_patterns)]
+                _ => {}
+            }
+        }
+        pd::Instruction::Label(i) => {
+            out.kind = Kind::Label;
+            out.keyword = shift(&i.label.span, bom);
+            out.words.push(word(&i.arguments, bom));
+        }
+        pd::Instruction::Maintainer(i) => {
+            out.kind = Kind::Maintainer;
+            out.keyword = shift(&i.maintainer.span, bom);
+            out.words.push(word(&i.name, bom));
+        }
+        pd::Instruction::Onbuild(i) => {
+            out.kind = Kind::Onbuild;
+            out.keyword = shift(&i.onbuild.span, bom);
+            let inner = lower_instruction(&i.instruction, bom);
+            out.onbuild = Some(inner.kind);
+        }
+        pd::Instruction::Run(i) => {
+            out.kind = Kind::Run;
+            out.keyword = shift(&i.run.span, bom);
+            out.flags = flags(&i.options, bom);
+            out.form = command(&i.arguments, bom);
+            out.heredocs = i.here_docs.iter().map(|h| shift(&h.span, bom)).collect();
+        }
+        pd::Instruction::Shell(i) => {
+            out.kind = Kind::Shell;
+            out.keyword = shift(&i.shell.span, bom);
+            out.words = i.arguments.iter().map(|w| word(w, bom)).collect();
+        }
+        pd::Instruction::Stopsignal(i) => {
+            out.kind = Kind::Stopsignal;
+            out.keyword = shift(&i.stopsignal.span, bom);
+            out.words.push(word(&i.arguments, bom));
+        }
+        pd::Instruction::User(i) => {
+            out.kind = Kind::User;
+            out.keyword = shift(&i.user.span, bom);
+            out.words.push(word(&i.arguments, bom));
+        }
+        pd::Instruction::Volume(i) => {
+            out.kind = Kind::Volume;
+            out.keyword = shift(&i.volume.span, bom);
+            match &i.arguments {
+                pd::JsonOrStringArray::Json(a) => {
+                    out.words = a.value.iter().map(|w| word(w, bom)).collect();
+                }
+                pd::JsonOrStringArray::String(a) => {
+                    out.words = a.iter().map(|w| word(w, bom)).collect();
+                }
+            }
+        }
+        pd::Instruction::Workdir(i) => {
+            out.kind = Kind::Workdir;
+            out.keyword = shift(&i.workdir.span, bom);
+            out.words.push(word(&i.arguments, bom));
+        }
+        #[allow(unreachable_patterns)]
+        _ => {}
+    }
+    // The arguments start at the first non-blank byte after the keyword and flags; the caller
+    // skips blanks and sets the end once the extent is known.
+    let after = out.flags.last().map_or(out.keyword.end, |f| f.span.end);
+    out.args = after..after;
+    out
+}
+
+/// Skips spaces, tabs, and escaped line breaks from `from`, not past `end`.
+fn skip_blanks(text: &str, from: usize, end: usize, escape: char) -> usize {
+    let bytes = text.as_bytes();
+    let esc = escape as u8;
+    let mut i = from;
+    while i < end {
+        match bytes[i] {
+            b' ' | b'\t' | b'\r' | b'\n' => i += 1,
+            b if b == esc => {
+                let mut j = i + 1;
+                while j < end && matches!(bytes[j], b' ' | b'\t' | b'\r') {
+                    j += 1;
+                }
+                if j < end && bytes[j] == b'\n' {
+                    i = j + 1;
+                } else {
+                    break;
+                }
+            }
+            _ => break,
+        }
+    }
+    i.min(end)
+}
+
+fn line_start(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |p| p + 1)
+}
+
+/// End (after the terminator) of the last line in `start..end` that is neither blank nor a
+/// comment; the first line always counts.
+fn last_content_line_end(text: &str, start: usize, end: usize) -> usize {
+    let region = &text[start..end];
+    let mut result = None;
+    let mut offset = start;
+    for (n, line) in region.split_inclusive('\n').enumerate() {
+        offset += line.len();
+        let t = line.trim();
+        if n == 0 || !(t.is_empty() || t.starts_with('#')) {
+            result = Some(offset);
+        }
+    }
+    result.unwrap_or(end)
+}
+
+/// The offset before the line terminator that ends at `end` (if any).
+fn trim_line_end(text: &str, end: usize) -> usize {
+    let bytes = text.as_bytes();
+    let mut e = end;
+    if e > 0 && bytes[e - 1] == b'\n' {
+        e -= 1;
+        if e > 0 && bytes[e - 1] == b'\r' {
+            e -= 1;
+        }
+    }
+    e
+}
+
+fn detect_style(text: &str, instructions: &[Instruction]) -> Style {
+    let line_ending = match text.find('\n') {
+        Some(p) if p > 0 && text.as_bytes()[p - 1] == b'\r' => LineEnding::CrLf,
+        _ => LineEnding::Lf,
+    };
+    let lower = instructions
+        .iter()
+        .filter(|i| {
+            text[i.keyword.clone()]
+                .bytes()
+                .all(|b| b.is_ascii_lowercase())
+        })
+        .count();
+    let lowercase_keywords = lower * 2 > instructions.len();
+    let mut continuation_indent = None;
+    'outer: for ins in instructions {
+        if ins.kind != Kind::Run || !ins.heredocs.is_empty() {
+            continue;
+        }
+        for line in text[ins.extent.clone()].split_inclusive('\n').skip(1) {
+            let indent: String = line
+                .chars()
+                .take_while(|c| *c == ' ' || *c == '\t')
+                .collect();
+            if !indent.is_empty() && !line.trim().is_empty() {
+                continuation_indent = Some(indent);
+                break 'outer;
+            }
+        }
+    }
+    Style {
+        line_ending,
+        lowercase_keywords,
+        continuation_indent: continuation_indent.unwrap_or_else(|| "    ".to_string()),
+        final_newline: text.ends_with('\n'),
+    }
+}

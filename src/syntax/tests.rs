@@ -1,0 +1,64 @@
+//! Unit tests of the lowering: spans, extents and the parser gaps DESIGN.md lists.
+
+use super::*;
+
+fn kinds(doc: &Document) -> Vec<Kind> {
+    doc.instructions().iter().map(|i| i.kind).collect()
+}
+
+#[test]
+fn bom_offsets_are_fixed() {
+    let text = "\u{feff}FROM alpine AS base\nRUN echo hi\n";
+    let doc = parse(text).unwrap();
+    assert_eq!(doc.slice(&doc.instructions()[0].keyword), "FROM");
+    assert_eq!(doc.stages()[0].image.value, "alpine");
+    assert_eq!(doc.slice(&doc.stages()[0].image.span), "alpine");
+    assert_eq!(doc.slice(&doc.stages()[0].alias.as_ref().unwrap().span), "base");
+    assert_eq!(doc.items()[0], Item { range: 0..3, kind: ItemKind::Trivia });
+}
+
+#[test]
+fn extents_cover_json_closing_lines_and_heredoc_terminators() {
+    let text = "FROM a\nCOPY [\"x\", \\\n  \"/y\"]\n# trailing comment\n\nRUN <<EOF\necho hi\nEOF\n";
+    let doc = parse(text).unwrap();
+    let copy = &doc.instructions()[1];
+    assert_eq!(doc.slice(&copy.extent), "COPY [\"x\", \\\n  \"/y\"]\n");
+    let run = &doc.instructions()[2];
+    assert_eq!(doc.slice(&run.extent), "RUN <<EOF\necho hi\nEOF\n");
+    assert_eq!(run.heredocs.len(), 1);
+}
+
+#[test]
+fn trailing_escaped_backslash_is_a_limitation_not_a_guess() {
+    let err = parse("FROM a\nENV C foo\\\\\nRUN true\n").unwrap_err();
+    assert_eq!(err.kind, SyntaxErrorKind::Unsupported);
+    assert_eq!((err.line, err.column), (2, 10));
+    // A single trailing backslash is an ordinary continuation.
+    let doc = parse("FROM a\nENV C foo\\\n  bar\nRUN true\n").unwrap();
+    assert_eq!(kinds(&doc), [Kind::From, Kind::Env, Kind::Run]);
+}
+
+#[test]
+fn invalid_and_unsupported_are_told_apart() {
+    let invalid = parse("FROM a\nFRM b\n").unwrap_err();
+    assert_eq!(invalid.kind, SyntaxErrorKind::Invalid);
+    assert_eq!(invalid.line, 2);
+    let empty = parse("\n# only a comment\n").unwrap_err();
+    assert_eq!(empty.kind, SyntaxErrorKind::Invalid);
+}
+
+#[test]
+fn args_start_after_flags_and_end_before_terminator() {
+    let doc = parse("FROM a\r\nCOPY --from=b --chown=1:1 x /y\r\n").unwrap();
+    let copy = &doc.instructions()[1];
+    assert_eq!(doc.slice(&copy.args), "x /y");
+    assert_eq!(copy.flag("from").unwrap().value.as_ref().unwrap().value, "b");
+    assert_eq!(doc.style().line_ending, LineEnding::CrLf);
+}
+
+#[test]
+fn leading_comments_stop_at_blank_lines_and_directives() {
+    let doc = parse("# syntax=docker/dockerfile:1\n# about a\nFROM a\n\n# about run\n# more\nRUN x\n").unwrap();
+    assert_eq!(doc.slice(&doc.leading_comments(0)), "# about a\n");
+    assert_eq!(doc.slice(&doc.leading_comments(1)), "# about run\n# more\n");
+}
