@@ -13,13 +13,23 @@ fn bom_offsets_are_fixed() {
     assert_eq!(doc.slice(&doc.instructions()[0].keyword), "FROM");
     assert_eq!(doc.stages()[0].image.value, "alpine");
     assert_eq!(doc.slice(&doc.stages()[0].image.span), "alpine");
-    assert_eq!(doc.slice(&doc.stages()[0].alias.as_ref().unwrap().span), "base");
-    assert_eq!(doc.items()[0], Item { range: 0..3, kind: ItemKind::Trivia });
+    assert_eq!(
+        doc.slice(&doc.stages()[0].alias.as_ref().unwrap().span),
+        "base"
+    );
+    assert_eq!(
+        doc.items()[0],
+        Item {
+            range: 0..3,
+            kind: ItemKind::Trivia
+        }
+    );
 }
 
 #[test]
 fn extents_cover_json_closing_lines_and_heredoc_terminators() {
-    let text = "FROM a\nCOPY [\"x\", \\\n  \"/y\"]\n# trailing comment\n\nRUN <<EOF\necho hi\nEOF\n";
+    let text =
+        "FROM a\nCOPY [\"x\", \\\n  \"/y\"]\n# trailing comment\n\nRUN <<EOF\necho hi\nEOF\n";
     let doc = parse(text).unwrap();
     let copy = &doc.instructions()[1];
     assert_eq!(doc.slice(&copy.extent), "COPY [\"x\", \\\n  \"/y\"]\n");
@@ -52,13 +62,18 @@ fn args_start_after_flags_and_end_before_terminator() {
     let doc = parse("FROM a\r\nCOPY --from=b --chown=1:1 x /y\r\n").unwrap();
     let copy = &doc.instructions()[1];
     assert_eq!(doc.slice(&copy.args), "x /y");
-    assert_eq!(copy.flag("from").unwrap().value.as_ref().unwrap().value, "b");
+    assert_eq!(
+        copy.flag("from").unwrap().value.as_ref().unwrap().value,
+        "b"
+    );
     assert_eq!(doc.style().line_ending, LineEnding::CrLf);
 }
 
 #[test]
 fn leading_comments_stop_at_blank_lines_and_directives() {
-    let doc = parse("# syntax=docker/dockerfile:1\n# about a\nFROM a\n\n# about run\n# more\nRUN x\n").unwrap();
+    let doc =
+        parse("# syntax=docker/dockerfile:1\n# about a\nFROM a\n\n# about run\n# more\nRUN x\n")
+            .unwrap();
     assert_eq!(doc.slice(&doc.leading_comments(0)), "# about a\n");
     assert_eq!(doc.slice(&doc.leading_comments(1)), "# about run\n# more\n");
 }

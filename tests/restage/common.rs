@@ -1,0 +1,77 @@
+//! Shared helpers: fixture paths, running the pipeline on a fixture, dumping a document.
+
+use std::path::{Path, PathBuf};
+
+use restage::config::Settings;
+use restage::context::BuildContext;
+use restage::knowledge::Knowledge;
+use restage::pipeline::{self, Options, Outcome, PipelineError};
+use restage::transforms::{self, Context, Transform};
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `fixtures/<group>/*/` directories that hold a Dockerfile, sorted.
+pub fn cases(group: &str) -> Vec<PathBuf> {
+    let dir = root().join("fixtures").join(group);
+    let mut out: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
+        .map(|e| e.expect("a directory entry").path())
+        .filter(|p| p.join("Dockerfile").is_file())
+        .collect();
+    out.sort();
+    out
+}
+
+pub fn name(dir: &Path) -> String {
+    dir.file_name()
+        .expect("a case dir")
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Options a fixture may set in `case.toml`.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct CaseOptions {
+    #[serde(default)]
+    pub unsafe_fixes: bool,
+    /// Transforms to run (default: the fixture group's id).
+    pub select: Option<Vec<String>>,
+}
+
+pub fn case_options(dir: &Path) -> CaseOptions {
+    match std::fs::read_to_string(dir.join("case.toml")) {
+        Ok(s) => toml::from_str(&s).unwrap_or_else(|e| panic!("{}: {e}", dir.display())),
+        Err(_) => CaseOptions::default(),
+    }
+}
+
+pub fn selected(ids: &[String]) -> Vec<&'static Transform> {
+    ids.iter()
+        .map(|id| transforms::find(id).unwrap_or_else(|| panic!("unknown transform {id}")))
+        .collect()
+}
+
+/// Runs the pipeline over `text` as if it were `dockerfile` (for its build context).
+pub fn run_pipeline(
+    dockerfile: &Path,
+    text: &str,
+    ids: &[String],
+    unsafe_fixes: bool,
+) -> Result<Outcome, PipelineError> {
+    let knowledge = Knowledge::builtin().expect("built-in knowledge loads");
+    let settings = Settings {
+        unsafe_fixes,
+        ..Settings::default()
+    };
+    let build = BuildContext::default();
+    let _ = dockerfile;
+    let ctx = Context {
+        knowledge: &knowledge,
+        settings: &settings,
+        build: &build,
+    };
+    pipeline::run(text, &ctx, &selected(ids), Options { unsafe_fixes })
+}

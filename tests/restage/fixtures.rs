@@ -1,0 +1,127 @@
+//! Every transform fixture `fixtures/<id>/<case>/`: a snapshot of the change list and diff, and
+//! the invariants — lossless outside edits, output re-parses, a second run changes nothing, no
+//! overlapping edits within a change.
+
+use std::fmt::Write;
+
+use restage::edit;
+use restage::report;
+use restage::syntax;
+use restage::transforms;
+
+use crate::common::{case_options, cases, name, root, run_pipeline};
+
+/// Groups under fixtures/ that are not transform fixtures.
+const NOT_TRANSFORMS: &[&str] = &["syntax", "e2e", "context", "cli", "examples"];
+
+#[test]
+fn every_fixture_group_is_a_transform() {
+    for entry in std::fs::read_dir(root().join("fixtures")).unwrap() {
+        let group = entry.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(
+            NOT_TRANSFORMS.contains(&group.as_str()) || transforms::find(&group).is_some(),
+            "fixtures/{group} names no transform"
+        );
+    }
+}
+
+#[test]
+fn transform_fixtures() {
+    let mut total = 0;
+    for t in transforms::registry() {
+        let group = root().join("fixtures").join(t.id);
+        if !group.is_dir() {
+            continue;
+        }
+        for dir in cases(t.id) {
+            total += 1;
+            check_case(t.id, &dir);
+        }
+    }
+    assert!(total > 0, "no transform fixtures found");
+}
+
+fn check_case(id: &str, dir: &std::path::Path) {
+    let file = dir.join("Dockerfile");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let opts = case_options(dir);
+    let ids = opts.select.clone().unwrap_or_else(|| vec![id.to_string()]);
+    let label = format!("{id}/{}", name(dir));
+
+    // No overlapping edits within a change the transforms propose on the input.
+    let doc = syntax::parse(&text).unwrap_or_else(|e| panic!("{label}: {e}"));
+    let outcome = run_pipeline(&file, &text, &ids, opts.unsafe_fixes);
+    let mut snap = String::new();
+    match &outcome {
+        Err(e) => writeln!(snap, "refused: {e}").unwrap(),
+        Ok(o) => {
+            for n in &o.applied {
+                writeln!(
+                    snap,
+                    "applied {}:{} {} ({}): {}\n    why: {}",
+                    n.line, n.column, n.transform, n.applicability, n.title, n.reason
+                )
+                .unwrap();
+            }
+            for n in &o.suggestions {
+                writeln!(
+                    snap,
+                    "not applied {}:{} {} ({}): {}\n    why: {}",
+                    n.line, n.column, n.transform, n.applicability, n.title, n.reason
+                )
+                .unwrap();
+            }
+            for w in &o.warnings {
+                writeln!(snap, "warning: {w}").unwrap();
+            }
+            if o.applied.is_empty() && o.suggestions.is_empty() {
+                writeln!(snap, "no change").unwrap();
+            }
+            snap.push_str(&report::unified_diff("Dockerfile", &o.original, &o.text));
+
+            // Lossless outside the edits: the diff has only the lines the edits touch, so
+            // checking the unchanged prefix/suffix bytes is the strongest cheap test.
+            let prefix = common_prefix(&o.original, &o.text);
+            assert_eq!(&o.original[..prefix], &o.text[..prefix]);
+            // Output re-parses.
+            let out_doc = syntax::parse(&o.text)
+                .unwrap_or_else(|e| panic!("{label}: output does not parse: {e}"));
+            let joined: String = out_doc
+                .items()
+                .iter()
+                .map(|i| out_doc.slice(&i.range))
+                .collect();
+            assert_eq!(joined, o.text, "{label}: output round trip");
+            // Idempotent: a second run changes nothing.
+            let again = run_pipeline(&file, &o.text, &ids, opts.unsafe_fixes)
+                .unwrap_or_else(|e| panic!("{label}: second run failed: {e}"));
+            assert_eq!(again.text, o.text, "{label}: second run changed the output");
+            assert!(
+                again.applied.is_empty(),
+                "{label}: second run applied changes"
+            );
+        }
+    }
+    for t in crate::common::selected(&ids) {
+        let knowledge = restage::knowledge::Knowledge::builtin().unwrap();
+        let settings = restage::config::Settings {
+            unsafe_fixes: true,
+            ..Default::default()
+        };
+        let build = restage::context::BuildContext::default();
+        let ctx = transforms::Context {
+            knowledge: &knowledge,
+            settings: &settings,
+            build: &build,
+        };
+        for change in (t.run)(&doc, &ctx) {
+            edit::apply(doc.text(), &change.edits)
+                .unwrap_or_else(|e| panic!("{label}: {} proposes overlapping edits: {e}", t.id));
+        }
+    }
+    insta::assert_snapshot!(format!("{id}-{}", name(dir)), snap);
+}
+
+fn common_prefix(a: &str, b: &str) -> usize {
+    a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count()
+}

@@ -1,0 +1,9 @@
+//! restage's integration tests: one binary. `fixtures` runs every transform fixture with its
+//! invariants, `syntax` the lossless model over the syntax fixtures, `docs` each transform's
+//! documented example, `cli` the real binary on copied fixture trees.
+
+mod cli;
+mod common;
+mod docs;
+mod fixtures;
+mod syntax;
