@@ -62,10 +62,8 @@ pub fn run_pipeline(
     unsafe_fixes: bool,
 ) -> Result<Outcome, PipelineError> {
     let knowledge = Knowledge::builtin().expect("built-in knowledge loads");
-    let settings = Settings {
-        unsafe_fixes,
-        ..Settings::default()
-    };
+    let mut settings = Settings::default();
+    settings.unsafe_fixes = unsafe_fixes;
     let build = BuildContext::default();
     let _ = dockerfile;
     let ctx = Context {
