@@ -62,8 +62,7 @@ pub fn run_pipeline(
     unsafe_fixes: bool,
 ) -> Result<Outcome, PipelineError> {
     let knowledge = Knowledge::builtin().expect("built-in knowledge loads");
-    let mut settings = Settings::default();
-    settings.unsafe_fixes = unsafe_fixes;
+    let settings = settings(unsafe_fixes);
     let build = BuildContext::default();
     let _ = dockerfile;
     let ctx = Context {
@@ -72,4 +71,9 @@ pub fn run_pipeline(
         build: &build,
     };
     pipeline::run(text, &ctx, &selected(ids), Options { unsafe_fixes })
+}
+
+/// Default settings, with or without unsafe fixes.
+pub fn settings(unsafe_fixes: bool) -> Settings {
+    Settings { unsafe_fixes }
 }

@@ -104,10 +104,7 @@ fn check_case(id: &str, dir: &std::path::Path) {
     }
     for t in crate::common::selected(&ids) {
         let knowledge = restage::knowledge::Knowledge::builtin().unwrap();
-        let settings = restage::config::Settings {
-            unsafe_fixes: true,
-            ..Default::default()
-        };
+        let settings = crate::common::settings(true);
         let build = restage::context::BuildContext::default();
         let ctx = transforms::Context {
             knowledge: &knowledge,
