@@ -2,6 +2,7 @@
 //! [`Document`] and its [`Context`] to proposed [`Change`]s: no IO, no clock, no order that
 //! depends on a hash map. Each one is documented in `transforms/<id>.md`, embedded here.
 
+pub mod analysis;
 mod exec_form;
 
 use crate::config::Settings;

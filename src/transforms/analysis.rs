@@ -1,0 +1,244 @@
+//! Facts about a stage that several transforms need: the working directory at each instruction,
+//! copies of the build context, the simple commands of a `RUN`, variable references, and the
+//! text (with its leading comments) of an instruction that moves.
+
+use crate::shell::{self, SimpleCommand};
+use crate::syntax::{Document, Form, Instruction, Kind, Span, Stage};
+
+/// The working directory in force at some instruction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Workdir {
+    /// No WORKDIR yet in this stage: whatever the base image sets.
+    Inherited,
+    /// An absolute path, resolved from the stage's WORKDIR instructions.
+    Known(String),
+    /// A WORKDIR uses a variable restage does not resolve.
+    Unknown,
+}
+
+impl Workdir {
+    pub fn known(&self) -> Option<&str> {
+        match self {
+            Workdir::Known(p) => Some(p),
+            _ => None,
+        }
+    }
+}
+
+/// The working directory in force at instruction `index` (the effect of the stage's WORKDIRs
+/// before it). `index` may be the stage's end, for the directory the container starts in.
+pub fn workdir_at(doc: &Document, stage: &Stage, index: usize) -> Workdir {
+    let mut wd = Workdir::Inherited;
+    for ins in &doc.instructions()[stage.instructions.start..index] {
+        if ins.kind != Kind::Workdir {
+            continue;
+        }
+        let Some(word) = ins.words.first() else {
+            continue;
+        };
+        let path = word.value.trim();
+        if path.contains('$') {
+            wd = Workdir::Unknown;
+            continue;
+        }
+        wd = if path.starts_with('/') {
+            Workdir::Known(normalize(path))
+        } else {
+            match &wd {
+                Workdir::Known(base) => Workdir::Known(join(base, path)),
+                // Relative to an unknown or inherited directory.
+                _ => Workdir::Unknown,
+            }
+        };
+    }
+    wd
+}
+
+/// Joins `path` to the absolute directory `base` (an absolute `path` wins) and normalises.
+pub fn join(base: &str, path: &str) -> String {
+    if path.starts_with('/') {
+        normalize(path)
+    } else {
+        normalize(&format!("{base}/{path}"))
+    }
+}
+
+/// Folds `.`, `..` and repeated slashes of an absolute path; keeps no trailing slash (but `/`).
+pub fn normalize(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+/// True when `path` is `dir` or inside it (both absolute and normalised).
+pub fn is_within(path: &str, dir: &str) -> bool {
+    dir == "/" || path == dir || path.starts_with(&format!("{dir}/"))
+}
+
+/// COPY or ADD from the build context (no `--from`).
+pub fn copies_from_context(ins: &Instruction) -> bool {
+    matches!(ins.kind, Kind::Copy | Kind::Add) && ins.flag("from").is_none()
+}
+
+/// The sources of a COPY/ADD (every word but the last).
+pub fn sources(ins: &Instruction) -> &[crate::syntax::Word] {
+    match ins.words.split_last() {
+        Some((_, srcs)) => srcs,
+        None => &[],
+    }
+}
+
+/// The destination word of a COPY/ADD.
+pub fn destination(ins: &Instruction) -> Option<&crate::syntax::Word> {
+    if matches!(ins.kind, Kind::Copy | Kind::Add) {
+        ins.words.last()
+    } else {
+        None
+    }
+}
+
+/// A COPY/ADD of the whole build context: a source `.` or `./` (no `--from`).
+pub fn is_broad_copy(ins: &Instruction) -> bool {
+    copies_from_context(ins)
+        && ins.heredocs.is_empty()
+        && sources(ins)
+            .iter()
+            .any(|s| matches!(s.value.as_str(), "." | "./"))
+}
+
+/// The absolute destination of a COPY/ADD at `index`, when the working directory is known (or
+/// the destination is absolute) and it has no variable.
+pub fn resolved_destination(doc: &Document, stage: &Stage, index: usize) -> Option<String> {
+    let ins = &doc.instructions()[index];
+    let dest = destination(ins)?.value.as_str();
+    if dest.contains('$') {
+        return None;
+    }
+    if dest.starts_with('/') {
+        return Some(normalize(dest));
+    }
+    let wd = workdir_at(doc, stage, index);
+    Some(join(wd.known()?, dest))
+}
+
+/// The simple commands of a RUN, or `None` when restage cannot read it: a here-document, or
+/// shell syntax the reader does not model. Exec form is one command.
+pub fn run_commands(doc: &Document, ins: &Instruction) -> Option<Vec<SimpleCommand>> {
+    if ins.kind != Kind::Run || !ins.heredocs.is_empty() {
+        return None;
+    }
+    match &ins.form {
+        Form::Shell { span } => shell::split(doc.slice(span), span.start, doc.escape()),
+        Form::Exec { span, words } => Some(vec![SimpleCommand {
+            span: span.clone(),
+            words: words.iter().map(|w| w.value.clone()).collect(),
+            separator: shell::Separator::Start,
+        }]),
+        Form::None => None,
+    }
+}
+
+/// Names of the variables `text` references as `$NAME` or `${NAME...}`.
+pub fn variable_refs(text: &str) -> Vec<String> {
+    let bytes = text.as_bytes();
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'$' {
+            let braced = bytes.get(i + 1) == Some(&b'{');
+            let start = if braced { i + 2 } else { i + 1 };
+            let mut end = start;
+            while end < bytes.len() && (bytes[end] == b'_' || bytes[end].is_ascii_alphanumeric()) {
+                end += 1;
+            }
+            if end > start {
+                let name = text[start..end].to_string();
+                if !out.contains(&name) {
+                    out.push(name);
+                }
+            }
+            i = end.max(i + 1);
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+/// The names an ARG instruction declares (`ARG A=1 B` declares A and B).
+pub fn arg_names(ins: &Instruction) -> Vec<String> {
+    ins.words
+        .first()
+        .map(|w| {
+            w.value
+                .split_whitespace()
+                .map(|decl| decl.split('=').next().unwrap_or(decl).to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// An instruction's extent together with the comment lines directly above it: what moves when
+/// the instruction moves.
+pub fn extent_with_comments(doc: &Document, index: usize) -> Span {
+    let comments = doc.leading_comments(index);
+    let extent = &doc.instructions()[index].extent;
+    comments.start.min(extent.start)..extent.end
+}
+
+/// `text` ending with the document's line ending.
+pub fn with_newline(doc: &Document, text: &str) -> String {
+    if text.ends_with('\n') {
+        text.to_string()
+    } else {
+        format!("{text}{}", doc.style().nl())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::syntax::parse;
+
+    #[test]
+    fn workdir_resolution() {
+        let doc = parse("FROM a\nWORKDIR /app\nWORKDIR src/../lib\nRUN x\nWORKDIR $HOME\nRUN y\n")
+            .unwrap();
+        let st = &doc.stages()[0];
+        assert_eq!(workdir_at(&doc, st, 1), Workdir::Inherited);
+        assert_eq!(workdir_at(&doc, st, 3), Workdir::Known("/app/lib".into()));
+        assert_eq!(workdir_at(&doc, st, 6), Workdir::Unknown);
+        let rel = parse("FROM a\nWORKDIR app\nRUN x\n").unwrap();
+        assert_eq!(workdir_at(&rel, &rel.stages()[0], 2), Workdir::Unknown);
+    }
+
+    #[test]
+    fn copies_and_destinations() {
+        let doc = parse("FROM a\nWORKDIR /srv\nCOPY --chown=1:1 ./ ./app/\nCOPY --from=b . /x\n")
+            .unwrap();
+        let st = &doc.stages()[0];
+        assert!(is_broad_copy(&doc.instructions()[2]));
+        assert!(!is_broad_copy(&doc.instructions()[3]));
+        assert_eq!(
+            resolved_destination(&doc, st, 2).as_deref(),
+            Some("/srv/app")
+        );
+    }
+
+    #[test]
+    fn variables_and_args() {
+        assert_eq!(variable_refs("A=$B ${C:-x} $$ $1x"), ["B", "C", "1x"]);
+        let doc = parse("FROM a\nARG X=1 Y\n").unwrap();
+        assert_eq!(arg_names(&doc.instructions()[1]), ["X", "Y"]);
+        assert!(is_within("/app/dist", "/app") && !is_within("/application", "/app"));
+        assert_eq!(normalize("/a/./b//c/.."), "/a/b");
+    }
+}
