@@ -46,7 +46,8 @@ pub use maven::Pom;
 pub use node::{INSTALL_HOOKS, PackageJson, PackageManager};
 pub use python::{PyProject, RequirementRefs, RequirementsFile};
 
-use fsread::{ReadError, absolute_lexical, normalize_rel, parent_dir, read_capped};
+use fsread::{ReadError, normalize_rel, parent_dir, read_capped};
+pub(crate) use fsread::{absolute_lexical, line_col};
 
 /// Files recorded when present at the context root (see also [`is_known_name`]).
 pub const KNOWN_FILES: &[&str] = &[
