@@ -348,6 +348,29 @@ mod tests {
     }
 
     #[test]
+    fn alias_bombs_are_refused() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let root = tmp.path();
+        let mut bomb = String::from("a: &a [x,x,x,x,x,x,x,x,x]\n");
+        for (name, prev) in ["b", "c", "d", "e", "f", "g", "h", "i"]
+            .iter()
+            .zip(["a", "b", "c", "d", "e", "f", "g", "h"])
+        {
+            let refs = vec![format!("*{prev}"); 9].join(",");
+            bomb.push_str(&format!("{name}: &{name} [{refs}]\n"));
+        }
+        bomb.push_str("services:\n  app:\n    build: .\n");
+        write(root, "compose.yaml", &bomb);
+        write(root, "Dockerfile", "FROM node\n");
+        let (choice, notes) = find_for(root, "Dockerfile");
+        assert_eq!(choice, None);
+        assert_eq!(
+            notes,
+            ["compose.yaml: invalid YAML: repetition limit exceeded"]
+        );
+    }
+
+    #[test]
     fn remote_inline_and_variable_contexts_are_skipped() {
         let tmp = tempfile::tempdir().expect("tempdir");
         let root = tmp.path();

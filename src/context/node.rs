@@ -243,6 +243,12 @@ mod tests {
         let err = PackageJson::parse("{\"workspaces\": 3}").expect_err("bad workspaces");
         assert!(err.contains("workspaces"), "{err}");
         assert!(PackageJson::parse("[]").is_err());
+        // Deep nesting: skipped in unknown fields, refused in the ones we read; never a crash.
+        let nest = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+        assert!(PackageJson::parse(&format!("{{\"x\": {}}}", nest(100_000))).is_ok());
+        let err = PackageJson::parse(&format!("{{\"workspaces\": {}}}", nest(100_000)))
+            .expect_err("too deep");
+        assert!(err.contains("recursion limit exceeded"), "{err}");
     }
 
     #[test]

@@ -41,6 +41,10 @@ impl Element {
     }
 }
 
+/// Deepest element nesting accepted (real project files nest a handful of levels; the limit
+/// keeps the tree, and dropping it, off deep recursion).
+const MAX_DEPTH: usize = 256;
+
 /// Parses a whole document into its root element; errors read
 /// `invalid XML at line L column C: message`.
 pub(crate) fn parse(text: &str) -> Result<Element, String> {
@@ -66,6 +70,12 @@ pub(crate) fn parse(text: &str) -> Result<Element, String> {
                 let element = element_of(&start).map_err(|e| at_buffer(&reader, e))?;
                 if root.is_some() && stack.is_empty() {
                     return Err(at_buffer(&reader, "more than one root element".to_owned()));
+                }
+                if stack.len() >= MAX_DEPTH {
+                    return Err(at_buffer(
+                        &reader,
+                        format!("elements nest deeper than {MAX_DEPTH}"),
+                    ));
                 }
                 stack.push(element);
             }
@@ -182,5 +192,8 @@ mod tests {
         assert!(err.contains("<project> is not closed"), "{err}");
         assert!(parse("").is_err());
         assert!(parse("<a/><b/>").is_err());
+        let deep = format!("{}{}", "<a>".repeat(100_000), "</a>".repeat(100_000));
+        let err = parse(&deep).expect_err("too deep");
+        assert!(err.contains("nest deeper than 256"), "{err}");
     }
 }
