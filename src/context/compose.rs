@@ -8,9 +8,14 @@
 //! `build.dockerfile` (default `Dockerfile`, relative to the context) is it. The nearest
 //! directory with a match decides; if its services disagree on the context, nothing is chosen.
 //! Remote contexts (git URLs), `dockerfile_inline`, and paths with `${VARIABLES}` are skipped:
-//! they cannot be resolved without guessing.
+//! they cannot be resolved without guessing. Paths are compared lexically, and again with the
+//! Compose file's directory and the Dockerfile resolved through symlinks (one
+//! canonicalization per Compose file); a symlink inside a service's relative path is not
+//! followed, so such a service is missed rather than guessed.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use serde_yaml_ng::Value;
 
@@ -41,10 +46,108 @@ struct Candidate {
     context: PathBuf,
 }
 
+/// Compose files already looked at, by path, so a run reads and parses each one once however
+/// many Dockerfiles sit below it (absent files are remembered too).
+#[derive(Debug, Default)]
+pub(crate) struct ComposeCache(Mutex<HashMap<PathBuf, Arc<Loaded>>>);
+
+#[derive(Debug)]
+enum Loaded {
+    Missing,
+    /// Unreadable or malformed: the note's text after the file name.
+    Problem(String),
+    Services(Vec<Service>),
+}
+
+/// One service's build, resolved against the Compose file's directory once, at load time.
+#[derive(Debug)]
+struct Service {
+    name: String,
+    target: Target,
+}
+
+#[derive(Debug)]
+enum Target {
+    /// The Dockerfile this service builds: lexically, and (if the Compose file's directory
+    /// resolves) through symlinks above the Compose file.
+    Resolved {
+        context: PathBuf,
+        dockerfile: PathBuf,
+        /// `dockerfile`'s last element, for a cheap first filter.
+        dockerfile_name: std::ffi::OsString,
+        real_dockerfile: Option<PathBuf>,
+    },
+    /// Paths with variables; `dockerfile_name` is the last element of `dockerfile`.
+    Variables { dockerfile_name: String },
+    /// Remote, inline, or not a usable `build`.
+    Skipped,
+}
+
+impl ComposeCache {
+    fn get(&self, path: &Path) -> Arc<Loaded> {
+        if let Some(hit) = self.lock().get(path) {
+            return Arc::clone(hit);
+        }
+        let dir = path.parent().unwrap_or(Path::new("/"));
+        let loaded = Arc::new(match read_capped(path) {
+            Err(ReadError::Missing) => Loaded::Missing,
+            Err(e) => Loaded::Problem(e.describe()),
+            Ok(text) => match services_of(&text) {
+                Ok(services) => Loaded::Services(resolve_services(dir, services)),
+                Err(e) => Loaded::Problem(e),
+            },
+        });
+        Arc::clone(self.lock().entry(path.to_path_buf()).or_insert(loaded))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<PathBuf, Arc<Loaded>>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn resolve_services(dir: &Path, services: Vec<(String, Build)>) -> Vec<Service> {
+    let real_dir = std::fs::canonicalize(dir).ok();
+    services
+        .into_iter()
+        .map(|(name, build)| {
+            let target = match build {
+                Build::Unusable => Target::Skipped,
+                Build::Paths { context, .. } if is_remote(&context) => Target::Skipped,
+                Build::Paths {
+                    context,
+                    dockerfile,
+                } if context.contains('$') || dockerfile.contains('$') => Target::Variables {
+                    dockerfile_name: dockerfile.rsplit('/').next().unwrap_or("").to_owned(),
+                },
+                Build::Paths {
+                    context,
+                    dockerfile,
+                } => {
+                    let context_dir = absolute_lexical(&dir.join(&context));
+                    let resolved = absolute_lexical(&context_dir.join(&dockerfile));
+                    Target::Resolved {
+                        dockerfile_name: resolved.file_name().unwrap_or_default().to_os_string(),
+                        dockerfile: resolved,
+                        real_dockerfile: real_dir
+                            .as_ref()
+                            .map(|real| absolute_lexical(&real.join(&context).join(&dockerfile))),
+                        context: context_dir,
+                    }
+                }
+            };
+            Service { name, target }
+        })
+        .collect()
+}
+
 /// Searches for a Compose file naming `dockerfile` (an absolute, lexically normal path).
-pub(crate) fn find(dockerfile: &Path, notes: &mut Vec<String>) -> Option<ComposeChoice> {
-    let file_name = dockerfile.file_name()?.to_str()?.to_owned();
-    let canonical = std::fs::canonicalize(dockerfile).ok();
+pub(crate) fn find(
+    dockerfile: &Path,
+    cache: &ComposeCache,
+    notes: &mut Vec<String>,
+) -> Option<ComposeChoice> {
+    let file_name = dockerfile.file_name()?;
+    let mut canonical: Option<Option<PathBuf>> = None;
     let mut dir = dockerfile.parent()?.to_path_buf();
     let mut shown_prefix = String::new();
     for _level in 0..=MAX_PARENT_LEVELS {
@@ -52,58 +155,52 @@ pub(crate) fn find(dockerfile: &Path, notes: &mut Vec<String>) -> Option<Compose
         for name in COMPOSE_FILE_NAMES {
             let path = dir.join(name);
             let shown = format!("{shown_prefix}{name}");
-            let text = match read_capped(&path) {
-                Ok(text) => text,
-                Err(ReadError::Missing) => continue,
-                Err(e) => {
-                    notes.push(format!("{shown}: {}", e.describe()));
-                    continue;
-                }
-            };
-            let services = match services_of(&text) {
-                Ok(services) => services,
-                Err(e) => {
+            let loaded = cache.get(&path);
+            let services = match &*loaded {
+                Loaded::Missing => continue,
+                Loaded::Problem(e) => {
                     notes.push(format!("{shown}: {e}"));
                     continue;
                 }
+                Loaded::Services(services) => services,
             };
-            for (service, build) in services {
-                let (context, dockerfile_rel) = match build {
-                    Build::Paths {
-                        context,
-                        dockerfile,
-                    } => (context, dockerfile),
-                    Build::Unusable => continue,
-                };
-                if is_remote(&context) {
-                    continue;
-                }
-                if context.contains('$') || dockerfile_rel.contains('$') {
-                    let names_ours = dockerfile_rel.contains('$')
-                        || dockerfile_rel.rsplit('/').next() == Some(file_name.as_str());
-                    if names_ours {
-                        notes.push(format!(
-                            "{shown}: service `{service}` uses variables in its build paths; \
-                             not resolved"
-                        ));
+            for service in services {
+                match &service.target {
+                    Target::Skipped => {}
+                    Target::Variables { dockerfile_name } => {
+                        if dockerfile_name.contains('$') || file_name == dockerfile_name.as_str() {
+                            notes.push(format!(
+                                "{shown}: service `{}` uses variables in its build paths; \
+                                 not resolved",
+                                service.name
+                            ));
+                        }
                     }
-                    continue;
-                }
-                let context_dir = absolute_lexical(&dir.join(&context));
-                let candidate = absolute_lexical(&context_dir.join(&dockerfile_rel));
-                if candidate.file_name().and_then(|n| n.to_str()) != Some(file_name.as_str()) {
-                    continue;
-                }
-                let same = candidate == dockerfile
-                    || canonical.as_ref().is_some_and(|c| {
-                        std::fs::canonicalize(&candidate).ok().as_ref() == Some(c)
-                    });
-                if same {
-                    found.push(Candidate {
-                        file: path.clone(),
-                        service,
-                        context: context_dir,
-                    });
+                    Target::Resolved {
+                        context,
+                        dockerfile: candidate,
+                        dockerfile_name,
+                        real_dockerfile,
+                    } => {
+                        if dockerfile_name != file_name {
+                            continue;
+                        }
+                        // Both sides are lexically normal: byte equality is path equality.
+                        let same = candidate.as_os_str() == dockerfile.as_os_str()
+                            || real_dockerfile.as_ref().is_some_and(|real| {
+                                canonical
+                                    .get_or_insert_with(|| std::fs::canonicalize(dockerfile).ok())
+                                    .as_ref()
+                                    == Some(real)
+                            });
+                        if same {
+                            found.push(Candidate {
+                                file: path.clone(),
+                                service: service.name.clone(),
+                                context: context.clone(),
+                            });
+                        }
+                    }
                 }
             }
         }
@@ -140,6 +237,7 @@ pub(crate) fn find(dockerfile: &Path, notes: &mut Vec<String>) -> Option<Compose
     None
 }
 
+#[derive(Debug)]
 enum Build {
     Paths { context: String, dockerfile: String },
     Unusable,
@@ -217,7 +315,10 @@ mod tests {
     fn find_for(root: &Path, rel: &str) -> (Option<ComposeChoice>, Vec<String>) {
         let mut notes = Vec::new();
         let dockerfile = absolute_lexical(&root.join(rel));
-        (find(&dockerfile, &mut notes), notes)
+        (
+            find(&dockerfile, &ComposeCache::default(), &mut notes),
+            notes,
+        )
     }
 
     #[test]
@@ -345,6 +446,25 @@ mod tests {
         );
         let (choice, _) = find_for(root, "a/b/c/d/Dockerfile");
         assert!(choice.is_some(), "three levels up is searched");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlinked_checkout_still_matches() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let real = tmp.path().join("real");
+        write(&real, "app/Dockerfile", "FROM node\n");
+        let real_abs = std::fs::canonicalize(&real).expect("canonical");
+        write(
+            &real,
+            "compose.yaml",
+            &format!("services:\n  app:\n    build: {}/app\n", real_abs.display()),
+        );
+        let link = tmp.path().join("link");
+        std::os::unix::fs::symlink(&real, &link).expect("symlink");
+        let (choice, notes) = find_for(&link, "app/Dockerfile");
+        assert!(notes.is_empty(), "{notes:?}");
+        assert_eq!(choice.expect("match").context, real_abs.join("app"));
     }
 
     #[test]

@@ -344,15 +344,27 @@ pub struct BuildContext {
     pub lookups: PathLookups,
 }
 
-impl BuildContext {
+/// Reads build contexts for many Dockerfiles in one run, remembering the Compose files it has
+/// looked at so each is read and parsed once. `Sync`: share one across rayon workers.
+/// (Only Compose files are shared: manifests are read per context, as they belong to one.)
+#[derive(Debug, Default)]
+pub struct ContextReader {
+    compose: compose::ComposeCache,
+}
+
+impl ContextReader {
+    pub fn new() -> ContextReader {
+        ContextReader::default()
+    }
+
     /// Reads the build context of `dockerfile`. `context_override` (relative to the current
     /// directory) wins over Compose and the default. Never fails; problems become notes.
-    pub fn read(dockerfile: &Path, context_override: Option<&Path>) -> BuildContext {
+    pub fn read(&self, dockerfile: &Path, context_override: Option<&Path>) -> BuildContext {
         let mut notes = Vec::new();
         let dockerfile_abs = absolute_lexical(dockerfile);
         let (dir, source) = match context_override {
             Some(dir) => (absolute_lexical(dir), ContextSource::Given),
-            None => match compose::find(&dockerfile_abs, &mut notes) {
+            None => match compose::find(&dockerfile_abs, &self.compose, &mut notes) {
                 Some(choice) => (
                     choice.context,
                     ContextSource::Compose {
@@ -378,6 +390,14 @@ impl BuildContext {
         ctx.read_dockerignore(&dockerfile_abs);
         ctx.read_manifests();
         ctx
+    }
+}
+
+impl BuildContext {
+    /// Reads the build context of one Dockerfile (see [`ContextReader::read`]; use a shared
+    /// [`ContextReader`] when reading many).
+    pub fn read(dockerfile: &Path, context_override: Option<&Path>) -> BuildContext {
+        ContextReader::new().read(dockerfile, context_override)
     }
 
     /// Whether `rel_path` (relative to the context root; `./`, a leading `/` and a trailing `/`

@@ -435,3 +435,29 @@ fn context_is_shareable_across_threads() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<BuildContext>();
 }
+
+#[test]
+fn shared_reader_reads_each_compose_file_once() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let root = tmp.path();
+    write(
+        root,
+        "compose.yaml",
+        "services:\n  a:\n    build: ./a\n  b:\n    build:\n      context: .\n      dockerfile: b/Dockerfile\n",
+    );
+    write(root, "a/Dockerfile", "FROM x\n");
+    write(root, "b/Dockerfile", "FROM x\n");
+    let reader = ContextReader::new();
+    let a = reader.read(&root.join("a/Dockerfile"), None);
+    assert_eq!(a.dir, absolute_lexical(&root.join("a")));
+    // The reader remembers the Compose file: removing it mid-run changes nothing for it,
+    // while a fresh read sees the change.
+    fs::remove_file(root.join("compose.yaml")).expect("remove");
+    let b = reader.read(&root.join("b/Dockerfile"), None);
+    assert_eq!(b.dir, absolute_lexical(root));
+    assert!(matches!(b.source, ContextSource::Compose { .. }));
+    let fresh = BuildContext::read(&root.join("b/Dockerfile"), None);
+    assert_eq!(fresh.source, ContextSource::DockerfileDir);
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<ContextReader>();
+}
