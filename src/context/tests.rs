@@ -461,3 +461,35 @@ fn shared_reader_reads_each_compose_file_once() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<ContextReader>();
 }
+
+#[test]
+fn known_names_and_source_descriptions() {
+    for name in [
+        "package.json",
+        "requirements.txt",
+        "requirements-dev.txt",
+        "Api.csproj",
+        "All.sln",
+        "nuget.config",
+        "NuGet.Config",
+        "vendor",
+    ] {
+        assert!(is_known_name(name), "{name}");
+    }
+    for name in ["README.md", ".csproj", "requirements.in", "src"] {
+        assert!(!is_known_name(name), "{name}");
+    }
+    assert_eq!(ContextSource::Given.describe(), "given context");
+    assert_eq!(
+        ContextSource::DockerfileDir.describe(),
+        "Dockerfile's directory"
+    );
+    let both = ContextSource::Compose {
+        file: PathBuf::from("/repo/docker-compose.yml"),
+        services: vec!["web".to_owned(), "worker".to_owned()],
+    };
+    assert_eq!(
+        both.describe(),
+        "docker-compose.yml services `web`, `worker`"
+    );
+}
