@@ -1,9 +1,562 @@
-//! `restage.toml`: found upward from each Dockerfile (nearest wins); the command line beats the
-//! file, the file beats the defaults.
+//! `restage.toml`: where it is found, what it may say, and how it combines with the command
+//! line into the [`Settings`] for one Dockerfile.
+//!
+//! **Discovery.** With [`ConfigChoice::Search`] (the default) the nearest `restage.toml` wins:
+//! the Dockerfile's directory, then each parent up to the file-system root. With
+//! [`ConfigChoice::Path`] that file applies to every Dockerfile and nothing is searched; with
+//! [`ConfigChoice::None`] no file is read. Lookups are cached per directory, so a tree of
+//! thousands of Dockerfiles reads each config file once; [`ConfigResolver`] is `Sync` and is
+//! meant to be shared by rayon workers.
+//!
+//! **Keys** (unknown keys are errors, reported as `path:line:column: message`):
+//! ```toml
+//! select = ["multi-stage", "copy-order"]   # which transforms run (default: all)
+//! ignore = ["non-root-user"]               # transforms that never run
+//! unsafe-fixes = false                     # also apply fixes that rely on a guess
+//! context = "."                            # build context dir, relative to this file
+//! [non-root-user]
+//! user-style = "numeric"                   # or "named": how the final USER is written
+//! [[overrides]]
+//! paths = ["services/legacy/**"]           # globs relative to this file's directory
+//! ignore = ["multi-stage"]                 # + select, unsafe-fixes, context, [overrides.non-root-user]
+//! [knowledge]                              # opaque here: merged by the knowledge module
+//! ```
+//! Override globs: `*` and `?` stay within one path element, `**` crosses any number; a glob
+//! with no `/` matches at any depth (gitignore-like: `legacy` = `**/legacy`); a glob matches a
+//! Dockerfile when it matches its path or one of its parent directories (relative to the config
+//! file's directory). A Dockerfile outside that directory matches no override.
+//!
+//! **Precedence** (command line, then file, then defaults; among the file's layers, later and
+//! more specific wins):
+//! - `select`: the last layer that sets it wins, in the order defaults (all transforms) <-
+//!   top-level `select` <- each matching override, in file order <- `--select`. It *replaces*
+//!   what came before (as ruff's `select`).
+//! - `ignore`: every layer's list adds up: top-level, every matching override, `--ignore`.
+//!   A transform runs iff it is selected and not ignored, so an ignore in the file holds even
+//!   against `--select` (to run it anyway, pass `--no-config`).
+//! - `unsafe-fixes`: `--unsafe-fixes` forces it on; otherwise the last matching override that
+//!   sets it, else the top level, else off.
+//! - `context`: `--context`, else the last matching override's, else the top level's, else
+//!   none (the build context module then decides).
+//! - `user-style`: the last matching override's, else the top level's, else `numeric`.
+//! - `[knowledge]`: top level only, carried with the file's path as its origin.
 
-/// The settings in force for one file. (Skeleton.)
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::context::{absolute_lexical, line_col};
+
+/// The config file's name.
+pub const CONFIG_FILE_NAME: &str = "restage.toml";
+
+/// Which config file applies (`--config PATH`, `--no-config`, or the search).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum ConfigChoice {
+    /// Nearest `restage.toml` upward from each Dockerfile.
+    #[default]
+    Search,
+    /// This file, for every Dockerfile.
+    Path(PathBuf),
+    /// No config file.
+    None,
+}
+
+/// What the command line said about settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CliOptions {
+    /// `--select`: `Some` only if passed (replaces the file's `select`).
+    pub select: Option<Vec<String>>,
+    /// `--ignore` (added to the file's `ignore`).
+    pub ignore: Vec<String>,
+    /// `--unsafe-fixes` (true only if passed).
+    pub unsafe_fixes: bool,
+    /// `--context DIR`, if passed.
+    pub context: Option<PathBuf>,
+    pub config: ConfigChoice,
+}
+
+/// How the non-root transform writes the final `USER`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UserStyle {
+    /// `USER 10001:10001` (works with `runAsNonRoot` checks).
+    #[default]
+    Numeric,
+    /// `USER app`.
+    Named,
+}
+
+/// Which transforms are selected (before `ignore` is taken away).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Selection {
+    /// Every registered transform (the default).
+    #[default]
+    All,
+    /// Only these ids.
+    Only(BTreeSet<String>),
+}
+
+/// The `[knowledge]` table of a config file, kept as written for the knowledge module.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KnowledgeOverrides {
+    /// The config file it came from (for error messages).
+    pub origin: PathBuf,
+    pub table: toml::Table,
+}
+
+/// A transform id named somewhere, with where: `--select`, `--ignore`, or `path:line:col`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdMention {
+    pub id: String,
+    pub origin: String,
+}
+
+/// The settings in force for one Dockerfile.
 #[derive(Debug, Clone, Default)]
 pub struct Settings {
+    pub select: Selection,
+    pub ignore: BTreeSet<String>,
     /// Apply changes that rely on a guess (`Applicability::Unsafe`).
     pub unsafe_fixes: bool,
+    pub user_style: UserStyle,
+    /// The build context directory to use instead of the build context module's own choice.
+    pub context: Option<PathBuf>,
+    pub knowledge: Option<Arc<KnowledgeOverrides>>,
+    /// The config file these settings came from, if any.
+    pub config_file: Option<PathBuf>,
+    /// Every transform id the command line and the config file name (all overrides, matching
+    /// or not), for the caller to check against the registry.
+    pub mentions: Arc<Vec<IdMention>>,
 }
+
+impl Settings {
+    /// Whether transform `id` runs for this file: selected and not ignored.
+    pub fn is_enabled(&self, id: &str) -> bool {
+        let selected = match &self.select {
+            Selection::All => true,
+            Selection::Only(ids) => ids.contains(id),
+        };
+        selected && !self.ignore.contains(id)
+    }
+
+    /// Every transform id named by the command line or the config file.
+    pub fn ids_mentioned(&self) -> &[IdMention] {
+        &self.mentions
+    }
+
+    /// One message per id not in `known`, e.g.
+    /// `restage.toml:2:11: unknown transform id `mutli-stage``.
+    pub fn unknown_ids(&self, known: &[&str]) -> Vec<String> {
+        self.mentions
+            .iter()
+            .filter(|m| !known.contains(&m.id.as_str()))
+            .map(|m| format!("{}: unknown transform id `{}`", m.origin, m.id))
+            .collect()
+    }
+}
+
+/// A config file that cannot be used. Every Dockerfile under it gets this same error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub path: PathBuf,
+    /// 1-based line and column, when the problem has a place in the file.
+    pub position: Option<(usize, usize)>,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.position {
+            Some((line, col)) => {
+                write!(f, "{}:{line}:{col}: {}", self.path.display(), self.message)
+            }
+            None => write!(f, "{}: {}", self.path.display(), self.message),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Settings per Dockerfile, from the command line and the applicable config file; cached.
+#[derive(Debug)]
+pub struct ConfigResolver {
+    cli: CliOptions,
+    cli_mentions: Vec<IdMention>,
+    /// The `--config PATH` file.
+    fixed: Option<Arc<LoadedConfig>>,
+    /// Settings for Dockerfiles with no config file.
+    bare: Arc<Settings>,
+    by_dir: RwLock<HashMap<PathBuf, DirLookup>>,
+    by_file: RwLock<HashMap<PathBuf, Result<Arc<LoadedConfig>, ConfigError>>>,
+}
+
+type DirLookup = Result<Option<Arc<LoadedConfig>>, ConfigError>;
+
+impl ConfigResolver {
+    /// Prepares resolution. With `--config PATH` the file is loaded now, so a bad one is
+    /// reported once, before any Dockerfile.
+    pub fn new(cli: CliOptions) -> Result<ConfigResolver, ConfigError> {
+        let mut cli_mentions = Vec::new();
+        for id in cli.select.iter().flatten() {
+            cli_mentions.push(IdMention {
+                id: id.clone(),
+                origin: "--select".to_owned(),
+            });
+        }
+        for id in &cli.ignore {
+            cli_mentions.push(IdMention {
+                id: id.clone(),
+                origin: "--ignore".to_owned(),
+            });
+        }
+        let bare = Arc::new(resolve(&cli, &cli_mentions, None, &[]));
+        let mut resolver = ConfigResolver {
+            cli,
+            cli_mentions,
+            fixed: None,
+            bare,
+            by_dir: RwLock::default(),
+            by_file: RwLock::default(),
+        };
+        if let ConfigChoice::Path(path) = &resolver.cli.config {
+            let path = path.clone();
+            resolver.fixed = Some(resolver.load(&path)?);
+        }
+        Ok(resolver)
+    }
+
+    /// The settings for `dockerfile`, or the error of the config file that applies to it.
+    pub fn settings_for(&self, dockerfile: &Path) -> Result<Arc<Settings>, ConfigError> {
+        let dockerfile = absolute_lexical(dockerfile);
+        let config = match &self.cli.config {
+            ConfigChoice::None => None,
+            ConfigChoice::Path(_) => self.fixed.clone(),
+            ConfigChoice::Search => {
+                let dir = dockerfile.parent().unwrap_or(Path::new("/"));
+                self.lookup_dir(dir)?
+            }
+        };
+        let Some(config) = config else {
+            return Ok(Arc::clone(&self.bare));
+        };
+        let matched: Vec<usize> = config.matching_overrides(&dockerfile);
+        if let Some(hit) = read_lock(&config.resolved).get(&matched) {
+            return Ok(Arc::clone(hit));
+        }
+        let layers: Vec<&Layer> = matched
+            .iter()
+            .map(|&i| &config.overrides[i].layer)
+            .collect();
+        let settings = Arc::new(resolve(
+            &self.cli,
+            &self.cli_mentions,
+            Some(&config),
+            &layers,
+        ));
+        write_lock(&config.resolved)
+            .entry(matched)
+            .or_insert_with(|| Arc::clone(&settings));
+        Ok(settings)
+    }
+
+    /// The config file that applies to `dockerfile` (without resolving settings).
+    pub fn config_file_for(&self, dockerfile: &Path) -> Result<Option<PathBuf>, ConfigError> {
+        Ok(self.settings_for(dockerfile)?.config_file.clone())
+    }
+
+    fn lookup_dir(&self, start: &Path) -> DirLookup {
+        let mut visited: Vec<PathBuf> = Vec::new();
+        let mut dir = Some(start);
+        let result = loop {
+            let Some(current) = dir else {
+                break Ok(None);
+            };
+            if let Some(hit) = read_lock(&self.by_dir).get(current) {
+                break hit.clone();
+            }
+            visited.push(current.to_path_buf());
+            let candidate = current.join(CONFIG_FILE_NAME);
+            if candidate.is_file() {
+                break self.load(&candidate).map(Some);
+            }
+            dir = current.parent();
+        };
+        let mut cache = write_lock(&self.by_dir);
+        for dir in visited {
+            cache.insert(dir, result.clone());
+        }
+        result
+    }
+
+    fn load(&self, path: &Path) -> Result<Arc<LoadedConfig>, ConfigError> {
+        if let Some(hit) = read_lock(&self.by_file).get(path) {
+            return hit.clone();
+        }
+        let loaded = LoadedConfig::load(path, &self.cli_mentions).map(Arc::new);
+        write_lock(&self.by_file)
+            .entry(path.to_path_buf())
+            .or_insert(loaded)
+            .clone()
+    }
+}
+
+fn read_lock<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|e| e.into_inner())
+}
+
+fn write_lock<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(|e| e.into_inner())
+}
+
+/// One layer of settings: the file's top level or one override.
+#[derive(Debug, Default)]
+struct Layer {
+    select: Option<BTreeSet<String>>,
+    ignore: BTreeSet<String>,
+    unsafe_fixes: Option<bool>,
+    context: Option<PathBuf>,
+    user_style: Option<UserStyle>,
+}
+
+#[derive(Debug)]
+struct Override {
+    globs: GlobSet,
+    layer: Layer,
+}
+
+#[derive(Debug)]
+struct LoadedConfig {
+    /// As found (search) or as given (`--config`).
+    path: PathBuf,
+    /// Absolute directory of the file: globs and `context` are relative to it.
+    dir: PathBuf,
+    top: Layer,
+    overrides: Vec<Override>,
+    knowledge: Option<Arc<KnowledgeOverrides>>,
+    mentions: Arc<Vec<IdMention>>,
+    /// Settings per set of matching overrides.
+    resolved: RwLock<HashMap<Vec<usize>, Arc<Settings>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawConfig {
+    select: Option<Vec<Spanned<String>>>,
+    #[serde(default)]
+    ignore: Vec<Spanned<String>>,
+    unsafe_fixes: Option<bool>,
+    context: Option<String>,
+    non_root_user: Option<RawNonRootUser>,
+    #[serde(default)]
+    overrides: Vec<RawOverride>,
+    knowledge: Option<toml::Table>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawNonRootUser {
+    user_style: Option<UserStyle>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawOverride {
+    paths: Spanned<Vec<Spanned<String>>>,
+    select: Option<Vec<Spanned<String>>>,
+    #[serde(default)]
+    ignore: Vec<Spanned<String>>,
+    unsafe_fixes: Option<bool>,
+    context: Option<String>,
+    non_root_user: Option<RawNonRootUser>,
+}
+
+impl LoadedConfig {
+    fn load(path: &Path, cli_mentions: &[IdMention]) -> Result<LoadedConfig, ConfigError> {
+        let error = |position: Option<(usize, usize)>, message: String| ConfigError {
+            path: path.to_path_buf(),
+            position,
+            message,
+        };
+        let text =
+            std::fs::read_to_string(path).map_err(|e| error(None, format!("cannot read: {e}")))?;
+        let raw: RawConfig = toml::from_str(&text).map_err(|e| {
+            let position = e.span().map(|span| line_col(&text, span.start));
+            error(position, e.message().trim().replace('\n', " "))
+        })?;
+        let at = |span: std::ops::Range<usize>| Some(line_col(&text, span.start));
+        let origin = |span: std::ops::Range<usize>| {
+            let (line, col) = line_col(&text, span.start);
+            format!("{}:{line}:{col}", path.display())
+        };
+
+        let dir = absolute_lexical(path)
+            .parent()
+            .map_or_else(|| PathBuf::from("/"), Path::to_path_buf);
+        let mut mentions: Vec<IdMention> = cli_mentions.to_vec();
+        let mut mention = |ids: &[Spanned<String>]| {
+            for id in ids {
+                mentions.push(IdMention {
+                    id: id.get_ref().clone(),
+                    origin: origin(id.span()),
+                });
+            }
+        };
+        let ids = |ids: &[Spanned<String>]| -> BTreeSet<String> {
+            ids.iter().map(|id| id.get_ref().clone()).collect()
+        };
+        let context = |c: Option<String>| c.map(|c| absolute_lexical(&dir.join(c)));
+
+        mention(raw.select.as_deref().unwrap_or_default());
+        mention(&raw.ignore);
+        let top = Layer {
+            select: raw.select.as_deref().map(ids),
+            ignore: ids(&raw.ignore),
+            unsafe_fixes: raw.unsafe_fixes,
+            context: context(raw.context),
+            user_style: raw.non_root_user.and_then(|n| n.user_style),
+        };
+
+        let mut overrides = Vec::new();
+        for raw_override in raw.overrides {
+            let paths = raw_override.paths;
+            if paths.get_ref().is_empty() {
+                return Err(error(at(paths.span()), "`paths` is empty".to_owned()));
+            }
+            let mut builder = GlobSetBuilder::new();
+            for glob in paths.get_ref() {
+                let pattern = normalize_glob(glob.get_ref())
+                    .ok_or_else(|| error(at(glob.span()), "empty glob".to_owned()))?;
+                let compiled = GlobBuilder::new(&pattern)
+                    .literal_separator(true)
+                    .build()
+                    .map_err(|e| {
+                        error(
+                            at(glob.span()),
+                            format!("invalid glob `{}`: {}", glob.get_ref(), e.kind()),
+                        )
+                    })?;
+                builder.add(compiled);
+            }
+            let globs = builder
+                .build()
+                .map_err(|e| error(at(paths.span()), format!("invalid globs: {e}")))?;
+            mention(raw_override.select.as_deref().unwrap_or_default());
+            mention(&raw_override.ignore);
+            overrides.push(Override {
+                globs,
+                layer: Layer {
+                    select: raw_override.select.as_deref().map(ids),
+                    ignore: ids(&raw_override.ignore),
+                    unsafe_fixes: raw_override.unsafe_fixes,
+                    context: context(raw_override.context),
+                    user_style: raw_override.non_root_user.and_then(|n| n.user_style),
+                },
+            });
+        }
+
+        Ok(LoadedConfig {
+            path: path.to_path_buf(),
+            knowledge: raw.knowledge.map(|table| {
+                Arc::new(KnowledgeOverrides {
+                    origin: path.to_path_buf(),
+                    table,
+                })
+            }),
+            dir,
+            top,
+            overrides,
+            mentions: Arc::new(mentions),
+            resolved: RwLock::default(),
+        })
+    }
+
+    /// Indices of the overrides whose globs match `dockerfile` (absolute, lexical) or one of
+    /// its parent directories, relative to the config's directory.
+    fn matching_overrides(&self, dockerfile: &Path) -> Vec<usize> {
+        if self.overrides.is_empty() {
+            return Vec::new();
+        }
+        let Ok(rel) = dockerfile.strip_prefix(&self.dir) else {
+            return Vec::new();
+        };
+        let parts: Vec<String> = rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        let candidates: Vec<String> = (1..=parts.len()).map(|n| parts[..n].join("/")).collect();
+        self.overrides
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| candidates.iter().any(|c| o.globs.is_match(c)))
+            .map(|(i, _)| i)
+            .collect()
+    }
+}
+
+/// `./a/b/` -> `a/b`; a glob without `/` matches at any depth (`x` -> `**/x`).
+fn normalize_glob(glob: &str) -> Option<String> {
+    let mut g = glob.trim();
+    while let Some(rest) = g.strip_prefix("./") {
+        g = rest;
+    }
+    let g = g.trim_start_matches('/').trim_end_matches('/');
+    if g.is_empty() {
+        return None;
+    }
+    Some(if g.contains('/') {
+        g.to_owned()
+    } else {
+        format!("**/{g}")
+    })
+}
+
+/// Combines the layers: see the module documentation for the rules.
+fn resolve(
+    cli: &CliOptions,
+    cli_mentions: &[IdMention],
+    config: Option<&LoadedConfig>,
+    matched: &[&Layer],
+) -> Settings {
+    let mut settings = Settings {
+        mentions: Arc::new(cli_mentions.to_vec()),
+        ..Settings::default()
+    };
+    if let Some(config) = config {
+        for layer in std::iter::once(&config.top).chain(matched.iter().copied()) {
+            if let Some(select) = &layer.select {
+                settings.select = Selection::Only(select.clone());
+            }
+            settings.ignore.extend(layer.ignore.iter().cloned());
+            if let Some(flag) = layer.unsafe_fixes {
+                settings.unsafe_fixes = flag;
+            }
+            if let Some(context) = &layer.context {
+                settings.context = Some(context.clone());
+            }
+            if let Some(style) = layer.user_style {
+                settings.user_style = style;
+            }
+        }
+        settings.knowledge = config.knowledge.clone();
+        settings.config_file = Some(config.path.clone());
+        settings.mentions = Arc::clone(&config.mentions);
+    }
+    if let Some(select) = &cli.select {
+        settings.select = Selection::Only(select.iter().cloned().collect());
+    }
+    settings.ignore.extend(cli.ignore.iter().cloned());
+    settings.unsafe_fixes |= cli.unsafe_fixes;
+    if let Some(context) = &cli.context {
+        settings.context = Some(context.clone());
+    }
+    settings
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,508 @@
+//! Finding the build context a Compose file gives a Dockerfile.
+//!
+//! Search: the Dockerfile's own directory, then up to [`MAX_PARENT_LEVELS`] parent directories,
+//! stopping early after a directory that holds `.git` (the repository root). In each directory
+//! the Compose file names are tried in Compose's own order (`compose.yaml`, `compose.yml`,
+//! `docker-compose.yaml`, `docker-compose.yml`). A service names the Dockerfile when
+//! `build: <dir>` points at a directory whose `Dockerfile` is it, or when `build.context` plus
+//! `build.dockerfile` (default `Dockerfile`, relative to the context) is it. The nearest
+//! directory with a match decides; if its services disagree on the context, nothing is chosen.
+//! Remote contexts (git URLs), `dockerfile_inline`, and paths with `${VARIABLES}` are skipped:
+//! they cannot be resolved without guessing. Paths are compared lexically, and again with the
+//! Compose file's directory and the Dockerfile resolved through symlinks (one
+//! canonicalization per Compose file); a symlink inside a service's relative path is not
+//! followed, so such a service is missed rather than guessed.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use serde_yaml_ng::Value;
+
+use super::fsread::{ReadError, absolute_lexical, read_capped};
+
+/// Compose file names, in the order Compose itself prefers them.
+pub const COMPOSE_FILE_NAMES: [&str; 4] = [
+    "compose.yaml",
+    "compose.yml",
+    "docker-compose.yaml",
+    "docker-compose.yml",
+];
+
+/// How many directories above the Dockerfile's own directory are searched.
+pub const MAX_PARENT_LEVELS: usize = 3;
+
+/// A Compose file that names the Dockerfile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ComposeChoice {
+    pub file: PathBuf,
+    pub services: Vec<String>,
+    pub context: PathBuf,
+}
+
+struct Candidate {
+    file: PathBuf,
+    service: String,
+    context: PathBuf,
+}
+
+/// Compose files already looked at, by path, so a run reads and parses each one once however
+/// many Dockerfiles sit below it (absent files are remembered too).
+#[derive(Debug, Default)]
+pub(crate) struct ComposeCache(Mutex<HashMap<PathBuf, Arc<Loaded>>>);
+
+#[derive(Debug)]
+enum Loaded {
+    Missing,
+    /// Unreadable or malformed: the note's text after the file name.
+    Problem(String),
+    Services(Vec<Service>),
+}
+
+/// One service's build, resolved against the Compose file's directory once, at load time.
+#[derive(Debug)]
+struct Service {
+    name: String,
+    target: Target,
+}
+
+#[derive(Debug)]
+enum Target {
+    /// The Dockerfile this service builds: lexically, and (if the Compose file's directory
+    /// resolves) through symlinks above the Compose file.
+    Resolved {
+        context: PathBuf,
+        dockerfile: PathBuf,
+        /// `dockerfile`'s last element, for a cheap first filter.
+        dockerfile_name: std::ffi::OsString,
+        real_dockerfile: Option<PathBuf>,
+    },
+    /// Paths with variables; `dockerfile_name` is the last element of `dockerfile`.
+    Variables { dockerfile_name: String },
+    /// Remote, inline, or not a usable `build`.
+    Skipped,
+}
+
+impl ComposeCache {
+    fn get(&self, path: &Path) -> Arc<Loaded> {
+        if let Some(hit) = self.lock().get(path) {
+            return Arc::clone(hit);
+        }
+        let dir = path.parent().unwrap_or(Path::new("/"));
+        let loaded = Arc::new(match read_capped(path) {
+            Err(ReadError::Missing) => Loaded::Missing,
+            Err(e) => Loaded::Problem(e.describe()),
+            Ok(text) => match services_of(&text) {
+                Ok(services) => Loaded::Services(resolve_services(dir, services)),
+                Err(e) => Loaded::Problem(e),
+            },
+        });
+        Arc::clone(self.lock().entry(path.to_path_buf()).or_insert(loaded))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<PathBuf, Arc<Loaded>>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn resolve_services(dir: &Path, services: Vec<(String, Build)>) -> Vec<Service> {
+    let real_dir = std::fs::canonicalize(dir).ok();
+    services
+        .into_iter()
+        .map(|(name, build)| {
+            let target = match build {
+                Build::Unusable => Target::Skipped,
+                Build::Paths { context, .. } if is_remote(&context) => Target::Skipped,
+                Build::Paths {
+                    context,
+                    dockerfile,
+                } if context.contains('$') || dockerfile.contains('$') => Target::Variables {
+                    dockerfile_name: dockerfile.rsplit('/').next().unwrap_or("").to_owned(),
+                },
+                Build::Paths {
+                    context,
+                    dockerfile,
+                } => {
+                    let context_dir = absolute_lexical(&dir.join(&context));
+                    let resolved = absolute_lexical(&context_dir.join(&dockerfile));
+                    Target::Resolved {
+                        dockerfile_name: resolved.file_name().unwrap_or_default().to_os_string(),
+                        dockerfile: resolved,
+                        real_dockerfile: real_dir
+                            .as_ref()
+                            .map(|real| absolute_lexical(&real.join(&context).join(&dockerfile))),
+                        context: context_dir,
+                    }
+                }
+            };
+            Service { name, target }
+        })
+        .collect()
+}
+
+/// Searches for a Compose file naming `dockerfile` (an absolute, lexically normal path).
+pub(crate) fn find(
+    dockerfile: &Path,
+    cache: &ComposeCache,
+    notes: &mut Vec<String>,
+) -> Option<ComposeChoice> {
+    let file_name = dockerfile.file_name()?;
+    let mut canonical: Option<Option<PathBuf>> = None;
+    let mut dir = dockerfile.parent()?.to_path_buf();
+    let mut shown_prefix = String::new();
+    for _level in 0..=MAX_PARENT_LEVELS {
+        let mut found: Vec<Candidate> = Vec::new();
+        for name in COMPOSE_FILE_NAMES {
+            let path = dir.join(name);
+            let shown = format!("{shown_prefix}{name}");
+            let loaded = cache.get(&path);
+            let services = match &*loaded {
+                Loaded::Missing => continue,
+                Loaded::Problem(e) => {
+                    notes.push(format!("{shown}: {e}"));
+                    continue;
+                }
+                Loaded::Services(services) => services,
+            };
+            for service in services {
+                match &service.target {
+                    Target::Skipped => {}
+                    Target::Variables { dockerfile_name } => {
+                        if dockerfile_name.contains('$') || file_name == dockerfile_name.as_str() {
+                            notes.push(format!(
+                                "{shown}: service `{}` uses variables in its build paths; \
+                                 not resolved",
+                                service.name
+                            ));
+                        }
+                    }
+                    Target::Resolved {
+                        context,
+                        dockerfile: candidate,
+                        dockerfile_name,
+                        real_dockerfile,
+                    } => {
+                        if dockerfile_name != file_name {
+                            continue;
+                        }
+                        // Both sides are lexically normal: byte equality is path equality.
+                        let same = candidate.as_os_str() == dockerfile.as_os_str()
+                            || real_dockerfile.as_ref().is_some_and(|real| {
+                                canonical
+                                    .get_or_insert_with(|| std::fs::canonicalize(dockerfile).ok())
+                                    .as_ref()
+                                    == Some(real)
+                            });
+                        if same {
+                            found.push(Candidate {
+                                file: path.clone(),
+                                service: service.name.clone(),
+                                context: context.clone(),
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(first) = found.first() {
+            let key = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+            let first_key = key(&first.context);
+            if found.iter().all(|c| key(&c.context) == first_key) {
+                return Some(ComposeChoice {
+                    file: first.file.clone(),
+                    services: found.iter().map(|c| c.service.clone()).collect(),
+                    context: first.context.clone(),
+                });
+            }
+            let list: Vec<String> = found
+                .iter()
+                .map(|c| format!("`{}` ({})", c.service, c.context.display()))
+                .collect();
+            notes.push(format!(
+                "compose services disagree on the build context of this Dockerfile: {}; \
+                 using the Dockerfile's directory",
+                list.join(", ")
+            ));
+            return None;
+        }
+        if dir.join(".git").exists() {
+            return None;
+        }
+        match dir.parent() {
+            Some(parent) => dir = parent.to_path_buf(),
+            None => return None,
+        }
+        shown_prefix.push_str("../");
+    }
+    None
+}
+
+#[derive(Debug)]
+enum Build {
+    Paths { context: String, dockerfile: String },
+    Unusable,
+}
+
+/// The `build` of every service, in file order.
+fn services_of(text: &str) -> Result<Vec<(String, Build)>, String> {
+    let mut value: Value =
+        serde_yaml_ng::from_str(text).map_err(|e| format!("invalid YAML: {e}"))?;
+    value
+        .apply_merge()
+        .map_err(|e| format!("invalid YAML merge: {e}"))?;
+    let Some(services) = value.get("services").and_then(Value::as_mapping) else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for (name, service) in services {
+        let Some(name) = name.as_str() else { continue };
+        let build = match service.get("build") {
+            None | Some(Value::Null) => continue,
+            Some(Value::String(context)) => Build::Paths {
+                context: context.clone(),
+                dockerfile: "Dockerfile".to_owned(),
+            },
+            Some(Value::Mapping(build)) => {
+                if build.get("dockerfile_inline").is_some() {
+                    Build::Unusable
+                } else {
+                    let context = match build.get("context") {
+                        None | Some(Value::Null) => Some(".".to_owned()),
+                        Some(Value::String(s)) => Some(s.clone()),
+                        Some(_) => None,
+                    };
+                    let dockerfile = match build.get("dockerfile") {
+                        None | Some(Value::Null) => Some("Dockerfile".to_owned()),
+                        Some(Value::String(s)) => Some(s.clone()),
+                        Some(_) => None,
+                    };
+                    match (context, dockerfile) {
+                        (Some(context), Some(dockerfile)) => Build::Paths {
+                            context,
+                            dockerfile,
+                        },
+                        _ => Build::Unusable,
+                    }
+                }
+            }
+            Some(_) => Build::Unusable,
+        };
+        out.push((name.to_owned(), build));
+    }
+    Ok(out)
+}
+
+/// A context Compose would fetch rather than read from disk.
+fn is_remote(context: &str) -> bool {
+    context.contains("://")
+        || context.starts_with("git@")
+        || context.starts_with("github.com/")
+        || context.ends_with(".git")
+        || context.contains(".git#")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    fn write(root: &Path, rel: &str, text: &str) {
+        let path = root.join(rel);
+        fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        fs::write(path, text).expect("write");
+    }
+
+    fn find_for(root: &Path, rel: &str) -> (Option<ComposeChoice>, Vec<String>) {
+        let mut notes = Vec::new();
+        let dockerfile = absolute_lexical(&root.join(rel));
+        (
+            find(&dockerfile, &ComposeCache::default(), &mut notes),
+            notes,
+        )
+    }
+
+    #[test]
+    fn build_mapping_with_context_and_dockerfile() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let root = tmp.path();
+        write(root, ".git/HEAD", "");
+        write(
+            root,
+            "compose.yaml",
+            "services:\n  api:\n    build:\n      context: .\n      dockerfile: services/api/Dockerfile\n  db:\n    image: postgres\n",
+        );
+        write(root, "services/api/Dockerfile", "FROM node\n");
+        let (choice, notes) = find_for(root, "services/api/Dockerfile");
+        let choice = choice.expect("compose match");
+        assert_eq!(choice.services, vec!["api".to_owned()]);
+        assert_eq!(choice.context, absolute_lexical(root));
+        assert!(notes.is_empty(), "{notes:?}");
+    }
+
+    #[test]
+    fn build_string_means_default_dockerfile_in_that_dir() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let root = tmp.path();
+        write(
+            root,
+            "docker-compose.yml",
+            "services:\n  web:\n    build: ./web\n",
+        );
+        write(root, "web/Dockerfile", "FROM node\n");
+        write(root, "web/Dockerfile.dev", "FROM node\n");
+        let (choice, _) = find_for(root, "web/Dockerfile");
+        assert_eq!(
+            choice.expect("match").context,
+            absolute_lexical(&root.join("web"))
+        );
+        let (choice, _) = find_for(root, "web/Dockerfile.dev");
+        assert_eq!(choice, None);
+    }
+
+    #[test]
+    fn merge_keys_are_applied() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let root = tmp.path();
+        write(
+            root,
+            "compose.yml",
+            "x-build: &b\n  context: ..\n  dockerfile: app/Dockerfile\nservices:\n  app:\n    build:\n      <<: *b\n",
+        );
+        write(root, "app/Dockerfile", "FROM node\n");
+        // The compose file is in root, context `..` is root's parent.
+        let (choice, _) = find_for(root, "app/Dockerfile");
+        assert_eq!(choice, None, "context .. + app/Dockerfile is not root/app");
+        write(
+            root,
+            "compose.yml",
+            "x-build: &b\n  context: .\n  dockerfile: app/Dockerfile\nservices:\n  app:\n    build:\n      <<: *b\n",
+        );
+        let (choice, _) = find_for(root, "app/Dockerfile");
+        assert_eq!(choice.expect("match").context, absolute_lexical(root));
+    }
+
+    #[test]
+    fn disagreeing_services_choose_nothing() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let root = tmp.path();
+        write(
+            root,
+            "compose.yaml",
+            "services:\n  a:\n    build: ./app\n  b:\n    build:\n      context: .\n      dockerfile: app/Dockerfile\n",
+        );
+        write(root, "app/Dockerfile", "FROM node\n");
+        let (choice, notes) = find_for(root, "app/Dockerfile");
+        assert_eq!(choice, None);
+        assert!(notes[0].contains("disagree"), "{notes:?}");
+    }
+
+    #[test]
+    fn malformed_yaml_is_a_note_and_search_goes_on() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let root = tmp.path();
+        write(
+            root,
+            "compose.yaml",
+            "services:\n  api:\n    build: ./api\n",
+        );
+        write(root, "api/compose.yaml", "services: [\n");
+        write(root, "api/Dockerfile", "FROM node\n");
+        let (choice, notes) = find_for(root, "api/Dockerfile");
+        assert_eq!(
+            choice.expect("parent compose").services,
+            vec!["api".to_owned()]
+        );
+        assert_eq!(notes.len(), 1);
+        assert!(
+            notes[0].starts_with("compose.yaml: invalid YAML"),
+            "{notes:?}"
+        );
+    }
+
+    #[test]
+    fn search_stops_at_the_repository_root_and_after_a_few_levels() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let root = tmp.path();
+        write(root, "compose.yaml", "services:\n  x:\n    build: repo/a\n");
+        write(root, "repo/.git/HEAD", "");
+        write(root, "repo/a/Dockerfile", "FROM node\n");
+        let (choice, _) = find_for(root, "repo/a/Dockerfile");
+        assert_eq!(choice, None, "compose above the repo root is not read");
+
+        let deep = tempfile::tempdir().expect("tempdir");
+        let root = deep.path();
+        write(
+            root,
+            "compose.yaml",
+            "services:\n  x:\n    build: a/b/c/d\n",
+        );
+        write(root, "a/b/c/d/Dockerfile", "FROM node\n");
+        let (choice, _) = find_for(root, "a/b/c/d/Dockerfile");
+        assert_eq!(choice, None, "four levels up is too far");
+        write(
+            root,
+            "a/compose.yaml",
+            "services:\n  x:\n    build: b/c/d\n",
+        );
+        let (choice, _) = find_for(root, "a/b/c/d/Dockerfile");
+        assert!(choice.is_some(), "three levels up is searched");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlinked_checkout_still_matches() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let real = tmp.path().join("real");
+        write(&real, "app/Dockerfile", "FROM node\n");
+        let real_abs = std::fs::canonicalize(&real).expect("canonical");
+        write(
+            &real,
+            "compose.yaml",
+            &format!("services:\n  app:\n    build: {}/app\n", real_abs.display()),
+        );
+        let link = tmp.path().join("link");
+        std::os::unix::fs::symlink(&real, &link).expect("symlink");
+        let (choice, notes) = find_for(&link, "app/Dockerfile");
+        assert!(notes.is_empty(), "{notes:?}");
+        assert_eq!(choice.expect("match").context, real_abs.join("app"));
+    }
+
+    #[test]
+    fn alias_bombs_are_refused() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let root = tmp.path();
+        let mut bomb = String::from("a: &a [x,x,x,x,x,x,x,x,x]\n");
+        for (name, prev) in ["b", "c", "d", "e", "f", "g", "h", "i"]
+            .iter()
+            .zip(["a", "b", "c", "d", "e", "f", "g", "h"])
+        {
+            let refs = vec![format!("*{prev}"); 9].join(",");
+            bomb.push_str(&format!("{name}: &{name} [{refs}]\n"));
+        }
+        bomb.push_str("services:\n  app:\n    build: .\n");
+        write(root, "compose.yaml", &bomb);
+        write(root, "Dockerfile", "FROM node\n");
+        let (choice, notes) = find_for(root, "Dockerfile");
+        assert_eq!(choice, None);
+        assert_eq!(
+            notes,
+            ["compose.yaml: invalid YAML: repetition limit exceeded"]
+        );
+    }
+
+    #[test]
+    fn remote_inline_and_variable_contexts_are_skipped() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let root = tmp.path();
+        write(
+            root,
+            "compose.yaml",
+            "services:\n  r:\n    build: https://github.com/x/y.git\n  i:\n    build:\n      dockerfile_inline: FROM scratch\n  v:\n    build:\n      context: ${CTX}\n",
+        );
+        write(root, "Dockerfile", "FROM node\n");
+        let (choice, notes) = find_for(root, "Dockerfile");
+        assert_eq!(choice, None);
+        assert_eq!(notes.len(), 1);
+        assert!(notes[0].contains("service `v` uses variables"), "{notes:?}");
+    }
+}

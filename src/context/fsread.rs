@@ -1,0 +1,180 @@
+//! Bounded reads and path helpers shared by the context readers: every file is read at most
+//! [`MAX_FILE_BYTES`], only if it is a regular file, and as UTF-8 (a leading BOM is dropped).
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Component, Path, PathBuf};
+
+/// The largest file the context readers look into; anything bigger is "unknown".
+pub const MAX_FILE_BYTES: u64 = 1 << 20;
+
+/// Why a file's content is not available.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ReadError {
+    /// No such file (or a dangling symlink).
+    Missing,
+    /// A directory, FIFO, socket or device: never opened.
+    NotAFile,
+    /// Larger than [`MAX_FILE_BYTES`].
+    TooLarge,
+    /// Not valid UTF-8.
+    NotUtf8,
+    /// Any other IO error (permissions, ...).
+    Io(String),
+}
+
+impl ReadError {
+    /// A short reason for a note, e.g. "larger than 1 MiB, not read".
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            ReadError::Missing => "missing".to_owned(),
+            ReadError::NotAFile => "not a regular file, not read".to_owned(),
+            ReadError::TooLarge => {
+                format!("larger than {} KiB, not read", MAX_FILE_BYTES / 1024)
+            }
+            ReadError::NotUtf8 => "not valid UTF-8, not read".to_owned(),
+            ReadError::Io(e) => format!("cannot read: {e}"),
+        }
+    }
+}
+
+/// Reads `path` if it is a regular file of at most [`MAX_FILE_BYTES`] bytes of UTF-8.
+pub(crate) fn read_capped(path: &Path) -> Result<String, ReadError> {
+    let meta = match std::fs::metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(ReadError::Missing),
+        Err(e) => return Err(ReadError::Io(e.to_string())),
+    };
+    if !meta.is_file() {
+        return Err(ReadError::NotAFile);
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(ReadError::TooLarge);
+    }
+    let file = File::open(path).map_err(|e| ReadError::Io(e.to_string()))?;
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    // The file may grow between the stat and the read: never take more than the cap.
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| ReadError::Io(e.to_string()))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(ReadError::TooLarge);
+    }
+    let mut text = String::from_utf8(bytes).map_err(|_| ReadError::NotUtf8)?;
+    if text.starts_with('\u{feff}') {
+        text.drain(..'\u{feff}'.len_utf8());
+    }
+    Ok(text)
+}
+
+/// 1-based line and column (in characters) of a byte offset in `text`.
+pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let col = before[line_start..].chars().count() + 1;
+    (line, col)
+}
+
+/// A path relative to the context root, normalized: leading `/` and `./` dropped, `.` segments
+/// and empty segments removed, `..` applied. `None` if it climbs out of the root. The root
+/// itself is `""`.
+pub(crate) fn normalize_rel(path: &str) -> Option<String> {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            other => parts.push(other),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+/// `path` made absolute against the current directory and lexically normalized (`.` and `..`
+/// resolved without touching the file system, so symlinks are not followed).
+pub(crate) fn absolute_lexical(path: &Path) -> PathBuf {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut out = PathBuf::new();
+    for component in absolute.components() {
+        match component {
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push(component);
+                }
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// The directory a file lives in, `.` for a bare file name.
+pub(crate) fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalize_rel_handles_dots_and_escapes() {
+        assert_eq!(normalize_rel("./a//b/./c/"), Some("a/b/c".to_owned()));
+        assert_eq!(
+            normalize_rel("/package.json"),
+            Some("package.json".to_owned())
+        );
+        assert_eq!(normalize_rel("a/../b"), Some("b".to_owned()));
+        assert_eq!(normalize_rel("."), Some(String::new()));
+        assert_eq!(normalize_rel("../x"), None);
+        assert_eq!(normalize_rel("a/../../x"), None);
+    }
+
+    #[test]
+    fn line_col_counts_characters() {
+        let text = "ab\ncdé\nf";
+        assert_eq!(line_col(text, 0), (1, 1));
+        assert_eq!(line_col(text, 3), (2, 1));
+        assert_eq!(line_col(text, 7), (2, 4));
+        assert_eq!(line_col(text, 8), (3, 1));
+        assert_eq!(line_col(text, 100), (3, 2));
+    }
+
+    #[test]
+    fn read_capped_refuses_large_and_non_files() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let big = dir.path().join("big");
+        std::fs::write(&big, vec![b'a'; MAX_FILE_BYTES as usize + 1]).expect("write");
+        assert_eq!(read_capped(&big), Err(ReadError::TooLarge));
+        assert_eq!(read_capped(dir.path()), Err(ReadError::NotAFile));
+        assert_eq!(
+            read_capped(&dir.path().join("nope")),
+            Err(ReadError::Missing)
+        );
+        let bom = dir.path().join("bom");
+        std::fs::write(&bom, "\u{feff}{}").expect("write");
+        assert_eq!(read_capped(&bom), Ok("{}".to_owned()));
+        let bad = dir.path().join("bad");
+        std::fs::write(&bad, [0xff, 0xfe, 0x00]).expect("write");
+        assert_eq!(read_capped(&bad), Err(ReadError::NotUtf8));
+    }
+
+    #[test]
+    fn absolute_lexical_resolves_parent_segments() {
+        let p = absolute_lexical(Path::new("/a/b/../c/./d"));
+        assert_eq!(p, PathBuf::from("/a/c/d"));
+        assert_eq!(parent_dir(Path::new("Dockerfile")), PathBuf::from("."));
+        assert_eq!(parent_dir(Path::new("x/Dockerfile")), PathBuf::from("x"));
+    }
+}

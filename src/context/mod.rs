@@ -1,0 +1,739 @@
+//! The build context of one Dockerfile: which directory Docker would send, which manifests and
+//! lockfiles sit at its root, what `.dockerignore` leaves out, and what the manifests say
+//! (package.json, Cargo.toml, go.mod, pom.xml, Gradle settings, the root `*.csproj`,
+//! pyproject.toml, requirements files). It is read once per Dockerfile, before the pipeline,
+//! and handed to the transforms; they never touch the disk themselves.
+//!
+//! Reading never fails, never executes anything and never guesses: it lists the context root
+//! once, reads only the handful of known files (each at most [`MAX_FILE_BYTES`], regular files
+//! only), and a file that is malformed, oversized or unreadable yields `None` ("unknown") for
+//! that file plus a line in [`BuildContext::notes`].
+//!
+//! Which directory is the context, first rule that applies (recorded in
+//! [`BuildContext::source`]):
+//! 1. the override the caller passes (`--context`, or `context` in `restage.toml`);
+//! 2. the `build.context` of a Compose service that names this Dockerfile (see the
+//!    `compose` module: the Dockerfile's directory and up to [`MAX_PARENT_LEVELS`] parents,
+//!    stopping at a directory holding `.git`);
+//! 3. the Dockerfile's own directory.
+
+mod cargo_toml;
+mod compose;
+mod dockerignore;
+mod dotnet;
+mod fsread;
+mod gomod;
+mod gradle;
+mod maven;
+mod node;
+mod python;
+mod xml;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde::Serialize;
+
+pub use cargo_toml::CargoManifest;
+pub use compose::{COMPOSE_FILE_NAMES, MAX_PARENT_LEVELS};
+pub use dockerignore::DockerIgnore;
+pub use dotnet::CsProj;
+pub use fsread::MAX_FILE_BYTES;
+pub use gomod::GoMod;
+pub use gradle::Gradle;
+pub use maven::Pom;
+pub use node::{INSTALL_HOOKS, PackageJson, PackageManager};
+pub use python::{PyProject, RequirementRefs, RequirementsFile};
+
+use fsread::{ReadError, normalize_rel, parent_dir, read_capped};
+pub(crate) use fsread::{absolute_lexical, line_col};
+
+/// Files recorded when present at the context root (see also [`is_known_name`]).
+pub const KNOWN_FILES: &[&str] = &[
+    ".dockerignore",
+    // Node
+    "package.json",
+    "package-lock.json",
+    "npm-shrinkwrap.json",
+    "yarn.lock",
+    ".yarnrc.yml",
+    "pnpm-lock.yaml",
+    "pnpm-workspace.yaml",
+    ".npmrc",
+    "bun.lock",
+    "bun.lockb",
+    // Python
+    "pyproject.toml",
+    "poetry.lock",
+    "Pipfile",
+    "Pipfile.lock",
+    "uv.lock",
+    "setup.py",
+    "setup.cfg",
+    ".python-version",
+    // Go
+    "go.mod",
+    "go.sum",
+    // Rust
+    "Cargo.toml",
+    "Cargo.lock",
+    "rust-toolchain",
+    "rust-toolchain.toml",
+    // Java
+    "pom.xml",
+    "mvnw",
+    "build.gradle",
+    "build.gradle.kts",
+    "settings.gradle",
+    "settings.gradle.kts",
+    "gradlew",
+    // .NET
+    "Directory.Build.props",
+    "Directory.Build.targets",
+    "Directory.Packages.props",
+    "global.json",
+    // Ruby, PHP
+    "Gemfile",
+    "Gemfile.lock",
+    "composer.json",
+    "composer.lock",
+];
+
+/// Directories recorded when present at the context root.
+pub const KNOWN_DIRS: &[&str] = &["vendor", "gradle", ".mvn", ".yarn"];
+
+/// Whether a root entry named `name` is one the context records: [`KNOWN_FILES`],
+/// [`KNOWN_DIRS`], `requirements*.txt`, `*.csproj`, `*.sln`, and `NuGet.config` in any case.
+pub fn is_known_name(name: &str) -> bool {
+    KNOWN_FILES.contains(&name)
+        || KNOWN_DIRS.contains(&name)
+        || is_requirements_name(name)
+        || (name.len() > ".csproj".len() && name.ends_with(".csproj"))
+        || (name.len() > ".sln".len() && name.ends_with(".sln"))
+        || name.eq_ignore_ascii_case("nuget.config")
+}
+
+fn is_requirements_name(name: &str) -> bool {
+    name.starts_with("requirements") && name.ends_with(".txt")
+}
+
+/// Which rule chose the context directory.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(tag = "rule", rename_all = "kebab-case")]
+pub enum ContextSource {
+    /// The caller's override (`--context`, or `context` in `restage.toml`).
+    Given,
+    /// A Compose file's service(s) naming this Dockerfile.
+    Compose {
+        file: PathBuf,
+        services: Vec<String>,
+    },
+    /// The Dockerfile's own directory (the default).
+    #[default]
+    DockerfileDir,
+}
+
+impl ContextSource {
+    /// A short phrase for `restage files`, e.g. "compose.yaml service `api`".
+    pub fn describe(&self) -> String {
+        match self {
+            ContextSource::Given => "given context".to_owned(),
+            ContextSource::Compose { file, services } => {
+                let name = file.file_name().map_or_else(
+                    || file.display().to_string(),
+                    |n| n.to_string_lossy().into_owned(),
+                );
+                let services: Vec<String> = services.iter().map(|s| format!("`{s}`")).collect();
+                let noun = if services.len() == 1 {
+                    "service"
+                } else {
+                    "services"
+                };
+                format!("{name} {noun} {}", services.join(", "))
+            }
+            ContextSource::DockerfileDir => "Dockerfile's directory".to_owned(),
+        }
+    }
+}
+
+/// What a root entry is (symlinks are followed; a dangling one is `Other`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EntryKind {
+    File,
+    Dir,
+    Other,
+}
+
+/// The `.dockerignore` in force.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(tag = "state", rename_all = "kebab-case")]
+pub enum DockerIgnoreState {
+    /// No ignore file: nothing is left out.
+    #[default]
+    Absent,
+    /// `file` is `<Dockerfile name>.dockerignore` next to the Dockerfile (BuildKit prefers it)
+    /// or `.dockerignore` at the context root.
+    Rules { file: PathBuf, rules: DockerIgnore },
+    /// The ignore file exists but could not be read or parsed: every path counts as ignored,
+    /// so no transform copies anything on the strength of it.
+    Unknown { file: PathBuf },
+}
+
+/// The ecosystems `restage files` names, detected from root manifests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Ecosystem {
+    Node,
+    Python,
+    Go,
+    Rust,
+    Maven,
+    Gradle,
+    Dotnet,
+    Ruby,
+    Php,
+}
+
+impl Ecosystem {
+    /// All ecosystems, in report order.
+    pub const ALL: [Ecosystem; 9] = [
+        Ecosystem::Node,
+        Ecosystem::Python,
+        Ecosystem::Go,
+        Ecosystem::Rust,
+        Ecosystem::Maven,
+        Ecosystem::Gradle,
+        Ecosystem::Dotnet,
+        Ecosystem::Ruby,
+        Ecosystem::Php,
+    ];
+
+    /// Lower-case name: `node`, `python`, `go`, `rust`, `maven`, `gradle`, `dotnet`, `ruby`, `php`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Ecosystem::Node => "node",
+            Ecosystem::Python => "python",
+            Ecosystem::Go => "go",
+            Ecosystem::Rust => "rust",
+            Ecosystem::Maven => "maven",
+            Ecosystem::Gradle => "gradle",
+            Ecosystem::Dotnet => "dotnet",
+            Ecosystem::Ruby => "ruby",
+            Ecosystem::Php => "php",
+        }
+    }
+
+    /// Whether root entry `name` marks this ecosystem as present.
+    fn detected_by(self, name: &str) -> bool {
+        match self {
+            Ecosystem::Node => name == "package.json",
+            Ecosystem::Python => {
+                matches!(
+                    name,
+                    "pyproject.toml" | "Pipfile" | "setup.py" | "setup.cfg"
+                ) || is_requirements_name(name)
+            }
+            Ecosystem::Go => name == "go.mod",
+            Ecosystem::Rust => name == "Cargo.toml",
+            Ecosystem::Maven => name == "pom.xml",
+            Ecosystem::Gradle => {
+                name.starts_with("build.gradle") || name.starts_with("settings.gradle")
+            }
+            Ecosystem::Dotnet => name.ends_with(".csproj") || name.ends_with(".sln"),
+            Ecosystem::Ruby => name == "Gemfile",
+            Ecosystem::Php => name == "composer.json",
+        }
+    }
+
+    /// Whether root entry `name` belongs to this ecosystem (manifests, lockfiles, wrappers).
+    fn owns(self, name: &str) -> bool {
+        self.detected_by(name)
+            || match self {
+                Ecosystem::Node => matches!(
+                    name,
+                    "package-lock.json"
+                        | "npm-shrinkwrap.json"
+                        | "yarn.lock"
+                        | ".yarnrc.yml"
+                        | ".yarn"
+                        | "pnpm-lock.yaml"
+                        | "pnpm-workspace.yaml"
+                        | ".npmrc"
+                        | "bun.lock"
+                        | "bun.lockb"
+                ),
+                Ecosystem::Python => matches!(
+                    name,
+                    "poetry.lock" | "Pipfile.lock" | "uv.lock" | ".python-version"
+                ),
+                Ecosystem::Go => matches!(name, "go.sum" | "vendor"),
+                Ecosystem::Rust => {
+                    matches!(
+                        name,
+                        "Cargo.lock" | "rust-toolchain" | "rust-toolchain.toml"
+                    )
+                }
+                Ecosystem::Maven => matches!(name, "mvnw" | ".mvn"),
+                Ecosystem::Gradle => matches!(name, "gradlew" | "gradle"),
+                Ecosystem::Dotnet => {
+                    name.eq_ignore_ascii_case("nuget.config")
+                        || matches!(
+                            name,
+                            "Directory.Build.props"
+                                | "Directory.Build.targets"
+                                | "Directory.Packages.props"
+                                | "global.json"
+                        )
+                }
+                Ecosystem::Ruby => name == "Gemfile.lock",
+                Ecosystem::Php => matches!(name, "composer.lock" | "vendor"),
+            }
+    }
+}
+
+/// Memo of [`BuildContext::exists`] answers for paths outside [`BuildContext::files`], so
+/// repeated questions within a run get the same answer. Leave it as `Default`.
+#[derive(Debug, Default)]
+pub struct PathLookups(Mutex<BTreeMap<String, Option<EntryKind>>>);
+
+impl Clone for PathLookups {
+    fn clone(&self) -> Self {
+        let map = self.0.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        PathLookups(Mutex::new(map))
+    }
+}
+
+/// What restage knows about the build context of one Dockerfile. Every `Option` fact is
+/// `None` when the file is absent *or* unknown; [`BuildContext::exists`] tells which, and
+/// [`BuildContext::notes`] says why a present file is unknown.
+///
+/// For tests, a context can be built in memory: `BuildContext { files, package_json, ..
+/// Default::default() }` answers [`exists`](BuildContext::exists) from `files` alone.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct BuildContext {
+    /// The Dockerfile, as given.
+    pub dockerfile: PathBuf,
+    /// The context directory (absolute, lexically normalized).
+    pub dir: PathBuf,
+    /// Which rule chose `dir`.
+    pub source: ContextSource,
+    /// Whether `dir` is on disk (set by [`BuildContext::read`]); when false, `exists` answers
+    /// from `files` only.
+    pub on_disk: bool,
+    /// Known manifests, lockfiles and directories present at the root ([`is_known_name`]),
+    /// by name. In-memory contexts may put any relative path here.
+    pub files: BTreeMap<String, EntryKind>,
+    pub dockerignore: DockerIgnoreState,
+    pub package_json: Option<PackageJson>,
+    pub cargo: Option<CargoManifest>,
+    pub go_mod: Option<GoMod>,
+    pub pom: Option<Pom>,
+    /// `Some` when any Gradle build/settings file or `gradlew` is present.
+    pub gradle: Option<Gradle>,
+    /// The root `*.csproj` when there is exactly one.
+    pub csproj: Option<CsProj>,
+    pub pyproject: Option<PyProject>,
+    /// Every `requirements*.txt` at the root, by name.
+    pub requirements: Vec<RequirementsFile>,
+    /// Why something present is unknown, e.g. `package.json: invalid JSON: expected `,` or `}`
+    /// at line 3 column 5`. In reading order.
+    pub notes: Vec<String>,
+    #[serde(skip)]
+    pub lookups: PathLookups,
+}
+
+/// Reads build contexts for many Dockerfiles in one run, remembering the Compose files it has
+/// looked at so each is read and parsed once. `Sync`: share one across rayon workers.
+/// (Only Compose files are shared: manifests are read per context, as they belong to one.)
+#[derive(Debug, Default)]
+pub struct ContextReader {
+    compose: compose::ComposeCache,
+}
+
+impl ContextReader {
+    pub fn new() -> ContextReader {
+        ContextReader::default()
+    }
+
+    /// Reads the build context of `dockerfile`. `context_override` (relative to the current
+    /// directory) wins over Compose and the default. Never fails; problems become notes.
+    pub fn read(&self, dockerfile: &Path, context_override: Option<&Path>) -> BuildContext {
+        let mut notes = Vec::new();
+        let dockerfile_abs = absolute_lexical(dockerfile);
+        let (dir, source) = match context_override {
+            Some(dir) => (absolute_lexical(dir), ContextSource::Given),
+            None => match compose::find(&dockerfile_abs, &self.compose, &mut notes) {
+                Some(choice) => (
+                    choice.context,
+                    ContextSource::Compose {
+                        file: choice.file,
+                        services: choice.services,
+                    },
+                ),
+                None => (
+                    absolute_lexical(&parent_dir(dockerfile)),
+                    ContextSource::DockerfileDir,
+                ),
+            },
+        };
+        let mut ctx = BuildContext {
+            dockerfile: dockerfile.to_path_buf(),
+            dir,
+            source,
+            on_disk: true,
+            notes,
+            ..BuildContext::default()
+        };
+        ctx.list_root();
+        ctx.read_dockerignore(&dockerfile_abs);
+        ctx.read_manifests();
+        ctx
+    }
+}
+
+impl BuildContext {
+    /// Reads the build context of one Dockerfile (see [`ContextReader::read`]; use a shared
+    /// [`ContextReader`] when reading many).
+    pub fn read(dockerfile: &Path, context_override: Option<&Path>) -> BuildContext {
+        ContextReader::new().read(dockerfile, context_override)
+    }
+
+    /// Whether `rel_path` (relative to the context root; `./`, a leading `/` and a trailing `/`
+    /// are accepted) exists. Names from the known list are answered from the root listing;
+    /// other paths with one cached `lstat`. A path climbing out of the context is `false`.
+    pub fn exists(&self, rel_path: &str) -> bool {
+        self.kind(rel_path).is_some()
+    }
+
+    /// Whether `rel_path` exists and is a directory (symlinks followed).
+    pub fn is_dir(&self, rel_path: &str) -> bool {
+        self.kind(rel_path) == Some(EntryKind::Dir)
+    }
+
+    /// Whether `.dockerignore` leaves `rel_path` out of the context (Docker's semantics; see
+    /// [`DockerIgnore`]). When the ignore file could not be read, everything counts as ignored.
+    pub fn is_ignored(&self, rel_path: &str) -> bool {
+        let Some(rel) = normalize_rel(rel_path) else {
+            return true;
+        };
+        match &self.dockerignore {
+            DockerIgnoreState::Absent => false,
+            DockerIgnoreState::Rules { rules, .. } => rules.is_ignored(&rel),
+            DockerIgnoreState::Unknown { .. } => true,
+        }
+    }
+
+    /// Whether a `COPY <rel_path>` would find it: it exists and is not ignored.
+    pub fn is_copyable(&self, rel_path: &str) -> bool {
+        self.exists(rel_path) && !self.is_ignored(rel_path)
+    }
+
+    /// The known root entries, directories with a trailing `/` (e.g. `vendor/`).
+    pub fn manifests(&self) -> Vec<String> {
+        self.files
+            .iter()
+            .map(|(name, kind)| match kind {
+                EntryKind::Dir => format!("{name}/"),
+                _ => name.clone(),
+            })
+            .collect()
+    }
+
+    /// The requirements file named `name`, if present.
+    pub fn requirements_file(&self, name: &str) -> Option<&RequirementsFile> {
+        self.requirements.iter().find(|r| r.name == name)
+    }
+
+    /// The ecosystems whose manifests are at the root, in [`Ecosystem::ALL`] order.
+    pub fn ecosystems(&self) -> Vec<Ecosystem> {
+        Ecosystem::ALL
+            .into_iter()
+            .filter(|eco| self.files.keys().any(|name| eco.detected_by(name)))
+            .collect()
+    }
+
+    /// One line for `restage files`: each ecosystem with its root files, e.g.
+    /// `node (package.json, package-lock.json); go (go.mod, go.sum, vendor/)`, or `none`.
+    pub fn summary(&self) -> String {
+        let manifests = self.manifests();
+        let parts: Vec<String> = self
+            .ecosystems()
+            .into_iter()
+            .map(|eco| {
+                let owned: Vec<&str> = manifests
+                    .iter()
+                    .filter(|m| eco.owns(m.trim_end_matches('/')))
+                    .map(String::as_str)
+                    .collect();
+                format!("{} ({})", eco.name(), owned.join(", "))
+            })
+            .collect();
+        if parts.is_empty() {
+            "none".to_owned()
+        } else {
+            parts.join("; ")
+        }
+    }
+
+    fn kind(&self, rel_path: &str) -> Option<EntryKind> {
+        let rel = normalize_rel(rel_path)?;
+        if rel.is_empty() {
+            return (!self.on_disk || self.dir.is_dir()).then_some(EntryKind::Dir);
+        }
+        if let Some(kind) = self.files.get(&rel) {
+            return Some(*kind);
+        }
+        if !self.on_disk || (!rel.contains('/') && is_known_name(&rel)) {
+            return None;
+        }
+        let mut memo = self.lookups.0.lock().unwrap_or_else(|e| e.into_inner());
+        *memo
+            .entry(rel)
+            .or_insert_with_key(|rel| entry_kind(&self.dir.join(rel)))
+    }
+
+    fn list_root(&mut self) {
+        let entries = match std::fs::read_dir(&self.dir) {
+            Ok(entries) => entries,
+            Err(e) => {
+                self.notes.push(format!(
+                    "context directory {} cannot be listed: {e}",
+                    self.dir.display()
+                ));
+                return;
+            }
+        };
+        for entry in entries.flatten() {
+            let Ok(name) = entry.file_name().into_string() else {
+                continue;
+            };
+            if !is_known_name(&name) {
+                continue;
+            }
+            let kind = match entry.file_type() {
+                Ok(t) if t.is_file() => EntryKind::File,
+                Ok(t) if t.is_dir() => EntryKind::Dir,
+                _ => entry_kind(&entry.path()).unwrap_or(EntryKind::Other),
+            };
+            self.files.insert(name, kind);
+        }
+    }
+
+    fn read_dockerignore(&mut self, dockerfile_abs: &Path) {
+        let mut candidates = Vec::new();
+        if let (Some(parent), Some(name)) = (dockerfile_abs.parent(), dockerfile_abs.file_name()) {
+            let mut special = name.to_os_string();
+            special.push(".dockerignore");
+            candidates.push(parent.join(special));
+        }
+        candidates.push(self.dir.join(".dockerignore"));
+        for file in candidates {
+            let shown = file
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+            match read_capped(&file) {
+                Err(ReadError::Missing) => continue,
+                Err(e) => {
+                    self.notes.push(format!(
+                        "{shown}: {}; every path is treated as ignored",
+                        e.describe()
+                    ));
+                    self.dockerignore = DockerIgnoreState::Unknown { file };
+                }
+                Ok(text) => match DockerIgnore::parse(&text) {
+                    Ok(rules) => self.dockerignore = DockerIgnoreState::Rules { file, rules },
+                    Err(e) => {
+                        self.notes
+                            .push(format!("{shown}: {e}; every path is treated as ignored"));
+                        self.dockerignore = DockerIgnoreState::Unknown { file };
+                    }
+                },
+            }
+            return;
+        }
+    }
+
+    /// The text of root file `rel` if it is listed; a note when it is present but unreadable.
+    fn read_root_file(&mut self, rel: &str) -> Option<String> {
+        if !self.files.contains_key(rel) {
+            return None;
+        }
+        match read_capped(&self.dir.join(rel)) {
+            Ok(text) => Some(text),
+            Err(e) => {
+                self.notes.push(format!("{rel}: {}", e.describe()));
+                None
+            }
+        }
+    }
+
+    /// Reads and parses root file `rel`; a parse error becomes a note.
+    fn parse_root_file<T>(
+        &mut self,
+        rel: &str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Option<T> {
+        let text = self.read_root_file(rel)?;
+        match parse(&text) {
+            Ok(value) => Some(value),
+            Err(e) => {
+                self.notes.push(format!("{rel}: {e}"));
+                None
+            }
+        }
+    }
+
+    fn read_manifests(&mut self) {
+        self.package_json = self.parse_root_file("package.json", PackageJson::parse);
+
+        if self.files.contains_key("Cargo.toml") {
+            let layout = cargo_toml::SourceLayout::scan(&self.dir);
+            self.cargo = self.parse_root_file("Cargo.toml", |t| CargoManifest::parse(t, &layout));
+            if self.cargo.as_ref().is_some_and(|c| c.bins.is_none()) {
+                self.notes.push(
+                    "Cargo.toml: the binaries depend on an inherited edition; unknown".to_owned(),
+                );
+            }
+        }
+
+        let vendor = self.is_dir("vendor");
+        self.go_mod = self
+            .parse_root_file("go.mod", GoMod::parse)
+            .map(|m| GoMod { vendor, ..m });
+
+        self.pom = self.parse_root_file("pom.xml", Pom::parse);
+
+        self.read_gradle();
+        self.read_csproj();
+
+        self.pyproject = self.parse_root_file("pyproject.toml", PyProject::parse);
+        self.read_requirements();
+    }
+
+    fn read_gradle(&mut self) {
+        let present = |names: [&str; 2]| -> Vec<String> {
+            names
+                .into_iter()
+                .filter(|n| self.files.contains_key(*n))
+                .map(str::to_owned)
+                .collect()
+        };
+        let build_files = present(["build.gradle", "build.gradle.kts"]);
+        let settings_files = present(["settings.gradle", "settings.gradle.kts"]);
+        let wrapper = self.files.contains_key("gradlew");
+        if build_files.is_empty() && settings_files.is_empty() && !wrapper {
+            return;
+        }
+        let root_project_name = match settings_files.as_slice() {
+            [one] => {
+                let one = one.clone();
+                self.read_root_file(&one)
+                    .and_then(|text| gradle::root_project_name(&text))
+            }
+            [] => None,
+            _ => {
+                self.notes.push(
+                    "settings.gradle and settings.gradle.kts both exist; rootProject.name unknown"
+                        .to_owned(),
+                );
+                None
+            }
+        };
+        self.gradle = Some(Gradle {
+            build_files,
+            settings_files,
+            wrapper,
+            root_project_name,
+        });
+    }
+
+    fn read_csproj(&mut self) {
+        let projects: Vec<String> = self
+            .files
+            .keys()
+            .filter(|n| n.ends_with(".csproj"))
+            .cloned()
+            .collect();
+        match projects.as_slice() {
+            [] => {}
+            [one] => {
+                let before = self.msbuild_layer("Directory.Build.props");
+                let after = self.msbuild_layer("Directory.Build.targets");
+                let one = one.clone();
+                self.csproj = self.parse_root_file(&one, |t| CsProj::parse(&one, t, before, after));
+            }
+            many => self.notes.push(format!(
+                "{} project files at the root ({}); none read",
+                many.len(),
+                many.join(", ")
+            )),
+        }
+    }
+
+    /// The properties a `Directory.Build.*` file sets; unknown (not absent) if unreadable.
+    fn msbuild_layer(&mut self, rel: &str) -> Option<dotnet::Props> {
+        if !self.files.contains_key(rel) {
+            return None;
+        }
+        Some(
+            self.parse_root_file(rel, dotnet::parse_props)
+                .unwrap_or(dotnet::Props::UNKNOWN),
+        )
+    }
+
+    fn read_requirements(&mut self) {
+        let names: Vec<String> = self
+            .files
+            .iter()
+            .filter(|(n, k)| is_requirements_name(n) && **k != EntryKind::Dir)
+            .map(|(n, _)| n.clone())
+            .collect();
+        let mut results = Vec::new();
+        for name in names {
+            let read = |rel: &str| read_capped(&self.dir.join(rel)).map_err(|e| e.describe());
+            let exists = |rel: &str| self.exists(rel);
+            let refs = python::analyse_requirements(&name, &read, &exists);
+            results.push((name, refs));
+        }
+        for (name, refs) in results {
+            let refs = match refs {
+                Ok(refs) => Some(refs),
+                Err(e) => {
+                    let e = e
+                        .strip_prefix(&format!("{name}: "))
+                        .unwrap_or(&e)
+                        .to_owned();
+                    self.notes.push(format!("{name}: {e}"));
+                    None
+                }
+            };
+            self.requirements.push(RequirementsFile { name, refs });
+        }
+    }
+}
+
+/// The kind of `path` without following a final symlink for existence, but following it to
+/// tell a directory from a file. `None` if nothing is there.
+fn entry_kind(path: &Path) -> Option<EntryKind> {
+    let meta = std::fs::symlink_metadata(path).ok()?;
+    let meta = if meta.file_type().is_symlink() {
+        match std::fs::metadata(path) {
+            Ok(target) => target,
+            Err(_) => return Some(EntryKind::Other),
+        }
+    } else {
+        meta
+    };
+    Some(if meta.is_dir() {
+        EntryKind::Dir
+    } else if meta.is_file() {
+        EntryKind::File
+    } else {
+        EntryKind::Other
+    })
+}
+
+#[cfg(test)]
+mod tests;
