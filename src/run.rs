@@ -10,9 +10,9 @@ use anyhow::{Context as _, Result, bail};
 use clap::Parser;
 use rayon::prelude::*;
 
-use crate::cli::{Cli, ColorChoice, Command, FixArgs};
-use crate::config::Settings;
-use crate::context::BuildContext;
+use crate::cli::{Cli, ColorChoice, Command, ConfigArgs, FixArgs};
+use crate::config::{CliOptions, ConfigChoice, ConfigResolver, Settings};
+use crate::context::ContextReader;
 use crate::discover::{self, Found, io_reason};
 use crate::knowledge::Knowledge;
 use crate::pipeline::{self, Options, PipelineError};
@@ -74,9 +74,78 @@ fn dispatch(cli: Cli) -> Result<i32> {
             let _knowledge = Knowledge::builtin()?;
             bail!("`restage knowledge` is not available in this build")
         }
-        Some(Command::Files { .. }) => bail!("`restage files` is not available in this build"),
+        Some(Command::Files {
+            paths,
+            config,
+            context,
+        }) => files(paths, config, context),
         None => fix(cli.fix),
     }
+}
+
+/// `restage files`: what discovery picks, each with its build context and ecosystems.
+fn files(paths: Vec<PathBuf>, config: ConfigArgs, context: Option<PathBuf>) -> Result<i32> {
+    let args = FixArgs {
+        paths,
+        check: false,
+        write: false,
+        select: None,
+        ignore: Vec::new(),
+        unsafe_fixes: false,
+        context,
+        jobs: None,
+        color: ColorChoice::Never,
+        quiet: false,
+        config,
+    };
+    let resolver = resolver(&args)?;
+    let contexts = ContextReader::new();
+    let cwd = std::env::current_dir().context("reading the current directory")?;
+    let roots = if args.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.paths.clone()
+    };
+    let found = discover::discover(&roots, 0);
+    let lines: Vec<(String, bool)> = found
+        .par_iter()
+        .map(|f| {
+            let display = report::display_path(f.path(), &cwd);
+            match f {
+                Found::Problem(_, reason) => (format!("{display}: error: {reason}"), false),
+                Found::File(path) => {
+                    let settings = match resolver.settings_for(path) {
+                        Ok(s) => s,
+                        Err(e) => return (format!("{display}: error: configuration: {e}"), false),
+                    };
+                    let build = contexts.read(path, settings.context.as_deref());
+                    let dir = report::display_path(&build.dir, &cwd);
+                    let dir = if dir.is_empty() { ".".to_string() } else { dir };
+                    (
+                        format!(
+                            "{display}\tcontext: {dir} ({})\tecosystems: {}",
+                            build.source.describe(),
+                            build.summary()
+                        ),
+                        true,
+                    )
+                }
+            }
+        })
+        .collect();
+    let mut out = String::new();
+    let mut ok = true;
+    for (line, good) in lines {
+        if good {
+            out.push_str(&line);
+            out.push('\n');
+        } else {
+            ok = false;
+            eprintln!("{line}");
+        }
+    }
+    print_stdout(&out);
+    Ok(if ok { EXIT_OK } else { EXIT_ERROR })
 }
 
 fn print_stdout(s: &str) {
@@ -86,23 +155,34 @@ fn print_stdout(s: &str) {
     let _ = out.flush();
 }
 
-/// The selected transforms, in registry order.
-fn selected(args: &FixArgs) -> Result<Vec<&'static Transform>> {
-    let all = transforms::registry();
+/// Checks the ids named on the command line against the registry.
+fn check_ids(args: &FixArgs) -> Result<()> {
     for id in args.select.iter().flatten().chain(&args.ignore) {
         if transforms::find(id).is_none() {
             bail!("unknown transform id `{id}` (see `restage list`)");
         }
     }
-    Ok(all
-        .iter()
-        .filter(|t| {
-            args.select
-                .as_ref()
-                .is_none_or(|s| s.iter().any(|id| id == t.id))
-                && !args.ignore.iter().any(|id| id == t.id)
-        })
-        .collect())
+    Ok(())
+}
+
+/// The resolver for the configuration the command line asks for.
+pub fn resolver(args: &FixArgs) -> Result<ConfigResolver> {
+    let options = CliOptions {
+        select: args.select.clone(),
+        ignore: args.ignore.clone(),
+        unsafe_fixes: args.unsafe_fixes,
+        context: args.context.clone(),
+        config: config_choice(&args.config),
+    };
+    ConfigResolver::new(options).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+fn config_choice(args: &ConfigArgs) -> ConfigChoice {
+    match (&args.config, args.no_config) {
+        (_, true) => ConfigChoice::None,
+        (Some(p), false) => ConfigChoice::Path(p.clone()),
+        (None, false) => ConfigChoice::Search,
+    }
 }
 
 /// How one file ended.
@@ -130,19 +210,17 @@ pub struct FileReport {
 /// Everything a worker needs, shared read-only across threads.
 struct Job<'a> {
     knowledge: &'a Knowledge,
-    settings: &'a Settings,
-    transforms: &'a [&'static Transform],
+    resolver: &'a ConfigResolver,
+    contexts: &'a ContextReader,
     write: bool,
     cwd: &'a Path,
-    context_dir: Option<&'a Path>,
 }
 
 fn fix(args: FixArgs) -> Result<i32> {
-    let transforms = selected(&args)?;
+    check_ids(&args)?;
     let knowledge = Knowledge::builtin().context("loading the built-in knowledge")?;
-    let settings = Settings {
-        unsafe_fixes: args.unsafe_fixes,
-    };
+    let resolver = resolver(&args)?;
+    let contexts = ContextReader::new();
     let cwd = std::env::current_dir().context("reading the current directory")?;
     let roots = if args.paths.is_empty() {
         vec![PathBuf::from(".")]
@@ -157,11 +235,10 @@ fn fix(args: FixArgs) -> Result<i32> {
     let found = discover::discover(&roots, pool.current_num_threads());
     let job = Job {
         knowledge: &knowledge,
-        settings: &settings,
-        transforms: &transforms,
+        resolver: &resolver,
+        contexts: &contexts,
         write: args.write,
         cwd: &cwd,
-        context_dir: args.context.as_deref(),
     };
     let reports: Vec<FileReport> =
         pool.install(|| found.par_iter().map(|f| process_guarded(f, &job)).collect());
@@ -281,17 +358,29 @@ fn process(found: &Found, display: &str, job: &Job) -> FileReport {
         Ok(t) => t,
         Err(reason) => return failed(display, reason),
     };
-    let build = BuildContext::default();
-    let _ = job.context_dir;
+    let settings: std::sync::Arc<Settings> = match job.resolver.settings_for(path) {
+        Ok(s) => s,
+        Err(e) => return failed(display, format!("configuration: {e}")),
+    };
+    let known: Vec<&str> = transforms::registry().iter().map(|t| t.id).collect();
+    let unknown = settings.unknown_ids(&known);
+    if !unknown.is_empty() {
+        return failed(display, format!("configuration: {}", unknown.join("; ")));
+    }
+    let selected: Vec<&'static Transform> = transforms::registry()
+        .iter()
+        .filter(|t| settings.is_enabled(t.id))
+        .collect();
+    let build = job.contexts.read(path, settings.context.as_deref());
     let ctx = Context {
         knowledge: job.knowledge,
-        settings: job.settings,
+        settings: &settings,
         build: &build,
     };
     let options = Options {
-        unsafe_fixes: job.settings.unsafe_fixes,
+        unsafe_fixes: settings.unsafe_fixes,
     };
-    let outcome = match pipeline::run(&text, &ctx, job.transforms, options) {
+    let outcome = match pipeline::run(&text, &ctx, &selected, options) {
         Ok(o) => o,
         Err(PipelineError::Syntax(e)) if e.kind == SyntaxErrorKind::Unsupported => {
             let location = location(display, e.line, e.column);

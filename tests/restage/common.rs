@@ -63,8 +63,7 @@ pub fn run_pipeline(
 ) -> Result<Outcome, PipelineError> {
     let knowledge = Knowledge::builtin().expect("built-in knowledge loads");
     let settings = settings(unsafe_fixes);
-    let build = BuildContext::default();
-    let _ = dockerfile;
+    let build = BuildContext::read(dockerfile, None);
     let ctx = Context {
         knowledge: &knowledge,
         settings: &settings,
@@ -75,5 +74,8 @@ pub fn run_pipeline(
 
 /// Default settings, with or without unsafe fixes.
 pub fn settings(unsafe_fixes: bool) -> Settings {
-    Settings { unsafe_fixes }
+    Settings {
+        unsafe_fixes,
+        ..Settings::default()
+    }
 }

@@ -105,7 +105,7 @@ fn check_case(id: &str, dir: &std::path::Path) {
     for t in crate::common::selected(&ids) {
         let knowledge = restage::knowledge::Knowledge::builtin().unwrap();
         let settings = crate::common::settings(true);
-        let build = restage::context::BuildContext::default();
+        let build = restage::context::BuildContext::read(&file, None);
         let ctx = transforms::Context {
             knowledge: &knowledge,
             settings: &settings,
