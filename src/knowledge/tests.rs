@@ -887,3 +887,9 @@ fn classification_is_fast_enough() {
     );
     assert!(start.elapsed().as_secs() < 10, "{:?}", start.elapsed());
 }
+
+#[test]
+#[ignore]
+fn print_to_toml() {
+    println!("{}", k().to_toml());
+}
