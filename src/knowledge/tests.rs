@@ -893,3 +893,58 @@ fn classification_is_fast_enough() {
 fn print_to_toml() {
     println!("{}", k().to_toml());
 }
+
+#[test]
+fn readme_override_example_is_valid() {
+    let readme = include_str!("../../transforms/README.md");
+    let start = readme
+        .find("```toml\n# restage.toml")
+        .expect("example present")
+        + "```toml\n".len();
+    let end = start + readme[start..].find("```").expect("closed");
+    let k = k()
+        .with_overrides_from_config(&readme[start..end], "restage.toml")
+        .expect("example loads");
+    let needs = RuntimeNeeds::default();
+    assert_eq!(
+        runtime_line(&k, "registry.corp/hub/node:20", &needs),
+        "registry.corp/hub/node:20 -> registry.corp/hub/node:20-slim [debian/?, user node 1000:1000]"
+    );
+    assert_eq!(
+        runtime_line(&k, "registry.corp/base/runtime:3", &needs),
+        "registry.corp/base/runtime:3 -> registry.corp/base/runtime:3 (already runtime) [debian/?, create svc 20000:20000]"
+    );
+    assert!(k.is_self_managed_image(&ImageRef::parse("registry.corp/db/pg:16").expect("valid")));
+    assert_eq!(
+        k.package("git", OsPackageManager::Apt),
+        PackageClass::Runtime
+    );
+}
+
+#[test]
+fn default_suite_ranges_do_not_overlap() {
+    for f in &k().inner.layer.family {
+        let mut ranges: Vec<(Vec<u64>, Vec<u64>)> = Vec::new();
+        for d in &f.default_suites {
+            if let Some((a, b)) = d.versions.get_ref().split_once("..=") {
+                let parse = |v: &str, fill| {
+                    let mut p: Vec<u64> =
+                        v.split('.').map(|x| x.parse().expect("number")).collect();
+                    p.resize(4, fill);
+                    p
+                };
+                let (lo, hi) = (parse(a, 0), parse(b, u64::MAX));
+                assert!(lo <= hi, "{}: {}", f.name, d.versions.get_ref());
+                for (l, h) in &ranges {
+                    assert!(
+                        hi < *l || lo > *h,
+                        "{}: {} overlaps",
+                        f.name,
+                        d.versions.get_ref()
+                    );
+                }
+                ranges.push((lo, hi));
+            }
+        }
+    }
+}
