@@ -889,12 +889,6 @@ fn classification_is_fast_enough() {
 }
 
 #[test]
-#[ignore]
-fn print_to_toml() {
-    println!("{}", k().to_toml());
-}
-
-#[test]
 fn readme_override_example_is_valid() {
     let readme = include_str!("../../transforms/README.md");
     let start = readme
