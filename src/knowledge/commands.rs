@@ -1,0 +1,697 @@
+//! Command knowledge compiled from `ecosystems.toml`: launchers, package managers (manifests,
+//! flag grammar) and the ordered command patterns that classify one simple shell command.
+
+use std::collections::BTreeMap;
+
+use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
+use regex::Regex;
+
+use super::Sources;
+use super::schema::{ArgsDef, CarryDef, CommandDef, KindDef, Layer, OutputDef};
+
+/// What a recognised command does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum CommandKind {
+    /// Installs the dependencies listed in manifests (`npm ci`, `pip install -r requirements.txt`).
+    DependencyInstall,
+    /// Builds the project (`npm run build`, `go build`, `cargo build --release`, `mvn package`).
+    Build,
+    /// Removes development dependencies after a build (`npm prune --omit=dev`).
+    Prune,
+    /// Installs the project itself, which needs its source (`pip install .`, `poetry install`).
+    InstallsProject,
+    /// Installs named packages no manifest lists (`npm install express`, `pip install flask`).
+    AddsPackages,
+    /// Runs a package.json script that is not a build (`npm run lint`).
+    RunScript,
+    /// Runs tests or checks (`npm test`, `go test ./...`, `cargo test`).
+    Test,
+}
+
+/// The classification of one simple command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandMatch {
+    pub ecosystem: String,
+    /// The package manager id (`npm`, `pip`, ...); `None` for tools outside one (`tsc`, `javac`).
+    pub manager: Option<String>,
+    pub kind: CommandKind,
+    /// The program that was classified, after launchers (`python -m pip` gives `pip`).
+    pub program: String,
+    /// Leading `NAME=value` assignments that were stripped, in order.
+    pub env: Vec<(String, String)>,
+    /// Manifest paths the command names (`-r requirements.txt`, `dotnet restore App.csproj`), as written.
+    pub manifests: Vec<String>,
+    /// Where the output goes (`-o` value, `target/release/`), as written; empty when unknown.
+    pub outputs: Vec<String>,
+    /// The script a `run` command runs (`build` in `npm run build`).
+    pub script: Option<String>,
+    /// The install is limited to runtime dependencies (`--omit=dev`, `--production`, `--no-dev`).
+    pub production: bool,
+    /// The install runs the project's lifecycle scripts (which may need the source).
+    pub runs_scripts: bool,
+    /// A dependency install that needs only its manifests, so it can run before `COPY . .`.
+    pub pure: bool,
+    /// Remarks from the knowledge files.
+    pub notes: Vec<String>,
+}
+
+impl CommandMatch {
+    /// The value of a stripped leading assignment (`CGO_ENABLED` in `CGO_ENABLED=0 go build`).
+    pub fn env_value(&self, name: &str) -> Option<&str> {
+        self.env
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// What the runtime stage of an ecosystem carries over from the build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Carry {
+    /// The runtime image plus the whole app directory with its dependency directories (Node, Ruby, PHP).
+    AppDir,
+    /// The interpreter image plus the installed packages (site-packages, a venv, a prefix) and the app (Python).
+    SitePackages,
+    /// Only the built binaries, plus files the app reads (Go, Rust).
+    Binary,
+    /// A runtime (JRE, .NET) plus the built artifact (jar, publish directory).
+    Artifact,
+}
+
+/// Facts about one ecosystem.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ecosystem {
+    pub id: String,
+    pub name: String,
+    /// Image families of its build images.
+    pub families: Vec<String>,
+    pub carry: Carry,
+    /// Where installed dependencies live (globs allowed).
+    pub dependency_dirs: Vec<String>,
+    /// Where built artifacts land (globs).
+    pub artifacts: Vec<String>,
+    pub note: Option<String>,
+}
+
+/// The manifest files of a package manager, as literal paths or globs relative to the build context.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Manifests {
+    /// Files the dependency install needs, all of them.
+    pub required: Vec<String>,
+    /// Files of which the install needs at least one (build.gradle or build.gradle.kts; a .NET project or solution).
+    pub required_any: Vec<String>,
+    /// Lockfiles (copy them when they exist).
+    pub lockfiles: Vec<String>,
+    /// Other files that change how dependencies are installed (copy them when they exist).
+    pub optional: Vec<String>,
+    /// Project lifecycle scripts an install runs (`postinstall`, `prepare`).
+    pub lifecycle_scripts: Vec<String>,
+}
+
+pub(crate) struct Manager {
+    pub ecosystem: String,
+    pub manifests: Manifests,
+    manifest_globs: GlobSet,
+    value_flags: Vec<String>,
+    manifest_flags: Vec<String>,
+    production: Vec<FlagSpec>,
+    scripts_disabled_by: Vec<FlagSpec>,
+    build_scripts: GlobSet,
+}
+
+struct Launcher {
+    programs: GlobSet,
+    module_flag: Option<String>,
+    subcommand: Option<String>,
+    value_flags: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+struct FlagSpec {
+    name: String,
+    value: Option<String>,
+}
+
+impl FlagSpec {
+    fn parse(spec: &str) -> FlagSpec {
+        match spec.split_once('=') {
+            Some((n, v)) => FlagSpec {
+                name: n.to_string(),
+                value: Some(v.to_string()),
+            },
+            None => FlagSpec {
+                name: spec.to_string(),
+                value: None,
+            },
+        }
+    }
+
+    fn present(&self, args: &Parsed<'_>) -> bool {
+        args.flags.iter().any(|(n, v)| {
+            *n == self.name
+                && match (&self.value, v) {
+                    (None, None) => true,
+                    (None, Some(v)) => *v != "false",
+                    (Some(want), Some(v)) => want == v,
+                    (Some(_), None) => false,
+                }
+        })
+    }
+}
+
+struct Output {
+    flag: Option<String>,
+    path: Option<String>,
+    when: Vec<FlagSpec>,
+}
+
+struct Pattern {
+    ecosystem: String,
+    manager: Option<String>,
+    kind: CommandKind,
+    subcommands: Vec<Vec<String>>,
+    args: ArgsDef,
+    args_match: Option<Regex>,
+    args_require: Option<Regex>,
+    require: Vec<FlagSpec>,
+    require_any: Vec<FlagSpec>,
+    forbid: Vec<FlagSpec>,
+    outputs: Vec<Output>,
+    pure: bool,
+    runs_scripts: Option<bool>,
+    /// The manager's value flags plus the flags the outputs read.
+    value_flags: Vec<String>,
+    note: Option<String>,
+}
+
+pub(crate) struct Commands {
+    launchers: Vec<Launcher>,
+    pub managers: BTreeMap<String, Manager>,
+    pub ecosystems: BTreeMap<String, Ecosystem>,
+    patterns: Vec<Pattern>,
+    /// Every pattern's program globs in one set; `pattern_of[glob index]` is the pattern index.
+    programs: GlobSet,
+    pattern_of: Vec<usize>,
+}
+
+fn program_set(
+    programs: &[toml::Spanned<String>],
+    sources: &Sources,
+    origin: usize,
+) -> anyhow::Result<GlobSet> {
+    let mut b = GlobSetBuilder::new();
+    for p in programs {
+        let g = Glob::new(p.get_ref()).map_err(|e| {
+            sources.error(
+                origin,
+                p.span(),
+                &format!("bad glob `{}`: {e}", p.get_ref()),
+            )
+        })?;
+        b.add(g);
+    }
+    b.build().map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+fn file_glob(p: &toml::Spanned<String>, sources: &Sources, origin: usize) -> anyhow::Result<Glob> {
+    GlobBuilder::new(p.get_ref())
+        .literal_separator(true)
+        .build()
+        .map_err(|e| {
+            sources.error(
+                origin,
+                p.span(),
+                &format!("bad glob `{}`: {e}", p.get_ref()),
+            )
+        })
+}
+
+impl Commands {
+    pub(crate) fn compile(layer: &Layer, sources: &Sources) -> anyhow::Result<Commands> {
+        let mut launchers = Vec::new();
+        for l in &layer.launcher {
+            launchers.push(Launcher {
+                programs: program_set(&l.programs, sources, l.origin)?,
+                module_flag: l.module_flag.clone(),
+                subcommand: l.subcommand.clone(),
+                value_flags: l.value_flags.clone(),
+            });
+        }
+        let ecosystems: BTreeMap<String, Ecosystem> = layer
+            .ecosystem
+            .iter()
+            .map(|e| {
+                (
+                    e.id.clone(),
+                    Ecosystem {
+                        id: e.id.clone(),
+                        name: e.name.clone(),
+                        families: e.families.clone(),
+                        carry: match e.carry {
+                            CarryDef::AppDir => Carry::AppDir,
+                            CarryDef::SitePackages => Carry::SitePackages,
+                            CarryDef::Binary => Carry::Binary,
+                            CarryDef::Artifact => Carry::Artifact,
+                        },
+                        dependency_dirs: e.dependency_dirs.clone(),
+                        artifacts: e.artifacts.clone(),
+                        note: e.note.clone(),
+                    },
+                )
+            })
+            .collect();
+        let mut managers = BTreeMap::new();
+        for m in &layer.manager {
+            let o = m.origin;
+            if !ecosystems.contains_key(m.ecosystem.get_ref()) {
+                return Err(sources.error(
+                    o,
+                    m.ecosystem.span(),
+                    &format!("unknown ecosystem `{}`", m.ecosystem.get_ref()),
+                ));
+            }
+            let mut globs = GlobSetBuilder::new();
+            for p in m
+                .required
+                .iter()
+                .chain(&m.required_any)
+                .chain(&m.lockfiles)
+                .chain(&m.optional)
+            {
+                globs.add(file_glob(p, sources, o)?);
+            }
+            let mut scripts = GlobSetBuilder::new();
+            for p in &m.build_scripts {
+                scripts.add(file_glob(p, sources, o)?);
+            }
+            let strings =
+                |v: &[toml::Spanned<String>]| v.iter().map(|s| s.get_ref().clone()).collect();
+            managers.insert(
+                m.id.clone(),
+                Manager {
+                    ecosystem: m.ecosystem.get_ref().clone(),
+                    manifests: Manifests {
+                        required: strings(&m.required),
+                        required_any: strings(&m.required_any),
+                        lockfiles: strings(&m.lockfiles),
+                        optional: strings(&m.optional),
+                        lifecycle_scripts: m.lifecycle_scripts.clone(),
+                    },
+                    manifest_globs: globs.build().map_err(|e| anyhow::anyhow!("{e}"))?,
+                    value_flags: m.value_flags.clone(),
+                    manifest_flags: m.manifest_flags.clone(),
+                    production: m.production.iter().map(|s| FlagSpec::parse(s)).collect(),
+                    scripts_disabled_by: m
+                        .scripts_disabled_by
+                        .iter()
+                        .map(|s| FlagSpec::parse(s))
+                        .collect(),
+                    build_scripts: scripts.build().map_err(|e| anyhow::anyhow!("{e}"))?,
+                },
+            );
+        }
+        let mut patterns = Vec::new();
+        let mut programs = GlobSetBuilder::new();
+        let mut pattern_of = Vec::new();
+        for c in &layer.command {
+            for p in &c.program {
+                programs.add(Glob::new(p.get_ref()).map_err(|e| {
+                    sources.error(
+                        c.origin,
+                        p.span(),
+                        &format!("bad glob `{}`: {e}", p.get_ref()),
+                    )
+                })?);
+                pattern_of.push(patterns.len());
+            }
+            patterns.push(compile_pattern(c, &managers, &ecosystems, sources)?);
+        }
+        Ok(Commands {
+            launchers,
+            managers,
+            ecosystems,
+            patterns,
+            programs: programs.build().map_err(|e| anyhow::anyhow!("{e}"))?,
+            pattern_of,
+        })
+    }
+}
+
+fn compile_pattern(
+    c: &CommandDef,
+    managers: &BTreeMap<String, Manager>,
+    ecosystems: &BTreeMap<String, Ecosystem>,
+    sources: &Sources,
+) -> anyhow::Result<Pattern> {
+    let o = c.origin;
+    let manager = match &c.manager {
+        Some(m) if !managers.contains_key(m.get_ref()) => {
+            return Err(sources.error(o, m.span(), &format!("unknown manager `{}`", m.get_ref())));
+        }
+        Some(m) => Some(m.get_ref().clone()),
+        None => None,
+    };
+    let ecosystem = match (&c.ecosystem, &manager) {
+        (Some(e), _) if !ecosystems.contains_key(e.get_ref()) => {
+            return Err(sources.error(
+                o,
+                e.span(),
+                &format!("unknown ecosystem `{}`", e.get_ref()),
+            ));
+        }
+        (Some(e), _) => e.get_ref().clone(),
+        (None, Some(m)) => managers[m].ecosystem.clone(),
+        (None, None) => {
+            let span = c.program.first().map_or(0..0, |p| p.span());
+            return Err(sources.error(o, span, "a [[command]] needs `manager` or `ecosystem`"));
+        }
+    };
+    let regex = |r: &Option<toml::Spanned<String>>| -> anyhow::Result<Option<Regex>> {
+        r.as_ref()
+            .map(|r| {
+                Regex::new(r.get_ref())
+                    .map_err(|e| sources.error(o, r.span(), &format!("bad regex: {e}")))
+            })
+            .transpose()
+    };
+    let specs = |v: &[String]| v.iter().map(|s| FlagSpec::parse(s)).collect::<Vec<_>>();
+    let mut value_flags = manager
+        .as_ref()
+        .map_or_else(Vec::new, |m| managers[m].value_flags.clone());
+    for o in &c.outputs {
+        value_flags.extend(o.flag.clone());
+        let mut rest = o.path.as_deref().unwrap_or("");
+        while let Some(open) = rest.find('{') {
+            let Some(close) = rest[open..].find('}') else {
+                break;
+            };
+            value_flags.push(rest[open + 1..open + close].to_string());
+            rest = &rest[open + close + 1..];
+        }
+    }
+    let subcommands = if c.subcommand.is_empty() {
+        vec![Vec::new()]
+    } else {
+        c.subcommand
+            .iter()
+            .map(|s| s.split_whitespace().map(str::to_string).collect())
+            .collect()
+    };
+    Ok(Pattern {
+        ecosystem,
+        manager,
+        kind: match c.kind {
+            KindDef::DependencyInstall => CommandKind::DependencyInstall,
+            KindDef::Build => CommandKind::Build,
+            KindDef::Prune => CommandKind::Prune,
+            KindDef::InstallsProject => CommandKind::InstallsProject,
+            KindDef::AddsPackages => CommandKind::AddsPackages,
+            KindDef::RunScript => CommandKind::RunScript,
+            KindDef::Test => CommandKind::Test,
+        },
+        subcommands,
+        args: c.args,
+        args_match: regex(&c.args_match)?,
+        args_require: regex(&c.args_require)?,
+        require: specs(&c.require),
+        require_any: specs(&c.require_any),
+        forbid: specs(&c.forbid),
+        outputs: c
+            .outputs
+            .iter()
+            .map(|OutputDef { flag, path, when }| Output {
+                flag: flag.clone(),
+                path: path.clone(),
+                when: specs(when),
+            })
+            .collect(),
+        pure: c.pure,
+        runs_scripts: c.runs_scripts,
+        value_flags,
+        note: c.note.clone(),
+    })
+}
+
+/// Flags and positionals of the words after the program.
+struct Parsed<'a> {
+    flags: Vec<(&'a str, Option<&'a str>)>,
+    positionals: Vec<&'a str>,
+}
+
+fn parse_args<'a>(words: &[&'a str], value_flags: &[String]) -> Parsed<'a> {
+    let takes = |n: &str| value_flags.iter().any(|f| f == n);
+    let mut flags = Vec::new();
+    let mut positionals = Vec::new();
+    let mut i = 0;
+    let mut rest_positional = false;
+    while i < words.len() {
+        let w = words[i];
+        i += 1;
+        if rest_positional || !w.starts_with('-') || w == "-" {
+            positionals.push(w);
+        } else if w == "--" {
+            rest_positional = true;
+        } else if takes(w) {
+            flags.push((w, words.get(i).copied()));
+            i += 1;
+        } else if let Some((n, v)) = w
+            .split_once('=')
+            .filter(|(n, _)| takes(n) || w.starts_with("--"))
+        {
+            flags.push((n, Some(v)));
+        } else if !w.starts_with("--") && w.len() > 2 && w.is_char_boundary(2) && takes(&w[..2]) {
+            let v = &w[2..];
+            flags.push((&w[..2], Some(v.strip_prefix('=').unwrap_or(v))));
+        } else if let Some((n, v)) = w.split_once('=') {
+            flags.push((n, Some(v)));
+        } else {
+            flags.push((w, None));
+        }
+    }
+    Parsed { flags, positionals }
+}
+
+fn basename(program: &str) -> &str {
+    program.rsplit('/').next().unwrap_or(program)
+}
+
+fn is_assignment(w: &str) -> Option<(&str, &str)> {
+    let (n, v) = w.split_once('=')?;
+    let mut chars = n.chars();
+    let first = chars.next()?;
+    ((first.is_ascii_alphabetic() || first == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_'))
+    .then_some((n, v))
+}
+
+impl Commands {
+    /// Follows launchers (`python -m pip`, `npx tsc`, `bundle exec rake`) to the launched program.
+    fn launch<'a>(&self, mut words: &'a [&'a str]) -> Option<&'a [&'a str]> {
+        for _ in 0..4 {
+            let program = basename(words.first()?);
+            let Some(l) = self.launchers.iter().find(|l| {
+                l.programs.is_match(program)
+                    && l.subcommand.as_ref().is_none_or(|s| {
+                        let p = parse_args(&words[1..], &l.value_flags);
+                        p.positionals.first() == Some(&s.as_str())
+                    })
+            }) else {
+                return Some(words);
+            };
+            let rest = &words[1..];
+            let mut i = 0;
+            let mut seen_subcommand = l.subcommand.is_none();
+            let next = loop {
+                let w = *rest.get(i)?;
+                if let Some(m) = &l.module_flag {
+                    if w == m {
+                        break i + 1;
+                    }
+                    if w == "-c" || !w.starts_with('-') {
+                        return None; // `python -c ...` or `python script.py`: not a launched tool
+                    }
+                    i += if l.value_flags.iter().any(|f| f == w) {
+                        2
+                    } else {
+                        1
+                    };
+                    continue;
+                }
+                if w.starts_with('-') {
+                    i += if l.value_flags.iter().any(|f| f == w) {
+                        2
+                    } else {
+                        1
+                    };
+                    continue;
+                }
+                if !seen_subcommand {
+                    seen_subcommand = true;
+                    i += 1;
+                    continue;
+                }
+                break i;
+            };
+            words = rest.get(next..).filter(|w| !w.is_empty())?;
+        }
+        Some(words)
+    }
+
+    pub(crate) fn classify(&self, words: &[&str]) -> Option<CommandMatch> {
+        let mut env = Vec::new();
+        let mut start = 0;
+        if words.first() == Some(&"env") {
+            start = 1;
+        }
+        while let Some((n, v)) = words.get(start).and_then(|w| is_assignment(w)) {
+            env.push((n.to_string(), v.to_string()));
+            start += 1;
+        }
+        if words.get(start).is_some_and(|w| w.starts_with('-')) {
+            return None; // `env -i ...`: flags we do not model
+        }
+        let words = self.launch(&words[start..])?;
+        let program = basename(words[0]);
+        let mut candidates: Vec<usize> = self
+            .programs
+            .matches(program)
+            .into_iter()
+            .map(|g| self.pattern_of[g])
+            .collect();
+        candidates.dedup();
+        for p in candidates.into_iter().map(|i| &self.patterns[i]) {
+            let manager = p.manager.as_deref().and_then(|m| self.managers.get(m));
+            let parsed = parse_args(&words[1..], &p.value_flags);
+            for sub in &p.subcommands {
+                if let Some(m) = self.try_pattern(p, sub, manager, &parsed, program, &env) {
+                    return Some(m);
+                }
+            }
+        }
+        None
+    }
+
+    fn try_pattern(
+        &self,
+        p: &Pattern,
+        sub: &[String],
+        manager: Option<&Manager>,
+        args: &Parsed<'_>,
+        program: &str,
+        env: &[(String, String)],
+    ) -> Option<CommandMatch> {
+        let n = sub.len();
+        if args.positionals.len() < n || !args.positionals[..n].iter().zip(sub).all(|(a, b)| a == b)
+        {
+            return None;
+        }
+        let rest = &args.positionals[n..];
+        if !p.require.iter().all(|s| s.present(args))
+            || !(p.require_any.is_empty() || p.require_any.iter().any(|s| s.present(args)))
+            || p.forbid.iter().any(|s| s.present(args))
+        {
+            return None;
+        }
+        let ok = match p.args {
+            ArgsDef::None => rest.is_empty(),
+            ArgsDef::Any | ArgsDef::Manifests => true,
+            ArgsDef::Script => !rest.is_empty(),
+        };
+        if !ok
+            || p.args_match
+                .as_ref()
+                .is_some_and(|r| !rest.iter().all(|a| r.is_match(a)))
+            || p.args_require
+                .as_ref()
+                .is_some_and(|r| !rest.iter().any(|a| r.is_match(a)))
+        {
+            return None;
+        }
+        let mut manifests: Vec<String> = Vec::new();
+        if let Some(m) = manager {
+            for (n, v) in &args.flags {
+                if let Some(v) = v
+                    && m.manifest_flags.iter().any(|f| f == n)
+                {
+                    manifests.push((*v).to_string());
+                }
+            }
+        }
+        if p.args == ArgsDef::Manifests {
+            manifests.extend(rest.iter().map(|s| (*s).to_string()));
+        }
+        let script = (p.args == ArgsDef::Script).then(|| rest[0].to_string());
+        let mut kind = p.kind;
+        if kind == CommandKind::RunScript
+            && let (Some(s), Some(m)) = (&script, manager)
+            && m.build_scripts.is_match(s)
+        {
+            kind = CommandKind::Build;
+        }
+        let outputs = p
+            .outputs
+            .iter()
+            .find_map(|o| output(o, args))
+            .into_iter()
+            .collect();
+        let production = manager.is_some_and(|m| m.production.iter().any(|s| s.present(args)));
+        let runs_scripts = kind == CommandKind::DependencyInstall
+            && p.runs_scripts != Some(false)
+            && manager.is_some_and(|m| {
+                !m.manifests.lifecycle_scripts.is_empty()
+                    && !m.scripts_disabled_by.iter().any(|s| s.present(args))
+            });
+        let pure = kind == CommandKind::DependencyInstall
+            && p.pure
+            && manifests.iter().all(|m| !m.contains('$'));
+        Some(CommandMatch {
+            ecosystem: p.ecosystem.clone(),
+            manager: p.manager.clone(),
+            kind,
+            program: program.to_string(),
+            env: env.to_vec(),
+            manifests,
+            outputs,
+            script,
+            production,
+            runs_scripts,
+            pure,
+            notes: p.note.clone().into_iter().collect(),
+        })
+    }
+
+    pub(crate) fn is_manifest(&self, manager: &str, path: &str) -> bool {
+        self.managers
+            .get(manager)
+            .is_some_and(|m| m.manifest_globs.is_match(path))
+    }
+}
+
+fn flag_value<'a>(args: &Parsed<'a>, name: &str) -> Option<&'a str> {
+    args.flags
+        .iter()
+        .rev()
+        .find(|(n, _)| *n == name)
+        .and_then(|(_, v)| *v)
+}
+
+fn output(o: &Output, args: &Parsed<'_>) -> Option<String> {
+    if !o.when.is_empty() && !o.when.iter().any(|s| s.present(args)) {
+        return None;
+    }
+    if let Some(f) = &o.flag {
+        return flag_value(args, f).map(str::to_string);
+    }
+    let path = o.path.as_ref()?;
+    let mut out = String::new();
+    let mut rest = path.as_str();
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let close = rest[open..].find('}')? + open;
+        out.push_str(flag_value(args, &rest[open + 1..close])?);
+        rest = &rest[close + 1..];
+    }
+    out.push_str(rest);
+    Some(out)
+}

@@ -1,0 +1,383 @@
+//! Ecosystem and base-image knowledge: the data files under `transforms/` (ecosystems, images,
+//! users, packages), embedded in the binary, validated when loaded (unknown keys, bad globs and
+//! regexes are errors naming the file, line and column), merged with the user's `[knowledge]`
+//! overrides, and compiled once into matchers the transforms query. Everything here is pure:
+//! no IO, and no output whose order depends on a hash map.
+//!
+//! Entry points: [`Knowledge::builtin`], [`Knowledge::with_overrides_from_config`] /
+//! [`Knowledge::with_overrides`], then the queries [`Knowledge::image`],
+//! [`Knowledge::runtime_image`], [`Knowledge::classify_command`], [`Knowledge::manifests`],
+//! [`Knowledge::privilege_dropper`] and [`Knowledge::package`]. `transforms/README.md` documents
+//! every key of the files.
+
+mod commands;
+mod image_ref;
+mod images;
+mod schema;
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeSet;
+use std::ops::Range;
+use std::sync::{Arc, OnceLock};
+
+use anyhow::anyhow;
+use serde::Deserialize;
+
+pub use commands::{Carry, CommandKind, CommandMatch, Ecosystem, Manifests};
+pub use image_ref::ImageRef;
+pub use images::{ExistingUser, ImageInfo, ImageRole, Os, RuntimeImage, RuntimeNeeds, UserPlan};
+
+use commands::Commands;
+use images::Images;
+use schema::{Layer, PackagesDef};
+
+/// The built-in knowledge files, in load order: (path shown in errors, contents).
+const BUILTIN_FILES: [(&str, &str); 4] = [
+    (
+        "transforms/ecosystems.toml",
+        include_str!("../../transforms/ecosystems.toml"),
+    ),
+    (
+        "transforms/images.toml",
+        include_str!("../../transforms/images.toml"),
+    ),
+    (
+        "transforms/users.toml",
+        include_str!("../../transforms/users.toml"),
+    ),
+    (
+        "transforms/packages.toml",
+        include_str!("../../transforms/packages.toml"),
+    ),
+];
+
+/// The texts the knowledge was loaded from, to turn spans into `file:line:col`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Sources(Vec<(String, Arc<str>)>);
+
+impl Sources {
+    fn push(&mut self, name: &str, text: Arc<str>) -> usize {
+        self.0.push((name.to_string(), text));
+        self.0.len() - 1
+    }
+
+    /// `name:line:col: message` for a span in source `origin`.
+    pub(crate) fn error(&self, origin: usize, span: Range<usize>, message: &str) -> anyhow::Error {
+        let (name, text) = &self.0[origin];
+        anyhow!("{}: {message}", location(name, text, span.start))
+    }
+}
+
+fn location(name: &str, text: &str, offset: usize) -> String {
+    let offset = offset.min(text.len());
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rfind('\n').map_or(offset, |n| offset - n - 1) + 1;
+    format!("{name}:{line}:{col}")
+}
+
+/// How an OS package is installed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum OsPackageManager {
+    /// Debian/Ubuntu `apt-get`.
+    Apt,
+    /// Alpine `apk`.
+    Apk,
+}
+
+/// What an OS package is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PackageClass {
+    /// Only needed to build (compilers, headers, git): drop it from the runtime stage.
+    BuildOnly,
+    /// A development package: drop it, and install `runtime` (the libraries it stands for) instead.
+    Dev { runtime: Vec<String> },
+    /// Useful at run time whatever the build (ca-certificates, tzdata, curl): keep it if it was there.
+    Runtime,
+    /// Not known: a transform must not drop it silently.
+    Unknown,
+}
+
+/// An entrypoint program that drops privileges itself (gosu, su-exec, `chroot --userspec`, ...).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrivilegeDropper {
+    pub program: String,
+}
+
+#[derive(Debug, Default)]
+struct Packages {
+    build_only: BTreeSet<String>,
+    runtime: BTreeSet<String>,
+    dev: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+impl Packages {
+    fn from_def(d: Option<&PackagesDef>) -> Packages {
+        let Some(d) = d else {
+            return Packages::default();
+        };
+        Packages {
+            build_only: d.build_only.iter().cloned().collect(),
+            runtime: d.runtime.iter().cloned().collect(),
+            dev: d.dev.clone(),
+        }
+    }
+}
+
+struct Inner {
+    sources: Sources,
+    layer: Layer,
+    images: Images,
+    commands: Commands,
+    apt: Packages,
+    apk: Packages,
+    droppers: Vec<(String, Vec<String>)>,
+}
+
+/// The effective, merged knowledge: cheap to clone (shared behind an `Arc`).
+#[derive(Clone)]
+pub struct Knowledge {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Knowledge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Knowledge")
+            .field(
+                "sources",
+                &self
+                    .inner
+                    .sources
+                    .0
+                    .iter()
+                    .map(|(n, _)| n)
+                    .collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+/// Parses one source into a layer; errors name the source, line and column.
+fn parse_layer(
+    sources: &mut Sources,
+    name: &str,
+    text: Arc<str>,
+    in_config: bool,
+) -> anyhow::Result<Layer> {
+    let origin = sources.push(name, text.clone());
+    let parsed: Result<Layer, toml::de::Error> = if in_config {
+        #[derive(Deserialize)]
+        struct Config {
+            #[serde(default)]
+            knowledge: Option<Layer>,
+        }
+        toml::from_str::<Config>(&text).map(|c| c.knowledge.unwrap_or_default())
+    } else {
+        toml::from_str::<Layer>(&text)
+    };
+    let mut layer = parsed.map_err(|e| {
+        let at = e.span().map_or(0, |s| s.start);
+        let message = e.message().trim_end().replace('`', "'");
+        anyhow!("{}: {message}", location(name, &text, at))
+    })?;
+    layer.set_origin(origin);
+    for (pattern, body) in &layer.patterns {
+        regex::Regex::new(body.get_ref()).map_err(|e| {
+            sources.error(
+                origin,
+                body.span(),
+                &format!("bad pattern `{pattern}`: {e}"),
+            )
+        })?;
+    }
+    Ok(layer)
+}
+
+impl Knowledge {
+    /// The built-in knowledge, parsed and validated once per process and shared afterwards.
+    pub fn builtin() -> anyhow::Result<Knowledge> {
+        static BUILTIN: OnceLock<Result<Knowledge, String>> = OnceLock::new();
+        BUILTIN
+            .get_or_init(|| Knowledge::load_builtin().map_err(|e| format!("{e:#}")))
+            .clone()
+            .map_err(|e| anyhow!("{e}"))
+    }
+
+    fn load_builtin() -> anyhow::Result<Knowledge> {
+        let mut sources = Sources::default();
+        let mut layer = Layer::default();
+        for (name, text) in BUILTIN_FILES {
+            let l = parse_layer(&mut sources, name, Arc::from(text), false)?;
+            layer.merge(l);
+        }
+        Knowledge::compile(sources, layer)
+    }
+
+    fn compile(sources: Sources, layer: Layer) -> anyhow::Result<Knowledge> {
+        let images = Images::compile(&layer, &sources)?;
+        let commands = Commands::compile(&layer, &sources)?;
+        Ok(Knowledge {
+            inner: Arc::new(Inner {
+                apt: Packages::from_def(layer.apt.as_ref()),
+                apk: Packages::from_def(layer.apk.as_ref()),
+                droppers: layer
+                    .privilege_dropper
+                    .iter()
+                    .map(|d| (d.program.clone(), d.requires.clone()))
+                    .collect(),
+                sources,
+                layer,
+                images,
+                commands,
+            }),
+        })
+    }
+
+    fn merged(
+        &self,
+        over: impl FnOnce(&mut Sources) -> anyhow::Result<Layer>,
+    ) -> anyhow::Result<Knowledge> {
+        let mut sources = self.inner.sources.clone();
+        let over = over(&mut sources)?;
+        let mut layer = self.inner.layer.clone();
+        layer.merge(over);
+        Knowledge::compile(sources, layer)
+    }
+
+    /// Merges the `[knowledge]` table of a config file (the whole `restage.toml` text; other
+    /// tables are ignored). Errors name `origin`, the line and the column:
+    /// `restage.toml:12:1: unknown field 'runtme', expected ...`. Prefer this over
+    /// [`Knowledge::with_overrides`], which cannot know lines.
+    pub fn with_overrides_from_config(
+        &self,
+        config_text: &str,
+        origin: &str,
+    ) -> anyhow::Result<Knowledge> {
+        self.merged(|sources| parse_layer(sources, origin, Arc::from(config_text), true))
+    }
+
+    /// Merges user overrides given as the already-parsed `[knowledge]` table, in the same schema
+    /// as the built-in files. Override entries win (see transforms/README.md). A table has no
+    /// line numbers: errors name `origin`, `[knowledge]` and the offending line as re-printed.
+    pub fn with_overrides(
+        &self,
+        overrides: &toml::Table,
+        origin: &str,
+    ) -> anyhow::Result<Knowledge> {
+        let text = toml::to_string(overrides).map_err(|e| anyhow!("{origin}: [knowledge]: {e}"))?;
+        self.merged(|sources| {
+            let name = format!("{origin} [knowledge]");
+            parse_layer(sources, &name, Arc::from(text.as_str()), false).map_err(|e| {
+                // Replace the re-printed text's line number with the line itself.
+                let msg = format!("{e:#}");
+                let rest = msg.strip_prefix(&name).unwrap_or(&msg);
+                let line_no: Option<usize> = rest
+                    .trim_start_matches(':')
+                    .split(':')
+                    .next()
+                    .and_then(|n| n.parse().ok());
+                let after = rest.splitn(4, ':').nth(3).unwrap_or(rest).trim();
+                match line_no.and_then(|n| text.lines().nth(n - 1)) {
+                    Some(line) => anyhow!("{origin}: [knowledge]: {after} (at `{}`)", line.trim()),
+                    None => anyhow!("{origin}: [knowledge]: {after}"),
+                }
+            })
+        })
+    }
+
+    /// The effective knowledge (built-in files merged with overrides) as one TOML document, in
+    /// the schema of the files (for `restage knowledge`).
+    pub fn to_toml(&self) -> String {
+        toml::to_string(&self.inner.layer).expect("the knowledge schema serializes to TOML")
+    }
+
+    /// What restage knows about an image; `None` for unknown images or tags.
+    pub fn image(&self, image: &ImageRef) -> Option<ImageInfo> {
+        self.inner.images.image(image)
+    }
+
+    /// The runtime image for the final stage when building on `image`. A runtime image maps to
+    /// itself (`unchanged`); a self-managed or unknown image, or an unknown default suite, gives `None`.
+    pub fn runtime_image(&self, image: &ImageRef, needs: &RuntimeNeeds) -> Option<RuntimeImage> {
+        self.inner.images.runtime_image(image, needs)
+    }
+
+    /// Whether the image manages its own user (postgres, nginx, ...): leave its USER alone.
+    pub fn is_self_managed_image(&self, image: &ImageRef) -> bool {
+        self.inner.images.is_self_managed(image)
+    }
+
+    /// Classifies ONE simple command given as shell words after quote removal (the caller splits
+    /// on `&&`, `||`, `;`, `|`). Leading `NAME=value` assignments (also after `env`) are stripped
+    /// and reported in [`CommandMatch::env`]. `None` when no pattern matches.
+    pub fn classify_command(&self, words: &[&str]) -> Option<CommandMatch> {
+        self.inner.commands.classify(words)
+    }
+
+    /// The manifest files of a package manager (`npm`, `pip`, `cargo`, ...).
+    pub fn manifests(&self, manager: &str) -> Option<&Manifests> {
+        self.inner
+            .commands
+            .managers
+            .get(manager)
+            .map(|m| &m.manifests)
+    }
+
+    /// Whether `path` (relative to the build context) is one of a manager's manifest files.
+    pub fn is_manifest(&self, manager: &str, path: &str) -> bool {
+        self.inner.commands.is_manifest(manager, path)
+    }
+
+    /// The ids of the known package managers, sorted.
+    pub fn managers(&self) -> Vec<&str> {
+        self.inner
+            .commands
+            .managers
+            .keys()
+            .map(String::as_str)
+            .collect()
+    }
+
+    /// Facts about an ecosystem (`node`, `python`, `go`, ...).
+    pub fn ecosystem(&self, id: &str) -> Option<&Ecosystem> {
+        self.inner.commands.ecosystems.get(id)
+    }
+
+    /// Whether a command (words, program first) drops privileges itself, like `gosu app cmd` or
+    /// `chroot --userspec=app / cmd`. A bare program name works for droppers that need no flag.
+    pub fn privilege_dropper(&self, words: &[&str]) -> Option<PrivilegeDropper> {
+        let program = words.first()?.rsplit('/').next()?;
+        let (name, requires) = self.inner.droppers.iter().find(|(p, _)| p == program)?;
+        let ok = requires.is_empty()
+            || words[1..].iter().any(|w| {
+                let flag = w.split_once('=').map_or(*w, |(f, _)| f);
+                requires.iter().any(|r| r == flag)
+            });
+        ok.then(|| PrivilegeDropper {
+            program: name.clone(),
+        })
+    }
+
+    /// Classifies an OS package (`libpq-dev`, `gcc`, `ca-certificates`); a version pin
+    /// (`=1.2`, `>1`, `~1`) or an architecture (`:amd64`) is ignored.
+    pub fn package(&self, name: &str, manager: OsPackageManager) -> PackageClass {
+        let table = match manager {
+            OsPackageManager::Apt => &self.inner.apt,
+            OsPackageManager::Apk => &self.inner.apk,
+        };
+        let end = name.find(['=', '>', '<', '~', ':']).unwrap_or(name.len());
+        let name = &name[..end];
+        if let Some(runtime) = table.dev.get(name) {
+            PackageClass::Dev {
+                runtime: runtime.clone(),
+            }
+        } else if table.build_only.contains(name) {
+            PackageClass::BuildOnly
+        } else if table.runtime.contains(name) {
+            PackageClass::Runtime
+        } else {
+            PackageClass::Unknown
+        }
+    }
+}

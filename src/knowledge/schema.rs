@@ -1,0 +1,511 @@
+//! The serde shape of the knowledge files (`transforms/*.toml`) and of the user's `[knowledge]`
+//! overrides: one `Layer` per file, every table `deny_unknown_fields`, merged layer over layer.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+/// One knowledge file (or the user's `[knowledge]` table). Any key may appear in any file; the
+/// built-in files keep them apart by topic.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Layer {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub launcher: Vec<LauncherDef>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ecosystem: Vec<EcosystemDef>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub manager: Vec<ManagerDef>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub command: Vec<CommandDef>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub patterns: BTreeMap<String, Spanned<String>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub suite: Vec<SuiteDef>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mirror: Vec<MirrorDef>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mapping: Vec<MappingDef>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub family: Vec<FamilyDef>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub user: Vec<UserDef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_user: Option<NewUserDef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub numeric_user: Option<NumericUserDef>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub create: Vec<CreateDef>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub self_managed: Vec<SelfManagedDef>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub privilege_dropper: Vec<DropperDef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub apt: Option<PackagesDef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub apk: Option<PackagesDef>,
+}
+
+/// Index of the source (file or override) an entry came from, for error messages.
+pub(crate) type Origin = usize;
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LauncherDef {
+    pub programs: Vec<Spanned<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub module_flag: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subcommand: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub value_flags: Vec<String>,
+    #[serde(skip)]
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum CarryDef {
+    AppDir,
+    SitePackages,
+    Binary,
+    Artifact,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct EcosystemDef {
+    pub id: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub families: Vec<String>,
+    pub carry: CarryDef,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dependency_dirs: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub artifacts: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ManagerDef {
+    pub id: String,
+    pub ecosystem: Spanned<String>,
+    #[serde(default)]
+    pub required: Vec<Spanned<String>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub required_any: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub lockfiles: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub optional: Vec<Spanned<String>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub value_flags: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub manifest_flags: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub production: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lifecycle_scripts: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scripts_disabled_by: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub build_scripts: Vec<Spanned<String>>,
+    #[serde(skip)]
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum ArgsDef {
+    None,
+    Any,
+    Manifests,
+    Script,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum KindDef {
+    DependencyInstall,
+    Build,
+    Prune,
+    InstallsProject,
+    AddsPackages,
+    RunScript,
+    Test,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct OutputDef {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flag: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub when: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CommandDef {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manager: Option<Spanned<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ecosystem: Option<Spanned<String>>,
+    pub kind: KindDef,
+    pub program: Vec<Spanned<String>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subcommand: Vec<String>,
+    #[serde(default = "args_none")]
+    pub args: ArgsDef,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub args_match: Option<Spanned<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub args_require: Option<Spanned<String>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub require: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub require_any: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub forbid: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outputs: Vec<OutputDef>,
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub pure: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runs_scripts: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    #[serde(skip)]
+    pub origin: Origin,
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
+}
+
+fn args_none() -> ArgsDef {
+    ArgsDef::None
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum OsDef {
+    Debian,
+    Ubuntu,
+    Alpine,
+    Busybox,
+    Distroless,
+    Scratch,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SuiteDef {
+    pub name: String,
+    pub os: OsDef,
+    pub version: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub distroless: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MirrorDef {
+    pub prefix: String,
+    pub upstream: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum RoleDef {
+    Build,
+    Runtime,
+    SelfManaged,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MappingDef {
+    pub from: Spanned<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<RoleDef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family: Option<Spanned<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os: Option<OsDef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<Spanned<String>>,
+    #[serde(default = "yes")]
+    pub confident: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    #[serde(skip)]
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SuiteRangeDef {
+    pub versions: Spanned<String>,
+    pub suite: Spanned<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CandidateDef {
+    pub image: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shell: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cgo: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub web: Option<bool>,
+    #[serde(default = "yes")]
+    pub confident: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// `runtime = "image"`, `runtime = { image = ... }` or `runtime = [{ image = ... }, ...]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(untagged)]
+pub(crate) enum RuntimeDef {
+    Template(String),
+    One(CandidateDef),
+    Many(Vec<CandidateDef>),
+}
+
+impl RuntimeDef {
+    pub fn candidates(&self) -> Vec<CandidateDef> {
+        match self {
+            RuntimeDef::Template(image) => vec![CandidateDef {
+                image: image.clone(),
+                shell: None,
+                cgo: None,
+                web: None,
+                confident: true,
+                note: None,
+            }],
+            RuntimeDef::One(c) => vec![c.clone()],
+            RuntimeDef::Many(cs) => cs.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RuleDef {
+    pub tag: Spanned<String>,
+    pub role: RoleDef,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os: Option<OsDef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<Spanned<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<RuntimeDef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct FamilyDef {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ecosystem: Option<Spanned<String>>,
+    pub repositories: Vec<Spanned<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os: Option<OsDef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<Spanned<String>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub default_suites: Vec<SuiteRangeDef>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub patterns: BTreeMap<String, Spanned<String>>,
+    #[serde(default)]
+    pub rule: Vec<RuleDef>,
+    #[serde(skip)]
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct UserDef {
+    pub name: String,
+    pub uid: u32,
+    pub gid: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub home: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NewUserDef {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gid: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub home: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NumericUserDef {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gid: Option<u32>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CreateDef {
+    pub os: Vec<OsDef>,
+    pub command: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SelfManagedDef {
+    pub repositories: Vec<Spanned<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    #[serde(skip)]
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DropperDef {
+    pub program: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requires: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PackagesDef {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub build_only: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub runtime: Vec<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub dev: BTreeMap<String, Vec<String>>,
+}
+
+impl Layer {
+    /// Stamps every entry that can fail to compile with the source it came from.
+    pub fn set_origin(&mut self, origin: Origin) {
+        self.launcher.iter_mut().for_each(|d| d.origin = origin);
+        self.manager.iter_mut().for_each(|d| d.origin = origin);
+        self.command.iter_mut().for_each(|d| d.origin = origin);
+        self.mapping.iter_mut().for_each(|d| d.origin = origin);
+        self.family.iter_mut().for_each(|d| d.origin = origin);
+        self.self_managed.iter_mut().for_each(|d| d.origin = origin);
+    }
+
+    /// Merges `over` on top of `self`: keyed entries (ecosystem, manager, family, suite, user,
+    /// privilege_dropper) replace the entry with the same key; ordered entries (launcher, command,
+    /// mirror, mapping, create, self_managed) and new families go first so they win.
+    pub fn merge(&mut self, over: Layer) {
+        prepend(&mut self.launcher, over.launcher);
+        replace_by_key(&mut self.ecosystem, over.ecosystem, |e| e.id.clone(), false);
+        replace_by_key(&mut self.manager, over.manager, |m| m.id.clone(), false);
+        prepend(&mut self.command, over.command);
+        for (k, v) in over.patterns {
+            self.patterns.insert(k, v);
+        }
+        replace_by_key(&mut self.suite, over.suite, |s| s.name.clone(), false);
+        prepend(&mut self.mirror, over.mirror);
+        prepend(&mut self.mapping, over.mapping);
+        replace_by_key(&mut self.family, over.family, |f| f.name.clone(), true);
+        replace_by_key(&mut self.user, over.user, |u| u.name.clone(), false);
+        if let Some(n) = over.new_user {
+            let base = self.new_user.get_or_insert_with(NewUserDef::default);
+            base.name = n.name.or(base.name.take());
+            base.group = n.group.or(base.group.take());
+            base.uid = n.uid.or(base.uid);
+            base.gid = n.gid.or(base.gid);
+            base.home = n.home.or(base.home.take());
+        }
+        if let Some(n) = over.numeric_user {
+            let base = self
+                .numeric_user
+                .get_or_insert_with(NumericUserDef::default);
+            base.uid = n.uid.or(base.uid);
+            base.gid = n.gid.or(base.gid);
+        }
+        prepend(&mut self.create, over.create);
+        prepend(&mut self.self_managed, over.self_managed);
+        replace_by_key(
+            &mut self.privilege_dropper,
+            over.privilege_dropper,
+            |d| d.program.clone(),
+            false,
+        );
+        merge_packages(&mut self.apt, over.apt);
+        merge_packages(&mut self.apk, over.apk);
+    }
+}
+
+fn prepend<T>(base: &mut Vec<T>, over: Vec<T>) {
+    if over.is_empty() {
+        return;
+    }
+    let old = std::mem::take(base);
+    base.extend(over);
+    base.extend(old);
+}
+
+fn replace_by_key<T>(base: &mut Vec<T>, over: Vec<T>, key: impl Fn(&T) -> String, new_first: bool) {
+    let mut fresh = Vec::new();
+    for item in over {
+        let k = key(&item);
+        match base.iter_mut().find(|b| key(b) == k) {
+            Some(slot) => *slot = item,
+            None => fresh.push(item),
+        }
+    }
+    if new_first {
+        prepend(base, fresh);
+    } else {
+        base.extend(fresh);
+    }
+}
+
+fn merge_packages(base: &mut Option<PackagesDef>, over: Option<PackagesDef>) {
+    let Some(over) = over else { return };
+    let base = base.get_or_insert_with(PackagesDef::default);
+    let named: Vec<String> = over
+        .build_only
+        .iter()
+        .chain(over.runtime.iter())
+        .chain(over.dev.keys())
+        .cloned()
+        .collect();
+    base.build_only.retain(|p| !named.contains(p));
+    base.runtime.retain(|p| !named.contains(p));
+    base.dev.retain(|p, _| !named.contains(p));
+    base.build_only.extend(over.build_only);
+    base.runtime.extend(over.runtime);
+    base.dev.extend(over.dev);
+}

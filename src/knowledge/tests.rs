@@ -1,0 +1,944 @@
+use super::*;
+
+fn k() -> Knowledge {
+    Knowledge::builtin().expect("built-in knowledge loads")
+}
+
+fn os_text(os: &Os) -> String {
+    match os {
+        Os::Debian { suite } => format!("debian/{}", suite.as_deref().unwrap_or("?")),
+        Os::Ubuntu { release } => format!("ubuntu/{}", release.as_deref().unwrap_or("?")),
+        other => format!("{other:?}").to_lowercase(),
+    }
+}
+
+fn user_text(u: &Option<UserPlan>) -> String {
+    match u {
+        Some(UserPlan::Existing(u)) => format!("user {} {}:{}", u.name, u.uid, u.gid),
+        Some(UserPlan::Create { name, uid, gid, .. }) => format!("create {name} {uid}:{gid}"),
+        Some(UserPlan::Numeric { uid, gid }) => format!("numeric {uid}:{gid}"),
+        None => "no user".into(),
+    }
+}
+
+fn runtime_line(k: &Knowledge, input: &str, needs: &RuntimeNeeds) -> String {
+    let Some(image) = ImageRef::parse(input) else {
+        return format!("{input} -> none (not a reference)");
+    };
+    match k.runtime_image(&image, needs) {
+        Some(r) => format!(
+            "{input} -> {}{}{} [{}, {}]",
+            r.reference,
+            if r.confident { "" } else { " (review)" },
+            if r.unchanged {
+                " (already runtime)"
+            } else {
+                ""
+            },
+            os_text(&r.os),
+            user_text(&r.user),
+        ),
+        None => format!("{input} -> none"),
+    }
+}
+
+/// Default needs: a shell, cgo on, app type unknown.
+const IMAGES: &[&str] = &[
+    // node
+    "node:20",
+    "node:20.11.1-bookworm",
+    "node:20-bookworm",
+    "node:18-bullseye",
+    "node:lts",
+    "node:lts-iron",
+    "node:iron",
+    "node:latest",
+    "node",
+    "node:bookworm",
+    "node:20-alpine",
+    "node:20-alpine3.19",
+    "node:20-slim",
+    "node:20-bookworm-slim",
+    "node:20@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+    "docker.io/library/node:20",
+    "docker.io/node:20",
+    "index.docker.io/library/node:22",
+    "registry.corp/mirror/node:20",
+    "node:${NODE_VERSION}",
+    "node:$V-slim",
+    // python
+    "python:3.12",
+    "python:3.12-bookworm",
+    "python:3.12.2-slim-bookworm",
+    "python:3.11-bullseye",
+    "python",
+    "python:3",
+    "python:3.12-alpine",
+    "python:3.12-slim",
+    "python:3.12-windowsservercore",
+    // go
+    "golang:1.22",
+    "golang:1.22-bullseye",
+    "golang:1.22-bookworm",
+    "golang:1.21.5",
+    "golang:1.24",
+    "golang:1.24.3",
+    "golang:1.19",
+    "golang:1.20.2",
+    "golang",
+    "golang:1",
+    "golang:1.5",
+    "golang:1.23rc1",
+    "golang:1.22-alpine3.19",
+    "golang:1.22-alpine",
+    // rust
+    "rust:1.76-bookworm",
+    "rust:1.76",
+    "rust:1.75",
+    "rust:1.70",
+    "rust:1.60",
+    "rust:1.90",
+    "rust:1-slim-bookworm",
+    "rust:slim",
+    "rust:1.76-alpine3.19",
+    // java
+    "maven:3-eclipse-temurin-21",
+    "maven:3.9-eclipse-temurin-17",
+    "maven:3.9.6-eclipse-temurin-17-focal",
+    "maven:3.9-eclipse-temurin-21-alpine",
+    "maven:3.8-openjdk-17",
+    "maven:3.9",
+    "maven:3-amazoncorretto-21",
+    "eclipse-temurin:21-jdk",
+    "eclipse-temurin:21",
+    "eclipse-temurin:17-jdk-jammy",
+    "eclipse-temurin:21.0.2_13-jdk",
+    "eclipse-temurin:8u402-b06-jdk",
+    "eclipse-temurin:21-jdk-alpine",
+    "eclipse-temurin:21-jre",
+    "eclipse-temurin:17-jre-alpine",
+    "openjdk:17-jdk",
+    "openjdk:17",
+    "openjdk:11-jdk-slim",
+    "openjdk:8-jre",
+    "gradle:8-jdk17",
+    "gradle:8.5-jdk21-jammy",
+    "gradle:jdk21-alpine",
+    "gradle:8",
+    // dotnet
+    "mcr.microsoft.com/dotnet/sdk:8.0",
+    "mcr.microsoft.com/dotnet/sdk:8.0-bookworm-slim",
+    "mcr.microsoft.com/dotnet/sdk:8.0-alpine",
+    "mcr.microsoft.com/dotnet/sdk:9.0-noble",
+    "mcr.microsoft.com/dotnet/sdk:10.0",
+    "mcr.microsoft.com/dotnet/sdk:8.0.204",
+    "mcr.microsoft.com/dotnet/aspnet:8.0",
+    "mcr.microsoft.com/dotnet/aspnet:8.0-jammy-chiseled",
+    "mcr.microsoft.com/dotnet/runtime:6.0",
+    // ruby, php
+    "ruby:3.3",
+    "ruby:3.3-bookworm",
+    "ruby:3.3-slim",
+    "ruby:3.3-alpine",
+    "php:8.3-cli",
+    "php:8.3-apache",
+    "php:8.3-fpm-alpine",
+    "php:8.3-cli-alpine",
+    "composer:2",
+    // os and minimal images
+    "debian:bookworm",
+    "debian:12",
+    "debian:bookworm-20240311",
+    "debian",
+    "debian:bookworm-slim",
+    "buildpack-deps:bookworm",
+    "buildpack-deps:jammy-scm",
+    "ubuntu:24.04",
+    "alpine:3.19",
+    "busybox:1.36",
+    "gcr.io/distroless/static-debian12",
+    "gcr.io/distroless/base-debian12:nonroot",
+    "gcr.io/distroless/java17-debian12:debug",
+    "scratch",
+    // self-managed and unknown
+    "postgres:16",
+    "nginx:1.25",
+    "jenkins/jenkins:lts",
+    "mycorp/app:1.0",
+    "quay.io/someone/tool:1",
+    "",
+    "Node:20",
+];
+
+#[test]
+fn runtime_image_table() {
+    let k = k();
+    let needs = RuntimeNeeds::default();
+    let lines: Vec<String> = IMAGES.iter().map(|i| runtime_line(&k, i, &needs)).collect();
+    assert!(lines.len() >= 60);
+    insta::assert_snapshot!(lines.join("\n"));
+}
+
+#[test]
+fn runtime_image_by_needs() {
+    let k = k();
+    let cases = [
+        (
+            "static, no shell",
+            RuntimeNeeds {
+                shell: false,
+                cgo: false,
+                web: None,
+            },
+        ),
+        (
+            "cgo, no shell",
+            RuntimeNeeds {
+                shell: false,
+                cgo: true,
+                web: None,
+            },
+        ),
+        (
+            "shell",
+            RuntimeNeeds {
+                shell: true,
+                cgo: false,
+                web: None,
+            },
+        ),
+        (
+            "console app",
+            RuntimeNeeds {
+                shell: true,
+                cgo: true,
+                web: Some(false),
+            },
+        ),
+        (
+            "web app",
+            RuntimeNeeds {
+                shell: true,
+                cgo: true,
+                web: Some(true),
+            },
+        ),
+    ];
+    let images = [
+        "golang:1.22",
+        "golang:1.22-bullseye",
+        "golang:1.24",
+        "golang:1.22-alpine3.19",
+        "rust:1.75",
+        "rust:1.60",
+        "mcr.microsoft.com/dotnet/sdk:8.0",
+        "mcr.microsoft.com/dotnet/sdk:10.0-alpine3.21",
+        "node:20",
+    ];
+    let mut lines = Vec::new();
+    for (label, needs) in &cases {
+        lines.push(format!("# {label}"));
+        for i in images {
+            lines.push(runtime_line(&k, i, needs));
+        }
+    }
+    insta::assert_snapshot!(lines.join("\n"));
+}
+
+#[test]
+fn image_info_table() {
+    let k = k();
+    let images = [
+        "node:20",
+        "node:20-alpine",
+        "python:3.12-slim",
+        "golang:1.22-bullseye",
+        "eclipse-temurin:21-jre",
+        "eclipse-temurin:21-jdk-noble",
+        "mcr.microsoft.com/dotnet/aspnet:9.0-alpine",
+        "mcr.microsoft.com/dotnet/sdk:10.0",
+        "gcr.io/distroless/static-debian12",
+        "scratch",
+        "ubuntu:jammy",
+        "busybox",
+        "postgres:16-alpine",
+        "docker.elastic.co/elasticsearch/elasticsearch:8.12.0",
+        "bitnami/redis:7.2",
+        "php:8.3-apache",
+        "debian:12",
+        "composer:2",
+    ];
+    let lines: Vec<String> = images
+        .iter()
+        .map(|i| {
+            let image = ImageRef::parse(i).expect("valid reference");
+            match k.image(&image) {
+                Some(info) => format!(
+                    "{i}: family={} ecosystem={} role={:?} os={} {}",
+                    info.family,
+                    info.ecosystem.as_deref().unwrap_or("-"),
+                    info.role,
+                    os_text(&info.os),
+                    user_text(&info.user),
+                ),
+                None => format!("{i}: unknown"),
+            }
+        })
+        .collect();
+    insta::assert_snapshot!(lines.join("\n"));
+}
+
+#[test]
+fn user_creation_commands() {
+    let k = k();
+    let mut lines = Vec::new();
+    for i in [
+        "python:3.12-slim",
+        "node:20-alpine",
+        "ubuntu:24.04",
+        "busybox",
+        "scratch",
+        "gcr.io/distroless/static-debian12",
+    ] {
+        let info = k.image(&ImageRef::parse(i).expect("valid")).expect("known");
+        let line = match info.user {
+            Some(UserPlan::Create { command, name, .. }) => {
+                format!("{i}: RUN {command} ; USER {name}")
+            }
+            Some(UserPlan::Existing(u)) => format!("{i}: USER {}", u.name),
+            Some(UserPlan::Numeric { uid, gid }) => format!("{i}: USER {uid}:{gid}"),
+            None => format!("{i}: none"),
+        };
+        lines.push(line);
+    }
+    insta::assert_snapshot!(lines.join("\n"));
+}
+
+#[test]
+fn image_ref_parse() {
+    let text = "registry.corp:5000/team/app:1.2-rc@sha256:0123456789abcdef0123456789abcdef";
+    let r = ImageRef::parse(text).expect("parses");
+    assert_eq!(r.registry.as_deref(), Some("registry.corp:5000"));
+    assert_eq!(r.path, "team/app");
+    assert_eq!(&text[r.name_range.clone()], "registry.corp:5000/team/app");
+    assert_eq!(&text[r.tag_range.clone().expect("tag")], "1.2-rc");
+    assert_eq!(
+        &text[r.digest_range.clone().expect("digest")],
+        "sha256:0123456789abcdef0123456789abcdef"
+    );
+    assert_eq!(r.canonical_name(), "registry.corp:5000/team/app");
+    assert_eq!(r.to_string(), text);
+
+    let r = ImageRef::parse("localhost/app").expect("parses");
+    assert_eq!(r.registry.as_deref(), Some("localhost"));
+    assert_eq!(r.tag_or_latest(), Some("latest"));
+    assert_eq!(
+        ImageRef::parse("node").expect("parses").canonical_name(),
+        "docker.io/library/node"
+    );
+    assert_eq!(
+        ImageRef::parse("jenkins/jenkins")
+            .expect("parses")
+            .canonical_name(),
+        "docker.io/jenkins/jenkins"
+    );
+    assert_eq!(
+        ImageRef::parse("docker.io/node:20")
+            .expect("parses")
+            .canonical_name(),
+        "docker.io/library/node"
+    );
+    let digest_only =
+        ImageRef::parse("node@sha256:0123456789abcdef0123456789abcdef").expect("parses");
+    assert_eq!(digest_only.tag_or_latest(), None);
+    for bad in [
+        "",
+        "node:$TAG",
+        "${IMAGE}",
+        "node:",
+        "node:-x",
+        "Node",
+        "node :20",
+        "node@sha256:12",
+        "a//b",
+        "-a",
+    ] {
+        assert_eq!(ImageRef::parse(bad), None, "{bad:?}");
+    }
+}
+
+const COMMANDS: &[&str] = &[
+    // node
+    "npm ci",
+    "npm ci --omit=dev",
+    "npm ci --omit dev --no-audit",
+    "npm install",
+    "npm i --production",
+    "npm install --legacy-peer-deps",
+    "npm install --ignore-scripts --loglevel warn",
+    "npm install express",
+    "npm install -g pm2",
+    "npm run build",
+    "npm run lint",
+    "npm run-script build:prod",
+    "npm test",
+    "npm prune --omit=dev",
+    "npm prune --production",
+    "npx tsc -p tsconfig.json",
+    "tsc --outDir dist",
+    "npx vite build",
+    "npx vite",
+    "yarn",
+    "yarn install --frozen-lockfile",
+    "yarn --frozen-lockfile --production",
+    "yarn install --immutable",
+    "yarn add lodash",
+    "yarn build",
+    "yarn run build",
+    "yarn start",
+    "yarn workspaces focus --production",
+    "corepack yarn install --immutable",
+    "pnpm install --frozen-lockfile",
+    "pnpm i --prod",
+    "pnpm fetch --prod",
+    "pnpm build",
+    "pnpm prune --prod",
+    "pnpm add zod",
+    // python
+    "pip install -r requirements.txt",
+    "pip3 install --no-cache-dir -r requirements.txt",
+    "pip install --no-cache-dir --prefix=/install -r /requirements.txt",
+    "pip install -r requirements.txt -c constraints.txt",
+    "pip install --user -r requirements/prod.txt",
+    "python -m pip install -r requirements.txt",
+    "python3.12 -m pip install --upgrade pip",
+    "/usr/local/bin/pip install -r $REQS",
+    "pip install .",
+    "pip install -e .",
+    "pip install --no-cache-dir .[server]",
+    "pip install flask gunicorn",
+    "pip install -r requirements.txt gunicorn",
+    "pip wheel -r requirements.txt -w /wheels",
+    "python -m build --wheel",
+    "python app.py",
+    "poetry install --no-root --only main",
+    "poetry install --no-interaction --no-ansi --without dev --no-root",
+    "poetry install",
+    "poetry install --only-root",
+    "pipenv install --deploy --system",
+    "pipenv install flask",
+    "uv sync --frozen --no-install-project --no-dev",
+    "uv sync --frozen",
+    "uv pip install --system -r requirements.txt",
+    "uv pip sync requirements.txt",
+    "uv run python -m build",
+    // go
+    "go mod download",
+    "go mod download -x",
+    "go build -o /out/app .",
+    "CGO_ENABLED=0 GOOS=linux go build -trimpath -ldflags=-s -o app ./cmd/api",
+    "env CGO_ENABLED=0 go build -o=/bin/server -ldflags '-s -w' .",
+    "go build ./...",
+    "go install ./cmd/tool",
+    "go test ./...",
+    "go mod tidy",
+    // rust
+    "cargo fetch",
+    "cargo build --release",
+    "cargo build --release --locked",
+    "cargo build -r --target x86_64-unknown-linux-musl",
+    "cargo build --profile dist",
+    "cargo build",
+    "cargo install --path . --root /out",
+    // java
+    "mvn dependency:go-offline",
+    "mvn -B dependency:resolve",
+    "mvn -B -q dependency:go-offline -DskipTests",
+    "mvn package",
+    "mvn -B -DskipTests package",
+    "mvn clean install -Dmaven.test.skip=true",
+    "./mvnw -B package",
+    "mvn test",
+    "gradle dependencies --no-daemon",
+    "gradle build",
+    "./gradlew bootJar --no-daemon -x test",
+    "gradle clean build -x test",
+    "javac -d classes src/Main.java",
+    "jar --create --file app.jar --main-class Main -C classes .",
+    "jlink --add-modules java.base --output /jre",
+    // dotnet
+    "dotnet restore",
+    "dotnet restore \"MyApp.csproj\"",
+    "dotnet restore src/Api/Api.csproj -r linux-x64",
+    "dotnet publish -c Release -o out",
+    "dotnet publish src/Api/Api.csproj --configuration Release --output /app/publish --no-restore",
+    "dotnet build -c Release",
+    // ruby, php
+    "bundle install",
+    "bundle install --jobs 4 --retry 3",
+    "bundle config set --local without development",
+    "gem install bundler",
+    "bundle exec rake assets:precompile",
+    "bundle exec rails server",
+    "composer install --no-dev --no-scripts --no-autoloader",
+    "composer install --no-dev",
+    "composer require monolog/monolog",
+    "composer dump-autoload --optimize",
+    // not commands of interest
+    "echo npm ci",
+    "apt-get install -y gcc",
+    "",
+    "env -i npm ci",
+];
+
+fn command_line(k: &Knowledge, text: &str) -> String {
+    let words = shell_words(text);
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    let Some(m) = k.classify_command(&words) else {
+        return format!("{text:?} -> none");
+    };
+    let mut out = format!(
+        "{text:?} -> {}/{} {:?}",
+        m.ecosystem,
+        m.manager.as_deref().unwrap_or("-"),
+        m.kind
+    );
+    if m.pure {
+        out.push_str(" pure");
+    }
+    if m.production {
+        out.push_str(" production");
+    }
+    if m.runs_scripts {
+        out.push_str(" runs-scripts");
+    }
+    if let Some(s) = &m.script {
+        out.push_str(&format!(" script={s}"));
+    }
+    if !m.manifests.is_empty() {
+        out.push_str(&format!(" manifests={:?}", m.manifests));
+    }
+    if !m.outputs.is_empty() {
+        out.push_str(&format!(" outputs={:?}", m.outputs));
+    }
+    if !m.env.is_empty() {
+        out.push_str(&format!(" env={:?}", m.env));
+    }
+    out
+}
+
+/// A test-only word splitter: whitespace, with single and double quotes removed.
+fn shell_words(text: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut quote = None;
+    let mut any = false;
+    for c in text.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => cur.push(c),
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                any = true;
+            }
+            (None, c) if c.is_whitespace() => {
+                if any || !cur.is_empty() {
+                    words.push(std::mem::take(&mut cur));
+                }
+                any = false;
+            }
+            (None, c) => cur.push(c),
+        }
+    }
+    if any || !cur.is_empty() {
+        words.push(cur);
+    }
+    words
+}
+
+#[test]
+fn command_table() {
+    let k = k();
+    assert!(COMMANDS.len() >= 40);
+    let lines: Vec<String> = COMMANDS.iter().map(|c| command_line(&k, c)).collect();
+    insta::assert_snapshot!(lines.join("\n"));
+}
+
+#[test]
+fn manifests_of_every_manager() {
+    let k = k();
+    let mut lines = Vec::new();
+    for m in k.managers() {
+        let f = k.manifests(m).expect("listed managers have manifests");
+        lines.push(format!(
+            "{m}: required={:?} required_any={:?} lockfiles={:?} optional={:?}",
+            f.required, f.required_any, f.lockfiles, f.optional
+        ));
+    }
+    insta::assert_snapshot!(lines.join("\n"));
+    assert!(k.is_manifest("dotnet", "Api.csproj"));
+    assert!(k.is_manifest("dotnet", "src/Api/Api.csproj"));
+    assert!(k.is_manifest("npm", "package-lock.json"));
+    assert!(!k.is_manifest("npm", "src/index.js"));
+    assert_eq!(k.ecosystem("go").expect("go").carry, Carry::Binary);
+}
+
+#[test]
+fn packages_and_privilege_droppers() {
+    let k = k();
+    use OsPackageManager::{Apk, Apt};
+    assert_eq!(
+        k.package("libpq-dev", Apt),
+        PackageClass::Dev {
+            runtime: vec!["libpq5".into()]
+        }
+    );
+    assert_eq!(
+        k.package("libssl-dev=3.0.11-1", Apt),
+        PackageClass::Dev {
+            runtime: vec!["libssl3".into()]
+        }
+    );
+    assert_eq!(k.package("gcc", Apt), PackageClass::BuildOnly);
+    assert_eq!(k.package("build-essential", Apt), PackageClass::BuildOnly);
+    assert_eq!(k.package("ca-certificates", Apt), PackageClass::Runtime);
+    assert_eq!(k.package("libfoo-dev", Apt), PackageClass::Unknown);
+    assert_eq!(
+        k.package("postgresql-dev", Apk),
+        PackageClass::Dev {
+            runtime: vec!["libpq".into()]
+        }
+    );
+    assert_eq!(k.package("build-base", Apk), PackageClass::BuildOnly);
+    assert!(k.inner.apt.dev.len() >= 20 && k.inner.apk.dev.len() >= 20);
+
+    assert!(
+        k.privilege_dropper(&["gosu", "app", "node", "server.js"])
+            .is_some()
+    );
+    assert!(
+        k.privilege_dropper(&["/sbin/su-exec", "app", "x"])
+            .is_some()
+    );
+    assert!(
+        k.privilege_dropper(&["chroot", "--userspec=1000:1000", "/", "app"])
+            .is_some()
+    );
+    assert!(
+        k.privilege_dropper(&["chroot", "/newroot", "app"])
+            .is_none()
+    );
+    assert!(k.privilege_dropper(&["node", "server.js"]).is_none());
+    assert!(k.is_self_managed_image(&ImageRef::parse("postgres:16").expect("valid")));
+    assert!(k.is_self_managed_image(&ImageRef::parse("docker.io/library/mysql:8").expect("valid")));
+    assert!(!k.is_self_managed_image(&ImageRef::parse("node:20").expect("valid")));
+}
+
+#[test]
+fn every_builtin_runtime_image_is_known() {
+    // Every runtime image the built-in rules produce must itself be a known runtime image, so
+    // the final stage's OS and user are known.
+    let k = k();
+    let needs = [
+        RuntimeNeeds::default(),
+        RuntimeNeeds {
+            shell: false,
+            cgo: false,
+            web: Some(false),
+        },
+        RuntimeNeeds {
+            shell: false,
+            cgo: true,
+            web: Some(true),
+        },
+    ];
+    for i in IMAGES {
+        let Some(image) = ImageRef::parse(i) else {
+            continue;
+        };
+        for n in &needs {
+            if let Some(r) = k.runtime_image(&image, n) {
+                if i.starts_with("registry.corp") {
+                    continue;
+                }
+                let target = ImageRef::parse(&r.reference).expect("a valid reference");
+                let info = k
+                    .image(&target)
+                    .unwrap_or_else(|| panic!("{i} -> {} is unknown", r.reference));
+                assert_eq!(info.role, ImageRole::Runtime, "{i} -> {}", r.reference);
+            }
+        }
+    }
+}
+
+#[test]
+fn builtin_files_have_no_unknown_keys_and_round_trip() {
+    // Each file alone parses with deny_unknown_fields; the merged knowledge prints and re-loads.
+    for (name, text) in BUILTIN_FILES {
+        toml::from_str::<Layer>(text).unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+    let k = k();
+    let printed = k.to_toml();
+    let again: Layer = toml::from_str(&printed).expect("to_toml output parses");
+    assert_eq!(again.family.len(), k.inner.layer.family.len());
+    assert_eq!(again.command.len(), k.inner.layer.command.len());
+    // Re-loading the printed knowledge as an override changes nothing.
+    let mut sources = Sources::default();
+    let layer =
+        parse_layer(&mut sources, "printed", Arc::from(printed.as_str()), false).expect("loads");
+    Knowledge::compile(sources, layer).expect("compiles");
+}
+
+#[test]
+fn unknown_key_in_override_names_origin_and_line() {
+    let config = "[settings]\nselect = [\"multi-stage\"]\n\n[knowledge]\n[[knowledge.family]]\nname = \"corp-node\"\nrepositories = [\"registry.corp/node\"]\nruntme = \"x\"\n";
+    let err = k()
+        .with_overrides_from_config(config, "restage.toml")
+        .expect_err("unknown key");
+    let msg = format!("{err:#}");
+    assert!(
+        msg.starts_with("restage.toml:8:1: unknown field 'runtme'"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn bad_glob_and_regex_in_override_name_origin_and_line() {
+    let config = "[knowledge]\n[[knowledge.mapping]]\nfrom = \"registry.corp/node:[20\"\nto = \"registry.corp/node:*-slim\"\n";
+    let err = k()
+        .with_overrides_from_config(config, "sub/restage.toml")
+        .expect_err("bad glob");
+    let msg = format!("{err:#}");
+    assert!(
+        msg.starts_with("sub/restage.toml:3:8: unclosed `[`"),
+        "{msg}"
+    );
+
+    let config = "[knowledge]\n\n[[knowledge.self_managed]]\nrepositories = [\"corp/db[\"]\n";
+    let msg = format!(
+        "{:#}",
+        k().with_overrides_from_config(config, "restage.toml")
+            .expect_err("bad glob")
+    );
+    assert!(msg.starts_with("restage.toml:4:17: bad glob"), "{msg}");
+
+    let config = "[knowledge]\n[[knowledge.command]]\nmanager = \"npm\"\nkind = \"build\"\nprogram = [\"npm\"]\nargs = \"any\"\nargs_require = \"(unclosed\"\n";
+    let msg = format!(
+        "{:#}",
+        k().with_overrides_from_config(config, "restage.toml")
+            .expect_err("bad regex")
+    );
+    assert!(msg.starts_with("restage.toml:7:16: bad regex"), "{msg}");
+
+    let config = "[knowledge.patterns]\nsuite = \"(bookworm\"\n";
+    let msg = format!(
+        "{:#}",
+        k().with_overrides_from_config(config, "restage.toml")
+            .expect_err("bad pattern")
+    );
+    assert!(
+        msg.starts_with("restage.toml:2:9: bad pattern `suite`"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn table_override_errors_name_origin() {
+    let table: toml::Table =
+        toml::from_str("[[family]]\nname = \"x\"\nrepositories = [\"x\"]\nruntme = 1\n")
+            .expect("toml");
+    let msg = format!(
+        "{:#}",
+        k().with_overrides(&table, "restage.toml")
+            .expect_err("unknown key")
+    );
+    assert!(
+        msg.starts_with("restage.toml: [knowledge]: unknown field 'runtme'"),
+        "{msg}"
+    );
+    assert!(msg.contains("(at `runtme = 1`)"), "{msg}");
+}
+
+#[test]
+fn corp_registry_overrides_take_effect() {
+    let config = r#"
+[knowledge]
+[[knowledge.mapping]]
+from = "registry.corp/node:*"
+to = "registry.corp/node:*-slim"
+family = "node"
+
+[[knowledge.mirror]]
+prefix = "mirror.corp/hub/"
+upstream = "docker.io/library/"
+
+[knowledge.new_user]
+name = "svc"
+uid = 20000
+
+[[knowledge.command]]
+manager = "npm"
+kind = "dependency-install"
+program = ["corp-npm"]
+subcommand = ["ci"]
+
+[knowledge.apt]
+runtime = ["gcc"]
+"#;
+    let base = k();
+    let k = base
+        .with_overrides_from_config(config, "restage.toml")
+        .expect("valid override");
+    let needs = RuntimeNeeds::default();
+    assert_eq!(
+        runtime_line(&base, "registry.corp/node:20", &needs),
+        "registry.corp/node:20 -> none"
+    );
+    assert_eq!(
+        runtime_line(&k, "registry.corp/node:20", &needs),
+        "registry.corp/node:20 -> registry.corp/node:20-slim [debian/?, user node 1000:1000]"
+    );
+    let info = k
+        .image(&ImageRef::parse("registry.corp/node:20").expect("valid"))
+        .expect("mapped");
+    assert_eq!(
+        (info.family.as_str(), info.role),
+        ("node", ImageRole::Build)
+    );
+    assert_eq!(
+        runtime_line(&k, "mirror.corp/hub/node:20", &needs),
+        "mirror.corp/hub/node:20 -> mirror.corp/hub/node:20-slim [debian/?, user node 1000:1000]"
+    );
+    assert_eq!(
+        runtime_line(&k, "mirror.corp/hub/golang:1.22", &needs),
+        "mirror.corp/hub/golang:1.22 -> mirror.corp/hub/debian:bookworm-slim [debian/bookworm, create svc 20000:10001]"
+    );
+    // distroless is not mirrored: no mapping rather than an unreachable registry
+    let static_needs = RuntimeNeeds {
+        shell: false,
+        cgo: false,
+        web: None,
+    };
+    assert_eq!(
+        runtime_line(&k, "mirror.corp/hub/golang:1.22", &static_needs),
+        "mirror.corp/hub/golang:1.22 -> none"
+    );
+    assert_eq!(
+        k.classify_command(&["corp-npm", "ci"]).map(|m| m.kind),
+        Some(CommandKind::DependencyInstall)
+    );
+    assert_eq!(
+        k.package("gcc", OsPackageManager::Apt),
+        PackageClass::Runtime
+    );
+    // The override shows in the effective knowledge.
+    assert!(k.to_toml().contains("registry.corp/node:*-slim"));
+    // The base knowledge is untouched.
+    assert_eq!(
+        base.package("gcc", OsPackageManager::Apt),
+        PackageClass::BuildOnly
+    );
+}
+
+#[test]
+fn override_family_replaces_builtin_by_name() {
+    let table: toml::Table = toml::from_str(
+        "[[family]]\nname = \"node\"\nrepositories = [\"node\"]\nos = \"debian\"\n[[family.rule]]\ntag = '\\d+'\nrole = \"build\"\nruntime = \"gcr.io/distroless/nodejs{version}-debian12\"\n",
+    )
+    .expect("toml");
+    let err = k()
+        .with_overrides(&table, "restage.toml")
+        .expect_err("placeholder not a group");
+    assert!(
+        format!("{err:#}").contains("placeholder `{version}`"),
+        "{err:#}"
+    );
+    let table: toml::Table = toml::from_str(
+        "[[family]]\nname = \"node\"\nrepositories = [\"node\"]\nos = \"debian\"\n[[family.rule]]\ntag = '(?P<version>\\d+)'\nrole = \"build\"\nruntime = \"gcr.io/distroless/nodejs{version}-debian12\"\n",
+    )
+    .expect("toml");
+    let k = k().with_overrides(&table, "restage.toml").expect("valid");
+    assert_eq!(
+        runtime_line(&k, "node:20", &RuntimeNeeds::default()),
+        "node:20 -> gcr.io/distroless/nodejs20-debian12 [distroless, user nonroot 65532:65532]"
+    );
+}
+
+#[test]
+fn classification_is_fast_enough() {
+    // Thousands of files per second: 10k classifications and image lookups well under a second.
+    let k = k();
+    let words = [
+        "pip3",
+        "install",
+        "--no-cache-dir",
+        "-r",
+        "requirements.txt",
+    ];
+    let image = ImageRef::parse("golang:1.22-bookworm").expect("valid");
+    let start = std::time::Instant::now();
+    for _ in 0..10_000 {
+        assert!(k.classify_command(&words).is_some());
+        assert!(k.runtime_image(&image, &RuntimeNeeds::default()).is_some());
+    }
+    eprintln!(
+        "10k classifications + runtime images: {:?}",
+        start.elapsed()
+    );
+    assert!(start.elapsed().as_secs() < 10, "{:?}", start.elapsed());
+}
+
+#[test]
+fn readme_override_example_is_valid() {
+    let readme = include_str!("../../transforms/README.md");
+    let start = readme
+        .find("```toml\n# restage.toml")
+        .expect("example present")
+        + "```toml\n".len();
+    let end = start + readme[start..].find("```").expect("closed");
+    let k = k()
+        .with_overrides_from_config(&readme[start..end], "restage.toml")
+        .expect("example loads");
+    let needs = RuntimeNeeds::default();
+    assert_eq!(
+        runtime_line(&k, "registry.corp/hub/node:20", &needs),
+        "registry.corp/hub/node:20 -> registry.corp/hub/node:20-slim [debian/?, user node 1000:1000]"
+    );
+    assert_eq!(
+        runtime_line(&k, "registry.corp/base/runtime:3", &needs),
+        "registry.corp/base/runtime:3 -> registry.corp/base/runtime:3 (already runtime) [debian/?, create svc 20000:20000]"
+    );
+    assert!(k.is_self_managed_image(&ImageRef::parse("registry.corp/db/pg:16").expect("valid")));
+    assert_eq!(
+        k.package("git", OsPackageManager::Apt),
+        PackageClass::Runtime
+    );
+}
+
+#[test]
+fn default_suite_ranges_do_not_overlap() {
+    for f in &k().inner.layer.family {
+        let mut ranges: Vec<(Vec<u64>, Vec<u64>)> = Vec::new();
+        for d in &f.default_suites {
+            if let Some((a, b)) = d.versions.get_ref().split_once("..=") {
+                let parse = |v: &str, fill| {
+                    let mut p: Vec<u64> =
+                        v.split('.').map(|x| x.parse().expect("number")).collect();
+                    p.resize(4, fill);
+                    p
+                };
+                let (lo, hi) = (parse(a, 0), parse(b, u64::MAX));
+                assert!(lo <= hi, "{}: {}", f.name, d.versions.get_ref());
+                for (l, h) in &ranges {
+                    assert!(
+                        hi < *l || lo > *h,
+                        "{}: {} overlaps",
+                        f.name,
+                        d.versions.get_ref()
+                    );
+                }
+                ranges.push((lo, hi));
+            }
+        }
+    }
+}
