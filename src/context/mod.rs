@@ -337,6 +337,9 @@ pub struct BuildContext {
     pub pyproject: Option<PyProject>,
     /// Every `requirements*.txt` at the root, by name.
     pub requirements: Vec<RequirementsFile>,
+    /// The package names `Cargo.lock` lists (`None`: no readable Cargo.lock). Tells whether a
+    /// Rust binary links a system library such as OpenSSL (`openssl-sys`).
+    pub cargo_lock_packages: Option<std::collections::BTreeSet<String>>,
     /// Why something present is unknown, e.g. `package.json: invalid JSON: expected `,` or `}`
     /// at line 3 column 5`. In reading order.
     pub notes: Vec<String>,
@@ -595,6 +598,15 @@ impl BuildContext {
                 self.notes.push(
                     "Cargo.toml: the binaries depend on an inherited edition; unknown".to_owned(),
                 );
+            }
+            if self.files.contains_key("Cargo.lock") {
+                self.cargo_lock_packages = self.parse_root_file("Cargo.lock", |t| {
+                    Ok(t.lines()
+                        .filter_map(|l| l.trim().strip_prefix("name = \""))
+                        .filter_map(|r| r.strip_suffix('"'))
+                        .map(str::to_owned)
+                        .collect())
+                });
             }
         }
 

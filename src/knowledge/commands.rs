@@ -107,6 +107,8 @@ pub struct Manifests {
     pub optional: Vec<String>,
     /// Project lifecycle scripts an install runs (`postinstall`, `prepare`).
     pub lifecycle_scripts: Vec<String>,
+    /// The command that removes development dependencies from an installed tree, if any.
+    pub prune: Option<String>,
 }
 
 pub(crate) struct Manager {
@@ -297,6 +299,7 @@ impl Commands {
                         lockfiles: strings(&m.lockfiles),
                         optional: strings(&m.optional),
                         lifecycle_scripts: m.lifecycle_scripts.clone(),
+                        prune: m.prune.clone(),
                     },
                     manifest_globs: globs.build().map_err(|e| anyhow::anyhow!("{e}"))?,
                     value_flags: m.value_flags.clone(),

@@ -114,6 +114,8 @@ pub(crate) struct ManagerDef {
     pub scripts_disabled_by: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub build_scripts: Vec<Spanned<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prune: Option<String>,
     #[serde(skip)]
     pub origin: Origin,
 }

@@ -4,6 +4,8 @@
 
 pub mod analysis;
 mod exec_form;
+pub mod facts;
+mod multi_stage;
 
 use crate::config::Settings;
 use crate::context::BuildContext;
@@ -39,13 +41,22 @@ impl std::fmt::Debug for Transform {
     }
 }
 
-static REGISTRY: &[Transform] = &[Transform {
-    id: "exec-form",
-    summary: "Write the final stage's shell-form CMD/ENTRYPOINT in exec form, so signals reach the app",
-    confidence: "safe: only plain words, never an ENTRYPOINT next to a CMD",
-    doc: include_str!("../../transforms/exec-form.md"),
-    run: exec_form::run,
-}];
+static REGISTRY: &[Transform] = &[
+    Transform {
+        id: "multi-stage",
+        summary: "Split a single-stage SDK-image Dockerfile into a build stage and a slim runtime stage",
+        confidence: "safe when the knowledge files and build context prove what the app needs; unsafe or a suggestion otherwise",
+        doc: include_str!("../../transforms/multi-stage.md"),
+        run: multi_stage::run,
+    },
+    Transform {
+        id: "exec-form",
+        summary: "Write the final stage's shell-form CMD/ENTRYPOINT in exec form, so signals reach the app",
+        confidence: "safe: only plain words, never an ENTRYPOINT next to a CMD",
+        doc: include_str!("../../transforms/exec-form.md"),
+        run: exec_form::run,
+    },
+];
 
 /// Every transform, in the order the pipeline runs them.
 pub fn registry() -> &'static [Transform] {

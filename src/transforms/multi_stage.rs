@@ -38,14 +38,26 @@ const PREP: &[&str] = &[
 ];
 
 /// Commands with no effect on what the runtime needs (cleanup, navigation, output).
-const NEUTRAL: &[&str] = &["rm", "cd", "true", "echo", "printf", "set", ":", "ls", "cat", "pwd", "id", "whoami", "sync"];
+const NEUTRAL: &[&str] = &[
+    "rm", "cd", "true", "echo", "printf", "set", ":", "ls", "cat", "pwd", "id", "whoami", "sync",
+];
 
 pub(super) fn run(doc: &Document, ctx: &Context) -> Vec<Change> {
     match plan(doc, ctx) {
         Ok(change) => vec![change],
         Err(Verdict::NotApplicable) => Vec::new(),
-        Err(Verdict::Refuse { anchor, title, reason }) => {
-            vec![Change::new(ID, Applicability::DisplayOnly, anchor, title, reason)]
+        Err(Verdict::Refuse {
+            anchor,
+            title,
+            reason,
+        }) => {
+            vec![Change::new(
+                ID,
+                Applicability::DisplayOnly,
+                anchor,
+                title,
+                reason,
+            )]
         }
     }
 }
@@ -81,8 +93,8 @@ struct RunFacts {
     builds: bool,
     /// Why restage cannot tell what the RUN leaves behind, if so.
     unknown: Option<String>,
-    /// Dependency installs seen: (manager, omits dev dependencies already).
-    installs: Vec<(PackageManager, bool)>,
+    /// Dependency installs seen: (manager id, omits dev dependencies already).
+    installs: Vec<(String, bool)>,
     /// Absolute paths of binaries the RUN builds (Go `-o`, Rust target/release/<bin>).
     binaries: Vec<Binary>,
     /// The RUN uses pip (a virtualenv will capture what it installs).
@@ -96,9 +108,7 @@ struct Binary {
     static_link: bool,
 }
 
-struct Analysis<'a> {
-    doc: &'a Document,
-    stage: &'a Stage,
+struct Analysis {
     ecosystem: Ecosystem,
     workdir: String,
     runs: Vec<(usize, RunFacts)>,
@@ -118,23 +128,33 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
     let anchor = from.extent.start;
     let body = stage.from + 1..stage.instructions.end;
     let instructions = doc.instructions();
-    if instructions[body.clone()].iter().any(|i| i.kind == Kind::Onbuild) {
-        return Err(refuse(anchor, "the stage has ONBUILD triggers, which belong to an image built FROM it, not to a runtime stage"));
+    if instructions[body.clone()]
+        .iter()
+        .any(|i| i.kind == Kind::Onbuild)
+    {
+        return Err(refuse(
+            anchor,
+            "the stage has ONBUILD triggers, which belong to an image built FROM it, not to a runtime stage",
+        ));
     }
     let end = stage.instructions.end;
     let workdir = match analysis::workdir_at(doc, stage, end) {
         Workdir::Known(w) if w != "/" => w,
         Workdir::Known(_) | Workdir::Inherited => {
-            return Err(refuse(anchor, "the app has no WORKDIR of its own, so restage cannot tell the application directory from the SDK's files; add a WORKDIR such as /app"));
+            return Err(refuse(
+                anchor,
+                "the app has no WORKDIR of its own, so restage cannot tell the application directory from the SDK's files; add a WORKDIR such as /app",
+            ));
         }
         Workdir::Unknown => {
-            return Err(refuse(anchor, "the WORKDIR uses a variable restage does not resolve"));
+            return Err(refuse(
+                anchor,
+                "the WORKDIR uses a variable restage does not resolve",
+            ));
         }
     };
 
     let mut a = Analysis {
-        doc,
-        stage,
         ecosystem,
         workdir,
         runs: Vec::new(),
@@ -147,9 +167,36 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
             a.runs.push((ix, f));
         }
     }
-    if !a.runs.iter().any(|(_, f)| f.builds || !f.packages.is_empty()) {
+    let start = start_command(doc, stage);
+    if let Some(tool) = start.as_ref().and_then(|s| s.toolchain.as_ref()) {
+        return Err(refuse(
+            anchor,
+            format!(
+                "the start command runs `{tool}`, so the toolchain is needed at runtime; build the app in a RUN step and start the result directly"
+            ),
+        ));
+    }
+    if !a
+        .runs
+        .iter()
+        .any(|(_, f)| f.builds || !f.packages.is_empty())
+    {
         // No build step and no toolchain installed: a slim base alone is not restage's call.
         return Err(Verdict::NotApplicable);
+    }
+    let system_installers: Vec<&str> = a
+        .runs
+        .iter()
+        .flat_map(|(_, f)| f.installs.iter().map(|(m, _)| m.as_str()))
+        .filter(|m| matches!(*m, "poetry" | "pipenv" | "uv" | "pdm" | "conda"))
+        .collect();
+    if let Some(m) = system_installers.first() {
+        return Err(refuse(
+            anchor,
+            format!(
+                "{m} installs the dependencies; restage splits pip installs (into a virtualenv) but not {m}'s environment yet"
+            ),
+        ));
     }
     for (ix, f) in &a.runs {
         if let Some(why) = &f.unknown {
@@ -157,8 +204,11 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
             a.unsafe_reasons.push(format!("RUN at line {line} {why}; what it leaves outside {} would not reach the runtime stage", a.workdir));
         }
     }
-    let start = start_command(doc, stage).ok_or_else(|| {
-        refuse(anchor, "the stage has no CMD or ENTRYPOINT, so restage cannot tell what the runtime needs")
+    let start = start.ok_or_else(|| {
+        refuse(
+            anchor,
+            "the stage has no CMD or ENTRYPOINT, so restage cannot tell what the runtime needs",
+        )
     })?;
 
     // Per ecosystem: what the runtime receives.
@@ -172,19 +222,45 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
     match ecosystem {
         Ecosystem::Node => {
             node_start_check(ctx, &start, anchor)?;
-            let installs: Vec<(PackageManager, bool)> =
-                a.runs.iter().flat_map(|(_, f)| f.installs.clone()).collect();
-            let production_env = env_sets(doc, stage, "NODE_ENV", "production");
-            if let Some((pm, omits_dev)) = installs.last().copied()
+            let installs: Vec<(String, bool, usize)> = a
+                .runs
+                .iter()
+                .flat_map(|(ix, f)| f.installs.iter().map(move |(m, p)| (m.clone(), *p, *ix)))
+                .collect();
+            if let Some((pm, omits_dev, install_ix)) = installs.last().cloned()
                 && !omits_dev
-                && !production_env
-                && ctx.build.has_dev_dependencies() != Some(false)
+                && !env_sets_before(doc, stage, install_ix, "NODE_ENV", "production")
+                && facts::has_dev_dependencies(ctx) != Some(false)
             {
-                let prune = facts::prune_command(ctx, pm).ok_or_else(|| {
+                if pm == "yarn" && facts::yarn_major(ctx).is_some_and(|v| v >= 2) {
+                    return Err(refuse(
+                        anchor,
+                        "the app uses Yarn 2 or later, whose production install needs a plugin restage cannot assume",
+                    ));
+                }
+                let prune = facts::prune_command(ctx, &pm).ok_or_else(|| {
                     refuse(anchor, "restage knows no command to drop dev dependencies for this package manager")
                 })?;
-                let last = a.runs.iter().rev().find(|(_, f)| f.builds).map(|(ix, _)| *ix).expect("a build RUN exists");
-                inserts.push(Edit::insert(instructions[last].extent.end, format!("{}{run_kw} {prune}{nl}", if instructions[last].extent.end == doc.text().len() && !doc.text().ends_with('\n') { nl } else { "" })));
+                let last = a
+                    .runs
+                    .iter()
+                    .rev()
+                    .find(|(_, f)| f.builds)
+                    .map(|(ix, _)| *ix)
+                    .expect("a build RUN exists");
+                inserts.push(Edit::insert(
+                    instructions[last].extent.end,
+                    format!(
+                        "{}{run_kw} {prune}{nl}",
+                        if instructions[last].extent.end == doc.text().len()
+                            && !doc.text().ends_with('\n')
+                        {
+                            nl
+                        } else {
+                            ""
+                        }
+                    ),
+                ));
             }
             copies.push(a.workdir.clone());
         }
@@ -192,7 +268,10 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
             if let Some(w) = start.program_word()
                 && w.starts_with("/usr/local/bin/python")
             {
-                return Err(refuse(anchor, "the start command names the system interpreter by path, which would bypass the virtualenv that carries the packages"));
+                return Err(refuse(
+                    anchor,
+                    "the start command names the system interpreter by path, which would bypass the virtualenv that carries the packages",
+                ));
             }
             if let Some((ix, _)) = a.runs.iter().find(|(_, f)| f.pip) {
                 let at = analysis::extent_with_comments(doc, *ix).start;
@@ -206,37 +285,44 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
             copies.push(a.workdir.clone());
         }
         Ecosystem::Go | Ecosystem::Rust => {
-            let binaries: Vec<Binary> = a.runs.iter().flat_map(|(_, f)| f.binaries.clone()).collect();
+            let binaries: Vec<Binary> = a
+                .runs
+                .iter()
+                .flat_map(|(_, f)| f.binaries.clone())
+                .collect();
             let program = start.program_path(&a.workdir);
-            let chosen = program.as_ref().and_then(|p| binaries.iter().find(|b| &b.path == p));
-            match (chosen, &start.toolchain) {
-                (_, Some(tool)) => {
-                    return Err(refuse(anchor, format!("the start command runs `{tool}`, so the toolchain is needed at runtime; build the binary in a RUN step and start it directly")));
-                }
-                (Some(bin), None) => {
+            let chosen = program
+                .as_ref()
+                .and_then(|p| binaries.iter().find(|b| &b.path == p));
+            match chosen {
+                Some(bin) => {
                     static_link = bin.static_link;
                     copies.push(bin.path.clone());
-                    if ctx.build.has_runtime_assets() {
+                    if facts::has_runtime_assets(ctx) {
                         // Templates, static files, config: the app may read them from its directory.
                         copies.push(a.workdir.clone());
                     }
                 }
-                (None, None) => {
+                None => {
                     copies.push(a.workdir.clone());
                     let built: Vec<&str> = binaries.iter().map(|b| b.path.as_str()).collect();
                     if !built.iter().any(|b| analysis::is_within(b, &a.workdir)) {
-                        return Err(refuse(anchor, format!(
-                            "the start command does not run a binary restage saw being built ({}), so it cannot tell what to copy",
-                            if built.is_empty() { "none found".to_string() } else { built.join(", ") }
-                        )));
+                        return Err(refuse(
+                            anchor,
+                            format!(
+                                "the start command does not run a binary restage saw being built ({}), so it cannot tell what to copy",
+                                if built.is_empty() {
+                                    "none found".to_string()
+                                } else {
+                                    built.join(", ")
+                                }
+                            ),
+                        ));
                     }
                 }
             }
         }
         Ecosystem::Java | Ecosystem::Dotnet => {
-            if let Some(tool) = &start.toolchain {
-                return Err(refuse(anchor, format!("the start command runs `{tool}`, so the build tool is needed at runtime")));
-            }
             copies.push(a.workdir.clone());
         }
     }
@@ -249,7 +335,8 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
             continue;
         }
         let Some(dest) = analysis::resolved_destination(doc, stage, ix) else {
-            a.unsafe_reasons.push(format!("a {} destination uses a variable", ins.kind));
+            a.unsafe_reasons
+                .push(format!("a {} destination uses a variable", ins.kind));
             continue;
         };
         if copies.iter().any(|c| analysis::is_within(&dest, c)) {
@@ -259,9 +346,16 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
             .runs
             .iter()
             .filter(|(_, f)| f.builds)
-            .filter_map(|(rix, _)| analysis::workdir_at(doc, stage, *rix).known().map(str::to_string))
+            .filter_map(|(rix, _)| {
+                analysis::workdir_at(doc, stage, *rix)
+                    .known()
+                    .map(str::to_string)
+            })
             .collect();
-        if build_dirs.iter().any(|d| analysis::is_within(d, &dest) || analysis::is_within(&dest, d)) {
+        if build_dirs
+            .iter()
+            .any(|d| analysis::is_within(d, &dest) || analysis::is_within(&dest, d))
+        {
             continue;
         }
         copies.push(dest);
@@ -275,14 +369,20 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
             manager = Some(*pm);
             match facts::package(ctx, *pm, name) {
                 PackageClass::BuildOnly => {}
-                PackageClass::RuntimeLibrary(lib) => {
-                    runtime_packages.insert(lib);
+                PackageClass::RuntimeLibraries(libs) => {
+                    runtime_packages.extend(libs);
                 }
                 PackageClass::Runtime | PackageClass::Unknown => {
                     runtime_packages.insert(name.clone());
                 }
             }
         }
+    }
+    if ecosystem == Ecosystem::Rust && facts::links_openssl(ctx) {
+        // The binary links libssl dynamically; the builder had it, the runtime must too.
+        runtime_packages.insert("libssl3".to_string());
+        runtime_packages.insert("ca-certificates".to_string());
+        manager.get_or_insert(image.package_manager);
     }
     let healthcheck_tools = healthcheck_programs(doc, stage);
     for tool in ["curl", "wget"] {
@@ -300,38 +400,75 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
         .map(|(ix, _)| *ix)
         .collect();
     let needs = Needs {
-        shell: start.shell_form || !carried.is_empty() || healthcheck_needs_shell(doc, stage) || !runtime_packages.is_empty(),
+        shell: start.shell_form
+            || !carried.is_empty()
+            || healthcheck_needs_shell(doc, stage)
+            || !runtime_packages.is_empty(),
         cgo: !static_link,
         packages: !runtime_packages.is_empty(),
     };
-    let runtime = facts::runtime_image(ctx, &stage.image.value, needs).ok_or_else(|| {
-        refuse(anchor, "restage knows no runtime image for this base image with what the start command needs")
+    let web = if ecosystem == Ecosystem::Dotnet {
+        facts::dotnet_web(ctx)
+    } else {
+        None
+    };
+    let runtime = facts::runtime_image(ctx, &stage.image.value, needs, web).ok_or_else(|| {
+        refuse(
+            anchor,
+            "restage knows no runtime image for this base image with what the start command needs",
+        )
     })?;
     if !runtime.confident {
-        a.unsafe_reasons.push(format!("the runtime image {} is a best match, not a certain one ({})", runtime.reference, runtime.note));
+        a.unsafe_reasons.push(format!(
+            "the runtime image {} is a best match, not a certain one ({})",
+            runtime.reference, runtime.note
+        ));
     }
     if let Some(pm) = manager
         && !runtime_packages.is_empty()
         && runtime.package_manager != Some(pm)
     {
-        return Err(refuse(anchor, format!("the runtime image {} cannot install the packages the app needs", runtime.reference)));
+        return Err(refuse(
+            anchor,
+            format!(
+                "the runtime image {} cannot install the packages the app needs",
+                runtime.reference
+            ),
+        ));
     }
 
     // USER: moved when only configuration follows it; otherwise the build ran as that user.
-    let users: Vec<usize> = body.clone().filter(|&ix| instructions[ix].kind == Kind::User).collect();
+    let users: Vec<usize> = body
+        .clone()
+        .filter(|&ix| instructions[ix].kind == Kind::User)
+        .collect();
     if let Some(&last_user) = users.last() {
         let later_work = instructions[last_user + 1..end]
             .iter()
             .any(|i| matches!(i.kind, Kind::Run | Kind::Copy | Kind::Add));
         if later_work || users.len() > 1 {
-            a.unsafe_reasons.push("USER changes before build steps, so build output ownership may differ".into());
+            a.unsafe_reasons.push(
+                "USER changes before build steps, so build output ownership may differ".into(),
+            );
         }
-        let name = instructions[last_user].words.first().map(|w| w.value.clone()).unwrap_or_default();
+        let name = instructions[last_user]
+            .words
+            .first()
+            .map(|w| w.value.clone())
+            .unwrap_or_default();
         let user = name.split(':').next().unwrap_or("").to_string();
-        let created = carried.iter().any(|&ix| doc.slice(&instructions[ix].extent).contains(&user));
+        let created = carried
+            .iter()
+            .any(|&ix| doc.slice(&instructions[ix].extent).contains(&user));
         let numeric = user.chars().all(|c| c.is_ascii_digit());
         if !(numeric || user == "root" || created || runtime.users.contains(&user)) {
-            return Err(refuse(anchor, format!("the stage runs as user `{user}`, which restage cannot show exists in {}", runtime.reference)));
+            return Err(refuse(
+                anchor,
+                format!(
+                    "the stage runs as user `{user}`, which restage cannot show exists in {}",
+                    runtime.reference
+                ),
+            ));
         }
     }
 
@@ -342,7 +479,10 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
         Some(alias) => alias.value.clone(),
         None => {
             let as_kw = if style.lowercase_keywords { "as" } else { "AS" };
-            edits.push(Edit::insert(stage.image.span.end, format!(" {as_kw} build")));
+            edits.push(Edit::insert(
+                stage.image.span.end,
+                format!(" {as_kw} build"),
+            ));
             "build".to_string()
         }
     };
@@ -366,7 +506,10 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
         .unwrap_or_default();
     out.push_str(&format!("{from_kw} {platform}{}{nl}", runtime.reference));
     // ARGs the copied ENVs need, then the ENVs, in their original order.
-    let envs: Vec<usize> = body.clone().filter(|&ix| instructions[ix].kind == Kind::Env).collect();
+    let envs: Vec<usize> = body
+        .clone()
+        .filter(|&ix| instructions[ix].kind == Kind::Env)
+        .collect();
     let mut needed: Vec<String> = Vec::new();
     for &ix in &envs {
         for v in analysis::variable_refs(doc.slice(&instructions[ix].args)) {
@@ -385,19 +528,36 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
             .iter()
             .any(|i| i.kind == Kind::Arg && analysis::arg_names(i).contains(name));
         match local {
-            Some(ix) => out.push_str(&analysis::with_newline(doc, doc.slice(&instructions[ix].extent))),
+            Some(ix) => out.push_str(&analysis::with_newline(
+                doc,
+                doc.slice(&instructions[ix].extent),
+            )),
             None if global => out.push_str(&format!("{arg_kw} {name}{nl}")),
             None => {}
         }
     }
     for &ix in &envs {
-        out.push_str(&analysis::with_newline(doc, doc.slice(&instructions[ix].extent)));
+        out.push_str(&analysis::with_newline(
+            doc,
+            doc.slice(&instructions[ix].extent),
+        ));
     }
-    if let Some(shell) = body.clone().rev().find(|&ix| instructions[ix].kind == Kind::Shell) {
-        out.push_str(&analysis::with_newline(doc, doc.slice(&instructions[shell].extent)));
+    if let Some(shell) = body
+        .clone()
+        .rev()
+        .find(|&ix| instructions[ix].kind == Kind::Shell)
+    {
+        out.push_str(&analysis::with_newline(
+            doc,
+            doc.slice(&instructions[shell].extent),
+        ));
     }
     if !runtime_packages.is_empty() {
-        let list = runtime_packages.iter().cloned().collect::<Vec<_>>().join(" ");
+        let list = runtime_packages
+            .iter()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(" ");
         let indent = &style.continuation_indent;
         let esc = doc.escape();
         match manager {
@@ -410,19 +570,33 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
     for env in &runtime_env {
         out.push_str(env);
     }
-    out.push_str(&format!("{} {}{nl}", style.keyword(Kind::Workdir), a.workdir));
+    out.push_str(&format!(
+        "{} {}{nl}",
+        style.keyword(Kind::Workdir),
+        a.workdir
+    ));
     let copy_kw = style.keyword(Kind::Copy);
     for c in dedup_nested(&copies) {
         out.push_str(&format!("{copy_kw} --from={alias} {c} {c}{nl}"));
     }
     for &ix in &carried {
-        out.push_str(&analysis::with_newline(doc, doc.slice(&instructions[ix].extent)));
+        out.push_str(&analysis::with_newline(
+            doc,
+            doc.slice(&instructions[ix].extent),
+        ));
     }
     for &ix in &moved {
-        out.push_str(&analysis::with_newline(doc, doc.slice(&analysis::extent_with_comments(doc, ix))));
+        out.push_str(&analysis::with_newline(
+            doc,
+            doc.slice(&analysis::extent_with_comments(doc, ix)),
+        ));
     }
     let end_offset = doc.text().len();
-    let lead = if doc.text().ends_with('\n') { nl.to_string() } else { format!("{nl}{nl}") };
+    let lead = if doc.text().ends_with('\n') {
+        nl.to_string()
+    } else {
+        format!("{nl}{nl}")
+    };
     edits.push(Edit::insert(end_offset, format!("{lead}{out}")));
 
     let applicability = if a.unsafe_reasons.is_empty() {
@@ -437,7 +611,14 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
         dedup_nested(&copies).join(", ")
     );
     if !runtime_packages.is_empty() {
-        reason.push_str(&format!(" plus the runtime packages {}", runtime_packages.iter().cloned().collect::<Vec<_>>().join(", ")));
+        reason.push_str(&format!(
+            " plus the runtime packages {}",
+            runtime_packages
+                .iter()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
     }
     if !a.unsafe_reasons.is_empty() {
         reason.push_str(&format!(". Unsafe because {}", a.unsafe_reasons.join("; ")));
@@ -447,7 +628,10 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
         ID,
         applicability,
         anchor,
-        format!("Split into a build stage and a {} runtime stage", runtime.reference),
+        format!(
+            "Split into a build stage and a {} runtime stage",
+            runtime.reference
+        ),
         reason,
     )
     .with_edits(edits))
@@ -468,14 +652,22 @@ fn dedup_nested(paths: &[String]) -> Vec<String> {
 
 /// True when an ENV of the stage sets `name` to `value`.
 fn env_sets(doc: &Document, stage: &Stage, name: &str, value: &str) -> bool {
-    doc.stage_instructions(stage).iter().any(|i| {
-        i.kind == Kind::Env
-            && i.words.first().is_some_and(|w| {
-                let t = w.value.replace('"', "");
-                t.split_whitespace().any(|kv| kv == format!("{name}={value}"))
-                    || t.trim() == format!("{name} {value}")
-            })
-    })
+    env_sets_before(doc, stage, stage.instructions.end, name, value)
+}
+
+/// True when an ENV of the stage before instruction `index` sets `name` to `value`.
+fn env_sets_before(doc: &Document, stage: &Stage, index: usize, name: &str, value: &str) -> bool {
+    doc.instructions()[stage.instructions.start..index]
+        .iter()
+        .any(|i| {
+            i.kind == Kind::Env
+                && i.words.first().is_some_and(|w| {
+                    let t = w.value.replace('"', "");
+                    t.split_whitespace()
+                        .any(|kv| kv == format!("{name}={value}"))
+                        || t.trim() == format!("{name} {value}")
+                })
+        })
 }
 
 /// How the container starts.
@@ -511,15 +703,29 @@ fn start_command(doc: &Document, stage: &Stage) -> Option<Start> {
     let last = |k: Kind| ins.iter().rev().find(|i| i.kind == k);
     let chosen = last(Kind::Entrypoint).or_else(|| last(Kind::Cmd))?;
     let (words, shell_form) = match &chosen.form {
-        Form::Exec { words, .. } => (words.iter().map(|w| w.value.clone()).collect::<Vec<_>>(), false),
-        Form::Shell { span } => (doc.slice(span).split_whitespace().map(str::to_string).collect(), true),
+        Form::Exec { words, .. } => (
+            words.iter().map(|w| w.value.clone()).collect::<Vec<_>>(),
+            false,
+        ),
+        Form::Shell { span } => (
+            doc.slice(span)
+                .split_whitespace()
+                .map(str::to_string)
+                .collect(),
+            true,
+        ),
         Form::None => return None,
     };
     let mut words = words;
     if shell_form && words.first().is_some_and(|w| w == "exec") {
         words.remove(0);
     }
-    let toolchain = match words.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+    let toolchain = match words
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
         ["go", "run", ..] => Some("go run".to_string()),
         ["cargo", "run", ..] => Some("cargo run".to_string()),
         ["mvn" | "./mvnw" | "mvnw", ..] => Some("mvn".to_string()),
@@ -542,33 +748,54 @@ fn node_start_check(ctx: &Context, start: &Start, anchor: usize) -> Result<(), V
         ["npm", "run" | "run-script", name, ..] | ["yarn", "run", name, ..] => Some(*name),
         ["yarn", name, ..] if !name.starts_with('-') => Some(*name),
         ["pnpm", ..] => {
-            return Err(refuse(anchor, "the start command runs pnpm, which the slim image only fetches on first use; start the app with node directly"));
+            return Err(refuse(
+                anchor,
+                "the start command runs pnpm, which the slim image only fetches on first use; start the app with node directly",
+            ));
         }
         ["npx", tool, ..] => {
-            if ctx.build.is_dev_dependency(tool) {
-                return Err(refuse(anchor, format!("the start command runs `{tool}`, a devDependency the runtime stage would not have")));
+            if facts::is_dev_dependency(ctx, tool) {
+                return Err(refuse(
+                    anchor,
+                    format!(
+                        "the start command runs `{tool}`, a devDependency the runtime stage would not have"
+                    ),
+                ));
             }
             None
         }
         _ => None,
     };
     if let Some(name) = script {
-        match ctx.build.script(name) {
+        match facts::script(ctx, name) {
             Some(cmd) => {
                 let program = cmd
                     .split_whitespace()
                     .find(|w| !crate::shell::is_assignment(w) && *w != "cross-env" && *w != "env")
                     .unwrap_or("");
-                if ctx.build.is_dev_dependency(program) {
-                    return Err(refuse(anchor, format!("the `{name}` script runs `{program}`, a devDependency the runtime stage would not have")));
+                if facts::is_dev_dependency(ctx, program) {
+                    return Err(refuse(
+                        anchor,
+                        format!(
+                            "the `{name}` script runs `{program}`, a devDependency the runtime stage would not have"
+                        ),
+                    ));
                 }
-                if facts::is_dev_server(cmd) {
-                    return Err(refuse(anchor, format!("the `{name}` script starts a development server (`{cmd}`); build the app and start it in production mode")));
+                if facts::is_dev_server(&cmd) {
+                    return Err(refuse(
+                        anchor,
+                        format!(
+                            "the `{name}` script starts a development server (`{cmd}`); build the app and start it in production mode"
+                        ),
+                    ));
                 }
             }
-            None if name == "start" && ctx.build.package_json_read() => {}
+            None if name == "start" && facts::package_json_read(ctx) => {}
             None => {
-                return Err(refuse(anchor, format!("restage cannot read the `{name}` script from package.json")));
+                return Err(refuse(
+                    anchor,
+                    format!("restage cannot read the `{name}` script from package.json"),
+                ));
             }
         }
     }
@@ -581,7 +808,11 @@ fn healthcheck_programs(doc: &Document, stage: &Stage) -> Vec<String> {
         .filter(|i| i.kind == Kind::Healthcheck)
         .flat_map(|i| match &i.form {
             Form::Exec { words, .. } => words.iter().map(|w| w.value.clone()).collect::<Vec<_>>(),
-            Form::Shell { span } => doc.slice(span).split_whitespace().map(str::to_string).collect(),
+            Form::Shell { span } => doc
+                .slice(span)
+                .split_whitespace()
+                .map(str::to_string)
+                .collect(),
             Form::None => Vec::new(),
         })
         .collect()
@@ -602,7 +833,10 @@ fn run_facts(doc: &Document, stage: &Stage, ix: usize, ctx: &Context) -> RunFact
     };
     let Some(commands) = analysis::run_commands(doc, ins) else {
         f.prep_only = false;
-        f.unknown = Some("uses shell syntax restage does not read (a here-document, substitution or redirect)".into());
+        f.unknown = Some(
+            "uses shell syntax restage does not read (a here-document, substitution or redirect)"
+                .into(),
+        );
         return f;
     };
     let workdir = analysis::workdir_at(doc, stage, ix);
@@ -629,7 +863,10 @@ fn run_facts(doc: &Document, stage: &Stage, ix: usize, ctx: &Context) -> RunFact
             continue;
         }
         if is_global_install(words) {
-            f.unknown = Some(format!("installs a global package (`{}`), which the app may need at runtime", words.join(" ")));
+            f.unknown = Some(format!(
+                "installs a global package (`{}`), which the app may need at runtime",
+                words.join(" ")
+            ));
             continue;
         }
         if let Some(m) = facts::classify(ctx, cmd) {
@@ -640,25 +877,26 @@ fn run_facts(doc: &Document, stage: &Stage, ix: usize, ctx: &Context) -> RunFact
                     f.unknown = Some("runs pip with --user/--prefix/--target/--root".into());
                 }
             }
-            if let Some((pm, omits_dev)) = m.install {
-                f.installs.push((pm, omits_dev));
+            if let Some(install) = m.install {
+                f.installs.push(install);
             }
-            if let Some(out) = m.binary {
-                match (&workdir, cwd_known) {
-                    (Workdir::Known(wd), true) => f.binaries.push(Binary {
-                        path: analysis::join(wd, &out),
-                        static_link: m.cgo_disabled || cgo_off_env,
-                    }),
-                    _ if out.starts_with('/') => f.binaries.push(Binary {
-                        path: analysis::normalize(&out),
-                        static_link: m.cgo_disabled || cgo_off_env,
-                    }),
-                    _ => {}
-                }
+            for out in m.binaries {
+                let path = match (&workdir, cwd_known) {
+                    _ if out.starts_with('/') => analysis::normalize(&out),
+                    (Workdir::Known(wd), true) => analysis::join(wd, &out),
+                    _ => continue,
+                };
+                f.binaries.push(Binary {
+                    path,
+                    static_link: m.cgo_disabled || cgo_off_env,
+                });
             }
             continue;
         }
-        f.unknown = Some(format!("runs `{}`, which restage does not recognise", short(cmd)));
+        f.unknown = Some(format!(
+            "runs `{}`, which restage does not recognise",
+            short(cmd)
+        ));
     }
     f
 }
@@ -672,9 +910,13 @@ fn short(cmd: &SimpleCommand) -> String {
 fn is_global_install(words: &[String]) -> bool {
     let w: Vec<&str> = words.iter().map(String::as_str).collect();
     match w.as_slice() {
-        ["npm", "install" | "i" | "add", rest @ ..] => rest.iter().any(|a| *a == "-g" || *a == "--global"),
+        ["npm", "install" | "i" | "add", rest @ ..] => {
+            rest.iter().any(|a| *a == "-g" || *a == "--global")
+        }
         ["yarn", "global", "add", ..] => true,
-        ["pnpm", "add" | "install" | "i", rest @ ..] => rest.iter().any(|a| *a == "-g" || *a == "--global"),
+        ["pnpm", "add" | "install" | "i", rest @ ..] => {
+            rest.iter().any(|a| *a == "-g" || *a == "--global")
+        }
         _ => false,
     }
 }

@@ -131,7 +131,16 @@ fn write_keeps_crlf_bom_and_permissions() {
     let crlf = tmp.path().join("services/crlf/Dockerfile");
     std::fs::set_permissions(&crlf, std::fs::Permissions::from_mode(0o640)).unwrap();
     let before = std::fs::read(&crlf).unwrap();
-    let out = restage(tmp.path(), &["--write", "services/crlf", "services/bom"]);
+    let out = restage(
+        tmp.path(),
+        &[
+            "--write",
+            "--select",
+            "exec-form",
+            "services/crlf",
+            "services/bom",
+        ],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let after = std::fs::read(&crlf).unwrap();
     assert_ne!(
@@ -212,7 +221,11 @@ fn output_is_identical_with_one_thread_and_many() {
 #[test]
 fn select_ignore_and_unknown_ids() {
     let tmp = tree();
-    let ignored = restage(tmp.path(), &["--check", "--ignore", "exec-form"]);
+    let all: Vec<&str> = restage::transforms::registry()
+        .iter()
+        .map(|t| t.id)
+        .collect();
+    let ignored = restage(tmp.path(), &["--check", "--ignore", &all.join(",")]);
     assert_eq!(ignored.status.code(), Some(0), "{}", stderr(&ignored));
     let selected = restage(tmp.path(), &["--check", "--select", "exec-form"]);
     assert_eq!(selected.status.code(), Some(1));

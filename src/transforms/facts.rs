@@ -1,0 +1,374 @@
+//! The facts the rewrites ask about, in the shape they need: a thin adapter over the knowledge
+//! files and the build context, so a transform reads as decisions rather than look-ups.
+
+use super::Context;
+use crate::knowledge::{
+    CommandKind, ImageRef, ImageRole, PackageClass as KPackageClass, RuntimeNeeds, UserPlan,
+};
+use crate::shell::SimpleCommand;
+
+pub use crate::knowledge::OsPackageManager as PackageManager;
+
+/// Ecosystems `multi-stage` knows how to split.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ecosystem {
+    Node,
+    Python,
+    Go,
+    Rust,
+    Java,
+    Dotnet,
+}
+
+impl Ecosystem {
+    fn from_id(id: &str) -> Option<Ecosystem> {
+        Some(match id {
+            "node" => Ecosystem::Node,
+            "python" => Ecosystem::Python,
+            "go" => Ecosystem::Go,
+            "rust" => Ecosystem::Rust,
+            "java" => Ecosystem::Java,
+            "dotnet" => Ecosystem::Dotnet,
+            _ => return None,
+        })
+    }
+}
+
+/// What an image is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// An SDK image of this ecosystem.
+    Build(Ecosystem),
+    /// Anything else restage knows (runtime, self-managed, an ecosystem multi-stage does not split).
+    Other,
+}
+
+/// Facts about a base image.
+#[derive(Debug, Clone)]
+pub struct ImageFacts {
+    pub role: Role,
+    /// How packages are installed on it, if it has a package manager.
+    pub package_manager: PackageManager,
+}
+
+/// The image reference of a FROM, if restage can read it (no variables).
+pub fn image_ref(text: &str) -> Option<ImageRef> {
+    ImageRef::parse(text)
+}
+
+/// Facts about the image `text` names; `None` for unknown images and references with variables.
+pub fn image(ctx: &Context, text: &str) -> Option<ImageFacts> {
+    let r = image_ref(text)?;
+    let info = ctx.knowledge.image(&r)?;
+    let role = match (
+        info.role,
+        info.ecosystem.as_deref().and_then(Ecosystem::from_id),
+    ) {
+        (ImageRole::Build, Some(eco)) => Role::Build(eco),
+        _ => Role::Other,
+    };
+    let package_manager = match info.os {
+        crate::knowledge::Os::Alpine => PackageManager::Apk,
+        _ => PackageManager::Apt,
+    };
+    Some(ImageFacts {
+        role,
+        package_manager,
+    })
+}
+
+/// What the runtime image must offer.
+#[derive(Debug, Clone, Copy)]
+pub struct Needs {
+    /// A shell (shell-form start command, carried RUN steps, a shell-form HEALTHCHECK).
+    pub shell: bool,
+    /// glibc (a binary built with cgo).
+    pub cgo: bool,
+    /// A package manager to install runtime packages.
+    pub packages: bool,
+}
+
+/// The runtime image a build image maps to.
+#[derive(Debug, Clone)]
+pub struct RuntimeFacts {
+    pub reference: String,
+    pub confident: bool,
+    /// Why it is not certain, when it is not.
+    pub note: String,
+    pub package_manager: Option<PackageManager>,
+    /// Users the runtime image already has.
+    pub users: Vec<String>,
+}
+
+pub fn runtime_image(
+    ctx: &Context,
+    text: &str,
+    needs: Needs,
+    web: Option<bool>,
+) -> Option<RuntimeFacts> {
+    let r = image_ref(text)?;
+    let k_needs = RuntimeNeeds {
+        shell: needs.shell || needs.packages,
+        cgo: needs.cgo,
+        web,
+    };
+    let rt = ctx.knowledge.runtime_image(&r, &k_needs)?;
+    let package_manager = match rt.os {
+        crate::knowledge::Os::Debian { .. } | crate::knowledge::Os::Ubuntu { .. } => {
+            Some(PackageManager::Apt)
+        }
+        crate::knowledge::Os::Alpine => Some(PackageManager::Apk),
+        _ => None,
+    };
+    if needs.packages && package_manager.is_none() {
+        return None;
+    }
+    let users = match &rt.user {
+        Some(UserPlan::Existing(u)) => vec![u.name.clone()],
+        _ => Vec::new(),
+    };
+    Some(RuntimeFacts {
+        reference: rt.reference,
+        confident: rt.confident,
+        note: rt.notes.join("; "),
+        package_manager,
+        users,
+    })
+}
+
+/// What one recognised command does, for `multi-stage`.
+#[derive(Debug, Clone, Default)]
+pub struct CommandFacts {
+    /// It runs pip (a virtualenv captures what it installs).
+    pub pip: bool,
+    /// pip with `--user`, `--prefix`, `--target` or `--root`: outside a virtualenv.
+    pub pip_outside_env: bool,
+    /// A dependency install: the manager id and whether it already omits dev dependencies.
+    pub install: Option<(String, bool)>,
+    /// Binaries it builds, relative to the command's working directory or absolute.
+    pub binaries: Vec<String>,
+    /// `CGO_ENABLED=0` is set for it.
+    pub cgo_disabled: bool,
+}
+
+/// Classifies a simple command with the knowledge files; `None` when it is not recognised.
+pub fn classify(ctx: &Context, cmd: &SimpleCommand) -> Option<CommandFacts> {
+    let words: Vec<&str> = cmd.words.iter().map(String::as_str).collect();
+    let m = ctx.knowledge.classify_command(&words)?;
+    let mut f = CommandFacts {
+        cgo_disabled: m.env_value("CGO_ENABLED") == Some("0"),
+        ..CommandFacts::default()
+    };
+    let manager = m.manager.clone().unwrap_or_default();
+    if manager == "pip" {
+        f.pip = true;
+        f.pip_outside_env = words.iter().any(|w| {
+            matches!(*w, "--user" | "--prefix" | "--target" | "-t" | "--root")
+                || w.starts_with("--prefix=")
+                || w.starts_with("--target=")
+                || w.starts_with("--root=")
+        });
+    }
+    if m.kind == CommandKind::DependencyInstall {
+        f.install = Some((manager.clone(), m.production));
+    }
+    if m.kind == CommandKind::Build {
+        match manager.as_str() {
+            "go" => f.binaries = go_binaries(ctx, cmd, &m.outputs),
+            "cargo" => {
+                if let Some(dir) = m.outputs.first() {
+                    f.binaries = cargo_bins(ctx)
+                        .into_iter()
+                        .map(|b| format!("{}{b}", dir))
+                        .collect();
+                }
+            }
+            _ => {}
+        }
+    }
+    Some(f)
+}
+
+/// The binary a `go build`/`go install` writes.
+fn go_binaries(ctx: &Context, cmd: &SimpleCommand, outputs: &[String]) -> Vec<String> {
+    let words = cmd.program_words();
+    let install = words.get(1).is_some_and(|w| w == "install");
+    if let Some(out) = outputs.first() {
+        if out.ends_with('/') {
+            return Vec::new();
+        }
+        return vec![out.clone()];
+    }
+    // No -o: named after the package's last path element (the module for `.`).
+    let packages: Vec<&String> = words[2..].iter().filter(|w| !w.starts_with('-')).collect();
+    let name = match packages.as_slice() {
+        [] => ctx
+            .build
+            .go_mod
+            .as_ref()
+            .map(|m| m.binary_name().to_string()),
+        [p] if p.as_str() == "." || p.as_str() == "./" => ctx
+            .build
+            .go_mod
+            .as_ref()
+            .map(|m| m.binary_name().to_string()),
+        [p] if p.starts_with("./") && !p.contains("...") => p
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .map(str::to_string),
+        _ => None,
+    };
+    match name {
+        Some(n) if install => vec![format!("/go/bin/{n}")],
+        Some(n) => vec![n],
+        None => Vec::new(),
+    }
+}
+
+/// The binaries of the Cargo package in the context.
+fn cargo_bins(ctx: &Context) -> Vec<String> {
+    let Some(cargo) = &ctx.build.cargo else {
+        return Vec::new();
+    };
+    if cargo.is_workspace_root() {
+        return Vec::new();
+    }
+    match (&cargo.bins, &cargo.package_name) {
+        (Some(bins), _) if !bins.is_empty() => bins.clone(),
+        (_, Some(name)) => vec![name.clone()],
+        _ => Vec::new(),
+    }
+}
+
+/// How a package of the OS is used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PackageClass {
+    /// Only needed to build (compilers, headers).
+    BuildOnly,
+    /// A `-dev` package: these runtime libraries are what the app needs.
+    RuntimeLibraries(Vec<String>),
+    /// Needed at runtime.
+    Runtime,
+    /// Not known: kept, to be safe.
+    Unknown,
+}
+
+pub fn package(ctx: &Context, pm: PackageManager, name: &str) -> PackageClass {
+    match ctx.knowledge.package(name, pm) {
+        KPackageClass::BuildOnly => PackageClass::BuildOnly,
+        KPackageClass::Dev { runtime } => PackageClass::RuntimeLibraries(runtime),
+        KPackageClass::Runtime => PackageClass::Runtime,
+        KPackageClass::Unknown => PackageClass::Unknown,
+    }
+}
+
+/// The command that drops dev dependencies for a package manager.
+pub fn prune_command(ctx: &Context, manager: &str) -> Option<String> {
+    ctx.knowledge.manifests(manager)?.prune.clone()
+}
+
+/// Start commands of development servers: they need dev tooling and are not for production.
+const DEV_SERVERS: &[&str] = &[
+    "next dev",
+    "nuxt dev",
+    "astro dev",
+    "remix dev",
+    "vite",
+    "vite dev",
+    "vite serve",
+    "react-scripts start",
+    "ng serve",
+    "webpack serve",
+    "webpack-dev-server",
+    "nodemon",
+    "ts-node-dev",
+    "parcel",
+    "gatsby develop",
+    "vue-cli-service serve",
+];
+
+/// True when a script command starts a development server.
+pub fn is_dev_server(command: &str) -> bool {
+    let words: Vec<&str> = command
+        .split_whitespace()
+        .filter(|w| !crate::shell::is_assignment(w))
+        .collect();
+    DEV_SERVERS.iter().any(|d| {
+        let d: Vec<&str> = d.split_whitespace().collect();
+        words.len() >= d.len()
+            && words[..d.len()] == d[..]
+            && (d.len() > 1
+                || words
+                    .get(1)
+                    .is_none_or(|w| w.starts_with('-') || !matches!(*w, "build" | "preview")))
+    })
+}
+
+/// package.json was found and read.
+pub fn package_json_read(ctx: &Context) -> bool {
+    ctx.build.package_json.is_some()
+}
+
+/// Whether package.json lists devDependencies (`None`: package.json unknown).
+pub fn has_dev_dependencies(ctx: &Context) -> Option<bool> {
+    ctx.build
+        .package_json
+        .as_ref()
+        .map(|p| !p.dev_dependencies.is_empty())
+}
+
+/// `name` is a devDependency (and not also a dependency).
+pub fn is_dev_dependency(ctx: &Context, name: &str) -> bool {
+    ctx.build.package_json.as_ref().is_some_and(|p| {
+        p.dev_dependencies.iter().any(|d| d == name) && !p.dependencies.iter().any(|d| d == name)
+    })
+}
+
+/// A package.json script.
+pub fn script(ctx: &Context, name: &str) -> Option<String> {
+    ctx.build
+        .package_json
+        .as_ref()?
+        .script(name)
+        .map(str::to_string)
+}
+
+/// The yarn major version package.json pins with `packageManager`, if any.
+pub fn yarn_major(ctx: &Context) -> Option<u32> {
+    let pm = ctx.build.package_json.as_ref()?.package_manager.as_ref()?;
+    if pm.name != "yarn" {
+        return None;
+    }
+    pm.version.as_deref()?.split('.').next()?.parse().ok()
+}
+
+/// Directories next to the app that it may read at runtime.
+const ASSET_DIRS: &[&str] = &[
+    "templates",
+    "static",
+    "public",
+    "assets",
+    "web",
+    "config",
+    "migrations",
+    "views",
+];
+
+/// The build context has directories the app may read at runtime.
+pub fn has_runtime_assets(ctx: &Context) -> bool {
+    ASSET_DIRS.iter().any(|d| ctx.build.is_dir(d))
+}
+
+/// Whether the .NET project uses the Web SDK (`None`: unknown).
+pub fn dotnet_web(ctx: &Context) -> Option<bool> {
+    ctx.build.csproj.as_ref().map(|c| c.is_web_sdk())
+}
+
+/// The Rust package links OpenSSL (`openssl-sys` in Cargo.lock): the runtime needs libssl.
+pub fn links_openssl(ctx: &Context) -> bool {
+    ctx.build
+        .cargo_lock_packages
+        .as_ref()
+        .is_some_and(|p| p.contains("openssl-sys"))
+}
