@@ -24,6 +24,7 @@ mod dotnet;
 mod fsread;
 mod gomod;
 mod gradle;
+mod local_sources;
 mod maven;
 mod node;
 mod python;
@@ -104,13 +105,15 @@ pub const KNOWN_FILES: &[&str] = &[
 pub const KNOWN_DIRS: &[&str] = &["vendor", "gradle", ".mvn", ".yarn"];
 
 /// Whether a root entry named `name` is one the context records: [`KNOWN_FILES`],
-/// [`KNOWN_DIRS`], `requirements*.txt`, `*.csproj`, `*.sln`, and `NuGet.config` in any case.
+/// [`KNOWN_DIRS`], `requirements*.txt`, `*.csproj`, `*.sln`, `*.gemspec`, and `NuGet.config` in
+/// any case.
 pub fn is_known_name(name: &str) -> bool {
     KNOWN_FILES.contains(&name)
         || KNOWN_DIRS.contains(&name)
         || is_requirements_name(name)
         || (name.len() > ".csproj".len() && name.ends_with(".csproj"))
         || (name.len() > ".sln".len() && name.ends_with(".sln"))
+        || (name.len() > ".gemspec".len() && name.ends_with(".gemspec"))
         || name.eq_ignore_ascii_case("nuget.config")
 }
 
@@ -343,6 +346,11 @@ pub struct BuildContext {
     /// Why something present is unknown, e.g. `package.json: invalid JSON: expected `,` or `}`
     /// at line 3 column 5`. In reading order.
     pub notes: Vec<String>,
+    /// For each root manifest of [`local_sources::MANIFESTS`] that is present: the local
+    /// sources it pulls in besides itself (path dependencies, workspaces, included builds), or
+    /// why it could not be read. See [`BuildContext::local_sources`].
+    #[serde(skip)]
+    pub local_sources: BTreeMap<String, Result<Vec<String>, String>>,
     #[serde(skip)]
     pub lookups: PathLookups,
 }
@@ -442,6 +450,16 @@ impl BuildContext {
                 _ => name.clone(),
             })
             .collect()
+    }
+
+    /// What root manifest `name` (package.json, pyproject.toml, Pipfile, composer.json,
+    /// Gemfile, settings.gradle[.kts]) pulls in from the context besides itself: path
+    /// dependencies, workspace members, included builds (`Ok(empty)`: none). `None` when the
+    /// file is absent or restage does not read it; `Err` when it could not be read.
+    pub fn local_sources(&self, name: &str) -> Option<Result<&[String], &str>> {
+        self.local_sources
+            .get(name)
+            .map(|r| r.as_ref().map(Vec::as_slice).map_err(String::as_str))
     }
 
     /// The requirements file named `name`, if present.
@@ -622,6 +640,16 @@ impl BuildContext {
 
         self.pyproject = self.parse_root_file("pyproject.toml", PyProject::parse);
         self.read_requirements();
+
+        for name in local_sources::MANIFESTS {
+            if !self.files.contains_key(name) {
+                continue;
+            }
+            let found = read_capped(&self.dir.join(name))
+                .map_err(|e| e.describe())
+                .and_then(|text| local_sources::read(name, &text));
+            self.local_sources.insert(name.to_owned(), found);
+        }
     }
 
     fn read_gradle(&mut self) {
