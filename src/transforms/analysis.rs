@@ -186,6 +186,51 @@ pub fn arg_names(ins: &Instruction) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The names an ENV instruction sets (`ENV A=1 B=2` sets A and B; legacy `ENV A 1` sets A).
+pub fn env_names(ins: &Instruction) -> Vec<String> {
+    let Some(word) = ins.words.first() else {
+        return Vec::new();
+    };
+    let text = word.value.trim();
+    let first = text.split_whitespace().next().unwrap_or("");
+    if !first.contains('=') {
+        return vec![first.to_string()];
+    }
+    // `NAME=` at the start or after whitespace; a quoted value may hide one, which only adds a
+    // name (the callers use the result to refuse).
+    let bytes = text.as_bytes();
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let at_start = i == 0 || bytes[i - 1].is_ascii_whitespace();
+        if at_start && (bytes[i] == b'_' || bytes[i].is_ascii_alphabetic()) {
+            let mut end = i;
+            while end < bytes.len() && (bytes[end] == b'_' || bytes[end].is_ascii_alphanumeric()) {
+                end += 1;
+            }
+            if bytes.get(end) == Some(&b'=') {
+                let name = text[i..end].to_string();
+                if !out.contains(&name) {
+                    out.push(name);
+                }
+            }
+            i = end.max(i + 1);
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+/// The variable names an ENV or ARG instruction defines; empty for other instructions.
+pub fn defined_names(ins: &Instruction) -> Vec<String> {
+    match ins.kind {
+        Kind::Env => env_names(ins),
+        Kind::Arg => arg_names(ins),
+        _ => Vec::new(),
+    }
+}
+
 /// An instruction's extent together with the comment lines directly above it: what moves when
 /// the instruction moves.
 pub fn extent_with_comments(doc: &Document, index: usize) -> Span {
@@ -236,8 +281,12 @@ mod tests {
     #[test]
     fn variables_and_args() {
         assert_eq!(variable_refs("A=$B ${C:-x} $$ $1x"), ["B", "C", "1x"]);
-        let doc = parse("FROM a\nARG X=1 Y\n").unwrap();
+        let doc =
+            parse("FROM a\nARG X=1 Y\nENV A=1 B=\"x C=2\" D=$A\nENV LEGACY some value\n").unwrap();
         assert_eq!(arg_names(&doc.instructions()[1]), ["X", "Y"]);
+        // `C=` inside a quoted value counts too: callers use the names to refuse.
+        assert_eq!(env_names(&doc.instructions()[2]), ["A", "B", "C", "D"]);
+        assert_eq!(defined_names(&doc.instructions()[3]), ["LEGACY"]);
         assert!(is_within("/app/dist", "/app") && !is_within("/application", "/app"));
         assert_eq!(normalize("/a/./b//c/.."), "/a/b");
     }
