@@ -3,6 +3,7 @@
 //! depends on a hash map. Each one is documented in `transforms/<id>.md`, embedded here.
 
 pub mod analysis;
+mod copy_order;
 mod exec_form;
 pub mod facts;
 mod multi_stage;
@@ -42,6 +43,13 @@ impl std::fmt::Debug for Transform {
 }
 
 static REGISTRY: &[Transform] = &[
+    Transform {
+        id: "copy-order",
+        summary: "Copy the dependency manifests and install before `COPY . .`, so a source edit no longer re-installs everything",
+        confidence: "safe when the knowledge files and build context list every file the install reads; a suggestion otherwise (the Cargo stub-source trick is unsafe)",
+        doc: include_str!("../../transforms/copy-order.md"),
+        run: copy_order::run,
+    },
     Transform {
         id: "multi-stage",
         summary: "Split a single-stage SDK-image Dockerfile into a build stage and a slim runtime stage",
