@@ -13,6 +13,9 @@
 //!   as "both images build and give the same answer" always fail the test).
 //! - `RESTAGE_E2E_CACHE=1`: let the first builds use the build cache (faster, times not comparable).
 //! - `RESTAGE_E2E_BUILD_TIMEOUT` (seconds, default 900), `RESTAGE_E2E_KEEP_IMAGES=1`.
+//! - `RESTAGE_E2E_REFERENCE=1`: use the hand-written rewrites in `tests/e2e/reference/` instead of
+//!   restage's. This proves each case's targets are reachable on the engine and that the harness
+//!   accepts a good rewrite (and shows a transform author one correct answer).
 //!
 //! Results: `target/e2e-report.md` (table + failures) and `target/e2e/<case>/` (build logs, the
 //! restage diff, the rewritten Dockerfile, both answers).
@@ -91,7 +94,7 @@ fn every_spec_is_valid() {
 }
 
 #[test]
-fn fixture_dockerfiles_only_use_what_builds_everywhere() {
+fn dockerfiles_only_use_what_builds_everywhere() {
     // The fixtures must build unchanged on the real official images and on the local stand-ins,
     // so nothing that only one of them supports.
     for case in CASES {

@@ -28,6 +28,13 @@ pub fn fixtures_dir() -> PathBuf {
         .join("e2e")
 }
 
+/// The hand-written rewrite of a case used by `RESTAGE_E2E_REFERENCE=1`.
+pub fn reference_dockerfile(case: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/e2e/reference")
+        .join(format!("{case}.Dockerfile"))
+}
+
 pub fn target_dir() -> PathBuf {
     match std::env::var_os("CARGO_TARGET_DIR") {
         Some(dir) => PathBuf::from(dir),
@@ -186,7 +193,16 @@ fn run_case(engine: &Engine, case: &str) -> Row {
 
     // 1. restage: which transforms fire, the diff, --write, and the fixed point.
     let new_df = variants[1].dir.join(&spec.dockerfile);
-    rewrite(&spec, &new_df, &logs, &mut row);
+    if env_flag("RESTAGE_E2E_REFERENCE") {
+        // Self-test of the harness and of the targets: a hand-written rewrite instead of restage's.
+        let reference = reference_dockerfile(case);
+        if let Err(e) = std::fs::copy(&reference, &new_df) {
+            row.fail(false, format!("{}: {e}", reference.display()));
+        }
+        row.reference = true;
+    } else {
+        rewrite(&spec, &new_df, &logs, &mut row);
+    }
     let orig_text =
         std::fs::read_to_string(variants[0].dir.join(&spec.dockerfile)).unwrap_or_default();
     let new_text = std::fs::read_to_string(&new_df).unwrap_or_default();

@@ -22,6 +22,8 @@ pub struct Row {
     pub total_secs: Option<f64>,
     pub failures: Vec<Failure>,
     pub skipped: Option<String>,
+    /// The rewrite came from tests/e2e/reference, not from restage.
+    pub reference: bool,
 }
 
 impl Row {
@@ -39,6 +41,7 @@ impl Row {
             total_secs: None,
             failures: Vec::new(),
             skipped: None,
+            reference: false,
         }
     }
 
@@ -65,10 +68,15 @@ impl Row {
         let secs = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.1}"));
         let uid = |v: Option<u32>| v.map_or("-".to_string(), |v| v.to_string());
         let reduction = match self.size_mb {
-            [Some(a), Some(b)] if a > 0.0 => format!("{:.0}%", (a - b) / a * 100.0),
+            [Some(a), Some(b)] if a > 0.0 => {
+                // Rounded first so that a few bytes of difference print as 0%, not -0%.
+                let pct = ((a - b) / a * 100.0).round() + 0.0;
+                format!("{pct:.0}%")
+            }
             _ => "-".to_string(),
         };
         let fired = match &self.fired {
+            None if self.reference => "(reference rewrite)".to_string(),
             None => "?".to_string(),
             Some(ids) if ids.is_empty() => "none".to_string(),
             Some(ids) => ids.join(", "),
@@ -173,6 +181,12 @@ fn render(rows: &BTreeMap<String, Row>, selection: &[String], engine_line: &str)
         "First builds {initial}; rebuilds after appending a comment to the spec's `edit` file use the cache.\n\
          \"install cached\" is whether a RUN step containing the spec's `cache_step` was CACHED in that rebuild.\n\n"
     ));
+    if std::env::var("RESTAGE_E2E_REFERENCE").is_ok_and(|v| v == "1") {
+        out.push_str(
+            "RESTAGE_E2E_REFERENCE=1: the rewritten Dockerfiles are the hand-written ones in \
+             tests/e2e/reference/, not restage's output.\n\n",
+        );
+    }
     out.push_str(&format!("| {} |\n", HEADER.join(" | ")));
     out.push_str(&format!("|{}\n", "---|".repeat(HEADER.len())));
     for row in rows.values() {
