@@ -518,8 +518,18 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
         .clone()
         .filter(|&ix| instructions[ix].kind == Kind::Env)
         .collect();
+    // Every instruction the runtime stage repeats or receives may reference build arguments.
     let mut needed: Vec<String> = Vec::new();
-    for &ix in &envs {
+    let shells = body
+        .clone()
+        .filter(|&ix| instructions[ix].kind == Kind::Shell);
+    for ix in envs
+        .iter()
+        .copied()
+        .chain(moved.iter().copied())
+        .chain(carried.iter().copied())
+        .chain(shells)
+    {
         for v in analysis::variable_refs(doc.slice(&instructions[ix].args)) {
             if !needed.contains(&v) {
                 needed.push(v);
