@@ -22,7 +22,7 @@ use crate::transforms::{self, Context, Transform};
 
 /// Files larger than this are refused without being read: real Dockerfiles are a few KiB, and a
 /// bound keeps a stray multi-gigabyte file from stalling a monorepo run.
-pub const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
+pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
 
 /// Exit codes.
 pub const EXIT_OK: i32 = 0;
@@ -70,9 +70,21 @@ fn dispatch(cli: Cli) -> Result<i32> {
             }
             None => bail!("unknown transform id `{id}` (see `restage list`)"),
         },
-        Some(Command::Knowledge { .. }) => {
-            let _knowledge = Knowledge::builtin()?;
-            bail!("`restage knowledge` is not available in this build")
+        Some(Command::Knowledge { config, dir }) => {
+            let args = FixArgs {
+                config,
+                ..fix_defaults()
+            };
+            let resolver = resolver(&args)?;
+            // The settings of a (possibly absent) Dockerfile in `dir`: what applies there.
+            let settings = resolver
+                .settings_for(&dir.join("Dockerfile"))
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let knowledge = KnowledgeCache::new()?
+                .for_settings(&settings)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            print_stdout(&knowledge.to_toml());
+            Ok(EXIT_OK)
         }
         Some(Command::Files {
             paths,
@@ -87,16 +99,9 @@ fn dispatch(cli: Cli) -> Result<i32> {
 fn files(paths: Vec<PathBuf>, config: ConfigArgs, context: Option<PathBuf>) -> Result<i32> {
     let args = FixArgs {
         paths,
-        check: false,
-        write: false,
-        select: None,
-        ignore: Vec::new(),
-        unsafe_fixes: false,
         context,
-        jobs: None,
-        color: ColorChoice::Never,
-        quiet: false,
         config,
+        ..fix_defaults()
     };
     let resolver = resolver(&args)?;
     let contexts = ContextReader::new();
@@ -146,6 +151,22 @@ fn files(paths: Vec<PathBuf>, config: ConfigArgs, context: Option<PathBuf>) -> R
     }
     print_stdout(&out);
     Ok(if ok { EXIT_OK } else { EXIT_ERROR })
+}
+
+fn fix_defaults() -> FixArgs {
+    FixArgs {
+        paths: Vec::new(),
+        check: false,
+        write: false,
+        select: None,
+        ignore: Vec::new(),
+        unsafe_fixes: false,
+        context: None,
+        jobs: None,
+        color: ColorChoice::Never,
+        quiet: false,
+        config: ConfigArgs::default(),
+    }
 }
 
 fn print_stdout(s: &str) {
@@ -207,9 +228,46 @@ pub struct FileReport {
     pub suggestions: usize,
 }
 
+/// The built-in knowledge, and the built-in knowledge merged with each config file's
+/// `[knowledge]` table, merged once per config file and shared by the files under it.
+pub struct KnowledgeCache {
+    builtin: Knowledge,
+    merged: std::sync::Mutex<
+        std::collections::BTreeMap<PathBuf, std::result::Result<Knowledge, String>>,
+    >,
+}
+
+impl KnowledgeCache {
+    pub fn new() -> Result<KnowledgeCache> {
+        Ok(KnowledgeCache {
+            builtin: Knowledge::builtin().context("loading the built-in knowledge")?,
+            merged: Default::default(),
+        })
+    }
+
+    /// The knowledge in force under these settings.
+    pub fn for_settings(&self, settings: &Settings) -> std::result::Result<Knowledge, String> {
+        let Some(overrides) = &settings.knowledge else {
+            return Ok(self.builtin.clone());
+        };
+        let mut merged = self.merged.lock().expect("no panic while holding the lock");
+        merged
+            .entry(overrides.origin.clone())
+            .or_insert_with(|| {
+                let origin = overrides.origin.display().to_string();
+                let text = std::fs::read_to_string(&overrides.origin)
+                    .map_err(|e| format!("{origin}: {}", io_reason(&e)))?;
+                self.builtin
+                    .with_overrides_from_config(&text, &origin)
+                    .map_err(|e| format!("{e:#}"))
+            })
+            .clone()
+    }
+}
+
 /// Everything a worker needs, shared read-only across threads.
 struct Job<'a> {
-    knowledge: &'a Knowledge,
+    knowledge: &'a KnowledgeCache,
     resolver: &'a ConfigResolver,
     contexts: &'a ContextReader,
     write: bool,
@@ -218,7 +276,7 @@ struct Job<'a> {
 
 fn fix(args: FixArgs) -> Result<i32> {
     check_ids(&args)?;
-    let knowledge = Knowledge::builtin().context("loading the built-in knowledge")?;
+    let knowledge = KnowledgeCache::new()?;
     let resolver = resolver(&args)?;
     let contexts = ContextReader::new();
     let cwd = std::env::current_dir().context("reading the current directory")?;
@@ -256,7 +314,7 @@ fn fix(args: FixArgs) -> Result<i32> {
         ..Summary::default()
     };
     let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    let mut out = std::io::BufWriter::new(stdout.lock());
     let stderr = std::io::stderr();
     let mut err = stderr.lock();
     for r in &reports {
@@ -270,7 +328,6 @@ fn fix(args: FixArgs) -> Result<i32> {
         if !args.write && !r.diff.is_empty() {
             let _ = out.write_all(report::colorize(&r.diff, colors).as_bytes());
         }
-        let _ = out.flush();
         let show_notes = !args.quiet || matches!(r.status, Status::Failed(_));
         if show_notes {
             for n in &r.notes {
@@ -278,6 +335,7 @@ fn fix(args: FixArgs) -> Result<i32> {
             }
         }
     }
+    let _ = out.flush();
     if !args.quiet || summary.errors > 0 {
         let _ = writeln!(err, "{}", summary.line(args.write));
     }
@@ -371,9 +429,13 @@ fn process(found: &Found, display: &str, job: &Job) -> FileReport {
         .iter()
         .filter(|t| settings.is_enabled(t.id))
         .collect();
+    let knowledge = match job.knowledge.for_settings(&settings) {
+        Ok(k) => k,
+        Err(e) => return failed(display, format!("configuration: {e}")),
+    };
     let build = job.contexts.read(path, settings.context.as_deref());
     let ctx = Context {
-        knowledge: job.knowledge,
+        knowledge: &knowledge,
         settings: &settings,
         build: &build,
     };

@@ -25,6 +25,9 @@ pub struct SimpleCommand {
     pub words: Vec<String>,
     /// The separator before this command.
     pub separator: Separator,
+    /// Some word holds a parameter expansion or command substitution (`$VAR`, `${..}`, `$(..)`,
+    /// backticks), kept verbatim in the word: its real value is only known when the shell runs.
+    pub expands: bool,
 }
 
 impl SimpleCommand {
@@ -73,6 +76,7 @@ pub fn split(text: &str, base: usize, escape: char) -> Option<Vec<SimpleCommand>
     let mut cmd_start: Option<usize> = None;
     let mut cmd_end = 0;
     let mut sep = Separator::Start;
+    let mut expands = false;
     let mut i = 0;
     let mut line_start = true;
 
@@ -99,7 +103,9 @@ pub fn split(text: &str, base: usize, escape: char) -> Option<Vec<SimpleCommand>
                 span: base + start..base + cmd_end,
                 words: std::mem::take(&mut words),
                 separator: sep,
+                expands,
             });
+            expands = false;
             sep = $next;
         }};
     }
@@ -177,7 +183,13 @@ pub fn split(text: &str, base: usize, escape: char) -> Option<Vec<SimpleCommand>
                             i += 1;
                             break;
                         }
-                        b'$' | b'`' | b'\n' => return None,
+                        b'$' | b'`' => {
+                            let len = expansion_len(&text[i..])?;
+                            word.push_str(&text[i..i + len]);
+                            expands = true;
+                            i += len;
+                        }
+                        b'\n' => return None,
                         b'\\' => {
                             let n = text[i + 1..].chars().next()?;
                             if !matches!(n, '"' | '\\' | '$' | '`') {
@@ -211,12 +223,20 @@ pub fn split(text: &str, base: usize, escape: char) -> Option<Vec<SimpleCommand>
                 end_command!(Separator::Semicolon);
                 i += 1;
             }
-            b'$' | b'`' | b'(' | b')' | b'<' | b'>' | b'&' | b'{' | b'}' | b'*' | b'?' | b'['
-            | b'~' | b'#' => {
+            b'$' | b'`' => {
+                let len = expansion_len(&text[i..])?;
+                word.push_str(&text[i..i + len]);
+                in_word = true;
+                expands = true;
+                cmd_start.get_or_insert(i);
+                i += len;
+                cmd_end = i;
+            }
+            b'(' | b')' | b'<' | b'>' | b'&' | b'{' | b'}' | b'*' | b'?' | b'[' | b'~' | b'#' => {
                 // Variables, substitution, subshells, redirects, background jobs, globs:
                 // allowed inside a word only where they are plain characters.
                 match b {
-                    b'$' | b'`' | b'(' | b')' | b'<' | b'>' | b'&' => return None,
+                    b'(' | b')' | b'<' | b'>' | b'&' => return None,
                     b'#' if !in_word => return None,
                     _ => {
                         word.push(b as char);
@@ -249,12 +269,65 @@ pub fn split(text: &str, base: usize, escape: char) -> Option<Vec<SimpleCommand>
             span: base + start..base + cmd_end,
             words,
             separator: sep,
+            expands,
         });
     } else if !matches!(sep, Separator::Start) {
         // Trailing operator.
         return None;
     }
     Some(out)
+}
+
+/// The length of the expansion at the start of `text` (`$NAME`, `${...}`, `$(...)`, `$((...))`,
+/// `` `...` ``, `$1`, `$@`), or `None` when it is not closed on this line or is not one.
+fn expansion_len(text: &str) -> Option<usize> {
+    let b = text.as_bytes();
+    match (b.first()?, b.get(1)) {
+        (b'`', _) => {
+            let close = text[1..].find('`')?;
+            let inner = &text[1..1 + close];
+            (!inner.contains('\n')).then_some(close + 2)
+        }
+        (b'$', Some(b'(' | b'{')) => {
+            let (open, closing) = if b[1] == b'(' {
+                (b'(', b')')
+            } else {
+                (b'{', b'}')
+            };
+            let mut depth = 0usize;
+            let mut quote: Option<u8> = None;
+            for (k, &c) in b.iter().enumerate().skip(1) {
+                match (quote, c) {
+                    (_, b'\n') => return None,
+                    (Some(q), c) if c == q => quote = None,
+                    (Some(_), _) => {}
+                    (None, b'\'' | b'"') => quote = Some(c),
+                    (None, c) if c == open => depth += 1,
+                    (None, c) if c == closing => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Some(k + 1);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            None
+        }
+        (b'$', Some(c)) if c.is_ascii_alphabetic() || *c == b'_' => Some(
+            1 + b[1..]
+                .iter()
+                .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
+                .count(),
+        ),
+        (b'$', Some(c))
+            if c.is_ascii_digit()
+                || matches!(c, b'@' | b'*' | b'#' | b'?' | b'$' | b'!' | b'-') =>
+        {
+            Some(2)
+        }
+        _ => None,
+    }
 }
 
 /// True when a shell-form command is a plain list of words that a shell would pass through
@@ -310,18 +383,35 @@ mod tests {
     #[test]
     fn gives_up_on_what_it_does_not_model() {
         for text in [
-            "echo $(date)",
+            "echo $(date",
             "cd /app && (make)",
             "if true; then echo; fi",
-            "echo `id`",
+            "echo `id",
             "cat > x",
             "sleep 1 &",
-            "echo \"$HOME\"",
             "&& echo",
             "echo &&",
         ] {
             assert_eq!(words(text), None, "{text}");
         }
+    }
+
+    #[test]
+    fn expansions_stay_verbatim_and_are_flagged() {
+        let cmds = split(
+            "mkdir -p out && javac -d out $(find src -name '*.java') && echo \"$HOME/x\" ${A:-b}",
+            0,
+            '\\',
+        )
+        .unwrap();
+        assert_eq!(
+            cmds[1].words,
+            ["javac", "-d", "out", "$(find src -name '*.java')"]
+        );
+        assert!(cmds[1].expands && !cmds[0].expands);
+        assert_eq!(cmds[2].words, ["echo", "$HOME/x", "${A:-b}"]);
+        let sub = split("go build -o `basename $PWD` .", 0, '\\').unwrap();
+        assert_eq!(sub[0].words[3], "`basename $PWD`");
     }
 
     #[test]

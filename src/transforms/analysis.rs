@@ -141,6 +141,7 @@ pub fn run_commands(doc: &Document, ins: &Instruction) -> Option<Vec<SimpleComma
             span: span.clone(),
             words: words.iter().map(|w| w.value.clone()).collect(),
             separator: shell::Separator::Start,
+            expands: false,
         }]),
         Form::None => None,
     }

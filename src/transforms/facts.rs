@@ -172,7 +172,7 @@ pub fn classify(ctx: &Context, cmd: &SimpleCommand) -> Option<CommandFacts> {
     if m.kind == CommandKind::DependencyInstall {
         f.install = Some((manager.clone(), m.production));
     }
-    if m.kind == CommandKind::Build {
+    if m.kind == CommandKind::Build && !cmd.expands {
         match manager.as_str() {
             "go" => f.binaries = go_binaries(ctx, cmd, &m.outputs),
             "cargo" => {

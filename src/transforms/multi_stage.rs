@@ -17,6 +17,16 @@ use crate::syntax::{Document, Form, Instruction, Kind, Stage};
 
 const ID: &str = "multi-stage";
 
+/// The default PATH of the Debian-based and distroless runtime images.
+const DEFAULT_PATH: &[&str] = &[
+    "/usr/local/sbin",
+    "/usr/local/bin",
+    "/usr/sbin",
+    "/usr/bin",
+    "/sbin",
+    "/bin",
+];
+
 /// Instructions whose effect is on the image's configuration: they move to the runtime stage.
 const MOVED: &[Kind] = &[
     Kind::Expose,
@@ -290,10 +300,8 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
                 .iter()
                 .flat_map(|(_, f)| f.binaries.clone())
                 .collect();
-            let program = start.program_path(&a.workdir);
-            let chosen = program
-                .as_ref()
-                .and_then(|p| binaries.iter().find(|b| &b.path == p));
+            let candidates = start.program_paths(&a.workdir);
+            let chosen = binaries.iter().find(|b| candidates.contains(&b.path));
             match chosen {
                 Some(bin) => {
                     static_link = bin.static_link;
@@ -510,8 +518,18 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
         .clone()
         .filter(|&ix| instructions[ix].kind == Kind::Env)
         .collect();
+    // Every instruction the runtime stage repeats or receives may reference build arguments.
     let mut needed: Vec<String> = Vec::new();
-    for &ix in &envs {
+    let shells = body
+        .clone()
+        .filter(|&ix| instructions[ix].kind == Kind::Shell);
+    for ix in envs
+        .iter()
+        .copied()
+        .chain(moved.iter().copied())
+        .chain(carried.iter().copied())
+        .chain(shells)
+    {
         for v in analysis::variable_refs(doc.slice(&instructions[ix].args)) {
             if !needed.contains(&v) {
                 needed.push(v);
@@ -592,10 +610,15 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
         ));
     }
     let end_offset = doc.text().len();
-    let lead = if doc.text().ends_with('\n') {
-        nl.to_string()
-    } else {
-        format!("{nl}{nl}")
+    let deleted: Vec<std::ops::Range<usize>> = moved
+        .iter()
+        .map(|&ix| analysis::extent_with_comments(doc, ix))
+        .collect();
+    // One blank line between the stages: none added when the kept text already ends with one.
+    let lead = match kept_tail(doc.text(), &deleted).as_slice() {
+        [.., b'\n', b'\n'] | [.., b'\n', b'\r', b'\n'] => String::new(),
+        [.., b'\n'] => nl.to_string(),
+        _ => format!("{nl}{nl}"),
     };
     edits.push(Edit::insert(end_offset, format!("{lead}{out}")));
 
@@ -635,6 +658,21 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
         reason,
     )
     .with_edits(edits))
+}
+
+/// The last (up to) three bytes of `text` outside the `deleted` ranges.
+fn kept_tail(text: &str, deleted: &[std::ops::Range<usize>]) -> Vec<u8> {
+    let bytes = text.as_bytes();
+    let mut tail = Vec::new();
+    let mut i = bytes.len();
+    while i > 0 && tail.len() < 3 {
+        i -= 1;
+        if deleted.iter().any(|r| r.contains(&i)) {
+            continue;
+        }
+        tail.insert(0, bytes[i]);
+    }
+    tail
 }
 
 /// Paths, without those inside another listed path; first occurrence order.
@@ -684,15 +722,20 @@ impl Start {
         self.words.first().map(String::as_str)
     }
 
-    /// The absolute path of the program when it is given as a path.
-    fn program_path(&self, workdir: &str) -> Option<String> {
-        let p = self.program_word()?;
-        if p.starts_with('/') {
-            Some(analysis::normalize(p))
+    /// Where the program can be: its path, or for a bare name each directory of the default
+    /// PATH of Debian-based and distroless images.
+    fn program_paths(&self, workdir: &str) -> Vec<String> {
+        let Some(p) = self.program_word() else {
+            return Vec::new();
+        };
+        if p.contains('$') {
+            Vec::new()
+        } else if p.starts_with('/') {
+            vec![analysis::normalize(p)]
         } else if p.contains('/') {
-            Some(analysis::join(workdir, p))
+            vec![analysis::join(workdir, p)]
         } else {
-            None
+            DEFAULT_PATH.iter().map(|d| format!("{d}/{p}")).collect()
         }
     }
 }

@@ -313,7 +313,7 @@ fn bad_inputs_are_one_line_each_and_do_not_stop_the_run() {
             1,
         ),
         (
-            "huge.Dockerfile: error: file of 104857600 bytes is over the 10 MiB limit",
+            "huge.Dockerfile: error: file of 104857600 bytes is over the 1 MiB limit",
             1,
         ),
         ("dangling.Dockerfile: error: no such file or directory", 1),
@@ -393,4 +393,95 @@ fn explicit_file_is_processed_whatever_its_name() {
     let out = restage(tmp.path(), &["--check", "build.txt"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(stdout(&out).contains("+++ b/build.txt"));
+}
+
+/// A corp registry mapping in restage.toml takes effect for the Dockerfiles under it; `--no-config`
+/// turns it off; an unknown key is an error naming file, line and column.
+#[test]
+fn config_knowledge_override_takes_effect() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    std::fs::write(
+        t.join("restage.toml"),
+        "select = [\"multi-stage\"]\n\n[knowledge]\n[[knowledge.mapping]]\nfrom = \"registry.corp/node:*\"\nto = \"registry.corp/node:*-slim\"\nfamily = \"node\"\n",
+    )
+    .unwrap();
+    let svc = t.join("services/web");
+    std::fs::create_dir_all(&svc).unwrap();
+    std::fs::write(
+        svc.join("Dockerfile"),
+        "FROM registry.corp/node:20\nWORKDIR /app\nCOPY . .\nRUN npm ci --omit=dev\nCMD node server.js\n",
+    )
+    .unwrap();
+    std::fs::write(
+        svc.join("package.json"),
+        "{\"name\":\"web\",\"version\":\"1.0.0\"}\n",
+    )
+    .unwrap();
+    std::fs::write(svc.join("package-lock.json"), "{\"lockfileVersion\":3}\n").unwrap();
+
+    let out = restage(t, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let diff = stdout(&out);
+    assert!(
+        diff.contains("+FROM registry.corp/node:20-slim\n"),
+        "{diff}"
+    );
+    // select = ["multi-stage"] in the file: exec-form did not run.
+    assert!(
+        diff.contains("CMD node server.js\n") && !diff.contains("CMD [\""),
+        "{diff}"
+    );
+
+    let off = restage(t, &["--no-config", "--select", "multi-stage"]);
+    assert!(
+        stdout(&off).is_empty(),
+        "without the mapping the image is unknown:\n{}",
+        stdout(&off)
+    );
+
+    std::fs::write(
+        t.join("restage.toml"),
+        "select = [\"multi-stage\"]\nunsafe_fixes = true\n",
+    )
+    .unwrap();
+    let bad = restage(t, &[]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        stderr(&bad).contains("services/web/Dockerfile: error: configuration:")
+            && stderr(&bad).contains("restage.toml:2:1"),
+        "{}",
+        stderr(&bad)
+    );
+}
+
+#[test]
+fn restage_files_lists_contexts_and_ecosystems() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    std::fs::create_dir_all(t.join("api")).unwrap();
+    std::fs::write(t.join("api/Dockerfile"), "FROM golang:1.22\n").unwrap();
+    std::fs::write(t.join("api/go.mod"), "module example.com/api\n\ngo 1.22\n").unwrap();
+    let out = restage(t, &["files"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "api/Dockerfile\tcontext: api (Dockerfile's directory)\tecosystems: go (go.mod)\n"
+    );
+}
+
+#[test]
+fn knowledge_prints_the_merged_knowledge() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let builtin = stdout(&restage(t, &["knowledge"]));
+    assert!(builtin.contains("[[family]]"), "{builtin}");
+    std::fs::write(
+        t.join("restage.toml"),
+        "[knowledge.new_user]\nname = \"svc\"\nuid = 20000\ngid = 20000\n",
+    )
+    .unwrap();
+    let merged = stdout(&restage(t, &["knowledge"]));
+    assert!(merged.contains("name = \"svc\""), "{merged}");
+    assert!(!builtin.contains("name = \"svc\""));
 }

@@ -6,4 +6,5 @@ mod cli;
 mod common;
 mod docs;
 mod fixtures;
+mod mutations;
 mod syntax;
