@@ -188,7 +188,7 @@ fn plan(doc: &Document, ctx: &Context, stage: &Stage) -> Option<Change> {
     };
     let result = match &target.classes[target.focus] {
         Class::Project(m) => Err(project_reason(m)),
-        Class::CargoBuild(m) => cargo_plan(doc, ctx, stage, *b, &target, m),
+        Class::CargoBuild(_) => cargo_plan(doc, ctx, stage, *b, &target),
         Class::Install(_) => install_plan(doc, ctx, stage, *b, &target),
         _ => unreachable!("the focus is an install, a project install or a cargo build"),
     };
@@ -280,6 +280,7 @@ fn install_plan(
 ) -> Result<Option<Change>, String> {
     let broad = check_broad(doc, stage, b, target.ix)?;
     check_between(doc, ctx, stage, b, target.ix)?;
+    check_redirecting_env(doc, stage, target.ix)?;
 
     // The install part: setup commands, then installs and setup commands; the rest stays.
     let classes = &target.classes;
@@ -690,6 +691,69 @@ fn copy_lines(doc: &Document, broad: &Broad, manifests: &[Manifest]) -> String {
     out
 }
 
+/// Environment variables that point a package manager at other manifests or another
+/// directory.
+const REDIRECTING_ENV: &[&str] = &[
+    "BUNDLE_GEMFILE",
+    "PIPENV_PIPFILE",
+    "COMPOSER",
+    "NPM_CONFIG_PREFIX",
+    "npm_config_prefix",
+    "YARN_CWD",
+    "UV_PROJECT",
+    "POETRY_PROJECT_DIR",
+];
+
+/// A flag that makes the install read its manifests from another directory or file, if any.
+fn redirecting_flag<'a>(manager: &str, args: &[&'a str]) -> Option<&'a str> {
+    let flags: &[&str] = match manager {
+        "npm" => &["--prefix", "-C"],
+        "yarn" => &["--cwd"],
+        "pnpm" => &["-C", "--dir"],
+        "poetry" => &["-C", "--directory", "-P", "--project"],
+        "uv" => &["--directory", "--project"],
+        "go" => &["-C", "-modfile"],
+        "gradle" => &[
+            "-p",
+            "--project-dir",
+            "-b",
+            "--build-file",
+            "-c",
+            "--settings-file",
+        ],
+        "bundler" => &["--gemfile"],
+        "composer" => &["-d", "--working-dir"],
+        "cargo" => &["--manifest-path"],
+        _ => &[],
+    };
+    args.iter().copied().find(|w| {
+        flags.iter().any(|f| {
+            *w == *f
+                || w.starts_with(&format!("{f}="))
+                || (f.len() == 2
+                    && !f.starts_with("--")
+                    && w.starts_with(f)
+                    && w.len() > 2
+                    && !w.starts_with("--"))
+        })
+    })
+}
+
+/// Refuses when an ENV of the stage before the install points the package manager elsewhere.
+fn check_redirecting_env(doc: &Document, stage: &Stage, run: usize) -> Result<(), String> {
+    for ins in &doc.instructions()[stage.from + 1..run] {
+        if let Some(name) = analysis::defined_names(ins)
+            .into_iter()
+            .find(|n| ins.kind == Kind::Env && REDIRECTING_ENV.contains(&n.as_str()))
+        {
+            return Err(format!(
+                "the ENV `{name}` points the install at other manifests"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The files one install reads, as they exist in the build context, or why restage cannot
 /// tell.
 fn install_manifests(
@@ -711,6 +775,29 @@ fn install_manifests(
         .manifests(manager)
         .ok_or_else(|| format!("the knowledge files list no manifests for {manager}"))?;
     let words: Vec<&str> = cmd.program_words().iter().map(String::as_str).collect();
+    if let Some(w) = words[1..]
+        .iter()
+        .find(|w| w.starts_with('$') || w.contains("$(") || w.contains('`'))
+    {
+        return Err(format!(
+            "`{w}` is only known when the shell runs, so restage cannot tell what the install reads"
+        ));
+    }
+    if let Some(flag) = redirecting_flag(manager, &words[1..]) {
+        return Err(format!(
+            "`{flag}` makes it read its manifests from another directory"
+        ));
+    }
+    if let Some(var) = cmd
+        .assignments()
+        .iter()
+        .filter_map(|a| a.split_once('=').map(|(n, _)| n))
+        .find(|n| REDIRECTING_ENV.contains(n))
+    {
+        return Err(format!(
+            "`{var}` makes it read its manifests from another place"
+        ));
+    }
     let mut named: Vec<String> = Vec::new();
     match manager {
         "npm" | "yarn" | "pnpm" => node_checks(ctx, m, spec)?,
@@ -827,6 +914,10 @@ fn collect_manifests(
 fn require_copyable(ctx: &Context, path: &str) -> Result<(), String> {
     if !ctx.build.exists(path) {
         Err(format!("{path} is not in the build context"))
+    } else if let crate::context::DockerIgnoreState::Unknown { .. } = ctx.build.dockerignore {
+        Err(format!(
+            "the .dockerignore could not be read, so restage cannot tell whether {path} is sent"
+        ))
     } else if ctx.build.is_ignored(path) {
         Err(format!("{path} is excluded by .dockerignore"))
     } else {
@@ -1038,7 +1129,6 @@ fn cargo_plan(
     stage: &Stage,
     b: usize,
     target: &Target,
-    m: &CommandMatch,
 ) -> Result<Option<Change>, String> {
     let instructions = doc.instructions();
     let run = &instructions[target.ix];
@@ -1049,6 +1139,13 @@ fn cargo_plan(
     let cmd = &target.commands[target.focus];
     if target.focus != 0 {
         return Err("`cargo build` is not the first command of its RUN".into());
+    }
+    let words: Vec<&str> = cmd.program_words().iter().map(String::as_str).collect();
+    if let Some(flag) = redirecting_flag("cargo", &words[1..]) {
+        return Err(format!("`{flag}` builds another manifest"));
+    }
+    if cmd.expands {
+        return Err("the build command uses shell expansions".into());
     }
     let cargo = ctx
         .build
@@ -1075,11 +1172,7 @@ fn cargo_plan(
             "build.rs is part of the build, which {stub} leaves out"
         ));
     }
-    let out_dir = m
-        .outputs
-        .first()
-        .filter(|o| !o.contains('$'))
-        .ok_or("restage cannot tell where the build writes")?;
+    let clean = cargo_clean(cmd, name)?;
     let broad = check_broad(doc, stage, b, target.ix)?;
     check_between(doc, ctx, stage, b, target.ix)?;
     let spec = ctx
@@ -1095,19 +1188,10 @@ fn cargo_plan(
         .iter()
         .map(|f| format!(" {}", doc.slice(&f.span)))
         .collect();
-    let mut crates = vec![name.to_string()];
-    if name.contains('-') {
-        crates.push(name.replace('-', "_"));
-    }
-    let fingerprints: Vec<String> = crates
-        .iter()
-        .map(|c| format!("{out_dir}.fingerprint/{c}-*"))
-        .collect();
     let stub_run = format!(
-        "{}{flags} mkdir -p src && echo 'fn main() {{}}' > src/main.rs && {} && rm -rf src {}{nl}",
+        "{}{flags} mkdir -p src && echo 'fn main() {{}}' > src/main.rs && {} && {clean} && rm -rf src{nl}",
         style.keyword(Kind::Run),
         doc.slice(&cmd.span),
-        fingerprints.join(" ")
     );
     let broad_text =
         analysis::with_newline(doc, doc.slice(&analysis::extent_with_comments(doc, b)));
@@ -1128,7 +1212,7 @@ fn cargo_plan(
             run.extent.start,
             "Build the dependencies before copying the sources",
             format!(
-                "`{}` ran after `{} {}`, so every source change recompiled every dependency; now {} copied first and the dependencies are built against an empty src/main.rs, whose build fingerprint is removed so the real sources are compiled after the copy. Unsafe because restage assumes the package builds from its manifests and that stub alone: no path dependencies, and no [[example]], [[bench]] or [[test]] target that needs its file",
+                "`{}` ran after `{} {}`, so every source change recompiled every dependency; now {} copied first and the dependencies are built against an empty src/main.rs; `cargo clean -p` then removes the stub's own build, so the real sources are compiled after the copy. Unsafe because restage assumes the package builds from its manifests and that stub alone: no path dependencies, and no [[example]], [[bench]] or [[test]] target that needs its file",
                 command_text(cmd),
                 instructions[b].kind,
                 one_line(doc.slice(&instructions[b].args)),
@@ -1139,10 +1223,53 @@ fn cargo_plan(
     ))
 }
 
+/// `cargo clean -p <package>` with the build's profile, target and target directory (and its
+/// leading assignments), so it removes exactly the stub's artifacts wherever the build put them.
+fn cargo_clean(build: &SimpleCommand, package: &str) -> Result<String, String> {
+    let plain = |w: &str| {
+        w.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-/=:+@,".contains(c))
+    };
+    let mut out: Vec<String> = build.assignments().to_vec();
+    out.extend(["cargo", "clean", "-p", package].map(String::from));
+    let words = build.program_words();
+    let mut i = 2;
+    while i < words.len() {
+        let w = words[i].as_str();
+        match w {
+            "--release" | "-r" => out.push("--release".into()),
+            "--profile" | "--target" | "--target-dir" | "--config" => {
+                let value = words
+                    .get(i + 1)
+                    .ok_or("the build command ends with a flag")?;
+                out.push(w.to_string());
+                out.push(value.clone());
+                i += 1;
+            }
+            _ if ["--profile=", "--target=", "--target-dir=", "--config="]
+                .iter()
+                .any(|f| w.starts_with(f)) =>
+            {
+                out.push(w.to_string());
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    match out.iter().find(|w| !plain(w)) {
+        Some(w) => Err(format!(
+            "`{w}` in the build command is not a plain word restage can repeat"
+        )),
+        None => Ok(out.join(" ")),
+    }
+}
+
 // --- Commands --------------------------------------------------------------------------------
 
 fn classify(ctx: &Context, cmd: &SimpleCommand, tree: Option<&str>) -> Class {
     let words: Vec<&str> = cmd.words.iter().map(String::as_str).collect();
+    // A command substitution runs code restage cannot see.
+    let substitutes = cmd.expands && words.iter().any(|w| w.contains("$(") || w.contains('`'));
     if let Some(m) = ctx.knowledge.classify_command(&words) {
         let program_words = cmd.program_words();
         return match m.kind {
@@ -1158,7 +1285,9 @@ fn classify(ctx: &Context, cmd: &SimpleCommand, tree: Option<&str>) -> Class {
             {
                 Class::CargoBuild(Box::new(m))
             }
-            CommandKind::AddsPackages if adds_tools(&m, program_words) => Class::Setup,
+            CommandKind::AddsPackages if !substitutes && adds_tools(&m, program_words) => {
+                Class::Setup
+            }
             _ => Class::Known,
         };
     }
@@ -1166,6 +1295,9 @@ fn classify(ctx: &Context, cmd: &SimpleCommand, tree: Option<&str>) -> Class {
     let Some(first) = pw.first() else {
         return Class::Known;
     };
+    if substitutes {
+        return Class::Unknown;
+    }
     let program = first.rsplit('/').next().unwrap_or(first);
     let sub = pw.iter().skip(1).find(|w| !w.starts_with('-')).copied();
     let has = |flag: &str| {
@@ -1527,9 +1659,61 @@ mod tests {
             ("pip install .", "project"),
             ("cargo build --release", "cargo-build"),
             ("cargo install --path .", "known"),
+            ("echo $(cat package.json)", "unknown"),
+            ("pip install $(cat tools.txt)", "known"),
+            ("apt-get install -y $PACKAGES", "setup"),
+            ("rm -rf $HOME/.cache", "known"),
         ] {
             assert_eq!(class(text), want, "{text}");
         }
+    }
+
+    #[test]
+    fn installs_pointed_elsewhere_are_refused() {
+        let build = context(&["package.json", "Gemfile", "Gemfile.lock"]);
+        for text in [
+            "FROM node:20\nCOPY . .\nRUN npm ci --prefix web\n",
+            "FROM node:20\nCOPY . .\nRUN npm ci -Cweb\n",
+            "FROM python:3.12\nCOPY . .\nRUN pip install -r $REQUIREMENTS\n",
+            "FROM ruby:3.3\nCOPY . .\nRUN BUNDLE_GEMFILE=gems/Gemfile bundle install\n",
+            "FROM ruby:3.3\nENV BUNDLE_GEMFILE=gems/Gemfile\nCOPY . .\nRUN bundle install\n",
+        ] {
+            let (out, changes) = rewrite(text, &build);
+            assert_eq!(out, text);
+            assert_eq!(changes.len(), 1, "{text}");
+            assert_eq!(
+                changes[0].applicability,
+                Applicability::DisplayOnly,
+                "{text}"
+            );
+        }
+        // A value that is only a flag's argument does not change what is read.
+        let (out, _) = rewrite(
+            "FROM node:20\nCOPY . .\nRUN npm ci --registry=$REGISTRY\n",
+            &build,
+        );
+        assert_eq!(
+            out,
+            "FROM node:20\nCOPY package.json ./\nRUN npm ci --registry=$REGISTRY\nCOPY . .\n"
+        );
+    }
+
+    #[test]
+    fn an_unreadable_dockerignore_blocks_the_copy() {
+        let build = BuildContext {
+            dockerignore: crate::context::DockerIgnoreState::Unknown {
+                file: ".dockerignore".into(),
+            },
+            ..context(&["package.json"])
+        };
+        let text = "FROM node:20\nCOPY . .\nRUN npm ci\n";
+        let (out, changes) = rewrite(text, &build);
+        assert_eq!(out, text);
+        assert!(
+            changes[0]
+                .reason
+                .contains(".dockerignore could not be read")
+        );
     }
 
     #[test]
