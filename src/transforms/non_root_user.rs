@@ -264,6 +264,11 @@ fn plan(doc: &Document, ctx: &Context) -> Verdict {
     for reason in privileged_ports(doc, &chain) {
         unsafe_reasons.push(reason);
     }
+    if let Some(tool) = start_toolchain(&start) {
+        unsafe_reasons.push(format!(
+            "the container starts with `{tool}`, which compiles into the application directory at start, and that directory stays root-owned"
+        ));
+    }
 
     // Where USER goes: after the last instruction that may need root.
     let last = body
@@ -677,6 +682,36 @@ fn entrypoint_script(start: &Start) -> Option<(usize, String)> {
     let named_entrypoint = base.contains("entrypoint");
     let script = base.ends_with(".sh") || base.ends_with(".bash");
     (named_entrypoint || (from_entrypoint && script)).then(|| (ix, program.clone()))
+}
+
+/// Build tools that compile the app when the container starts, writing next to the sources.
+const TOOLCHAINS: &[(&str, Option<&str>)] = &[
+    ("go", Some("run")),
+    ("cargo", Some("run")),
+    ("dotnet", Some("run")),
+    ("dotnet", Some("watch")),
+    ("mvn", None),
+    ("mvnw", None),
+    ("gradle", None),
+    ("gradlew", None),
+];
+
+/// The build tool the start command runs (`go run`, `dotnet run`, `mvn ...`), if any.
+fn start_toolchain(start: &Start) -> Option<String> {
+    let words: Vec<&String> = start.all().flat_map(|(_, w)| w.iter()).collect();
+    let at = words.iter().position(|w| {
+        let base = w.rsplit('/').next().unwrap_or(w);
+        !(WRAPPERS.contains(&base) || w.starts_with('-') || shell::is_assignment(w))
+    })?;
+    let program = words[at].rsplit('/').next().unwrap_or(words[at]);
+    let sub = words.get(at + 1).map(|w| w.as_str());
+    TOOLCHAINS
+        .iter()
+        .find(|(p, s)| *p == program && s.is_none_or(|s| Some(s) == sub))
+        .map(|(p, s)| match s {
+            Some(s) => format!("{p} {s}"),
+            None => (*p).to_string(),
+        })
 }
 
 /// Every EXPOSE of the chain below 1024, or whose port restage cannot read, as a reason.
@@ -1314,6 +1349,25 @@ mod tests {
         let cmd = "FROM node:20-slim\nCOPY . /app\nCMD [\"/app/start.sh\"]\n";
         assert_eq!(
             changes(cmd, UserStyle::Numeric)[0].applicability,
+            Applicability::Safe
+        );
+    }
+
+    #[test]
+    fn a_toolchain_at_start_is_unsafe() {
+        for cmd in [
+            "CMD [\"dotnet\", \"run\"]",
+            "CMD go run .",
+            "ENTRYPOINT [\"./mvnw\", \"spring-boot:run\"]",
+        ] {
+            let text = format!("FROM golang:1.22\nWORKDIR /src\nCOPY . .\n{cmd}\n");
+            let cs = changes(&text, UserStyle::Numeric);
+            assert_eq!(cs[0].applicability, Applicability::Unsafe, "{cmd}");
+        }
+        let built =
+            "FROM golang:1.22\nWORKDIR /src\nCOPY . .\nRUN go build -o /app .\nCMD [\"/app\"]\n";
+        assert_eq!(
+            changes(built, UserStyle::Numeric)[0].applicability,
             Applicability::Safe
         );
     }
