@@ -79,6 +79,9 @@ pub struct ImageInfo {
     pub os: Os,
     /// How to run as non-root on this image; `None` when unknown or when the image manages its own user.
     pub user: Option<UserPlan>,
+    /// The non-root user the image already runs as by default (distroless `:nonroot` tags, .NET
+    /// chiseled images); `None` when it runs as root or this is not known.
+    pub runs_as: Option<ExistingUser>,
     /// Remarks from the knowledge files.
     pub notes: Vec<String>,
 }
@@ -139,6 +142,7 @@ struct Rule {
     role: RoleDef,
     os: Option<OsDef>,
     user: Option<String>,
+    runs_as: Option<String>,
     runtime: Vec<Candidate>,
     note: Option<String>,
 }
@@ -164,6 +168,7 @@ struct Mapping {
     family: Option<String>,
     os: Option<OsDef>,
     user: Option<String>,
+    runs_as: Option<String>,
     confident: bool,
     note: Option<String>,
 }
@@ -497,6 +502,7 @@ fn compile_family(
             role: r.role,
             os: r.os,
             user: check_user(&r.user)?,
+            runs_as: check_user(&r.runs_as)?,
             runtime,
             note: r.note.clone(),
         });
@@ -555,10 +561,10 @@ fn compile_mapping(
     {
         return Err(sources.error(o, f.span(), &format!("unknown family `{}`", f.get_ref())));
     }
-    if let Some(u) = &m.user
-        && !users.contains_key(u.get_ref())
-    {
-        return Err(sources.error(o, u.span(), &format!("unknown user `{}`", u.get_ref())));
+    for u in [&m.user, &m.runs_as].into_iter().flatten() {
+        if !users.contains_key(u.get_ref()) {
+            return Err(sources.error(o, u.span(), &format!("unknown user `{}`", u.get_ref())));
+        }
     }
     Ok(Mapping {
         from,
@@ -571,6 +577,7 @@ fn compile_mapping(
         family: m.family.as_ref().map(|f| f.get_ref().clone()),
         os: m.os,
         user: m.user.as_ref().map(|u| u.get_ref().clone()),
+        runs_as: m.runs_as.as_ref().map(|u| u.get_ref().clone()),
         confident: m.confident,
         note: m.note.clone(),
     })
@@ -742,6 +749,7 @@ impl Images {
                 role: ImageRole::SelfManaged,
                 os: Os::Unknown,
                 user: None,
+                runs_as: None,
                 notes: note.into_iter().collect(),
             });
         }
@@ -762,6 +770,11 @@ impl Images {
                     self.user_plan(&os, user_name)
                 },
                 os,
+                runs_as: m
+                    .runs_as
+                    .as_deref()
+                    .and_then(|u| self.users.get(u))
+                    .cloned(),
                 notes: m.note.clone().into_iter().collect(),
             });
         }
@@ -779,6 +792,12 @@ impl Images {
                 self.user_plan(&os, user_name)
             },
             os,
+            runs_as: hit
+                .rule
+                .runs_as
+                .as_deref()
+                .and_then(|u| self.users.get(u))
+                .cloned(),
             notes: hit.rule.note.clone().into_iter().collect(),
         })
     }

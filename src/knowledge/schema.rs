@@ -249,6 +249,8 @@ pub(crate) struct MappingDef {
     pub os: Option<OsDef>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<Spanned<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runs_as: Option<Spanned<String>>,
     #[serde(default = "yes")]
     pub confident: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -315,6 +317,8 @@ pub(crate) struct RuleDef {
     pub os: Option<OsDef>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<Spanned<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runs_as: Option<Spanned<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub runtime: Option<RuntimeDef>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

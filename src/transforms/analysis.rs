@@ -232,6 +232,129 @@ pub fn defined_names(ins: &Instruction) -> Vec<String> {
     }
 }
 
+/// The `NAME=value` pairs an ENV instruction sets, quotes removed (`ENV A=1 B="x y"`); the
+/// legacy form `ENV NAME value words` sets one name to the rest of the line.
+pub fn env_pairs(ins: &Instruction) -> Vec<(String, String)> {
+    let Some(text) = ins.words.first().map(|w| w.value.trim()) else {
+        return Vec::new();
+    };
+    let first = text.split_whitespace().next().unwrap_or("");
+    if !first.contains('=') {
+        let value = text[first.len()..].trim();
+        return vec![(first.to_string(), unquote(value))];
+    }
+    split_quoted(text)
+        .into_iter()
+        .filter_map(|t| {
+            t.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+        })
+        .collect()
+}
+
+/// The names an ARG instruction declares with their defaults (`ARG A=1 B` -> A: 1, B: none).
+pub fn arg_decls(ins: &Instruction) -> Vec<(String, Option<String>)> {
+    let Some(text) = ins.words.first().map(|w| w.value.trim()) else {
+        return Vec::new();
+    };
+    split_quoted(text)
+        .into_iter()
+        .map(|t| match t.split_once('=') {
+            Some((k, v)) => (k.to_string(), Some(v.to_string())),
+            None => (t, None),
+        })
+        .collect()
+}
+
+/// Splits on blanks outside quotes and removes the quotes (`a="x y" b` -> `a=x y`, `b`).
+fn split_quoted(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quote: Option<char> = None;
+    let mut in_token = false;
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some('"'), '\\') => {
+                if let Some(n) = chars.next() {
+                    cur.push(n);
+                }
+            }
+            (Some(_), c) => cur.push(c),
+            (None, '"' | '\'') => {
+                quote = Some(c);
+                in_token = true;
+            }
+            (None, c) if c.is_whitespace() => {
+                if in_token {
+                    out.push(std::mem::take(&mut cur));
+                    in_token = false;
+                }
+            }
+            (None, c) => {
+                cur.push(c);
+                in_token = true;
+            }
+        }
+    }
+    if in_token {
+        out.push(cur);
+    }
+    out
+}
+
+fn unquote(value: &str) -> String {
+    split_quoted(value).join(" ")
+}
+
+/// `text` with its `$NAME`, `${NAME}`, `${NAME:-word}` and `${NAME-word}` references replaced
+/// by `lookup`'s values; `None` when a variable has no known value or the syntax is other.
+pub fn expand_vars(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(pos) = rest.find('$') {
+        out.push_str(&rest[..pos]);
+        let after = &rest[pos + 1..];
+        let name_len = |s: &str| {
+            s.bytes()
+                .take_while(|b| *b == b'_' || b.is_ascii_alphanumeric())
+                .count()
+        };
+        if let Some(inner) = after.strip_prefix('{') {
+            let close = inner.find('}')?;
+            let body = &inner[..close];
+            let n = name_len(body);
+            let (name, op) = body.split_at(n);
+            if name.is_empty() {
+                return None;
+            }
+            let value = match op {
+                "" => lookup(name)?,
+                _ if op.starts_with(":-") || op.starts_with('-') => {
+                    let default = op.trim_start_matches(':')[1..].to_string();
+                    match lookup(name) {
+                        Some(v) if !(v.is_empty() && op.starts_with(':')) => v,
+                        _ => default,
+                    }
+                }
+                _ => return None,
+            };
+            out.push_str(&value);
+            rest = &inner[close + 1..];
+        } else {
+            let n = name_len(after);
+            if n == 0 {
+                return None;
+            }
+            out.push_str(&lookup(&after[..n])?);
+            rest = &after[n..];
+        }
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
 /// An instruction's extent together with the comment lines directly above it: what moves when
 /// the instruction moves.
 pub fn extent_with_comments(doc: &Document, index: usize) -> Span {
@@ -277,6 +400,36 @@ mod tests {
             resolved_destination(&doc, st, 2).as_deref(),
             Some("/srv/app")
         );
+    }
+
+    #[test]
+    fn env_arg_and_expansion() {
+        let doc = parse("FROM a\nENV A=1 B=\"x y\" C='z'\nENV LEGACY some words\nARG V=\"20\" W\n")
+            .unwrap();
+        let ins = doc.instructions();
+        assert_eq!(
+            env_pairs(&ins[1]),
+            [
+                ("A".into(), "1".into()),
+                ("B".into(), "x y".into()),
+                ("C".into(), "z".into())
+            ]
+        );
+        assert_eq!(env_pairs(&ins[2]), [("LEGACY".into(), "some words".into())]);
+        assert_eq!(
+            arg_decls(&ins[3]),
+            [("V".into(), Some("20".into())), ("W".into(), None)]
+        );
+        let lookup = |n: &str| (n == "V").then(|| "20".to_string());
+        assert_eq!(
+            expand_vars("node:${V}-slim", &lookup).as_deref(),
+            Some("node:20-slim")
+        );
+        assert_eq!(expand_vars("$V/x", &lookup).as_deref(), Some("20/x"));
+        assert_eq!(expand_vars("${W:-3000}", &lookup).as_deref(), Some("3000"));
+        assert_eq!(expand_vars("$W", &lookup), None);
+        assert_eq!(expand_vars("${V/a/b}", &lookup), None);
+        assert_eq!(expand_vars("plain", &lookup).as_deref(), Some("plain"));
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod copy_order;
 mod exec_form;
 pub mod facts;
 mod multi_stage;
+mod non_root_user;
 
 use crate::config::Settings;
 use crate::context::BuildContext;
@@ -63,6 +64,13 @@ static REGISTRY: &[Transform] = &[
         confidence: "safe: only plain words, never an ENTRYPOINT next to a CMD",
         doc: include_str!("../../transforms/exec-form.md"),
         run: exec_form::run,
+    },
+    Transform {
+        id: "non-root-user",
+        summary: "Make the final stage run as an unprivileged user, the way its base-image family expects",
+        confidence: "safe when the knowledge files name the user or how to create it; unsafe for explicit USER root, ports below 1024 or what restage cannot resolve; a suggestion for unknown images",
+        doc: include_str!("../../transforms/non-root-user.md"),
+        run: non_root_user::run,
     },
 ];
 

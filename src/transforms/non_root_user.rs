@@ -1,0 +1,1457 @@
+//! `non-root-user`: the final stage runs as an unprivileged user, the way its base-image family
+//! expects: the family's existing user (`node`, distroless `nonroot`, .NET `app`), a system user
+//! created with the image's own tools (Debian/Ubuntu `groupadd`/`useradd`, Alpine/BusyBox
+//! `addgroup`/`adduser`), a user the Dockerfile already creates, or numeric ids on `scratch`.
+//! `USER` goes after the last instruction that needs root; application files stay root-owned
+//! (read-only to the app) and the directories the app must write (every `VOLUME`, directories
+//! created for data) are given to the user. Images that manage their own user, entrypoints that
+//! drop privileges, and stages that already run as non-root are left alone; unknown images get a
+//! suggestion.
+
+use super::Context;
+use super::analysis::{self, Workdir};
+use crate::config::UserStyle;
+use crate::edit::{Applicability, Change, Edit};
+use crate::knowledge::{ImageInfo, ImageRef, ImageRole, Os, UserPlan};
+use crate::shell;
+use crate::syntax::{Document, Form, Kind, Stage};
+
+const ID: &str = "non-root-user";
+
+/// Title of a suggestion when restage cannot make the change.
+const REFUSE_TITLE: &str = "Run the final stage as a non-root user";
+
+pub(super) fn run(doc: &Document, ctx: &Context) -> Vec<Change> {
+    match plan(doc, ctx) {
+        Verdict::Change(change) => vec![*change],
+        Verdict::Nothing => Vec::new(),
+        Verdict::Refuse { anchor, reason } => vec![Change::new(
+            ID,
+            Applicability::DisplayOnly,
+            anchor,
+            REFUSE_TITLE,
+            reason,
+        )],
+    }
+}
+
+enum Verdict {
+    Change(Box<Change>),
+    /// Nothing to do, or nothing restage should do (already non-root, self-managed, a dropper).
+    Nothing,
+    /// The stage runs as root and restage cannot fix it safely: a suggestion.
+    Refuse {
+        anchor: usize,
+        reason: String,
+    },
+}
+
+/// Who the final stage will run as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Who {
+    /// A user the base image already has.
+    Existing { name: String, uid: u32, gid: u32 },
+    /// A user restage creates with the image family's command.
+    Create {
+        name: String,
+        uid: u32,
+        gid: u32,
+        command: String,
+    },
+    /// Numeric ids only (no user database, no tools to create one).
+    Numeric { uid: u32, gid: u32 },
+    /// A user the Dockerfile itself creates (and never switches to).
+    Declared {
+        name: String,
+        uid: Option<u32>,
+        gid: Option<u32>,
+        line: usize,
+    },
+}
+
+impl Who {
+    /// The argument of the `USER` instruction.
+    fn user_value(&self, style: UserStyle) -> String {
+        match (self, style) {
+            (Who::Numeric { uid, gid }, _) => format!("{uid}:{gid}"),
+            (Who::Existing { uid, gid, .. } | Who::Create { uid, gid, .. }, UserStyle::Numeric) => {
+                format!("{uid}:{gid}")
+            }
+            (Who::Existing { name, .. } | Who::Create { name, .. }, UserStyle::Named) => {
+                name.clone()
+            }
+            (
+                Who::Declared {
+                    uid: Some(uid),
+                    gid,
+                    ..
+                },
+                UserStyle::Numeric,
+            ) => match gid {
+                Some(gid) => format!("{uid}:{gid}"),
+                None => uid.to_string(),
+            },
+            (Who::Declared { name, .. }, _) => name.clone(),
+        }
+    }
+
+    /// The owner for `chown` and `COPY --chown`: numeric ids where known (they need no user
+    /// database and cannot be mistaken).
+    fn owner(&self) -> String {
+        match self {
+            Who::Existing { uid, gid, .. }
+            | Who::Create { uid, gid, .. }
+            | Who::Numeric { uid, gid } => format!("{uid}:{gid}"),
+            Who::Declared { name, uid, gid, .. } => {
+                let user = uid.map_or_else(|| name.clone(), |u| u.to_string());
+                match gid {
+                    Some(g) => format!("{user}:{g}"),
+                    None => user,
+                }
+            }
+        }
+    }
+
+    /// The change's title.
+    fn title(&self) -> String {
+        match self {
+            Who::Existing { name, .. } => format!("Run as the image's user {name}"),
+            Who::Create { .. } => format!("Create user {} and run as it", self.describe()),
+            Who::Numeric { .. } => format!("Run as {}", self.describe()),
+            Who::Declared { name, .. } => format!("Run as {name}, the user the Dockerfile creates"),
+        }
+    }
+
+    /// Where the user comes from, as a sentence about the image.
+    fn sentence(&self) -> String {
+        match self {
+            Who::Existing { .. } => format!("The image already has the user {}.", self.describe()),
+            Who::Create { command, .. } => format!(
+                "It has no user for the app, so restage creates the system user {} with the image's own tools ({}).",
+                self.describe(),
+                tools(command)
+            ),
+            Who::Numeric { .. } => format!(
+                "It has no user database and no tools to create one, so the stage runs as the numeric ids {}.",
+                self.describe()
+            ),
+            Who::Declared { line, .. } => format!(
+                "The Dockerfile creates the user {} (line {line}) but never switches to it.",
+                self.describe()
+            ),
+        }
+    }
+
+    /// `name (uid:gid)` for messages.
+    fn describe(&self) -> String {
+        match self {
+            Who::Existing { name, uid, gid } | Who::Create { name, uid, gid, .. } => {
+                format!("{name} ({uid}:{gid})")
+            }
+            Who::Numeric { uid, gid } => format!("{uid}:{gid}"),
+            Who::Declared { name, uid, gid, .. } => match (uid, gid) {
+                (Some(u), Some(g)) => format!("{name} ({u}:{g})"),
+                (Some(u), None) => format!("{name} (uid {u})"),
+                _ => name.clone(),
+            },
+        }
+    }
+}
+
+/// A directory the app must be able to write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Writable {
+    path: String,
+    /// The VOLUME instruction of the final stage that declares it, if any.
+    volume: Option<usize>,
+    /// `VOLUME` or `mkdir`, for messages.
+    origin: &'static str,
+    /// A RUN of the chain creates it with mkdir, or a COPY/ADD copies to it: no `mkdir -p`.
+    exists: bool,
+}
+
+fn plan(doc: &Document, ctx: &Context) -> Verdict {
+    let chain = chain(doc);
+    let stage = doc.final_stage();
+    let instructions = doc.instructions();
+    let from = &instructions[stage.from];
+    let anchor = from.extent.start;
+    let style = ctx.settings.user_style;
+
+    let root_user = match effective_user(doc, &chain) {
+        Effective::NonRoot => return Verdict::Nothing,
+        Effective::Root(ix) => Some(ix),
+        Effective::Default => None,
+    };
+    let body = stage.from + 1..stage.instructions.end;
+    if let Some(ix) = body
+        .clone()
+        .find(|&i| instructions[i].kind == Kind::Onbuild)
+    {
+        return refuse(
+            anchor,
+            format!(
+                "the final stage has ONBUILD triggers (line {}): it is a base for other images, whose builds may need root",
+                line(doc, ix)
+            ),
+        );
+    }
+
+    // The image the chain starts from.
+    let root = chain[0];
+    let written = root.image.value.as_str();
+    let (reference, via_arg) = match resolve_image(doc, written) {
+        Ok(r) => r,
+        Err(why) => return refuse(anchor, why),
+    };
+    let Some(image) = ImageRef::parse(&reference) else {
+        return refuse(
+            anchor,
+            format!("restage cannot read the base image reference `{reference}`"),
+        );
+    };
+    let Some(info) = ctx.knowledge.image(&image) else {
+        return refuse(
+            anchor,
+            format!(
+                "restage does not know the base image `{reference}`, so it cannot tell whether it has a non-root user or how to create one; create a user and add `USER <uid>:<gid>` before CMD, or describe the image with [[knowledge.mapping]] in restage.toml"
+            ),
+        );
+    };
+    if info.role == ImageRole::SelfManaged {
+        return Verdict::Nothing;
+    }
+    if info.runs_as.is_some() && root_user.is_none() {
+        return Verdict::Nothing;
+    }
+    let start = start_commands(doc, &chain);
+    if start
+        .all()
+        .any(|(_, words)| has_privilege_dropper(ctx, words))
+    {
+        return Verdict::Nothing;
+    }
+
+    let who = match choose_user(doc, &chain, &info, &reference) {
+        Ok(who) => who,
+        Err(why) => return refuse(anchor, why),
+    };
+    let user_value = who.user_value(style);
+    let user_kw = doc.style().keyword(Kind::User);
+    if let Some((ix, script)) = entrypoint_script(&start) {
+        let mut how = String::new();
+        if let Who::Create { command, .. } = &who {
+            how.push_str(&format!("`RUN {command}` and "));
+        }
+        how.push_str(&format!("`{user_kw} {user_value}`"));
+        return refuse(
+            anchor,
+            format!(
+                "the {} (line {}) runs `{script}`, a script restage cannot read: entrypoint scripts often start as root to prepare files and then drop privileges themselves (gosu, su-exec), which fails under USER. If this one does not, add {how} before it",
+                instructions[ix].kind,
+                line(doc, ix)
+            ),
+        );
+    }
+
+    let mut unsafe_reasons: Vec<String> = Vec::new();
+    if root_user.is_some() {
+        unsafe_reasons.push(
+            "the Dockerfile asks for root explicitly, and restage cannot tell whether the app needs it at run time"
+                .into(),
+        );
+    }
+    for reason in privileged_ports(doc, &chain) {
+        unsafe_reasons.push(reason);
+    }
+    if let Some(tool) = start_toolchain(&start) {
+        unsafe_reasons.push(format!(
+            "the container starts with `{tool}`, which compiles into the application directory at start, and that directory stays root-owned"
+        ));
+    }
+
+    // Where USER goes: after the last instruction that may need root.
+    let last = body
+        .clone()
+        .rev()
+        .find(|&i| {
+            matches!(
+                instructions[i].kind,
+                Kind::Run | Kind::Copy | Kind::Add | Kind::Workdir | Kind::User
+            )
+        })
+        .unwrap_or(stage.from);
+
+    // Directories the app must write.
+    let shell = !matches!(info.os, Os::Distroless | Os::Scratch);
+    let writable = writable_dirs(doc, &chain, &mut unsafe_reasons);
+    let owner = who.owner();
+    let mut edits: Vec<Edit> = Vec::new();
+    let mut created_by_copy: Vec<String> = Vec::new();
+    for ix in body.clone() {
+        let ins = &instructions[ix];
+        if !matches!(ins.kind, Kind::Copy | Kind::Add) {
+            continue;
+        }
+        let Some(dest) = analysis::resolved_destination(doc, stage, ix) else {
+            continue;
+        };
+        if !writable.iter().any(|w| analysis::is_within(&dest, &w.path)) {
+            continue;
+        }
+        if writable.iter().any(|w| w.path == dest) {
+            created_by_copy.push(dest.clone());
+        }
+        if ins.flag("chown").is_none() {
+            edits.push(Edit::insert(ins.keyword.end, format!(" --chown={owner}")));
+        }
+    }
+    let mut early: Vec<&Writable> = Vec::new(); // declared by a VOLUME before `last`
+    let mut late: Vec<&Writable> = Vec::new();
+    for w in &writable {
+        if !shell {
+            if !created_by_copy.contains(&w.path) {
+                unsafe_reasons.push(format!(
+                    "{} {} must be writable, but `{reference}` has no shell to create it owned by {owner}: it stays root-owned unless a volume with the right owner is mounted there",
+                    w.origin, w.path
+                ));
+            }
+            continue;
+        }
+        match w.volume {
+            Some(v) if v < last && runs_as_root_at(doc, &chain, v) => early.push(w),
+            _ => late.push(w),
+        }
+    }
+    let shell_ok = posix_shell(doc, &chain);
+    let mut run_parts: Vec<String> = Vec::new();
+    if let Who::Create { command, .. } = &who {
+        run_parts.extend(command.split(" && ").map(str::to_string));
+    }
+    // A directory declared by a VOLUME before the last RUN is prepared before that VOLUME,
+    // where nothing of the stage may have created it yet.
+    let dir_parts = |dirs: &[&Writable], before_volume: bool| -> Vec<String> {
+        let missing: Vec<&str> = dirs
+            .iter()
+            .filter(|w| before_volume || !w.exists)
+            .map(|w| w.path.as_str())
+            .collect();
+        let all: Vec<&str> = dirs.iter().map(|w| w.path.as_str()).collect();
+        let mut parts = Vec::new();
+        if !missing.is_empty() {
+            parts.push(format!("mkdir -p {}", missing.join(" ")));
+        }
+        if !all.is_empty() {
+            parts.push(format!("chown {owner} {}", all.join(" ")));
+        }
+        parts
+    };
+    run_parts.extend(dir_parts(&late, false));
+    if (!run_parts.is_empty() || !early.is_empty()) && !shell_ok {
+        unsafe_reasons.push(
+            "the stage sets a SHELL that may not understand the `&&` list restage adds".into(),
+        );
+    }
+    if via_arg
+        && (!run_parts.is_empty() || !early.is_empty() || !user_value_is_numeric(&user_value))
+    {
+        unsafe_reasons.push(format!(
+            "the base image `{written}` was read with its ARG default (`{reference}`), and another value given with --build-arg may need another way to create or name the user"
+        ));
+    }
+    if let Some(first_volume) = early.iter().filter_map(|w| w.volume).min() {
+        let at = analysis::extent_with_comments(doc, first_volume).start;
+        edits.push(Edit::insert(
+            at,
+            format!(
+                "{}{}",
+                run_text(doc, &dir_parts(&early, true)),
+                doc.style().nl()
+            ),
+        ));
+    }
+
+    // The USER line (and the RUN before it).
+    let nl = doc.style().nl();
+    let last_ins = &instructions[last];
+    let replaced = (root_user == Some(last) && run_parts.is_empty())
+        .then(|| last_ins.words.first())
+        .flatten();
+    let replace_root = replaced.is_some();
+    if let Some(word) = replaced {
+        edits.push(Edit::replace(word.span.clone(), user_value.clone()));
+    } else {
+        let mut lines: Vec<String> = Vec::new();
+        if !run_parts.is_empty() {
+            lines.push(run_text(doc, &run_parts));
+        }
+        lines.push(format!("{user_kw} {user_value}"));
+        let at = last_ins.extent.end;
+        let text = if at == doc.text().len() && !doc.text().ends_with('\n') {
+            format!("{nl}{}", lines.join(nl))
+        } else {
+            format!("{}{nl}", lines.join(nl))
+        };
+        edits.push(Edit::insert(at, text));
+    }
+
+    // What the user reads.
+    let mut reason = match root_user {
+        Some(ix) => format!(
+            "The final stage ends as root (`{} {}`, line {}). ",
+            doc.slice(&instructions[ix].keyword),
+            doc.slice(&instructions[ix].args).trim(),
+            line(doc, ix)
+        ),
+        None => format!("The final stage runs as root, the default of `{reference}`. "),
+    };
+    reason.push_str(&who.sentence());
+    reason.push_str(&format!(" `{user_kw} {user_value}` "));
+    if replace_root {
+        reason.push_str(&format!("replaces it at line {}", line(doc, last)));
+    } else if last == stage.from {
+        reason.push_str("goes right after FROM");
+    } else {
+        reason.push_str(&format!(
+            "goes after the {} at line {}, the last instruction that may need root",
+            instructions[last].kind,
+            line(doc, last)
+        ));
+    }
+    if matches!(who, Who::Declared { uid: None, .. }) && style == UserStyle::Numeric {
+        reason.push_str(
+            "; that user has no fixed uid, so USER names it (Kubernetes runAsNonRoot then needs runAsUser)",
+        );
+    } else if user_value_is_numeric(&user_value) {
+        reason.push_str("; it is numeric so Kubernetes runAsNonRoot can verify it");
+    }
+    reason
+        .push_str(". Application files stay root-owned: the app reads them but cannot change them");
+    if !writable.is_empty() {
+        let dirs: Vec<&str> = writable.iter().map(|w| w.path.as_str()).collect();
+        reason.push_str(&format!(
+            "; {} {} owned by {owner} so the app can write there",
+            dirs.join(", "),
+            if dirs.len() == 1 { "is" } else { "are" }
+        ));
+    }
+    let applicability = if unsafe_reasons.is_empty() {
+        Applicability::Safe
+    } else {
+        reason.push_str(&format!(". Unsafe because {}", unsafe_reasons.join("; ")));
+        Applicability::Unsafe
+    };
+    let anchor = root_user.map_or(anchor, |ix| instructions[ix].extent.start);
+    Verdict::Change(Box::new(
+        Change::new(ID, applicability, anchor, who.title(), reason).with_edits(edits),
+    ))
+}
+
+/// Who the stage will run as: a user the Dockerfile creates, else the image's default non-root
+/// user, else the family's existing user, else one created the family's way, else numeric ids.
+fn choose_user(
+    doc: &Document,
+    chain: &[&Stage],
+    info: &ImageInfo,
+    reference: &str,
+) -> Result<Who, String> {
+    if let Some(who) = created_user(doc, chain)? {
+        return Ok(who);
+    }
+    Ok(match (&info.runs_as, &info.user) {
+        (Some(u), _) | (None, Some(UserPlan::Existing(u))) => Who::Existing {
+            name: u.name.clone(),
+            uid: u.uid,
+            gid: u.gid,
+        },
+        (
+            None,
+            Some(UserPlan::Create {
+                name,
+                uid,
+                gid,
+                command,
+                ..
+            }),
+        ) => Who::Create {
+            name: name.clone(),
+            uid: *uid,
+            gid: *gid,
+            command: command.clone(),
+        },
+        (None, Some(UserPlan::Numeric { uid, gid })) => Who::Numeric {
+            uid: *uid,
+            gid: *gid,
+        },
+        (None, None) => {
+            return Err(format!(
+                "restage knows no non-root user of `{reference}` ({}) and no way to create one there",
+                os_name(&info.os)
+            ));
+        }
+    })
+}
+
+fn refuse(anchor: usize, reason: impl Into<String>) -> Verdict {
+    Verdict::Refuse {
+        anchor,
+        reason: reason.into(),
+    }
+}
+
+fn line(doc: &Document, ix: usize) -> usize {
+    doc.line_col(doc.instructions()[ix].extent.start).0
+}
+
+/// The final stage and the stages of this file it is built FROM, the first ancestor first.
+fn chain(doc: &Document) -> Vec<&Stage> {
+    let mut out = vec![doc.final_stage()];
+    while let Some(parent) = doc
+        .stage_named(&out.last().expect("not empty").image.value)
+        .filter(|p| p.index < out.last().expect("not empty").index)
+    {
+        out.push(parent);
+    }
+    out.reverse();
+    out
+}
+
+/// Indices of the instructions of the chain's stages (FROMs excluded), in build order.
+fn chain_body(chain: &[&Stage]) -> impl Iterator<Item = usize> {
+    chain
+        .iter()
+        .flat_map(|s| s.from + 1..s.instructions.end)
+        .collect::<Vec<_>>()
+        .into_iter()
+}
+
+/// The user the final stage ends as.
+enum Effective {
+    /// No USER anywhere in the chain: the base image's default.
+    Default,
+    /// The last USER names root (`root`, `0`, `0:0`, `root:root`): its index.
+    Root(usize),
+    /// The last USER names another user, or a variable (the author's choice either way).
+    NonRoot,
+}
+
+fn effective_user(doc: &Document, chain: &[&Stage]) -> Effective {
+    let instructions = doc.instructions();
+    let Some(ix) = chain_body(chain)
+        .filter(|&i| instructions[i].kind == Kind::User)
+        .last()
+    else {
+        return Effective::Default;
+    };
+    if is_root(&instructions[ix]) {
+        Effective::Root(ix)
+    } else {
+        Effective::NonRoot
+    }
+}
+
+/// A USER instruction that names root: `root`, `0`, `0:0`, `root:root` (a variable is not).
+fn is_root(user: &crate::syntax::Instruction) -> bool {
+    let value = user.words.first().map_or("", |w| w.value.trim());
+    let name = value.split(':').next().unwrap_or("");
+    !value.contains('$') && (name == "root" || name.parse::<u64>() == Ok(0))
+}
+
+/// True when no USER of the chain before instruction `ix` names a user other than root: a RUN
+/// inserted there runs as root.
+fn runs_as_root_at(doc: &Document, chain: &[&Stage], ix: usize) -> bool {
+    let instructions = doc.instructions();
+    chain_body(chain)
+        .filter(|&i| i < ix && instructions[i].kind == Kind::User)
+        .last()
+        .is_none_or(|i| is_root(&instructions[i]))
+}
+
+/// The base image reference, with global ARG defaults substituted (`true` when one was).
+fn resolve_image(doc: &Document, written: &str) -> Result<(String, bool), String> {
+    if !written.contains('$') {
+        return Ok((written.to_string(), false));
+    }
+    let globals: Vec<(String, Option<String>)> = doc
+        .instructions()
+        .iter()
+        .filter(|i| i.stage.is_none() && i.kind == Kind::Arg)
+        .flat_map(analysis::arg_decls)
+        .collect();
+    let lookup = |name: &str| {
+        globals
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .and_then(|(_, v)| v.clone())
+    };
+    match analysis::expand_vars(written, &lookup) {
+        Some(r) if !r.is_empty() => Ok((r, true)),
+        _ => Err(format!(
+            "the base image `{written}` uses a variable with no default restage can read, so it cannot tell which image the stage runs on"
+        )),
+    }
+}
+
+/// How the container starts: the last ENTRYPOINT and the last CMD of the chain, each with its
+/// instruction index and its words (exec-form elements and shell text split into words).
+struct Start {
+    entrypoint: Option<(usize, Vec<String>)>,
+    cmd: Option<(usize, Vec<String>)>,
+}
+
+impl Start {
+    fn all(&self) -> impl Iterator<Item = &(usize, Vec<String>)> {
+        self.entrypoint.iter().chain(self.cmd.iter())
+    }
+}
+
+fn start_commands(doc: &Document, chain: &[&Stage]) -> Start {
+    let instructions = doc.instructions();
+    let last = |kind: Kind| {
+        let ix = chain_body(chain)
+            .filter(|&i| instructions[i].kind == kind)
+            .last()?;
+        let words = match &instructions[ix].form {
+            Form::Exec { words, .. } => words
+                .iter()
+                .flat_map(|w| shell_words(&w.value, 0, '\\'))
+                .collect(),
+            Form::Shell { span } => shell_words(doc.slice(span), span.start, doc.escape()),
+            Form::None => Vec::new(),
+        };
+        Some((ix, words))
+    };
+    Start {
+        entrypoint: last(Kind::Entrypoint),
+        cmd: last(Kind::Cmd),
+    }
+}
+
+/// Words of a shell text (also of an exec-form element such as the script of `sh -c "..."`).
+fn shell_words(text: &str, base: usize, escape: char) -> Vec<String> {
+    match shell::split(text, base, escape) {
+        Some(cmds) => cmds.into_iter().flat_map(|c| c.words).collect(),
+        None => text.split_whitespace().map(str::to_string).collect(),
+    }
+}
+
+/// True when some word of the start command begins a privilege-dropping command (gosu, su-exec,
+/// `setpriv --reuid`, ...): the entrypoint must start as root.
+fn has_privilege_dropper(ctx: &Context, words: &[String]) -> bool {
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    (0..words.len()).any(|i| ctx.knowledge.privilege_dropper(&words[i..]).is_some())
+}
+
+/// Programs that start another program and are not the app.
+const WRAPPERS: &[&str] = &[
+    "tini",
+    "tini-static",
+    "dumb-init",
+    "catatonit",
+    "exec",
+    "env",
+    "sh",
+    "bash",
+    "ash",
+    "dash",
+];
+
+/// The script the container starts with, when restage cannot tell what it does: the program of
+/// the ENTRYPOINT (after init wrappers such as tini and `sh -c`) when it is a shell script or
+/// named like an entrypoint, or such a name in the CMD the ENTRYPOINT runs. Such scripts often
+/// drop privileges themselves.
+fn entrypoint_script(start: &Start) -> Option<(usize, String)> {
+    let mut words: Vec<(usize, &String, bool)> = Vec::new();
+    if let Some((ix, w)) = &start.entrypoint {
+        words.extend(w.iter().map(|w| (*ix, w, true)));
+    }
+    // Without an ENTRYPOINT the CMD is the command; with one, its arguments.
+    if let Some((ix, w)) = &start.cmd {
+        words.extend(w.iter().map(|w| (*ix, w, false)));
+    }
+    let (ix, program, from_entrypoint) = words.into_iter().find(|(_, w, _)| {
+        let base = w.rsplit('/').next().unwrap_or(w);
+        !(WRAPPERS.contains(&base) || w.starts_with('-') || shell::is_assignment(w))
+    })?;
+    let base = program
+        .rsplit('/')
+        .next()
+        .unwrap_or(program)
+        .to_ascii_lowercase();
+    let named_entrypoint = base.contains("entrypoint");
+    let script = base.ends_with(".sh") || base.ends_with(".bash");
+    (named_entrypoint || (from_entrypoint && script)).then(|| (ix, program.clone()))
+}
+
+/// Build tools that compile the app when the container starts, writing next to the sources.
+const TOOLCHAINS: &[(&str, Option<&str>)] = &[
+    ("go", Some("run")),
+    ("cargo", Some("run")),
+    ("dotnet", Some("run")),
+    ("dotnet", Some("watch")),
+    ("mvn", None),
+    ("mvnw", None),
+    ("gradle", None),
+    ("gradlew", None),
+];
+
+/// The build tool the start command runs (`go run`, `dotnet run`, `mvn ...`), if any.
+fn start_toolchain(start: &Start) -> Option<String> {
+    let words: Vec<&String> = start.all().flat_map(|(_, w)| w.iter()).collect();
+    let at = words.iter().position(|w| {
+        let base = w.rsplit('/').next().unwrap_or(w);
+        !(WRAPPERS.contains(&base) || w.starts_with('-') || shell::is_assignment(w))
+    })?;
+    let program = words[at].rsplit('/').next().unwrap_or(words[at]);
+    let sub = words.get(at + 1).map(|w| w.as_str());
+    TOOLCHAINS
+        .iter()
+        .find(|(p, s)| *p == program && s.is_none_or(|s| Some(s) == sub))
+        .map(|(p, s)| match s {
+            Some(s) => format!("{p} {s}"),
+            None => (*p).to_string(),
+        })
+}
+
+/// Every EXPOSE of the chain below 1024, or whose port restage cannot read, as a reason.
+fn privileged_ports(doc: &Document, chain: &[&Stage]) -> Vec<String> {
+    let instructions = doc.instructions();
+    let mut out = Vec::new();
+    for ix in chain_body(chain).filter(|&i| instructions[i].kind == Kind::Expose) {
+        for w in &instructions[ix].words {
+            let spec = w.value.trim();
+            let lookup = |name: &str| variable_at(doc, chain, ix, name);
+            let port = analysis::expand_vars(spec, &lookup).and_then(|v| {
+                let v = v.split('/').next().unwrap_or("").to_string();
+                v.split('-')
+                    .next()
+                    .and_then(|p| p.trim().parse::<u32>().ok())
+            });
+            match port {
+                Some(p) if p < 1024 => out.push(format!(
+                    "EXPOSE {spec} (line {}): Docker lets a non-root process bind a port below 1024, but Kubernetes and older engines do not, so the app may fail to start unless it listens on port 1024 or above",
+                    line(doc, ix)
+                )),
+                Some(_) => {}
+                None => out.push(format!(
+                    "EXPOSE {spec} (line {}): restage cannot tell whether the port is below 1024, which a non-root process may not bind under Kubernetes or older engines",
+                    line(doc, ix)
+                )),
+            }
+        }
+    }
+    out
+}
+
+/// The value of `name` at instruction `ix`: the last ENV of the chain before it, else an ARG of
+/// its stage (a declaration without default takes the global ARG's default).
+fn variable_at(doc: &Document, chain: &[&Stage], ix: usize, name: &str) -> Option<String> {
+    let instructions = doc.instructions();
+    let stage = instructions[ix].stage;
+    for i in chain_body(chain)
+        .filter(|&i| i < ix)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+    {
+        let ins = &instructions[i];
+        match ins.kind {
+            Kind::Env => {
+                if let Some((_, v)) = analysis::env_pairs(ins)
+                    .into_iter()
+                    .rev()
+                    .find(|(n, _)| n == name)
+                {
+                    return (!v.contains('$')).then_some(v);
+                }
+            }
+            Kind::Arg if ins.stage == stage => {
+                if let Some((_, v)) = analysis::arg_decls(ins)
+                    .into_iter()
+                    .rev()
+                    .find(|(n, _)| n == name)
+                {
+                    let v = v.or_else(|| {
+                        instructions
+                            .iter()
+                            .filter(|g| g.stage.is_none() && g.kind == Kind::Arg)
+                            .flat_map(analysis::arg_decls)
+                            .rfind(|(n, _)| n == name)
+                            .and_then(|(_, v)| v)
+                    })?;
+                    return (!v.contains('$')).then_some(v);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The last user the chain's RUN steps create (useradd / adduser), with its ids when the command
+/// gives them. An error when a RUN creates a user restage cannot read.
+fn created_user(doc: &Document, chain: &[&Stage]) -> Result<Option<Who>, String> {
+    let instructions = doc.instructions();
+    let mut groups: Vec<(String, u32)> = Vec::new();
+    let mut user: Option<Who> = None;
+    for ix in chain_body(chain).filter(|&i| instructions[i].kind == Kind::Run) {
+        let ins = &instructions[ix];
+        let cannot = || {
+            format!(
+                "the RUN at line {} creates a user restage cannot read; add `USER <that user>` before CMD",
+                line(doc, ix)
+            )
+        };
+        let Some(commands) = analysis::run_commands(doc, ins) else {
+            let raw = doc.slice(&ins.extent);
+            if ["useradd", "adduser"].iter().any(|p| raw.contains(p)) {
+                return Err(cannot());
+            }
+            continue;
+        };
+        for cmd in &commands {
+            let words = cmd.program_words();
+            let Some(program) = words.first() else {
+                continue;
+            };
+            let program = program.rsplit('/').next().unwrap_or(program);
+            match program {
+                "groupadd" | "addgroup" => {
+                    let (pos, opts) = parse_options(&words[1..], GROUP_VALUE_OPTIONS);
+                    let gid = option(&opts, &["-g", "--gid"]).and_then(|g| g.parse().ok());
+                    if let ([name], Some(gid)) = (pos.as_slice(), gid) {
+                        groups.push((name.clone(), gid));
+                    }
+                }
+                "useradd" | "adduser" => {
+                    let (pos, opts) = parse_options(&words[1..], USER_VALUE_OPTIONS);
+                    if pos.len() != 1 {
+                        // `adduser user group` adds a user to a group; no positional is odd.
+                        if pos.is_empty() {
+                            return Err(cannot());
+                        }
+                        continue;
+                    }
+                    let name = pos[0].clone();
+                    if name.contains('$') || name.contains('`') {
+                        return Err(cannot());
+                    }
+                    let uid = option(&opts, &["-u", "--uid"]).and_then(|u| u.parse().ok());
+                    let group = if program == "useradd" {
+                        option(&opts, &["-g", "--gid"])
+                    } else {
+                        option(&opts, &["--gid", "-G", "--ingroup"])
+                    };
+                    let gid = group.and_then(|g| {
+                        g.parse().ok().or_else(|| {
+                            groups.iter().rev().find(|(n, _)| n == g).map(|(_, id)| *id)
+                        })
+                    });
+                    user = Some(Who::Declared {
+                        name,
+                        uid,
+                        gid,
+                        line: line(doc, ix),
+                    });
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(user)
+}
+
+/// Options of groupadd/addgroup (shadow, BusyBox and Debian) that take a value.
+const GROUP_VALUE_OPTIONS: &[&str] = &[
+    "-g",
+    "--gid",
+    "-K",
+    "--key",
+    "-p",
+    "--password",
+    "-R",
+    "--root",
+    "-P",
+    "--prefix",
+    "--users",
+    "-U",
+    "--conf",
+];
+
+/// Options of useradd/adduser (shadow, BusyBox and Debian) that take a value. BusyBox
+/// `adduser -g` is the GECOS field, not a group, which is why adduser reads `-G` for the group.
+const USER_VALUE_OPTIONS: &[&str] = &[
+    "-b",
+    "--base-dir",
+    "-c",
+    "--comment",
+    "-d",
+    "--home-dir",
+    "-e",
+    "--expiredate",
+    "-f",
+    "--inactive",
+    "-g",
+    "--gid",
+    "-G",
+    "--groups",
+    "-k",
+    "--skel",
+    "-K",
+    "--key",
+    "-p",
+    "--password",
+    "-R",
+    "--root",
+    "-P",
+    "--prefix",
+    "-s",
+    "--shell",
+    "-u",
+    "--uid",
+    "-Z",
+    "--selinux-user",
+    "-h",
+    "--home",
+    "--ingroup",
+    "--gecos",
+    "--firstuid",
+    "--lastuid",
+    "--firstgid",
+    "--lastgid",
+    "--conf",
+];
+
+/// Splits arguments into positionals and `(option, value)` pairs (`--opt=value` understood).
+fn parse_options(args: &[String], with_value: &[&str]) -> (Vec<String>, Vec<(String, String)>) {
+    let mut pos = Vec::new();
+    let mut opts = Vec::new();
+    let mut i = 0;
+    while i < args.len() {
+        let a = &args[i];
+        if let Some((k, v)) = a.split_once('=').filter(|_| a.starts_with("--")) {
+            opts.push((k.to_string(), v.to_string()));
+        } else if a.len() > 2
+            && !a.starts_with("--")
+            && a.is_char_boundary(2)
+            && with_value.contains(&&a[..2])
+        {
+            // `-u1000`
+            opts.push((a[..2].to_string(), a[2..].to_string()));
+        } else if with_value.contains(&a.as_str()) {
+            opts.push((a.clone(), args.get(i + 1).cloned().unwrap_or_default()));
+            i += 1;
+        } else if a.starts_with('-') && a.len() > 1 {
+            opts.push((a.clone(), String::new()));
+        } else {
+            pos.push(a.clone());
+        }
+        i += 1;
+    }
+    (pos, opts)
+}
+
+fn option<'a>(opts: &'a [(String, String)], names: &[&str]) -> Option<&'a str> {
+    opts.iter()
+        .rev()
+        .find(|(k, _)| names.contains(&k.as_str()))
+        .map(|(_, v)| v.as_str())
+}
+
+/// Directories the app must write: every VOLUME of the chain, and directories its RUN steps
+/// create with `mkdir` for data (not the application directory, not where files are copied,
+/// not system trees). What restage cannot resolve becomes an unsafe reason.
+fn writable_dirs(
+    doc: &Document,
+    chain: &[&Stage],
+    unsafe_reasons: &mut Vec<String>,
+) -> Vec<Writable> {
+    let instructions = doc.instructions();
+    let stage = doc.final_stage();
+    let final_workdir = analysis::workdir_at(doc, stage, stage.instructions.end);
+    let stage_of = |ix: usize| &doc.stages()[instructions[ix].stage.expect("in a stage")];
+    let mut app_dirs: Vec<String> = final_workdir
+        .known()
+        .map(str::to_string)
+        .into_iter()
+        .collect();
+    for ix in chain_body(chain) {
+        if matches!(instructions[ix].kind, Kind::Copy | Kind::Add)
+            && let Some(dest) = analysis::resolved_destination(doc, stage_of(ix), ix)
+        {
+            app_dirs.push(dest);
+        }
+    }
+    // Directories the chain creates: the WORKDIR, copy destinations and mkdir targets (with
+    // their parents).
+    let mut made: Vec<String> = app_dirs.clone();
+    let mut out: Vec<Writable> = Vec::new();
+    let push = |w: Writable, out: &mut Vec<Writable>| {
+        if !out.iter().any(|o| o.path == w.path) {
+            out.push(w);
+        }
+    };
+    for ix in chain_body(chain) {
+        let ins = &instructions[ix];
+        match ins.kind {
+            Kind::Volume => {
+                for w in &ins.words {
+                    let path = w.value.trim();
+                    if path.is_empty() {
+                        continue;
+                    }
+                    let wd = analysis::workdir_at(doc, stage_of(ix), ix);
+                    match resolve_path(path, &wd) {
+                        Some(p) if p != "/" => push(
+                            Writable {
+                                path: p,
+                                volume: (ins.stage == Some(stage.index)).then_some(ix),
+                                origin: "VOLUME",
+                                exists: false,
+                            },
+                            &mut out,
+                        ),
+                        Some(_) => {}
+                        None => unsafe_reasons.push(format!(
+                            "VOLUME {path} (line {}) names a path restage cannot resolve, so it cannot give it to the user",
+                            line(doc, ix)
+                        )),
+                    }
+                }
+            }
+            Kind::Run => {
+                let Some(commands) = analysis::run_commands(doc, ins) else {
+                    if doc.slice(&ins.extent).contains("mkdir") {
+                        unsafe_reasons.push(format!(
+                            "the RUN at line {} creates directories restage cannot read, which the app may need to write",
+                            line(doc, ix)
+                        ));
+                    }
+                    continue;
+                };
+                let mut cwd = analysis::workdir_at(doc, stage_of(ix), ix);
+                for cmd in &commands {
+                    let words = cmd.program_words();
+                    let Some(program) = words.first() else {
+                        continue;
+                    };
+                    match program.rsplit('/').next().unwrap_or(program) {
+                        "cd" => {
+                            cwd = match words.get(1).and_then(|d| resolve_path(d, &cwd)) {
+                                Some(d) => Workdir::Known(d),
+                                None => Workdir::Unknown,
+                            }
+                        }
+                        "mkdir" => {
+                            for target in mkdir_targets(words) {
+                                match resolve_path(&target, &cwd) {
+                                    Some(p) => {
+                                        made.push(p.clone());
+                                        if is_data_dir(&p, final_workdir.known(), &app_dirs) {
+                                            push(
+                                                Writable {
+                                                    path: p,
+                                                    volume: None,
+                                                    origin: "mkdir",
+                                                    exists: true,
+                                                },
+                                                &mut out,
+                                            );
+                                        }
+                                    }
+                                    None => unsafe_reasons.push(format!(
+                                        "the RUN at line {} creates `{target}`, a directory restage cannot resolve, which the app may need to write",
+                                        line(doc, ix)
+                                    )),
+                                }
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    for w in &mut out {
+        w.exists = w.exists || made.iter().any(|m| analysis::is_within(m, &w.path));
+    }
+    out
+}
+
+/// An absolute, normalised path for `path` in working directory `cwd`; `None` for variables,
+/// globs, braces, `~`, or a relative path in an unknown directory.
+fn resolve_path(path: &str, cwd: &Workdir) -> Option<String> {
+    if path.is_empty() || path.contains(['$', '`', '{', '}', '*', '?', '[', '~']) {
+        return None;
+    }
+    if path.starts_with('/') {
+        return Some(analysis::normalize(path));
+    }
+    cwd.known().map(|wd| analysis::join(wd, path))
+}
+
+/// The directories a `mkdir` command names (options skipped; `-m`/`--mode` take a value).
+fn mkdir_targets(words: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut options = true;
+    let mut i = 1;
+    while i < words.len() {
+        let w = &words[i];
+        if options && w == "--" {
+            options = false;
+        } else if options && w.starts_with("--") {
+            if w == "--mode" {
+                i += 1;
+            }
+        } else if options && w.starts_with('-') && w.len() > 1 {
+            if w.ends_with('m') {
+                i += 1;
+            }
+        } else {
+            out.push(w.clone());
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Top-level directories of the system: a directory created there is for software, not data.
+const SYSTEM_TREES: &[&str] = &[
+    "bin", "boot", "dev", "etc", "lib", "lib32", "lib64", "libx32", "media", "mnt", "opt", "proc",
+    "root", "run", "sbin", "sys", "usr",
+];
+
+/// True when a directory created with `mkdir` is for data the app writes: inside the
+/// application directory, under `/var/{lib,log,cache,tmp}/`, `/srv/`, `/home/`, `/tmp/`, or
+/// a top-level directory of its own (`/data`) — and neither the application directory (or one
+/// of its parents) nor a directory files are copied into.
+fn is_data_dir(path: &str, workdir: Option<&str>, app_dirs: &[String]) -> bool {
+    if path == "/" || app_dirs.iter().any(|a| analysis::is_within(a, path)) {
+        return false;
+    }
+    if workdir.is_some_and(|wd| analysis::is_within(path, wd)) {
+        return true;
+    }
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match parts[0] {
+        top if SYSTEM_TREES.contains(&top) => false,
+        "var" => parts.len() >= 3 && matches!(parts[1], "lib" | "log" | "cache" | "tmp"),
+        "tmp" | "srv" | "home" => parts.len() >= 2,
+        _ => true,
+    }
+}
+
+/// True unless a SHELL of the chain names something other than a POSIX shell.
+fn posix_shell(doc: &Document, chain: &[&Stage]) -> bool {
+    let instructions = doc.instructions();
+    chain_body(chain)
+        .filter(|&i| instructions[i].kind == Kind::Shell)
+        .last()
+        .is_none_or(|ix| {
+            let program = instructions[ix]
+                .words
+                .first()
+                .map_or("", |w| w.value.as_str());
+            let base = program.rsplit('/').next().unwrap_or(program);
+            matches!(base, "sh" | "bash" | "ash" | "dash" | "zsh" | "ksh")
+        })
+}
+
+fn user_value_is_numeric(value: &str) -> bool {
+    value
+        .split(':')
+        .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// A RUN instruction made of `parts` joined with `&&`, one per line (no line terminator).
+fn run_text(doc: &Document, parts: &[String]) -> String {
+    let style = doc.style();
+    let mut s = format!("{} {}", style.keyword(Kind::Run), parts[0]);
+    for p in &parts[1..] {
+        s.push_str(&format!(
+            " {}{}{}&& {p}",
+            doc.escape(),
+            style.nl(),
+            style.continuation_indent
+        ));
+    }
+    s
+}
+
+/// The programs a creation command runs (`groupadd/useradd`).
+fn tools(command: &str) -> String {
+    command
+        .split(" && ")
+        .filter_map(|c| c.split_whitespace().next())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+fn os_name(os: &Os) -> &'static str {
+    match os {
+        Os::Debian { .. } => "Debian",
+        Os::Ubuntu { .. } => "Ubuntu",
+        Os::Alpine => "Alpine",
+        Os::Busybox => "BusyBox",
+        Os::Distroless => "distroless",
+        Os::Scratch => "scratch",
+        Os::Unknown => "unknown OS",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Settings;
+    use crate::context::BuildContext;
+    use crate::knowledge::Knowledge;
+    use crate::syntax::parse;
+
+    fn changes(text: &str, style: UserStyle) -> Vec<Change> {
+        let knowledge = Knowledge::builtin().expect("built-in knowledge loads");
+        let settings = Settings {
+            user_style: style,
+            ..Settings::default()
+        };
+        let build = BuildContext::default();
+        let ctx = Context {
+            knowledge: &knowledge,
+            settings: &settings,
+            build: &build,
+        };
+        run(&parse(text).expect("parses"), &ctx)
+    }
+
+    fn applied(text: &str, style: UserStyle) -> String {
+        let cs = changes(text, style);
+        assert_eq!(cs.len(), 1, "{cs:?}");
+        crate::edit::apply(text, &cs[0].edits).expect("no overlap")
+    }
+
+    #[test]
+    fn named_style_writes_names_where_a_user_database_exists() {
+        let node = "FROM node:20-slim\nCOPY . .\nCMD [\"node\"]\n";
+        assert!(applied(node, UserStyle::Named).contains("COPY . .\nUSER node\nCMD"));
+        assert!(applied(node, UserStyle::Numeric).contains("USER 1000:1000\n"));
+        let alpine = "FROM alpine:3.20\nCOPY app /app\nCMD [\"/app\"]\n";
+        let out = applied(alpine, UserStyle::Named);
+        assert!(
+            out.contains(
+                "&& adduser -S -D -h /home/app -s /sbin/nologin -u 10001 -G app app\nUSER app\n"
+            ),
+            "{out}"
+        );
+        // scratch has no /etc/passwd: numeric whatever the style.
+        let scratch = "FROM scratch\nCOPY app /app\nENTRYPOINT [\"/app\"]\n";
+        assert!(applied(scratch, UserStyle::Named).contains("USER 65532:65532\n"));
+        // A user the Dockerfile creates is named in either style when its uid is not fixed.
+        let declared = "FROM debian:bookworm-slim\nRUN useradd -m svc\nCMD [\"svc\"]\n";
+        assert!(applied(declared, UserStyle::Numeric).contains("USER svc\n"));
+        let fixed = "FROM debian:bookworm-slim\nRUN useradd -u1500 -m svc\nCMD [\"svc\"]\n";
+        assert!(applied(fixed, UserStyle::Numeric).contains("USER 1500\n"));
+        assert!(applied(fixed, UserStyle::Named).contains("USER svc\n"));
+    }
+
+    #[test]
+    fn knowledge_marks_images_that_already_run_as_non_root() {
+        let k = Knowledge::builtin().unwrap();
+        let runs_as = |r: &str| {
+            k.image(&ImageRef::parse(r).unwrap())
+                .and_then(|i| i.runs_as)
+                .map(|u| u.name)
+        };
+        for r in [
+            "gcr.io/distroless/static-debian12:nonroot",
+            "gcr.io/distroless/base-debian12:debug-nonroot",
+            "gcr.io/distroless/java21-debian12:nonroot-arm64",
+        ] {
+            assert_eq!(runs_as(r).as_deref(), Some("nonroot"), "{r}");
+        }
+        assert_eq!(
+            runs_as("mcr.microsoft.com/dotnet/aspnet:8.0-noble-chiseled").as_deref(),
+            Some("app")
+        );
+        // .NET 8+ SDK images inherit `app` from the aspnet image; 6.0/7.0 have no such user.
+        let user = |r: &str| k.image(&ImageRef::parse(r).unwrap()).and_then(|i| i.user);
+        for r in [
+            "mcr.microsoft.com/dotnet/sdk:8.0",
+            "mcr.microsoft.com/dotnet/sdk:9.0-alpine",
+            "mcr.microsoft.com/dotnet/sdk:8.0.204",
+        ] {
+            assert!(
+                matches!(user(r), Some(UserPlan::Existing(u)) if u.uid == 1654),
+                "{r}"
+            );
+        }
+        for r in [
+            "mcr.microsoft.com/dotnet/sdk:7.0",
+            "mcr.microsoft.com/dotnet/sdk:6.0-alpine",
+        ] {
+            assert!(matches!(user(r), Some(UserPlan::Create { .. })), "{r}");
+            assert!(
+                k.runtime_image(&ImageRef::parse(r).unwrap(), &Default::default())
+                    .is_some(),
+                "{r} still maps to a runtime image"
+            );
+        }
+        for r in [
+            "gcr.io/distroless/static-debian12",
+            "gcr.io/distroless/static-debian12:debug",
+            "mcr.microsoft.com/dotnet/aspnet:8.0",
+            "node:20-slim",
+        ] {
+            assert_eq!(runs_as(r), None, "{r}");
+        }
+    }
+
+    #[test]
+    fn leaves_alone_what_already_is_or_must_stay_root() {
+        for text in [
+            // Already non-root, by name, id or variable.
+            "FROM node:20-slim\nUSER node\nCMD [\"node\"]\n",
+            "FROM debian:12-slim\nUSER 1001:1001\nCMD [\"x\"]\n",
+            "FROM mcr.microsoft.com/dotnet/aspnet:8.0\nUSER $APP_UID\nCMD [\"x\"]\n",
+            // Self-managed.
+            "FROM redis:7\nCOPY redis.conf /usr/local/etc/redis/\n",
+            "FROM nginx:1.27\nCOPY site /usr/share/nginx/html\n",
+            // Privilege droppers in shell form, behind an init, or via setpriv / chroot.
+            "FROM debian:bookworm-slim\nENTRYPOINT exec gosu app /usr/local/bin/app\n",
+            "FROM debian:bookworm-slim\nENTRYPOINT [\"tini\", \"--\", \"su-exec\", \"app\", \"/app\"]\n",
+            "FROM debian:bookworm-slim\nCMD [\"setpriv\", \"--reuid=1000\", \"--regid=1000\", \"--init-groups\", \"/app\"]\n",
+            "FROM debian:bookworm-slim\nCMD [\"chroot\", \"--userspec=1000:1000\", \"/\", \"/app\"]\n",
+        ] {
+            assert!(changes(text, UserStyle::Numeric).is_empty(), "{text}");
+        }
+        // `chroot` without --userspec does not drop privileges.
+        let chroot = "FROM debian:bookworm-slim\nCMD [\"chroot\", \"/jail\", \"/app\"]\n";
+        assert_eq!(changes(chroot, UserStyle::Numeric).len(), 1);
+    }
+
+    #[test]
+    fn scripts_and_unknowns_are_suggestions() {
+        for text in [
+            "FROM node:20-slim\nENTRYPOINT [\"/usr/local/bin/start.sh\"]\n",
+            "FROM node:20-slim\nENTRYPOINT [\"tini\", \"--\", \"/entrypoint\"]\n",
+            "FROM node:20-slim\nENTRYPOINT [\"tini\", \"--\"]\nCMD [\"/docker-entrypoint.sh\", \"node\"]\n",
+            "FROM node:20-slim\nENTRYPOINT [\"sh\", \"-c\", \"./run.sh\"]\n",
+            "FROM $BASE\nCMD [\"x\"]\n",
+            "FROM quay.io/someone/thing:1\nCMD [\"x\"]\n",
+            "FROM debian:bookworm-slim\nRUN useradd -m \"$NAME\"\nCMD [\"x\"]\n",
+        ] {
+            let cs = changes(text, UserStyle::Numeric);
+            assert_eq!(cs.len(), 1, "{text}");
+            assert_eq!(cs[0].applicability, Applicability::DisplayOnly, "{text}");
+            assert!(cs[0].edits.is_empty());
+        }
+        // A start script in CMD (no ENTRYPOINT) is the app itself, not an entrypoint.
+        let cmd = "FROM node:20-slim\nCOPY . /app\nCMD [\"/app/start.sh\"]\n";
+        assert_eq!(
+            changes(cmd, UserStyle::Numeric)[0].applicability,
+            Applicability::Safe
+        );
+    }
+
+    #[test]
+    fn a_toolchain_at_start_is_unsafe() {
+        for cmd in [
+            "CMD [\"dotnet\", \"run\"]",
+            "CMD go run .",
+            "ENTRYPOINT [\"./mvnw\", \"spring-boot:run\"]",
+        ] {
+            let text = format!("FROM golang:1.22\nWORKDIR /src\nCOPY . .\n{cmd}\n");
+            let cs = changes(&text, UserStyle::Numeric);
+            assert_eq!(cs[0].applicability, Applicability::Unsafe, "{cmd}");
+        }
+        let built =
+            "FROM golang:1.22\nWORKDIR /src\nCOPY . .\nRUN go build -o /app .\nCMD [\"/app\"]\n";
+        assert_eq!(
+            changes(built, UserStyle::Numeric)[0].applicability,
+            Applicability::Safe
+        );
+    }
+
+    #[test]
+    fn ports_and_paths() {
+        let port = |expose: &str| {
+            let text =
+                format!("FROM node:20-slim\nARG P=8080\nENV Q=443\n{expose}\nCMD [\"node\"]\n");
+            changes(&text, UserStyle::Numeric)[0].applicability
+        };
+        assert_eq!(port("EXPOSE 3000 8080/tcp"), Applicability::Safe);
+        assert_eq!(port("EXPOSE $P"), Applicability::Safe);
+        assert_eq!(port("EXPOSE ${Q}/tcp"), Applicability::Unsafe);
+        assert_eq!(port("EXPOSE 1000-1100"), Applicability::Unsafe);
+        assert_eq!(port("EXPOSE $UNKNOWN"), Applicability::Unsafe);
+
+        let words = |s: &str| s.split_whitespace().map(str::to_string).collect::<Vec<_>>();
+        assert_eq!(
+            mkdir_targets(&words("mkdir -pv -m 0750 /a --mode=700 b -- -c")),
+            ["/a", "b", "-c"]
+        );
+        let app = vec!["/app".to_string(), "/etc/app".to_string()];
+        for (path, data) in [
+            ("/app/uploads", true),
+            ("/data", true),
+            ("/var/lib/app", true),
+            ("/var/lib", false),
+            ("/var/run/sshd", false),
+            ("/usr/share/man/man1", false),
+            ("/opt/tool", false),
+            ("/app", false),
+            ("/", false),
+            ("/etc", false),
+            ("/tmp/cache", true),
+        ] {
+            assert_eq!(is_data_dir(path, Some("/app"), &app), data, "{path}");
+        }
+        assert_eq!(
+            resolve_path("x/../y", &Workdir::Known("/app".into())).as_deref(),
+            Some("/app/y")
+        );
+        assert_eq!(resolve_path("x", &Workdir::Inherited), None);
+        assert_eq!(resolve_path("/d/{a,b}", &Workdir::Inherited), None);
+        assert!(user_value_is_numeric("10001:10001") && !user_value_is_numeric("app"));
+    }
+
+    #[test]
+    fn a_volume_is_prepared_before_its_declaration_while_root() {
+        let text =
+            "FROM node:20-slim\nWORKDIR /app\nVOLUME /data\nCOPY . .\nRUN npm ci\nCMD [\"node\"]\n";
+        let out = applied(text, UserStyle::Numeric);
+        assert!(
+            out.contains(
+                "WORKDIR /app\nRUN mkdir -p /data \\\n    && chown 1000:1000 /data\nVOLUME /data\n"
+            ),
+            "{out}"
+        );
+        assert!(out.contains("RUN npm ci\nUSER 1000:1000\nCMD"), "{out}");
+        // After a non-root USER a RUN there would not run as root: prepare it with the rest.
+        let text = "FROM node:20-slim\nUSER node\nVOLUME /data\nUSER root\nRUN apt-get update\nCMD [\"node\"]\n";
+        let out = applied(text, UserStyle::Numeric);
+        assert!(
+            out.contains("VOLUME /data\nUSER root\nRUN apt-get update\nRUN mkdir -p /data \\\n    && chown 1000:1000 /data\nUSER 1000:1000\n"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn create_command_comes_from_the_knowledge_files() {
+        let k = Knowledge::builtin().unwrap();
+        let Some(UserPlan::Create { command, .. }) = k
+            .image(&ImageRef::parse("debian:bookworm-slim").unwrap())
+            .and_then(|i| i.user)
+        else {
+            panic!("debian creates a user");
+        };
+        let out = applied(
+            "FROM debian:bookworm-slim\nCOPY app /app\nCMD [\"/app\"]\n",
+            UserStyle::Numeric,
+        );
+        assert!(
+            out.contains(&command.replace(" && ", " \\\n    && ")),
+            "{out}"
+        );
+    }
+}
