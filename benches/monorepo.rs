@@ -3,8 +3,8 @@
 //! Generates a synthetic monorepo of 10,000 varied Dockerfiles (plus their build-context files and
 //! noise that discovery must skip) in a temporary directory, then times the real binary end to end
 //! (`restage --check -q <root>`, default thread count and `-j1`), and a few single large files: a
-//! 100 MiB file (over the size limit, so it must be refused quickly) and files of 1, 4, 9 MiB and
-//! just under the 10 MiB limit (to show processing time grows linearly). Each run's peak RSS comes
+//! 100 MiB file (over the size limit, so it must be refused quickly) and files of 128, 256, 512 KiB
+//! and just under the 1 MiB limit (to show processing time grows linearly). Each run's peak RSS comes
 //! from `wait4`, which reports the resource usage of that one child.
 //!
 //! Prints a Markdown table and writes it to `<target>/bench-report.md`. Every number is measured;
@@ -22,7 +22,8 @@ use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_restage");
 /// restage refuses files over this size without reading them (`run::MAX_FILE_BYTES`).
-const LIMIT_BYTES: u64 = 10 * 1024 * 1024;
+/// restage's per-file limit (`run::MAX_FILE_BYTES`).
+const LIMIT_BYTES: u64 = restage::run::MAX_FILE_BYTES;
 const MIB: f64 = 1024.0 * 1024.0;
 /// The monorepo's seed: the same tree on every run.
 const SEED: u64 = 0x00C0_FFEE;
@@ -1577,9 +1578,9 @@ fn bench(started: Instant) -> Res<()> {
     // Files under the limit: time grows linearly with size?
     let mut per_mib = Vec::new();
     for (label, size) in [
-        ("1 MiB", 1024 * 1024),
-        ("4 MiB", 4 * 1024 * 1024),
-        ("9 MiB", 9 * 1024 * 1024),
+        ("128 KiB", 128 * 1024),
+        ("256 KiB", 256 * 1024),
+        ("512 KiB", 512 * 1024),
         ("just under the limit", LIMIT_BYTES as usize - 4096),
     ] {
         eprintln!("monorepo bench: one {label} file ...");

@@ -376,6 +376,8 @@ fn failed(display: &str, message: String) -> FileReport {
 
 /// Reads a file as a Dockerfile's text, or says in a few words why it cannot be one.
 pub fn read_text(path: &Path) -> std::result::Result<String, String> {
+    use std::io::Read;
+    // Metadata first, by path: opening a FIFO would block until a writer appears.
     let meta = std::fs::metadata(path).map_err(|e| io_reason(&e))?;
     if meta.is_dir() {
         return Err("is a directory, not a Dockerfile".into());
@@ -390,7 +392,12 @@ pub fn read_text(path: &Path) -> std::result::Result<String, String> {
             MAX_FILE_BYTES / (1024 * 1024)
         ));
     }
-    let bytes = std::fs::read(path).map_err(|e| io_reason(&e))?;
+    let file = std::fs::File::open(path).map_err(|e| io_reason(&e))?;
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    // A file that grows while it is read is still bounded.
+    Read::take(file, MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| io_reason(&e))?;
     if bytes.is_empty() {
         return Err("empty file".into());
     }

@@ -49,7 +49,11 @@ struct Candidate {
 /// Compose files already looked at, by path, so a run reads and parses each one once however
 /// many Dockerfiles sit below it (absent files are remembered too).
 #[derive(Debug, Default)]
-pub(crate) struct ComposeCache(Mutex<HashMap<PathBuf, Arc<Loaded>>>);
+pub(crate) struct ComposeCache(
+    Mutex<HashMap<PathBuf, Arc<Loaded>>>,
+    /// Per directory: which compose file names and `.git` it holds, from one listing.
+    Mutex<HashMap<PathBuf, Arc<Vec<String>>>>,
+);
 
 #[derive(Debug)]
 enum Loaded {
@@ -98,6 +102,24 @@ impl ComposeCache {
             },
         });
         Arc::clone(self.lock().entry(path.to_path_buf()).or_insert(loaded))
+    }
+
+    /// The compose file names and `.git` present in `dir`, listed once per directory (a
+    /// monorepo lists each directory once instead of probing every name for every Dockerfile).
+    fn present(&self, dir: &Path) -> Arc<Vec<String>> {
+        let lock = || self.1.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(hit) = lock().get(dir) {
+            return Arc::clone(hit);
+        }
+        let names: Vec<String> = match std::fs::read_dir(dir) {
+            Ok(entries) => entries
+                .filter_map(Result::ok)
+                .filter_map(|e| e.file_name().into_string().ok())
+                .filter(|n| n == ".git" || COMPOSE_FILE_NAMES.contains(&n.as_str()))
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        Arc::clone(lock().entry(dir.to_path_buf()).or_insert(Arc::new(names)))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<PathBuf, Arc<Loaded>>> {
@@ -152,7 +174,11 @@ pub(crate) fn find(
     let mut shown_prefix = String::new();
     for _level in 0..=MAX_PARENT_LEVELS {
         let mut found: Vec<Candidate> = Vec::new();
+        let present = cache.present(&dir);
         for name in COMPOSE_FILE_NAMES {
+            if !present.iter().any(|p| p == name) {
+                continue;
+            }
             let path = dir.join(name);
             let shown = format!("{shown_prefix}{name}");
             let loaded = cache.get(&path);
@@ -225,7 +251,7 @@ pub(crate) fn find(
             ));
             return None;
         }
-        if dir.join(".git").exists() {
+        if present.iter().any(|p| p == ".git") {
             return None;
         }
         match dir.parent() {

@@ -634,10 +634,7 @@ fn copied_before(doc: &Document, stage: &Stage, b: usize, broad: &Broad, m: &Man
         }
         let matches = analysis::sources(ins).iter().any(|s| {
             let src = s.value.trim_start_matches("./");
-            GlobBuilder::new(src)
-                .literal_separator(true)
-                .build()
-                .is_ok_and(|g| g.compile_matcher().is_match(&m.path))
+            glob_matches(src, &m.path)
         });
         if matches {
             return true;
@@ -949,18 +946,47 @@ fn expand(ctx: &Context, pattern: &str) -> Result<Vec<String>, String> {
     if !LISTED_ROOT_GLOBS.contains(&pattern) {
         return cannot();
     }
-    let glob = GlobBuilder::new(pattern)
+    GlobBuilder::new(pattern)
         .literal_separator(true)
         .build()
-        .map_err(|e| format!("bad manifest glob `{pattern}`: {e}"))?
-        .compile_matcher();
+        .map_err(|e| format!("bad manifest glob `{pattern}`: {e}"))?;
     Ok(ctx
         .build
         .files
         .keys()
-        .filter(|name| glob.is_match(name.as_str()))
+        .filter(|name| glob_matches(pattern, name))
         .cloned()
         .collect())
+}
+
+/// `pattern` (a Docker COPY source glob, `*` not crossing `/`) matches `path`. Literal patterns
+/// compare directly; compiled globs are kept per thread, since the same few patterns
+/// (`package*.json`, `requirements*.txt`) recur across thousands of files.
+fn glob_matches(pattern: &str, path: &str) -> bool {
+    if !pattern.contains(['*', '?', '[', '{', '\\']) {
+        return pattern == path;
+    }
+    thread_local! {
+        static CACHE: std::cell::RefCell<std::collections::HashMap<String, Option<globset::GlobMatcher>>> =
+            std::cell::RefCell::new(std::collections::HashMap::new());
+    }
+    CACHE.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if cache.len() > 4096 {
+            cache.clear();
+        }
+        cache
+            .entry(pattern.to_string())
+            .or_insert_with(|| {
+                GlobBuilder::new(pattern)
+                    .literal_separator(true)
+                    .build()
+                    .ok()
+                    .map(|g| g.compile_matcher())
+            })
+            .as_ref()
+            .is_some_and(|m| m.is_match(path))
+    })
 }
 
 /// Refuses when a manifest pulls in local sources (path dependencies, workspaces, included
