@@ -106,11 +106,7 @@ fn files(paths: Vec<PathBuf>, config: ConfigArgs, context: Option<PathBuf>) -> R
     let resolver = resolver(&args)?;
     let contexts = ContextReader::new();
     let cwd = std::env::current_dir().context("reading the current directory")?;
-    let roots = if args.paths.is_empty() {
-        vec![PathBuf::from(".")]
-    } else {
-        args.paths.clone()
-    };
+    let roots = roots(&args.paths);
     let found = discover::discover(&roots, 0);
     let lines: Vec<(String, bool)> = found
         .par_iter()
@@ -151,6 +147,15 @@ fn files(paths: Vec<PathBuf>, config: ConfigArgs, context: Option<PathBuf>) -> R
     }
     print_stdout(&out);
     Ok(if ok { EXIT_OK } else { EXIT_ERROR })
+}
+
+/// The paths to process: those given, or the current directory.
+fn roots(paths: &[PathBuf]) -> Vec<PathBuf> {
+    if paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        paths.to_vec()
+    }
 }
 
 fn fix_defaults() -> FixArgs {
@@ -280,11 +285,7 @@ fn fix(args: FixArgs) -> Result<i32> {
     let resolver = resolver(&args)?;
     let contexts = ContextReader::new();
     let cwd = std::env::current_dir().context("reading the current directory")?;
-    let roots = if args.paths.is_empty() {
-        vec![PathBuf::from(".")]
-    } else {
-        args.paths.clone()
-    };
+    let roots = roots(&args.paths);
     let threads = args.jobs.unwrap_or(0);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)

@@ -22,6 +22,8 @@ mod compose;
 mod dockerignore;
 mod dotnet;
 mod fsread;
+
+pub(crate) use fsread::normalize_rel;
 mod gomod;
 mod gradle;
 mod local_sources;
@@ -47,7 +49,7 @@ pub use maven::Pom;
 pub use node::{INSTALL_HOOKS, PackageJson, PackageManager};
 pub use python::{PyProject, RequirementRefs, RequirementsFile};
 
-use fsread::{ReadError, normalize_rel, parent_dir, read_capped};
+use fsread::{ReadError, parent_dir, read_capped};
 pub(crate) use fsread::{absolute_lexical, line_col};
 
 /// Files recorded when present at the context root (see also [`is_known_name`]).

@@ -1462,17 +1462,7 @@ fn context_path(path: &str) -> Option<String> {
     if path.starts_with('/') || path.contains('$') {
         return None;
     }
-    let mut parts: Vec<&str> = Vec::new();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop()?;
-            }
-            p => parts.push(p),
-        }
-    }
-    (!parts.is_empty()).then(|| parts.join("/"))
+    crate::context::normalize_rel(path).filter(|p| !p.is_empty())
 }
 
 /// Manifest paths for a message, directories with a trailing `/`.

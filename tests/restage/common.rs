@@ -79,3 +79,21 @@ pub fn settings(unsafe_fixes: bool) -> Settings {
         ..Settings::default()
     }
 }
+
+/// Every file named `Dockerfile` under fixtures/, sorted.
+pub fn all_dockerfiles() -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut stack = vec![root().join("fixtures")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let p = entry.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.file_name().is_some_and(|n| n == "Dockerfile") {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    files
+}

@@ -180,19 +180,7 @@ fn all_transforms_together_converge_on_every_fixture() {
         .iter()
         .map(|t| t.id.to_string())
         .collect();
-    let mut files = Vec::new();
-    let mut stack = vec![root().join("fixtures")];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let p = entry.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.file_name().is_some_and(|n| n == "Dockerfile") {
-                files.push(p);
-            }
-        }
-    }
-    files.sort();
+    let files = crate::common::all_dockerfiles();
     assert!(files.len() > 50, "found {} Dockerfiles", files.len());
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap();

@@ -6,7 +6,7 @@ use restage::pipeline::PipelineError;
 use restage::syntax;
 use restage::transforms;
 
-use crate::common::{root, run_pipeline};
+use crate::common::run_pipeline;
 
 /// A small deterministic generator (xorshift64*), so failures reproduce.
 struct Rng(u64);
@@ -111,19 +111,7 @@ fn mangled_fixtures_never_panic() {
         .iter()
         .map(|t| t.id.to_string())
         .collect();
-    let mut files = Vec::new();
-    let mut stack = vec![root().join("fixtures")];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let p = entry.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.file_name().is_some_and(|n| n == "Dockerfile") {
-                files.push(p);
-            }
-        }
-    }
-    files.sort();
+    let files = crate::common::all_dockerfiles();
     let mut rng = Rng(0x5EED_1234_ABCD_0001);
     let mut accepted = 0;
     let mut runs = 0;
