@@ -10,7 +10,9 @@ use serde::{Serialize, Serializer};
 /// The parsed rules of one `.dockerignore` file (serialized as its cleaned patterns).
 #[derive(Debug, Clone, Default)]
 pub struct DockerIgnore {
-    patterns: Vec<Pattern>,
+    /// Shared: the same `.dockerignore` text recurs across a monorepo's services, and a parsed
+    /// copy is reused (see [`DockerIgnore::parse_shared`]).
+    patterns: std::sync::Arc<Vec<Pattern>>,
 }
 
 impl Serialize for DockerIgnore {
@@ -38,6 +40,26 @@ enum MatchKind {
 }
 
 impl DockerIgnore {
+    /// [`DockerIgnore::parse`], reusing the result for a text already parsed in this process
+    /// (compiling the patterns is the costly part of reading a build context).
+    pub fn parse_shared(text: &str) -> Result<DockerIgnore, String> {
+        use std::collections::HashMap;
+        use std::sync::{Mutex, OnceLock};
+        static CACHE: OnceLock<Mutex<HashMap<String, Result<DockerIgnore, String>>>> =
+            OnceLock::new();
+        let cache = CACHE.get_or_init(Default::default);
+        if let Some(hit) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(text) {
+            return hit.clone();
+        }
+        let parsed = DockerIgnore::parse(text);
+        let mut map = cache.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= 4096 {
+            map.clear();
+        }
+        map.insert(text.to_string(), parsed.clone());
+        parsed
+    }
+
     /// Parses the text of a `.dockerignore`. Fails the way `docker build` does: on a lone `!`
     /// or a pattern that is not a valid glob (e.g. an unclosed `[`), naming the line.
     pub fn parse(text: &str) -> Result<DockerIgnore, String> {
@@ -73,7 +95,9 @@ impl DockerIgnore {
                 kind,
             });
         }
-        Ok(DockerIgnore { patterns })
+        Ok(DockerIgnore {
+            patterns: std::sync::Arc::new(patterns),
+        })
     }
 
     /// Whether `rel_path` (relative to the context root, `/`-separated) is left out of the
@@ -88,7 +112,7 @@ impl DockerIgnore {
             None => Vec::new(),
         };
         let mut matched = false;
-        for pattern in &self.patterns {
+        for pattern in self.patterns.iter() {
             // An exception can only change an excluded path, an exclusion an included one.
             if pattern.exclusion != matched {
                 continue;

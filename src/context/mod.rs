@@ -565,7 +565,7 @@ impl BuildContext {
                     ));
                     self.dockerignore = DockerIgnoreState::Unknown { file };
                 }
-                Ok(text) => match DockerIgnore::parse(&text) {
+                Ok(text) => match DockerIgnore::parse_shared(&text) {
                     Ok(rules) => self.dockerignore = DockerIgnoreState::Rules { file, rules },
                     Err(e) => {
                         self.notes

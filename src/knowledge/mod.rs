@@ -133,6 +133,34 @@ struct Inner {
     apt: Packages,
     apk: Packages,
     droppers: Vec<(String, Vec<String>)>,
+    /// Answers already given, by image reference: a monorepo asks about the same few images
+    /// thousands of times, and matching the families' tag rules is the costly part.
+    memo: Memo,
+}
+
+#[derive(Default)]
+struct Memo {
+    image: std::sync::Mutex<std::collections::HashMap<String, Option<ImageInfo>>>,
+    runtime: std::sync::Mutex<std::collections::HashMap<String, Option<RuntimeImage>>>,
+}
+
+/// Looks `key` up in `map`, computing and remembering the answer on a miss (bounded: the map
+/// is cleared when it grows past a few thousand entries).
+fn memoized<T: Clone>(
+    map: &std::sync::Mutex<std::collections::HashMap<String, T>>,
+    key: String,
+    compute: impl FnOnce() -> T,
+) -> T {
+    if let Some(hit) = map.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        return hit.clone();
+    }
+    let value = compute();
+    let mut map = map.lock().unwrap_or_else(|e| e.into_inner());
+    if map.len() >= 4096 {
+        map.clear();
+    }
+    map.insert(key, value.clone());
+    value
 }
 
 /// The effective, merged knowledge: cheap to clone (shared behind an `Arc`).
@@ -230,6 +258,7 @@ impl Knowledge {
                 layer,
                 images,
                 commands,
+                memo: Memo::default(),
             }),
         })
     }
@@ -294,13 +323,18 @@ impl Knowledge {
 
     /// What restage knows about an image; `None` for unknown images or tags.
     pub fn image(&self, image: &ImageRef) -> Option<ImageInfo> {
-        self.inner.images.image(image)
+        memoized(&self.inner.memo.image, image.to_string(), || {
+            self.inner.images.image(image)
+        })
     }
 
     /// The runtime image for the final stage when building on `image`. A runtime image maps to
     /// itself (`unchanged`); a self-managed or unknown image, or an unknown default suite, gives `None`.
     pub fn runtime_image(&self, image: &ImageRef, needs: &RuntimeNeeds) -> Option<RuntimeImage> {
-        self.inner.images.runtime_image(image, needs)
+        let key = format!("{image}|{}|{}|{:?}", needs.shell, needs.cgo, needs.web);
+        memoized(&self.inner.memo.runtime, key, || {
+            self.inner.images.runtime_image(image, needs)
+        })
     }
 
     /// Whether the image manages its own user (postgres, nginx, ...): leave its USER alone.

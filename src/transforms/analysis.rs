@@ -65,6 +65,14 @@ pub fn join(base: &str, path: &str) -> String {
 
 /// Folds `.`, `..` and repeated slashes of an absolute path; keeps no trailing slash (but `/`).
 pub fn normalize(path: &str) -> String {
+    // Most paths are already normal: `/app`, `/usr/src/app`.
+    let already = path.starts_with('/')
+        && (path.len() == 1 || !path.ends_with('/'))
+        && !path.contains("//")
+        && path.split('/').all(|p| p != "." && p != "..");
+    if already {
+        return path.to_string();
+    }
     let mut parts: Vec<&str> = Vec::new();
     for part in path.split('/') {
         match part {
