@@ -95,8 +95,8 @@ pub fn run(
         pass += 1;
         let mut changed_by: Option<&'static str> = None;
         suggestions = Vec::new();
+        let mut current = Suppressions::of(&doc);
         for t in transforms {
-            let current = Suppressions::of(&doc);
             let mut accepted: Vec<Change> = Vec::new();
             for change in (t.run)(&doc, ctx) {
                 if let Some(n) = current.covering(&doc, &change) {
@@ -144,6 +144,7 @@ pub fn run(
             })?;
             applied.extend(accepted.iter().map(|c| note(&doc, c)));
             doc = new_doc;
+            current = Suppressions::of(&doc);
             changed_by = Some(t.id);
         }
         match changed_by {
