@@ -1,0 +1,273 @@
+#!/usr/bin/env python3
+"""Known-breaker checks over the rewrites of a real-world scan.
+
+Usage: scripts/breakers.py WORK_FOLDER [--show N]
+
+WORK_FOLDER is the folder that ../shared/realworld/scan.sh prints at its end (orig/<name>/Dockerfile
+and out/<name>/Dockerfile). For every file restage changed, this reads the original and the rewrite
+and looks for the shapes that broke real builds or that a reviewer rejects:
+
+  replay-mkdir      the runtime stage runs `mkdir` (no -p) on a path a COPY --from already created
+  replay-data       the runtime stage runs rm/touch/mv/cp on a path carried from the build stage
+  missing-path      the runtime stage runs chmod/chown on a path it neither carried nor created
+  venv-python2      `python3 -m venv` inserted on a python:2 image
+  suite-names       bookworm-only runtime package names installed on an older Debian suite
+  npm-omit-old      `npm prune --omit=dev` on node 14 or older (npm 6 ignores --omit)
+  prune-too-early   a RUN that builds comes after the inserted prune in the build stage
+  root-home-user    a non-root USER added while the app lives under /root (mode 0700)
+  carry-tmp         COPY --from=... of /tmp, /var/tmp, /root/.cache, /var/cache or apt lists
+  dev-in-runtime    a -dev / -devel package installed in the runtime stage
+  label-after-user  LABEL/MAINTAINER moved after the added USER
+  blank-holes       more consecutive blank lines than the original had anywhere
+
+Prints a count per check and up to N examples each (default 3). Exit 1 when any check fires.
+"""
+
+import os
+import re
+import sys
+
+BOOKWORM_ONLY = {
+    "libssl3", "libffi8", "libtiff6", "libicu72", "libwebp7", "libavif15", "libdav1d6",
+    "libx265-199", "libvpx7", "libzstd1", "libpython3.11",
+}
+OLD_SUITES = ("jessie", "stretch", "buster", "bullseye")
+SCRATCH_DIRS = ("/tmp", "/var/tmp", "/root/.cache", "/var/cache", "/var/lib/apt")
+
+
+def logical_lines(text):
+    """Instructions with continuations joined; comments and blank lines dropped."""
+    out = []
+    cur = ""
+    for raw in text.splitlines():
+        line = raw.rstrip("\r")
+        s = line.strip()
+        if not cur and (not s or s.startswith("#")):
+            continue
+        if cur and s.startswith("#"):
+            continue
+        if line.rstrip().endswith("\\"):
+            cur += line.rstrip()[:-1] + " "
+            continue
+        cur += line
+        out.append(cur.strip())
+        cur = ""
+    if cur.strip():
+        out.append(cur.strip())
+    return out
+
+
+def stages(text):
+    st = []
+    for ins in logical_lines(text):
+        kw = ins.split(None, 1)[0].upper() if ins.split() else ""
+        if kw == "FROM":
+            st.append([ins])
+        elif st:
+            st[-1].append(ins)
+    return st
+
+
+def kw_args(ins):
+    parts = ins.split(None, 1)
+    return parts[0].upper(), (parts[1] if len(parts) > 1 else "")
+
+
+def norm(path):
+    parts = []
+    for p in path.split("/"):
+        if p in ("", "."):
+            continue
+        if p == "..":
+            if parts:
+                parts.pop()
+            continue
+        parts.append(p)
+    return "/" + "/".join(parts)
+
+
+def within(path, d):
+    d = norm(d)
+    p = norm(path)
+    return d == "/" or p == d or p.startswith(d + "/")
+
+
+def runtime_facts(stage):
+    """WORKDIR (last), carried destinations, and runtime RUN texts with their WORKDIR."""
+    workdir = "/"
+    carried = []
+    runs = []
+    for ins in stage[1:]:
+        kw, args = kw_args(ins)
+        if kw == "WORKDIR":
+            w = args.strip().strip('"').strip("'")
+            workdir = norm(w if w.startswith("/") else workdir + "/" + w)
+        elif kw == "COPY" and re.search(r"--from=", args):
+            words = [w for w in args.split() if not w.startswith("--")]
+            if len(words) >= 2:
+                dest = words[-1].strip('"')
+                dest = dest if dest.startswith("/") else workdir + "/" + dest
+                carried.append(norm(dest))
+        elif kw == "RUN":
+            runs.append((workdir, args))
+    return workdir, carried, runs
+
+
+def commands(run_text):
+    return [c.strip() for c in re.split(r"&&|\|\||;", run_text) if c.strip()]
+
+
+def paths_of(cmd, workdir):
+    words = cmd.split()[1:]
+    out = []
+    for w in words:
+        if w.startswith("-") or "$" in w or "=" in w:
+            continue
+        w = w.strip('"').strip("'")
+        if not w:
+            continue
+        out.append(norm(w if w.startswith("/") else workdir + "/" + w))
+    return out
+
+
+def check(orig, out):
+    found = []
+    so, sw = stages(orig), stages(out)
+    if not sw:
+        return found
+    split = len(so) == 1 and len(sw) > 1
+    final = sw[-1]
+    from_final = final[0]
+    from_first = sw[0][0]
+    workdir, carried, runs = runtime_facts(final)
+
+    if split:
+        created = []
+        for wd, text in runs:
+            for cmd in commands(text):
+                prog = cmd.split()[0] if cmd.split() else ""
+                targets = paths_of(cmd, wd)
+                if prog == "mkdir" and not re.search(r"(^|\s)-[a-zA-Z]*p", cmd):
+                    for t in targets:
+                        if any(within(t, c) for c in carried) or t == workdir:
+                            found.append(("replay-mkdir", cmd))
+                if prog in ("rm", "touch", "mv", "cp"):
+                    for t in targets:
+                        if any(within(t, c) for c in carried):
+                            found.append(("replay-data", cmd))
+                            break
+                if prog in ("chmod", "chown"):
+                    for t in targets[1:] if prog == "chown" else targets:
+                        if re.fullmatch(r"/[0-7]{3,4}|/[ugoa]*[+-=][rwxXst]+", t):
+                            continue
+                        if not any(within(t, c) for c in carried + created) and not t.startswith(
+                            ("/usr/", "/etc/", "/bin/", "/sbin/", "/lib")
+                        ):
+                            found.append(("missing-path", cmd))
+                            break
+                if prog in ("mkdir", "touch", "cp", "mv", "ln", "install"):
+                    created.extend(targets)
+        if re.search(r"python:2", from_first) and "python3 -m venv" in out and "python3 -m venv" not in orig:
+            found.append(("venv-python2", from_first))
+        tag = from_final.split(":", 1)[1] if ":" in from_final else ""
+        if any(s in tag for s in OLD_SUITES):
+            for _, text in runs:
+                for name in BOOKWORM_ONLY:
+                    if re.search(r"(?<![\w.-])" + re.escape(name) + r"(?![\w.-])", text):
+                        found.append(("suite-names", f"{from_final}: {name}"))
+        m = re.search(r"node:(\d+)", from_first)
+        if m and int(m.group(1)) <= 14 and "npm prune --omit=dev" in out:
+            found.append(("npm-omit-old", from_first))
+        build = sw[0]
+        pruned = False
+        for ins in build[1:]:
+            kw, args = kw_args(ins)
+            if kw == "RUN" and re.search(r"\b(npm|yarn|pnpm) prune\b|--omit=dev|--production", args) and "prune" in args:
+                if "prune" not in orig or args not in orig:
+                    pruned = True
+                    continue
+            if pruned and kw == "RUN" and re.search(r"\b(npm run|yarn (run )?build|tsc|webpack|vite|next build|ng build)\b", args):
+                found.append(("prune-too-early", args[:80]))
+        for ins in final[1:]:
+            kw, args = kw_args(ins)
+            if kw == "COPY" and "--from=" in args:
+                words = [w for w in args.split() if not w.startswith("--")]
+                if any(norm(w) in SCRATCH_DIRS or any(within(w, d) for d in SCRATCH_DIRS) for w in words[:-1]):
+                    found.append(("carry-tmp", ins))
+            if kw == "RUN" and re.search(r"(apt-get|apt|apk) (install|add)", args):
+                for w in args.split():
+                    if re.search(r"-(dev|devel)$", w):
+                        found.append(("dev-in-runtime", w))
+        seen_user = False
+        for ins in final[1:]:
+            kw, _ = kw_args(ins)
+            if kw == "USER":
+                seen_user = True
+            elif kw in ("LABEL", "MAINTAINER") and seen_user:
+                if not any(kw_args(i)[0] == "USER" for i in so[0]):
+                    found.append(("label-after-user", ins[:60]))
+    # non-root-user on any rewrite
+    users_o = [kw_args(i)[1].strip() for s in so[-1:] for i in s if kw_args(i)[0] == "USER"]
+    users_w = [kw_args(i)[1].strip() for i in final if kw_args(i)[0] == "USER"]
+    if users_w and users_w != users_o and users_w[-1] not in ("root", "0", "0:0"):
+        if workdir == "/root" or workdir.startswith("/root/"):
+            found.append(("root-home-user", f"WORKDIR {workdir}"))
+        else:
+            for ins in final[1:]:
+                kw, args = kw_args(ins)
+                if kw in ("COPY", "ADD"):
+                    words = [w for w in args.split() if not w.startswith("--")]
+                    if len(words) >= 2 and words[-1].startswith("/root"):
+                        found.append(("root-home-user", ins[:60]))
+                        break
+
+    def max_blank(text):
+        best = run = 0
+        for line in text.splitlines():
+            if line.strip() == "":
+                run += 1
+                best = max(best, run)
+            else:
+                run = 0
+        return best
+
+    if max_blank(out) > max(max_blank(orig), 1):
+        found.append(("blank-holes", f"{max_blank(orig)} -> {max_blank(out)}"))
+    return found
+
+
+def main():
+    if len(sys.argv) < 2:
+        print(__doc__)
+        return 2
+    w = sys.argv[1]
+    show = 3
+    if "--show" in sys.argv:
+        show = int(sys.argv[sys.argv.index("--show") + 1])
+    counts = {}
+    examples = {}
+    changed = 0
+    for name in sorted(os.listdir(os.path.join(w, "out"))):
+        try:
+            o = open(os.path.join(w, "orig", name, "Dockerfile"), "rb").read().decode("utf-8", "replace")
+            n = open(os.path.join(w, "out", name, "Dockerfile"), "rb").read().decode("utf-8", "replace")
+        except OSError:
+            continue
+        if o == n:
+            continue
+        changed += 1
+        for cls, what in check(o, n):
+            counts[cls] = counts.get(cls, 0) + 1
+            examples.setdefault(cls, [])
+            if len(examples[cls]) < show:
+                examples[cls].append(f"{name}: {what}")
+    print(f"breakers over {changed} rewritten files: {sum(counts.values())}")
+    for cls in sorted(counts, key=lambda c: -counts[c]):
+        print(f"  {counts[cls]:5} {cls}")
+        for e in examples[cls]:
+            print(f"        {e[:160]}")
+    return 1 if counts else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
