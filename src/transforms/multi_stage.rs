@@ -744,7 +744,9 @@ impl Start {
 fn start_command(doc: &Document, stage: &Stage) -> Option<Start> {
     let ins = doc.stage_instructions(stage);
     let last = |k: Kind| ins.iter().rev().find(|i| i.kind == k);
-    let chosen = last(Kind::Entrypoint).or_else(|| last(Kind::Cmd))?;
+    let chosen = last(Kind::Entrypoint)
+        .filter(|e| !e.is_empty_exec())
+        .or_else(|| last(Kind::Cmd))?;
     let (words, shell_form) = match &chosen.form {
         Form::Exec { words, .. } => (
             words.iter().map(|w| w.value.clone()).collect::<Vec<_>>(),
