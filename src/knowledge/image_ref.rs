@@ -4,7 +4,12 @@
 use std::ops::Range;
 
 /// The Docker Hub registry names that mean the same registry.
-const DOCKER_HUB: [&str; 3] = ["docker.io", "index.docker.io", "registry-1.docker.io"];
+const DOCKER_HUB: [&str; 4] = [
+    "docker.io",
+    "index.docker.io",
+    "registry-1.docker.io",
+    "registry.hub.docker.com",
+];
 
 /// A parsed image reference such as `docker.io/library/node:20-slim@sha256:...`.
 ///

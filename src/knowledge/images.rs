@@ -921,9 +921,12 @@ impl Images {
         let r = ImageRef::parse(rendered)?;
         let canonical = r.canonical_name();
         let suffix = rendered[r.name_range.end..].to_string();
-        if mirror.is_some() {
-            // Through a mirror: the runtime image must be reachable through a declared mirror too.
-            for (prefix, upstream) in &self.mirrors {
+        if let Some(used) = mirror {
+            // Through a mirror: the runtime image must be reachable through a declared mirror too,
+            // the input's own mirror first.
+            let order =
+                std::iter::once(used).chain((0..self.mirrors.len()).filter(move |&i| i != used));
+            for (prefix, upstream) in order.filter_map(|i| self.mirrors.get(i)) {
                 let up = canonical_repository(&format!("{upstream}x"));
                 let up = up.strip_suffix('x').unwrap_or(&up);
                 if let Some(rest) = canonical.strip_prefix(up) {

@@ -942,3 +942,50 @@ fn default_suite_ranges_do_not_overlap() {
         }
     }
 }
+
+#[test]
+fn official_images_through_docker_hub_names_and_public_mirrors() {
+    let k = k();
+    let needs = RuntimeNeeds::default();
+    for (input, runtime) in [
+        (
+            "public.ecr.aws/docker/library/python:3.11",
+            "public.ecr.aws/docker/library/python:3.11-slim",
+        ),
+        (
+            "mirror.gcr.io/library/node:20",
+            "mirror.gcr.io/library/node:20-slim",
+        ),
+        (
+            "docker.io/library/node:20",
+            "docker.io/library/node:20-slim",
+        ),
+        ("docker.io/node:20", "docker.io/node:20-slim"),
+        (
+            "index.docker.io/library/python:3.12-bookworm",
+            "index.docker.io/library/python:3.12-slim-bookworm",
+        ),
+        (
+            "registry-1.docker.io/library/node:20",
+            "registry-1.docker.io/library/node:20-slim",
+        ),
+        (
+            "registry.hub.docker.com/library/node:20",
+            "registry.hub.docker.com/library/node:20-slim",
+        ),
+    ] {
+        let image = ImageRef::parse(input).expect("valid");
+        let info = k.image(&image).expect("an official image");
+        assert_eq!(info.role, ImageRole::Build, "{input}");
+        let r = k.runtime_image(&image, &needs).expect("mapped");
+        assert_eq!(r.reference, runtime, "{input}");
+    }
+    // Users come with the family: node's `node` user through the mirror too.
+    let line = runtime_line(&k, "public.ecr.aws/docker/library/node:20", &needs);
+    assert!(line.contains("user node 1000:1000"), "{line}");
+    // Another path on the same registry is not Docker Hub.
+    assert!(
+        k.image(&ImageRef::parse("public.ecr.aws/someone/python:3.11").expect("valid"))
+            .is_none()
+    );
+}

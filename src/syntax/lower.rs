@@ -23,7 +23,21 @@ pub fn parse(text: &str) -> Result<Document, SyntaxError> {
             column: 0,
         });
     }
-    let parsed = pd::parse(body).map_err(|e| classify(text, bom, &e))?;
+    // `ENTRYPOINT []` (reset the entrypoint) is valid Docker that the parser rejects. Such an
+    // instruction is parsed as `CMD       []` (same length, so every span holds) and lowered
+    // back to an ENTRYPOINT with an empty exec form.
+    let masked: String;
+    let mut resets: Vec<usize> = Vec::new();
+    let parsed = match pd::parse(body) {
+        Ok(parsed) => parsed,
+        Err(first) => {
+            let (text_masked, offsets) =
+                mask_empty_entrypoints(body, first).map_err(|e| classify(text, bom, &e))?;
+            masked = text_masked;
+            resets = offsets;
+            pd::parse(&masked).map_err(|e| classify(text, bom, &e))?
+        }
+    };
     let escape = parsed
         .parser_directives
         .escape
@@ -32,7 +46,22 @@ pub fn parse(text: &str) -> Result<Document, SyntaxError> {
 
     let mut lowered: Vec<Instruction> = Vec::with_capacity(parsed.instructions.len());
     for ins in &parsed.instructions {
-        lowered.push(lower_instruction(ins, bom));
+        let mut out = lower_instruction(ins, bom);
+        for &offset in &resets {
+            let keyword = offset + bom;
+            if out.kind == Kind::Cmd && out.keyword.start == keyword {
+                out.kind = Kind::Entrypoint;
+                out.keyword = keyword..keyword + ENTRYPOINT.len();
+                out.args = out.keyword.end..out.keyword.end;
+            } else if out.kind == Kind::Onbuild
+                && out.onbuild == Some(Kind::Cmd)
+                && out.keyword.end <= keyword
+                && parsed_extent_contains(text, out.keyword.end, keyword)
+            {
+                out.onbuild = Some(Kind::Entrypoint);
+            }
+        }
+        lowered.push(out);
     }
 
     // Extents: from the keyword's line start to the end of the last content line before the
@@ -147,6 +176,95 @@ fn check_trailing_escaped_escape(doc: &Document) -> Result<(), SyntaxError> {
     Ok(())
 }
 
+const ENTRYPOINT: &str = "ENTRYPOINT";
+
+/// True when `keyword` is on the same line as `from` (the wrapped instruction of an ONBUILD).
+fn parsed_extent_contains(text: &str, from: usize, keyword: usize) -> bool {
+    !text[from..keyword].contains('\n')
+}
+
+/// Masks each `ENTRYPOINT []` the parser stops at as `CMD       []` until the text parses or
+/// fails for another reason; returns the masked text and the keyword offsets masked.
+fn mask_empty_entrypoints(body: &str, first: pd::Error) -> Result<(String, Vec<usize>), pd::Error> {
+    let mut masked = body.to_string();
+    let mut offsets = Vec::new();
+    let mut error = first;
+    loop {
+        let Some(offset) = empty_entrypoint_at(&masked, error.line()) else {
+            return Err(error);
+        };
+        masked.replace_range(offset..offset + ENTRYPOINT.len(), "CMD       ");
+        offsets.push(offset);
+        match pd::parse(&masked).map(drop) {
+            Ok(()) => return Ok((masked, offsets)),
+            Err(e) => error = e,
+        }
+    }
+}
+
+/// The offset of the ENTRYPOINT keyword on 1-based `line` when that instruction (also wrapped in
+/// ONBUILD) is an empty JSON array: `ENTRYPOINT []`, `ENTRYPOINT [ ]`, continued lines allowed.
+fn empty_entrypoint_at(text: &str, line: usize) -> Option<usize> {
+    let start = if line <= 1 {
+        0
+    } else {
+        text.match_indices('\n').nth(line - 2)?.0 + 1
+    };
+    let bytes = text.as_bytes();
+    let blank = |mut i: usize| {
+        while i < bytes.len() && matches!(bytes[i], b' ' | b'\t') {
+            i += 1;
+        }
+        i
+    };
+    let mut i = blank(start);
+    let word_end = |i: usize| {
+        i + bytes[i..]
+            .iter()
+            .take_while(|b| b.is_ascii_alphabetic())
+            .count()
+    };
+    let mut end = word_end(i);
+    if text[i..end].eq_ignore_ascii_case("onbuild") {
+        i = blank(end);
+        end = word_end(i);
+    }
+    if !text[i..end].eq_ignore_ascii_case(ENTRYPOINT) {
+        return None;
+    }
+    let keyword = i;
+    // Blanks and line continuations (`\` or a `# escape=` character, then the line break).
+    let skip = |mut j: usize| loop {
+        j = blank(j);
+        let mut k = j;
+        if bytes.get(k) == Some(&b'\\') {
+            k = blank(k + 1);
+            if bytes.get(k) == Some(&b'\r') {
+                k += 1;
+            }
+            if bytes.get(k) == Some(&b'\n') {
+                j = k + 1;
+                continue;
+            }
+        }
+        return j;
+    };
+    let j = skip(end);
+    if j == end || bytes.get(j) != Some(&b'[') {
+        return None;
+    }
+    let j = skip(j + 1);
+    if bytes.get(j) != Some(&b']') {
+        return None;
+    }
+    let j = blank(j + 1);
+    match bytes.get(j) {
+        None | Some(b'\n') => Some(keyword),
+        Some(b'\r') if matches!(bytes.get(j + 1), None | Some(b'\n')) => Some(keyword),
+        _ => None,
+    }
+}
+
 fn classify(text: &str, bom: usize, e: &pd::Error) -> SyntaxError {
     let message = format!("{e:#}");
     let (line, column) = (e.line(), e.column());
@@ -156,15 +274,21 @@ fn classify(text: &str, bom: usize, e: &pd::Error) -> SyntaxError {
         let near = line == 0 || n <= line;
         near && has_heredoc_marker(l)
     });
-    let kind = if heredoc_line && line > 0 {
+    // A bare `ENTRYPOINT` is valid for BuildKit (an empty shell-form entrypoint).
+    let bare_entrypoint = message
+        .to_ascii_lowercase()
+        .starts_with("entrypoint instruction requires at least one argument");
+    let kind = if (heredoc_line || bare_entrypoint) && line > 0 {
         SyntaxErrorKind::Unsupported
     } else {
         SyntaxErrorKind::Invalid
     };
-    let message = if kind == SyntaxErrorKind::Unsupported {
-        format!("here-document form not handled yet ({message})")
-    } else {
+    let message = if kind == SyntaxErrorKind::Invalid {
         message
+    } else if bare_entrypoint {
+        "an ENTRYPOINT without arguments is not handled yet".to_string()
+    } else {
+        format!("here-document form not handled yet ({message})")
     };
     SyntaxError {
         kind,

@@ -160,6 +160,12 @@ impl Instruction {
     pub fn is_shell_form(&self) -> bool {
         matches!(self.form, Form::Shell { .. })
     }
+
+    /// True for `ENTRYPOINT []` / `CMD []`: an exec form with no words, which resets the
+    /// entrypoint or the command instead of naming one.
+    pub fn is_empty_exec(&self) -> bool {
+        matches!(&self.form, Form::Exec { words, .. } if words.is_empty())
+    }
 }
 
 /// A build stage: `FROM` and the instructions up to the next `FROM`.

@@ -77,3 +77,60 @@ fn leading_comments_stop_at_blank_lines_and_directives() {
     assert_eq!(doc.slice(&doc.leading_comments(0)), "# about a\n");
     assert_eq!(doc.slice(&doc.leading_comments(1)), "# about run\n# more\n");
 }
+
+#[test]
+fn empty_entrypoint_is_an_empty_exec_form() {
+    for text in [
+        "FROM a\nENTRYPOINT []\nCMD [\"node\", \"app.js\"]\n",
+        "FROM a\r\n# reset the entrypoint\r\nentrypoint [ ]\r\ncmd [\"node\"]\r\n",
+        "FROM a\nENTRYPOINT \\\n  []\nCMD x\n",
+        "\u{feff}FROM a\nENTRYPOINT []",
+    ] {
+        let doc = parse(text).unwrap();
+        assert_eq!(doc.text(), text);
+        let ep = doc
+            .instructions()
+            .iter()
+            .find(|i| i.kind == Kind::Entrypoint)
+            .unwrap();
+        assert!(ep.is_empty_exec(), "{text:?}");
+        assert!(doc.slice(&ep.keyword).eq_ignore_ascii_case("ENTRYPOINT"));
+        assert!(doc.slice(&ep.extent).contains(']'));
+        let joined: String = doc.items().iter().map(|i| doc.slice(&i.range)).collect();
+        assert_eq!(joined, text);
+    }
+    let doc =
+        parse("FROM a\nENTRYPOINT []\nCMD []\nENTRYPOINT [ ]\nONBUILD ENTRYPOINT []\n").unwrap();
+    assert_eq!(
+        kinds(&doc),
+        [
+            Kind::From,
+            Kind::Entrypoint,
+            Kind::Cmd,
+            Kind::Entrypoint,
+            Kind::Onbuild
+        ]
+    );
+    assert_eq!(doc.instructions()[4].onbuild, Some(Kind::Entrypoint));
+    assert!(doc.instructions()[2].is_empty_exec());
+    // A non-empty ENTRYPOINT is unaffected.
+    let doc = parse("FROM a\nENTRYPOINT [\"x\"]\n").unwrap();
+    assert!(!doc.instructions()[1].is_empty_exec());
+}
+
+#[test]
+fn bare_entrypoint_is_a_limitation_and_broken_from_stays_invalid() {
+    let err = parse("FROM a\nENTRYPOINT\nCMD x\n").unwrap_err();
+    assert_eq!(err.kind, SyntaxErrorKind::Unsupported);
+    assert_eq!(err.line, 2);
+    // BuildKit rejects these too.
+    for text in [
+        "FROM\n",
+        "FROM a b c d\n",
+        "FROM a\nCOPY x\n",
+        "FROM a\nRUN x\n    && y\n",
+    ] {
+        let err = parse(text).unwrap_err();
+        assert_eq!(err.kind, SyntaxErrorKind::Invalid, "{text:?}");
+    }
+}

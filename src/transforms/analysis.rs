@@ -25,33 +25,233 @@ impl Workdir {
     }
 }
 
+/// A working directory or path together with the ARGs whose defaults it relies on: a
+/// `--build-arg` can change those, so a transform that writes the resolved path down marks its
+/// change unsafe with [`Resolution::arg_reason`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolution<T> {
+    pub value: T,
+    /// Names of the ARGs whose default values the resolution used (empty: only literals and
+    /// ENV values).
+    pub arg_defaults: Vec<String>,
+}
+
+impl<T> Resolution<T> {
+    /// Why the resolution is a guess, when it relied on ARG defaults.
+    pub fn arg_reason(&self) -> Option<String> {
+        if self.arg_defaults.is_empty() {
+            return None;
+        }
+        let names: Vec<String> = self.arg_defaults.iter().map(|n| format!("`{n}`")).collect();
+        Some(format!(
+            "the path comes from the default of ARG {}, which `--build-arg` can change",
+            names.join(", ")
+        ))
+    }
+}
+
 /// The working directory in force at instruction `index` (the effect of the stage's WORKDIRs
 /// before it). `index` may be the stage's end, for the directory the container starts in.
+/// Quotes are removed and `$VAR` / `${VAR}` expanded from literal ENVs of the stage; a WORKDIR
+/// that needs an ARG default is `Unknown` here (see [`workdir_resolution`]).
 pub fn workdir_at(doc: &Document, stage: &Stage, index: usize) -> Workdir {
+    let r = workdir_resolution(doc, stage, index);
+    if r.arg_defaults.is_empty() {
+        r.value
+    } else {
+        Workdir::Unknown
+    }
+}
+
+/// [`workdir_at`], also resolving variables from ARG defaults (by Docker's scoping: an ARG of
+/// the stage, with its own default or that of the global ARG it re-declares), and saying so.
+pub fn workdir_resolution(doc: &Document, stage: &Stage, index: usize) -> Resolution<Workdir> {
     let mut wd = Workdir::Inherited;
-    for ins in &doc.instructions()[stage.instructions.start..index] {
+    let mut arg_defaults = Vec::new();
+    for ix in stage.instructions.start..index {
+        let ins = &doc.instructions()[ix];
         if ins.kind != Kind::Workdir {
             continue;
         }
         let Some(word) = ins.words.first() else {
             continue;
         };
-        let path = word.value.trim();
-        if path.contains('$') {
+        let mut used = Vec::new();
+        let Some(path) = expand_word(doc, stage, ix, word.value.trim(), &mut used) else {
             wd = Workdir::Unknown;
             continue;
+        };
+        if path.starts_with('/') {
+            arg_defaults.clear();
+        }
+        for n in used {
+            if !arg_defaults.contains(&n) {
+                arg_defaults.push(n);
+            }
         }
         wd = if path.starts_with('/') {
-            Workdir::Known(normalize(path))
+            Workdir::Known(normalize(&path))
+        } else if path.is_empty() {
+            Workdir::Unknown
         } else {
             match &wd {
-                Workdir::Known(base) => Workdir::Known(join(base, path)),
+                Workdir::Known(base) => Workdir::Known(join(base, &path)),
                 // Relative to an unknown or inherited directory.
                 _ => Workdir::Unknown,
             }
         };
     }
-    wd
+    if wd.known().is_none() {
+        arg_defaults.clear();
+    }
+    Resolution {
+        value: wd,
+        arg_defaults,
+    }
+}
+
+/// The value of variable `name` at instruction `index` of `stage`, by Docker's rules: the last
+/// ENV of the stage before it that sets the name (ENV wins over ARG), else the last ARG of the
+/// stage that declares it, with its default or the default of the global ARG (before the first
+/// FROM) of that name. `None` when nothing in the file gives it a value (the base image's ENV,
+/// an ARG without a default) or the value uses shell syntax restage does not read.
+pub fn variable_at(
+    doc: &Document,
+    stage: &Stage,
+    index: usize,
+    name: &str,
+) -> Option<Resolution<String>> {
+    let instructions = doc.instructions();
+    let body = stage.instructions.start + 1..index.min(stage.instructions.end);
+    for ix in body.clone().rev() {
+        let ins = &instructions[ix];
+        if ins.kind != Kind::Env {
+            continue;
+        }
+        if let Some((_, v)) = env_pairs(ins).into_iter().rev().find(|(n, _)| n == name) {
+            if !v.contains('$') {
+                return Some(Resolution {
+                    value: v,
+                    arg_defaults: Vec::new(),
+                });
+            }
+            // A single-quoted value is literal; restage reads only the plain case.
+            if ins.words.first().is_some_and(|w| w.value.contains('\'')) {
+                return None;
+            }
+            let mut arg_defaults = Vec::new();
+            let value = expand_in_stage(doc, stage, ix, &v, &mut arg_defaults)?;
+            return Some(Resolution {
+                value,
+                arg_defaults,
+            });
+        }
+    }
+    for ix in body.rev() {
+        let ins = &instructions[ix];
+        if ins.kind != Kind::Arg {
+            continue;
+        }
+        if let Some((_, v)) = arg_decls(ins).into_iter().rev().find(|(n, _)| n == name) {
+            let v = v.or_else(|| {
+                instructions
+                    .iter()
+                    .filter(|g| g.stage.is_none() && g.kind == Kind::Arg)
+                    .flat_map(arg_decls)
+                    .rfind(|(n, _)| n == name)
+                    .and_then(|(_, v)| v)
+            })?;
+            if v.contains('$') {
+                return None;
+            }
+            return Some(Resolution {
+                value: v,
+                arg_defaults: vec![name.to_string()],
+            });
+        }
+    }
+    None
+}
+
+/// `text` with its variables expanded by [`variable_at`] at `index`; records the ARGs used.
+fn expand_in_stage(
+    doc: &Document,
+    stage: &Stage,
+    index: usize,
+    text: &str,
+    arg_defaults: &mut Vec<String>,
+) -> Option<String> {
+    let used = std::cell::RefCell::new(Vec::new());
+    let lookup = |name: &str| {
+        let r = variable_at(doc, stage, index, name)?;
+        used.borrow_mut().extend(r.arg_defaults);
+        Some(r.value)
+    };
+    let out = expand_vars(text, &lookup)?;
+    for n in used.into_inner() {
+        if !arg_defaults.contains(&n) {
+            arg_defaults.push(n);
+        }
+    }
+    Some(out)
+}
+
+/// A word of an instruction that takes a path (WORKDIR, a COPY/ADD destination) as BuildKit
+/// reads it: quotes removed (`"/app"`, `'/srv/app'`), escapes resolved, and variables outside
+/// single quotes expanded at `index`. `None` for what restage does not read (an unknown
+/// variable, an unterminated quote, unquoted blanks).
+fn expand_word(
+    doc: &Document,
+    stage: &Stage,
+    index: usize,
+    word: &str,
+    arg_defaults: &mut Vec<String>,
+) -> Option<String> {
+    if !word.contains(['$', '"', '\'', '\\']) {
+        return Some(word.to_string());
+    }
+    let escape = doc.escape();
+    let mut out = String::new();
+    let mut chars = word.char_indices().peekable();
+    let mut quote: Option<char> = None;
+    while let Some((i, c)) = chars.next() {
+        match (quote, c) {
+            (Some('\''), '\'') | (Some('"'), '"') => quote = None,
+            (Some('\''), c) => out.push(c),
+            (None, '\'' | '"') => quote = Some(c),
+            (_, '$') => {
+                let len = variable_len(&word[i..])?;
+                let token = &word[i..i + len];
+                out.push_str(&expand_in_stage(doc, stage, index, token, arg_defaults)?);
+                while chars.peek().is_some_and(|(j, _)| *j < i + len) {
+                    chars.next();
+                }
+            }
+            (q, c) if c == escape => {
+                let (_, next) = chars.next()?;
+                if q == Some('"') && !matches!(next, '"' | '$') && next != escape {
+                    out.push(c);
+                }
+                out.push(next);
+            }
+            (None, c) if c.is_whitespace() => return None,
+            (_, c) => out.push(c),
+        }
+    }
+    quote.is_none().then_some(out)
+}
+
+/// The length of the variable reference at the start of `text` (`$NAME` or `${...}`).
+fn variable_len(text: &str) -> Option<usize> {
+    let rest = text.strip_prefix('$')?;
+    if rest.starts_with('{') {
+        return rest.find('}').map(|p| p + 2);
+    }
+    let n = rest
+        .bytes()
+        .take_while(|b| *b == b'_' || b.is_ascii_alphanumeric())
+        .count();
+    (n > 0).then_some(n + 1)
 }
 
 /// Joins `path` to the absolute directory `base` (an absolute `path` wins) and normalises.
@@ -123,18 +323,46 @@ pub fn is_broad_copy(ins: &Instruction) -> bool {
 }
 
 /// The absolute destination of a COPY/ADD at `index`, when the working directory is known (or
-/// the destination is absolute) and it has no variable.
+/// the destination is absolute): quotes removed and variables expanded from literal ENVs, like
+/// [`workdir_at`]; `None` when it needs an ARG default (see [`destination_resolution`]).
 pub fn resolved_destination(doc: &Document, stage: &Stage, index: usize) -> Option<String> {
+    let r = destination_resolution(doc, stage, index)?;
+    r.arg_defaults.is_empty().then_some(r.value)
+}
+
+/// [`resolved_destination`], also resolving variables from ARG defaults, and saying so.
+pub fn destination_resolution(
+    doc: &Document,
+    stage: &Stage,
+    index: usize,
+) -> Option<Resolution<String>> {
     let ins = &doc.instructions()[index];
-    let dest = destination(ins)?.value.as_str();
-    if dest.contains('$') {
+    let mut arg_defaults = Vec::new();
+    let dest = expand_word(
+        doc,
+        stage,
+        index,
+        &destination(ins)?.value,
+        &mut arg_defaults,
+    )?;
+    if dest.is_empty() {
         return None;
     }
-    if dest.starts_with('/') {
-        return Some(normalize(dest));
-    }
-    let wd = workdir_at(doc, stage, index);
-    Some(join(wd.known()?, dest))
+    let value = if dest.starts_with('/') {
+        normalize(&dest)
+    } else {
+        let wd = workdir_resolution(doc, stage, index);
+        for n in wd.arg_defaults {
+            if !arg_defaults.contains(&n) {
+                arg_defaults.push(n);
+            }
+        }
+        join(wd.value.known()?, &dest)
+    };
+    Some(Resolution {
+        value,
+        arg_defaults,
+    })
 }
 
 /// The simple commands of a RUN, or `None` when restage cannot read it: a here-document, or
@@ -386,7 +614,7 @@ mod tests {
     use crate::syntax::parse;
 
     #[test]
-    fn workdir_resolution() {
+    fn workdir_resolution_of_literals() {
         let doc = parse("FROM a\nWORKDIR /app\nWORKDIR src/../lib\nRUN x\nWORKDIR $HOME\nRUN y\n")
             .unwrap();
         let st = &doc.stages()[0];
@@ -395,6 +623,98 @@ mod tests {
         assert_eq!(workdir_at(&doc, st, 6), Workdir::Unknown);
         let rel = parse("FROM a\nWORKDIR app\nRUN x\n").unwrap();
         assert_eq!(workdir_at(&rel, &rel.stages()[0], 2), Workdir::Unknown);
+    }
+
+    #[test]
+    fn quoted_workdirs_and_destinations() {
+        let doc = parse(
+            "FROM a\nWORKDIR \"/app\"\nCOPY . \"./src\"\nWORKDIR '/srv/app'\nCOPY x 'y/'\nWORKDIR \"/a\nRUN x\n",
+        )
+        .unwrap();
+        let st = &doc.stages()[0];
+        assert_eq!(workdir_at(&doc, st, 2), Workdir::Known("/app".into()));
+        assert_eq!(
+            resolved_destination(&doc, st, 2).as_deref(),
+            Some("/app/src")
+        );
+        assert_eq!(workdir_at(&doc, st, 4), Workdir::Known("/srv/app".into()));
+        assert_eq!(
+            resolved_destination(&doc, st, 4).as_deref(),
+            Some("/srv/app/y")
+        );
+        // An unterminated quote is not guessed at.
+        assert_eq!(workdir_at(&doc, st, 6), Workdir::Unknown);
+    }
+
+    #[test]
+    fn workdir_from_env_and_arg() {
+        let doc = parse(concat!(
+            "ARG BASE=/opt\n",
+            "FROM a\n",
+            "ENV APP_HOME=/home/app LEGACY=x\n",
+            "WORKDIR $APP_HOME\n",
+            "COPY . $APP_HOME\n",
+            "WORKDIR ${APP_HOME}/src\n",
+            "ENV NESTED=\"${APP_HOME}/lib\"\n",
+            "WORKDIR $NESTED\n",
+            "ARG DIR=/srv\n",
+            "WORKDIR $DIR\n",
+            "ARG BASE\n",
+            "COPY . ${BASE}/x/\n",
+            "ENV DIR=/env-wins\n",
+            "WORKDIR $DIR\n",
+            "ARG NODEF\n",
+            "WORKDIR $NODEF\n",
+            "WORKDIR $HOME\n",
+            "WORKDIR '$APP_HOME'\n",
+        ))
+        .unwrap();
+        let st = &doc.stages()[0];
+        let at = |i: usize| workdir_resolution(&doc, st, i);
+        assert_eq!(at(4).value, Workdir::Known("/home/app".into()));
+        assert!(at(4).arg_defaults.is_empty());
+        assert_eq!(
+            resolved_destination(&doc, st, 4).as_deref(),
+            Some("/home/app")
+        );
+        assert_eq!(
+            workdir_at(&doc, st, 6),
+            Workdir::Known("/home/app/src".into())
+        );
+        assert_eq!(
+            workdir_at(&doc, st, 8),
+            Workdir::Known("/home/app/lib".into())
+        );
+        // From an ARG default: resolved, but said so, and `workdir_at` does not guess.
+        assert_eq!(at(10).value, Workdir::Known("/srv".into()));
+        assert_eq!(at(10).arg_defaults, ["DIR"]);
+        assert!(at(10).arg_reason().unwrap().contains("`DIR`"));
+        assert_eq!(workdir_at(&doc, st, 10), Workdir::Unknown);
+        // A global ARG re-declared in the stage brings its default.
+        let dest = destination_resolution(&doc, st, 11).unwrap();
+        assert_eq!(dest.value, "/opt/x");
+        assert_eq!(dest.arg_defaults, ["BASE"]);
+        assert_eq!(resolved_destination(&doc, st, 11), None);
+        // ENV wins over ARG.
+        assert_eq!(at(14).value, Workdir::Known("/env-wins".into()));
+        assert!(at(14).arg_defaults.is_empty());
+        // No value in the file: unknown. Single quotes keep `$` literal.
+        assert_eq!(at(16).value, Workdir::Unknown);
+        assert_eq!(at(17).value, Workdir::Unknown);
+        let quoted = parse("FROM a\nENV X=/x\nWORKDIR /r\nWORKDIR '$X'\nRUN y\n").unwrap();
+        assert_eq!(
+            workdir_at(&quoted, &quoted.stages()[0], 4),
+            Workdir::Known("/r/$X".into())
+        );
+    }
+
+    #[test]
+    fn global_arg_is_not_visible_without_redeclaring() {
+        let doc = parse("ARG DIR=/x\nFROM a\nWORKDIR $DIR\nRUN y\n").unwrap();
+        assert_eq!(
+            workdir_resolution(&doc, &doc.stages()[0], 3).value,
+            Workdir::Unknown
+        );
     }
 
     #[test]

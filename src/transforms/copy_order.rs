@@ -121,6 +121,8 @@ struct Broad {
     flags: String,
     /// The destination as written, ending with `/` (`./`, `/app/`, `$APP_HOME/`).
     dest: String,
+    /// Set when matching the destination to the install's directory relied on an ARG default.
+    unsafe_reason: Option<String>,
 }
 
 /// One path to copy before the install, relative to the context root.
@@ -394,8 +396,15 @@ fn install_plan(
                 .join(" && ")
         ));
     }
+    let applicability = match &broad.unsafe_reason {
+        Some(why) => {
+            reason.push_str(&format!(". Unsafe because {why}"));
+            Applicability::Unsafe
+        }
+        None => Applicability::Safe,
+    };
     Ok(Some(
-        Change::new(ID, Applicability::Safe, run.extent.start, TITLE, reason).with_edits(edits),
+        Change::new(ID, applicability, run.extent.start, TITLE, reason).with_edits(edits),
     ))
 }
 
@@ -459,6 +468,7 @@ fn check_broad(doc: &Document, stage: &Stage, b: usize, run: usize) -> Result<Br
     let at_broad = analysis::workdir_at(doc, stage, b);
     let at_run = analysis::workdir_at(doc, stage, run);
     let is_dot = matches!(dest.as_str(), "." | "./");
+    let mut unsafe_reason = None;
     let same_dir = if dest.contains('$') {
         // `WORKDIR $APP` ... `COPY . $APP`: the same text, expanded the same way (no ENV or
         // ARG in between sets its variables).
@@ -477,7 +487,14 @@ fn check_broad(doc: &Document, stage: &Stage, b: usize, run: usize) -> Result<Br
                     .all(|i| analysis::defined_names(i).iter().all(|n| !refs.contains(n)))
         }) && !workdir_between
     } else if dest.starts_with('/') {
-        at_run.known() == Some(analysis::normalize(&dest).as_str())
+        let resolved = analysis::workdir_resolution(doc, stage, run);
+        let same = resolved.value.known() == Some(analysis::normalize(&dest).as_str());
+        if same {
+            unsafe_reason = resolved
+                .arg_reason()
+                .map(|why| format!("the install's WORKDIR is `{dest}` only by default: {why}"));
+        }
+        same
     } else {
         is_dot && (!workdir_between || (at_broad.known().is_some() && at_broad == at_run))
     };
@@ -512,7 +529,11 @@ fn check_broad(doc: &Document, stage: &Stage, b: usize, run: usize) -> Result<Br
     } else {
         format!("{dest}/")
     };
-    Ok(Broad { flags, dest })
+    Ok(Broad {
+        flags,
+        dest,
+        unsafe_reason,
+    })
 }
 
 /// Every instruction between the broad copy and the install must be able to run before the

@@ -25,6 +25,9 @@ pub(super) fn run(doc: &Document, _ctx: &Context) -> Vec<Change> {
     }
     let last = |kind: Kind| body.iter().rev().find(|i| i.kind == kind);
     let (cmd, entrypoint) = (last(Kind::Cmd), last(Kind::Entrypoint));
+    // `ENTRYPOINT []` resets the entrypoint: CMD alone starts the container.
+    let resets_entrypoint = entrypoint.is_some_and(Instruction::is_empty_exec);
+    let entrypoint = entrypoint.filter(|e| !e.is_empty_exec());
     let mut changes = Vec::new();
     if let Some(ep) = entrypoint
         && cmd.is_none()
@@ -34,7 +37,7 @@ pub(super) fn run(doc: &Document, _ctx: &Context) -> Vec<Change> {
     }
     if let Some(cmd) = cmd
         && entrypoint.is_none()
-        && !inherits_entrypoint(doc, stage.index)
+        && (resets_entrypoint || !inherits_entrypoint(doc, stage.index))
         && let Some(change) = convert(doc, cmd)
     {
         changes.push(change);
@@ -51,12 +54,13 @@ fn inherits_entrypoint(doc: &Document, stage: usize) -> bool {
         if parent.index >= current || seen > doc.stages().len() {
             return false;
         }
-        if doc
+        if let Some(ep) = doc
             .stage_instructions(parent)
             .iter()
-            .any(|i| i.kind == Kind::Entrypoint)
+            .rev()
+            .find(|i| i.kind == Kind::Entrypoint)
         {
-            return true;
+            return !ep.is_empty_exec();
         }
         current = parent.index;
         seen += 1;

@@ -148,7 +148,8 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
         ));
     }
     let end = stage.instructions.end;
-    let workdir = match analysis::workdir_at(doc, stage, end) {
+    let resolved = analysis::workdir_resolution(doc, stage, end);
+    let workdir = match resolved.value.clone() {
         Workdir::Known(w) if w != "/" => w,
         Workdir::Known(_) | Workdir::Inherited => {
             return Err(refuse(
@@ -168,7 +169,7 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
         ecosystem,
         workdir,
         runs: Vec::new(),
-        unsafe_reasons: Vec::new(),
+        unsafe_reasons: resolved.arg_reason().into_iter().collect(),
     };
     for ix in body.clone() {
         let ins = &instructions[ix];
@@ -342,11 +343,17 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
         if !analysis::copies_from_context(ins) {
             continue;
         }
-        let Some(dest) = analysis::resolved_destination(doc, stage, ix) else {
+        let Some(dest) = analysis::destination_resolution(doc, stage, ix) else {
             a.unsafe_reasons
                 .push(format!("a {} destination uses a variable", ins.kind));
             continue;
         };
+        if let Some(why) = dest.arg_reason()
+            && !a.unsafe_reasons.contains(&why)
+        {
+            a.unsafe_reasons.push(why);
+        }
+        let dest = dest.value;
         if copies.iter().any(|c| analysis::is_within(&dest, c)) {
             continue;
         }
@@ -744,7 +751,9 @@ impl Start {
 fn start_command(doc: &Document, stage: &Stage) -> Option<Start> {
     let ins = doc.stage_instructions(stage);
     let last = |k: Kind| ins.iter().rev().find(|i| i.kind == k);
-    let chosen = last(Kind::Entrypoint).or_else(|| last(Kind::Cmd))?;
+    let chosen = last(Kind::Entrypoint)
+        .filter(|e| !e.is_empty_exec())
+        .or_else(|| last(Kind::Cmd))?;
     let (words, shell_form) = match &chosen.form {
         Form::Exec { words, .. } => (
             words.iter().map(|w| w.value.clone()).collect::<Vec<_>>(),

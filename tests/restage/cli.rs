@@ -485,3 +485,36 @@ fn knowledge_prints_the_merged_knowledge() {
     assert!(merged.contains("name = \"svc\""), "{merged}");
     assert!(!builtin.contains("name = \"svc\""));
 }
+
+#[test]
+fn reset_entrypoint_is_valid_and_bare_entrypoint_is_skipped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let mk = |rel: &str, text: &str| {
+        let p = t.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    };
+    let reset =
+        "from node:20-slim\r\n# start node directly\r\nentrypoint [ ]\r\ncmd node server.js\r\n";
+    mk("reset/Dockerfile", reset);
+    mk(
+        "bare/Dockerfile",
+        "FROM alpine:3.20\nENTRYPOINT\nCMD [\"true\"]\n",
+    );
+    mk("broken-from/Dockerfile", "FROM\nRUN true\n");
+    let out = restage(t, &["--select", "exec-form", "--write", "reset", "bare"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("bare/Dockerfile:2:1: skipped: unsupported syntax (a restage limitation)"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(t.join("reset/Dockerfile")).unwrap(),
+        reset.replace("cmd node server.js", "cmd [\"node\", \"server.js\"]")
+    );
+    // What BuildKit rejects stays an error.
+    let out = restage(t, &["broken-from"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
