@@ -7,7 +7,10 @@ use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 use regex::Regex;
 
 use super::Sources;
-use super::schema::{ArgsDef, CarryDef, CommandDef, KindDef, Layer, OutputDef};
+use super::schema::{
+    ArgsDef, CarryDef, CommandDef, KindDef, Layer, ManagerDef, OutputDef, PruneDef,
+};
+use super::versions::VersionRange;
 
 /// What a recognised command does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -91,7 +94,31 @@ pub struct Ecosystem {
     pub dependency_dirs: Vec<String>,
     /// Where built artifacts land (globs).
     pub artifacts: Vec<String>,
+    /// The language versions whose images restage's recipe for this ecosystem works on
+    /// (`3..` for Python: Python 2 has no `venv`); `None`: every version.
+    pub versions: Option<VersionRange>,
+    /// Why other versions are not supported.
+    pub versions_note: Option<String>,
     pub note: Option<String>,
+}
+
+impl Ecosystem {
+    /// Whether the recipe works on an image of language version `version` (`None`: a tag
+    /// without a version, such as `latest`, which is a current version).
+    pub fn supports(&self, version: Option<&str>) -> bool {
+        match (&self.versions, version) {
+            (Some(range), Some(v)) if super::versions::components(v).is_some() => range.contains(v),
+            _ => true,
+        }
+    }
+}
+
+/// One way to drop development dependencies, for the language versions in `versions` (every
+/// version when `None`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prune {
+    pub command: String,
+    pub versions: Option<VersionRange>,
 }
 
 /// The manifest files of a package manager, as literal paths or globs relative to the build context.
@@ -107,8 +134,24 @@ pub struct Manifests {
     pub optional: Vec<String>,
     /// Project lifecycle scripts an install runs (`postinstall`, `prepare`).
     pub lifecycle_scripts: Vec<String>,
-    /// The command that removes development dependencies from an installed tree, if any.
-    pub prune: Option<String>,
+    /// The commands that remove development dependencies from an installed tree, tried in order.
+    pub prune: Vec<Prune>,
+}
+
+impl Manifests {
+    /// The prune command for an image of language version `version`: the first entry whose
+    /// range holds it; an entry without a range holds every version, and a tag without a
+    /// version (`latest`, `lts`) only matches such an entry.
+    pub fn prune_for(&self, version: Option<&str>) -> Option<&str> {
+        self.prune
+            .iter()
+            .find(|p| match (&p.versions, version) {
+                (None, _) => true,
+                (Some(range), Some(v)) => range.contains(v),
+                (Some(_), None) => false,
+            })
+            .map(|p| p.command.as_str())
+    }
 }
 
 pub(crate) struct Manager {
@@ -240,29 +283,35 @@ impl Commands {
                 value_flags: l.value_flags.clone(),
             });
         }
-        let ecosystems: BTreeMap<String, Ecosystem> = layer
-            .ecosystem
-            .iter()
-            .map(|e| {
-                (
-                    e.id.clone(),
-                    Ecosystem {
-                        id: e.id.clone(),
-                        name: e.name.clone(),
-                        families: e.families.clone(),
-                        carry: match e.carry {
-                            CarryDef::AppDir => Carry::AppDir,
-                            CarryDef::SitePackages => Carry::SitePackages,
-                            CarryDef::Binary => Carry::Binary,
-                            CarryDef::Artifact => Carry::Artifact,
-                        },
-                        dependency_dirs: e.dependency_dirs.clone(),
-                        artifacts: e.artifacts.clone(),
-                        note: e.note.clone(),
+        let mut ecosystems: BTreeMap<String, Ecosystem> = BTreeMap::new();
+        for e in &layer.ecosystem {
+            let versions = match &e.versions {
+                Some(v) => Some(
+                    VersionRange::parse(v.get_ref())
+                        .map_err(|msg| sources.error(e.origin, v.span(), &msg))?,
+                ),
+                None => None,
+            };
+            ecosystems.insert(
+                e.id.clone(),
+                Ecosystem {
+                    id: e.id.clone(),
+                    name: e.name.clone(),
+                    families: e.families.clone(),
+                    carry: match e.carry {
+                        CarryDef::AppDir => Carry::AppDir,
+                        CarryDef::SitePackages => Carry::SitePackages,
+                        CarryDef::Binary => Carry::Binary,
+                        CarryDef::Artifact => Carry::Artifact,
                     },
-                )
-            })
-            .collect();
+                    dependency_dirs: e.dependency_dirs.clone(),
+                    artifacts: e.artifacts.clone(),
+                    versions,
+                    versions_note: e.versions_note.clone(),
+                    note: e.note.clone(),
+                },
+            );
+        }
         let mut managers = BTreeMap::new();
         for m in &layer.manager {
             let o = m.origin;
@@ -299,7 +348,7 @@ impl Commands {
                         lockfiles: strings(&m.lockfiles),
                         optional: strings(&m.optional),
                         lifecycle_scripts: m.lifecycle_scripts.clone(),
-                        prune: m.prune.clone(),
+                        prune: compile_prune(m, sources)?,
                     },
                     manifest_globs: globs.build().map_err(|e| anyhow::anyhow!("{e}"))?,
                     value_flags: m.value_flags.clone(),
@@ -697,4 +746,37 @@ fn output(o: &Output, args: &Parsed<'_>) -> Option<String> {
     }
     out.push_str(rest);
     Some(out)
+}
+
+/// A manager's prune commands, with their version ranges checked.
+fn compile_prune(m: &ManagerDef, sources: &Sources) -> anyhow::Result<Vec<Prune>> {
+    let entries = match &m.prune {
+        None => return Ok(Vec::new()),
+        Some(PruneDef::One(command)) => {
+            return Ok(vec![Prune {
+                command: command.clone(),
+                versions: None,
+            }]);
+        }
+        Some(PruneDef::Many(entries)) => entries,
+    };
+    entries
+        .iter()
+        .map(|p| {
+            let versions = match &p.versions {
+                Some(v) => Some(VersionRange::parse(v).map_err(|msg| {
+                    sources.error(
+                        m.origin,
+                        m.ecosystem.span(),
+                        &format!("manager `{}`: prune: {msg}", m.id),
+                    )
+                })?),
+                None => None,
+            };
+            Ok(Prune {
+                command: p.command.clone(),
+                versions,
+            })
+        })
+        .collect()
 }

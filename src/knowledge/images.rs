@@ -82,8 +82,28 @@ pub struct ImageInfo {
     /// The non-root user the image already runs as by default (distroless `:nonroot` tags, .NET
     /// chiseled images); `None` when it runs as root or this is not known.
     pub runs_as: Option<ExistingUser>,
+    /// The language version the tag names (`3.9` for `python:3.9-buster`, `8` for `node:carbon`);
+    /// `None` when the tag names none (`latest`, `lts`, `current`) or the image is not matched by
+    /// a family rule.
+    pub version: Option<String>,
     /// Remarks from the knowledge files.
     pub notes: Vec<String>,
+}
+
+impl ImageInfo {
+    /// The Debian or Ubuntu suite the image runs on, when known.
+    pub fn suite(&self) -> Option<&str> {
+        match &self.os {
+            Os::Debian { suite } => suite.as_deref(),
+            Os::Ubuntu { release } => release.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The major language version of the tag (`3` for `python:3.9`).
+    pub fn major_version(&self) -> Option<u64> {
+        self.version.as_deref().and_then(super::versions::major)
+    }
 }
 
 /// What the final stage needs from its runtime image.
@@ -158,6 +178,7 @@ struct Family {
     os: Option<OsDef>,
     user: Option<String>,
     default_suites: Vec<(VersionKey, String)>,
+    version_aliases: BTreeMap<String, String>,
     rules: Vec<Rule>,
 }
 
@@ -481,6 +502,20 @@ fn compile_family(
         };
         default_suites.push((key, d.suite.get_ref().clone()));
     }
+    let mut version_aliases = BTreeMap::new();
+    for (alias, version) in &f.version_aliases {
+        if super::versions::components(version.get_ref()).is_none() {
+            return Err(sources.error(
+                o,
+                version.span(),
+                &format!(
+                    "version alias `{alias}` = `{}` is not a version number",
+                    version.get_ref()
+                ),
+            ));
+        }
+        version_aliases.insert(alias.clone(), version.get_ref().clone());
+    }
     let mut rules = Vec::new();
     for r in &f.rule {
         let expanded = expand_tag(r.tag.get_ref(), &f.patterns, &layer.patterns)
@@ -513,6 +548,7 @@ fn compile_family(
         os: f.os,
         user: check_user(&f.user)?,
         default_suites,
+        version_aliases,
         rules,
     })
 }
@@ -750,6 +786,7 @@ impl Images {
                 os: Os::Unknown,
                 user: None,
                 runs_as: None,
+                version: None,
                 notes: note.into_iter().collect(),
             });
         }
@@ -775,6 +812,7 @@ impl Images {
                     .as_deref()
                     .and_then(|u| self.users.get(u))
                     .cloned(),
+                version: None,
                 notes: m.note.clone().into_iter().collect(),
             });
         }
@@ -798,6 +836,18 @@ impl Images {
                 .as_deref()
                 .and_then(|u| self.users.get(u))
                 .cloned(),
+            version: hit
+                .groups
+                .get("version")
+                .filter(|v| !v.is_empty())
+                .map(|v| {
+                    hit.family
+                        .version_aliases
+                        .get(v)
+                        .cloned()
+                        .unwrap_or_else(|| v.clone())
+                })
+                .filter(|v| super::versions::components(v).is_some()),
             notes: hit.rule.note.clone().into_iter().collect(),
         })
     }

@@ -16,6 +16,7 @@ mod images;
 mod schema;
 #[cfg(test)]
 mod tests;
+mod versions;
 
 use std::collections::BTreeSet;
 use std::ops::Range;
@@ -24,13 +25,15 @@ use std::sync::{Arc, OnceLock};
 use anyhow::anyhow;
 use serde::Deserialize;
 
+pub use commands::Prune;
 pub use commands::{Carry, CommandKind, CommandMatch, Ecosystem, Manifests};
 pub use image_ref::ImageRef;
 pub use images::{ExistingUser, ImageInfo, ImageRole, Os, RuntimeImage, RuntimeNeeds, UserPlan};
+pub use versions::VersionRange;
 
 use commands::Commands;
 use images::Images;
-use schema::{Layer, PackagesDef};
+use schema::{DevDef, Layer, OsDef, PackagesDef, SuiteDef};
 
 /// The built-in knowledge files, in load order: (path shown in errors, contents).
 const BUILTIN_FILES: [(&str, &str); 4] = [
@@ -93,6 +96,12 @@ pub enum PackageClass {
     BuildOnly,
     /// A development package: drop it, and install `runtime` (the libraries it stands for) instead.
     Dev { runtime: Vec<String> },
+    /// A development package whose runtime libraries have no known name on this system: on
+    /// `suite`, or on an image whose suite is not known (`None`).
+    DevUnresolved { suite: Option<String> },
+    /// Named like a development package (`-dev`, `-devel`, `-headers`) but not in the map:
+    /// which runtime library it stands for is not known.
+    DevUnknown,
     /// Useful at run time whatever the build (ca-certificates, tzdata, curl): keep it if it was there.
     Runtime,
     /// Not known: a transform must not drop it silently.
@@ -109,7 +118,8 @@ pub struct PrivilegeDropper {
 struct Packages {
     build_only: BTreeSet<String>,
     runtime: BTreeSet<String>,
-    dev: std::collections::BTreeMap<String, Vec<String>>,
+    dev: std::collections::BTreeMap<String, DevDef>,
+    dev_suffixes: Vec<String>,
 }
 
 impl Packages {
@@ -120,9 +130,68 @@ impl Packages {
         Packages {
             build_only: d.build_only.iter().cloned().collect(),
             runtime: d.runtime.iter().cloned().collect(),
-            dev: d.dev.clone(),
+            dev: d
+                .dev
+                .iter()
+                .map(|(k, v)| (k.clone(), v.get_ref().clone()))
+                .collect(),
+            dev_suffixes: d.dev_suffixes.clone(),
         }
     }
+}
+
+/// Checks the `-dev` maps of a freshly parsed layer: per-suite names only in `[apt.dev]`, for
+/// suites that `[[suite]]` defines (`known` and the layer's own), and never an empty list.
+fn check_packages(
+    layer: &Layer,
+    known: &[SuiteDef],
+    sources: &Sources,
+    origin: usize,
+) -> anyhow::Result<()> {
+    let suites: Vec<&str> = known
+        .iter()
+        .chain(&layer.suite)
+        .filter(|s| matches!(s.os, OsDef::Debian | OsDef::Ubuntu))
+        .map(|s| s.name.as_str())
+        .collect();
+    for (table, def) in [("apt", &layer.apt), ("apk", &layer.apk)] {
+        let Some(def) = def else { continue };
+        for (name, entry) in &def.dev {
+            let fail = |msg: String| sources.error(origin, entry.span(), &msg);
+            match entry.get_ref() {
+                DevDef::All(libs) if libs.is_empty() => {
+                    return Err(fail(format!(
+                        "[{table}.dev] `{name}`: an empty list (leave the package out instead)"
+                    )));
+                }
+                DevDef::All(_) => {}
+                DevDef::BySuite(_) if table == "apk" => {
+                    return Err(fail(format!(
+                        "[apk.dev] `{name}`: names per suite are for Debian and Ubuntu ([apt.dev]); give a list"
+                    )));
+                }
+                DevDef::BySuite(by_suite) => {
+                    if by_suite.is_empty() {
+                        return Err(fail(format!("[apt.dev] `{name}`: no suite given")));
+                    }
+                    for (suite, libs) in by_suite {
+                        if !suites.contains(&suite.as_str()) {
+                            return Err(fail(format!(
+                                "[apt.dev] `{name}`: unknown suite `{suite}` (known: {})",
+                                suites.join(", ")
+                            )));
+                        }
+                        if libs.is_empty() {
+                            return Err(fail(format!(
+                                "[apt.dev] `{name}`: an empty list for `{suite}` (leave the suite out instead)"
+                            )));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 struct Inner {
@@ -237,6 +306,7 @@ impl Knowledge {
         let mut layer = Layer::default();
         for (name, text) in BUILTIN_FILES {
             let l = parse_layer(&mut sources, name, Arc::from(text), false)?;
+            check_packages(&l, &layer.suite, &sources, sources.0.len() - 1)?;
             layer.merge(l);
         }
         Knowledge::compile(sources, layer)
@@ -269,6 +339,12 @@ impl Knowledge {
     ) -> anyhow::Result<Knowledge> {
         let mut sources = self.inner.sources.clone();
         let over = over(&mut sources)?;
+        check_packages(
+            &over,
+            &self.inner.layer.suite,
+            &sources,
+            sources.0.len() - 1,
+        )?;
         let mut layer = self.inner.layer.clone();
         layer.merge(over);
         Knowledge::compile(sources, layer)
@@ -393,25 +469,65 @@ impl Knowledge {
         })
     }
 
-    /// Classifies an OS package (`libpq-dev`, `gcc`, `ca-certificates`); a version pin
-    /// (`=1.2`, `>1`, `~1`) or an architecture (`:amd64`) is ignored.
-    pub fn package(&self, name: &str, manager: OsPackageManager) -> PackageClass {
+    /// Classifies an OS package (`libpq-dev`, `gcc`, `ca-certificates`) for an image running
+    /// `os`; a version pin (`=1.2`, `>1`, `~1`) or an architecture (`:amd64`) is ignored. The
+    /// runtime libraries of a `-dev` package are named for the image's Debian or Ubuntu suite: a
+    /// plain list in `[apt.dev]` holds on every Debian suite; names given per suite hold only on
+    /// those suites, and nowhere when the suite is not known.
+    pub fn package(&self, name: &str, manager: OsPackageManager, os: &Os) -> PackageClass {
         let table = match manager {
             OsPackageManager::Apt => &self.inner.apt,
             OsPackageManager::Apk => &self.inner.apk,
         };
         let end = name.find(['=', '>', '<', '~', ':']).unwrap_or(name.len());
         let name = &name[..end];
-        if let Some(runtime) = table.dev.get(name) {
-            PackageClass::Dev {
-                runtime: runtime.clone(),
-            }
-        } else if table.build_only.contains(name) {
+        if let Some(dev) = table.dev.get(name) {
+            return match (manager, dev, os) {
+                (OsPackageManager::Apk, DevDef::All(libs), _)
+                | (OsPackageManager::Apt, DevDef::All(libs), Os::Debian { .. }) => {
+                    PackageClass::Dev {
+                        runtime: libs.clone(),
+                    }
+                }
+                (OsPackageManager::Apt, DevDef::BySuite(by_suite), _) => {
+                    let suite = match os {
+                        Os::Debian { suite } => suite.clone(),
+                        Os::Ubuntu { release } => release.clone(),
+                        _ => None,
+                    };
+                    match suite.as_deref().and_then(|s| by_suite.get(s)) {
+                        Some(libs) => PackageClass::Dev {
+                            runtime: libs.clone(),
+                        },
+                        None => PackageClass::DevUnresolved { suite },
+                    }
+                }
+                (_, _, Os::Ubuntu { release }) => PackageClass::DevUnresolved {
+                    suite: release.clone(),
+                },
+                _ => PackageClass::DevUnresolved { suite: None },
+            };
+        }
+        if table.build_only.contains(name) {
             PackageClass::BuildOnly
         } else if table.runtime.contains(name) {
             PackageClass::Runtime
+        } else if table
+            .dev_suffixes
+            .iter()
+            .any(|s| name.ends_with(s.as_str()))
+        {
+            PackageClass::DevUnknown
         } else {
             PackageClass::Unknown
         }
+    }
+
+    /// The command that drops development dependencies for `manager` on an image of language
+    /// version `version` (`None`: a tag without a version, which takes the current form).
+    pub fn prune_command(&self, manager: &str, version: Option<&str>) -> Option<String> {
+        self.manifests(manager)?
+            .prune_for(version)
+            .map(str::to_string)
     }
 }

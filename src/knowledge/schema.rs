@@ -86,7 +86,13 @@ pub(crate) struct EcosystemDef {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub artifacts: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub versions: Option<Spanned<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub versions_note: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    #[serde(skip)]
+    pub origin: Origin,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -115,9 +121,28 @@ pub(crate) struct ManagerDef {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub build_scripts: Vec<Spanned<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prune: Option<String>,
+    pub prune: Option<PruneDef>,
     #[serde(skip)]
     pub origin: Origin,
+}
+
+/// `prune = "npm prune --omit=dev"` or a list of `{ command, versions }`, tried in order.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(untagged)]
+pub(crate) enum PruneDef {
+    One(String),
+    Many(Vec<PruneEntryDef>),
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PruneEntryDef {
+    pub command: String,
+    /// No span: it sits in an untagged enum, which loses them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub versions: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -339,6 +364,8 @@ pub(crate) struct FamilyDef {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub default_suites: Vec<SuiteRangeDef>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub version_aliases: BTreeMap<String, Spanned<String>>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub patterns: BTreeMap<String, Spanned<String>>,
     #[serde(default)]
     pub rule: Vec<RuleDef>,
@@ -414,14 +441,26 @@ pub(crate) struct PackagesDef {
     pub build_only: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub runtime: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dev_suffixes: Vec<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub dev: BTreeMap<String, Vec<String>>,
+    pub dev: BTreeMap<String, Spanned<DevDef>>,
+}
+
+/// `"libpq-dev" = ["libpq5"]` (the same names on every Debian suite) or
+/// `"libssl-dev" = { bookworm = ["libssl3"], trixie = ["libssl3t64"] }` (names per suite).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(untagged)]
+pub(crate) enum DevDef {
+    All(Vec<String>),
+    BySuite(BTreeMap<String, Vec<String>>),
 }
 
 impl Layer {
     /// Stamps every entry that can fail to compile with the source it came from.
     pub fn set_origin(&mut self, origin: Origin) {
         self.launcher.iter_mut().for_each(|d| d.origin = origin);
+        self.ecosystem.iter_mut().for_each(|d| d.origin = origin);
         self.manager.iter_mut().for_each(|d| d.origin = origin);
         self.command.iter_mut().for_each(|d| d.origin = origin);
         self.mapping.iter_mut().for_each(|d| d.origin = origin);
@@ -511,6 +550,9 @@ fn merge_packages(base: &mut Option<PackagesDef>, over: Option<PackagesDef>) {
     base.build_only.retain(|p| !named.contains(p));
     base.runtime.retain(|p| !named.contains(p));
     base.dev.retain(|p, _| !named.contains(p));
+    if !over.dev_suffixes.is_empty() {
+        base.dev_suffixes = over.dev_suffixes;
+    }
     base.build_only.extend(over.build_only);
     base.runtime.extend(over.runtime);
     base.dev.extend(over.dev);

@@ -587,29 +587,47 @@ fn manifests_of_every_manager() {
 fn packages_and_privilege_droppers() {
     let k = k();
     use OsPackageManager::{Apk, Apt};
+    let bookworm = debian(Some("bookworm"));
     assert_eq!(
-        k.package("libpq-dev", Apt),
+        k.package("libpq-dev", Apt, &bookworm),
         PackageClass::Dev {
             runtime: vec!["libpq5".into()]
         }
     );
     assert_eq!(
-        k.package("libssl-dev=3.0.11-1", Apt),
+        k.package("libssl-dev=3.0.11-1", Apt, &bookworm),
         PackageClass::Dev {
             runtime: vec!["libssl3".into()]
         }
     );
-    assert_eq!(k.package("gcc", Apt), PackageClass::BuildOnly);
-    assert_eq!(k.package("build-essential", Apt), PackageClass::BuildOnly);
-    assert_eq!(k.package("ca-certificates", Apt), PackageClass::Runtime);
-    assert_eq!(k.package("libfoo-dev", Apt), PackageClass::Unknown);
+    assert_eq!(k.package("gcc", Apt, &bookworm), PackageClass::BuildOnly);
     assert_eq!(
-        k.package("postgresql-dev", Apk),
+        k.package("build-essential", Apt, &bookworm),
+        PackageClass::BuildOnly
+    );
+    assert_eq!(
+        k.package("ca-certificates", Apt, &bookworm),
+        PackageClass::Runtime
+    );
+    assert_eq!(
+        k.package("libfoo-dev", Apt, &bookworm),
+        PackageClass::DevUnknown
+    );
+    assert_eq!(k.package("nginx", Apt, &bookworm), PackageClass::Unknown);
+    assert_eq!(
+        k.package("postgresql-dev", Apk, &Os::Alpine),
         PackageClass::Dev {
             runtime: vec!["libpq".into()]
         }
     );
-    assert_eq!(k.package("build-base", Apk), PackageClass::BuildOnly);
+    assert_eq!(
+        k.package("build-base", Apk, &Os::Alpine),
+        PackageClass::BuildOnly
+    );
+    assert_eq!(
+        k.package("libfoo-dev", Apk, &Os::Alpine),
+        PackageClass::DevUnknown
+    );
     assert!(k.inner.apt.dev.len() >= 20 && k.inner.apk.dev.len() >= 20);
 
     assert!(
@@ -807,7 +825,7 @@ runtime = ["gcc"]
     );
     assert_eq!(
         runtime_line(&k, "mirror.corp/hub/node:20", &needs),
-        "mirror.corp/hub/node:20 -> mirror.corp/hub/node:20-slim [debian/?, user node 1000:1000]"
+        "mirror.corp/hub/node:20 -> mirror.corp/hub/node:20-slim [debian/bookworm, user node 1000:1000]"
     );
     assert_eq!(
         runtime_line(&k, "mirror.corp/hub/golang:1.22", &needs),
@@ -828,14 +846,14 @@ runtime = ["gcc"]
         Some(CommandKind::DependencyInstall)
     );
     assert_eq!(
-        k.package("gcc", OsPackageManager::Apt),
+        k.package("gcc", OsPackageManager::Apt, &debian(None)),
         PackageClass::Runtime
     );
     // The override shows in the effective knowledge.
     assert!(k.to_toml().contains("registry.corp/node:*-slim"));
     // The base knowledge is untouched.
     assert_eq!(
-        base.package("gcc", OsPackageManager::Apt),
+        base.package("gcc", OsPackageManager::Apt, &debian(None)),
         PackageClass::BuildOnly
     );
 }
@@ -902,7 +920,7 @@ fn readme_override_example_is_valid() {
     let needs = RuntimeNeeds::default();
     assert_eq!(
         runtime_line(&k, "registry.corp/hub/node:20", &needs),
-        "registry.corp/hub/node:20 -> registry.corp/hub/node:20-slim [debian/?, user node 1000:1000]"
+        "registry.corp/hub/node:20 -> registry.corp/hub/node:20-slim [debian/bookworm, user node 1000:1000]"
     );
     assert_eq!(
         runtime_line(&k, "registry.corp/base/runtime:3", &needs),
@@ -910,7 +928,7 @@ fn readme_override_example_is_valid() {
     );
     assert!(k.is_self_managed_image(&ImageRef::parse("registry.corp/db/pg:16").expect("valid")));
     assert_eq!(
-        k.package("git", OsPackageManager::Apt),
+        k.package("git", OsPackageManager::Apt, &debian(None)),
         PackageClass::Runtime
     );
 }
@@ -941,6 +959,183 @@ fn default_suite_ranges_do_not_overlap() {
             }
         }
     }
+}
+
+fn debian(suite: Option<&str>) -> Os {
+    Os::Debian {
+        suite: suite.map(str::to_string),
+    }
+}
+
+fn dev(k: &Knowledge, name: &str, os: &Os) -> PackageClass {
+    k.package(name, OsPackageManager::Apt, os)
+}
+
+fn libs(names: &[&str]) -> PackageClass {
+    PackageClass::Dev {
+        runtime: names.iter().map(|n| n.to_string()).collect(),
+    }
+}
+
+#[test]
+fn runtime_libraries_are_named_per_debian_suite() {
+    let k = k();
+    let on = |s: &str| debian(Some(s));
+    assert_eq!(dev(&k, "libssl-dev", &on("jessie")), libs(&["libssl1.0.0"]));
+    assert_eq!(dev(&k, "libssl-dev", &on("stretch")), libs(&["libssl1.1"]));
+    assert_eq!(dev(&k, "libssl-dev", &on("buster")), libs(&["libssl1.1"]));
+    assert_eq!(dev(&k, "libssl-dev", &on("bullseye")), libs(&["libssl1.1"]));
+    assert_eq!(dev(&k, "libssl-dev", &on("bookworm")), libs(&["libssl3"]));
+    assert_eq!(dev(&k, "libssl-dev", &on("trixie")), libs(&["libssl3t64"]));
+    assert_eq!(dev(&k, "libffi-dev", &on("buster")), libs(&["libffi6"]));
+    assert_eq!(dev(&k, "libffi-dev", &on("bullseye")), libs(&["libffi7"]));
+    assert_eq!(dev(&k, "libffi-dev", &on("trixie")), libs(&["libffi8"]));
+    assert_eq!(dev(&k, "libicu-dev", &on("stretch")), libs(&["libicu57"]));
+    assert_eq!(dev(&k, "libicu-dev", &on("buster")), libs(&["libicu63"]));
+    assert_eq!(dev(&k, "libicu-dev", &on("bullseye")), libs(&["libicu67"]));
+    assert_eq!(dev(&k, "libicu-dev", &on("trixie")), libs(&["libicu76"]));
+    assert_eq!(dev(&k, "libtiff-dev", &on("bullseye")), libs(&["libtiff5"]));
+    assert_eq!(dev(&k, "libtiff-dev", &on("bookworm")), libs(&["libtiff6"]));
+    // The same name everywhere: no suite needed.
+    assert_eq!(dev(&k, "libpq-dev", &on("jessie")), libs(&["libpq5"]));
+    assert_eq!(dev(&k, "libpq-dev", &debian(None)), libs(&["libpq5"]));
+    // Names that differ and an unknown suite: not guessed.
+    assert_eq!(
+        dev(&k, "libssl-dev", &debian(None)),
+        PackageClass::DevUnresolved { suite: None }
+    );
+    // No name known on that suite (pcre3 left Debian with trixie).
+    assert_eq!(
+        dev(&k, "libpcre3-dev", &on("trixie")),
+        PackageClass::DevUnresolved {
+            suite: Some("trixie".into())
+        }
+    );
+    // Debian names are not Ubuntu names.
+    assert_eq!(
+        dev(
+            &k,
+            "libpq-dev",
+            &Os::Ubuntu {
+                release: Some("noble".into())
+            }
+        ),
+        PackageClass::DevUnresolved {
+            suite: Some("noble".into())
+        }
+    );
+    // Headers of the distribution's Python are build-only.
+    assert_eq!(
+        dev(&k, "python-dev", &on("buster")),
+        PackageClass::BuildOnly
+    );
+}
+
+#[test]
+fn dev_map_is_validated_on_load() {
+    let base = k();
+    let bad_suite = base
+        .with_overrides_from_config(
+            "[knowledge.apt.dev]\n\"libfoo-dev\" = { bokworm = [\"libfoo1\"] }\n",
+            "restage.toml",
+        )
+        .expect_err("an unknown suite is an error");
+    let msg = format!("{bad_suite:#}");
+    assert!(msg.starts_with("restage.toml:2:"), "{msg}");
+    assert!(msg.contains("unknown suite `bokworm`"), "{msg}");
+    let empty = base
+        .with_overrides_from_config(
+            "[knowledge.apt.dev]\n\"libfoo-dev\" = { bookworm = [] }\n",
+            "restage.toml",
+        )
+        .expect_err("an empty list is an error");
+    assert!(format!("{empty:#}").contains("empty list"), "{empty:#}");
+    let apk = base
+        .with_overrides_from_config(
+            "[knowledge.apk.dev]\n\"foo-dev\" = { bookworm = [\"foo\"] }\n",
+            "restage.toml",
+        )
+        .expect_err("per-suite names are for apt");
+    assert!(format!("{apk:#}").contains("[apk.dev]"), "{apk:#}");
+    let ok = base
+        .with_overrides_from_config(
+            "[knowledge.apt.dev]\n\"libfoo-dev\" = { bookworm = [\"libfoo1\"], trixie = [\"libfoo1t64\"] }\n",
+            "restage.toml",
+        )
+        .expect("per-suite names load");
+    assert_eq!(
+        dev(&ok, "libfoo-dev", &debian(Some("trixie"))),
+        libs(&["libfoo1t64"])
+    );
+}
+
+#[test]
+fn language_versions_from_tags() {
+    let k = k();
+    let version = |r: &str| {
+        k.image(&ImageRef::parse(r).expect("parses"))
+            .and_then(|i| i.version.clone())
+    };
+    assert_eq!(version("python:3.9-buster").as_deref(), Some("3.9"));
+    assert_eq!(version("python:2.7").as_deref(), Some("2.7"));
+    assert_eq!(version("node:carbon").as_deref(), Some("8"));
+    assert_eq!(version("node:lts-gallium").as_deref(), Some("16"));
+    assert_eq!(version("node:lts"), None);
+    assert_eq!(version("node"), None);
+    let suite = |r: &str| {
+        k.image(&ImageRef::parse(r).expect("parses"))
+            .and_then(|i| i.suite().map(str::to_string))
+    };
+    assert_eq!(suite("python:3.9-buster").as_deref(), Some("buster"));
+    assert_eq!(suite("python:2.7").as_deref(), Some("buster"));
+    assert_eq!(suite("python:3.6").as_deref(), Some("bullseye"));
+    assert_eq!(suite("python:3.9.7").as_deref(), Some("bullseye"));
+    assert_eq!(suite("node:14").as_deref(), Some("buster"));
+    assert_eq!(suite("node:carbon").as_deref(), Some("stretch"));
+    assert_eq!(suite("node:20.1.0").as_deref(), Some("bullseye"));
+    // Not in the history: unknown, not guessed.
+    assert_eq!(suite("node:0.10"), None);
+}
+
+#[test]
+fn prune_and_supported_versions_by_language_version() {
+    let k = k();
+    assert_eq!(
+        k.prune_command("npm", Some("14")).as_deref(),
+        Some("npm prune --production")
+    );
+    assert_eq!(
+        k.prune_command("npm", Some("8")).as_deref(),
+        Some("npm prune --production")
+    );
+    assert_eq!(
+        k.prune_command("npm", Some("15.0.1")).as_deref(),
+        Some("npm prune --omit=dev")
+    );
+    assert_eq!(
+        k.prune_command("npm", None).as_deref(),
+        Some("npm prune --omit=dev")
+    );
+    assert_eq!(
+        k.prune_command("pnpm", Some("8")).as_deref(),
+        Some("pnpm prune --prod")
+    );
+    let python = k.ecosystem("python").expect("python");
+    assert!(!python.supports(Some("2.7")));
+    assert!(!python.supports(Some("2")));
+    assert!(python.supports(Some("3.12")));
+    assert!(python.supports(None));
+    assert!(k.ecosystem("node").expect("node").supports(Some("0.10")));
+    let bad = k
+        .with_overrides_from_config(
+            "[[knowledge.manager]]\nid = \"npm\"\necosystem = \"node\"\nprune = [{ command = \"npm prune\", versions = \"14\" }]\n",
+            "restage.toml",
+        )
+        .expect_err("a bad range is an error");
+    assert!(
+        format!("{bad:#}").contains("bad version range `14`"),
+        "{bad:#}"
+    );
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 use super::Context;
 use crate::knowledge::{
-    CommandKind, ImageRef, ImageRole, PackageClass as KPackageClass, RuntimeNeeds, UserPlan,
+    CommandKind, ImageRef, ImageRole, Os, PackageClass as KPackageClass, RuntimeNeeds, UserPlan,
 };
 use crate::shell::SimpleCommand;
 
@@ -32,6 +32,18 @@ impl Ecosystem {
             _ => return None,
         })
     }
+
+    /// The ecosystem's id in the knowledge files.
+    fn id(self) -> &'static str {
+        match self {
+            Ecosystem::Node => "node",
+            Ecosystem::Python => "python",
+            Ecosystem::Go => "go",
+            Ecosystem::Rust => "rust",
+            Ecosystem::Java => "java",
+            Ecosystem::Dotnet => "dotnet",
+        }
+    }
 }
 
 /// What an image is for.
@@ -49,6 +61,13 @@ pub struct ImageFacts {
     pub role: Role,
     /// How packages are installed on it, if it has a package manager.
     pub package_manager: PackageManager,
+    /// The reference as written.
+    pub reference: String,
+    /// Its operating system (with the Debian or Ubuntu suite when known).
+    pub os: Os,
+    /// The language version its tag names (`3.9`, `14`; `8` for `node:carbon`); `None` for
+    /// `latest`, `lts`, `current`.
+    pub version: Option<String>,
 }
 
 /// The image reference of a FROM, if restage can read it (no variables).
@@ -68,13 +87,40 @@ pub fn image(ctx: &Context, text: &str) -> Option<ImageFacts> {
         _ => Role::Other,
     };
     let package_manager = match info.os {
-        crate::knowledge::Os::Alpine => PackageManager::Apk,
+        Os::Alpine => PackageManager::Apk,
         _ => PackageManager::Apt,
     };
     Some(ImageFacts {
         role,
         package_manager,
+        reference: text.to_string(),
+        os: info.os,
+        version: info.version,
     })
+}
+
+/// Why restage's recipe for `ecosystem` does not work on this image's language version
+/// (`python:2.7`: no `venv`), or `None` when it does.
+pub fn unsupported_version(
+    ctx: &Context,
+    image: &ImageFacts,
+    ecosystem: Ecosystem,
+) -> Option<String> {
+    let eco = ctx.knowledge.ecosystem(ecosystem.id())?;
+    let version = image.version.as_deref();
+    if eco.supports(version) {
+        return None;
+    }
+    Some(format!(
+        "{} runs {} {} and restage splits only versions {} of it: {}",
+        image.reference,
+        eco.name,
+        version.unwrap_or_default(),
+        eco.versions.as_ref().map_or("", |r| r.as_str()),
+        eco.versions_note
+            .as_deref()
+            .unwrap_or("restage's recipe is for other versions")
+    ))
 }
 
 /// What the runtime image must offer.
@@ -252,20 +298,68 @@ pub enum PackageClass {
     Runtime,
     /// Not known: kept, to be safe.
     Unknown,
+    /// A development package that must not go to the runtime stage and whose runtime libraries
+    /// restage cannot name for this image: the reason.
+    NoRuntimeName(String),
 }
 
-pub fn package(ctx: &Context, pm: PackageManager, name: &str) -> PackageClass {
-    match ctx.knowledge.package(name, pm) {
+/// How the package `name`, installed with `pm` on the build image `image`, is used. The runtime
+/// stage keeps the build image's suite, so runtime library names are those of that suite.
+pub fn package(ctx: &Context, image: &ImageFacts, pm: PackageManager, name: &str) -> PackageClass {
+    match ctx.knowledge.package(name, pm, &image.os) {
         KPackageClass::BuildOnly => PackageClass::BuildOnly,
         KPackageClass::Dev { runtime } => PackageClass::RuntimeLibraries(runtime),
         KPackageClass::Runtime => PackageClass::Runtime,
         KPackageClass::Unknown => PackageClass::Unknown,
+        KPackageClass::DevUnresolved { suite } => {
+            PackageClass::NoRuntimeName(unresolved(image, name, suite.as_deref()))
+        }
+        KPackageClass::DevUnknown => PackageClass::NoRuntimeName(format!(
+            "`{name}` is a development package and restage does not know which runtime library it stands for: it does not belong in the runtime stage, and leaving it out could drop a library the app loads"
+        )),
     }
 }
 
-/// The command that drops dev dependencies for a package manager.
-pub fn prune_command(ctx: &Context, manager: &str) -> Option<String> {
-    ctx.knowledge.manifests(manager)?.prune.clone()
+fn unresolved(image: &ImageFacts, name: &str, suite: Option<&str>) -> String {
+    match (suite, &image.os) {
+        (Some(suite), Os::Ubuntu { .. }) => format!(
+            "`{name}` is a development package whose runtime libraries restage knows no name for on Ubuntu {suite}"
+        ),
+        (Some(suite), _) => format!(
+            "`{name}` is a development package whose runtime libraries restage knows no name for on Debian {suite}"
+        ),
+        (None, Os::Debian { .. }) => format!(
+            "`{name}` is a development package whose runtime libraries are named differently on each Debian release, and restage does not know which release {} runs on; a tag that names the suite (such as `-bookworm`) tells it",
+            image.reference
+        ),
+        (None, _) => format!(
+            "`{name}` is a development package whose runtime library names restage knows only for Debian, and {} is not known to run on Debian",
+            image.reference
+        ),
+    }
+}
+
+/// The runtime libraries of OpenSSL on the build image's suite (a Rust binary that links
+/// `openssl-sys` needs them), or why restage cannot name them.
+pub fn openssl_runtime(ctx: &Context, image: &ImageFacts) -> Result<Vec<String>, String> {
+    let dev = match image.package_manager {
+        PackageManager::Apt => "libssl-dev",
+        PackageManager::Apk => "openssl-dev",
+    };
+    match package(ctx, image, image.package_manager, dev) {
+        PackageClass::RuntimeLibraries(libs) => Ok(libs),
+        PackageClass::NoRuntimeName(why) => Err(format!("the binary links OpenSSL, and {why}")),
+        _ => Err(format!(
+            "the binary links OpenSSL, and restage knows no runtime library for `{dev}`"
+        )),
+    }
+}
+
+/// The command that drops dev dependencies for a package manager on the build image's language
+/// version (`npm prune --production` up to Node 14, `npm prune --omit=dev` after).
+pub fn prune_command(ctx: &Context, image: &ImageFacts, manager: &str) -> Option<String> {
+    ctx.knowledge
+        .prune_command(manager, image.version.as_deref())
 }
 
 /// Start commands of development servers: they need dev tooling and are not for production.

@@ -136,6 +136,9 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
         return Err(Verdict::NotApplicable);
     };
     let anchor = from.extent.start;
+    if let Some(why) = facts::unsupported_version(ctx, &image, ecosystem) {
+        return Err(refuse(anchor, why));
+    }
     let body = stage.from + 1..stage.instructions.end;
     let instructions = doc.instructions();
     if instructions[body.clone()]
@@ -249,7 +252,7 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
                         "the app uses Yarn 2 or later, whose production install needs a plugin restage cannot assume",
                     ));
                 }
-                let prune = facts::prune_command(ctx, &pm).ok_or_else(|| {
+                let prune = facts::prune_command(ctx, &image, &pm).ok_or_else(|| {
                     refuse(anchor, "restage knows no command to drop dev dependencies for this package manager")
                 })?;
                 let last = a
@@ -382,7 +385,8 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
     for (_, f) in &a.runs {
         for (pm, name) in &f.packages {
             manager = Some(*pm);
-            match facts::package(ctx, *pm, name) {
+            match facts::package(ctx, &image, *pm, name) {
+                PackageClass::NoRuntimeName(why) => return Err(refuse(anchor, why)),
                 PackageClass::BuildOnly => {}
                 PackageClass::RuntimeLibraries(libs) => {
                     runtime_packages.extend(libs);
@@ -395,7 +399,8 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
     }
     if ecosystem == Ecosystem::Rust && facts::links_openssl(ctx) {
         // The binary links libssl dynamically; the builder had it, the runtime must too.
-        runtime_packages.insert("libssl3".to_string());
+        let ssl = facts::openssl_runtime(ctx, &image).map_err(|why| refuse(anchor, why))?;
+        runtime_packages.extend(ssl);
         runtime_packages.insert("ca-certificates".to_string());
         manager.get_or_insert(image.package_manager);
     }
