@@ -52,6 +52,7 @@ e2e_cases! {
     java_http => "java-http",
     java_plain => "java-plain",
     node_copy_order => "node-copy-order",
+    node_entrypoint_reset => "node-entrypoint-reset",
     node_plain_npm => "node-plain-npm",
     node_ts_npm => "node-ts-npm",
     node_yarn => "node-yarn",

@@ -161,12 +161,16 @@ pub fn variable_at(
                     .rfind(|(n, _)| n == name)
                     .and_then(|(_, v)| v)
             })?;
-            if v.contains('$') {
-                return None;
-            }
+            let mut arg_defaults = vec![name.to_string()];
+            // A default may use the ARGs and ENVs above it (`ARG DIR=/var/www/${PROJECT}`).
+            let value = if v.contains('$') {
+                expand_in_stage(doc, stage, ix, &v, &mut arg_defaults)?
+            } else {
+                v
+            };
             return Some(Resolution {
-                value: v,
-                arg_defaults: vec![name.to_string()],
+                value,
+                arg_defaults,
             });
         }
     }
@@ -698,6 +702,12 @@ mod tests {
         // ENV wins over ARG.
         assert_eq!(at(14).value, Workdir::Known("/env-wins".into()));
         assert!(at(14).arg_defaults.is_empty());
+        // An ARG default that uses an ARG above it.
+        let chained =
+            parse("FROM a\nARG P=shop\nARG DIR=/var/www/${P}\nWORKDIR $DIR\nRUN y\n").unwrap();
+        let r = workdir_resolution(&chained, &chained.stages()[0], 4);
+        assert_eq!(r.value, Workdir::Known("/var/www/shop".into()));
+        assert_eq!(r.arg_defaults, ["DIR", "P"]);
         // No value in the file: unknown. Single quotes keep `$` literal.
         assert_eq!(at(16).value, Workdir::Unknown);
         assert_eq!(at(17).value, Workdir::Unknown);
