@@ -329,7 +329,7 @@ fn unresolved(image: &ImageFacts, name: &str, suite: Option<&str>) -> String {
             "`{name}` is a development package whose runtime libraries restage knows no name for on Debian {suite}"
         ),
         (None, Os::Debian { .. }) => format!(
-            "`{name}` is a development package whose runtime libraries are named differently on each Debian release, and restage does not know which release {} runs on; a tag that names the suite (such as `-bookworm`) tells it",
+            "`{name}` is a development package whose runtime libraries restage names per Debian release, and it does not know which release {} runs on; a tag that names the suite (such as `-bookworm`) tells it",
             image.reference
         ),
         (None, _) => format!(
