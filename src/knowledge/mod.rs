@@ -7,7 +7,7 @@
 //! Entry points: [`Knowledge::builtin`], [`Knowledge::with_overrides_from_config`] /
 //! [`Knowledge::with_overrides`], then the queries [`Knowledge::image`],
 //! [`Knowledge::runtime_image`], [`Knowledge::classify_command`], [`Knowledge::manifests`],
-//! [`Knowledge::privilege_dropper`] and [`Knowledge::package`]. `transforms/README.md` documents
+//! [`Knowledge::privilege_dropper`], [`Knowledge::writers`] and [`Knowledge::package`]. `transforms/README.md` documents
 //! every key of the files.
 
 mod commands;
@@ -16,6 +16,7 @@ mod images;
 mod schema;
 #[cfg(test)]
 mod tests;
+mod writers;
 
 use std::collections::BTreeSet;
 use std::ops::Range;
@@ -27,6 +28,7 @@ use serde::Deserialize;
 pub use commands::{Carry, CommandKind, CommandMatch, Ecosystem, Manifests};
 pub use image_ref::ImageRef;
 pub use images::{ExistingUser, ImageInfo, ImageRole, Os, RuntimeImage, RuntimeNeeds, UserPlan};
+pub use writers::{DEPENDENCY_KINDS, Writer, normalise_package};
 
 use commands::Commands;
 use images::Images;
@@ -133,6 +135,7 @@ struct Inner {
     apt: Packages,
     apk: Packages,
     droppers: Vec<(String, Vec<String>)>,
+    writers: Vec<Writer>,
     /// Answers already given, by image reference: a monorepo asks about the same few images
     /// thousands of times, and matching the families' tag rules is the costly part.
     memo: Memo,
@@ -245,6 +248,7 @@ impl Knowledge {
     fn compile(sources: Sources, layer: Layer) -> anyhow::Result<Knowledge> {
         let images = Images::compile(&layer, &sources)?;
         let commands = Commands::compile(&layer, &sources)?;
+        let writers = writers::compile(&layer, &sources)?;
         Ok(Knowledge {
             inner: Arc::new(Inner {
                 apt: Packages::from_def(layer.apt.as_ref()),
@@ -254,6 +258,7 @@ impl Knowledge {
                     .iter()
                     .map(|d| (d.program.clone(), d.requires.clone()))
                     .collect(),
+                writers,
                 sources,
                 layer,
                 images,
@@ -391,6 +396,12 @@ impl Knowledge {
         ok.then(|| PrivilegeDropper {
             program: name.clone(),
         })
+    }
+
+    /// The frameworks and libraries that write into the application's own tree (users.toml
+    /// `[[writer]]`), in file order (override entries with a new id last).
+    pub fn writers(&self) -> &[Writer] {
+        &self.inner.writers
     }
 
     /// Classifies an OS package (`libpq-dev`, `gcc`, `ca-certificates`); a version pin
