@@ -273,10 +273,8 @@ fn plan(doc: &Document, ctx: &Context) -> Verdict {
     }
 
     let mut unsafe_reasons: Vec<String> = Vec::new();
-    match root_home(doc, &chain, &start) {
-        Some(Home::Lives(why)) => return refuse(anchor, why),
-        Some(Home::Copies(why)) => unsafe_reasons.push(why),
-        None => {}
+    if let Some(why) = root_home(doc, &chain, &start) {
+        return refuse(anchor, why);
     }
     if root_user.is_some() {
         unsafe_reasons.push(
@@ -1131,22 +1129,16 @@ fn writable_dirs(
     out
 }
 
-/// Where the app stands with respect to root's home directory.
-enum Home {
-    /// The app lives under `/root` (its WORKDIR, or the start command runs from there): refuse.
-    Lives(String),
-    /// Files are copied under `/root`: unsafe.
-    Copies(String),
-}
-
 /// True for `/root` and paths inside it.
 fn in_root_home(path: &str) -> bool {
     analysis::is_within(path, "/root")
 }
 
-/// Whether the app lives under `/root`, root's home (mode 0700 on Debian, Ubuntu and Alpine
-/// images): there a non-root user cannot even read the app's files.
-fn root_home(doc: &Document, chain: &[&Stage], start: &Start) -> Option<Home> {
+/// Why the final stage cannot run as another user because of `/root`, root's home (mode 0700
+/// on Debian, Ubuntu and Alpine images): the app lives there (its WORKDIR, or the start command
+/// runs a path there), so a non-root user cannot even read its files; or files are copied
+/// there, for root: a non-root user can neither read them nor would it look there.
+fn root_home(doc: &Document, chain: &[&Stage], start: &Start) -> Option<String> {
     let instructions = doc.instructions();
     let stage = doc.final_stage();
     let advice = "/root is root's home directory, mode 0700 on Debian, Ubuntu and Alpine images, so a non-root user could not even read the app's files. Move the app out of /root (for example `WORKDIR /app`, and copy it there), then run restage again";
@@ -1157,21 +1149,21 @@ fn root_home(doc: &Document, chain: &[&Stage], start: &Start) -> Option<Home> {
             .filter(|&i| instructions[i].kind == Kind::Workdir)
             .last()
             .map_or(stage.from, |i| i);
-        return Some(Home::Lives(format!(
+        return Some(format!(
             "the app lives under /root (WORKDIR {wd}, line {}): {advice}",
             line(doc, at)
-        )));
+        ));
     }
     for (ix, words) in start.all() {
         if let Some(w) = words
             .iter()
             .find(|w| w.starts_with("/root/") && in_root_home(&analysis::normalize(w)))
         {
-            return Some(Home::Lives(format!(
+            return Some(format!(
                 "the {} (line {}) starts `{w}`, under /root: {advice}",
                 instructions[*ix].kind,
                 line(doc, *ix)
-            )));
+            ));
         }
     }
     let stage_of = |ix: usize| &doc.stages()[instructions[ix].stage.expect("in a stage")];
@@ -1180,11 +1172,11 @@ fn root_home(doc: &Document, chain: &[&Stage], start: &Start) -> Option<Home> {
         .find_map(|ix| {
             let dest = analysis::resolved_destination(doc, stage_of(ix), ix)?;
             in_root_home(&dest).then(|| {
-                Home::Copies(format!(
-                    "the {} at line {} copies to {dest}, under /root (mode 0700 on Debian, Ubuntu and Alpine images): the new user cannot read it there",
+                format!(
+                    "the {} at line {} copies to {dest}, under /root, root's home (mode 0700 on Debian, Ubuntu and Alpine images): a non-root user could neither read it nor look for it there. Copy it where the app reads it as any user (for example under /app or /etc), then run restage again",
                     instructions[ix].kind,
                     line(doc, ix)
-                ))
+                )
             })
         })
 }
@@ -1768,11 +1760,14 @@ mod tests {
             assert_eq!(cs[0].applicability, Applicability::DisplayOnly, "{text}");
             assert!(cs[0].reason.contains("Move the app out of /root"), "{text}");
         }
-        // Files copied under /root but not run from there: unsafe, not refused.
+        // Files copied under /root, for root: refused too.
         let text = "FROM node:20-slim\nWORKDIR /app\nCOPY .npmrc /root/.npmrc\nCOPY . .\nCMD [\"node\", \"server.js\"]\n";
-        assert_eq!(
-            changes(text, UserStyle::Numeric)[0].applicability,
-            Applicability::Unsafe
+        let cs = changes(text, UserStyle::Numeric);
+        assert_eq!(cs[0].applicability, Applicability::DisplayOnly);
+        assert!(
+            cs[0].reason.contains("copies to /root/.npmrc"),
+            "{}",
+            cs[0].reason
         );
         // `/rootfs` is not /root.
         let text = "FROM node:20-slim\nWORKDIR /rootfs\nCOPY . .\nCMD [\"node\", \"server.js\"]\n";
