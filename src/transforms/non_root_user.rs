@@ -1253,13 +1253,13 @@ fn app_writes(
             }),
         };
     }
-    let Some(root) = app_root(doc, chain) else {
+    let Some(root) = app_root(doc, chain).filter(|r| r != "/") else {
         let names: Vec<String> = found
             .iter()
             .map(|(w, marker, _)| format!("{} ({marker})", w.name))
             .collect();
         unsafe_reasons.push(format!(
-            "{} writes into the application directory, which restage cannot locate (no `COPY . <dir>` with a known directory), so it cannot give those paths to the user",
+            "{} writes into the application directory, which restage cannot locate (no `COPY . <dir>` with a known directory other than /), so it cannot give those paths to the user",
             names.join(", ")
         ));
         return TreeWrites::default();
@@ -1852,6 +1852,19 @@ mod tests {
         assert!(
             out.contains("RUN chown 1000:1000 /srv/app\nUSER 1000:1000"),
             "{out}"
+        );
+        // The context copied to `/`: restage will not give `/` or `/tmp` away.
+        let slash = "FROM ruby:3.3-slim\nCOPY . /\nCMD [\"bin/rails\", \"server\"]\n";
+        let cs = changes_in(
+            slash,
+            UserStyle::Numeric,
+            &context_with("gem", &["rails"], &[]),
+        );
+        assert_eq!(cs[0].applicability, Applicability::Unsafe);
+        assert!(
+            !crate::edit::apply(slash, &cs[0].edits)
+                .expect("no overlap")
+                .contains("chown")
         );
         // No shell to chown with: unsafe.
         let distroless = "FROM gcr.io/distroless/nodejs20-debian12\nWORKDIR /app\nCOPY . .\nCMD [\"server.js\"]\n";
