@@ -1217,7 +1217,8 @@ fn app_writes(
     }
     let build = ctx.build;
     let cannot = "so restage cannot tell whether the app writes into its own directory, which stays root-owned";
-    if build.ecosystems().is_empty() {
+    let writerless = build.ecosystems().is_empty() && writerless_images(doc, chain, ctx);
+    if build.ecosystems().is_empty() && !writerless {
         unsafe_reasons.push(format!(
             "the build context has no manifest restage reads (package.json, requirements.txt, pyproject.toml, Pipfile, Gemfile, composer.json, go.mod, Cargo.toml, ...), {cannot}"
         ));
@@ -1246,11 +1247,20 @@ fn app_writes(
     }
     if found.is_empty() {
         let read = !build.ecosystems().is_empty() && build.dependencies.unknown.is_empty();
+        let explained = if read {
+            Some(
+                "the build context's manifests name no framework restage knows to write into its own directory",
+            )
+        } else if writerless && build.dependencies.unknown.is_empty() {
+            Some(
+                "restage knows no framework of this image's ecosystem that writes into its own directory",
+            )
+        } else {
+            None
+        };
         return TreeWrites {
             writable: Vec::new(),
-            explained: read.then(|| {
-                "the build context's manifests name no framework restage knows to write into its own directory".to_string()
-            }),
+            explained: explained.map(str::to_string),
         };
     }
     let Some(root) = app_root(doc, chain).filter(|r| r != "/") else {
@@ -1303,6 +1313,58 @@ fn app_writes(
         said.join("; ")
     ));
     out
+}
+
+/// The ecosystem a dependency kind of users.toml `[[writer]]` belongs to.
+fn kind_ecosystem(kind: &str) -> &'static str {
+    match kind {
+        "npm" => "node",
+        "pip" => "python",
+        "gem" => "ruby",
+        "composer" => "php",
+        "go" => "go",
+        "cargo" => "rust",
+        _ => "",
+    }
+}
+
+/// True when the final stage's image and the images of every stage it copies from belong to
+/// ecosystems for which the knowledge files name no writer by dependency (Java, .NET): then the
+/// manifests could not reveal one, and their absence (a plain `javac` project) hides nothing.
+fn writerless_images(doc: &Document, chain: &[&Stage], ctx: &Context) -> bool {
+    let instructions = doc.instructions();
+    let mut stages: Vec<&Stage> = vec![chain[0]];
+    for ix in chain_body(chain) {
+        if let Some(from) = instructions[ix]
+            .flag("from")
+            .and_then(|f| f.value.as_ref())
+            .and_then(|v| stage_ref(doc, &v.value))
+        {
+            stages.push(from);
+        }
+    }
+    let with_writers: Vec<&str> = ctx
+        .knowledge
+        .writers()
+        .iter()
+        .flat_map(|w| w.dependencies.iter().map(|(kind, _)| kind_ecosystem(kind)))
+        .collect();
+    stages.into_iter().all(|stage| {
+        // Follow FROM <stage> to the external image.
+        let mut s = stage;
+        while let Some(parent) = doc
+            .stage_named(&s.image.value)
+            .filter(|p| p.index < s.index)
+        {
+            s = parent;
+        }
+        let ecosystem = resolve_image(doc, &s.image.value)
+            .ok()
+            .and_then(|(r, _)| ImageRef::parse(&r))
+            .and_then(|image| ctx.knowledge.image(&image))
+            .and_then(|info| info.ecosystem);
+        ecosystem.is_some_and(|e| !with_writers.contains(&e.as_str()))
+    })
 }
 
 /// The manifest a dependency kind is read from, for messages.
@@ -1877,6 +1939,31 @@ mod tests {
     }
 
     #[test]
+    fn a_writer_described_in_restage_toml_is_honoured() {
+        let config = "[knowledge]\n[[knowledge.writer]]\nid = \"uploads\"\nname = \"our upload service\"\nfiles = [\"uploader.py\"]\ndirs = [\"uploads\"]\n";
+        let knowledge = Knowledge::builtin()
+            .expect("built-in knowledge loads")
+            .with_overrides_from_config(config, "restage.toml")
+            .expect("valid override");
+        let settings = Settings::default();
+        let build = context_with("pip", &["flask"], &["uploader.py"]);
+        let ctx = Context {
+            knowledge: &knowledge,
+            settings: &settings,
+            build: &build,
+        };
+        let text =
+            "FROM python:3.12-slim\nWORKDIR /srv\nCOPY . .\nCMD [\"python\", \"uploader.py\"]\n";
+        let cs = run(&parse(text).expect("parses"), &ctx);
+        assert_eq!(cs[0].applicability, Applicability::Safe);
+        let out = crate::edit::apply(text, &cs[0].edits).expect("no overlap");
+        assert!(
+            out.contains("mkdir -p /srv/uploads \\\n    && chown -R 10001:10001 /srv/uploads\n"),
+            "{out}"
+        );
+    }
+
+    #[test]
     fn an_unknown_context_is_unsafe() {
         let text = "FROM python:3.12-slim\nWORKDIR /app\nCOPY . .\nCMD [\"python\", \"app.py\"]\n";
         let cs = changes_in(text, UserStyle::Numeric, &BuildContext::default());
@@ -1888,6 +1975,14 @@ mod tests {
             .unknown
             .push("setup.py: restage does not read the dependencies it declares".into());
         let cs = changes_in(text, UserStyle::Numeric, &unreadable);
+        assert_eq!(cs[0].applicability, Applicability::Unsafe);
+        // Java and .NET: no writer is known there, so no manifest hides one.
+        let java = "FROM eclipse-temurin:21-jdk AS build\nWORKDIR /src\nCOPY . .\nRUN javac -d out src/Main.java\nFROM eclipse-temurin:21-jre\nCOPY --from=build /src/out /app\nCMD [\"java\", \"-cp\", \"/app\", \"Main\"]\n";
+        let cs = changes_in(java, UserStyle::Numeric, &BuildContext::default());
+        assert_eq!(cs[0].applicability, Applicability::Safe);
+        // A Debian image copying from a Go build stage could hide an SQLite driver.
+        let go = "FROM golang:1.22 AS build\nCOPY . .\nRUN go build -o /out/app .\nFROM debian:bookworm-slim\nCOPY --from=build /out/app /app\nCMD [\"/app\"]\n";
+        let cs = changes_in(go, UserStyle::Numeric, &BuildContext::default());
         assert_eq!(cs[0].applicability, Applicability::Unsafe);
         // A final stage that copies no application files keeps today's behaviour.
         let text = "FROM debian:bookworm-slim\nRUN apt-get update\nCMD [\"sleep\", \"infinity\"]\n";
