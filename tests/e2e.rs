@@ -59,6 +59,7 @@ e2e_cases! {
     python_compiled => "python-compiled",
     python_copy_order => "python-copy-order",
     python_flask => "python-flask",
+    python_sqlite => "python-sqlite",
     rust_cli => "rust-cli",
     rust_http => "rust-http",
 }

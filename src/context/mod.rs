@@ -19,6 +19,7 @@
 
 mod cargo_toml;
 mod compose;
+mod dependencies;
 mod dockerignore;
 mod dotnet;
 mod fsread;
@@ -40,6 +41,7 @@ use serde::Serialize;
 
 pub use cargo_toml::CargoManifest;
 pub use compose::{COMPOSE_FILE_NAMES, MAX_PARENT_LEVELS};
+pub use dependencies::Dependencies;
 pub use dockerignore::DockerIgnore;
 pub use dotnet::CsProj;
 pub use fsread::MAX_FILE_BYTES;
@@ -102,6 +104,9 @@ pub const KNOWN_FILES: &[&str] = &[
     "composer.json",
     "composer.lock",
 ];
+
+/// The most root entry names recorded in [`BuildContext::root_names`].
+pub const MAX_ROOT_NAMES: usize = 10_000;
 
 /// Directories recorded when present at the context root.
 pub const KNOWN_DIRS: &[&str] = &["vendor", "gradle", ".mvn", ".yarn"];
@@ -345,6 +350,14 @@ pub struct BuildContext {
     /// The package names `Cargo.lock` lists (`None`: no readable Cargo.lock). Tells whether a
     /// Rust binary links a system library such as OpenSSL (`openssl-sys`).
     pub cargo_lock_packages: Option<std::collections::BTreeSet<String>>,
+    /// The dependency names the root manifests declare, per kind (`npm`, `pip`, `gem`,
+    /// `composer`, `go`, `cargo`), and the manifests whose dependencies are unknown.
+    #[serde(skip)]
+    pub dependencies: Dependencies,
+    /// The names of the entries at the context root (at most [`MAX_ROOT_NAMES`]), for
+    /// markers such as `manage.py` or `*.sqlite3`. Empty for in-memory contexts.
+    #[serde(skip)]
+    pub root_names: std::collections::BTreeSet<String>,
     /// Why something present is unknown, e.g. `package.json: invalid JSON: expected `,` or `}`
     /// at line 3 column 5`. In reading order.
     pub notes: Vec<String>,
@@ -532,6 +545,9 @@ impl BuildContext {
             let Ok(name) = entry.file_name().into_string() else {
                 continue;
             };
+            if self.root_names.len() < MAX_ROOT_NAMES {
+                self.root_names.insert(name.clone());
+            }
             if !is_known_name(&name) {
                 continue;
             }
@@ -652,6 +668,10 @@ impl BuildContext {
                 .and_then(|text| local_sources::read(name, &text));
             self.local_sources.insert(name.to_owned(), found);
         }
+
+        let dir = self.dir.clone();
+        let read = |rel: &str| read_capped(&dir.join(rel)).map_err(|e| e.describe());
+        self.dependencies = dependencies::read(&self.files, self.package_json.as_ref(), &read);
     }
 
     fn read_gradle(&mut self) {

@@ -7,7 +7,7 @@
 //! Entry points: [`Knowledge::builtin`], [`Knowledge::with_overrides_from_config`] /
 //! [`Knowledge::with_overrides`], then the queries [`Knowledge::image`],
 //! [`Knowledge::runtime_image`], [`Knowledge::classify_command`], [`Knowledge::manifests`],
-//! [`Knowledge::privilege_dropper`] and [`Knowledge::package`]. `transforms/README.md` documents
+//! [`Knowledge::privilege_dropper`], [`Knowledge::writers`] and [`Knowledge::package`]. `transforms/README.md` documents
 //! every key of the files.
 
 mod commands;
@@ -17,6 +17,7 @@ mod schema;
 #[cfg(test)]
 mod tests;
 mod versions;
+mod writers;
 
 use std::collections::BTreeSet;
 use std::ops::Range;
@@ -30,6 +31,7 @@ pub use commands::{Carry, CommandKind, CommandMatch, Ecosystem, Manifests};
 pub use image_ref::ImageRef;
 pub use images::{ExistingUser, ImageInfo, ImageRole, Os, RuntimeImage, RuntimeNeeds, UserPlan};
 pub use versions::VersionRange;
+pub use writers::{DEPENDENCY_KINDS, Writer, normalise_package};
 
 use commands::Commands;
 use images::Images;
@@ -202,6 +204,7 @@ struct Inner {
     apt: Packages,
     apk: Packages,
     droppers: Vec<(String, Vec<String>)>,
+    writers: Vec<Writer>,
     /// Answers already given, by image reference: a monorepo asks about the same few images
     /// thousands of times, and matching the families' tag rules is the costly part.
     memo: Memo,
@@ -315,6 +318,7 @@ impl Knowledge {
     fn compile(sources: Sources, layer: Layer) -> anyhow::Result<Knowledge> {
         let images = Images::compile(&layer, &sources)?;
         let commands = Commands::compile(&layer, &sources)?;
+        let writers = writers::compile(&layer, &sources)?;
         Ok(Knowledge {
             inner: Arc::new(Inner {
                 apt: Packages::from_def(layer.apt.as_ref()),
@@ -324,6 +328,7 @@ impl Knowledge {
                     .iter()
                     .map(|d| (d.program.clone(), d.requires.clone()))
                     .collect(),
+                writers,
                 sources,
                 layer,
                 images,
@@ -467,6 +472,12 @@ impl Knowledge {
         ok.then(|| PrivilegeDropper {
             program: name.clone(),
         })
+    }
+
+    /// The frameworks and libraries that write into the application's own tree (users.toml
+    /// `[[writer]]`), in file order (override entries with a new id last).
+    pub fn writers(&self) -> &[Writer] {
+        &self.inner.writers
     }
 
     /// Classifies an OS package (`libpq-dev`, `gcc`, `ca-certificates`) for an image running

@@ -41,6 +41,8 @@ pub(crate) struct Layer {
     pub self_managed: Vec<SelfManagedDef>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub privilege_dropper: Vec<DropperDef>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub writer: Vec<WriterDef>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub apt: Option<PackagesDef>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -434,6 +436,38 @@ pub(crate) struct DropperDef {
     pub requires: Vec<String>,
 }
 
+/// A framework or library that writes into the application's own tree at run time.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct WriterDef {
+    pub id: Spanned<String>,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub npm: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pip: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gem: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub composer: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub go: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cargo: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<Spanned<String>>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub app_dir: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dirs: Vec<Spanned<String>>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub chown_files: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    #[serde(skip)]
+    pub origin: Origin,
+}
+
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PackagesDef {
@@ -466,10 +500,11 @@ impl Layer {
         self.mapping.iter_mut().for_each(|d| d.origin = origin);
         self.family.iter_mut().for_each(|d| d.origin = origin);
         self.self_managed.iter_mut().for_each(|d| d.origin = origin);
+        self.writer.iter_mut().for_each(|d| d.origin = origin);
     }
 
     /// Merges `over` on top of `self`: keyed entries (ecosystem, manager, family, suite, user,
-    /// privilege_dropper) replace the entry with the same key; ordered entries (launcher, command,
+    /// privilege_dropper, writer) replace the entry with the same key; ordered entries (launcher, command,
     /// mirror, mapping, create, self_managed) and new families go first so they win.
     pub fn merge(&mut self, over: Layer) {
         prepend(&mut self.launcher, over.launcher);
@@ -505,6 +540,12 @@ impl Layer {
             &mut self.privilege_dropper,
             over.privilege_dropper,
             |d| d.program.clone(),
+            false,
+        );
+        replace_by_key(
+            &mut self.writer,
+            over.writer,
+            |w| w.id.get_ref().clone(),
             false,
         );
         merge_packages(&mut self.apt, over.apt);

@@ -1184,3 +1184,62 @@ fn official_images_through_docker_hub_names_and_public_mirrors() {
             .is_none()
     );
 }
+
+#[test]
+fn writers_are_validated_and_merged() {
+    let k = || Knowledge::builtin().expect("built-in knowledge loads");
+    let rails = k()
+        .writers()
+        .iter()
+        .find(|w| w.id == "rails")
+        .cloned()
+        .expect("rails is a writer");
+    assert_eq!(rails.dirs, ["db", "log", "storage", "tmp"]);
+    assert!(rails.dependencies.contains(&("gem", "rails".to_string())));
+    let sqlite = k()
+        .writers()
+        .iter()
+        .find(|w| w.id == "sqlite-file")
+        .cloned();
+    let sqlite = sqlite.expect("sqlite-file is a writer");
+    assert!(sqlite.matches_file("app.sqlite3") && !sqlite.matches_file("app.py"));
+    assert_eq!(
+        crate::knowledge::normalise_package("pip", "Flask_SQLAlchemy"),
+        "flask-sqlalchemy"
+    );
+
+    let bad = |body: &str| {
+        let config = format!("[knowledge]\n[[knowledge.writer]]\n{body}\n");
+        format!(
+            "{:#}",
+            k().with_overrides_from_config(&config, "restage.toml")
+                .expect_err("invalid writer")
+        )
+    };
+    assert!(bad("id = \"x\"\nname = \"X\"\ndirs = [\"tmp\"]").contains("has no marker"));
+    assert!(bad("id = \"x\"\nname = \"X\"\nnpm = [\"x\"]").contains("writes nothing"));
+    let msg = bad("id = \"x\"\nname = \"X\"\nnpm = [\"x\"]\ndirs = [\"../etc\"]");
+    assert!(msg.starts_with("restage.toml:6:9: writer `x`"), "{msg}");
+    assert!(bad("id = \"x\"\nname = \"X\"\nfiles = [\"a[\"]\napp_dir = true").contains("bad glob"));
+    assert!(
+        bad("id = \"x\"\nname = \"X\"\nfiles = [\"d/*.db\"]\napp_dir = true")
+            .contains("file name glob")
+    );
+    assert!(
+        bad("id = \"x\"\nname = \"X\"\nnpm = [\"x\"]\nchown_files = true")
+            .contains("needs file markers")
+    );
+    assert!(
+        bad("id = \"x\"\nname = \"X\"\nnpm = [\"x\"]\napp_dir = true\nwhatever = 1")
+            .contains("unknown field")
+    );
+
+    // An override with the same id replaces the built-in writer.
+    let config = "[knowledge]\n[[knowledge.writer]]\nid = \"rails\"\nname = \"Rails\"\ngem = [\"rails\"]\ndirs = [\"tmp\"]\n";
+    let k2 = k()
+        .with_overrides_from_config(config, "restage.toml")
+        .expect("valid override");
+    let rails: Vec<_> = k2.writers().iter().filter(|w| w.id == "rails").collect();
+    assert_eq!(rails.len(), 1);
+    assert_eq!(rails[0].dirs, ["tmp"]);
+}

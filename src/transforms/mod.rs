@@ -68,7 +68,7 @@ static REGISTRY: &[Transform] = &[
     Transform {
         id: "non-root-user",
         summary: "Make the final stage run as an unprivileged user, the way its base-image family expects",
-        confidence: "safe when the knowledge files name the user or how to create it; unsafe for explicit USER root, ports below 1024 or what restage cannot resolve; a suggestion for unknown images",
+        confidence: "safe when the knowledge files name the user or how to create it and the build context tells what the app writes; unsafe for explicit USER root, an unreadable context or what restage cannot resolve; a suggestion for unknown images and apps under /root",
         doc: include_str!("../../transforms/non-root-user.md"),
         run: non_root_user::run,
     },

@@ -3,10 +3,12 @@
 //! created with the image's own tools (Debian/Ubuntu `groupadd`/`useradd`, Alpine/BusyBox
 //! `addgroup`/`adduser`), a user the Dockerfile already creates, or numeric ids on `scratch`.
 //! `USER` goes after the last instruction that needs root; application files stay root-owned
-//! (read-only to the app) and the directories the app must write (every `VOLUME`, directories
-//! created for data) are given to the user. Images that manage their own user, entrypoints that
-//! drop privileges, and stages that already run as non-root are left alone; unknown images get a
-//! suggestion.
+//! (read-only to the app) and the paths the app must write are given to the user: every
+//! `VOLUME`, directories created for data, and the paths the frameworks the build context
+//! reveals write into their own tree (users.toml `[[writer]]`: Rails `tmp`, Laravel `storage`,
+//! SQLite's directory). Without readable manifests for an app it copies, the change is unsafe.
+//! Images that manage their own user, entrypoints that drop privileges, and stages that already
+//! run as non-root are left alone; unknown images and apps under `/root` get a suggestion.
 
 use super::Context;
 use super::analysis::{self, Workdir};
@@ -158,16 +160,32 @@ impl Who {
     }
 }
 
-/// A directory the app must be able to write.
+/// A path the app must be able to write.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Writable {
     path: String,
     /// The VOLUME instruction of the final stage that declares it, if any.
     volume: Option<usize>,
-    /// `VOLUME` or `mkdir`, for messages.
-    origin: &'static str,
+    /// What asks for it (`VOLUME`, `mkdir`, a writer framework), for messages.
+    origin: String,
     /// A RUN of the chain creates it with mkdir, or a COPY/ADD copies to it: no `mkdir -p`.
     exists: bool,
+    /// How it is given to the user.
+    how: Grant,
+}
+
+/// How a writable path is given to the user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Grant {
+    /// A directory (VOLUME, mkdir): `chown` of the directory; a COPY into it gets `--chown`.
+    Dir,
+    /// A directory written with its contents (Rails `tmp`): `chown -R`.
+    Tree,
+    /// The application root, where the app creates files: `chown` of the directory only; the
+    /// COPY that fills it keeps root as owner of what it copies.
+    AppDir,
+    /// An existing file the app writes (an SQLite database): `chown` of the file.
+    File,
 }
 
 fn plan(doc: &Document, ctx: &Context) -> Verdict {
@@ -255,15 +273,16 @@ fn plan(doc: &Document, ctx: &Context) -> Verdict {
     }
 
     let mut unsafe_reasons: Vec<String> = Vec::new();
+    if let Some(why) = root_home(doc, &chain, &start) {
+        return refuse(anchor, why);
+    }
     if root_user.is_some() {
         unsafe_reasons.push(
             "the Dockerfile asks for root explicitly, and restage cannot tell whether the app needs it at run time"
                 .into(),
         );
     }
-    for reason in privileged_ports(doc, &chain) {
-        unsafe_reasons.push(reason);
-    }
+    let port_notes = privileged_ports(doc, &chain);
     if let Some(tool) = start_toolchain(&start) {
         unsafe_reasons.push(format!(
             "the container starts with `{tool}`, which compiles into the application directory at start, and that directory stays root-owned"
@@ -284,7 +303,13 @@ fn plan(doc: &Document, ctx: &Context) -> Verdict {
 
     // Directories the app must write.
     let shell = !matches!(info.os, Os::Distroless | Os::Scratch);
-    let writable = writable_dirs(doc, &chain, &mut unsafe_reasons);
+    let mut writable = writable_dirs(doc, &chain, &mut unsafe_reasons);
+    let tree = app_writes(doc, &chain, ctx, &mut unsafe_reasons);
+    for w in &tree.writable {
+        if !writable.iter().any(|o| o.path == w.path) {
+            writable.push(w.clone());
+        }
+    }
     let owner = who.owner();
     let mut edits: Vec<Edit> = Vec::new();
     let mut created_by_copy: Vec<String> = Vec::new();
@@ -296,10 +321,12 @@ fn plan(doc: &Document, ctx: &Context) -> Verdict {
         let Some(dest) = analysis::resolved_destination(doc, stage, ix) else {
             continue;
         };
-        if !writable.iter().any(|w| analysis::is_within(&dest, &w.path)) {
+        // The COPY that fills the application root keeps root as the owner of what it copies.
+        let into = |w: &&Writable| w.how != Grant::AppDir && analysis::is_within(&dest, &w.path);
+        if !writable.iter().any(|w| into(&w)) {
             continue;
         }
-        if writable.iter().any(|w| w.path == dest) {
+        if writable.iter().filter(into).any(|w| w.path == dest) {
             created_by_copy.push(dest.clone());
         }
         if ins.flag("chown").is_none() {
@@ -333,16 +360,25 @@ fn plan(doc: &Document, ctx: &Context) -> Verdict {
     let dir_parts = |dirs: &[&Writable], before_volume: bool| -> Vec<String> {
         let missing: Vec<&str> = dirs
             .iter()
-            .filter(|w| before_volume || !w.exists)
+            .filter(|w| w.how != Grant::File && (before_volume || !w.exists))
             .map(|w| w.path.as_str())
             .collect();
-        let all: Vec<&str> = dirs.iter().map(|w| w.path.as_str()).collect();
+        let paths = |tree: bool| -> Vec<&str> {
+            dirs.iter()
+                .filter(|w| (w.how == Grant::Tree) == tree)
+                .map(|w| w.path.as_str())
+                .collect()
+        };
+        let (plain, trees) = (paths(false), paths(true));
         let mut parts = Vec::new();
         if !missing.is_empty() {
             parts.push(format!("mkdir -p {}", missing.join(" ")));
         }
-        if !all.is_empty() {
-            parts.push(format!("chown {owner} {}", all.join(" ")));
+        if !plain.is_empty() {
+            parts.push(format!("chown {owner} {}", plain.join(" ")));
+        }
+        if !trees.is_empty() {
+            parts.push(format!("chown -R {owner} {}", trees.join(" ")));
         }
         parts
     };
@@ -427,13 +463,26 @@ fn plan(doc: &Document, ctx: &Context) -> Verdict {
     }
     reason
         .push_str(". Application files stay root-owned: the app reads them but cannot change them");
+    if let Some(why) = &tree.explained {
+        reason.push_str(&format!("; {why}"));
+    }
     if !writable.is_empty() {
-        let dirs: Vec<&str> = writable.iter().map(|w| w.path.as_str()).collect();
+        let dirs: Vec<String> = writable
+            .iter()
+            .map(|w| match w.how {
+                Grant::AppDir => format!("{} (the directory, not its contents)", w.path),
+                Grant::Tree => format!("{} (with its contents)", w.path),
+                Grant::Dir | Grant::File => w.path.clone(),
+            })
+            .collect();
         reason.push_str(&format!(
             "; {} {} owned by {owner} so the app can write there",
             dirs.join(", "),
             if dirs.len() == 1 { "is" } else { "are" }
         ));
+    }
+    for note in &port_notes {
+        reason.push_str(&format!(". {note}"));
     }
     let applicability = if unsafe_reasons.is_empty() {
         Applicability::Safe
@@ -714,7 +763,10 @@ fn start_toolchain(start: &Start) -> Option<String> {
         })
 }
 
-/// Every EXPOSE of the chain below 1024, or whose port restage cannot read, as a reason.
+/// A note for every EXPOSE of the chain below 1024. Docker 20.10+, Podman and containerd 2.0+
+/// (CRI) set `net.ipv4.ip_unprivileged_port_start=0` in each container's network namespace, so
+/// a non-root process binds such ports there; where a runtime does not, the note says what to
+/// set. A port restage cannot resolve gets no note.
 fn privileged_ports(doc: &Document, chain: &[&Stage]) -> Vec<String> {
     let instructions = doc.instructions();
     let mut out = Vec::new();
@@ -728,16 +780,11 @@ fn privileged_ports(doc: &Document, chain: &[&Stage]) -> Vec<String> {
                     .next()
                     .and_then(|p| p.trim().parse::<u32>().ok())
             });
-            match port {
-                Some(p) if p < 1024 => out.push(format!(
-                    "EXPOSE {spec} (line {}): Docker lets a non-root process bind a port below 1024, but Kubernetes and older engines do not, so the app may fail to start unless it listens on port 1024 or above",
+            if port.is_some_and(|p| p < 1024) {
+                out.push(format!(
+                    "EXPOSE {spec} (line {}) is below 1024: Docker 20.10+, Podman and containerd 2.0+ let a non-root process bind it; on CRI-O, containerd 1.x or with host networking set the sysctl net.ipv4.ip_unprivileged_port_start=0 (a safe sysctl in Kubernetes 1.22+) or listen on 1024 or above",
                     line(doc, ix)
-                )),
-                Some(_) => {}
-                None => out.push(format!(
-                    "EXPOSE {spec} (line {}): restage cannot tell whether the port is below 1024, which a non-root process may not bind under Kubernetes or older engines",
-                    line(doc, ix)
-                )),
+                ));
             }
         }
     }
@@ -1007,8 +1054,9 @@ fn writable_dirs(
                             Writable {
                                 path: p,
                                 volume: (ins.stage == Some(stage.index)).then_some(ix),
-                                origin: "VOLUME",
+                                origin: "VOLUME".into(),
                                 exists: false,
+                                how: Grant::Dir,
                             },
                             &mut out,
                         ),
@@ -1053,8 +1101,9 @@ fn writable_dirs(
                                                 Writable {
                                                     path: p,
                                                     volume: None,
-                                                    origin: "mkdir",
+                                                    origin: "mkdir".into(),
                                                     exists: true,
+                                                    how: Grant::Dir,
                                                 },
                                                 &mut out,
                                             );
@@ -1078,6 +1127,319 @@ fn writable_dirs(
         w.exists = w.exists || made.iter().any(|m| analysis::is_within(m, &w.path));
     }
     out
+}
+
+/// True for `/root` and paths inside it.
+fn in_root_home(path: &str) -> bool {
+    analysis::is_within(path, "/root")
+}
+
+/// Why the final stage cannot run as another user because of `/root`, root's home (mode 0700
+/// on Debian, Ubuntu and Alpine images): the app lives there (its WORKDIR, or the start command
+/// runs a path there), so a non-root user cannot even read its files; or files are copied
+/// there, for root: a non-root user can neither read them nor would it look there.
+fn root_home(doc: &Document, chain: &[&Stage], start: &Start) -> Option<String> {
+    let instructions = doc.instructions();
+    let stage = doc.final_stage();
+    let advice = "/root is root's home directory, mode 0700 on Debian, Ubuntu and Alpine images, so a non-root user could not even read the app's files. Move the app out of /root (for example `WORKDIR /app`, and copy it there), then run restage again";
+    if let Some(wd) = analysis::workdir_at(doc, stage, stage.instructions.end).known()
+        && in_root_home(wd)
+    {
+        let at = chain_body(chain)
+            .filter(|&i| instructions[i].kind == Kind::Workdir)
+            .last()
+            .map_or(stage.from, |i| i);
+        return Some(format!(
+            "the app lives under /root (WORKDIR {wd}, line {}): {advice}",
+            line(doc, at)
+        ));
+    }
+    for (ix, words) in start.all() {
+        if let Some(w) = words
+            .iter()
+            .find(|w| w.starts_with("/root/") && in_root_home(&analysis::normalize(w)))
+        {
+            return Some(format!(
+                "the {} (line {}) starts `{w}`, under /root: {advice}",
+                instructions[*ix].kind,
+                line(doc, *ix)
+            ));
+        }
+    }
+    let stage_of = |ix: usize| &doc.stages()[instructions[ix].stage.expect("in a stage")];
+    chain_body(chain)
+        .filter(|&i| matches!(instructions[i].kind, Kind::Copy | Kind::Add))
+        .find_map(|ix| {
+            let dest = analysis::resolved_destination(doc, stage_of(ix), ix)?;
+            in_root_home(&dest).then(|| {
+                format!(
+                    "the {} at line {} copies to {dest}, under /root, root's home (mode 0700 on Debian, Ubuntu and Alpine images): a non-root user could neither read it nor look for it there. Copy it where the app reads it as any user (for example under /app or /etc), then run restage again",
+                    instructions[ix].kind,
+                    line(doc, ix)
+                )
+            })
+        })
+}
+
+/// What the app writes into its own tree, from the writers (users.toml `[[writer]]`) the build
+/// context reveals.
+#[derive(Default)]
+struct TreeWrites {
+    writable: Vec<Writable>,
+    /// Why those paths (or that none) are given to the user, for the change's reason.
+    explained: Option<String>,
+}
+
+/// The paths the app writes into its own tree. Only for a final stage that copies application
+/// files (from the context or another stage): restage reads the context's manifests, finds the
+/// writers they name, and gives the user exactly their paths under the application root. A
+/// context without a readable manifest, a writer whose application root restage cannot
+/// locate, are unsafe reasons.
+fn app_writes(
+    doc: &Document,
+    chain: &[&Stage],
+    ctx: &Context,
+    unsafe_reasons: &mut Vec<String>,
+) -> TreeWrites {
+    let instructions = doc.instructions();
+    let copies_app = chain_body(chain).any(|ix| {
+        let ins = &instructions[ix];
+        matches!(ins.kind, Kind::Copy | Kind::Add)
+            && (analysis::copies_from_context(ins)
+                || ins.flag("from").is_some_and(|f| {
+                    f.value
+                        .as_ref()
+                        .is_some_and(|v| stage_ref(doc, &v.value).is_some())
+                }))
+    });
+    if !copies_app {
+        return TreeWrites::default();
+    }
+    let build = ctx.build;
+    let cannot = "so restage cannot tell whether the app writes into its own directory, which stays root-owned";
+    let writerless = build.ecosystems().is_empty() && writerless_images(doc, chain, ctx);
+    if build.ecosystems().is_empty() && !writerless {
+        unsafe_reasons.push(format!(
+            "the build context has no manifest restage reads (package.json, requirements.txt, pyproject.toml, Pipfile, Gemfile, composer.json, go.mod, Cargo.toml, ...), {cannot}"
+        ));
+    }
+    for unknown in &build.dependencies.unknown {
+        unsafe_reasons.push(format!("{unknown}, {cannot}"));
+    }
+    // The writers the context reveals, each with the marker that revealed it.
+    let mut found: Vec<(&crate::knowledge::Writer, String, Vec<String>)> = Vec::new();
+    for w in ctx.knowledge.writers() {
+        let files: Vec<String> = build
+            .root_names
+            .iter()
+            .filter(|n| w.matches_file(n) && !build.is_ignored(n))
+            .cloned()
+            .collect();
+        let marker = w
+            .dependencies
+            .iter()
+            .find(|(kind, name)| build.dependencies.has(kind, name))
+            .map(|(kind, name)| format!("`{name}` in {}", manifest_of(kind)))
+            .or_else(|| files.first().map(|f| format!("`{f}` in the build context")));
+        if let Some(marker) = marker {
+            found.push((w, marker, files));
+        }
+    }
+    if found.is_empty() {
+        let read = !build.ecosystems().is_empty() && build.dependencies.unknown.is_empty();
+        let explained = if read {
+            Some(
+                "the build context's manifests name no framework restage knows to write into its own directory",
+            )
+        } else if writerless && build.dependencies.unknown.is_empty() {
+            Some(
+                "restage knows no framework of this image's ecosystem that writes into its own directory",
+            )
+        } else {
+            None
+        };
+        return TreeWrites {
+            writable: Vec::new(),
+            explained: explained.map(str::to_string),
+        };
+    }
+    let Some(root) = app_root(doc, chain).filter(|r| r != "/") else {
+        let names: Vec<String> = found
+            .iter()
+            .map(|(w, marker, _)| format!("{} ({marker})", w.name))
+            .collect();
+        unsafe_reasons.push(format!(
+            "{} writes into the application directory, which restage cannot locate (no `COPY . <dir>` with a known directory other than /), so it cannot give those paths to the user",
+            names.join(", ")
+        ));
+        return TreeWrites::default();
+    };
+    let mut out = TreeWrites::default();
+    let mut said: Vec<String> = Vec::new();
+    for (w, marker, files) in &found {
+        let origin = format!("{} ({marker})", w.name);
+        let mut push = |path: String, how: Grant, exists: bool| {
+            if !out.writable.iter().any(|o| o.path == path) {
+                out.writable.push(Writable {
+                    path,
+                    volume: None,
+                    origin: origin.clone(),
+                    exists,
+                    how,
+                });
+            }
+        };
+        let mut what: Vec<String> = Vec::new();
+        if w.app_dir {
+            push(root.clone(), Grant::AppDir, true);
+            what.push(format!("creates files in {root}"));
+        }
+        for d in &w.dirs {
+            push(analysis::join(&root, d), Grant::Tree, false);
+        }
+        if !w.dirs.is_empty() {
+            what.push(format!("writes {} in {root}", w.dirs.join(", ")));
+        }
+        if w.chown_files && !files.is_empty() {
+            for f in files {
+                push(analysis::join(&root, f), Grant::File, true);
+            }
+            what.push(format!("writes {}", files.join(", ")));
+        }
+        said.push(format!("{origin} {}", what.join(" and ")));
+    }
+    out.explained = Some(format!(
+        "the app writes into its own tree: {}",
+        said.join("; ")
+    ));
+    out
+}
+
+/// The ecosystem a dependency kind of users.toml `[[writer]]` belongs to.
+fn kind_ecosystem(kind: &str) -> &'static str {
+    match kind {
+        "npm" => "node",
+        "pip" => "python",
+        "gem" => "ruby",
+        "composer" => "php",
+        "go" => "go",
+        "cargo" => "rust",
+        _ => "",
+    }
+}
+
+/// True when the final stage's image and the images of every stage it copies from belong to
+/// ecosystems for which the knowledge files name no writer by dependency (Java, .NET): then the
+/// manifests could not reveal one, and their absence (a plain `javac` project) hides nothing.
+fn writerless_images(doc: &Document, chain: &[&Stage], ctx: &Context) -> bool {
+    let instructions = doc.instructions();
+    let mut stages: Vec<&Stage> = vec![chain[0]];
+    for ix in chain_body(chain) {
+        if let Some(from) = instructions[ix]
+            .flag("from")
+            .and_then(|f| f.value.as_ref())
+            .and_then(|v| stage_ref(doc, &v.value))
+        {
+            stages.push(from);
+        }
+    }
+    let with_writers: Vec<&str> = ctx
+        .knowledge
+        .writers()
+        .iter()
+        .flat_map(|w| w.dependencies.iter().map(|(kind, _)| kind_ecosystem(kind)))
+        .collect();
+    stages.into_iter().all(|stage| {
+        // Follow FROM <stage> to the external image.
+        let mut s = stage;
+        while let Some(parent) = doc
+            .stage_named(&s.image.value)
+            .filter(|p| p.index < s.index)
+        {
+            s = parent;
+        }
+        let ecosystem = resolve_image(doc, &s.image.value)
+            .ok()
+            .and_then(|(r, _)| ImageRef::parse(&r))
+            .and_then(|image| ctx.knowledge.image(&image))
+            .and_then(|info| info.ecosystem);
+        ecosystem.is_some_and(|e| !with_writers.contains(&e.as_str()))
+    })
+}
+
+/// The manifest a dependency kind is read from, for messages.
+fn manifest_of(kind: &str) -> &'static str {
+    match kind {
+        "npm" => "package.json",
+        "pip" => "the Python requirements",
+        "gem" => "the Gemfile",
+        "composer" => "composer.json",
+        "go" => "go.mod",
+        "cargo" => "the Cargo manifests",
+        _ => "a manifest",
+    }
+}
+
+/// The stage of this file a `--from` names (alias or index).
+fn stage_ref<'d>(doc: &'d Document, from: &str) -> Option<&'d Stage> {
+    doc.stage_named(from)
+        .or_else(|| from.parse::<usize>().ok().and_then(|i| doc.stages().get(i)))
+}
+
+/// The application root of the final stage: where the build context is copied (`COPY . <dir>`
+/// in the chain, or `COPY --from=<stage> <dir> <dest>` of a stage that copied it to `<dir>`),
+/// else the final WORKDIR when the stage copies files into it.
+fn app_root(doc: &Document, chain: &[&Stage]) -> Option<String> {
+    let instructions = doc.instructions();
+    let stage_of = |ix: usize| &doc.stages()[instructions[ix].stage.expect("in a stage")];
+    let final_stage = doc.final_stage();
+    let mut root: Option<String> = None;
+    for ix in chain_body(chain) {
+        let ins = &instructions[ix];
+        if !matches!(ins.kind, Kind::Copy | Kind::Add) {
+            continue;
+        }
+        if analysis::is_broad_copy(ins) {
+            if let Some(d) = analysis::resolved_destination(doc, stage_of(ix), ix) {
+                root = Some(d);
+            }
+            continue;
+        }
+        let Some(from) = ins
+            .flag("from")
+            .and_then(|f| f.value.as_ref())
+            .and_then(|v| stage_ref(doc, &v.value))
+        else {
+            continue;
+        };
+        let [src] = analysis::sources(ins) else {
+            continue;
+        };
+        let src = analysis::join("/", &src.value);
+        let Some(dest) = analysis::resolved_destination(doc, stage_of(ix), ix) else {
+            continue;
+        };
+        let copied = (from.from + 1..from.instructions.end)
+            .rev()
+            .filter(|&i| analysis::is_broad_copy(&instructions[i]))
+            .find_map(|i| analysis::resolved_destination(doc, from, i));
+        if let Some(d) = copied
+            && analysis::is_within(&d, &src)
+        {
+            let rest = d[src.len()..].trim_start_matches('/');
+            root = Some(if rest.is_empty() {
+                dest
+            } else {
+                analysis::join(&dest, rest)
+            });
+        }
+    }
+    root.or_else(|| {
+        analysis::workdir_at(doc, final_stage, final_stage.instructions.end)
+            .known()
+            .filter(|wd| *wd != "/")
+            .map(str::to_string)
+    })
 }
 
 /// An absolute, normalised path for `path` in working directory `cwd`; `None` for variables,
@@ -1209,17 +1571,35 @@ mod tests {
     use crate::knowledge::Knowledge;
     use crate::syntax::parse;
 
+    /// A context whose manifests were read and name no writer (a package.json without
+    /// dependencies).
+    fn plain_context() -> BuildContext {
+        let mut build = BuildContext::default();
+        build
+            .files
+            .insert("package.json".into(), crate::context::EntryKind::File);
+        build.package_json = Some(Default::default());
+        build
+            .dependencies
+            .names
+            .insert("npm".into(), Default::default());
+        build
+    }
+
     fn changes(text: &str, style: UserStyle) -> Vec<Change> {
+        changes_in(text, style, &plain_context())
+    }
+
+    fn changes_in(text: &str, style: UserStyle, build: &BuildContext) -> Vec<Change> {
         let knowledge = Knowledge::builtin().expect("built-in knowledge loads");
         let settings = Settings {
             user_style: style,
             ..Settings::default()
         };
-        let build = BuildContext::default();
         let ctx = Context {
             knowledge: &knowledge,
             settings: &settings,
-            build: &build,
+            build,
         };
         run(&parse(text).expect("parses"), &ctx)
     }
@@ -1379,11 +1759,25 @@ mod tests {
                 format!("FROM node:20-slim\nARG P=8080\nENV Q=443\n{expose}\nCMD [\"node\"]\n");
             changes(&text, UserStyle::Numeric)[0].applicability
         };
-        assert_eq!(port("EXPOSE 3000 8080/tcp"), Applicability::Safe);
-        assert_eq!(port("EXPOSE $P"), Applicability::Safe);
-        assert_eq!(port("EXPOSE ${Q}/tcp"), Applicability::Unsafe);
-        assert_eq!(port("EXPOSE 1000-1100"), Applicability::Unsafe);
-        assert_eq!(port("EXPOSE $UNKNOWN"), Applicability::Unsafe);
+        // Ports below 1024 are safe (Docker 20.10+, Podman, containerd 2.0+); the reason says
+        // what to set where a runtime does not allow them.
+        for expose in [
+            "EXPOSE 3000 8080/tcp",
+            "EXPOSE $P",
+            "EXPOSE ${Q}/tcp",
+            "EXPOSE 1000-1100",
+            "EXPOSE $UNKNOWN",
+        ] {
+            assert_eq!(port(expose), Applicability::Safe, "{expose}");
+        }
+        let note = |expose: &str| {
+            let text = format!("FROM node:20-slim\nENV Q=443\n{expose}\nCMD [\"node\"]\n");
+            changes(&text, UserStyle::Numeric)[0]
+                .reason
+                .contains("net.ipv4.ip_unprivileged_port_start=0")
+        };
+        assert!(note("EXPOSE 80") && note("EXPOSE ${Q}/tcp") && note("EXPOSE 1000-1100"));
+        assert!(!note("EXPOSE 8080") && !note("EXPOSE $UNKNOWN"));
 
         let words = |s: &str| s.split_whitespace().map(str::to_string).collect::<Vec<_>>();
         assert_eq!(
@@ -1413,6 +1807,191 @@ mod tests {
         assert_eq!(resolve_path("x", &Workdir::Inherited), None);
         assert_eq!(resolve_path("/d/{a,b}", &Workdir::Inherited), None);
         assert!(user_value_is_numeric("10001:10001") && !user_value_is_numeric("app"));
+    }
+
+    #[test]
+    fn an_app_under_root_home_is_refused() {
+        for text in [
+            "FROM python:3.12-slim\nWORKDIR /root/app\nCOPY . .\nCMD [\"python\", \"app.py\"]\n",
+            "FROM python:3.12-slim\nWORKDIR /root\nCOPY . .\nCMD [\"python\", \"app.py\"]\n",
+            "FROM node:20-slim\nCOPY . /root/app/\nCMD [\"node\", \"/root/app/server.js\"]\n",
+            "FROM debian:bookworm-slim\nCOPY run /root/bin/run\nENTRYPOINT /root/bin/run\n",
+        ] {
+            let cs = changes(text, UserStyle::Numeric);
+            assert_eq!(cs.len(), 1, "{text}");
+            assert_eq!(cs[0].applicability, Applicability::DisplayOnly, "{text}");
+            assert!(cs[0].reason.contains("Move the app out of /root"), "{text}");
+        }
+        // Files copied under /root, for root: refused too.
+        let text = "FROM node:20-slim\nWORKDIR /app\nCOPY .npmrc /root/.npmrc\nCOPY . .\nCMD [\"node\", \"server.js\"]\n";
+        let cs = changes(text, UserStyle::Numeric);
+        assert_eq!(cs[0].applicability, Applicability::DisplayOnly);
+        assert!(
+            cs[0].reason.contains("copies to /root/.npmrc"),
+            "{}",
+            cs[0].reason
+        );
+        // `/rootfs` is not /root.
+        let text = "FROM node:20-slim\nWORKDIR /rootfs\nCOPY . .\nCMD [\"node\", \"server.js\"]\n";
+        assert_eq!(
+            changes(text, UserStyle::Numeric)[0].applicability,
+            Applicability::Safe
+        );
+    }
+
+    /// A context whose manifests of `kind` name `names`, with `root` entries at its root.
+    fn context_with(kind: &str, names: &[&str], root: &[&str]) -> BuildContext {
+        let mut build = BuildContext::default();
+        let manifest = match kind {
+            "gem" => "Gemfile",
+            "composer" => "composer.json",
+            "pip" => "requirements.txt",
+            _ => "package.json",
+        };
+        build
+            .files
+            .insert(manifest.into(), crate::context::EntryKind::File);
+        if kind == "npm" {
+            build.package_json = Some(Default::default());
+        }
+        let set = build.dependencies.names.entry(kind.into()).or_default();
+        set.extend(names.iter().map(|n| n.to_string()));
+        build.root_names = root.iter().map(|n| n.to_string()).collect();
+        build
+    }
+
+    #[test]
+    fn the_paths_a_framework_writes_are_given_to_the_user() {
+        let rails =
+            "FROM ruby:3.3-slim\nWORKDIR /rails\nCOPY . .\nCMD [\"bin/rails\", \"server\"]\n";
+        let cs = changes_in(
+            rails,
+            UserStyle::Numeric,
+            &context_with("gem", &["rails"], &[]),
+        );
+        assert_eq!(cs[0].applicability, Applicability::Safe);
+        let out = crate::edit::apply(rails, &cs[0].edits).expect("no overlap");
+        assert!(
+            out.contains("&& mkdir -p /rails/db /rails/log /rails/storage /rails/tmp \\\n    && chown -R 10001:10001 /rails/db /rails/log /rails/storage /rails/tmp\nUSER"),
+            "{out}"
+        );
+        // Laravel: only storage and bootstrap/cache, recursively.
+        let php =
+            "FROM php:8.3-cli\nWORKDIR /var/www\nCOPY . .\nCMD [\"php\", \"artisan\", \"serve\"]\n";
+        let cs = changes_in(
+            php,
+            UserStyle::Numeric,
+            &context_with("composer", &["laravel/framework"], &["artisan"]),
+        );
+        let out = crate::edit::apply(php, &cs[0].edits).expect("no overlap");
+        assert!(
+            out.contains("chown -R 10001:10001 /var/www/storage /var/www/bootstrap/cache\n"),
+            "{out}"
+        );
+        // SQLite in the working directory: the directory itself (not its contents), and an
+        // existing database file.
+        let flask = "FROM python:3.12-slim\nWORKDIR /app\nCOPY . .\nCMD [\"python\", \"app.py\"]\n";
+        let cs = changes_in(
+            flask,
+            UserStyle::Numeric,
+            &context_with("pip", &["flask"], &["app.py", "app.db"]),
+        );
+        let out = crate::edit::apply(flask, &cs[0].edits).expect("no overlap");
+        assert!(
+            out.contains("&& chown 10001:10001 /app /app/app.db\nUSER"),
+            "{out}"
+        );
+        assert!(!out.contains("--chown"), "{out}");
+        // A COPY of the context into the build stage, carried by COPY --from.
+        let staged = "FROM node:20 AS build\nWORKDIR /src\nCOPY . .\nRUN npm ci\nFROM node:20-slim\nWORKDIR /srv\nCOPY --from=build /src /srv/app\nCMD [\"node\", \"app/server.js\"]\n";
+        let cs = changes_in(
+            staged,
+            UserStyle::Numeric,
+            &context_with("npm", &["better-sqlite3"], &[]),
+        );
+        assert_eq!(cs[0].applicability, Applicability::Safe);
+        let out = crate::edit::apply(staged, &cs[0].edits).expect("no overlap");
+        assert!(
+            out.contains("RUN chown 1000:1000 /srv/app\nUSER 1000:1000"),
+            "{out}"
+        );
+        // The context copied to `/`: restage will not give `/` or `/tmp` away.
+        let slash = "FROM ruby:3.3-slim\nCOPY . /\nCMD [\"bin/rails\", \"server\"]\n";
+        let cs = changes_in(
+            slash,
+            UserStyle::Numeric,
+            &context_with("gem", &["rails"], &[]),
+        );
+        assert_eq!(cs[0].applicability, Applicability::Unsafe);
+        assert!(
+            !crate::edit::apply(slash, &cs[0].edits)
+                .expect("no overlap")
+                .contains("chown")
+        );
+        // No shell to chown with: unsafe.
+        let distroless = "FROM gcr.io/distroless/nodejs20-debian12\nWORKDIR /app\nCOPY . .\nCMD [\"server.js\"]\n";
+        let cs = changes_in(
+            distroless,
+            UserStyle::Numeric,
+            &context_with("npm", &["sqlite3"], &[]),
+        );
+        assert_eq!(cs[0].applicability, Applicability::Unsafe);
+    }
+
+    #[test]
+    fn a_writer_described_in_restage_toml_is_honoured() {
+        let config = "[knowledge]\n[[knowledge.writer]]\nid = \"uploads\"\nname = \"our upload service\"\nfiles = [\"uploader.py\"]\ndirs = [\"uploads\"]\n";
+        let knowledge = Knowledge::builtin()
+            .expect("built-in knowledge loads")
+            .with_overrides_from_config(config, "restage.toml")
+            .expect("valid override");
+        let settings = Settings::default();
+        let build = context_with("pip", &["flask"], &["uploader.py"]);
+        let ctx = Context {
+            knowledge: &knowledge,
+            settings: &settings,
+            build: &build,
+        };
+        let text =
+            "FROM python:3.12-slim\nWORKDIR /srv\nCOPY . .\nCMD [\"python\", \"uploader.py\"]\n";
+        let cs = run(&parse(text).expect("parses"), &ctx);
+        assert_eq!(cs[0].applicability, Applicability::Safe);
+        let out = crate::edit::apply(text, &cs[0].edits).expect("no overlap");
+        assert!(
+            out.contains("mkdir -p /srv/uploads \\\n    && chown -R 10001:10001 /srv/uploads\n"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn an_unknown_context_is_unsafe() {
+        let text = "FROM python:3.12-slim\nWORKDIR /app\nCOPY . .\nCMD [\"python\", \"app.py\"]\n";
+        let cs = changes_in(text, UserStyle::Numeric, &BuildContext::default());
+        assert_eq!(cs[0].applicability, Applicability::Unsafe);
+        assert!(cs[0].reason.contains("no manifest restage reads"));
+        let mut unreadable = context_with("pip", &[], &[]);
+        unreadable
+            .dependencies
+            .unknown
+            .push("setup.py: restage does not read the dependencies it declares".into());
+        let cs = changes_in(text, UserStyle::Numeric, &unreadable);
+        assert_eq!(cs[0].applicability, Applicability::Unsafe);
+        // Java and .NET: no writer is known there, so no manifest hides one.
+        let java = "FROM eclipse-temurin:21-jdk AS build\nWORKDIR /src\nCOPY . .\nRUN javac -d out src/Main.java\nFROM eclipse-temurin:21-jre\nCOPY --from=build /src/out /app\nCMD [\"java\", \"-cp\", \"/app\", \"Main\"]\n";
+        let cs = changes_in(java, UserStyle::Numeric, &BuildContext::default());
+        assert_eq!(cs[0].applicability, Applicability::Safe);
+        // A Debian image copying from a Go build stage could hide an SQLite driver.
+        let go = "FROM golang:1.22 AS build\nCOPY . .\nRUN go build -o /out/app .\nFROM debian:bookworm-slim\nCOPY --from=build /out/app /app\nCMD [\"/app\"]\n";
+        let cs = changes_in(go, UserStyle::Numeric, &BuildContext::default());
+        assert_eq!(cs[0].applicability, Applicability::Unsafe);
+        // A final stage that copies no application files keeps today's behaviour.
+        let text = "FROM debian:bookworm-slim\nRUN apt-get update\nCMD [\"sleep\", \"infinity\"]\n";
+        let cs = changes_in(text, UserStyle::Numeric, &BuildContext::default());
+        assert_eq!(cs[0].applicability, Applicability::Safe);
+        // Copies from an external image are not the app.
+        let text = "FROM debian:bookworm-slim\nCOPY --from=busybox:1.36 /bin/busybox /bin/\nCMD [\"busybox\"]\n";
+        let cs = changes_in(text, UserStyle::Numeric, &BuildContext::default());
+        assert_eq!(cs[0].applicability, Applicability::Safe);
     }
 
     #[test]

@@ -1,0 +1,493 @@
+//! The dependency names the root manifests declare, per kind (`npm`, `pip`, `gem`, `composer`,
+//! `go`, `cargo`), normalised the way each registry compares names. `non-root-user` asks which
+//! frameworks the app uses (Rails, Laravel, an SQLite driver) to give the user the paths they
+//! write. A manifest that is present but cannot be read is recorded in
+//! [`Dependencies::unknown`], never half-read.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde::Serialize;
+
+use crate::knowledge::normalise_package;
+
+/// Longest chain of `-r` includes followed in requirements files.
+const MAX_INCLUDE_DEPTH: usize = 8;
+
+/// What the manifests at the context root depend on.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Dependencies {
+    /// Kind -> normalised names, for every kind with at least one readable manifest.
+    pub names: BTreeMap<String, BTreeSet<String>>,
+    /// Manifests present whose dependencies restage could not read, with why
+    /// (`composer.json: invalid JSON ...`, `setup.py: restage does not read it`).
+    pub unknown: Vec<String>,
+}
+
+impl Dependencies {
+    /// Whether a manifest of `kind` names `name` (already normalised).
+    pub fn has(&self, kind: &str, name: &str) -> bool {
+        self.names.get(kind).is_some_and(|s| s.contains(name))
+    }
+
+    fn add(&mut self, kind: &str, name: &str) {
+        let name = normalise_package(kind, name);
+        if !name.is_empty() {
+            self.names.entry(kind.to_owned()).or_default().insert(name);
+        }
+    }
+
+    fn seen(&mut self, kind: &str) {
+        self.names.entry(kind.to_owned()).or_default();
+    }
+}
+
+/// Reads the dependencies of the root manifests present in `files`; `read` returns a file's
+/// text by context-relative path.
+pub(crate) fn read(
+    files: &BTreeMap<String, super::EntryKind>,
+    package_json: Option<&super::PackageJson>,
+    read: &dyn Fn(&str) -> Result<String, String>,
+) -> Dependencies {
+    let mut deps = Dependencies::default();
+    let present = |n: &str| files.get(n).is_some_and(|k| *k != super::EntryKind::Dir);
+
+    if present("package.json") {
+        match package_json {
+            Some(p) => {
+                deps.seen("npm");
+                for n in p.dependencies.iter().chain(&p.dev_dependencies) {
+                    deps.add("npm", n);
+                }
+            }
+            None => deps
+                .unknown
+                .push("package.json: restage could not read it".to_owned()),
+        }
+    }
+
+    // Python.
+    let mut python_read = false;
+    let requirement_files: Vec<&String> = files
+        .iter()
+        .filter(|(n, k)| super::is_requirements_name(n) && **k != super::EntryKind::Dir)
+        .map(|(n, _)| n)
+        .collect();
+    for name in requirement_files {
+        match requirements(name, read) {
+            Ok(names) => {
+                python_read = true;
+                deps.seen("pip");
+                for n in names {
+                    deps.add("pip", &n);
+                }
+            }
+            Err(e) => deps.unknown.push(e),
+        }
+    }
+    for (name, parse) in [
+        (
+            "pyproject.toml",
+            pyproject as fn(&str) -> Result<Vec<String>, String>,
+        ),
+        ("Pipfile", pipfile),
+    ] {
+        if !present(name) {
+            continue;
+        }
+        match read(name).and_then(|t| parse(&t)) {
+            Ok(names) => {
+                python_read = true;
+                deps.seen("pip");
+                for n in names {
+                    deps.add("pip", &n);
+                }
+            }
+            Err(e) => deps.unknown.push(format!("{name}: {e}")),
+        }
+    }
+    if !python_read {
+        for name in ["setup.py", "setup.cfg"] {
+            if present(name) {
+                deps.unknown.push(format!(
+                    "{name}: restage does not read the dependencies it declares"
+                ));
+            }
+        }
+    }
+
+    // Ruby: the Gemfile, and the lockfile's resolved gems when present.
+    for name in ["Gemfile", "Gemfile.lock"] {
+        if !present(name) {
+            continue;
+        }
+        match read(name) {
+            Ok(text) => {
+                deps.seen("gem");
+                let gems = if name == "Gemfile" {
+                    gemfile(&text)
+                } else {
+                    gemfile_lock(&text)
+                };
+                for n in gems {
+                    deps.add("gem", &n);
+                }
+            }
+            Err(e) => deps.unknown.push(format!("{name}: {e}")),
+        }
+    }
+
+    if present("composer.json") {
+        match read("composer.json").and_then(|t| composer_json(&t)) {
+            Ok(names) => {
+                deps.seen("composer");
+                for n in names {
+                    deps.add("composer", &n);
+                }
+            }
+            Err(e) => deps.unknown.push(format!("composer.json: {e}")),
+        }
+    }
+
+    if present("go.mod") {
+        match read("go.mod") {
+            Ok(text) => {
+                deps.seen("go");
+                for n in go_requires(&text) {
+                    deps.add("go", &n);
+                }
+            }
+            Err(e) => deps.unknown.push(format!("go.mod: {e}")),
+        }
+    }
+
+    // Rust: the lockfile lists every crate, direct or not; else the manifest's own tables.
+    let cargo = if present("Cargo.lock") {
+        Some((
+            "Cargo.lock",
+            cargo_lock as fn(&str) -> Result<Vec<String>, String>,
+        ))
+    } else if present("Cargo.toml") {
+        Some((
+            "Cargo.toml",
+            cargo_toml as fn(&str) -> Result<Vec<String>, String>,
+        ))
+    } else {
+        None
+    };
+    if let Some((name, parse)) = cargo {
+        match read(name).and_then(|t| parse(&t)) {
+            Ok(names) => {
+                deps.seen("cargo");
+                for n in names {
+                    deps.add("cargo", &n);
+                }
+            }
+            Err(e) => deps.unknown.push(format!("{name}: {e}")),
+        }
+    }
+    deps
+}
+
+/// The project name at the start of a PEP 508 requirement (`Flask[async]>=3 ; python_version`).
+fn pep508_name(spec: &str) -> Option<String> {
+    static NAME: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)").expect("valid regex"));
+    NAME.captures(spec).map(|c| c[1].to_owned())
+}
+
+/// Names in a requirements file and the files it includes with `-r` / `-c`.
+fn requirements(
+    rel: &str,
+    read: &dyn Fn(&str) -> Result<String, String>,
+) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    let mut stack = vec![(rel.to_owned(), 0usize)];
+    let mut seen = vec![rel.to_owned()];
+    while let Some((file, depth)) = stack.pop() {
+        let text = read(&file).map_err(|e| format!("{file}: {e}"))?;
+        let dir = file.rsplit_once('/').map_or("", |(d, _)| d);
+        for line in text.replace("\\\n", " ").lines() {
+            let line = line.split(" #").next().unwrap_or("").trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            if let Some(rest) = ["-r", "--requirement", "-c", "--constraint"]
+                .iter()
+                .find_map(|o| line.strip_prefix(o))
+            {
+                let target = rest.trim_start_matches('=').trim();
+                if target.contains("://") || target.is_empty() {
+                    continue;
+                }
+                let joined = if dir.is_empty() {
+                    target.to_owned()
+                } else {
+                    format!("{dir}/{target}")
+                };
+                let Some(target) = super::normalize_rel(&joined) else {
+                    return Err(format!("{file}: `{line}` names a file outside the context"));
+                };
+                if depth + 1 > MAX_INCLUDE_DEPTH {
+                    return Err(format!("{file}: includes nest too deep"));
+                }
+                if !seen.contains(&target) {
+                    seen.push(target.clone());
+                    stack.push((target, depth + 1));
+                }
+                continue;
+            }
+            if line.starts_with('-') {
+                continue;
+            }
+            // `name @ url` and plain specs; a bare path or URL names no project.
+            if line.contains("://") && !line.contains(" @ ") {
+                continue;
+            }
+            if let Some(name) = pep508_name(line)
+                && !line.starts_with('.')
+                && !line.starts_with('/')
+            {
+                out.push(name);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn toml_table(text: &str) -> Result<toml::Table, String> {
+    toml::from_str(text).map_err(|e| e.message().trim().to_owned())
+}
+
+fn keys(value: Option<&toml::Value>) -> Vec<String> {
+    value
+        .and_then(toml::Value::as_table)
+        .map(|t| t.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+fn specs(value: Option<&toml::Value>) -> Vec<String> {
+    value
+        .and_then(toml::Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(toml::Value::as_str)
+                .filter_map(pep508_name)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `[project].dependencies` and optional dependencies, PEP 735 groups, and Poetry's tables.
+fn pyproject(text: &str) -> Result<Vec<String>, String> {
+    let t = toml_table(text)?;
+    let mut out = Vec::new();
+    if let Some(project) = t.get("project") {
+        out.extend(specs(project.get("dependencies")));
+        if let Some(opt) = project
+            .get("optional-dependencies")
+            .and_then(toml::Value::as_table)
+        {
+            for v in opt.values() {
+                out.extend(specs(Some(v)));
+            }
+        }
+    }
+    if let Some(groups) = t.get("dependency-groups").and_then(toml::Value::as_table) {
+        for v in groups.values() {
+            out.extend(specs(Some(v)));
+        }
+    }
+    if let Some(poetry) = t.get("tool").and_then(|t| t.get("poetry")) {
+        out.extend(keys(poetry.get("dependencies")));
+        out.extend(keys(poetry.get("dev-dependencies")));
+        if let Some(groups) = poetry.get("group").and_then(toml::Value::as_table) {
+            for g in groups.values() {
+                out.extend(keys(g.get("dependencies")));
+            }
+        }
+    }
+    out.retain(|n| n != "python");
+    Ok(out)
+}
+
+fn pipfile(text: &str) -> Result<Vec<String>, String> {
+    let t = toml_table(text)?;
+    let mut out = keys(t.get("packages"));
+    out.extend(keys(t.get("dev-packages")));
+    Ok(out)
+}
+
+/// `gem "name"` lines of a Gemfile.
+fn gemfile(text: &str) -> Vec<String> {
+    static GEM: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r#"^\s*gem[\s(]+["']([^"']+)["']"#).expect("valid regex"));
+    text.lines()
+        .filter_map(|l| GEM.captures(l).map(|c| c[1].to_owned()))
+        .collect()
+}
+
+/// The gems a Gemfile.lock resolves: `    name (version)` lines under `specs:`.
+fn gemfile_lock(text: &str) -> Vec<String> {
+    static SPEC: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"^    ([A-Za-z0-9][A-Za-z0-9._-]*) \(").expect("valid regex"));
+    text.lines()
+        .filter_map(|l| SPEC.captures(l).map(|c| c[1].to_owned()))
+        .collect()
+}
+
+fn composer_json(text: &str) -> Result<Vec<String>, String> {
+    let v: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| format!("invalid JSON: {e}"))?;
+    let o = v.as_object().ok_or("not a JSON object")?;
+    let mut out = Vec::new();
+    for table in ["require", "require-dev"] {
+        if let Some(t) = o.get(table).and_then(|t| t.as_object()) {
+            out.extend(t.keys().cloned());
+        }
+    }
+    Ok(out)
+}
+
+/// The module paths of `require` directives (single-line and block form).
+fn go_requires(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut in_block = false;
+    for line in text.lines() {
+        let line = line.split("//").next().unwrap_or("").trim();
+        if in_block {
+            if line == ")" {
+                in_block = false;
+            } else if let Some(path) = line.split_whitespace().next() {
+                out.push(path.trim_matches('"').to_owned());
+            }
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("require") {
+            let rest = rest.trim();
+            if rest == "(" {
+                in_block = true;
+            } else if let Some(path) = rest.split_whitespace().next() {
+                out.push(path.trim_matches('"').to_owned());
+            }
+        }
+    }
+    out
+}
+
+fn cargo_lock(text: &str) -> Result<Vec<String>, String> {
+    Ok(text
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("name = \""))
+        .filter_map(|r| r.strip_suffix('"'))
+        .map(str::to_owned)
+        .collect())
+}
+
+fn cargo_toml(text: &str) -> Result<Vec<String>, String> {
+    let t = toml_table(text)?;
+    let mut out = Vec::new();
+    for table in ["dependencies", "dev-dependencies", "build-dependencies"] {
+        out.extend(keys(t.get(table)));
+    }
+    if let Some(ws) = t.get("workspace") {
+        out.extend(keys(ws.get("dependencies")));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::context::EntryKind;
+
+    fn deps(files: &[(&str, &str)]) -> Dependencies {
+        let map: BTreeMap<String, EntryKind> = files
+            .iter()
+            .map(|(n, _)| ((*n).to_owned(), EntryKind::File))
+            .collect();
+        let read = |rel: &str| {
+            files
+                .iter()
+                .find(|(n, _)| *n == rel)
+                .map(|(_, t)| (*t).to_owned())
+                .ok_or_else(|| "missing".to_owned())
+        };
+        read_all(&map, &read)
+    }
+
+    fn read_all(
+        map: &BTreeMap<String, EntryKind>,
+        read: &dyn Fn(&str) -> Result<String, String>,
+    ) -> Dependencies {
+        super::read(map, None, read)
+    }
+
+    #[test]
+    fn each_manifest_kind_is_read() {
+        let d = deps(&[
+            (
+                "requirements.txt",
+                "-r requirements/base.txt\nFlask_SQLAlchemy==3.1 # orm\n--index-url https://x\n./local\n",
+            ),
+            (
+                "requirements/base.txt",
+                "Django>=5 ; python_version > '3'\n",
+            ),
+            (
+                "Gemfile",
+                "source 'https://rubygems.org'\ngem \"rails\", \"~> 7.1\"\n  gem('pg')\n",
+            ),
+            (
+                "composer.json",
+                "{\"require\": {\"php\": \"^8.2\", \"laravel/framework\": \"^11\"}}",
+            ),
+            (
+                "go.mod",
+                "module x\n\nrequire github.com/mattn/go-sqlite3 v1.14.0\nrequire (\n\tgolang.org/x/net v0.1.0 // indirect\n)\n",
+            ),
+            (
+                "Cargo.toml",
+                "[package]\nname = \"x\"\n[dependencies]\nrusqlite = \"0.31\"\n",
+            ),
+        ]);
+        assert!(d.unknown.is_empty(), "{:?}", d.unknown);
+        assert!(d.has("pip", "flask-sqlalchemy") && d.has("pip", "django"));
+        assert!(!d.has("pip", "local"));
+        assert!(d.has("gem", "rails") && d.has("gem", "pg"));
+        assert!(d.has("composer", "laravel/framework"));
+        assert!(d.has("go", "github.com/mattn/go-sqlite3") && d.has("go", "golang.org/x/net"));
+        assert!(d.has("cargo", "rusqlite"));
+    }
+
+    #[test]
+    fn python_project_files() {
+        let d = deps(&[(
+            "pyproject.toml",
+            "[project]\nname = \"x\"\ndependencies = [\"aiosqlite>=0.20\"]\n[tool.poetry.dependencies]\npython = \"^3.12\"\nDjango = \"^5\"\n",
+        )]);
+        assert!(d.has("pip", "aiosqlite") && d.has("pip", "django") && !d.has("pip", "python"));
+        let d = deps(&[(
+            "Pipfile",
+            "[packages]\nflask = \"*\"\n[dev-packages]\npytest = \"*\"\n",
+        )]);
+        assert!(d.has("pip", "flask") && d.has("pip", "pytest"));
+    }
+
+    #[test]
+    fn unreadable_manifests_are_unknown() {
+        let d = deps(&[("setup.py", "setup()")]);
+        assert_eq!(d.unknown.len(), 1);
+        let d = deps(&[("composer.json", "{")]);
+        assert!(d.unknown[0].starts_with("composer.json: invalid JSON"));
+        let d = deps(&[("requirements.txt", "-r missing.txt\n")]);
+        assert_eq!(d.unknown.len(), 1);
+        // package.json present but not parsed by the context.
+        let d = deps(&[("package.json", "{")]);
+        assert_eq!(d.unknown.len(), 1);
+        // setup.py next to a readable requirements file: the requirements tell.
+        let d = deps(&[("setup.py", "setup()"), ("requirements.txt", "flask\n")]);
+        assert!(d.unknown.is_empty());
+    }
+}

@@ -1,0 +1,152 @@
+//! Writers: frameworks and libraries that write into the application's own tree at run time
+//! (users.toml `[[writer]]`). Each names the dependencies or root files that reveal it and the
+//! paths, relative to the application root, it writes. Validated when loaded: a writer needs a
+//! marker and a path, its `dirs` are plain relative paths, its `files` valid globs.
+
+use globset::{Glob, GlobMatcher};
+
+use super::Sources;
+use super::schema::Layer;
+
+/// Dependency kinds a writer can be recognised by, as the build context names them.
+pub const DEPENDENCY_KINDS: [&str; 6] = ["npm", "pip", "gem", "composer", "go", "cargo"];
+
+/// A framework or library that writes into the application's own tree.
+#[derive(Debug, Clone)]
+pub struct Writer {
+    pub id: String,
+    /// Display name (`Ruby on Rails`).
+    pub name: String,
+    /// Dependency markers: (kind from [`DEPENDENCY_KINDS`], normalised package name).
+    pub dependencies: Vec<(&'static str, String)>,
+    /// Globs over the names of entries at the build-context root (`*.sqlite3`, `manage.py`).
+    files: Vec<(String, GlobMatcher)>,
+    /// The application root itself must be writable (the app creates files there): its
+    /// directory is given to the user, not its contents.
+    pub app_dir: bool,
+    /// Directories, relative to the application root, the app writes (with their contents).
+    pub dirs: Vec<String>,
+    /// The root entries that matched `files` are written too (an existing database file).
+    pub chown_files: bool,
+    pub note: Option<String>,
+}
+
+impl Writer {
+    /// Whether root entry `name` is one of this writer's file markers.
+    pub fn matches_file(&self, name: &str) -> bool {
+        self.files.iter().any(|(_, m)| m.is_match(name))
+    }
+
+    /// The file-marker globs, for messages.
+    pub fn file_globs(&self) -> Vec<&str> {
+        self.files.iter().map(|(g, _)| g.as_str()).collect()
+    }
+}
+
+/// Normalises a package name the way its registry compares them: lower case, and for pip
+/// `_` and `.` are `-` (PEP 503).
+pub fn normalise_package(kind: &str, name: &str) -> String {
+    let lower = name.trim().to_ascii_lowercase();
+    if kind == "pip" {
+        lower.replace(['_', '.'], "-")
+    } else {
+        lower
+    }
+}
+
+pub(crate) fn compile(layer: &Layer, sources: &Sources) -> anyhow::Result<Vec<Writer>> {
+    let mut out = Vec::new();
+    for def in &layer.writer {
+        let err = |span: std::ops::Range<usize>, m: &str| sources.error(def.origin, span, m);
+        let id = def.id.get_ref().trim();
+        if id.is_empty() {
+            return Err(err(def.id.span(), "a writer needs an id"));
+        }
+        let mut dependencies = Vec::new();
+        for (kind, names) in [
+            ("npm", &def.npm),
+            ("pip", &def.pip),
+            ("gem", &def.gem),
+            ("composer", &def.composer),
+            ("go", &def.go),
+            ("cargo", &def.cargo),
+        ] {
+            for n in names {
+                if n.trim().is_empty() {
+                    return Err(err(
+                        def.id.span(),
+                        &format!("writer `{id}`: empty {kind} name"),
+                    ));
+                }
+                dependencies.push((kind, normalise_package(kind, n)));
+            }
+        }
+        let mut files = Vec::new();
+        for f in &def.files {
+            let glob = f.get_ref();
+            if glob.is_empty() || glob.contains('/') {
+                return Err(err(
+                    f.span(),
+                    &format!(
+                        "writer `{id}`: `{glob}` must be a file name glob at the context root"
+                    ),
+                ));
+            }
+            let m = Glob::new(glob)
+                .map_err(|e| err(f.span(), &format!("writer `{id}`: bad glob `{glob}`: {e}")))?
+                .compile_matcher();
+            files.push((glob.clone(), m));
+        }
+        if dependencies.is_empty() && files.is_empty() {
+            return Err(err(
+                def.id.span(),
+                &format!(
+                    "writer `{id}` has no marker (npm, pip, gem, composer, go, cargo or files)"
+                ),
+            ));
+        }
+        let mut dirs = Vec::new();
+        for d in &def.dirs {
+            let path = d.get_ref();
+            let plain = !path.is_empty()
+                && !path.starts_with('/')
+                && !path.ends_with('/')
+                && !path.contains(['*', '?', '[', '{', '$', '\\', ' '])
+                && path
+                    .split('/')
+                    .all(|p| !p.is_empty() && p != "." && p != "..");
+            if !plain {
+                return Err(err(
+                    d.span(),
+                    &format!(
+                        "writer `{id}`: `{path}` must be a plain relative path inside the application root"
+                    ),
+                ));
+            }
+            dirs.push(path.clone());
+        }
+        if !def.app_dir && dirs.is_empty() && !def.chown_files {
+            return Err(err(
+                def.id.span(),
+                &format!("writer `{id}` writes nothing: set app_dir, dirs or chown_files"),
+            ));
+        }
+        if def.chown_files && files.is_empty() {
+            return Err(err(
+                def.id.span(),
+                &format!("writer `{id}`: chown_files needs file markers"),
+            ));
+        }
+        out.push(Writer {
+            id: id.to_string(),
+            name: def.name.clone(),
+            dependencies,
+            files,
+            app_dir: def.app_dir,
+            dirs,
+            chown_files: def.chown_files,
+            note: def.note.clone(),
+        });
+    }
+    Ok(out)
+}
