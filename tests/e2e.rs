@@ -13,6 +13,8 @@
 //!   as "both images build and give the same answer" always fail the test).
 //! - `RESTAGE_E2E_CACHE=1`: let the first builds use the build cache (faster, times not comparable).
 //! - `RESTAGE_E2E_BUILD_TIMEOUT` (seconds, default 900), `RESTAGE_E2E_KEEP_IMAGES=1`.
+//! - `RESTAGE_E2E_REBUILD=0`: skip the rebuild after a source edit (no cache-reuse claim, and
+//!   `cache_reuse` is not checked).
 //! - `RESTAGE_E2E_REFERENCE=1`: use the hand-written rewrites in `tests/e2e/reference/` instead of
 //!   restage's. This proves each case's targets are reachable on the engine and that the harness
 //!   accepts a good rewrite (and shows a transform author one correct answer).
@@ -62,6 +64,8 @@ e2e_cases! {
     python_compiled => "python-compiled",
     python_copy_order => "python-copy-order",
     python_flask => "python-flask",
+    python_mkdir_workdir => "python-mkdir-workdir",
+    python_sqlite_at_start => "python-sqlite-at-start",
     rust_cli => "rust-cli",
     rust_http => "rust-http",
 }
