@@ -193,7 +193,11 @@ fn missing_context(dir: &Path, project: &Project) -> Option<String> {
     }
     let stamp = dir.with_extension("stamp");
     let stamp = std::fs::read_to_string(stamp).unwrap_or_default();
-    if !stamp.contains(&project.commit) {
+    let want = [
+        format!("commit = {}", project.commit),
+        format!("dir = {}", project.dir),
+    ];
+    if !want.iter().all(|line| stamp.lines().any(|l| l == line)) {
         return Some(format!(
             "context {} was not prepared from {}@{} (run scripts/realprojects.sh again)",
             dir.display(),
@@ -214,6 +218,11 @@ pub fn run_all() {
         loud("[realprojects] not selected: RESTAGE_REALPROJECTS=1 runs the real-project tier");
         return;
     };
+    assert!(
+        !selected.is_empty(),
+        "RESTAGE_REALPROJECTS names no project of {}",
+        list_path().display()
+    );
     let require = env_flag("RESTAGE_E2E_REQUIRE");
     let engine = match harness::engine() {
         Ok(engine) => engine,
