@@ -13,9 +13,13 @@
 //!   as "both images build and give the same answer" always fail the test).
 //! - `RESTAGE_E2E_CACHE=1`: let the first builds use the build cache (faster, times not comparable).
 //! - `RESTAGE_E2E_BUILD_TIMEOUT` (seconds, default 900), `RESTAGE_E2E_KEEP_IMAGES=1`.
+//! - `RESTAGE_E2E_REBUILD=0`: skip the rebuild after a source edit (no cache-reuse claim, and
+//!   `cache_reuse` is not checked).
 //! - `RESTAGE_E2E_REFERENCE=1`: use the hand-written rewrites in `tests/e2e/reference/` instead of
 //!   restage's. This proves each case's targets are reachable on the engine and that the harness
 //!   accepts a good rewrite (and shows a transform author one correct answer).
+//!
+//! - `RESTAGE_REALPROJECTS=1`: also run the real-project tier (see `e2e/realprojects.rs`).
 //!
 //! Results: `target/e2e-report.md` (table + failures) and `target/e2e/<case>/` (build logs, the
 //! restage diff, the rewritten Dockerfile, both answers).
@@ -28,6 +32,8 @@ mod docker;
 mod harness;
 #[path = "e2e/http.rs"]
 mod http;
+#[path = "e2e/realprojects.rs"]
+mod realprojects;
 #[path = "e2e/report.rs"]
 mod report;
 #[path = "e2e/spec.rs"]
@@ -60,6 +66,8 @@ e2e_cases! {
     python_copy_order => "python-copy-order",
     python_flask => "python-flask",
     python_sqlite => "python-sqlite",
+    python_mkdir_workdir => "python-mkdir-workdir",
+    python_sqlite_at_start => "python-sqlite-at-start",
     rust_cli => "rust-cli",
     rust_http => "rust-http",
 }
@@ -109,5 +117,29 @@ fn dockerfiles_only_use_what_builds_everywhere() {
         assert!(!text.contains("<<"), "{case}: no heredocs");
         assert!(!lower.contains("--link"), "{case}: no COPY --link");
         assert!(!lower.contains("alpine"), "{case}: no alpine images");
+    }
+}
+
+/// The real-project tier (`fixtures/realprojects/projects.toml`): runs only with
+/// `RESTAGE_REALPROJECTS=1` (or a comma list of names) and the contexts prepared by
+/// `scripts/realprojects.sh`.
+#[test]
+fn real_projects() {
+    realprojects::run_all();
+}
+
+#[test]
+fn real_project_list_is_valid() {
+    let list = realprojects::load().unwrap_or_else(|e| panic!("{e}"));
+    assert!(!list.project.is_empty(), "the project list is empty");
+    for p in &list.project {
+        let mut seen = std::collections::BTreeSet::new();
+        for id in &p.expect.changes {
+            assert!(
+                spec::TRANSFORM_IDS.contains(&id.as_str()) && seen.insert(id),
+                "{}: expect.changes has an unknown or repeated id {id:?}",
+                p.name
+            );
+        }
     }
 }

@@ -20,7 +20,7 @@ use crate::report::{self, Row};
 use crate::spec::{COMPARED_CONFIG, CheckKind, Spec, TRANSFORM_IDS};
 
 /// Serialises the cases: the builds share two cores, and timings are only comparable one at a time.
-static GATE: Mutex<()> = Mutex::new(());
+pub static GATE: Mutex<()> = Mutex::new(());
 
 pub fn fixtures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -48,7 +48,7 @@ pub fn loud(msg: &str) {
     let _ = writeln!(std::io::stderr(), "{msg}");
 }
 
-fn env_flag(name: &str) -> bool {
+pub fn env_flag(name: &str) -> bool {
     std::env::var(name).is_ok_and(|v| v == "1" || v.eq_ignore_ascii_case("true"))
 }
 
@@ -66,7 +66,7 @@ pub fn selected(all: &[&str]) -> Vec<String> {
     }
 }
 
-fn engine() -> &'static Result<Engine, String> {
+pub fn engine() -> &'static Result<Engine, String> {
     static ENGINE: OnceLock<Result<Engine, String>> = OnceLock::new();
     ENGINE.get_or_init(|| {
         if std::env::var("RESTAGE_E2E").is_ok_and(|v| v == "0") {
@@ -150,9 +150,15 @@ struct Variant {
 }
 
 fn run_case(engine: &Engine, case: &str) -> Row {
-    let mut row = Row::new(case);
     let fixture = fixtures_dir().join(case);
-    let spec = match Spec::load(&fixture) {
+    run_case_in(engine, case, &fixture, Spec::load(&fixture))
+}
+
+/// Runs one case whose build context is `fixture` (copied, never changed) with `spec`. The real
+/// projects use this with contexts prepared outside the repository.
+pub fn run_case_in(engine: &Engine, case: &str, fixture: &Path, spec: Result<Spec, String>) -> Row {
+    let mut row = Row::new(case);
+    let spec = match spec {
         Ok(spec) => spec,
         Err(e) => {
             row.fail(false, e);
@@ -185,7 +191,7 @@ fn run_case(engine: &Engine, case: &str) -> Row {
     ];
     for v in &mut variants {
         v.tag = format!("restage-e2e/{case}:{}", v.name);
-        if let Err(e) = copy_dir(&fixture, &v.dir) {
+        if let Err(e) = copy_dir(fixture, &v.dir) {
             row.fail(false, format!("copying the fixture: {e}"));
             return row;
         }
@@ -344,6 +350,12 @@ fn run_case(engine: &Engine, case: &str) -> Row {
     }
 
     // 5. Touch a source file, rebuild both with the cache, and look for the install step.
+    if std::env::var("RESTAGE_E2E_REBUILD").is_ok_and(|v| v == "0") {
+        // Skipped on purpose (slow compiles): nothing about cache reuse is claimed.
+        row.cache = ["not run".to_string(), "not run".to_string()];
+        drop(images);
+        return row;
+    }
     let stamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
@@ -490,7 +502,11 @@ fn run_check(engine: &Engine, spec: &Spec, case: &str, v: &Variant) -> Result<St
     let deadline = spec.check_timeout();
     match spec.check.kind {
         CheckKind::Command => {
-            let mut args = vec!["run", "--rm", "--network", "none", "--name", &name, &v.tag];
+            let mut args = vec!["run", "--rm", "--network", "none", "--name", &name];
+            for e in &spec.check.env {
+                args.extend(["-e", e.as_str()]);
+            }
+            args.push(&v.tag);
             args.extend(spec.check.args.iter().map(String::as_str));
             let x = engine.run(&args, deadline);
             if !x.success() {
@@ -506,10 +522,12 @@ fn run_check(engine: &Engine, spec: &Spec, case: &str, v: &Variant) -> Result<St
                 .as_deref()
                 .expect("validated: http has a path");
             let publish = format!("127.0.0.1::{port}");
-            let x = engine.run(
-                &["run", "-d", "--name", &name, "-p", &publish, &v.tag],
-                Duration::from_secs(60),
-            );
+            let mut args = vec!["run", "-d", "--name", &name, "-p", &publish];
+            for e in &spec.check.env {
+                args.extend(["-e", e.as_str()]);
+            }
+            args.push(&v.tag);
+            let x = engine.run(&args, Duration::from_secs(60));
             if !x.success() {
                 return Err(format!("docker run: {}", x.describe()));
             }
@@ -709,7 +727,11 @@ fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
     for entry in std::fs::read_dir(from)? {
         let entry = entry?;
         let dest = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
+        let kind = entry.file_type()?;
+        if kind.is_symlink() {
+            // Kept as a link, as BuildKit sends it.
+            std::os::unix::fs::symlink(std::fs::read_link(entry.path())?, &dest)?;
+        } else if kind.is_dir() {
             copy_dir(&entry.path(), &dest)?;
         } else {
             std::fs::copy(entry.path(), dest)?;

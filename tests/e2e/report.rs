@@ -128,31 +128,43 @@ const HEADER: &[&str] = &[
     "case s",
 ];
 
-static ROWS: Mutex<BTreeMap<String, Row>> = Mutex::new(BTreeMap::new());
+/// Rows per report file name (`e2e-report.md`, `realprojects-report.md`).
+static ROWS: Mutex<BTreeMap<String, BTreeMap<String, Row>>> = Mutex::new(BTreeMap::new());
+
+/// The report of the fixture cases.
+pub const E2E_REPORT: &str = "e2e-report.md";
 
 pub fn record(engine: &Engine, row: Row, selection: &[String]) {
+    record_in(E2E_REPORT, engine, row, selection);
+}
+
+pub fn record_skip(case: &str, why: &str, selection: &[String]) {
+    let line = format!("SKIPPED: no Docker engine ({why})");
+    record_skip_in(E2E_REPORT, case, why, &line, selection);
+}
+
+/// Records a row in the report `file` (under the target directory).
+pub fn record_in(file: &str, engine: &Engine, row: Row, selection: &[String]) {
     let version = format!(
         "Docker engine {} via `{}`",
         engine.server_version, engine.bin
     );
-    store(row, selection, &version);
+    store(file, row, selection, &version);
 }
 
-pub fn record_skip(case: &str, why: &str, selection: &[String]) {
+/// Records a case that did not run, with the reason, in the report `file`.
+pub fn record_skip_in(file: &str, case: &str, why: &str, line: &str, selection: &[String]) {
     let mut row = Row::new(case);
     row.skipped = Some(why.to_string());
-    store(
-        row,
-        selection,
-        &format!("SKIPPED: no Docker engine ({why})"),
-    );
+    store(file, row, selection, line);
 }
 
-fn store(row: Row, selection: &[String], engine_line: &str) {
-    let mut rows = ROWS.lock().unwrap_or_else(|e| e.into_inner());
+fn store(file: &str, row: Row, selection: &[String], engine_line: &str) {
+    let mut all = ROWS.lock().unwrap_or_else(|e| e.into_inner());
+    let rows = all.entry(file.to_string()).or_default();
     rows.insert(row.case.clone(), row);
-    let text = render(&rows, selection, engine_line);
-    let path = target_dir().join("e2e-report.md");
+    let text = render(rows, selection, engine_line);
+    let path = target_dir().join(file);
     let _ = std::fs::create_dir_all(target_dir());
     if let Err(e) = std::fs::write(&path, &text) {
         loud(&format!("[e2e] could not write {}: {e}", path.display()));

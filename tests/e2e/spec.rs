@@ -41,7 +41,7 @@ pub enum CheckKind {
     Command,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct Check {
     pub kind: CheckKind,
@@ -59,9 +59,13 @@ pub struct Check {
     pub expect: String,
     /// Seconds to wait for the container to answer (http) or finish (command); default 60.
     pub timeout_s: Option<u64>,
+    /// `NAME=value` entries passed with `docker run -e` to both images (what a platform such as
+    /// Cloud Run would set, e.g. `PORT=8080`).
+    #[serde(default)]
+    pub env: Vec<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct Expect {
     /// The exact set of transform ids that must fire on this Dockerfile (target behaviour). A
@@ -100,6 +104,12 @@ impl Spec {
         spec.validate(case_dir)
             .map_err(|e| format!("{}: {e}", path.display()))?;
         Ok(spec)
+    }
+
+    /// The spec checked against a build context that lives outside `fixtures/e2e`.
+    pub fn validated(self, case_dir: &Path) -> Result<Spec, String> {
+        self.validate(case_dir)?;
+        Ok(self)
     }
 
     pub fn check_timeout(&self) -> std::time::Duration {
@@ -143,6 +153,9 @@ impl Spec {
                     return Err("check.port/path/status are only for kind = \"http\"".into());
                 }
             }
+        }
+        if let Some(bad) = self.check.env.iter().find(|e| !e.contains('=')) {
+            return Err(format!("check.env entry {bad:?} is not NAME=value"));
         }
         if self.check.expect.is_empty() {
             return Err("check.expect is empty".into());

@@ -12,7 +12,14 @@ use restage::transforms;
 use crate::common::{case_options, cases, name, root, run_pipeline};
 
 /// Groups under fixtures/ that are not transform fixtures.
-const NOT_TRANSFORMS: &[&str] = &["syntax", "e2e", "context", "cli", "examples"];
+const NOT_TRANSFORMS: &[&str] = &[
+    "syntax",
+    "e2e",
+    "realprojects",
+    "context",
+    "cli",
+    "examples",
+];
 
 #[test]
 fn every_fixture_group_is_a_transform() {

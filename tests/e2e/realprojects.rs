@@ -1,0 +1,323 @@
+//! The real-project tier: public projects written by other people, pinned by repository and
+//! commit in `fixtures/realprojects/projects.toml`. Their code never enters this repository:
+//! `scripts/realprojects.sh` re-creates each build context from a fetched snapshot into a
+//! machine-local folder, and this module runs every prepared context through the same harness as
+//! the fixture cases (`harness::run_case_in`). A project whose context is not on the machine is
+//! SKIPPED with the reason and never counted as passed.
+//!
+//! Knobs: `RESTAGE_REALPROJECTS=1` runs every project, `RESTAGE_REALPROJECTS=a,b` some of them
+//! (unset: the tier does not run); `RESTAGE_REALPROJECTS_DIR` (default
+//! `/var/tmp/restage-realprojects`) is where the contexts are; `RESTAGE_E2E_REQUIRE=1` fails on a
+//! missing engine or context. The other `RESTAGE_E2E_*` knobs apply as for the fixture cases.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+
+use crate::docker::Engine;
+use crate::harness::{self, GATE, env_flag, loud};
+use crate::report;
+use crate::spec::{Check, Expect, Spec};
+
+pub const REPORT: &str = "realprojects-report.md";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectList {
+    /// Stand-in tag -> tag the projects name (`"node:20" = ["node:12", "node:15"]`): applied with
+    /// `docker tag` for the run when the engine has no such image, removed afterwards.
+    #[serde(default)]
+    pub aliases: BTreeMap<String, Vec<String>>,
+    pub project: Vec<Project>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Project {
+    /// Lowercase letters, digits and `-`: the context folder, the image tags and the report row.
+    pub name: String,
+    /// `owner/name` on GitHub.
+    pub repo: String,
+    /// The pinned commit (40 hex digits).
+    pub commit: String,
+    /// The Dockerfile's directory in the repository (the build context); `.` for the root.
+    pub dir: String,
+    pub description: String,
+    #[serde(default = "default_dockerfile")]
+    pub dockerfile: String,
+    /// Why the project is here, what the check relies on, what is known about it.
+    #[serde(default)]
+    pub notes: String,
+    pub check: Check,
+    pub expect: Expect,
+}
+
+fn default_dockerfile() -> String {
+    "Dockerfile".to_string()
+}
+
+impl Project {
+    pub fn spec(&self) -> Spec {
+        Spec {
+            description: self.description.clone(),
+            dockerfile: self.dockerfile.clone(),
+            check: self.check.clone(),
+            expect: self.expect.clone(),
+        }
+    }
+
+    fn check_fields(&self) -> Result<(), String> {
+        let name_ok = !self.name.is_empty()
+            && self
+                .name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !name_ok {
+            return Err(format!("{:?}: name must be [a-z0-9-]+", self.name));
+        }
+        if self.repo.split('/').count() != 2 {
+            return Err(format!(
+                "{}: repo {:?} is not owner/name",
+                self.name, self.repo
+            ));
+        }
+        if self.commit.len() != 40 || !self.commit.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(format!("{}: commit must be 40 hex digits", self.name));
+        }
+        if self.dir.starts_with('/') || self.dir.split('/').any(|p| p == "..") {
+            return Err(format!(
+                "{}: dir must be relative to the repository",
+                self.name
+            ));
+        }
+        Ok(())
+    }
+}
+
+pub fn list_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/realprojects/projects.toml")
+}
+
+/// Parses and checks the list (names unique, fields well-formed); the contexts are not needed.
+pub fn load() -> Result<ProjectList, String> {
+    let path = list_path();
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let list: ProjectList =
+        toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut names = BTreeSet::new();
+    for p in &list.project {
+        p.check_fields()?;
+        if !names.insert(p.name.as_str()) {
+            return Err(format!("{}: listed twice", p.name));
+        }
+    }
+    Ok(list)
+}
+
+pub fn contexts_dir() -> PathBuf {
+    std::env::var_os("RESTAGE_REALPROJECTS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/var/tmp/restage-realprojects"))
+}
+
+/// The projects `RESTAGE_REALPROJECTS` selects: `1`/`all` for every one, or a comma list.
+fn selection(list: &ProjectList) -> Option<Vec<String>> {
+    let value = std::env::var("RESTAGE_REALPROJECTS").ok()?;
+    let value = value.trim();
+    if value.is_empty() || value == "0" {
+        return None;
+    }
+    let all = value == "1" || value.eq_ignore_ascii_case("all");
+    let wanted: BTreeSet<&str> = value.split(',').map(str::trim).collect();
+    Some(
+        list.project
+            .iter()
+            .filter(|p| all || wanted.contains(p.name.as_str()))
+            .map(|p| p.name.clone())
+            .collect(),
+    )
+}
+
+/// Alias tags created for this run, removed on drop (only those this run created).
+struct Aliases<'a> {
+    engine: &'a Engine,
+    created: Vec<String>,
+}
+
+impl Aliases<'_> {
+    fn apply<'a>(engine: &'a Engine, aliases: &BTreeMap<String, Vec<String>>) -> Aliases<'a> {
+        let mut made = Aliases {
+            engine,
+            created: Vec::new(),
+        };
+        for (standin, names) in aliases {
+            for name in names {
+                if engine.inspect(name).is_ok() {
+                    continue;
+                }
+                let x = engine.run(&["tag", standin, name], Duration::from_secs(60));
+                if x.success() {
+                    loud(&format!("[realprojects] alias {name} -> {standin}"));
+                    made.created.push(name.clone());
+                } else {
+                    loud(&format!(
+                        "[realprojects] could not tag {standin} as {name}: {}",
+                        x.describe()
+                    ));
+                }
+            }
+        }
+        made
+    }
+}
+
+impl Drop for Aliases<'_> {
+    fn drop(&mut self) {
+        for name in &self.created {
+            let _ = self
+                .engine
+                .run(&["rmi", "--no-prune", name], Duration::from_secs(60));
+        }
+    }
+}
+
+/// Why a prepared context cannot be used, or `None` when it can.
+fn missing_context(dir: &Path, project: &Project) -> Option<String> {
+    if !dir.is_dir() {
+        return Some(format!(
+            "context {} is not on this machine (prepare it with scripts/realprojects.sh)",
+            dir.display()
+        ));
+    }
+    let stamp = dir.with_extension("stamp");
+    let stamp = std::fs::read_to_string(stamp).unwrap_or_default();
+    let want = [
+        format!("commit = {}", project.commit),
+        format!("dir = {}", project.dir),
+    ];
+    if !want.iter().all(|line| stamp.lines().any(|l| l == line)) {
+        return Some(format!(
+            "context {} was not prepared from {}@{} (run scripts/realprojects.sh again)",
+            dir.display(),
+            project.repo,
+            project.commit
+        ));
+    }
+    None
+}
+
+/// The `#[test]` body: every selected project, one at a time.
+pub fn run_all() {
+    let list = match load() {
+        Ok(list) => list,
+        Err(e) => panic!("invalid project list: {e}"),
+    };
+    let Some(selected) = selection(&list) else {
+        loud("[realprojects] not selected: RESTAGE_REALPROJECTS=1 runs the real-project tier");
+        return;
+    };
+    assert!(
+        !selected.is_empty(),
+        "RESTAGE_REALPROJECTS names no project of {}",
+        list_path().display()
+    );
+    let require = env_flag("RESTAGE_E2E_REQUIRE");
+    let engine = match harness::engine() {
+        Ok(engine) => engine,
+        Err(why) => {
+            let line = format!("SKIPPED: no Docker engine ({why})");
+            for name in &selected {
+                loud(&format!(
+                    "{line}; real project {name} was NOT run and proves nothing"
+                ));
+                report::record_skip_in(REPORT, name, why, &line, &selected);
+            }
+            assert!(
+                !require,
+                "RESTAGE_E2E_REQUIRE=1 but there is no Docker engine: {why}"
+            );
+            return;
+        }
+    };
+    let _gate = GATE.lock().unwrap_or_else(|e| e.into_inner());
+    let aliases = Aliases::apply(engine, &list.aliases);
+    let root = contexts_dir();
+    let start = Instant::now();
+    let (mut passed, mut failed, mut skipped) = (Vec::new(), Vec::new(), Vec::new());
+    let warn = std::env::var("RESTAGE_E2E_EXPECT").is_ok_and(|v| v == "warn");
+    for project in list.project.iter().filter(|p| selected.contains(&p.name)) {
+        let dir = root.join(&project.name);
+        if let Some(why) = missing_context(&dir, project) {
+            loud(&format!(
+                "SKIPPED: {why}; real project {} was NOT run and proves nothing",
+                project.name
+            ));
+            let line = format!(
+                "Docker engine {} via `{}`",
+                engine.server_version, engine.bin
+            );
+            report::record_skip_in(REPORT, &project.name, &why, &line, &selected);
+            skipped.push(project.name.clone());
+            continue;
+        }
+        loud(&format!(
+            "[realprojects] {}: start ({}@{}:{}){}",
+            project.name,
+            project.repo,
+            project.commit.get(..12).unwrap_or_default(),
+            project.dir,
+            if project.notes.is_empty() {
+                String::new()
+            } else {
+                format!("; notes: {}", project.notes)
+            }
+        ));
+        let t = Instant::now();
+        let spec = project.spec().validated(&dir);
+        let mut row = harness::run_case_in(engine, &project.name, &dir, spec);
+        row.total_secs = Some(t.elapsed().as_secs_f64());
+        loud(&format!(
+            "[realprojects] {}: {} in {:.0} s",
+            project.name,
+            row.result(),
+            t.elapsed().as_secs_f64()
+        ));
+        let failing: Vec<String> = row
+            .failures
+            .iter()
+            .filter(|f| !f.target || !warn)
+            .map(|f| {
+                format!(
+                    "  - [{}] {}",
+                    if f.target { "target" } else { "invariant" },
+                    f.msg
+                )
+            })
+            .collect();
+        report::record_in(REPORT, engine, row, &selected);
+        if failing.is_empty() {
+            passed.push(project.name.clone());
+        } else {
+            failed.push(format!("{}:\n{}", project.name, failing.join("\n")));
+        }
+    }
+    drop(aliases);
+    loud(&format!(
+        "[realprojects] {} passed, {} failed, {} SKIPPED (not passed) in {:.0} s",
+        passed.len(),
+        failed.len(),
+        skipped.len(),
+        start.elapsed().as_secs_f64()
+    ));
+    assert!(
+        failed.is_empty(),
+        "real projects failing:\n{}",
+        failed.join("\n")
+    );
+    assert!(
+        !require || skipped.is_empty(),
+        "RESTAGE_E2E_REQUIRE=1 but these contexts are missing: {skipped:?}"
+    );
+}
