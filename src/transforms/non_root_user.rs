@@ -304,7 +304,7 @@ fn plan(doc: &Document, ctx: &Context) -> Verdict {
     // Directories the app must write.
     let shell = !matches!(info.os, Os::Distroless | Os::Scratch);
     let mut writable = writable_dirs(doc, &chain, &mut unsafe_reasons);
-    let tree = app_writes(doc, &chain, ctx, &mut unsafe_reasons);
+    let tree = app_writes(doc, &chain, ctx, shell, &mut unsafe_reasons);
     for w in &tree.writable {
         if !writable.iter().any(|o| o.path == w.path) {
             writable.push(w.clone());
@@ -388,9 +388,20 @@ fn plan(doc: &Document, ctx: &Context) -> Verdict {
             "the stage sets a SHELL that may not understand the `&&` list restage adds".into(),
         );
     }
-    if via_arg
-        && (!run_parts.is_empty() || !early.is_empty() || !user_value_is_numeric(&user_value))
-    {
+    // A variable only in the tag (`node:${NODE_VERSION}-slim`) keeps the image family, so a
+    // `chown` with numeric ids works for any value; creating or naming the user may not (the tag
+    // may switch Debian for Alpine), nor anything with a variable repository.
+    let tag_only = written.find('$').is_some_and(|d| {
+        written[..d]
+            .rfind(':')
+            .is_some_and(|c| c > written[..d].rfind('/').unwrap_or(0))
+    });
+    let (creates, create_parts) = match &who {
+        Who::Create { command, .. } => (true, command.split(" && ").count()),
+        _ => (false, 0),
+    };
+    let dir_work = run_parts.len() > create_parts || !early.is_empty();
+    if via_arg && (creates || !user_value_is_numeric(&user_value) || (dir_work && !tag_only)) {
         unsafe_reasons.push(format!(
             "the base image `{written}` was read with its ARG default (`{reference}`), and another value given with --build-arg may need another way to create or name the user"
         ));
@@ -470,7 +481,10 @@ fn plan(doc: &Document, ctx: &Context) -> Verdict {
         let dirs: Vec<String> = writable
             .iter()
             .map(|w| match w.how {
-                Grant::AppDir => format!("{} (the directory, not its contents)", w.path),
+                Grant::AppDir => format!(
+                    "{} (the directory, not its contents, so the app can create files there)",
+                    w.path
+                ),
                 Grant::Tree => format!("{} (with its contents)", w.path),
                 Grant::Dir | Grant::File => w.path.clone(),
             })
@@ -1199,6 +1213,7 @@ fn app_writes(
     doc: &Document,
     chain: &[&Stage],
     ctx: &Context,
+    shell: bool,
     unsafe_reasons: &mut Vec<String>,
 ) -> TreeWrites {
     let instructions = doc.instructions();
@@ -1258,8 +1273,23 @@ fn app_writes(
         } else {
             None
         };
+        // Apps create files next to themselves that no manifest announces: an SQLite database
+        // through a standard library, a log, a pid or cache file. The application directory
+        // itself (not its contents) goes to the user, so those work while the code stays
+        // root-owned. An image without a shell cannot run the chown: nothing is claimed there.
+        let writable = app_root(doc, chain)
+            .filter(|r| shell && r != "/")
+            .map(|root| Writable {
+                path: root,
+                volume: None,
+                origin: "the app".into(),
+                exists: true,
+                how: Grant::AppDir,
+            })
+            .into_iter()
+            .collect::<Vec<_>>();
         return TreeWrites {
-            writable: Vec::new(),
+            writable,
             explained: explained.map(str::to_string),
         };
     }
@@ -2005,7 +2035,11 @@ mod tests {
             ),
             "{out}"
         );
-        assert!(out.contains("RUN npm ci\nUSER 1000:1000\nCMD"), "{out}");
+        // The application directory itself goes to the user, so the app can create files there.
+        assert!(
+            out.contains("RUN npm ci\nRUN chown 1000:1000 /app\nUSER 1000:1000\nCMD"),
+            "{out}"
+        );
         // After a non-root USER a RUN there would not run as root: prepare it with the rest.
         let text = "FROM node:20-slim\nUSER node\nVOLUME /data\nUSER root\nRUN apt-get update\nCMD [\"node\"]\n";
         let out = applied(text, UserStyle::Numeric);
