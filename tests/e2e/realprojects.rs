@@ -5,8 +5,8 @@
 //! the fixture cases (`harness::run_case_in`). A project whose context is not on the machine is
 //! SKIPPED with the reason and never counted as passed.
 //!
-//! Knobs: `RESTAGE_REALPROJECTS=1` runs every project, `RESTAGE_REALPROJECTS=a,b` some of them
-//! (unset: the tier does not run); `RESTAGE_REALPROJECTS_DIR` (default
+//! Knobs: unset, `RESTAGE_REALPROJECTS` runs the sample (`sample = true` in the list);
+//! `RESTAGE_REALPROJECTS=1` runs every project, `RESTAGE_REALPROJECTS=a,b` some of them, `0` none; `RESTAGE_REALPROJECTS_DIR` (default
 //! `/var/tmp/restage-realprojects`) is where the contexts are; `RESTAGE_E2E_REQUIRE=1` fails on a
 //! missing engine or context. The other `RESTAGE_E2E_*` knobs apply as for the fixture cases.
 
@@ -52,6 +52,9 @@ pub struct Project {
     pub notes: String,
     pub check: Check,
     pub expect: Expect,
+    /// Part of the sample that runs when `RESTAGE_REALPROJECTS` is unset (as in CI).
+    #[serde(default)]
+    pub sample: bool,
 }
 
 fn default_dockerfile() -> String {
@@ -122,9 +125,23 @@ pub fn contexts_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("/var/tmp/restage-realprojects"))
 }
 
-/// The projects `RESTAGE_REALPROJECTS` selects: `1`/`all` for every one, or a comma list.
+/// The projects `RESTAGE_REALPROJECTS` selects: unset, the sample (`sample = true`); `1`/`all`,
+/// every one; a comma list, those; `0`, none.
 fn selection(list: &ProjectList) -> Option<Vec<String>> {
-    let value = std::env::var("RESTAGE_REALPROJECTS").ok()?;
+    let Ok(value) = std::env::var("RESTAGE_REALPROJECTS") else {
+        let sample: Vec<String> = list
+            .project
+            .iter()
+            .filter(|p| p.sample)
+            .map(|p| p.name.clone())
+            .collect();
+        loud(&format!(
+            "[realprojects] the sample: {} of {} projects (RESTAGE_REALPROJECTS=1 runs all)",
+            sample.len(),
+            list.project.len()
+        ));
+        return Some(sample);
+    };
     let value = value.trim();
     if value.is_empty() || value == "0" {
         return None;
@@ -215,7 +232,7 @@ pub fn run_all() {
         Err(e) => panic!("invalid project list: {e}"),
     };
     let Some(selected) = selection(&list) else {
-        loud("[realprojects] not selected: RESTAGE_REALPROJECTS=1 runs the real-project tier");
+        loud("[realprojects] skipped on purpose: RESTAGE_REALPROJECTS=0");
         return;
     };
     assert!(
