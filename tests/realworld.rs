@@ -187,6 +187,50 @@ fn rejected_by_buildkit(work: &Path, names: &[String]) -> Result<Vec<String>, St
     Ok(ran.output.lines().map(str::to_string).collect())
 }
 
+/// Creates BuildKit's parser venv the way scan.sh does (same package pin, read from scan.sh), so the
+/// two scans that run side by side do not both create it at once on a fresh machine. When this
+/// fails (no PyPI), the scans report that the parser did not run.
+fn prepare_oracle(dir: &Path) {
+    let venv = oracle_venv();
+    let python = venv.join("bin/python");
+    let ready = || {
+        Command::new(&python)
+            .args(["-c", "import dockerfile"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if ready() {
+        return;
+    }
+    let text = std::fs::read_to_string(dir.join("scan.sh")).unwrap_or_default();
+    let Some(pin) = text
+        .split_whitespace()
+        .find(|w| w.starts_with("dockerfile=="))
+    else {
+        return;
+    };
+    loud(&format!(
+        "[realworld] installing {pin} (BuildKit's parser) into {}",
+        venv.display()
+    ));
+    let mut cmd = Command::new("python3");
+    cmd.args(["-m", "venv"]).arg(&venv);
+    let made = run(cmd, Duration::from_secs(300));
+    if made.code == Some(0) {
+        let mut cmd = Command::new(venv.join("bin/pip"));
+        cmd.args(["install", "-q", pin]);
+        let installed = run(cmd, Duration::from_secs(600));
+        if installed.code != Some(0) {
+            loud(&format!(
+                "[realworld] pip install {pin} failed: {}",
+                installed.output
+            ));
+        }
+    }
+}
+
 fn scan(dir: &Path, mode: &'static str, flags: &[&str]) -> Scan {
     let work = tempfile::Builder::new()
         .prefix(&format!("restage-realworld-{mode}-"))
@@ -355,6 +399,7 @@ fn realworld_scan() {
         return;
     }
     let start = Instant::now();
+    prepare_oracle(&dir);
     // Both scans at once: most of a scan is process start-up (copying) and waiting.
     let scans: Vec<Scan> = std::thread::scope(|s| {
         let default = s.spawn(|| scan(&dir, "default", &[]));
