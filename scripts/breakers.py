@@ -217,7 +217,9 @@ def check(orig, out):
                 kw, args = kw_args(ins)
                 if kw in ("COPY", "ADD"):
                     words = [w for w in args.split() if not w.startswith("--")]
-                    if len(words) >= 2 and words[-1].startswith("/root"):
+                    # /root itself or a path under it; a plain prefix test would also flag
+                    # /rootfs or /root-data, which are not root's home.
+                    if len(words) >= 2 and words[-1].startswith("/") and within(words[-1].strip('"'), "/root"):
                         found.append(("root-home-user", ins[:60]))
                         break
 
