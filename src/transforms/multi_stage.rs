@@ -8,8 +8,11 @@
 
 use std::collections::BTreeSet;
 
+mod runtime_fs;
+
 use super::Context;
 use super::analysis::{self, Workdir};
+use super::effects::{self, InstructionEffects};
 use super::facts::{self, Ecosystem, Needs, PackageClass, PackageManager, Role};
 use crate::edit::{Applicability, Change, Edit};
 use crate::shell::SimpleCommand;
@@ -44,7 +47,7 @@ const MOVED: &[Kind] = &[
 /// (and neutral commands) is carried into the runtime stage.
 const PREP: &[&str] = &[
     "mkdir", "chmod", "chown", "chgrp", "ln", "touch", "useradd", "groupadd", "adduser",
-    "addgroup", "usermod", "install",
+    "addgroup", "usermod", "install", "cp", "mv", "rmdir",
 ];
 
 /// Commands with no effect on what the runtime needs (cleanup, navigation, output).
@@ -226,6 +229,8 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
     let mut inserts: Vec<Edit> = Vec::new();
     let mut runtime_env: Vec<String> = Vec::new();
     let mut static_link = false;
+    // Carried paths that land elsewhere in the runtime stage: (from, to).
+    let mut bare_destinations: Vec<(String, String)> = Vec::new();
     let nl = doc.style().nl();
     let run_kw = doc.style().keyword(Kind::Run);
     let env_kw = doc.style().keyword(Kind::Env);
@@ -255,7 +260,7 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
                     .runs
                     .iter()
                     .rev()
-                    .find(|(_, f)| f.builds)
+                    .find(|(_, f)| f.builds || f.unknown.is_some())
                     .map(|(ix, _)| *ix)
                     .expect("a build RUN exists");
                 inserts.push(Edit::insert(
@@ -300,21 +305,38 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
                 .iter()
                 .flat_map(|(_, f)| f.binaries.clone())
                 .collect();
-            let candidates = start.program_paths(&a.workdir);
+            let mut candidates = start.program_paths(&a.workdir);
+            // `cargo install` and `go install` put binaries on the SDK image's own PATH, which
+            // the runtime image does not have: a binary started by name goes to /usr/local/bin.
+            let sdk_bin = match ecosystem {
+                Ecosystem::Rust => "/usr/local/cargo/bin",
+                _ => "/go/bin",
+            };
+            if let Some(p) = start.program_word().filter(|p| !p.contains(['/', '$'])) {
+                candidates.push(format!("{sdk_bin}/{p}"));
+            }
             let chosen = binaries.iter().find(|b| candidates.contains(&b.path));
             match chosen {
                 Some(bin) => {
                     static_link = bin.static_link;
                     copies.push(bin.path.clone());
-                    if facts::has_runtime_assets(ctx) {
-                        // Templates, static files, config: the app may read them from its directory.
-                        copies.push(a.workdir.clone());
+                    if let Some(name) = bin.path.strip_prefix(&format!("{sdk_bin}/")) {
+                        bare_destinations
+                            .push((bin.path.clone(), format!("/usr/local/bin/{name}")));
+                    }
+                    // Templates, static files, config: the app may read them from its directory.
+                    match data_paths(doc, stage, ctx, &a.workdir, ecosystem) {
+                        Ok(paths) => copies.extend(paths),
+                        Err(why) => a.unsafe_reasons.push(why),
                     }
                 }
                 None => {
                     copies.push(a.workdir.clone());
                     let built: Vec<&str> = binaries.iter().map(|b| b.path.as_str()).collect();
-                    if !built.iter().any(|b| analysis::is_within(b, &a.workdir)) {
+                    // A Rust application directory holds target/, gigabytes of build output.
+                    if ecosystem == Ecosystem::Rust
+                        || !built.iter().any(|b| analysis::is_within(b, &a.workdir))
+                    {
                         return Err(refuse(
                             anchor,
                             format!(
@@ -347,7 +369,7 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
                 .push(format!("a {} destination uses a variable", ins.kind));
             continue;
         };
-        if copies.iter().any(|c| analysis::is_within(&dest, c)) {
+        if copies.iter().any(|c| analysis::is_within(&dest, c)) || effects::is_scratch(&dest) {
             continue;
         }
         let build_dirs: Vec<String> = a
@@ -368,6 +390,33 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
         }
         copies.push(dest);
     }
+
+    // What each RUN did to the filesystem: files the build put in place outside the carried
+    // paths are carried too; preparation steps are replayed only for what they did elsewhere.
+    let run_effects: Vec<(usize, InstructionEffects)> = a
+        .runs
+        .iter()
+        .map(|(ix, _)| (*ix, effects::instruction(doc, stage, *ix, ctx)))
+        .collect();
+    let made = runtime_fs::made_files(&run_effects, &copies);
+    copies.extend(made);
+    let prep: Vec<(usize, &InstructionEffects)> = a
+        .runs
+        .iter()
+        .zip(&run_effects)
+        .filter(|((_, f), _)| f.prep_only)
+        .map(|((ix, _), (_, e))| (*ix, e))
+        .collect();
+    let carried_paths = dedup_nested(&copies);
+    let replays = runtime_fs::plan(
+        doc,
+        &prep,
+        &carried_paths,
+        &a.workdir,
+        &doc.style().keyword(Kind::Run),
+    )
+    .map_err(|why| refuse(anchor, why))?;
+    a.unsafe_reasons.extend(replays.unmodelled.iter().cloned());
 
     // OS packages: build-only ones stay; runtime ones are installed again.
     let mut runtime_packages: BTreeSet<String> = BTreeSet::new();
@@ -401,15 +450,9 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
     }
 
     // What the runtime image must offer.
-    let carried: Vec<usize> = a
-        .runs
-        .iter()
-        .filter(|(_, f)| f.prep_only)
-        .map(|(ix, _)| *ix)
-        .collect();
     let needs = Needs {
         shell: start.shell_form
-            || !carried.is_empty()
+            || !replays.is_empty()
             || healthcheck_needs_shell(doc, stage)
             || !runtime_packages.is_empty(),
         cgo: !static_link,
@@ -445,6 +488,26 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
         ));
     }
 
+    // The runtime stage checks out: what its steps, start command and HEALTHCHECK use is there.
+    let runtime_paths: Vec<String> = carried_paths
+        .iter()
+        .map(|c| match bare_destinations.iter().find(|(p, _)| p == c) {
+            Some((_, d)) => d.clone(),
+            None => c.clone(),
+        })
+        .collect();
+    let mut used: Vec<(String, &str)> = runtime_fs::used_paths(&start.words, &a.workdir)
+        .into_iter()
+        .map(|p| (p, "the start command"))
+        .collect();
+    used.extend(
+        runtime_fs::used_paths(&healthcheck_programs(doc, stage), &a.workdir)
+            .into_iter()
+            .map(|p| (p, "the HEALTHCHECK")),
+    );
+    runtime_fs::check(&replays.replayed(), &runtime_paths, &a.workdir, &used)
+        .map_err(|why| refuse(anchor, why))?;
+
     // USER: moved when only configuration follows it; otherwise the build ran as that user.
     let users: Vec<usize> = body
         .clone()
@@ -465,9 +528,11 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
             .map(|w| w.value.clone())
             .unwrap_or_default();
         let user = name.split(':').next().unwrap_or("").to_string();
-        let created = carried
+        let created = replays
+            .pre
             .iter()
-            .any(|&ix| doc.slice(&instructions[ix].extent).contains(&user));
+            .chain(&replays.post)
+            .any(|text| text.contains(&user));
         let numeric = user.chars().all(|c| c.is_ascii_digit());
         if !(numeric || user == "root" || created || runtime.users.contains(&user)) {
             return Err(refuse(
@@ -501,8 +566,9 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
                 && (instructions[ix].kind != Kind::User || ix == *users.last().expect("a USER"))
         })
         .collect();
-    for &ix in &moved {
-        edits.push(Edit::delete(analysis::extent_with_comments(doc, ix)));
+    let deleted = moved_ranges(doc, &moved);
+    for r in &deleted {
+        edits.push(Edit::delete(r.clone()));
     }
     // Other USER instructions stay in the build stage, where they shaped the build.
 
@@ -523,14 +589,15 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
     let shells = body
         .clone()
         .filter(|&ix| instructions[ix].kind == Kind::Shell);
-    for ix in envs
+    let texts = envs
         .iter()
         .copied()
         .chain(moved.iter().copied())
-        .chain(carried.iter().copied())
         .chain(shells)
-    {
-        for v in analysis::variable_refs(doc.slice(&instructions[ix].args)) {
+        .map(|ix| doc.slice(&instructions[ix].args))
+        .chain(replays.pre.iter().chain(&replays.post).map(String::as_str));
+    for text in texts {
+        for v in analysis::variable_refs(text) {
             if !needed.contains(&v) {
                 needed.push(v);
             }
@@ -553,6 +620,14 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
             None if global => out.push_str(&format!("{arg_kw} {name}{nl}")),
             None => {}
         }
+    }
+    // LABEL and MAINTAINER describe the image: they open the runtime stage, with their comments.
+    let is_label = |ix: usize| matches!(instructions[ix].kind, Kind::Label | Kind::Maintainer);
+    for &ix in moved.iter().filter(|&&ix| is_label(ix)) {
+        out.push_str(&analysis::with_newline(
+            doc,
+            doc.slice(&analysis::extent_with_comments(doc, ix)),
+        ));
     }
     for &ix in &envs {
         out.push_str(&analysis::with_newline(
@@ -588,32 +663,45 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
     for env in &runtime_env {
         out.push_str(env);
     }
-    out.push_str(&format!(
-        "{} {}{nl}",
-        style.keyword(Kind::Workdir),
-        a.workdir
-    ));
+    let workdir_line = format!("{} {}{nl}", style.keyword(Kind::Workdir), a.workdir);
+    // A WORKDIR made before the copies would stay root's: with `--chown` it comes after them.
+    let chowned = !replays.chown.is_empty();
+    if !chowned {
+        out.push_str(&workdir_line);
+    }
+    for text in &replays.pre {
+        out.push_str(text);
+    }
     let copy_kw = style.keyword(Kind::Copy);
     for c in dedup_nested(&copies) {
-        out.push_str(&format!("{copy_kw} --from={alias} {c} {c}{nl}"));
+        let (from, to) = match bare_destinations.iter().find(|(p, _)| *p == c) {
+            Some((p, d)) => (p.clone(), d.clone()),
+            None => (c.clone(), c.clone()),
+        };
+        match replays.chown.get(&c) {
+            Some(owner) => out.push_str(&format!(
+                "{copy_kw} --from={alias} --chown={owner} {from} {to}{nl}"
+            )),
+            None => out.push_str(&format!("{copy_kw} --from={alias} {from} {to}{nl}")),
+        }
     }
-    for &ix in &carried {
-        out.push_str(&analysis::with_newline(
-            doc,
-            doc.slice(&instructions[ix].extent),
-        ));
+    if chowned {
+        out.push_str(&workdir_line);
     }
-    for &ix in &moved {
-        out.push_str(&analysis::with_newline(
-            doc,
-            doc.slice(&analysis::extent_with_comments(doc, ix)),
-        ));
+    for text in &replays.post {
+        out.push_str(text);
+    }
+    let mut first = true;
+    for &ix in moved.iter().filter(|&&ix| !is_label(ix)) {
+        let at = analysis::extent_with_comments(doc, ix);
+        // A blank line that separated two moved instructions stays between them.
+        if !first && blank_line_before(doc.text(), at.start) {
+            out.push_str(nl);
+        }
+        first = false;
+        out.push_str(&analysis::with_newline(doc, doc.slice(&at)));
     }
     let end_offset = doc.text().len();
-    let deleted: Vec<std::ops::Range<usize>> = moved
-        .iter()
-        .map(|&ix| analysis::extent_with_comments(doc, ix))
-        .collect();
     // One blank line between the stages: none added when the kept text already ends with one.
     let lead = match kept_tail(doc.text(), &deleted).as_slice() {
         [.., b'\n', b'\n'] | [.., b'\n', b'\r', b'\n'] => String::new(),
@@ -996,4 +1084,122 @@ fn os_packages(words: &[String]) -> Option<Vec<(PackageManager, String)>> {
         out.push((pm, name.to_string()));
     }
     Some(out)
+}
+
+/// The data an app built into a binary may read relative to `workdir` at start (templates,
+/// static files, configuration): what the context copies put there besides sources and project
+/// metadata. `Err` when restage cannot tell (the context root cannot be listed, a glob).
+fn data_paths(
+    doc: &Document,
+    stage: &Stage,
+    ctx: &Context,
+    workdir: &str,
+    ecosystem: Ecosystem,
+) -> Result<Vec<String>, String> {
+    let sources: &dyn Fn(&str) -> bool = match ecosystem {
+        Ecosystem::Rust => &runtime_fs::rust_source,
+        _ => &runtime_fs::go_source,
+    };
+    let mut out = Vec::new();
+    for ix in stage.from + 1..stage.instructions.end {
+        let ins = &doc.instructions()[ix];
+        if !analysis::copies_from_context(ins) || !ins.heredocs.is_empty() {
+            continue;
+        }
+        let Some(dest) = analysis::resolved_destination(doc, stage, ix) else {
+            continue;
+        };
+        if !analysis::is_within(&dest, workdir) {
+            continue;
+        }
+        let srcs = analysis::sources(ins);
+        let dest_word = analysis::destination(ins).map_or("", |w| w.value.as_str());
+        let into_dir =
+            dest_word.ends_with('/') || matches!(dest_word, "." | "./") || srcs.len() > 1;
+        for src in srcs {
+            let s = src.value.trim_start_matches("./").trim_end_matches('/');
+            if s.is_empty() || s == "." {
+                let Some(listing) = &ctx.build.listing else {
+                    return Err(format!(
+                        "the build context cannot be listed, so restage cannot tell which data files (templates, static files, config) the app reads from {workdir}"
+                    ));
+                };
+                let names = listing
+                    .keys()
+                    .map(String::as_str)
+                    .filter(|n| !ctx.build.is_ignored(n));
+                out.extend(
+                    runtime_fs::data_entries(names, sources)
+                        .into_iter()
+                        .map(|n| analysis::join(&dest, &n)),
+                );
+                continue;
+            }
+            if s.contains(['*', '?', '[', '$']) {
+                let ext_source = s
+                    .rsplit('/')
+                    .next()
+                    .is_some_and(|n| n.starts_with('*') && sources(&n.replace('*', "x")));
+                if !ext_source {
+                    return Err(format!(
+                        "COPY `{}` uses a pattern, so restage cannot tell which data files the app reads from {workdir}",
+                        src.value
+                    ));
+                }
+                continue;
+            }
+            let name = s.rsplit('/').next().unwrap_or(s);
+            if runtime_fs::data_entries(std::iter::once(name), sources).is_empty() {
+                continue;
+            }
+            out.push(if into_dir {
+                analysis::join(&dest, name)
+            } else {
+                dest.clone()
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// True when the line above `pos` (a line start) is blank.
+fn blank_line_before(text: &str, pos: usize) -> bool {
+    let before = text[..pos].trim_end_matches(['\r', '\n']);
+    let gap = &text[before.len()..pos];
+    gap.matches('\n').count() >= 2 && before.len() < pos
+}
+
+/// The text the moved instructions leave: each one's extent with its comments, and the blank
+/// lines after it when a blank line already comes before it in what stays, so no hole of blank
+/// lines remains.
+fn moved_ranges(doc: &Document, moved: &[usize]) -> Vec<std::ops::Range<usize>> {
+    let text = doc.text();
+    let mut out: Vec<std::ops::Range<usize>> = Vec::new();
+    for &ix in moved {
+        let mut r = analysis::extent_with_comments(doc, ix);
+        let tail = kept_tail(&text[..r.start], &out);
+        let blank_before = matches!(
+            tail.as_slice(),
+            [.., b'\n', b'\n'] | [.., b'\n', b'\r', b'\n']
+        ) || tail.is_empty();
+        if blank_before {
+            let mut e = r.end;
+            loop {
+                let line_end = text[e..].find('\n').map(|p| e + p + 1);
+                match line_end {
+                    Some(le) if text[e..le].trim().is_empty() => e = le,
+                    _ => break,
+                }
+            }
+            // Never into the next instruction.
+            if moved.iter().filter(|&&m| m != ix).all(|&m| {
+                let m = analysis::extent_with_comments(doc, m);
+                m.start >= e || m.end <= r.start
+            }) {
+                r.end = e;
+            }
+        }
+        out.push(r);
+    }
+    out
 }
