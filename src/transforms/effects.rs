@@ -137,17 +137,43 @@ const NEUTRAL: &[&str] = &[
 /// Tools that add users or groups (they write /etc/passwd, /etc/group, /etc/shadow).
 const USER_TOOLS: &[&str] = &["useradd", "groupadd", "adduser", "addgroup", "usermod"];
 
-/// The effects of instruction `index` of `stage`.
+/// The working directory at instruction `index`, with `inherited` for the base image's own.
+pub fn workdir(doc: &Document, stage: &Stage, index: usize, inherited: &str) -> Option<String> {
+    match analysis::workdir_at(doc, stage, index) {
+        Workdir::Known(w) => Some(w),
+        Workdir::Inherited => Some(inherited.to_string()),
+        Workdir::Unknown => None,
+    }
+}
+
+/// The absolute destination of the COPY/ADD at `index` (`None`: it uses a variable or the
+/// working directory is not known).
+pub fn destination(doc: &Document, stage: &Stage, index: usize, inherited: &str) -> Option<String> {
+    let dest = analysis::destination(&doc.instructions()[index])?
+        .value
+        .as_str();
+    if dest.contains('$') {
+        return None;
+    }
+    Some(analysis::join(
+        &workdir(doc, stage, index, inherited)?,
+        dest,
+    ))
+}
+
+/// The effects of instruction `index` of `stage`; `inherited` is the working directory the
+/// base image sets (`/` for most).
 pub fn instruction(
     doc: &Document,
     stage: &Stage,
     index: usize,
     ctx: &Context,
+    inherited: &str,
 ) -> InstructionEffects {
     let ins = &doc.instructions()[index];
     let mut out = InstructionEffects::default();
     match ins.kind {
-        Kind::Copy | Kind::Add => match analysis::resolved_destination(doc, stage, index) {
+        Kind::Copy | Kind::Add => match destination(doc, stage, index, inherited) {
             Some(dest) => {
                 out.effects.push(PathEffect::new(dest.clone(), Op::Create));
                 if let Some(owner) = ins.flag("chown").and_then(|f| f.value.as_ref()) {
@@ -179,13 +205,20 @@ pub fn instruction(
                 }
             }
         }
-        Kind::Run => run(doc, stage, index, ctx, &mut out),
+        Kind::Run => run(doc, stage, index, ctx, inherited, &mut out),
         _ => {}
     }
     out
 }
 
-fn run(doc: &Document, stage: &Stage, index: usize, ctx: &Context, out: &mut InstructionEffects) {
+fn run(
+    doc: &Document,
+    stage: &Stage,
+    index: usize,
+    ctx: &Context,
+    inherited: &str,
+    out: &mut InstructionEffects,
+) {
     let ins = &doc.instructions()[index];
     let Some(commands) = analysis::run_commands(doc, ins) else {
         out.unknown = Some(
@@ -194,12 +227,7 @@ fn run(doc: &Document, stage: &Stage, index: usize, ctx: &Context, out: &mut Ins
         );
         return;
     };
-    let mut cwd = analysis::workdir_at(doc, stage, index)
-        .known()
-        .map(str::to_string);
-    if analysis::workdir_at(doc, stage, index) == Workdir::Inherited {
-        cwd = Some("/".to_string());
-    }
+    let mut cwd = workdir(doc, stage, index, inherited);
     for cmd in &commands {
         let c = command(cmd, cwd.as_deref(), ctx);
         if c.words.first().is_some_and(|w| w == "cd") {
@@ -538,7 +566,7 @@ mod tests {
             settings: &settings,
             build: &build,
         };
-        instruction(&doc, &doc.stages()[0], index, &ctx)
+        instruction(&doc, &doc.stages()[0], index, &ctx, "/")
     }
 
     fn ops(e: &InstructionEffects) -> Vec<(String, Op)> {

@@ -20,6 +20,16 @@ use crate::syntax::{Document, Form, Instruction, Kind, Stage};
 
 const ID: &str = "multi-stage";
 
+const NO_WORKDIR: &str = "the app has no WORKDIR of its own and its build writes into /, so restage cannot tell the application's files from the SDK's; add a WORKDIR such as /app";
+
+/// The working directory the ecosystem's SDK images set (the official golang images: /go).
+fn inherited_workdir(ecosystem: Ecosystem) -> &'static str {
+    match ecosystem {
+        Ecosystem::Go => "/go",
+        _ => "/",
+    }
+}
+
 /// The default PATH of the Debian-based and distroless runtime images.
 const DEFAULT_PATH: &[&str] = &[
     "/usr/local/sbin",
@@ -112,6 +122,8 @@ struct RunFacts {
     binaries: Vec<Binary>,
     /// The RUN uses pip (a virtualenv will capture what it installs).
     pip: bool,
+    /// Recognised build-tool commands (installs, builds, tests) it runs.
+    tool_commands: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -151,14 +163,11 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
         ));
     }
     let end = stage.instructions.end;
+    let inherited = inherited_workdir(ecosystem);
+    let own_workdir = matches!(analysis::workdir_at(doc, stage, end), Workdir::Known(_));
     let workdir = match analysis::workdir_at(doc, stage, end) {
-        Workdir::Known(w) if w != "/" => w,
-        Workdir::Known(_) | Workdir::Inherited => {
-            return Err(refuse(
-                anchor,
-                "the app has no WORKDIR of its own, so restage cannot tell the application directory from the SDK's files; add a WORKDIR such as /app",
-            ));
-        }
+        Workdir::Known(w) => w,
+        Workdir::Inherited => inherited.to_string(),
         Workdir::Unknown => {
             return Err(refuse(
                 anchor,
@@ -176,7 +185,7 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
     for ix in body.clone() {
         let ins = &instructions[ix];
         if ins.kind == Kind::Run {
-            let f = run_facts(doc, stage, ix, ctx);
+            let f = run_facts(doc, stage, ix, ctx, inherited);
             a.runs.push((ix, f));
         }
     }
@@ -223,6 +232,13 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
             "the stage has no CMD or ENTRYPOINT, so restage cannot tell what the runtime needs",
         )
     })?;
+
+    // The application directory, or at `/` the paths the COPYs put there.
+    let app_paths: Result<Vec<String>, String> = if a.workdir == "/" {
+        root_paths(doc, stage, ctx, ecosystem, &a.runs)
+    } else {
+        Ok(vec![a.workdir.clone()])
+    };
 
     // Per ecosystem: what the runtime receives.
     let mut copies: Vec<String> = Vec::new();
@@ -277,7 +293,7 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
                     ),
                 ));
             }
-            copies.push(a.workdir.clone());
+            copies.extend(app_paths.clone().map_err(|why| refuse(anchor, why))?);
         }
         Ecosystem::Python => {
             if let Some(w) = start.program_word()
@@ -297,7 +313,7 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
                 runtime_env.push(format!("{env_kw} PATH=\"/opt/venv/bin:$PATH\"{nl}"));
                 copies.push("/opt/venv".to_string());
             }
-            copies.push(a.workdir.clone());
+            copies.extend(app_paths.clone().map_err(|why| refuse(anchor, why))?);
         }
         Ecosystem::Go | Ecosystem::Rust => {
             let binaries: Vec<Binary> = a
@@ -325,13 +341,13 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
                             .push((bin.path.clone(), format!("/usr/local/bin/{name}")));
                     }
                     // Templates, static files, config: the app may read them from its directory.
-                    match data_paths(doc, stage, ctx, &a.workdir, ecosystem) {
+                    match data_paths(doc, stage, ctx, &a.workdir, ecosystem, inherited) {
                         Ok(paths) => copies.extend(paths),
                         Err(why) => a.unsafe_reasons.push(why),
                     }
                 }
                 None => {
-                    copies.push(a.workdir.clone());
+                    copies.extend(app_paths.clone().map_err(|why| refuse(anchor, why))?);
                     let built: Vec<&str> = binaries.iter().map(|b| b.path.as_str()).collect();
                     // A Rust application directory holds target/, gigabytes of build output.
                     if ecosystem == Ecosystem::Rust
@@ -353,6 +369,9 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
             }
         }
         Ecosystem::Java | Ecosystem::Dotnet => {
+            if a.workdir == "/" {
+                return Err(refuse(anchor, NO_WORKDIR));
+            }
             copies.push(a.workdir.clone());
         }
     }
@@ -364,7 +383,7 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
         if !analysis::copies_from_context(ins) {
             continue;
         }
-        let Some(dest) = analysis::resolved_destination(doc, stage, ix) else {
+        let Some(dest) = effects::destination(doc, stage, ix, inherited) else {
             a.unsafe_reasons
                 .push(format!("a {} destination uses a variable", ins.kind));
             continue;
@@ -376,11 +395,7 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
             .runs
             .iter()
             .filter(|(_, f)| f.builds)
-            .filter_map(|(rix, _)| {
-                analysis::workdir_at(doc, stage, *rix)
-                    .known()
-                    .map(str::to_string)
-            })
+            .filter_map(|(rix, _)| effects::workdir(doc, stage, *rix, inherited))
             .collect();
         if build_dirs
             .iter()
@@ -396,7 +411,7 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
     let run_effects: Vec<(usize, InstructionEffects)> = a
         .runs
         .iter()
-        .map(|(ix, _)| (*ix, effects::instruction(doc, stage, *ix, ctx)))
+        .map(|(ix, _)| (*ix, effects::instruction(doc, stage, *ix, ctx, inherited)))
         .collect();
     let made = runtime_fs::made_files(&run_effects, &copies);
     copies.extend(made);
@@ -663,7 +678,12 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
     for env in &runtime_env {
         out.push_str(env);
     }
-    let workdir_line = format!("{} {}{nl}", style.keyword(Kind::Workdir), a.workdir);
+    // With no WORKDIR of its own the stage keeps the base image's (`/` unless the SDK image set one).
+    let workdir_line = if own_workdir || a.workdir != "/" {
+        format!("{} {}{nl}", style.keyword(Kind::Workdir), a.workdir)
+    } else {
+        String::new()
+    };
     // A WORKDIR made before the copies would stay root's: with `--chown` it comes after them.
     let chowned = !replays.chown.is_empty();
     if !chowned {
@@ -956,7 +976,7 @@ fn healthcheck_needs_shell(doc: &Document, stage: &Stage) -> bool {
 }
 
 /// Classifies what a RUN does.
-fn run_facts(doc: &Document, stage: &Stage, ix: usize, ctx: &Context) -> RunFacts {
+fn run_facts(doc: &Document, stage: &Stage, ix: usize, ctx: &Context, inherited: &str) -> RunFacts {
     let ins: &Instruction = &doc.instructions()[ix];
     let mut f = RunFacts {
         prep_only: true,
@@ -970,7 +990,10 @@ fn run_facts(doc: &Document, stage: &Stage, ix: usize, ctx: &Context) -> RunFact
         );
         return f;
     };
-    let workdir = analysis::workdir_at(doc, stage, ix);
+    let workdir = match analysis::workdir_at(doc, stage, ix) {
+        Workdir::Inherited => Workdir::Known(inherited.to_string()),
+        w => w,
+    };
     let cgo_off_env = env_sets(doc, stage, "CGO_ENABLED", "0");
     let mut cwd_known = true;
     for cmd in &commands {
@@ -1002,6 +1025,7 @@ fn run_facts(doc: &Document, stage: &Stage, ix: usize, ctx: &Context) -> RunFact
         }
         if let Some(m) = facts::classify(ctx, cmd) {
             f.builds = true;
+            f.tool_commands += 1;
             if m.pip {
                 f.pip = true;
                 if m.pip_outside_env {
@@ -1095,6 +1119,7 @@ fn data_paths(
     ctx: &Context,
     workdir: &str,
     ecosystem: Ecosystem,
+    inherited: &str,
 ) -> Result<Vec<String>, String> {
     let sources: &dyn Fn(&str) -> bool = match ecosystem {
         Ecosystem::Rust => &runtime_fs::rust_source,
@@ -1106,7 +1131,7 @@ fn data_paths(
         if !analysis::copies_from_context(ins) || !ins.heredocs.is_empty() {
             continue;
         }
-        let Some(dest) = analysis::resolved_destination(doc, stage, ix) else {
+        let Some(dest) = effects::destination(doc, stage, ix, inherited) else {
             continue;
         };
         if !analysis::is_within(&dest, workdir) {
@@ -1128,11 +1153,15 @@ fn data_paths(
                     .keys()
                     .map(String::as_str)
                     .filter(|n| !ctx.build.is_ignored(n));
-                out.extend(
-                    runtime_fs::data_entries(names, sources)
-                        .into_iter()
-                        .map(|n| analysis::join(&dest, &n)),
-                );
+                let entries = runtime_fs::data_entries(names, sources);
+                if dest == "/"
+                    && let Some(clash) = entries.iter().find(|n| runtime_fs::is_top_level_system(n))
+                {
+                    return Err(format!(
+                        "the context's `{clash}` is copied into /{clash}, a directory of the operating system, so restage cannot carry it alone"
+                    ));
+                }
+                out.extend(entries.into_iter().map(|n| analysis::join(&dest, &n)));
                 continue;
             }
             if s.contains(['*', '?', '[', '$']) {
@@ -1202,4 +1231,76 @@ fn moved_ranges(doc: &Document, moved: &[usize]) -> Vec<std::ops::Range<usize>> 
         out.push(r);
     }
     out
+}
+
+/// The paths the context copies put into `/` when the app has no directory of its own: the
+/// top-level entries the COPY sources name (every entry of the listing for `.`), plus
+/// `node_modules` for a Node dependency install. `Err` when restage cannot tell them, or when a
+/// build writes other output into `/`.
+fn root_paths(
+    doc: &Document,
+    stage: &Stage,
+    ctx: &Context,
+    ecosystem: Ecosystem,
+    runs: &[(usize, RunFacts)],
+) -> Result<Vec<String>, String> {
+    let mut out: Vec<String> = Vec::new();
+    for ix in stage.from + 1..stage.instructions.end {
+        let ins = &doc.instructions()[ix];
+        if !analysis::copies_from_context(ins) || !ins.heredocs.is_empty() {
+            continue;
+        }
+        let Some(dest) = effects::destination(doc, stage, ix, "/") else {
+            return Err(format!("a {} destination uses a variable", ins.kind));
+        };
+        if dest != "/" {
+            // Copied to a directory of its own: carried with the other context copies.
+            continue;
+        }
+        for src in analysis::sources(ins) {
+            let s = src.value.trim_start_matches("./").trim_end_matches('/');
+            let names: Vec<String> = if s.is_empty() || s == "." {
+                let Some(listing) = &ctx.build.listing else {
+                    return Err("the app has no WORKDIR of its own and the build context cannot be listed, so restage cannot tell which paths `COPY . .` puts into /".into());
+                };
+                listing
+                    .keys()
+                    .filter(|n| !ctx.build.is_ignored(n))
+                    .cloned()
+                    .collect()
+            } else if s.contains(['*', '?', '[', '$']) {
+                return Err(format!(
+                    "the app has no WORKDIR of its own and COPY `{}` uses a pattern, so restage cannot tell which paths it puts into /",
+                    src.value
+                ));
+            } else {
+                vec![s.rsplit('/').next().unwrap_or(s).to_string()]
+            };
+            for n in names {
+                if runtime_fs::is_top_level_system(&n) {
+                    return Err(format!(
+                        "the context's `{n}` is copied into /{n}, a directory of the operating system, so restage cannot carry it alone"
+                    ));
+                }
+                let p = format!("/{n}");
+                if !out.contains(&p) {
+                    out.push(p);
+                }
+            }
+        }
+    }
+    let installs = runs.iter().filter(|(_, f)| !f.installs.is_empty()).count();
+    // A build besides the dependency install writes output restage cannot name.
+    let other_builds = runs
+        .iter()
+        .any(|(_, f)| !f.pip && f.tool_commands > f.installs.len());
+    match ecosystem {
+        Ecosystem::Node if other_builds => return Err(NO_WORKDIR.into()),
+        Ecosystem::Node if installs > 0 => out.push("/node_modules".into()),
+        _ => {}
+    }
+    if out.is_empty() {
+        return Err(NO_WORKDIR.into());
+    }
+    Ok(out)
 }

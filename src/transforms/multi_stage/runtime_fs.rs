@@ -394,6 +394,34 @@ fn is_metadata(name: &str) -> bool {
         )
 }
 
+/// A directory every Linux root has: copying a context entry of that name into `/` merges into it.
+pub(super) fn is_top_level_system(name: &str) -> bool {
+    matches!(
+        name,
+        "bin"
+            | "boot"
+            | "dev"
+            | "etc"
+            | "home"
+            | "lib"
+            | "lib32"
+            | "lib64"
+            | "libx32"
+            | "media"
+            | "mnt"
+            | "opt"
+            | "proc"
+            | "root"
+            | "run"
+            | "sbin"
+            | "srv"
+            | "sys"
+            | "tmp"
+            | "usr"
+            | "var"
+    )
+}
+
 /// Go sources and module files.
 pub(super) fn go_source(name: &str) -> bool {
     name.ends_with(".go")
