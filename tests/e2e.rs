@@ -48,16 +48,22 @@ macro_rules! e2e_cases {
 
 e2e_cases! {
     go_cgo => "go-cgo",
+    go_data_workdir => "go-data-workdir",
     go_http => "go-http",
     java_http => "java-http",
     java_plain => "java-plain",
     node_copy_order => "node-copy-order",
+    node_entrypoint_script => "node-entrypoint-script",
+    node_mkdir_before_workdir => "node-mkdir-before-workdir",
     node_plain_npm => "node-plain-npm",
     node_ts_npm => "node-ts-npm",
     node_yarn => "node-yarn",
     python_compiled => "python-compiled",
     python_copy_order => "python-copy-order",
     python_flask => "python-flask",
+    python_no_workdir => "python-no-workdir",
+    python_sqlite_migration => "python-sqlite-migration",
+    rust_cargo_install => "rust-cargo-install",
     rust_cli => "rust-cli",
     rust_http => "rust-http",
 }
