@@ -415,12 +415,12 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
         .collect();
     let made = runtime_fs::made_files(&run_effects, &copies);
     copies.extend(made);
-    let prep: Vec<(usize, &InstructionEffects)> = a
+    let prep: Vec<(usize, &InstructionEffects, Option<String>)> = a
         .runs
         .iter()
         .zip(&run_effects)
         .filter(|((_, f), _)| f.prep_only)
-        .map(|((ix, _), (_, e))| (*ix, e))
+        .map(|((ix, _), (_, e))| (*ix, e, effects::workdir(doc, stage, *ix, inherited)))
         .collect();
     let carried_paths = dedup_nested(&copies);
     let replays = runtime_fs::plan(
@@ -431,6 +431,21 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
         &doc.style().keyword(Kind::Run),
     )
     .map_err(|why| refuse(anchor, why))?;
+    let others: Vec<(usize, &InstructionEffects)> = a
+        .runs
+        .iter()
+        .zip(&run_effects)
+        .filter(|((_, f), _)| !f.prep_only)
+        .map(|((ix, _), (_, e))| (*ix, e))
+        .collect();
+    let mut replays = replays;
+    runtime_fs::extract(
+        doc,
+        &others,
+        &carried_paths,
+        &doc.style().keyword(Kind::Run),
+        &mut replays,
+    );
     a.unsafe_reasons.extend(replays.unmodelled.iter().cloned());
 
     // OS packages: build-only ones stay; runtime ones are installed again.

@@ -143,14 +143,14 @@ enum Fate {
 /// the step did elsewhere is replayed. `Err` gives the reason restage cannot do it safely.
 pub(super) fn plan(
     doc: &Document,
-    prep: &[(usize, &InstructionEffects)],
+    prep: &[(usize, &InstructionEffects, Option<String>)],
     carried: &[String],
     workdir: &str,
     run_kw: &str,
 ) -> Result<RuntimeFs, String> {
     let nl = doc.style().nl();
     let mut fs = RuntimeFs::default();
-    for (ix, e) in prep {
+    for (ix, e, dir) in prep {
         let line = doc.line_col(doc.instructions()[*ix].extent.start).0;
         if let Some(why) = &e.unknown {
             // Not modelled: replayed as it is, and the change says so.
@@ -194,7 +194,16 @@ pub(super) fn plan(
                     .map(|(c, _)| c.clone()),
             );
         }
-        let whole = kept.len() == fates.len() && kept.iter().all(|f| *f == kept[0]);
+        // The runtime stage replays in its final WORKDIR: a step that ran elsewhere and names a
+        // relative path starts with a `cd` to where it ran.
+        let relative = e.commands.iter().zip(&fates).any(|(c, f)| {
+            *f != Fate::Drop && c.words[1..].iter().any(|w| !w.starts_with(['-', '/']))
+        });
+        let cd = match dir {
+            Some(d) if d != workdir && relative => Some(d.as_str()),
+            _ => None,
+        };
+        let whole = kept.len() == fates.len() && kept.iter().all(|f| *f == kept[0]) && cd.is_none();
         if whole {
             let text = analysis::with_newline(doc, doc.slice(&doc.instructions()[*ix].extent));
             match kept[0] {
@@ -219,7 +228,8 @@ pub(super) fn plan(
             if parts.is_empty() {
                 continue;
             }
-            let text = format!("{run_kw} {}{nl}", parts.join(" && "));
+            let cd = cd.map(|d| format!("cd {d} && ")).unwrap_or_default();
+            let text = format!("{run_kw} {cd}{}{nl}", parts.join(" && "));
             match phase {
                 Fate::Pre => fs.pre.push(text),
                 _ => fs.post.push(text),
@@ -227,6 +237,75 @@ pub(super) fn plan(
         }
     }
     Ok(fs)
+}
+
+/// From the RUNs that are not replayed (they build): the steps the runtime still needs. Users and
+/// groups they add are added again (before the copies), and the ownership they give carried
+/// paths is kept: `COPY --chown` for a recursive chown of a carried path, the chown again after
+/// the copies otherwise. Commands whose paths are relative or not resolved are left out.
+pub(super) fn extract(
+    doc: &Document,
+    others: &[(usize, &InstructionEffects)],
+    carried: &[String],
+    run_kw: &str,
+    fs: &mut RuntimeFs,
+) {
+    let nl = doc.style().nl();
+    for (_, e) in others {
+        let mut pre: Vec<&CommandEffects> = Vec::new();
+        let mut post: Vec<&CommandEffects> = Vec::new();
+        for c in &e.commands {
+            if c.unknown.is_some() {
+                continue;
+            }
+            if c.users {
+                pre.push(c);
+                continue;
+            }
+            let owners: Vec<(&String, &String, bool)> = c
+                .effects
+                .iter()
+                .filter_map(|p| match &p.op {
+                    Op::Owner { owner, recursive } => Some((&p.path, owner, *recursive)),
+                    _ => None,
+                })
+                .collect();
+            if owners.is_empty()
+                || !owners
+                    .iter()
+                    .all(|(p, _, _)| carried.iter().any(|d| analysis::is_within(p, d)))
+            {
+                continue;
+            }
+            if owners.iter().all(|(p, _, r)| *r && carried.contains(p)) {
+                for (p, owner, _) in owners {
+                    fs.chown.insert(p.clone(), owner.clone());
+                }
+            } else if c.words[1..]
+                .iter()
+                .all(|w| w.starts_with('-') || !w.contains('/') || w.starts_with('/'))
+            {
+                post.push(c);
+            }
+        }
+        for (n, list) in [pre, post].into_iter().enumerate() {
+            if list.is_empty() {
+                continue;
+            }
+            let text = list
+                .iter()
+                .map(|c| &doc.text()[c.span.clone()])
+                .collect::<Vec<_>>()
+                .join(" && ");
+            fs.kept[n].extend(list.iter().map(|c| (*c).clone()));
+            let text = format!("{run_kw} {text}{nl}");
+            if n == 0 {
+                fs.pre.push(text);
+            } else {
+                fs.post.push(text);
+            }
+        }
+    }
 }
 
 fn fate(
