@@ -388,22 +388,43 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
                 .push(format!("a {} destination uses a variable", ins.kind));
             continue;
         };
-        if copies.iter().any(|c| analysis::is_within(&dest, c)) || effects::is_scratch(&dest) {
+        // Into a directory (`COPY a b /dir/`): each source lands at its name there.
+        let srcs = analysis::sources(ins);
+        let dest_word = analysis::destination(ins).map_or("", |w| w.value.as_str());
+        let targets: Vec<String> = if dest_word.ends_with('/') || srcs.len() > 1 || dest == "/" {
+            srcs.iter()
+                .map(|s| s.value.trim_end_matches('/'))
+                .filter(|s| !s.is_empty() && *s != ".")
+                .map(|s| analysis::join(&dest, s.rsplit('/').next().unwrap_or(s)))
+                .collect()
+        } else {
+            vec![dest.clone()]
+        };
+        if dest == "/"
+            && (targets.len() != srcs.len() || targets.iter().any(|t| t.contains(['*', '?', '['])))
+        {
+            // `COPY . /` or a pattern into `/`: the app's files are the root paths (see above).
             continue;
         }
+        // Build steps that ran there make it a source tree; `/` itself is no source tree.
         let build_dirs: Vec<String> = a
             .runs
             .iter()
             .filter(|(_, f)| f.builds)
             .filter_map(|(rix, _)| effects::workdir(doc, stage, *rix, inherited))
+            .filter(|d| d != "/")
             .collect();
-        if build_dirs
-            .iter()
-            .any(|d| analysis::is_within(d, &dest) || analysis::is_within(&dest, d))
-        {
-            continue;
+        for dest in targets {
+            if copies.iter().any(|c| analysis::is_within(&dest, c))
+                || effects::is_scratch(&dest)
+                || build_dirs
+                    .iter()
+                    .any(|d| analysis::is_within(d, &dest) || analysis::is_within(&dest, d))
+            {
+                continue;
+            }
+            copies.push(dest);
         }
-        copies.push(dest);
     }
 
     // What each RUN did to the filesystem: files the build put in place outside the carried
