@@ -377,7 +377,9 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
     }
 
     // Files copied from the context outside the application directory, unless the build ran in
-    // them (a source tree).
+    // them (a source tree) or they are scratch the start command does not use.
+    let start_words = runtime_fs::used_paths(&start.words, &a.workdir);
+    let start_uses = |p: &str| start_words.iter().any(|u| analysis::is_within(u, p));
     for ix in body.clone() {
         let ins = &instructions[ix];
         if !analysis::copies_from_context(ins) {
@@ -416,7 +418,7 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
             .collect();
         for dest in targets {
             if copies.iter().any(|c| analysis::is_within(&dest, c))
-                || effects::is_scratch(&dest)
+                || (effects::is_scratch(&dest) && !start_uses(&dest))
                 || build_dirs
                     .iter()
                     .any(|d| analysis::is_within(d, &dest) || analysis::is_within(&dest, d))
@@ -547,15 +549,39 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
             None => c.clone(),
         })
         .collect();
-    let mut used: Vec<(String, &str)> = runtime_fs::used_paths(&start.words, &a.workdir)
-        .into_iter()
-        .map(|p| (p, "the start command"))
+    // An argument is checked when the stage made that path (or a RUN restage cannot read may
+    // have): `/ip4/127.0.0.1/tcp/80` is an address, not a file.
+    let any_unknown = run_effects.iter().any(|(_, e)| e.unknown.is_some());
+    let made_by_stage: Vec<String> = body
+        .clone()
+        .filter(|&ix| matches!(instructions[ix].kind, Kind::Copy | Kind::Add))
+        .filter_map(|ix| effects::destination(doc, stage, ix, inherited))
+        .chain(run_effects.iter().flat_map(|(_, e)| {
+            e.all()
+                .filter(|p| !matches!(p.op, effects::Op::Read | effects::Op::Remove))
+                .map(|p| p.path.clone())
+                .collect::<Vec<_>>()
+        }))
         .collect();
-    used.extend(
-        runtime_fs::used_paths(&healthcheck_programs(doc, stage), &a.workdir)
-            .into_iter()
-            .map(|p| (p, "the HEALTHCHECK")),
-    );
+    let checked = |p: &String, program: bool| {
+        program
+            || any_unknown
+            || made_by_stage
+                .iter()
+                .any(|m| m != "/" && analysis::is_within(p, m))
+    };
+    let mut used: Vec<(String, &str)> = Vec::new();
+    for (words, by) in [
+        (start.words.clone(), "the start command"),
+        (healthcheck_programs(doc, stage), "the HEALTHCHECK"),
+    ] {
+        let program = runtime_fs::used_paths(&words[..words.len().min(1)], &a.workdir);
+        for p in runtime_fs::used_paths(&words, &a.workdir) {
+            if checked(&p, program.contains(&p)) {
+                used.push((p, by));
+            }
+        }
+    }
     runtime_fs::check(&replays.replayed(), &runtime_paths, &a.workdir, &used)
         .map_err(|why| refuse(anchor, why))?;
 
