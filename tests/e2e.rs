@@ -54,11 +54,14 @@ macro_rules! e2e_cases {
 
 e2e_cases! {
     go_cgo => "go-cgo",
+    go_data_workdir => "go-data-workdir",
     go_http => "go-http",
     java_http => "java-http",
     java_plain => "java-plain",
     node_copy_order => "node-copy-order",
     node_entrypoint_reset => "node-entrypoint-reset",
+    node_entrypoint_script => "node-entrypoint-script",
+    node_mkdir_before_workdir => "node-mkdir-before-workdir",
     node_plain_npm => "node-plain-npm",
     node_ts_npm => "node-ts-npm",
     node_yarn => "node-yarn",
@@ -66,8 +69,11 @@ e2e_cases! {
     python_copy_order => "python-copy-order",
     python_flask => "python-flask",
     python_mkdir_workdir => "python-mkdir-workdir",
+    python_no_workdir => "python-no-workdir",
     python_sqlite => "python-sqlite",
     python_sqlite_at_start => "python-sqlite-at-start",
+    python_sqlite_migration => "python-sqlite-migration",
+    rust_cargo_install => "rust-cargo-install",
     rust_cli => "rust-cli",
     rust_http => "rust-http",
 }

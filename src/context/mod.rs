@@ -335,6 +335,10 @@ pub struct BuildContext {
     /// Known manifests, lockfiles and directories present at the root ([`is_known_name`]),
     /// by name. In-memory contexts may put any relative path here.
     pub files: BTreeMap<String, EntryKind>,
+    /// Every root entry by name (`None`: the root was not listed, e.g. an in-memory context).
+    /// Tells which files a `COPY . .` brings besides the sources (data, templates, config).
+    #[serde(skip)]
+    pub listing: Option<BTreeMap<String, EntryKind>>,
     pub dockerignore: DockerIgnoreState,
     pub package_json: Option<PackageJson>,
     pub cargo: Option<CargoManifest>,
@@ -541,6 +545,7 @@ impl BuildContext {
                 return;
             }
         };
+        let mut listing = BTreeMap::new();
         for entry in entries.flatten() {
             let Ok(name) = entry.file_name().into_string() else {
                 continue;
@@ -548,16 +553,17 @@ impl BuildContext {
             if self.root_names.len() < MAX_ROOT_NAMES {
                 self.root_names.insert(name.clone());
             }
-            if !is_known_name(&name) {
-                continue;
-            }
             let kind = match entry.file_type() {
                 Ok(t) if t.is_file() => EntryKind::File,
                 Ok(t) if t.is_dir() => EntryKind::Dir,
                 _ => entry_kind(&entry.path()).unwrap_or(EntryKind::Other),
             };
-            self.files.insert(name, kind);
+            if is_known_name(&name) {
+                self.files.insert(name.clone(), kind);
+            }
+            listing.insert(name, kind);
         }
+        self.listing = Some(listing);
     }
 
     fn read_dockerignore(&mut self, dockerfile_abs: &Path) {

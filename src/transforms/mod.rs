@@ -4,6 +4,7 @@
 
 pub mod analysis;
 mod copy_order;
+pub mod effects;
 mod exec_form;
 pub mod facts;
 mod multi_stage;

@@ -8,14 +8,27 @@
 
 use std::collections::BTreeSet;
 
+mod runtime_fs;
+
 use super::Context;
 use super::analysis::{self, Workdir};
+use super::effects::{self, InstructionEffects};
 use super::facts::{self, Ecosystem, Needs, PackageClass, PackageManager, Role};
 use crate::edit::{Applicability, Change, Edit};
 use crate::shell::SimpleCommand;
 use crate::syntax::{Document, Form, Instruction, Kind, Stage};
 
 const ID: &str = "multi-stage";
+
+const NO_WORKDIR: &str = "the app has no WORKDIR of its own and its build writes into /, so restage cannot tell the application's files from the SDK's; add a WORKDIR such as /app";
+
+/// The working directory the ecosystem's SDK images set (the official golang images: /go).
+fn inherited_workdir(ecosystem: Ecosystem) -> &'static str {
+    match ecosystem {
+        Ecosystem::Go => "/go",
+        _ => "/",
+    }
+}
 
 /// The default PATH of the Debian-based and distroless runtime images.
 const DEFAULT_PATH: &[&str] = &[
@@ -44,7 +57,7 @@ const MOVED: &[Kind] = &[
 /// (and neutral commands) is carried into the runtime stage.
 const PREP: &[&str] = &[
     "mkdir", "chmod", "chown", "chgrp", "ln", "touch", "useradd", "groupadd", "adduser",
-    "addgroup", "usermod", "install",
+    "addgroup", "usermod", "install", "cp", "mv", "rmdir",
 ];
 
 /// Commands with no effect on what the runtime needs (cleanup, navigation, output).
@@ -109,6 +122,8 @@ struct RunFacts {
     binaries: Vec<Binary>,
     /// The RUN uses pip (a virtualenv will capture what it installs).
     pip: bool,
+    /// Recognised build-tool commands (installs, builds, tests) it runs.
+    tool_commands: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,14 +167,11 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
     }
     let end = stage.instructions.end;
     let resolved = analysis::workdir_resolution(doc, stage, end);
+    let inherited = inherited_workdir(ecosystem);
+    let own_workdir = matches!(resolved.value, Workdir::Known(_));
     let workdir = match resolved.value.clone() {
-        Workdir::Known(w) if w != "/" => w,
-        Workdir::Known(_) | Workdir::Inherited => {
-            return Err(refuse(
-                anchor,
-                "the app has no WORKDIR of its own, so restage cannot tell the application directory from the SDK's files; add a WORKDIR such as /app",
-            ));
-        }
+        Workdir::Known(w) => w,
+        Workdir::Inherited => inherited.to_string(),
         Workdir::Unknown => {
             return Err(refuse(
                 anchor,
@@ -177,7 +189,7 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
     for ix in body.clone() {
         let ins = &instructions[ix];
         if ins.kind == Kind::Run {
-            let f = run_facts(doc, stage, ix, ctx);
+            let f = run_facts(doc, stage, ix, ctx, inherited);
             a.runs.push((ix, f));
         }
     }
@@ -225,11 +237,20 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
         )
     })?;
 
+    // The application directory, or at `/` the paths the COPYs put there.
+    let app_paths: Result<Vec<String>, String> = if a.workdir == "/" {
+        root_paths(doc, stage, ctx, ecosystem, &a.runs)
+    } else {
+        Ok(vec![a.workdir.clone()])
+    };
+
     // Per ecosystem: what the runtime receives.
     let mut copies: Vec<String> = Vec::new();
     let mut inserts: Vec<Edit> = Vec::new();
     let mut runtime_env: Vec<String> = Vec::new();
     let mut static_link = false;
+    // Carried paths that land elsewhere in the runtime stage: (from, to).
+    let mut bare_destinations: Vec<(String, String)> = Vec::new();
     let nl = doc.style().nl();
     let run_kw = doc.style().keyword(Kind::Run);
     let env_kw = doc.style().keyword(Kind::Env);
@@ -259,7 +280,7 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
                     .runs
                     .iter()
                     .rev()
-                    .find(|(_, f)| f.builds)
+                    .find(|(_, f)| f.builds || f.unknown.is_some())
                     .map(|(ix, _)| *ix)
                     .expect("a build RUN exists");
                 inserts.push(Edit::insert(
@@ -276,7 +297,7 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
                     ),
                 ));
             }
-            copies.push(a.workdir.clone());
+            copies.extend(app_paths.clone().map_err(|why| refuse(anchor, why))?);
         }
         Ecosystem::Python => {
             if let Some(w) = start.program_word()
@@ -296,7 +317,7 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
                 runtime_env.push(format!("{env_kw} PATH=\"/opt/venv/bin:$PATH\"{nl}"));
                 copies.push("/opt/venv".to_string());
             }
-            copies.push(a.workdir.clone());
+            copies.extend(app_paths.clone().map_err(|why| refuse(anchor, why))?);
         }
         Ecosystem::Go | Ecosystem::Rust => {
             let binaries: Vec<Binary> = a
@@ -304,21 +325,38 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
                 .iter()
                 .flat_map(|(_, f)| f.binaries.clone())
                 .collect();
-            let candidates = start.program_paths(&a.workdir);
+            let mut candidates = start.program_paths(&a.workdir);
+            // `cargo install` and `go install` put binaries on the SDK image's own PATH, which
+            // the runtime image does not have: a binary started by name goes to /usr/local/bin.
+            let sdk_bin = match ecosystem {
+                Ecosystem::Rust => "/usr/local/cargo/bin",
+                _ => "/go/bin",
+            };
+            if let Some(p) = start.program_word().filter(|p| !p.contains(['/', '$'])) {
+                candidates.push(format!("{sdk_bin}/{p}"));
+            }
             let chosen = binaries.iter().find(|b| candidates.contains(&b.path));
             match chosen {
                 Some(bin) => {
                     static_link = bin.static_link;
                     copies.push(bin.path.clone());
-                    if facts::has_runtime_assets(ctx) {
-                        // Templates, static files, config: the app may read them from its directory.
-                        copies.push(a.workdir.clone());
+                    if let Some(name) = bin.path.strip_prefix(&format!("{sdk_bin}/")) {
+                        bare_destinations
+                            .push((bin.path.clone(), format!("/usr/local/bin/{name}")));
+                    }
+                    // Templates, static files, config: the app may read them from its directory.
+                    match data_paths(doc, stage, ctx, &a.workdir, ecosystem, inherited) {
+                        Ok(paths) => copies.extend(paths),
+                        Err(why) => a.unsafe_reasons.push(why),
                     }
                 }
                 None => {
-                    copies.push(a.workdir.clone());
+                    copies.extend(app_paths.clone().map_err(|why| refuse(anchor, why))?);
                     let built: Vec<&str> = binaries.iter().map(|b| b.path.as_str()).collect();
-                    if !built.iter().any(|b| analysis::is_within(b, &a.workdir)) {
+                    // A Rust application directory holds target/, gigabytes of build output.
+                    if ecosystem == Ecosystem::Rust
+                        || !built.iter().any(|b| analysis::is_within(b, &a.workdir))
+                    {
                         return Err(refuse(
                             anchor,
                             format!(
@@ -335,49 +373,119 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
             }
         }
         Ecosystem::Java | Ecosystem::Dotnet => {
+            if a.workdir == "/" {
+                return Err(refuse(anchor, NO_WORKDIR));
+            }
             copies.push(a.workdir.clone());
         }
     }
 
     // Files copied from the context outside the application directory, unless the build ran in
-    // them (a source tree).
+    // them (a source tree) or they are scratch the start command does not use.
+    let start_words = runtime_fs::used_paths(&start.words, &a.workdir);
+    let start_uses = |p: &str| start_words.iter().any(|u| analysis::is_within(u, p));
     for ix in body.clone() {
         let ins = &instructions[ix];
         if !analysis::copies_from_context(ins) {
             continue;
         }
-        let Some(dest) = analysis::destination_resolution(doc, stage, ix) else {
+        let dest = match effects::destination(doc, stage, ix, inherited) {
+            Some(dest) => Some(dest),
+            // A destination through an ARG default: resolved, and the change says it is a guess.
+            None => analysis::destination_resolution(doc, stage, ix).map(|r| {
+                if let Some(why) = r.arg_reason()
+                    && !a.unsafe_reasons.contains(&why)
+                {
+                    a.unsafe_reasons.push(why);
+                }
+                r.value
+            }),
+        };
+        let Some(dest) = dest else {
             a.unsafe_reasons
                 .push(format!("a {} destination uses a variable", ins.kind));
             continue;
         };
-        if let Some(why) = dest.arg_reason()
-            && !a.unsafe_reasons.contains(&why)
+        // Into a directory (`COPY a b /dir/`): each source lands at its name there.
+        let srcs = analysis::sources(ins);
+        let dest_word = analysis::destination(ins).map_or("", |w| w.value.as_str());
+        let targets: Vec<String> = if dest_word.ends_with('/') || srcs.len() > 1 || dest == "/" {
+            srcs.iter()
+                .map(|s| s.value.trim_end_matches('/'))
+                .filter(|s| !s.is_empty() && *s != ".")
+                .map(|s| analysis::join(&dest, s.rsplit('/').next().unwrap_or(s)))
+                .collect()
+        } else {
+            vec![dest.clone()]
+        };
+        if dest == "/"
+            && (targets.len() != srcs.len() || targets.iter().any(|t| t.contains(['*', '?', '['])))
         {
-            a.unsafe_reasons.push(why);
-        }
-        let dest = dest.value;
-        if copies.iter().any(|c| analysis::is_within(&dest, c)) {
+            // `COPY . /` or a pattern into `/`: the app's files are the root paths (see above).
             continue;
         }
+        // Build steps that ran there make it a source tree; `/` itself is no source tree.
         let build_dirs: Vec<String> = a
             .runs
             .iter()
             .filter(|(_, f)| f.builds)
-            .filter_map(|(rix, _)| {
-                analysis::workdir_at(doc, stage, *rix)
-                    .known()
-                    .map(str::to_string)
-            })
+            .filter_map(|(rix, _)| effects::workdir(doc, stage, *rix, inherited))
+            .filter(|d| d != "/")
             .collect();
-        if build_dirs
-            .iter()
-            .any(|d| analysis::is_within(d, &dest) || analysis::is_within(&dest, d))
-        {
-            continue;
+        for dest in targets {
+            if copies.iter().any(|c| analysis::is_within(&dest, c))
+                || (effects::is_scratch(&dest) && !start_uses(&dest))
+                || build_dirs
+                    .iter()
+                    .any(|d| analysis::is_within(d, &dest) || analysis::is_within(&dest, d))
+            {
+                continue;
+            }
+            copies.push(dest);
         }
-        copies.push(dest);
     }
+
+    // What each RUN did to the filesystem: files the build put in place outside the carried
+    // paths are carried too; preparation steps are replayed only for what they did elsewhere.
+    let run_effects: Vec<(usize, InstructionEffects)> = a
+        .runs
+        .iter()
+        .map(|(ix, _)| (*ix, effects::instruction(doc, stage, *ix, ctx, inherited)))
+        .collect();
+    let made = runtime_fs::made_files(&run_effects, &copies);
+    copies.extend(made);
+    let prep: Vec<(usize, &InstructionEffects, Option<String>)> = a
+        .runs
+        .iter()
+        .zip(&run_effects)
+        .filter(|((_, f), _)| f.prep_only)
+        .map(|((ix, _), (_, e))| (*ix, e, effects::workdir(doc, stage, *ix, inherited)))
+        .collect();
+    let carried_paths = dedup_nested(&copies);
+    let replays = runtime_fs::plan(
+        doc,
+        &prep,
+        &carried_paths,
+        &a.workdir,
+        &doc.style().keyword(Kind::Run),
+    )
+    .map_err(|why| refuse(anchor, why))?;
+    let others: Vec<(usize, &InstructionEffects)> = a
+        .runs
+        .iter()
+        .zip(&run_effects)
+        .filter(|((_, f), _)| !f.prep_only)
+        .map(|((ix, _), (_, e))| (*ix, e))
+        .collect();
+    let mut replays = replays;
+    runtime_fs::extract(
+        doc,
+        &others,
+        &carried_paths,
+        &doc.style().keyword(Kind::Run),
+        &mut replays,
+    );
+    a.unsafe_reasons.extend(replays.unmodelled.iter().cloned());
 
     // OS packages: build-only ones stay; runtime ones are installed again.
     let mut runtime_packages: BTreeSet<String> = BTreeSet::new();
@@ -413,15 +521,9 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
     }
 
     // What the runtime image must offer.
-    let carried: Vec<usize> = a
-        .runs
-        .iter()
-        .filter(|(_, f)| f.prep_only)
-        .map(|(ix, _)| *ix)
-        .collect();
     let needs = Needs {
         shell: start.shell_form
-            || !carried.is_empty()
+            || !replays.is_empty()
             || healthcheck_needs_shell(doc, stage)
             || !runtime_packages.is_empty(),
         cgo: !static_link,
@@ -457,6 +559,50 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
         ));
     }
 
+    // The runtime stage checks out: what its steps, start command and HEALTHCHECK use is there.
+    let runtime_paths: Vec<String> = carried_paths
+        .iter()
+        .map(|c| match bare_destinations.iter().find(|(p, _)| p == c) {
+            Some((_, d)) => d.clone(),
+            None => c.clone(),
+        })
+        .collect();
+    // An argument is checked when the stage made that path (or a RUN restage cannot read may
+    // have): `/ip4/127.0.0.1/tcp/80` is an address, not a file.
+    let any_unknown = run_effects.iter().any(|(_, e)| e.unknown.is_some());
+    let made_by_stage: Vec<String> = body
+        .clone()
+        .filter(|&ix| matches!(instructions[ix].kind, Kind::Copy | Kind::Add))
+        .filter_map(|ix| effects::destination(doc, stage, ix, inherited))
+        .chain(run_effects.iter().flat_map(|(_, e)| {
+            e.all()
+                .filter(|p| !matches!(p.op, effects::Op::Read | effects::Op::Remove))
+                .map(|p| p.path.clone())
+                .collect::<Vec<_>>()
+        }))
+        .collect();
+    let checked = |p: &String, program: bool| {
+        program
+            || any_unknown
+            || made_by_stage
+                .iter()
+                .any(|m| m != "/" && analysis::is_within(p, m))
+    };
+    let mut used: Vec<(String, &str)> = Vec::new();
+    for (words, by) in [
+        (start.words.clone(), "the start command"),
+        (healthcheck_programs(doc, stage), "the HEALTHCHECK"),
+    ] {
+        let program = runtime_fs::used_paths(&words[..words.len().min(1)], &a.workdir);
+        for p in runtime_fs::used_paths(&words, &a.workdir) {
+            if checked(&p, program.contains(&p)) {
+                used.push((p, by));
+            }
+        }
+    }
+    runtime_fs::check(&replays.replayed(), &runtime_paths, &a.workdir, &used)
+        .map_err(|why| refuse(anchor, why))?;
+
     // USER: moved when only configuration follows it; otherwise the build ran as that user.
     let users: Vec<usize> = body
         .clone()
@@ -477,9 +623,11 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
             .map(|w| w.value.clone())
             .unwrap_or_default();
         let user = name.split(':').next().unwrap_or("").to_string();
-        let created = carried
+        let created = replays
+            .pre
             .iter()
-            .any(|&ix| doc.slice(&instructions[ix].extent).contains(&user));
+            .chain(&replays.post)
+            .any(|text| text.contains(&user));
         let numeric = user.chars().all(|c| c.is_ascii_digit());
         if !(numeric || user == "root" || created || runtime.users.contains(&user)) {
             return Err(refuse(
@@ -513,8 +661,9 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
                 && (instructions[ix].kind != Kind::User || ix == *users.last().expect("a USER"))
         })
         .collect();
-    for &ix in &moved {
-        edits.push(Edit::delete(analysis::extent_with_comments(doc, ix)));
+    let deleted = moved_ranges(doc, &moved);
+    for r in &deleted {
+        edits.push(Edit::delete(r.clone()));
     }
     // Other USER instructions stay in the build stage, where they shaped the build.
 
@@ -535,14 +684,15 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
     let shells = body
         .clone()
         .filter(|&ix| instructions[ix].kind == Kind::Shell);
-    for ix in envs
+    let texts = envs
         .iter()
         .copied()
         .chain(moved.iter().copied())
-        .chain(carried.iter().copied())
         .chain(shells)
-    {
-        for v in analysis::variable_refs(doc.slice(&instructions[ix].args)) {
+        .map(|ix| doc.slice(&instructions[ix].args))
+        .chain(replays.pre.iter().chain(&replays.post).map(String::as_str));
+    for text in texts {
+        for v in analysis::variable_refs(text) {
             if !needed.contains(&v) {
                 needed.push(v);
             }
@@ -565,6 +715,14 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
             None if global => out.push_str(&format!("{arg_kw} {name}{nl}")),
             None => {}
         }
+    }
+    // LABEL and MAINTAINER describe the image: they open the runtime stage, with their comments.
+    let is_label = |ix: usize| matches!(instructions[ix].kind, Kind::Label | Kind::Maintainer);
+    for &ix in moved.iter().filter(|&&ix| is_label(ix)) {
+        out.push_str(&analysis::with_newline(
+            doc,
+            doc.slice(&analysis::extent_with_comments(doc, ix)),
+        ));
     }
     for &ix in &envs {
         out.push_str(&analysis::with_newline(
@@ -600,32 +758,50 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
     for env in &runtime_env {
         out.push_str(env);
     }
-    out.push_str(&format!(
-        "{} {}{nl}",
-        style.keyword(Kind::Workdir),
-        a.workdir
-    ));
+    // With no WORKDIR of its own the stage keeps the base image's (`/` unless the SDK image set one).
+    let workdir_line = if own_workdir || a.workdir != "/" {
+        format!("{} {}{nl}", style.keyword(Kind::Workdir), a.workdir)
+    } else {
+        String::new()
+    };
+    // A WORKDIR made before the copies would stay root's: with `--chown` it comes after them.
+    let chowned = !replays.chown.is_empty();
+    if !chowned {
+        out.push_str(&workdir_line);
+    }
+    for text in &replays.pre {
+        out.push_str(text);
+    }
     let copy_kw = style.keyword(Kind::Copy);
     for c in dedup_nested(&copies) {
-        out.push_str(&format!("{copy_kw} --from={alias} {c} {c}{nl}"));
+        let (from, to) = match bare_destinations.iter().find(|(p, _)| *p == c) {
+            Some((p, d)) => (p.clone(), d.clone()),
+            None => (c.clone(), c.clone()),
+        };
+        match replays.chown.get(&c) {
+            Some(owner) => out.push_str(&format!(
+                "{copy_kw} --from={alias} --chown={owner} {from} {to}{nl}"
+            )),
+            None => out.push_str(&format!("{copy_kw} --from={alias} {from} {to}{nl}")),
+        }
     }
-    for &ix in &carried {
-        out.push_str(&analysis::with_newline(
-            doc,
-            doc.slice(&instructions[ix].extent),
-        ));
+    if chowned {
+        out.push_str(&workdir_line);
     }
-    for &ix in &moved {
-        out.push_str(&analysis::with_newline(
-            doc,
-            doc.slice(&analysis::extent_with_comments(doc, ix)),
-        ));
+    for text in &replays.post {
+        out.push_str(text);
+    }
+    let mut first = true;
+    for &ix in moved.iter().filter(|&&ix| !is_label(ix)) {
+        let at = analysis::extent_with_comments(doc, ix);
+        // A blank line that separated two moved instructions stays between them.
+        if !first && blank_line_before(doc.text(), at.start) {
+            out.push_str(nl);
+        }
+        first = false;
+        out.push_str(&analysis::with_newline(doc, doc.slice(&at)));
     }
     let end_offset = doc.text().len();
-    let deleted: Vec<std::ops::Range<usize>> = moved
-        .iter()
-        .map(|&ix| analysis::extent_with_comments(doc, ix))
-        .collect();
     // One blank line between the stages: none added when the kept text already ends with one.
     let lead = match kept_tail(doc.text(), &deleted).as_slice() {
         [.., b'\n', b'\n'] | [.., b'\n', b'\r', b'\n'] => String::new(),
@@ -882,7 +1058,7 @@ fn healthcheck_needs_shell(doc: &Document, stage: &Stage) -> bool {
 }
 
 /// Classifies what a RUN does.
-fn run_facts(doc: &Document, stage: &Stage, ix: usize, ctx: &Context) -> RunFacts {
+fn run_facts(doc: &Document, stage: &Stage, ix: usize, ctx: &Context, inherited: &str) -> RunFacts {
     let ins: &Instruction = &doc.instructions()[ix];
     let mut f = RunFacts {
         prep_only: true,
@@ -896,7 +1072,10 @@ fn run_facts(doc: &Document, stage: &Stage, ix: usize, ctx: &Context) -> RunFact
         );
         return f;
     };
-    let workdir = analysis::workdir_at(doc, stage, ix);
+    let workdir = match analysis::workdir_at(doc, stage, ix) {
+        Workdir::Inherited => Workdir::Known(inherited.to_string()),
+        w => w,
+    };
     let cgo_off_env = env_sets(doc, stage, "CGO_ENABLED", "0");
     let mut cwd_known = true;
     for cmd in &commands {
@@ -928,6 +1107,7 @@ fn run_facts(doc: &Document, stage: &Stage, ix: usize, ctx: &Context) -> RunFact
         }
         if let Some(m) = facts::classify(ctx, cmd) {
             f.builds = true;
+            f.tool_commands += 1;
             if m.pip {
                 f.pip = true;
                 if m.pip_outside_env {
@@ -1010,4 +1190,199 @@ fn os_packages(words: &[String]) -> Option<Vec<(PackageManager, String)>> {
         out.push((pm, name.to_string()));
     }
     Some(out)
+}
+
+/// The data an app built into a binary may read relative to `workdir` at start (templates,
+/// static files, configuration): what the context copies put there besides sources and project
+/// metadata. `Err` when restage cannot tell (the context root cannot be listed, a glob).
+fn data_paths(
+    doc: &Document,
+    stage: &Stage,
+    ctx: &Context,
+    workdir: &str,
+    ecosystem: Ecosystem,
+    inherited: &str,
+) -> Result<Vec<String>, String> {
+    let sources: &dyn Fn(&str) -> bool = match ecosystem {
+        Ecosystem::Rust => &runtime_fs::rust_source,
+        _ => &runtime_fs::go_source,
+    };
+    let mut out = Vec::new();
+    for ix in stage.from + 1..stage.instructions.end {
+        let ins = &doc.instructions()[ix];
+        if !analysis::copies_from_context(ins) || !ins.heredocs.is_empty() {
+            continue;
+        }
+        let Some(dest) = effects::destination(doc, stage, ix, inherited) else {
+            continue;
+        };
+        if !analysis::is_within(&dest, workdir) {
+            continue;
+        }
+        let srcs = analysis::sources(ins);
+        let dest_word = analysis::destination(ins).map_or("", |w| w.value.as_str());
+        let into_dir =
+            dest_word.ends_with('/') || matches!(dest_word, "." | "./") || srcs.len() > 1;
+        for src in srcs {
+            let s = src.value.trim_start_matches("./").trim_end_matches('/');
+            if s.is_empty() || s == "." {
+                let Some(listing) = &ctx.build.listing else {
+                    return Err(format!(
+                        "the build context cannot be listed, so restage cannot tell which data files (templates, static files, config) the app reads from {workdir}"
+                    ));
+                };
+                let names = listing
+                    .keys()
+                    .map(String::as_str)
+                    .filter(|n| !ctx.build.is_ignored(n));
+                let entries = runtime_fs::data_entries(names, sources);
+                if dest == "/"
+                    && let Some(clash) = entries.iter().find(|n| runtime_fs::is_top_level_system(n))
+                {
+                    return Err(format!(
+                        "the context's `{clash}` is copied into /{clash}, a directory of the operating system, so restage cannot carry it alone"
+                    ));
+                }
+                out.extend(entries.into_iter().map(|n| analysis::join(&dest, &n)));
+                continue;
+            }
+            if s.contains(['*', '?', '[', '$']) {
+                let ext_source = s
+                    .rsplit('/')
+                    .next()
+                    .is_some_and(|n| n.starts_with('*') && sources(&n.replace('*', "x")));
+                if !ext_source {
+                    return Err(format!(
+                        "COPY `{}` uses a pattern, so restage cannot tell which data files the app reads from {workdir}",
+                        src.value
+                    ));
+                }
+                continue;
+            }
+            let name = s.rsplit('/').next().unwrap_or(s);
+            if runtime_fs::data_entries(std::iter::once(name), sources).is_empty() {
+                continue;
+            }
+            out.push(if into_dir {
+                analysis::join(&dest, name)
+            } else {
+                dest.clone()
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// True when the line above `pos` (a line start) is blank.
+fn blank_line_before(text: &str, pos: usize) -> bool {
+    let before = text[..pos].trim_end_matches(['\r', '\n']);
+    let gap = &text[before.len()..pos];
+    gap.matches('\n').count() >= 2 && before.len() < pos
+}
+
+/// The text the moved instructions leave: each one's extent with its comments, and the blank
+/// lines after it when a blank line already comes before it in what stays, so no hole of blank
+/// lines remains.
+fn moved_ranges(doc: &Document, moved: &[usize]) -> Vec<std::ops::Range<usize>> {
+    let text = doc.text();
+    let mut out: Vec<std::ops::Range<usize>> = Vec::new();
+    for &ix in moved {
+        let mut r = analysis::extent_with_comments(doc, ix);
+        let tail = kept_tail(&text[..r.start], &out);
+        let blank_before = matches!(
+            tail.as_slice(),
+            [.., b'\n', b'\n'] | [.., b'\n', b'\r', b'\n']
+        ) || tail.is_empty();
+        if blank_before {
+            let mut e = r.end;
+            loop {
+                let line_end = text[e..].find('\n').map(|p| e + p + 1);
+                match line_end {
+                    Some(le) if text[e..le].trim().is_empty() => e = le,
+                    _ => break,
+                }
+            }
+            // Never into the next instruction.
+            if moved.iter().filter(|&&m| m != ix).all(|&m| {
+                let m = analysis::extent_with_comments(doc, m);
+                m.start >= e || m.end <= r.start
+            }) {
+                r.end = e;
+            }
+        }
+        out.push(r);
+    }
+    out
+}
+
+/// The paths the context copies put into `/` when the app has no directory of its own: the
+/// top-level entries the COPY sources name (every entry of the listing for `.`), plus
+/// `node_modules` for a Node dependency install. `Err` when restage cannot tell them, or when a
+/// build writes other output into `/`.
+fn root_paths(
+    doc: &Document,
+    stage: &Stage,
+    ctx: &Context,
+    ecosystem: Ecosystem,
+    runs: &[(usize, RunFacts)],
+) -> Result<Vec<String>, String> {
+    let mut out: Vec<String> = Vec::new();
+    for ix in stage.from + 1..stage.instructions.end {
+        let ins = &doc.instructions()[ix];
+        if !analysis::copies_from_context(ins) || !ins.heredocs.is_empty() {
+            continue;
+        }
+        let Some(dest) = effects::destination(doc, stage, ix, "/") else {
+            return Err(format!("a {} destination uses a variable", ins.kind));
+        };
+        if dest != "/" {
+            // Copied to a directory of its own: carried with the other context copies.
+            continue;
+        }
+        for src in analysis::sources(ins) {
+            let s = src.value.trim_start_matches("./").trim_end_matches('/');
+            let names: Vec<String> = if s.is_empty() || s == "." {
+                let Some(listing) = &ctx.build.listing else {
+                    return Err("the app has no WORKDIR of its own and the build context cannot be listed, so restage cannot tell which paths `COPY . .` puts into /".into());
+                };
+                listing
+                    .keys()
+                    .filter(|n| !ctx.build.is_ignored(n))
+                    .cloned()
+                    .collect()
+            } else if s.contains(['*', '?', '[', '$']) {
+                return Err(format!(
+                    "the app has no WORKDIR of its own and COPY `{}` uses a pattern, so restage cannot tell which paths it puts into /",
+                    src.value
+                ));
+            } else {
+                vec![s.rsplit('/').next().unwrap_or(s).to_string()]
+            };
+            for n in names {
+                if runtime_fs::is_top_level_system(&n) {
+                    return Err(format!(
+                        "the context's `{n}` is copied into /{n}, a directory of the operating system, so restage cannot carry it alone"
+                    ));
+                }
+                let p = format!("/{n}");
+                if !out.contains(&p) {
+                    out.push(p);
+                }
+            }
+        }
+    }
+    let installs = runs.iter().filter(|(_, f)| !f.installs.is_empty()).count();
+    // A build besides the dependency install writes output restage cannot name.
+    let other_builds = runs
+        .iter()
+        .any(|(_, f)| !f.pip && f.tool_commands > f.installs.len());
+    match ecosystem {
+        Ecosystem::Node if other_builds => return Err(NO_WORKDIR.into()),
+        Ecosystem::Node if installs > 0 => out.push("/node_modules".into()),
+        _ => {}
+    }
+    if out.is_empty() {
+        return Err(NO_WORKDIR.into());
+    }
+    Ok(out)
 }
