@@ -23,6 +23,7 @@ and looks for the shapes that broke real builds or that a reviewer rejects:
 Prints a count per check and up to N examples each (default 3). Exit 1 when any check fires.
 """
 
+import fnmatch
 import os
 import re
 import sys
@@ -102,6 +103,7 @@ def runtime_facts(stage):
         if kw == "WORKDIR":
             w = args.strip().strip('"').strip("'")
             workdir = norm(w if w.startswith("/") else workdir + "/" + w)
+            carried.append(workdir)  # WORKDIR creates the directory
         elif kw == "COPY" and re.search(r"--from=", args):
             words = [w for w in args.split() if not w.startswith("--")]
             if len(words) >= 2:
@@ -146,19 +148,30 @@ def check(orig, out):
         for wd, text in runs:
             for cmd in commands(text):
                 prog = cmd.split()[0] if cmd.split() else ""
+                if prog == "cd":
+                    # Follow a literal `cd` for the commands after it in the same RUN.
+                    dirs = paths_of(cmd, wd)
+                    if dirs:
+                        wd = dirs[0]
+                    continue
                 targets = paths_of(cmd, wd)
                 if prog == "mkdir" and not re.search(r"(^|\s)-[a-zA-Z]*p", cmd):
                     for t in targets:
                         if any(within(t, c) for c in carried) or t == workdir:
                             found.append(("replay-mkdir", cmd))
                 if prog in ("rm", "touch", "mv", "cp"):
-                    for t in targets:
+                    # cp reads its sources: only the destination is written.
+                    for t in targets[-1:] if prog == "cp" else targets:
                         if any(within(t, c) for c in carried):
                             found.append(("replay-data", cmd))
                             break
                 if prog in ("chmod", "chown"):
                     for t in targets[1:] if prog == "chown" else targets:
                         if re.fullmatch(r"/[0-7]{3,4}|/[ugoa]*[+-=][rwxXst]+", t):
+                            continue
+                        if any(ch in t for ch in "*?[") and any(
+                            fnmatch.fnmatch(c, t) for c in carried + created
+                        ):
                             continue
                         if not any(within(t, c) for c in carried + created) and not t.startswith(
                             ("/usr/", "/etc/", "/bin/", "/sbin/", "/lib")
@@ -192,7 +205,15 @@ def check(orig, out):
             kw, args = kw_args(ins)
             if kw == "COPY" and "--from=" in args:
                 words = [w for w in args.split() if not w.startswith("--")]
-                if any(norm(w) in SCRATCH_DIRS or any(within(w, d) for d in SCRATCH_DIRS) for w in words[:-1]):
+                start = " ".join(
+                    kw_args(i)[1] for i in final if kw_args(i)[0] in ("CMD", "ENTRYPOINT")
+                )
+                scratch = [
+                    w for w in words[:-1]
+                    if norm(w) in SCRATCH_DIRS or any(within(w, d) for d in SCRATCH_DIRS)
+                ]
+                # A scratch file the start command runs is needed at run time.
+                if any(norm(w) not in start for w in scratch):
                     found.append(("carry-tmp", ins))
             if kw == "RUN" and re.search(r"(apt-get|apt|apk) (install|add)", args):
                 for w in args.split():
