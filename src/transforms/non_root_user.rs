@@ -1233,9 +1233,12 @@ fn app_writes(
     let build = ctx.build;
     let cannot = "so restage cannot tell whether the app writes into its own directory, which stays root-owned";
     let writerless = build.ecosystems().is_empty() && writerless_images(doc, chain, ctx);
-    if build.ecosystems().is_empty() && !writerless {
+    // A context that holds what the COPYs name but no dependency manifest has no dependencies
+    // that could write; one that lacks them is not the app's context at all.
+    let complete = copied_sources_present(doc, chain, build);
+    if build.ecosystems().is_empty() && !writerless && !complete {
         unsafe_reasons.push(format!(
-            "the build context has no manifest restage reads (package.json, requirements.txt, pyproject.toml, Pipfile, Gemfile, composer.json, go.mod, Cargo.toml, ...), {cannot}"
+            "the build context has no manifest restage reads (package.json, requirements.txt, pyproject.toml, Pipfile, Gemfile, composer.json, go.mod, Cargo.toml, ...) nor every file the COPY instructions name, {cannot}"
         ));
     }
     for unknown in &build.dependencies.unknown {
@@ -1265,6 +1268,11 @@ fn app_writes(
         let explained = if read {
             Some(
                 "the build context's manifests name no framework restage knows to write into its own directory",
+            )
+        } else if build.ecosystems().is_empty() && complete && build.dependencies.unknown.is_empty()
+        {
+            Some(
+                "the build context has no dependency manifest, so the app uses no library restage knows to write into its own directory",
             )
         } else if writerless && build.dependencies.unknown.is_empty() {
             Some(
@@ -1343,6 +1351,36 @@ fn app_writes(
         said.join("; ")
     ));
     out
+}
+
+/// True when the build context was read and holds every source the chain's COPY/ADD
+/// instructions take from it (a glob: some root entry matches; a variable or a URL: not known).
+fn copied_sources_present(
+    doc: &Document,
+    chain: &[&Stage],
+    build: &crate::context::BuildContext,
+) -> bool {
+    let Some(listing) = &build.listing else {
+        return false;
+    };
+    let instructions = doc.instructions();
+    chain_body(chain)
+        .filter(|&ix| analysis::copies_from_context(&instructions[ix]))
+        .flat_map(|ix| analysis::sources(&instructions[ix]))
+        .all(|src| {
+            let s = src.value.trim_matches(['"', '\'']);
+            if s.contains('$') || s.contains("://") {
+                return false;
+            }
+            if s.contains(['*', '?', '[']) {
+                let pattern = s.trim_start_matches("./");
+                return !pattern.contains('/')
+                    && globset::Glob::new(pattern)
+                        .map(|g| g.compile_matcher())
+                        .is_ok_and(|m| listing.keys().any(|name| m.is_match(name)));
+            }
+            build.exists(s)
+        })
 }
 
 /// The ecosystem a dependency kind of users.toml `[[writer]]` belongs to.
