@@ -1235,7 +1235,7 @@ fn app_writes(
     let writerless = build.ecosystems().is_empty() && writerless_images(doc, chain, ctx);
     // A context that holds what the COPYs name but no dependency manifest has no dependencies
     // that could write; one that lacks them is not the app's context at all.
-    let complete = copied_sources_present(doc, chain, build);
+    let complete = copied_sources_present(doc, build);
     if build.ecosystems().is_empty() && !writerless && !complete {
         unsafe_reasons.push(format!(
             "the build context has no manifest restage reads (package.json, requirements.txt, pyproject.toml, Pipfile, Gemfile, composer.json, go.mod, Cargo.toml, ...) nor every file the COPY instructions name, {cannot}"
@@ -1285,7 +1285,14 @@ fn app_writes(
         // through a standard library, a log, a pid or cache file. The application directory
         // itself (not its contents) goes to the user, so those work while the code stays
         // root-owned. An image without a shell cannot run the chown: nothing is claimed there.
-        let writable = app_root(doc, chain)
+        let root = app_root(doc, chain);
+        if shell && !writerless && lives_at_root(doc, root.as_deref()) {
+            unsafe_reasons.push(
+                "the app has no directory of its own (it lives at /, or restage cannot locate it), which cannot be given to the user: an app that creates files next to itself would fail"
+                    .to_string(),
+            );
+        }
+        let writable = root
             .filter(|r| shell && r != "/")
             .map(|root| Writable {
                 path: root,
@@ -1353,18 +1360,38 @@ fn app_writes(
     out
 }
 
-/// True when the build context was read and holds every source the chain's COPY/ADD
+/// True when the app's own files sit at `/` itself: its root is `/`, or (root unknown) the final
+/// stage copies something straight into `/` (`COPY app.py /`, `COPY --from=build /main.py /main.py`)
+/// rather than into a directory such as `/usr/local/bin`.
+fn lives_at_root(doc: &Document, root: Option<&str>) -> bool {
+    const SYSTEM: &[&str] = &[
+        "/bin", "/sbin", "/lib", "/lib64", "/usr", "/etc", "/opt", "/srv", "/var", "/home", "/tmp",
+        "/run", "/mnt", "/media",
+    ];
+    match root {
+        Some(r) => r == "/",
+        None => {
+            let stage = doc.final_stage();
+            (stage.from + 1..stage.instructions.end).any(|ix| {
+                matches!(doc.instructions()[ix].kind, Kind::Copy | Kind::Add)
+                    && analysis::resolved_destination(doc, stage, ix).is_some_and(|d| {
+                        d == "/" || (d.rfind('/') == Some(0) && !SYSTEM.contains(&d.as_str()))
+                    })
+            })
+        }
+    }
+}
+
+/// True when the build context was read and holds every source the file's COPY/ADD
 /// instructions take from it (a glob: some root entry matches; a variable or a URL: not known).
-fn copied_sources_present(
-    doc: &Document,
-    chain: &[&Stage],
-    build: &crate::context::BuildContext,
-) -> bool {
+fn copied_sources_present(doc: &Document, build: &crate::context::BuildContext) -> bool {
     let Some(listing) = &build.listing else {
         return false;
     };
+    // Every stage: the final one may get the app only through `COPY --from` of a build stage.
     let instructions = doc.instructions();
-    chain_body(chain)
+    (0..instructions.len())
+        .filter(|&ix| instructions[ix].stage.is_some())
         .filter(|&ix| analysis::copies_from_context(&instructions[ix]))
         .flat_map(|ix| analysis::sources(&instructions[ix]))
         .all(|src| {
@@ -2048,6 +2075,21 @@ mod tests {
         let java = "FROM eclipse-temurin:21-jdk AS build\nWORKDIR /src\nCOPY . .\nRUN javac -d out src/Main.java\nFROM eclipse-temurin:21-jre\nCOPY --from=build /src/out /app\nCMD [\"java\", \"-cp\", \"/app\", \"Main\"]\n";
         let cs = changes_in(java, UserStyle::Numeric, &BuildContext::default());
         assert_eq!(cs[0].applicability, Applicability::Safe);
+        // An app whose files sit at / itself cannot get its directory: it may write there.
+        let at_root = "FROM python:3.12-slim\nCOPY download.py /download.py\nCMD [\"python\", \"download.py\"]\n";
+        let mut complete = context_with("pip", &[], &[]);
+        complete.listing = Some(
+            [("download.py".to_string(), crate::context::EntryKind::File)]
+                .into_iter()
+                .collect(),
+        );
+        let cs = changes_in(at_root, UserStyle::Numeric, &complete);
+        assert_eq!(cs[0].applicability, Applicability::Unsafe);
+        assert!(
+            cs[0].reason.contains("no directory of its own"),
+            "{}",
+            cs[0].reason
+        );
         // A Debian image copying from a Go build stage could hide an SQLite driver.
         let go = "FROM golang:1.22 AS build\nCOPY . .\nRUN go build -o /out/app .\nFROM debian:bookworm-slim\nCOPY --from=build /out/app /app\nCMD [\"/app\"]\n";
         let cs = changes_in(go, UserStyle::Numeric, &BuildContext::default());
