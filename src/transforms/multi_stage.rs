@@ -5,9 +5,15 @@
 //! LABEL, VOLUME, HEALTHCHECK, STOPSIGNAL, SHELL and USER. Runtime packages are installed again;
 //! build-only packages stay behind. When a fact is missing the change is unsafe or only a
 //! suggestion.
+//!
+//! This file is the skeleton every ecosystem shares: applicability, the split, carrying and
+//! replaying (`runtime_fs`), re-declared ARGs, moved image configuration, the edits and the check
+//! of the runtime stage. What differs per ecosystem (what the runtime receives, build-stage edits,
+//! runtime ENV, runtime-image needs, refusals) is a recipe in `recipes/`.
 
 use std::collections::BTreeSet;
 
+mod recipes;
 mod runtime_fs;
 
 use super::Context;
@@ -17,18 +23,11 @@ use super::facts::{self, Ecosystem, Needs, PackageClass, PackageManager, Role};
 use crate::edit::{Applicability, Change, Edit};
 use crate::shell::SimpleCommand;
 use crate::syntax::{Document, Form, Instruction, Kind, Stage};
+use recipes::{Carry, Recipe};
 
 const ID: &str = "multi-stage";
 
 const NO_WORKDIR: &str = "the app has no WORKDIR of its own and its build writes into /, so restage cannot tell the application's files from the SDK's; add a WORKDIR such as /app";
-
-/// The working directory the ecosystem's SDK images set (the official golang images: /go).
-fn inherited_workdir(ecosystem: Ecosystem) -> &'static str {
-    match ecosystem {
-        Ecosystem::Go => "/go",
-        _ => "/",
-    }
-}
 
 /// The default PATH of the Debian-based and distroless runtime images.
 const DEFAULT_PATH: &[&str] = &[
@@ -167,7 +166,8 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
     }
     let end = stage.instructions.end;
     let resolved = analysis::workdir_resolution(doc, stage, end);
-    let inherited = inherited_workdir(ecosystem);
+    let recipe = recipes::for_ecosystem(ecosystem);
+    let inherited = recipe.inherited_workdir();
     let own_workdir = matches!(resolved.value, Workdir::Known(_));
     let workdir = match resolved.value.clone() {
         Workdir::Known(w) => w,
@@ -239,146 +239,33 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
 
     // The application directory, or at `/` the paths the COPYs put there.
     let app_paths: Result<Vec<String>, String> = if a.workdir == "/" {
-        root_paths(doc, stage, ctx, ecosystem, &a.runs)
+        root_paths(doc, stage, ctx, recipe, &a.runs)
     } else {
         Ok(vec![a.workdir.clone()])
     };
 
-    // Per ecosystem: what the runtime receives.
-    let mut copies: Vec<String> = Vec::new();
-    let mut inserts: Vec<Edit> = Vec::new();
-    let mut runtime_env: Vec<String> = Vec::new();
-    let mut static_link = false;
-    // Carried paths that land elsewhere in the runtime stage: (from, to).
-    let mut bare_destinations: Vec<(String, String)> = Vec::new();
+    // The recipe: what the runtime receives.
+    let Carry {
+        mut copies,
+        inserts,
+        runtime_env,
+        static_link,
+        bare_destinations,
+    } = recipe.carry(
+        &recipes::Input {
+            doc,
+            stage,
+            ctx,
+            image: &image,
+            anchor,
+            start: &start,
+            app_paths: &app_paths,
+            inherited,
+        },
+        &mut a,
+    )?;
     let nl = doc.style().nl();
     let run_kw = doc.style().keyword(Kind::Run);
-    let env_kw = doc.style().keyword(Kind::Env);
-    match ecosystem {
-        Ecosystem::Node => {
-            node_start_check(ctx, &start, anchor)?;
-            let installs: Vec<(String, bool, usize)> = a
-                .runs
-                .iter()
-                .flat_map(|(ix, f)| f.installs.iter().map(move |(m, p)| (m.clone(), *p, *ix)))
-                .collect();
-            if let Some((pm, omits_dev, install_ix)) = installs.last().cloned()
-                && !omits_dev
-                && !env_sets_before(doc, stage, install_ix, "NODE_ENV", "production")
-                && facts::has_dev_dependencies(ctx) != Some(false)
-            {
-                if pm == "yarn" && facts::yarn_major(ctx).is_some_and(|v| v >= 2) {
-                    return Err(refuse(
-                        anchor,
-                        "the app uses Yarn 2 or later, whose production install needs a plugin restage cannot assume",
-                    ));
-                }
-                let prune = facts::prune_command(ctx, &image, &pm).ok_or_else(|| {
-                    refuse(anchor, "restage knows no command to drop dev dependencies for this package manager")
-                })?;
-                let last = a
-                    .runs
-                    .iter()
-                    .rev()
-                    .find(|(_, f)| f.builds || f.unknown.is_some())
-                    .map(|(ix, _)| *ix)
-                    .expect("a build RUN exists");
-                inserts.push(Edit::insert(
-                    instructions[last].extent.end,
-                    format!(
-                        "{}{run_kw} {prune}{nl}",
-                        if instructions[last].extent.end == doc.text().len()
-                            && !doc.text().ends_with('\n')
-                        {
-                            nl
-                        } else {
-                            ""
-                        }
-                    ),
-                ));
-            }
-            copies.extend(app_paths.clone().map_err(|why| refuse(anchor, why))?);
-        }
-        Ecosystem::Python => {
-            if let Some(w) = start.program_word()
-                && w.starts_with("/usr/local/bin/python")
-            {
-                return Err(refuse(
-                    anchor,
-                    "the start command names the system interpreter by path, which would bypass the virtualenv that carries the packages",
-                ));
-            }
-            if let Some((ix, _)) = a.runs.iter().find(|(_, f)| f.pip) {
-                let at = analysis::extent_with_comments(doc, *ix).start;
-                inserts.push(Edit::insert(
-                    at,
-                    format!("{run_kw} python3 -m venv /opt/venv{nl}{env_kw} PATH=\"/opt/venv/bin:$PATH\"{nl}"),
-                ));
-                runtime_env.push(format!("{env_kw} PATH=\"/opt/venv/bin:$PATH\"{nl}"));
-                copies.push("/opt/venv".to_string());
-            }
-            copies.extend(app_paths.clone().map_err(|why| refuse(anchor, why))?);
-        }
-        Ecosystem::Go | Ecosystem::Rust => {
-            let binaries: Vec<Binary> = a
-                .runs
-                .iter()
-                .flat_map(|(_, f)| f.binaries.clone())
-                .collect();
-            let mut candidates = start.program_paths(&a.workdir);
-            // `cargo install` and `go install` put binaries on the SDK image's own PATH, which
-            // the runtime image does not have: a binary started by name goes to /usr/local/bin.
-            let sdk_bin = match ecosystem {
-                Ecosystem::Rust => "/usr/local/cargo/bin",
-                _ => "/go/bin",
-            };
-            if let Some(p) = start.program_word().filter(|p| !p.contains(['/', '$'])) {
-                candidates.push(format!("{sdk_bin}/{p}"));
-            }
-            let chosen = binaries.iter().find(|b| candidates.contains(&b.path));
-            match chosen {
-                Some(bin) => {
-                    static_link = bin.static_link;
-                    copies.push(bin.path.clone());
-                    if let Some(name) = bin.path.strip_prefix(&format!("{sdk_bin}/")) {
-                        bare_destinations
-                            .push((bin.path.clone(), format!("/usr/local/bin/{name}")));
-                    }
-                    // Templates, static files, config: the app may read them from its directory.
-                    match data_paths(doc, stage, ctx, &a.workdir, ecosystem, inherited) {
-                        Ok(paths) => copies.extend(paths),
-                        Err(why) => a.unsafe_reasons.push(why),
-                    }
-                }
-                None => {
-                    copies.extend(app_paths.clone().map_err(|why| refuse(anchor, why))?);
-                    let built: Vec<&str> = binaries.iter().map(|b| b.path.as_str()).collect();
-                    // A Rust application directory holds target/, gigabytes of build output.
-                    if ecosystem == Ecosystem::Rust
-                        || !built.iter().any(|b| analysis::is_within(b, &a.workdir))
-                    {
-                        return Err(refuse(
-                            anchor,
-                            format!(
-                                "the start command does not run a binary restage saw being built ({}), so it cannot tell what to copy",
-                                if built.is_empty() {
-                                    "none found".to_string()
-                                } else {
-                                    built.join(", ")
-                                }
-                            ),
-                        ));
-                    }
-                }
-            }
-        }
-        Ecosystem::Java | Ecosystem::Dotnet => {
-            if a.workdir == "/" {
-                return Err(refuse(anchor, NO_WORKDIR));
-            }
-            copies.push(a.workdir.clone());
-        }
-    }
 
     // Files copied from the context outside the application directory, unless the build ran in
     // them (a source tree) or they are scratch the start command does not use.
@@ -505,11 +392,11 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
             }
         }
     }
-    if ecosystem == Ecosystem::Rust && facts::links_openssl(ctx) {
-        // The binary links libssl dynamically; the builder had it, the runtime must too.
-        let ssl = facts::openssl_runtime(ctx, &image).map_err(|why| refuse(anchor, why))?;
-        runtime_packages.extend(ssl);
-        runtime_packages.insert("ca-certificates".to_string());
+    let needed_packages = recipe
+        .runtime_packages(ctx, &image)
+        .map_err(|why| refuse(anchor, why))?;
+    if !needed_packages.is_empty() {
+        runtime_packages.extend(needed_packages);
         manager.get_or_insert(image.package_manager);
     }
     let healthcheck_tools = healthcheck_programs(doc, stage);
@@ -529,11 +416,7 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
         cgo: !static_link,
         packages: !runtime_packages.is_empty(),
     };
-    let web = if ecosystem == Ecosystem::Dotnet {
-        facts::dotnet_web(ctx)
-    } else {
-        None
-    };
+    let web = recipe.web(ctx);
     let runtime = facts::runtime_image(ctx, &stage.image.value, needs, web).ok_or_else(|| {
         refuse(
             anchor,
@@ -973,68 +856,6 @@ fn start_command(doc: &Document, stage: &Stage) -> Option<Start> {
     })
 }
 
-/// Refuses Node start commands that need dev dependencies or a dev server.
-fn node_start_check(ctx: &Context, start: &Start, anchor: usize) -> Result<(), Verdict> {
-    let words: Vec<&str> = start.words.iter().map(String::as_str).collect();
-    let script = match words.as_slice() {
-        ["npm", "start", ..] | ["yarn", "start", ..] => Some("start"),
-        ["npm", "run" | "run-script", name, ..] | ["yarn", "run", name, ..] => Some(*name),
-        ["yarn", name, ..] if !name.starts_with('-') => Some(*name),
-        ["pnpm", ..] => {
-            return Err(refuse(
-                anchor,
-                "the start command runs pnpm, which the slim image only fetches on first use; start the app with node directly",
-            ));
-        }
-        ["npx", tool, ..] => {
-            if facts::is_dev_dependency(ctx, tool) {
-                return Err(refuse(
-                    anchor,
-                    format!(
-                        "the start command runs `{tool}`, a devDependency the runtime stage would not have"
-                    ),
-                ));
-            }
-            None
-        }
-        _ => None,
-    };
-    if let Some(name) = script {
-        match facts::script(ctx, name) {
-            Some(cmd) => {
-                let program = cmd
-                    .split_whitespace()
-                    .find(|w| !crate::shell::is_assignment(w) && *w != "cross-env" && *w != "env")
-                    .unwrap_or("");
-                if facts::is_dev_dependency(ctx, program) {
-                    return Err(refuse(
-                        anchor,
-                        format!(
-                            "the `{name}` script runs `{program}`, a devDependency the runtime stage would not have"
-                        ),
-                    ));
-                }
-                if facts::is_dev_server(&cmd) {
-                    return Err(refuse(
-                        anchor,
-                        format!(
-                            "the `{name}` script starts a development server (`{cmd}`); build the app and start it in production mode"
-                        ),
-                    ));
-                }
-            }
-            None if name == "start" && facts::package_json_read(ctx) => {}
-            None => {
-                return Err(refuse(
-                    anchor,
-                    format!("restage cannot read the `{name}` script from package.json"),
-                ));
-            }
-        }
-    }
-    Ok(())
-}
-
 fn healthcheck_programs(doc: &Document, stage: &Stage) -> Vec<String> {
     doc.stage_instructions(stage)
         .iter()
@@ -1192,87 +1013,6 @@ fn os_packages(words: &[String]) -> Option<Vec<(PackageManager, String)>> {
     Some(out)
 }
 
-/// The data an app built into a binary may read relative to `workdir` at start (templates,
-/// static files, configuration): what the context copies put there besides sources and project
-/// metadata. `Err` when restage cannot tell (the context root cannot be listed, a glob).
-fn data_paths(
-    doc: &Document,
-    stage: &Stage,
-    ctx: &Context,
-    workdir: &str,
-    ecosystem: Ecosystem,
-    inherited: &str,
-) -> Result<Vec<String>, String> {
-    let sources: &dyn Fn(&str) -> bool = match ecosystem {
-        Ecosystem::Rust => &runtime_fs::rust_source,
-        _ => &runtime_fs::go_source,
-    };
-    let mut out = Vec::new();
-    for ix in stage.from + 1..stage.instructions.end {
-        let ins = &doc.instructions()[ix];
-        if !analysis::copies_from_context(ins) || !ins.heredocs.is_empty() {
-            continue;
-        }
-        let Some(dest) = effects::destination(doc, stage, ix, inherited) else {
-            continue;
-        };
-        if !analysis::is_within(&dest, workdir) {
-            continue;
-        }
-        let srcs = analysis::sources(ins);
-        let dest_word = analysis::destination(ins).map_or("", |w| w.value.as_str());
-        let into_dir =
-            dest_word.ends_with('/') || matches!(dest_word, "." | "./") || srcs.len() > 1;
-        for src in srcs {
-            let s = src.value.trim_start_matches("./").trim_end_matches('/');
-            if s.is_empty() || s == "." {
-                let Some(listing) = &ctx.build.listing else {
-                    return Err(format!(
-                        "the build context cannot be listed, so restage cannot tell which data files (templates, static files, config) the app reads from {workdir}"
-                    ));
-                };
-                let names = listing
-                    .keys()
-                    .map(String::as_str)
-                    .filter(|n| !ctx.build.is_ignored(n));
-                let entries = runtime_fs::data_entries(names, sources);
-                if dest == "/"
-                    && let Some(clash) = entries.iter().find(|n| runtime_fs::is_top_level_system(n))
-                {
-                    return Err(format!(
-                        "the context's `{clash}` is copied into /{clash}, a directory of the operating system, so restage cannot carry it alone"
-                    ));
-                }
-                out.extend(entries.into_iter().map(|n| analysis::join(&dest, &n)));
-                continue;
-            }
-            if s.contains(['*', '?', '[', '$']) {
-                let ext_source = s
-                    .rsplit('/')
-                    .next()
-                    .is_some_and(|n| n.starts_with('*') && sources(&n.replace('*', "x")));
-                if !ext_source {
-                    return Err(format!(
-                        "COPY `{}` uses a pattern, so restage cannot tell which data files the app reads from {workdir}",
-                        src.value
-                    ));
-                }
-                continue;
-            }
-            let name = s.rsplit('/').next().unwrap_or(s);
-            if runtime_fs::data_entries(std::iter::once(name), sources).is_empty() {
-                continue;
-            }
-            out.push(if into_dir {
-                analysis::join(&dest, name)
-            } else {
-                dest.clone()
-            });
-        }
-    }
-    Ok(out)
-}
-
 /// True when the line above `pos` (a line start) is blank.
 fn blank_line_before(text: &str, pos: usize) -> bool {
     let before = text[..pos].trim_end_matches(['\r', '\n']);
@@ -1316,14 +1056,14 @@ fn moved_ranges(doc: &Document, moved: &[usize]) -> Vec<std::ops::Range<usize>> 
 }
 
 /// The paths the context copies put into `/` when the app has no directory of its own: the
-/// top-level entries the COPY sources name (every entry of the listing for `.`), plus
-/// `node_modules` for a Node dependency install. `Err` when restage cannot tell them, or when a
-/// build writes other output into `/`.
+/// top-level entries the COPY sources name (every entry of the listing for `.`), plus what the
+/// recipe's build adds there (`node_modules` for a Node dependency install). `Err` when restage
+/// cannot tell them, or when a build writes other output into `/`.
 fn root_paths(
     doc: &Document,
     stage: &Stage,
     ctx: &Context,
-    ecosystem: Ecosystem,
+    recipe: &dyn Recipe,
     runs: &[(usize, RunFacts)],
 ) -> Result<Vec<String>, String> {
     let mut out: Vec<String> = Vec::new();
@@ -1371,16 +1111,7 @@ fn root_paths(
             }
         }
     }
-    let installs = runs.iter().filter(|(_, f)| !f.installs.is_empty()).count();
-    // A build besides the dependency install writes output restage cannot name.
-    let other_builds = runs
-        .iter()
-        .any(|(_, f)| !f.pip && f.tool_commands > f.installs.len());
-    match ecosystem {
-        Ecosystem::Node if other_builds => return Err(NO_WORKDIR.into()),
-        Ecosystem::Node if installs > 0 => out.push("/node_modules".into()),
-        _ => {}
-    }
+    recipe.root_paths(runs, &mut out)?;
     if out.is_empty() {
         return Err(NO_WORKDIR.into());
     }

@@ -1,0 +1,102 @@
+//! The recipes of `multi-stage`: one per ecosystem, each answering what the skeleton cannot know
+//! on its own. From the analysis of the single stage a recipe says which paths the runtime stage
+//! receives (the application directory, a virtualenv, a built binary), which edits go into the
+//! build stage (dropping dev dependencies, creating a virtualenv), which ENV lines the runtime
+//! stage needs, what the runtime image must offer (a static binary, OS packages), and when it
+//! refuses. Adding an ecosystem means one recipe here plus its knowledge data.
+
+mod dotnet;
+mod jvm;
+mod native;
+mod node;
+mod python;
+
+use super::super::Context;
+use super::super::facts::{Ecosystem, ImageFacts};
+use super::{Analysis, RunFacts, Start, Verdict};
+use crate::edit::Edit;
+use crate::syntax::{Document, Stage};
+
+/// What the recipe knows about the stage when it decides what the runtime receives.
+pub(super) struct Input<'a> {
+    pub doc: &'a Document,
+    pub stage: &'a Stage,
+    pub ctx: &'a Context<'a>,
+    pub image: &'a ImageFacts,
+    /// Where a refusal points (the FROM).
+    pub anchor: usize,
+    pub start: &'a Start,
+    /// The application's paths: its directory, or at `/` what the context copies put there.
+    pub app_paths: &'a Result<Vec<String>, String>,
+    /// The working directory the SDK image sets.
+    pub inherited: &'a str,
+}
+
+/// What the runtime stage receives, as a recipe decides it.
+#[derive(Default)]
+pub(super) struct Carry {
+    /// Paths copied from the build stage, at the same absolute paths.
+    pub copies: Vec<String>,
+    /// Edits to the build stage.
+    pub inserts: Vec<Edit>,
+    /// ENV lines of the runtime stage, each with its newline.
+    pub runtime_env: Vec<String>,
+    /// The carried binary is statically linked (the runtime image needs no C library).
+    pub static_link: bool,
+    /// Carried paths that land elsewhere in the runtime stage: (from, to).
+    pub bare_destinations: Vec<(String, String)>,
+}
+
+/// One ecosystem's answers to the skeleton.
+pub(super) trait Recipe {
+    /// The working directory the ecosystem's SDK images set.
+    fn inherited_workdir(&self) -> &'static str {
+        "/"
+    }
+
+    /// Paths the build adds to `/` when the app has no directory of its own (`out` holds the
+    /// context copies); `Err` when the build writes output there that restage cannot name.
+    fn root_paths(
+        &self,
+        _runs: &[(usize, RunFacts)],
+        _out: &mut Vec<String>,
+    ) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// What the runtime stage receives, with the build stage's edits; `a` takes unsafe reasons.
+    fn carry(&self, input: &Input, a: &mut Analysis) -> Result<Carry, Verdict>;
+
+    /// OS packages the runtime needs whatever the build installed (none unless the recipe knows).
+    fn runtime_packages(&self, _ctx: &Context, _image: &ImageFacts) -> Result<Vec<String>, String> {
+        Ok(Vec::new())
+    }
+
+    /// Whether the app is a web app, when the runtime image depends on it.
+    fn web(&self, _ctx: &Context) -> Option<bool> {
+        None
+    }
+}
+
+/// The recipe of `ecosystem`.
+pub(super) fn for_ecosystem(ecosystem: Ecosystem) -> &'static dyn Recipe {
+    match ecosystem {
+        Ecosystem::Node => &node::Node,
+        Ecosystem::Python => &python::Python,
+        Ecosystem::Go => &native::GO,
+        Ecosystem::Rust => &native::RUST,
+        Ecosystem::Java => &jvm::Java,
+        Ecosystem::Dotnet => &dotnet::Dotnet,
+    }
+}
+
+/// The application directory, whole: the recipe of ecosystems whose build output stays in it.
+fn workdir_only(a: &Analysis, anchor: usize) -> Result<Carry, Verdict> {
+    if a.workdir == "/" {
+        return Err(super::refuse(anchor, super::NO_WORKDIR));
+    }
+    Ok(Carry {
+        copies: vec![a.workdir.clone()],
+        ..Carry::default()
+    })
+}

@@ -1,0 +1,156 @@
+//! Node: the runtime stage receives the application directory with its `node_modules`. When the
+//! last dependency install kept dev dependencies, the build stage ends with the package
+//! manager's prune command (knowledge data) so they stay behind; Yarn 2 and later is refused. A
+//! start command that runs a devDependency, a dev server or pnpm is refused too.
+
+use super::super::super::Context;
+use super::super::super::facts;
+use super::super::{Analysis, NO_WORKDIR, RunFacts, Start, env_sets_before, refuse};
+use super::{Carry, Input, Recipe, Verdict};
+use crate::edit::Edit;
+use crate::syntax::Kind;
+
+pub(super) struct Node;
+
+impl Recipe for Node {
+    fn root_paths(&self, runs: &[(usize, RunFacts)], out: &mut Vec<String>) -> Result<(), String> {
+        let installs = runs.iter().filter(|(_, f)| !f.installs.is_empty()).count();
+        // A build besides the dependency install writes output restage cannot name.
+        let other_builds = runs
+            .iter()
+            .any(|(_, f)| !f.pip && f.tool_commands > f.installs.len());
+        if other_builds {
+            return Err(NO_WORKDIR.into());
+        }
+        if installs > 0 {
+            out.push("/node_modules".into());
+        }
+        Ok(())
+    }
+
+    fn carry(&self, input: &Input, a: &mut Analysis) -> Result<Carry, Verdict> {
+        let Input {
+            doc,
+            stage,
+            ctx,
+            image,
+            anchor,
+            start,
+            ..
+        } = *input;
+        let instructions = doc.instructions();
+        let nl = doc.style().nl();
+        let run_kw = doc.style().keyword(Kind::Run);
+        let mut carry = Carry::default();
+        start_check(ctx, start, anchor)?;
+        let installs: Vec<(String, bool, usize)> = a
+            .runs
+            .iter()
+            .flat_map(|(ix, f)| f.installs.iter().map(move |(m, p)| (m.clone(), *p, *ix)))
+            .collect();
+        if let Some((pm, omits_dev, install_ix)) = installs.last().cloned()
+            && !omits_dev
+            && !env_sets_before(doc, stage, install_ix, "NODE_ENV", "production")
+            && facts::has_dev_dependencies(ctx) != Some(false)
+        {
+            if pm == "yarn" && facts::yarn_major(ctx).is_some_and(|v| v >= 2) {
+                return Err(refuse(
+                    anchor,
+                    "the app uses Yarn 2 or later, whose production install needs a plugin restage cannot assume",
+                ));
+            }
+            let prune = facts::prune_command(ctx, image, &pm).ok_or_else(|| {
+                refuse(
+                    anchor,
+                    "restage knows no command to drop dev dependencies for this package manager",
+                )
+            })?;
+            let last = a
+                .runs
+                .iter()
+                .rev()
+                .find(|(_, f)| f.builds || f.unknown.is_some())
+                .map(|(ix, _)| *ix)
+                .expect("a build RUN exists");
+            carry.inserts.push(Edit::insert(
+                instructions[last].extent.end,
+                format!(
+                    "{}{run_kw} {prune}{nl}",
+                    if instructions[last].extent.end == doc.text().len()
+                        && !doc.text().ends_with('\n')
+                    {
+                        nl
+                    } else {
+                        ""
+                    }
+                ),
+            ));
+        }
+        carry
+            .copies
+            .extend(input.app_paths.clone().map_err(|why| refuse(anchor, why))?);
+        Ok(carry)
+    }
+}
+
+/// Refuses Node start commands that need dev dependencies or a dev server.
+fn start_check(ctx: &Context, start: &Start, anchor: usize) -> Result<(), Verdict> {
+    let words: Vec<&str> = start.words.iter().map(String::as_str).collect();
+    let script = match words.as_slice() {
+        ["npm", "start", ..] | ["yarn", "start", ..] => Some("start"),
+        ["npm", "run" | "run-script", name, ..] | ["yarn", "run", name, ..] => Some(*name),
+        ["yarn", name, ..] if !name.starts_with('-') => Some(*name),
+        ["pnpm", ..] => {
+            return Err(refuse(
+                anchor,
+                "the start command runs pnpm, which the slim image only fetches on first use; start the app with node directly",
+            ));
+        }
+        ["npx", tool, ..] => {
+            if facts::is_dev_dependency(ctx, tool) {
+                return Err(refuse(
+                    anchor,
+                    format!(
+                        "the start command runs `{tool}`, a devDependency the runtime stage would not have"
+                    ),
+                ));
+            }
+            None
+        }
+        _ => None,
+    };
+    if let Some(name) = script {
+        match facts::script(ctx, name) {
+            Some(cmd) => {
+                let program = cmd
+                    .split_whitespace()
+                    .find(|w| !crate::shell::is_assignment(w) && *w != "cross-env" && *w != "env")
+                    .unwrap_or("");
+                if facts::is_dev_dependency(ctx, program) {
+                    return Err(refuse(
+                        anchor,
+                        format!(
+                            "the `{name}` script runs `{program}`, a devDependency the runtime stage would not have"
+                        ),
+                    ));
+                }
+                if facts::is_dev_server(&cmd) {
+                    return Err(refuse(
+                        anchor,
+                        format!(
+                            "the `{name}` script starts a development server (`{cmd}`); build the app and start it in production mode"
+                        ),
+                    ));
+                }
+            }
+            None if name == "start" && facts::package_json_read(ctx) => {}
+            None => {
+                return Err(refuse(
+                    anchor,
+                    format!("restage cannot read the `{name}` script from package.json"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
