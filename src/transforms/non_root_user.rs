@@ -1286,7 +1286,7 @@ fn app_writes(
         // itself (not its contents) goes to the user, so those work while the code stays
         // root-owned. An image without a shell cannot run the chown: nothing is claimed there.
         let root = app_root(doc, chain);
-        if shell && !writerless && lives_at_root(doc, root.as_deref()) {
+        if shell && !writerless && lives_at_root(doc, chain, root.as_deref()) {
             unsafe_reasons.push(
                 "the app has no directory of its own (it lives at /, or restage cannot locate it), which cannot be given to the user: an app that creates files next to itself would fail"
                     .to_string(),
@@ -1363,7 +1363,7 @@ fn app_writes(
 /// True when the app's own files sit at `/` itself: its root is `/`, or (root unknown) the final
 /// stage copies something straight into `/` (`COPY app.py /`, `COPY --from=build /main.py /main.py`)
 /// rather than into a directory such as `/usr/local/bin`.
-fn lives_at_root(doc: &Document, root: Option<&str>) -> bool {
+fn lives_at_root(doc: &Document, chain: &[&Stage], root: Option<&str>) -> bool {
     const SYSTEM: &[&str] = &[
         "/bin", "/sbin", "/lib", "/lib64", "/usr", "/etc", "/opt", "/srv", "/var", "/home", "/tmp",
         "/run", "/mnt", "/media",
@@ -1373,10 +1373,25 @@ fn lives_at_root(doc: &Document, root: Option<&str>) -> bool {
         None => {
             let stage = doc.final_stage();
             (stage.from + 1..stage.instructions.end).any(|ix| {
-                matches!(doc.instructions()[ix].kind, Kind::Copy | Kind::Add)
-                    && analysis::resolved_destination(doc, stage, ix).is_some_and(|d| {
+                let ins = &doc.instructions()[ix];
+                if !matches!(ins.kind, Kind::Copy | Kind::Add) {
+                    return false;
+                }
+                match analysis::resolved_destination(doc, stage, ix) {
+                    Some(d) => {
                         d == "/" || (d.rfind('/') == Some(0) && !SYSTEM.contains(&d.as_str()))
-                    })
+                    }
+                    // A relative destination under the image's own working directory (`/` for
+                    // most images): no directory of the app's own. A stage built FROM another
+                    // stage inherits that stage's WORKDIR instead, which is not known here.
+                    None => {
+                        chain.len() == 1
+                            && matches!(analysis::workdir_at(doc, stage, ix), Workdir::Inherited)
+                            && analysis::destination(ins).is_some_and(|w| {
+                                !w.value.starts_with('/') && !w.value.contains('$')
+                            })
+                    }
+                }
             })
         }
     }
