@@ -121,21 +121,11 @@ pub fn run_case_test(case: &str, all: &[&str]) {
         row
     };
     let warn = std::env::var("RESTAGE_E2E_EXPECT").is_ok_and(|v| v == "warn");
-    let failing: Vec<&Failure> = row.failures.iter().filter(|f| !f.target || !warn).collect();
-    if !failing.is_empty() {
-        let list: Vec<String> = failing
-            .iter()
-            .map(|f| {
-                format!(
-                    "  - [{}] {}",
-                    if f.target { "target" } else { "invariant" },
-                    f.msg
-                )
-            })
-            .collect();
+    let list = failing_lines(&row.failures, warn);
+    if !list.is_empty() {
         panic!(
             "e2e case {case}: {} failure(s):\n{}",
-            failing.len(),
+            list.len(),
             list.join("\n")
         );
     }
@@ -747,4 +737,20 @@ fn clip(s: &str) -> String {
     } else {
         one_line
     }
+}
+
+/// The failures that fail a case, one line each: every invariant, and the targets unless
+/// `warn` (`RESTAGE_E2E_EXPECT=warn`) only reports them.
+pub fn failing_lines(failures: &[Failure], warn: bool) -> Vec<String> {
+    failures
+        .iter()
+        .filter(|f| !f.target || !warn)
+        .map(|f| {
+            format!(
+                "  - [{}] {}",
+                if f.target { "target" } else { "invariant" },
+                f.msg
+            )
+        })
+        .collect()
 }

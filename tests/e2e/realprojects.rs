@@ -301,18 +301,7 @@ pub fn run_all() {
             row.result(),
             t.elapsed().as_secs_f64()
         ));
-        let failing: Vec<String> = row
-            .failures
-            .iter()
-            .filter(|f| !f.target || !warn)
-            .map(|f| {
-                format!(
-                    "  - [{}] {}",
-                    if f.target { "target" } else { "invariant" },
-                    f.msg
-                )
-            })
-            .collect();
+        let failing = harness::failing_lines(&row.failures, warn);
         report::record_in(REPORT, engine, row, &selected);
         if failing.is_empty() {
             passed.push(project.name.clone());
