@@ -102,6 +102,10 @@ def runtime_facts(stage):
         kw, args = kw_args(ins)
         if kw == "WORKDIR":
             w = args.strip().strip('"').strip("'")
+            if "$" in w:
+                # A variable: not resolved here, so no path-based check trusts it.
+                workdir = "/$unresolved"
+                continue
             workdir = norm(w if w.startswith("/") else workdir + "/" + w)
             carried.append(workdir)  # WORKDIR creates the directory
         elif kw == "COPY" and re.search(r"--from=", args):
