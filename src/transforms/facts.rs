@@ -437,23 +437,6 @@ pub fn yarn_major(ctx: &Context) -> Option<u32> {
     pm.version.as_deref()?.split('.').next()?.parse().ok()
 }
 
-/// Directories next to the app that it may read at runtime.
-const ASSET_DIRS: &[&str] = &[
-    "templates",
-    "static",
-    "public",
-    "assets",
-    "web",
-    "config",
-    "migrations",
-    "views",
-];
-
-/// The build context has directories the app may read at runtime.
-pub fn has_runtime_assets(ctx: &Context) -> bool {
-    ASSET_DIRS.iter().any(|d| ctx.build.is_dir(d))
-}
-
 /// Whether the .NET project uses the Web SDK (`None`: unknown).
 pub fn dotnet_web(ctx: &Context) -> Option<bool> {
     ctx.build.csproj.as_ref().map(|c| c.is_web_sdk())
