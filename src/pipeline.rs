@@ -17,11 +17,29 @@ pub const MAX_PASSES: usize = 4;
 pub struct Note {
     pub transform: &'static str,
     pub applicability: Applicability,
-    /// 1-based line of the change's anchor, in the text the change was made against.
+    /// 1-based line and column (in bytes) where the change starts.
     pub line: usize,
     pub column: usize,
+    /// 1-based line and column (in bytes) just past the end of the span the change concerns
+    /// (the instruction at its anchor).
+    pub end_line: usize,
+    pub end_column: usize,
     pub title: String,
     pub reason: String,
+}
+
+/// A problem that does not stop the file, at a 1-based line and column of the original text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
 }
 
 /// What the pipeline made of one file.
@@ -37,7 +55,7 @@ pub struct Outcome {
     /// `--unsafe-fixes`.
     pub suggestions: Vec<Note>,
     /// Problems that do not stop the file: suppression comments that never matched, unknown ids.
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
 }
 
 impl Outcome {
@@ -170,11 +188,19 @@ pub fn run(
 
 fn note(doc: &Document, change: &Change) -> Note {
     let (line, column) = doc.line_col(change.anchor);
+    let end = doc
+        .instructions()
+        .iter()
+        .find(|i| i.extent.start <= change.anchor && change.anchor < i.extent.end)
+        .map_or(change.anchor, |i| i.extent.end);
+    let (end_line, end_column) = doc.line_col(end);
     Note {
         transform: change.transform,
         applicability: change.applicability,
         line,
         column,
+        end_line,
+        end_column,
         title: change.title.clone(),
         reason: change.reason.clone(),
     }
@@ -293,41 +319,51 @@ impl Suppressions {
 
     /// Comments restage cannot use: unknown directives, unknown ids, `ignore` not above an
     /// instruction.
-    fn problems(&self, known: &[&str]) -> Vec<String> {
+    fn problems(&self, known: &[&str]) -> Vec<Warning> {
         let mut out = Vec::new();
         for s in &self.list {
             if let Some(d) = &s.unknown {
-                out.push(format!(
-                    "line {}: unknown restage directive `{d}` (expected `ignore=ID[,ID]` or `ignore-file[=ID,...]`)",
-                    s.line
+                out.push(warning(
+                    s.line,
+                    format!(
+                        "unknown restage directive `{d}` (expected `ignore=ID[,ID]` or `ignore-file[=ID,...]`)"
+                    ),
                 ));
                 continue;
             }
             for id in &s.ids {
                 if !known.contains(&id.as_str()) {
-                    out.push(format!(
-                        "line {}: unknown transform id `{id}` in suppression",
-                        s.line
+                    out.push(warning(
+                        s.line,
+                        format!("unknown transform id `{id}` in suppression"),
                     ));
                 }
             }
             if s.scope == Scope::Nothing {
-                out.push(format!(
-                    "line {}: `restage: ignore` must be directly above an instruction",
-                    s.line
+                out.push(warning(
+                    s.line,
+                    "`restage: ignore` must be directly above an instruction".to_string(),
                 ));
             }
         }
         out
     }
 
-    fn unused(&self) -> Vec<String> {
+    fn unused(&self) -> Vec<Warning> {
         self.list
             .iter()
             .zip(&self.used)
             .filter(|(s, used)| !**used && s.unknown.is_none() && s.scope != Scope::Nothing)
-            .map(|(s, _)| format!("line {}: suppression never matched a change", s.line))
+            .map(|(s, _)| warning(s.line, "suppression never matched a change".to_string()))
             .collect()
+    }
+}
+
+fn warning(line: usize, message: String) -> Warning {
+    Warning {
+        line,
+        column: 1,
+        message,
     }
 }
 

@@ -493,7 +493,11 @@ fn process(found: &Found, display: &str, job: &Job) -> FileReport {
         ));
     }
     for w in &outcome.warnings {
-        notes.push(format!("{display}: warning: {w}"));
+        notes.push(format!(
+            "{}: warning: {}",
+            location(display, w.line, w.column),
+            w.message
+        ));
     }
     let suggestions = outcome.suggestions.len();
     if !outcome.changed() {
