@@ -84,18 +84,12 @@ pub fn discover(roots: &[PathBuf], threads: usize) -> Vec<Found> {
     let mut dirs = Vec::new();
     for root in roots {
         match std::fs::symlink_metadata(root) {
-            Err(e) => found
-                .lock()
-                .expect("no panic while holding the lock")
-                .push(Found::Problem(root.clone(), io_reason(&e))),
+            Err(e) => crate::sync::lock(&found).push(Found::Problem(root.clone(), io_reason(&e))),
             Ok(meta) if meta.is_dir() => dirs.push(root.clone()),
             // Files (and symlinks to anything) given explicitly are always processed; reading
             // them reports what is wrong.
             Ok(_) if root.is_dir() => dirs.push(root.clone()),
-            Ok(_) => found
-                .lock()
-                .expect("no panic while holding the lock")
-                .push(Found::File(root.clone())),
+            Ok(_) => crate::sync::lock(&found).push(Found::File(root.clone())),
         }
     }
     if let Some((first, rest)) = dirs.split_first() {
@@ -135,10 +129,7 @@ pub fn discover(roots: &[PathBuf], threads: usize) -> Vec<Found> {
                     Err(err) => walk_problem(&err),
                 };
                 if let Some(item) = item {
-                    found
-                        .lock()
-                        .expect("no panic while holding the lock")
-                        .push(item);
+                    crate::sync::lock(found).push(item);
                 }
                 WalkState::Continue
             })

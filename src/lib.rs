@@ -12,5 +12,6 @@ pub mod pipeline;
 pub mod report;
 pub mod run;
 pub mod shell;
+pub mod sync;
 pub mod syntax;
 pub mod transforms;

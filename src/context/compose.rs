@@ -107,7 +107,7 @@ impl ComposeCache {
     /// The compose file names and `.git` present in `dir`, listed once per directory (a
     /// monorepo lists each directory once instead of probing every name for every Dockerfile).
     fn present(&self, dir: &Path) -> Arc<Vec<String>> {
-        let lock = || self.1.lock().unwrap_or_else(|e| e.into_inner());
+        let lock = || crate::sync::lock(&self.1);
         if let Some(hit) = lock().get(dir) {
             return Arc::clone(hit);
         }
@@ -123,7 +123,7 @@ impl ComposeCache {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<PathBuf, Arc<Loaded>>> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
+        crate::sync::lock(&self.0)
     }
 }
 

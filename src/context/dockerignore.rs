@@ -48,11 +48,11 @@ impl DockerIgnore {
         static CACHE: OnceLock<Mutex<HashMap<String, Result<DockerIgnore, String>>>> =
             OnceLock::new();
         let cache = CACHE.get_or_init(Default::default);
-        if let Some(hit) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(text) {
+        if let Some(hit) = crate::sync::lock(cache).get(text) {
             return hit.clone();
         }
         let parsed = DockerIgnore::parse(text);
-        let mut map = cache.lock().unwrap_or_else(|e| e.into_inner());
+        let mut map = crate::sync::lock(cache);
         if map.len() >= 4096 {
             map.clear();
         }

@@ -310,7 +310,7 @@ pub struct PathLookups(Mutex<BTreeMap<String, Option<EntryKind>>>);
 
 impl Clone for PathLookups {
     fn clone(&self) -> Self {
-        let map = self.0.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let map = crate::sync::lock(&self.0).clone();
         PathLookups(Mutex::new(map))
     }
 }
@@ -528,7 +528,7 @@ impl BuildContext {
         if !self.on_disk || (!rel.contains('/') && is_known_name(&rel)) {
             return None;
         }
-        let mut memo = self.lookups.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut memo = crate::sync::lock(&self.lookups.0);
         *memo
             .entry(rel)
             .or_insert_with_key(|rel| entry_kind(&self.dir.join(rel)))

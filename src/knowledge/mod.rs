@@ -223,11 +223,11 @@ fn memoized<T: Clone>(
     key: String,
     compute: impl FnOnce() -> T,
 ) -> T {
-    if let Some(hit) = map.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+    if let Some(hit) = crate::sync::lock(map).get(&key) {
         return hit.clone();
     }
     let value = compute();
-    let mut map = map.lock().unwrap_or_else(|e| e.into_inner());
+    let mut map = crate::sync::lock(map);
     if map.len() >= 4096 {
         map.clear();
     }
