@@ -88,6 +88,21 @@ pub struct FixArgs {
     /// Print only errors (and the diff, which is the output).
     #[arg(short, long)]
     pub quiet: bool,
+    /// How to report: a diff with notes (text), or one document on stdout for a machine.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text, value_name = "FORMAT")]
+    pub output_format: OutputFormat,
+    /// With --check, also fail on changes not applied: `unsafe` fixes, or any `suggestion`.
+    #[arg(long, value_enum, default_value_t = FailLevel::Safe, requires = "check")]
+    pub fail_level: FailLevel,
+    /// Exit 0 even when --check finds changes (errors still exit 2).
+    #[arg(long)]
+    pub exit_zero: bool,
+    /// After the summary, count the changes of each transform (text format).
+    #[arg(long)]
+    pub statistics: bool,
+    /// After the summary, list the applied changes with their reasons (text format).
+    #[arg(long)]
+    pub show_fixes: bool,
     #[command(flatten)]
     pub config: ConfigArgs,
 }
@@ -97,4 +112,32 @@ pub enum ColorChoice {
     Auto,
     Always,
     Never,
+}
+
+/// `--output-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// The unified diff on stdout, notes and the summary on stderr.
+    Text,
+    /// One JSON document on stdout (schema in the README).
+    Json,
+    /// SARIF 2.1.0 on stdout, for code scanning.
+    Sarif,
+    /// GitHub Actions workflow commands on stdout, for annotations.
+    Github,
+    /// A GitLab Code Quality report on stdout.
+    Gitlab,
+    /// A Markdown summary on stdout, for a pull-request comment.
+    Markdown,
+}
+
+/// `--fail-level`: what makes `--check` fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
+pub enum FailLevel {
+    /// A change that would be applied.
+    Safe,
+    /// Also an unsafe fix not applied without --unsafe-fixes.
+    Unsafe,
+    /// Also any suggestion.
+    Suggestion,
 }

@@ -8,6 +8,7 @@ pub mod context;
 pub mod discover;
 pub mod edit;
 pub mod knowledge;
+pub mod output;
 pub mod pipeline;
 pub mod report;
 pub mod run;

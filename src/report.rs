@@ -1,9 +1,14 @@
 //! What the user sees: unified diffs (`a/` and `b/` headers relative to the current directory,
-//! accepted by `git apply` and `patch -p1`), per-file notes, and the closing summary.
+//! accepted by `git apply` and `patch -p1`) and the run's counts. The emitters in `output`
+//! render them.
 
+use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
 use similar::TextDiff;
+
+use crate::edit::Applicability;
+use crate::run::{ChangeReport, FileReport, Status};
 
 /// ANSI colours, or none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,18 +94,92 @@ pub fn colorize(diff: &str, colors: Colors) -> String {
     out
 }
 
-/// Counts for the closing line.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+/// Counts for the closing line, the gates and the machine formats.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Summary {
     pub files: usize,
     pub changed: usize,
     pub unchanged: usize,
     pub skipped: usize,
     pub errors: usize,
+    /// Changes in the rewritten text (written with `--write`).
+    pub applied: usize,
+    /// Unsafe fixes not applied (no `--unsafe-fixes`).
+    pub unsafe_pending: usize,
+    /// Suggestions: changes restage reports and never applies.
+    pub suggestions: usize,
+    /// The same three counts per transform id, in id order.
+    pub by_transform: BTreeMap<&'static str, Counts>,
+}
+
+/// Changes of one transform.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Counts {
+    pub applied: usize,
+    #[serde(rename = "unsafe")]
+    pub unsafe_pending: usize,
     pub suggestions: usize,
 }
 
+impl Counts {
+    pub fn total(&self) -> usize {
+        self.applied + self.unsafe_pending + self.suggestions
+    }
+}
+
+/// What became of one change, for counting and labels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fate {
+    Applied,
+    UnsafePending,
+    Suggestion,
+}
+
+impl Fate {
+    pub fn of(c: &ChangeReport) -> Fate {
+        match (c.applied, c.applicability) {
+            (true, _) => Fate::Applied,
+            (false, Applicability::Unsafe) => Fate::UnsafePending,
+            (false, _) => Fate::Suggestion,
+        }
+    }
+}
+
 impl Summary {
+    /// The counts of a run.
+    pub fn of(reports: &[FileReport]) -> Summary {
+        let mut s = Summary {
+            files: reports.len(),
+            ..Summary::default()
+        };
+        for r in reports {
+            match &r.status {
+                Status::Unchanged => s.unchanged += 1,
+                Status::Changed => s.changed += 1,
+                Status::Skipped(_) => s.skipped += 1,
+                Status::Failed(_) => s.errors += 1,
+            }
+            for c in &r.changes {
+                let counts = s.by_transform.entry(c.id).or_default();
+                match Fate::of(c) {
+                    Fate::Applied => {
+                        s.applied += 1;
+                        counts.applied += 1;
+                    }
+                    Fate::UnsafePending => {
+                        s.unsafe_pending += 1;
+                        counts.unsafe_pending += 1;
+                    }
+                    Fate::Suggestion => {
+                        s.suggestions += 1;
+                        counts.suggestions += 1;
+                    }
+                }
+            }
+        }
+        s
+    }
+
     /// One line, e.g. `restage: 12 files: 3 would change, 8 unchanged, 1 error`.
     pub fn line(&self, write: bool) -> String {
         let plural =
@@ -116,8 +195,10 @@ impl Summary {
         if self.skipped > 0 {
             parts.push(format!("{} skipped", self.skipped));
         }
-        if self.suggestions > 0 {
-            parts.push(plural(self.suggestions, "suggestion", "suggestions"));
+        // Both kinds of change not applied read as suggestions here.
+        let pending = self.unsafe_pending + self.suggestions;
+        if pending > 0 {
+            parts.push(plural(pending, "suggestion", "suggestions"));
         }
         if self.errors > 0 {
             parts.push(plural(self.errors, "error", "errors"));

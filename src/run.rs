@@ -10,12 +10,14 @@ use anyhow::{Context as _, Result, bail};
 use clap::Parser;
 use rayon::prelude::*;
 
-use crate::cli::{Cli, ColorChoice, Command, ConfigArgs, FixArgs};
+use crate::cli::{Cli, ColorChoice, Command, ConfigArgs, FailLevel, FixArgs, OutputFormat};
 use crate::config::{CliOptions, ConfigChoice, ConfigResolver, Settings};
 use crate::context::ContextReader;
 use crate::discover::{self, Found, io_reason};
+use crate::edit::Applicability;
 use crate::knowledge::Knowledge;
-use crate::pipeline::{self, Options, PipelineError};
+use crate::output::{self, Progress};
+use crate::pipeline::{self, Note, Options, PipelineError};
 use crate::report::{self, Colors, Summary};
 use crate::syntax::SyntaxErrorKind;
 use crate::transforms::{self, Context, Transform};
@@ -38,15 +40,64 @@ pub fn main() -> i32 {
             return if e.use_stderr() { EXIT_ERROR } else { EXIT_OK };
         }
     };
-    // Panics are caught per file and reported as one line; the default hook would print a
-    // backtrace banner in the middle of the output.
-    panic::set_hook(Box::new(|_| {}));
-    match dispatch(cli) {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("restage: error: {e:#}");
+    // The hook only records where a panic happened, for the report: a panic inside one file is
+    // caught and reported for that file, and one outside is reported below, in one line each.
+    panic::set_hook(Box::new(|info| {
+        let at = info
+            .location()
+            .map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()));
+        PANIC_LOCATION.with(|p| *p.borrow_mut() = at);
+    }));
+    match panic::catch_unwind(AssertUnwindSafe(|| dispatch(cli))) {
+        Ok(Ok(code)) => code,
+        Ok(Err(e)) => {
+            if let Some(e) = e.downcast_ref::<output::WriteError>() {
+                if !e.is_broken_pipe() {
+                    let _ = writeln!(std::io::stderr(), "restage: error: {e}");
+                }
+                return if e.is_broken_pipe() {
+                    EXIT_OK
+                } else {
+                    EXIT_ERROR
+                };
+            }
+            let _ = writeln!(std::io::stderr(), "restage: error: {e:#}");
             EXIT_ERROR
         }
+        Err(payload) => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "restage: internal error: {}; please report it",
+                panic_message(payload.as_ref())
+            );
+            EXIT_ERROR
+        }
+    }
+}
+
+thread_local! {
+    /// Where the last panic on this thread happened (`file:line:column`).
+    static PANIC_LOCATION: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// A caught panic's message and, when the hook saw it, its location in restage's source.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    let msg = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_string());
+    match PANIC_LOCATION.with(|p| p.borrow_mut().take()) {
+        Some(at) => format!("{msg} (at {at})"),
+        None => msg,
+    }
+}
+
+/// A panic on purpose, to test how panics are reported (debug builds only).
+fn panic_for_test(place: &str) {
+    if cfg!(debug_assertions) && std::env::var_os("RESTAGE_TEST_PANIC").is_some_and(|v| v == place)
+    {
+        panic!("RESTAGE_TEST_PANIC={place}");
     }
 }
 
@@ -60,12 +111,12 @@ fn dispatch(cli: Cli) -> Result<i32> {
                     t.id, t.summary, "", t.confidence
                 ));
             }
-            print_stdout(&out);
+            print_stdout(&out)?;
             Ok(EXIT_OK)
         }
         Some(Command::Explain { id }) => match transforms::find(&id) {
             Some(t) => {
-                print_stdout(t.doc);
+                print_stdout(t.doc)?;
                 Ok(EXIT_OK)
             }
             None => bail!("unknown transform id `{id}` (see `restage list`)"),
@@ -83,7 +134,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
             let knowledge = KnowledgeCache::new()?
                 .for_settings(&settings)
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
-            print_stdout(&knowledge.to_toml());
+            print_stdout(&knowledge.to_toml())?;
             Ok(EXIT_OK)
         }
         Some(Command::Files {
@@ -142,10 +193,11 @@ fn files(paths: Vec<PathBuf>, config: ConfigArgs, context: Option<PathBuf>) -> R
             out.push('\n');
         } else {
             ok = false;
-            eprintln!("{line}");
+            writeln!(std::io::stderr(), "{line}")
+                .map_err(|e| output::WriteError::new("stderr", e))?;
         }
     }
-    print_stdout(&out);
+    print_stdout(&out)?;
     Ok(if ok { EXIT_OK } else { EXIT_ERROR })
 }
 
@@ -170,15 +222,22 @@ fn fix_defaults() -> FixArgs {
         jobs: None,
         color: ColorChoice::Never,
         quiet: false,
+        output_format: OutputFormat::Text,
+        fail_level: FailLevel::Safe,
+        exit_zero: false,
+        statistics: false,
+        show_fixes: false,
         config: ConfigArgs::default(),
     }
 }
 
-fn print_stdout(s: &str) {
+/// Writes `s` to stdout; a failed write is an error (a closed pipe is told apart by `main`).
+fn print_stdout(s: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
-    // A closed pipe (`restage | head`) is not an error worth a panic.
-    let _ = out.write_all(s.as_bytes());
-    let _ = out.flush();
+    out.write_all(s.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| output::WriteError::new("stdout", e))?;
+    Ok(())
 }
 
 /// Checks the ids named on the command line against the registry.
@@ -217,20 +276,108 @@ pub enum Status {
     Unchanged,
     Changed,
     /// Valid input restage does not handle yet; left untouched.
-    Skipped(String),
+    Skipped(Problem),
     /// An error for this file; left untouched.
-    Failed(String),
+    Failed(Problem),
 }
 
-/// The result of one file, ready to print.
+impl Status {
+    /// The name the machine formats use.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Status::Unchanged => "unchanged",
+            Status::Changed => "changed",
+            Status::Skipped(_) => "skipped",
+            Status::Failed(_) => "error",
+        }
+    }
+
+    /// Why the file was skipped or failed.
+    pub fn problem(&self) -> Option<&Problem> {
+        match self {
+            Status::Skipped(p) | Status::Failed(p) => Some(p),
+            Status::Unchanged | Status::Changed => None,
+        }
+    }
+}
+
+/// A message about a place in the original file: 1-based line and column (in bytes); line 0
+/// when it concerns the whole file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub message: String,
+    pub line: usize,
+    pub column: usize,
+}
+
+impl Problem {
+    /// A problem of the whole file.
+    pub fn file(message: String) -> Problem {
+        Problem {
+            message,
+            line: 0,
+            column: 0,
+        }
+    }
+}
+
+/// One change a transform made or proposed, at its place in the original file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeReport {
+    pub id: &'static str,
+    pub title: String,
+    pub reason: String,
+    pub applicability: Applicability,
+    /// In the rewritten text (and the diff).
+    pub applied: bool,
+    pub line: usize,
+    pub column: usize,
+    pub end_line: usize,
+    pub end_column: usize,
+}
+
+impl ChangeReport {
+    fn of(note: &Note, applied: bool) -> ChangeReport {
+        ChangeReport {
+            id: note.transform,
+            title: note.title.clone(),
+            reason: note.reason.clone(),
+            applicability: note.applicability,
+            applied,
+            line: note.line,
+            column: note.column,
+            end_line: note.end_line,
+            end_column: note.end_column,
+        }
+    }
+}
+
+/// The result of one file, as data: the emitters in `output` render it.
 #[derive(Debug, Clone)]
 pub struct FileReport {
+    /// The path as shown (relative to the current directory, with `/`).
     pub display: String,
     pub status: Status,
+    /// Applied changes first, in order, then the ones not applied.
+    pub changes: Vec<ChangeReport>,
+    pub warnings: Vec<Problem>,
+    /// The unified diff (empty when nothing changed).
     pub diff: String,
-    /// Lines for stderr (notes, suggestions, warnings), already prefixed with the path.
-    pub notes: Vec<String>,
-    pub suggestions: usize,
+    /// The original and rewritten text, kept only when the output format needs them.
+    pub texts: Option<(String, String)>,
+}
+
+impl FileReport {
+    fn new(display: &str, status: Status) -> FileReport {
+        FileReport {
+            display: display.to_string(),
+            status,
+            changes: Vec::new(),
+            warnings: Vec::new(),
+            diff: String::new(),
+            texts: None,
+        }
+    }
 }
 
 /// The built-in knowledge, and the built-in knowledge merged with each config file's
@@ -255,7 +402,7 @@ impl KnowledgeCache {
         let Some(overrides) = &settings.knowledge else {
             return Ok(self.builtin.clone());
         };
-        let mut merged = self.merged.lock().expect("no panic while holding the lock");
+        let mut merged = crate::sync::lock(&self.merged);
         merged
             .entry(overrides.origin.clone())
             .or_insert_with(|| {
@@ -276,11 +423,13 @@ struct Job<'a> {
     resolver: &'a ConfigResolver,
     contexts: &'a ContextReader,
     write: bool,
+    keep_texts: bool,
     cwd: &'a Path,
 }
 
 fn fix(args: FixArgs) -> Result<i32> {
     check_ids(&args)?;
+    panic_for_test("run");
     let knowledge = KnowledgeCache::new()?;
     let resolver = resolver(&args)?;
     let contexts = ContextReader::new();
@@ -292,16 +441,37 @@ fn fix(args: FixArgs) -> Result<i32> {
         .build()
         .context("starting worker threads")?;
     let found = discover::discover(&roots, pool.current_num_threads());
+    let format = args.output_format;
+    let progress = Progress::new(
+        found.len(),
+        Progress::wanted(
+            std::io::stderr().is_terminal(),
+            std::env::var_os("CI").is_some(),
+            args.quiet,
+            format,
+        ),
+    );
     let job = Job {
         knowledge: &knowledge,
         resolver: &resolver,
         contexts: &contexts,
         write: args.write,
+        keep_texts: matches!(format, OutputFormat::Sarif | OutputFormat::Gitlab),
         cwd: &cwd,
     };
-    let reports: Vec<FileReport> =
-        pool.install(|| found.par_iter().map(|f| process_guarded(f, &job)).collect());
+    let reports: Vec<FileReport> = pool.install(|| {
+        found
+            .par_iter()
+            .map(|f| {
+                let r = process_guarded(f, &job);
+                progress.tick();
+                r
+            })
+            .collect()
+    });
+    progress.finish();
 
+    let summary = Summary::of(&reports);
     let colors = Colors(match args.color {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
@@ -310,69 +480,58 @@ fn fix(args: FixArgs) -> Result<i32> {
                 && std::io::stdout().is_terminal()
         }
     });
-    let mut summary = Summary {
-        files: reports.len(),
-        ..Summary::default()
+    let settings = output::Settings {
+        write: args.write,
+        quiet: args.quiet,
+        colors,
+        statistics: args.statistics,
+        show_fixes: args.show_fixes,
     };
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    let stderr = std::io::stderr();
-    let mut err = stderr.lock();
-    for r in &reports {
-        match &r.status {
-            Status::Unchanged => summary.unchanged += 1,
-            Status::Changed => summary.changed += 1,
-            Status::Skipped(_) => summary.skipped += 1,
-            Status::Failed(_) => summary.errors += 1,
-        }
-        summary.suggestions += r.suggestions;
-        if !args.write && !r.diff.is_empty() {
-            let _ = out.write_all(report::colorize(&r.diff, colors).as_bytes());
-        }
-        let show_notes = !args.quiet || matches!(r.status, Status::Failed(_));
-        if show_notes {
-            for n in &r.notes {
-                let _ = writeln!(err, "{n}");
-            }
-        }
+    match output::emit(format, &reports, &summary, &settings) {
+        // The reader went away (`restage --check | head`): the rest of the output is dropped
+        // and the exit code is still the run's.
+        Err(e) if e.is_broken_pipe() => Ok(exit_code(&args, &summary)),
+        Err(e) => Err(e.into()),
+        Ok(()) => Ok(exit_code(&args, &summary)),
     }
-    let _ = out.flush();
-    if !args.quiet || summary.errors > 0 {
-        let _ = writeln!(err, "{}", summary.line(args.write));
+}
+
+/// The exit code of a run: 2 on any error, else 1 when `--check` finds what `--fail-level`
+/// fails on (unless `--exit-zero`), else 0.
+fn exit_code(args: &FixArgs, summary: &Summary) -> i32 {
+    if summary.errors > 0 {
+        return EXIT_ERROR;
     }
-    Ok(if summary.errors > 0 {
-        EXIT_ERROR
-    } else if args.check && summary.changed > 0 {
+    let failing = match args.fail_level {
+        FailLevel::Safe => summary.changed > 0,
+        FailLevel::Unsafe => summary.changed > 0 || summary.unsafe_pending > 0,
+        FailLevel::Suggestion => {
+            summary.changed > 0 || summary.unsafe_pending > 0 || summary.suggestions > 0
+        }
+    };
+    if args.check && failing && !args.exit_zero {
         EXIT_CHANGES
     } else {
         EXIT_OK
-    })
+    }
 }
 
 fn process_guarded(found: &Found, job: &Job) -> FileReport {
     let display = report::display_path(found.path(), job.cwd);
     let result = panic::catch_unwind(AssertUnwindSafe(|| process(found, &display, job)));
     result.unwrap_or_else(|payload| {
-        let msg = payload
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "unknown panic".to_string());
         failed(
             &display,
-            format!("internal error (please report it): {msg}"),
+            format!(
+                "internal error (please report it): {}",
+                panic_message(payload.as_ref())
+            ),
         )
     })
 }
 
 fn failed(display: &str, message: String) -> FileReport {
-    FileReport {
-        display: display.to_string(),
-        notes: vec![format!("{display}: error: {message}")],
-        status: Status::Failed(message),
-        diff: String::new(),
-        suggestions: 0,
-    }
+    FileReport::new(display, Status::Failed(Problem::file(message)))
 }
 
 /// Reads a file as a Dockerfile's text, or says in a few words why it cannot be one.
@@ -452,83 +611,54 @@ fn process(found: &Found, display: &str, job: &Job) -> FileReport {
     };
     let outcome = match pipeline::run(&text, &ctx, &selected, options) {
         Ok(o) => o,
-        Err(PipelineError::Syntax(e)) if e.kind == SyntaxErrorKind::Unsupported => {
-            let location = location(display, e.line, e.column);
-            return FileReport {
-                display: display.to_string(),
-                notes: vec![format!("{location}: skipped: {}", e.message_with_kind())],
-                status: Status::Skipped(e.to_string()),
-                diff: String::new(),
-                suggestions: 0,
-            };
-        }
         Err(PipelineError::Syntax(e)) => {
-            let location = location(display, e.line, e.column);
-            let message = e.message_with_kind();
-            return FileReport {
-                display: display.to_string(),
-                notes: vec![format!("{location}: error: {message}")],
-                status: Status::Failed(message),
-                diff: String::new(),
-                suggestions: 0,
+            let problem = Problem {
+                message: e.message_with_kind(),
+                line: e.line,
+                column: e.column,
             };
+            let status = if e.kind == SyntaxErrorKind::Unsupported {
+                Status::Skipped(problem)
+            } else {
+                Status::Failed(problem)
+            };
+            return FileReport::new(display, status);
         }
         Err(e) => return failed(display, e.to_string()),
     };
-    let mut notes = Vec::new();
-    for n in &outcome.applied {
-        notes.push(format!(
-            "{display}:{}:{}: {}: {}",
-            n.line, n.column, n.transform, n.title
-        ));
+    panic_for_test("file");
+    let mut report = FileReport::new(display, Status::Unchanged);
+    report.changes = (outcome.applied.iter().map(|n| ChangeReport::of(n, true)))
+        .chain(
+            outcome
+                .suggestions
+                .iter()
+                .map(|n| ChangeReport::of(n, false)),
+        )
+        .collect();
+    report.warnings = outcome
+        .warnings
+        .iter()
+        .map(|w| Problem {
+            message: w.message.clone(),
+            line: w.line,
+            column: w.column,
+        })
+        .collect();
+    if job.keep_texts {
+        report.texts = Some((outcome.original.clone(), outcome.text.clone()));
     }
-    for n in &outcome.suggestions {
-        let label = match n.applicability {
-            crate::edit::Applicability::Unsafe => "unsafe fix, not applied without --unsafe-fixes",
-            _ => "suggestion",
-        };
-        notes.push(format!(
-            "{display}:{}:{}: {} ({label}): {}: {}",
-            n.line, n.column, n.transform, n.title, n.reason
-        ));
-    }
-    for w in &outcome.warnings {
-        notes.push(format!(
-            "{}: warning: {}",
-            location(display, w.line, w.column),
-            w.message
-        ));
-    }
-    let suggestions = outcome.suggestions.len();
     if !outcome.changed() {
-        return FileReport {
-            display: display.to_string(),
-            status: Status::Unchanged,
-            diff: String::new(),
-            notes,
-            suggestions,
-        };
+        return report;
     }
     if job.write
         && let Err(e) = write_atomic(path, &outcome.text)
     {
         return failed(display, format!("could not write: {e:#}"));
     }
-    FileReport {
-        display: display.to_string(),
-        status: Status::Changed,
-        diff: report::unified_diff(display, &outcome.original, &outcome.text),
-        notes,
-        suggestions,
-    }
-}
-
-fn location(display: &str, line: usize, column: usize) -> String {
-    if line > 0 {
-        format!("{display}:{line}:{column}")
-    } else {
-        display.to_string()
-    }
+    report.status = Status::Changed;
+    report.diff = report::unified_diff(display, &outcome.original, &outcome.text);
+    report
 }
 
 /// Replaces the file's content atomically: a temporary file in the same directory, fsync, then

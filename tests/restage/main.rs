@@ -7,4 +7,5 @@ mod common;
 mod docs;
 mod fixtures;
 mod mutations;
+mod outputs;
 mod syntax;

@@ -1,0 +1,70 @@
+//! `gitlab`: a GitLab Code Quality report (a JSON array of Code Climate issues): one issue per
+//! change, and one per file that failed.
+
+use serde::Serialize;
+
+use crate::run::{FileReport, Status};
+
+#[derive(Serialize)]
+struct Issue<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    description: String,
+    check_name: &'a str,
+    fingerprint: String,
+    severity: &'static str,
+    location: Location<'a>,
+}
+
+#[derive(Serialize)]
+struct Location<'a> {
+    path: &'a str,
+    lines: Lines,
+}
+
+#[derive(Serialize)]
+struct Lines {
+    begin: usize,
+}
+
+pub fn render(reports: &[FileReport]) -> String {
+    let mut issues = Vec::new();
+    for r in reports {
+        for (c, fingerprint) in r.changes.iter().zip(super::fingerprints(r)) {
+            issues.push(Issue {
+                kind: "issue",
+                description: format!("{} ({}): {}", c.title, super::label(c), c.reason),
+                check_name: c.id,
+                fingerprint,
+                severity: match super::label(c) {
+                    "suggestion" => "info",
+                    _ => "minor",
+                },
+                location: Location {
+                    path: &r.display,
+                    lines: Lines {
+                        begin: c.line.max(1),
+                    },
+                },
+            });
+        }
+        if let Status::Failed(p) = &r.status {
+            issues.push(Issue {
+                kind: "issue",
+                description: p.message.clone(),
+                check_name: "restage-error",
+                fingerprint: super::fingerprint_of_error(&r.display, &p.message),
+                severity: "major",
+                location: Location {
+                    path: &r.display,
+                    lines: Lines {
+                        begin: p.line.max(1),
+                    },
+                },
+            });
+        }
+    }
+    let mut s = serde_json::to_string_pretty(&issues).expect("structs of strings serialize");
+    s.push('\n');
+    s
+}

@@ -1,0 +1,241 @@
+//! `sarif`: SARIF 2.1.0 for code scanning. One rule per transform (its documentation as help),
+//! one result per change with its region in the original file; an applied change carries a fix
+//! whose replacements come from a line diff of the original and rewritten text, in original
+//! coordinates. Skipped files, errors and warnings are tool notifications.
+
+use serde_json::{Value, json};
+use similar::{DiffTag, TextDiff};
+
+use crate::run::{ChangeReport, FileReport, Problem, Status};
+use crate::transforms;
+
+const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+
+pub fn render(reports: &[FileReport]) -> String {
+    let rules: Vec<Value> = transforms::registry()
+        .iter()
+        .map(|t| {
+            json!({
+                "id": t.id,
+                "name": t.id,
+                "shortDescription": {"text": t.summary},
+                "fullDescription": {"text": format!("{} (confidence: {})", t.summary, t.confidence)},
+                "help": {"text": t.doc, "markdown": t.doc},
+                "defaultConfiguration": {"level": "warning"},
+            })
+        })
+        .collect();
+    let mut results = Vec::new();
+    let mut notifications = Vec::new();
+    for r in reports {
+        let original = r.texts.as_ref().map(|(o, _)| o.as_str());
+        let replacements = r
+            .texts
+            .as_ref()
+            .map(|(o, n)| replacements(o, n))
+            .unwrap_or_default();
+        for (c, fp) in r.changes.iter().zip(super::fingerprints(r)) {
+            results.push(result(r, c, original, &replacements, &fp));
+        }
+        for w in &r.warnings {
+            notifications.push(notification(r, w, "warning"));
+        }
+        match &r.status {
+            Status::Failed(p) => notifications.push(notification(r, p, "error")),
+            Status::Skipped(p) => notifications.push(notification(r, p, "note")),
+            Status::Changed | Status::Unchanged => {}
+        }
+    }
+    let successful = !reports
+        .iter()
+        .any(|r| matches!(r.status, Status::Failed(_)));
+    let doc = json!({
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "restage",
+                "version": env!("CARGO_PKG_VERSION"),
+                "rules": rules,
+            }},
+            "invocations": [{
+                "executionSuccessful": successful,
+                "toolExecutionNotifications": notifications,
+            }],
+            "columnKind": "unicodeCodePoints",
+            "results": results,
+        }],
+    });
+    let mut s = serde_json::to_string_pretty(&doc).expect("a JSON value serializes");
+    s.push('\n');
+    s
+}
+
+fn result(
+    r: &FileReport,
+    c: &ChangeReport,
+    original: Option<&str>,
+    replacements: &[Replacement],
+    fingerprint: &str,
+) -> Value {
+    let index = transforms::registry()
+        .iter()
+        .position(|t| t.id == c.id)
+        .unwrap_or(0);
+    let level = match super::label(c) {
+        "suggestion" => "note",
+        _ => "warning",
+    };
+    let last = super::last_line(c);
+    let mut region = json!({
+        "startLine": c.line.max(1),
+        "startColumn": char_column(original, c.line, c.column),
+    });
+    if last > c.line {
+        region["endLine"] = json!(last);
+    }
+    let mut result = json!({
+        "ruleId": c.id,
+        "ruleIndex": index,
+        "level": level,
+        "message": {"text": format!("{} ({}): {}", c.title, super::label(c), c.reason)},
+        "locations": [location(&r.display, region)],
+        "partialFingerprints": {"restage/v1": fingerprint},
+    });
+    if c.applied && !replacements.is_empty() {
+        // The replacements of this change's lines; when none touch them (a change that moves
+        // text elsewhere), the whole file's.
+        let near: Vec<&Replacement> = replacements
+            .iter()
+            .filter(|x| x.first <= last + 1 && c.line <= x.last.max(x.first))
+            .collect();
+        let chosen: Vec<&Replacement> = if near.is_empty() {
+            replacements.iter().collect()
+        } else {
+            near
+        };
+        result["fixes"] = json!([{
+            "description": {"text": c.title},
+            "artifactChanges": [{
+                "artifactLocation": {"uri": uri(&r.display)},
+                "replacements": chosen.iter().map(|x| x.json.clone()).collect::<Vec<_>>(),
+            }],
+        }]);
+    }
+    result
+}
+
+fn notification(r: &FileReport, p: &Problem, level: &str) -> Value {
+    let mut region = None;
+    if p.line > 0 {
+        region = Some(json!({"startLine": p.line, "startColumn": p.column.max(1)}));
+    }
+    let mut physical = json!({"artifactLocation": {"uri": uri(&r.display)}});
+    if let Some(region) = region {
+        physical["region"] = region;
+    }
+    json!({
+        "level": level,
+        "message": {"text": format!("{}: {}", r.display, p.message)},
+        "locations": [{"physicalLocation": physical}],
+    })
+}
+
+fn location(path: &str, region: Value) -> Value {
+    json!({"physicalLocation": {
+        "artifactLocation": {"uri": uri(path)},
+        "region": region,
+    }})
+}
+
+/// A relative URI reference for a display path: `/` kept, everything but unreserved
+/// characters percent-encoded.
+fn uri(path: &str) -> String {
+    let mut s = String::with_capacity(path.len());
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            s.push(char::from(b));
+        } else {
+            s.push_str(&format!("%{b:02X}"));
+        }
+    }
+    s
+}
+
+/// A byte column of a line of `original` as a column in Unicode code points.
+fn char_column(original: Option<&str>, line: usize, column: usize) -> usize {
+    let column = column.max(1);
+    let Some(text) = super::lines_of(original.unwrap_or(""), line, line)
+        .first()
+        .copied()
+    else {
+        return column;
+    };
+    let byte = (column - 1).min(text.len());
+    match text.get(..byte) {
+        Some(before) => before.chars().count() + 1,
+        None => column,
+    }
+}
+
+/// One replacement of a fix: original lines `first..=last` (1-based; `last < first` for an
+/// insertion before `first`) and its SARIF form.
+struct Replacement {
+    first: usize,
+    last: usize,
+    json: Value,
+}
+
+/// The replacements that turn `original` into `rewritten`, from a line diff.
+fn replacements(original: &str, rewritten: &str) -> Vec<Replacement> {
+    if original == rewritten {
+        return Vec::new();
+    }
+    let diff = TextDiff::from_lines(original, rewritten);
+    let old: Vec<&str> = diff.iter_old_slices().collect();
+    let new: Vec<&str> = diff.iter_new_slices().collect();
+    let mut out = Vec::new();
+    for op in diff.ops() {
+        if op.tag() == DiffTag::Equal {
+            continue;
+        }
+        let (a, b) = (op.old_range().start, op.old_range().end);
+        let inserted: String = new[op.new_range()].concat();
+        // The deleted region runs from the start of line a+1 to the start of line b+1; past the
+        // last line, to the end of the file.
+        let end = if b < old.len() || original.ends_with('\n') {
+            (b + 1, 1)
+        } else {
+            let last = old.get(b.wrapping_sub(1)).copied().unwrap_or("");
+            (b.max(1), last.chars().count() + 1)
+        };
+        let start = if a >= old.len() && !original.ends_with('\n') {
+            end
+        } else {
+            (a + 1, 1)
+        };
+        let json = json!({
+            "deletedRegion": {
+                "startLine": start.0,
+                "startColumn": start.1,
+                "endLine": end.0,
+                "endColumn": end.1,
+            },
+            "insertedContent": {"text": inserted},
+        });
+        out.push(Replacement {
+            first: a + 1,
+            last: b,
+            json,
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+pub(super) fn replacements_for_test(original: &str, rewritten: &str) -> Vec<Value> {
+    replacements(original, rewritten)
+        .into_iter()
+        .map(|r| r.json)
+        .collect()
+}

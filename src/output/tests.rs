@@ -1,0 +1,97 @@
+use super::*;
+use crate::edit::Applicability;
+
+fn change(line: usize, end_line: usize, end_column: usize) -> ChangeReport {
+    ChangeReport {
+        id: "exec-form",
+        title: "t".into(),
+        reason: "r".into(),
+        applicability: Applicability::Safe,
+        applied: true,
+        line,
+        column: 1,
+        end_line,
+        end_column,
+    }
+}
+
+#[test]
+fn github_escapes_messages_and_properties() {
+    assert_eq!(github::data("50%\r\na:b,c"), "50%25%0D%0Aa:b,c");
+    assert_eq!(github::property("50%\na:b,c"), "50%25%0Aa%3Ab%2Cc");
+}
+
+#[test]
+fn last_line_of_a_span_ending_at_a_line_start() {
+    assert_eq!(last_line(&change(3, 4, 1)), 3);
+    assert_eq!(last_line(&change(3, 5, 1)), 4);
+    assert_eq!(last_line(&change(3, 3, 9)), 3);
+    assert_eq!(last_line(&change(3, 0, 0)), 3);
+}
+
+#[test]
+fn fingerprints_follow_the_instruction_not_its_line() {
+    let a = "FROM x\nCMD  node   s.js\n";
+    let b = "FROM x\n# moved\nCMD node s.js\n";
+    let fa = fingerprint("Dockerfile", &change(2, 3, 1), Some(a), 0);
+    let fb = fingerprint("Dockerfile", &change(3, 4, 1), Some(b), 0);
+    assert_eq!(fa, fb);
+    assert_eq!(fa.len(), 32);
+    assert_ne!(
+        fa,
+        fingerprint("other/Dockerfile", &change(2, 3, 1), Some(a), 0)
+    );
+    assert_ne!(fa, fingerprint("Dockerfile", &change(2, 3, 1), Some(a), 1));
+    // Pinned: the fingerprint must not change between releases.
+    assert_eq!(
+        fingerprint("Dockerfile", &change(1, 2, 1), Some("FROM x\n"), 0),
+        fingerprint("Dockerfile", &change(1, 2, 1), Some("FROM   x\n"), 0)
+    );
+}
+
+#[test]
+fn identical_instructions_get_distinct_fingerprints() {
+    let text = "FROM a\nCMD x\nFROM b\nCMD x\n";
+    let r = FileReport {
+        display: "Dockerfile".into(),
+        status: crate::run::Status::Changed,
+        changes: vec![change(2, 3, 1), change(4, 5, 1)],
+        warnings: Vec::new(),
+        diff: String::new(),
+        texts: Some((text.into(), text.into())),
+    };
+    let f = fingerprints(&r);
+    assert_ne!(f[0], f[1]);
+}
+
+#[test]
+fn sarif_replacements_are_in_original_lines() {
+    let r = sarif::replacements_for_test("FROM a\nCMD b\n", "FROM a\nUSER u\nCMD [\"b\"]\n");
+    assert_eq!(
+        serde_json::to_string(&r).unwrap(),
+        r#"[{"deletedRegion":{"endColumn":1,"endLine":3,"startColumn":1,"startLine":2},"insertedContent":{"text":"USER u\nCMD [\"b\"]\n"}}]"#
+    );
+    // No final newline: the region ends at the end of the last line.
+    let r = sarif::replacements_for_test("FROM a\nCMD b", "FROM a\nCMD [\"b\"]");
+    assert_eq!(
+        serde_json::to_string(&r).unwrap(),
+        r#"[{"deletedRegion":{"endColumn":6,"endLine":2,"startColumn":1,"startLine":2},"insertedContent":{"text":"CMD [\"b\"]"}}]"#
+    );
+    // A pure insertion is an empty region.
+    let r = sarif::replacements_for_test("FROM a\nCMD b\n", "FROM a\nUSER u\nCMD b\n");
+    assert_eq!(
+        serde_json::to_string(&r).unwrap(),
+        r#"[{"deletedRegion":{"endColumn":1,"endLine":2,"startColumn":1,"startLine":2},"insertedContent":{"text":"USER u\n"}}]"#
+    );
+}
+
+#[test]
+fn progress_only_on_a_terminal_outside_ci_for_text() {
+    use crate::cli::OutputFormat;
+    assert!(Progress::wanted(true, false, false, OutputFormat::Text));
+    assert!(!Progress::wanted(false, false, false, OutputFormat::Text));
+    assert!(!Progress::wanted(true, true, false, OutputFormat::Text));
+    assert!(!Progress::wanted(true, false, true, OutputFormat::Text));
+    assert!(!Progress::wanted(true, false, false, OutputFormat::Json));
+    assert!(!Progress::new(3, false).is_enabled());
+}

@@ -1,0 +1,485 @@
+//! The output formats, the CI gates and how the binary ends: each case pins the whole stdout,
+//! stderr and exit code.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+/// What one run of the binary printed and returned.
+#[derive(Debug)]
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+fn restage_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_restage"));
+    cmd.args(args)
+        .current_dir(dir)
+        .env_remove("NO_COLOR")
+        .env_remove("CI")
+        .env_remove("RESTAGE_TEST_PANIC");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("the restage binary runs");
+    Run {
+        code: out.status.code(),
+        stdout: String::from_utf8(out.stdout).expect("UTF-8 stdout"),
+        stderr: String::from_utf8(out.stderr).expect("UTF-8 stderr"),
+    }
+}
+
+fn restage(dir: &Path, args: &[&str]) -> Run {
+    restage_env(dir, args, &[])
+}
+
+fn write(root: &Path, path: &str, text: &str) {
+    let p = root.join(path);
+    std::fs::create_dir_all(p.parent().expect("a parent")).expect("mkdir");
+    std::fs::write(p, text).expect("write");
+}
+
+/// A small repository with one file of each kind: applied changes (`app`), a suggestion and an
+/// applied change (`odd`), a pending unsafe fix (`root`), a suggestion only (`sugg`), an
+/// unchanged file with a warning (`ok`) and an invalid file (`bad`).
+fn tree() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let t = tmp.path();
+    write(
+        t,
+        "app/Dockerfile",
+        "FROM node:20-slim\nWORKDIR /app\nCOPY . .\nRUN npm ci\nCMD node server.js\n",
+    );
+    write(
+        t,
+        "app/package.json",
+        "{\"name\": \"a\", \"scripts\": {\"start\": \"node server.js\"}}\n",
+    );
+    write(t, "app/package-lock.json", "{\"lockfileVersion\": 3}\n");
+    write(t, "app/server.js", "x\n");
+    write(
+        t,
+        "odd/Dockerfile",
+        "FROM example.com/custom/base:1\nCOPY app /app\nCMD /app/run --port 80\n",
+    );
+    write(
+        t,
+        "root/Dockerfile",
+        "FROM node:20-slim\nWORKDIR /app\nCOPY . .\nUSER root\nCMD [\"node\", \"s.js\"]\n",
+    );
+    write(
+        t,
+        "sugg/Dockerfile",
+        "FROM example.com/custom/base:1\nCMD [\"/app/run\"]\n",
+    );
+    write(
+        t,
+        "ok/Dockerfile",
+        "FROM node:20-slim\nUSER node\n# restage: ignore=exec-form\nCMD [\"node\", \"s.js\"]\n",
+    );
+    write(t, "bad/Dockerfile", "FROM alpine:3\nFRM x\n");
+    tmp
+}
+
+/// The whole of a run, for a snapshot.
+fn whole(run: &Run) -> String {
+    format!(
+        "exit: {:?}\n--- stdout\n{}--- stderr\n{}",
+        run.code, run.stdout, run.stderr
+    )
+}
+
+#[test]
+fn text_is_the_diff_on_stdout_and_notes_on_stderr() {
+    let tmp = tree();
+    let run = restage(tmp.path(), &[]);
+    insta::assert_snapshot!("text", whole(&run));
+}
+
+#[test]
+fn json_document() {
+    let tmp = tree();
+    let run = restage(tmp.path(), &["--output-format", "json"]);
+    assert_eq!(run.stderr, "");
+    assert_eq!(run.code, Some(2));
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).expect("one JSON document");
+    assert_eq!(doc["version"], 1);
+    insta::assert_snapshot!("json", run.stdout);
+}
+
+#[test]
+fn json_with_write_reports_what_was_written() {
+    let tmp = tree();
+    let run = restage(tmp.path(), &["--output-format", "json", "--write", "odd"]);
+    assert_eq!(run.stderr, "");
+    assert_eq!(run.code, Some(0));
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).expect("one JSON document");
+    assert_eq!(doc["files"][0]["status"], "changed");
+    assert_eq!(doc["summary"]["applied"], 1);
+    assert_eq!(doc["summary"]["suggestions"], 1);
+    let text = std::fs::read_to_string(tmp.path().join("odd/Dockerfile")).expect("read");
+    assert_eq!(
+        text,
+        "FROM example.com/custom/base:1\nCOPY app /app\nCMD [\"/app/run\", \"--port\", \"80\"]\n"
+    );
+}
+
+/// The SARIF document with each rule's help (the transform's whole documentation) checked
+/// against the registry and left out of the snapshot.
+fn sarif(dir: &Path, args: &[&str]) -> (Run, serde_json::Value) {
+    let mut all = vec!["--output-format", "sarif"];
+    all.extend_from_slice(args);
+    let run = restage(dir, &all);
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).expect("one JSON document");
+    (run, doc)
+}
+
+#[test]
+fn sarif_document() {
+    let tmp = tree();
+    let (run, mut doc) = sarif(tmp.path(), &[]);
+    assert_eq!(run.stderr, "");
+    assert_eq!(run.code, Some(2));
+    let rules = doc["runs"][0]["tool"]["driver"]["rules"]
+        .as_array_mut()
+        .expect("rules");
+    let ids: Vec<&str> = restage::transforms::registry()
+        .iter()
+        .map(|t| t.id)
+        .collect();
+    assert_eq!(rules.len(), ids.len());
+    for (rule, id) in rules.iter_mut().zip(ids) {
+        assert_eq!(rule["id"], id);
+        let doc = restage::transforms::find(id).expect("a transform").doc;
+        assert_eq!(rule["help"]["text"], doc);
+        assert_eq!(rule["help"]["markdown"], doc);
+        rule["help"] = serde_json::json!("(transforms/ID.md)");
+        rule["fullDescription"] = serde_json::json!("(summary and confidence)");
+    }
+    doc["runs"][0]["tool"]["driver"]["version"] = serde_json::json!("(version)");
+    insta::assert_snapshot!(
+        "sarif",
+        serde_json::to_string_pretty(&doc).expect("serialize")
+    );
+}
+
+/// The official SARIF 2.1.0 schema, from the npm package `@microsoft/jest-sarif`, or why not.
+fn sarif_schema(dir: &Path) -> Result<std::path::PathBuf, String> {
+    let pack = Command::new("npm")
+        .args(["pack", "--silent", "@microsoft/jest-sarif@1.0.0-beta.0"])
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("npm: {e}"))?;
+    if !pack.status.success() {
+        return Err(format!(
+            "npm pack failed: {}",
+            String::from_utf8_lossy(&pack.stderr)
+        ));
+    }
+    let tarball = String::from_utf8_lossy(&pack.stdout).trim().to_string();
+    let tar = Command::new("tar")
+        .args([
+            "xzf",
+            &tarball,
+            "package/lib/schemas/sarif-2.1.0-rtm.5.json",
+        ])
+        .current_dir(dir)
+        .status()
+        .map_err(|e| format!("tar: {e}"))?;
+    if !tar.success() {
+        return Err(format!("tar could not extract the schema from {tarball}"));
+    }
+    Ok(dir.join("package/lib/schemas/sarif-2.1.0-rtm.5.json"))
+}
+
+/// Validates `doc` against `schema` with python3's jsonschema: Ok(errors) or why it cannot.
+fn validate(schema: &Path, doc: &Path) -> Result<String, String> {
+    let script = "import json, sys, jsonschema\n\
+        schema = json.load(open(sys.argv[1]))\n\
+        doc = json.load(open(sys.argv[2]))\n\
+        v = jsonschema.validators.validator_for(schema)(schema)\n\
+        errors = sorted(v.iter_errors(doc), key=lambda e: list(e.path))\n\
+        print(''.join('%s: %s\\n' % (list(e.path), e.message) for e in errors), end='')\n";
+    let out = Command::new("python3")
+        .args(["-c", script])
+        .arg(schema)
+        .arg(doc)
+        .output()
+        .map_err(|e| format!("python3: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "python3 jsonschema: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[test]
+fn sarif_validates_against_the_official_schema() {
+    let tmp = tree();
+    let (_, doc) = sarif(tmp.path(), &[]);
+    let (_, unsafe_doc) = sarif(tmp.path(), &["--unsafe-fixes"]);
+    let work = tempfile::tempdir().expect("tempdir");
+    let schema = match sarif_schema(work.path()) {
+        Ok(p) => p,
+        Err(why) => {
+            let message = format!("SKIPPED: SARIF schema validation: {why}");
+            eprintln!("\n{message}\n");
+            assert!(
+                std::env::var_os("RESTAGE_SARIF_SCHEMA_REQUIRE").is_none_or(|v| v != "1"),
+                "{message}"
+            );
+            return;
+        }
+    };
+    let mut broken = doc.clone();
+    broken["runs"][0]["results"][0]["level"] = serde_json::json!("loud");
+    for (name, d, valid) in [
+        ("restage.sarif", &doc, true),
+        ("unsafe.sarif", &unsafe_doc, true),
+        ("broken.sarif", &broken, false),
+    ] {
+        let path = work.path().join(name);
+        std::fs::write(&path, serde_json::to_string(d).expect("serialize")).expect("write");
+        match validate(&schema, &path) {
+            Ok(errors) => assert_eq!(errors.is_empty(), valid, "{name}: {errors}"),
+            Err(why) => {
+                let message = format!("SKIPPED: SARIF schema validation: {why}");
+                eprintln!("\n{message}\n");
+                assert!(
+                    std::env::var_os("RESTAGE_SARIF_SCHEMA_REQUIRE").is_none_or(|v| v != "1"),
+                    "{message}"
+                );
+                return;
+            }
+        }
+    }
+}
+
+#[test]
+fn github_annotations() {
+    let tmp = tree();
+    let run = restage(tmp.path(), &["--output-format", "github"]);
+    insta::assert_snapshot!("github", whole(&run));
+}
+
+#[test]
+fn gitlab_code_quality() {
+    let tmp = tree();
+    let run = restage(tmp.path(), &["--output-format", "gitlab"]);
+    assert_eq!(run.stderr, "");
+    insta::assert_snapshot!("gitlab", run.stdout);
+}
+
+fn fingerprints(run: &Run) -> Vec<(String, String)> {
+    let issues: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
+    let mut out: Vec<(String, String)> = issues
+        .as_array()
+        .expect("an array")
+        .iter()
+        .map(|i| {
+            (
+                i["check_name"].as_str().expect("check_name").to_string(),
+                i["fingerprint"].as_str().expect("fingerprint").to_string(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn gitlab_fingerprints_are_unique_and_survive_lines_added_above() {
+    let tmp = tree();
+    let before = fingerprints(&restage(tmp.path(), &["--output-format", "gitlab", "odd"]));
+    let mut unique: Vec<&String> = before.iter().map(|(_, f)| f).collect();
+    unique.dedup();
+    assert_eq!(unique.len(), before.len());
+    write(
+        tmp.path(),
+        "odd/Dockerfile",
+        "# The service image.\n\nFROM example.com/custom/base:1\nCOPY app /app\nCMD /app/run --port 80\n",
+    );
+    let after = fingerprints(&restage(tmp.path(), &["--output-format", "gitlab", "odd"]));
+    assert_eq!(before, after);
+    write(
+        tmp.path(),
+        "odd/Dockerfile",
+        "FROM example.com/custom/base:1\nCOPY app /app\nCMD /app/run --port 8080\n",
+    );
+    let changed = fingerprints(&restage(tmp.path(), &["--output-format", "gitlab", "odd"]));
+    assert_ne!(before, changed);
+}
+
+#[test]
+fn markdown_comment() {
+    let tmp = tree();
+    let run = restage(tmp.path(), &["--output-format", "markdown"]);
+    insta::assert_snapshot!("markdown", whole(&run));
+}
+
+#[test]
+fn statistics_and_show_fixes_follow_the_summary() {
+    let tmp = tree();
+    let run = restage(
+        tmp.path(),
+        &["-q", "--statistics", "--show-fixes", "app", "odd", "root"],
+    );
+    insta::assert_snapshot!("statistics-show-fixes", whole(&run));
+    let none = restage(tmp.path(), &["--statistics", "--show-fixes", "ok"]);
+    insta::assert_snapshot!("statistics-show-fixes-none", whole(&none));
+}
+
+#[test]
+fn fail_levels_and_exit_zero() {
+    let tmp = tree();
+    let t = tmp.path();
+    let code = |args: &[&str]| restage(t, args).code;
+    // `root` has only an unsafe fix not applied, `sugg` only a suggestion, `app` safe changes.
+    let table: &[(&[&str], Option<i32>)] = &[
+        (&["--check", "root"], Some(0)),
+        (&["--check", "--fail-level", "safe", "root"], Some(0)),
+        (&["--check", "--fail-level", "unsafe", "root"], Some(1)),
+        (&["--check", "--fail-level", "suggestion", "root"], Some(1)),
+        (&["--check", "--fail-level", "unsafe", "sugg"], Some(0)),
+        (&["--check", "--fail-level", "suggestion", "sugg"], Some(1)),
+        (&["--check", "--fail-level", "suggestion", "ok"], Some(0)),
+        (&["--check", "app"], Some(1)),
+        (&["--check", "--exit-zero", "app"], Some(0)),
+        (
+            &[
+                "--check",
+                "--exit-zero",
+                "--fail-level",
+                "suggestion",
+                "sugg",
+            ],
+            Some(0),
+        ),
+        (&["--check", "--exit-zero", "bad"], Some(2)),
+        (&["--exit-zero", "bad"], Some(2)),
+        (&["app"], Some(0)),
+        (&["--check", "--output-format", "json", "app"], Some(1)),
+    ];
+    for (args, want) in table {
+        assert_eq!(code(args), *want, "restage {}", args.join(" "));
+    }
+    let run = restage(t, &["--fail-level", "unsafe", "root"]);
+    assert_eq!(run.code, Some(2));
+    assert_eq!(run.stdout, "");
+    assert!(
+        run.stderr
+            .starts_with("error: the following required arguments were not provided:\n  --check\n"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_full_disk_is_an_error() {
+    if !Path::new("/dev/full").exists() {
+        eprintln!("SKIPPED: no /dev/full");
+        return;
+    }
+    let tmp = tree();
+    for (args, what) in [
+        (&["app"][..], "the diff"),
+        (&["--output-format", "json", "app"][..], "json"),
+        (&["list"][..], "list"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_restage"))
+            .args(args)
+            .current_dir(tmp.path())
+            .stdout(std::fs::File::create("/dev/full").expect("open /dev/full"))
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(2), "{what}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let last = stderr.lines().last().unwrap_or("");
+        assert_eq!(
+            last, "restage: error: writing to stdout: No space left on device (os error 28)",
+            "{what}: {stderr}"
+        );
+    }
+}
+
+/// Runs restage with a stdout pipe whose reader is already closed.
+fn with_closed_stdout(dir: &Path, args: &[&str]) -> (Option<i32>, String) {
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: `fds` is a valid array of two descriptors for pipe(2) to fill.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    // SAFETY: the read end is ours and used nowhere else.
+    unsafe { libc::close(fds[0]) };
+    // SAFETY: the write end is an open descriptor owned by nothing else.
+    let writer = unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(fds[1]) };
+    let out = Command::new(env!("CARGO_BIN_EXE_restage"))
+        .args(args)
+        .current_dir(dir)
+        .stdout(writer)
+        .output()
+        .expect("runs");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_closed_pipe_ends_the_output_quietly_with_the_runs_exit_code() {
+    let tmp = tree();
+    assert_eq!(
+        with_closed_stdout(tmp.path(), &["app"]),
+        (Some(0), String::new())
+    );
+    assert_eq!(
+        with_closed_stdout(tmp.path(), &["--check", "app"]),
+        (Some(1), String::new())
+    );
+    assert_eq!(
+        with_closed_stdout(tmp.path(), &["list"]),
+        (Some(0), String::new())
+    );
+}
+
+/// Replaces `src/run.rs:LINE:COLUMN` with `src/run.rs:_:_`, so the snapshot survives edits.
+fn without_line(s: &str) -> String {
+    let re = regex::Regex::new(r"(src/[a-z_/]+\.rs):\d+:\d+").expect("a regex");
+    re.replace_all(s, "$1:_:_").into_owned()
+}
+
+#[test]
+fn panics_are_reported_with_their_place() {
+    let tmp = tree();
+    let file = restage_env(tmp.path(), &["ok"], &[("RESTAGE_TEST_PANIC", "file")]);
+    let run = restage_env(tmp.path(), &["ok"], &[("RESTAGE_TEST_PANIC", "run")]);
+    insta::assert_snapshot!(
+        "panics",
+        without_line(&format!(
+            "inside a file:\n{}\noutside:\n{}",
+            whole(&file),
+            whole(&run)
+        ))
+    );
+}
+
+#[test]
+fn no_progress_bar_when_stderr_is_not_a_terminal() {
+    // Many files, so a slow run would pass the bar's delay; stderr is a pipe here, so nothing
+    // but the summary may appear.
+    let tmp = tempfile::tempdir().expect("tempdir");
+    for i in 0..200 {
+        write(
+            tmp.path(),
+            &format!("s{i:03}/Dockerfile"),
+            "FROM node:20-slim\nUSER node\nCMD [\"node\", \"s.js\"]\n",
+        );
+    }
+    let run = restage(tmp.path(), &["-j1"]);
+    assert_eq!(
+        whole(&run),
+        "exit: Some(0)\n--- stdout\n--- stderr\nrestage: 200 files: 0 would change, 200 unchanged\n"
+    );
+}
