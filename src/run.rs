@@ -46,6 +46,7 @@ pub fn main() -> i32 {
         let at = info
             .location()
             .map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()));
+        *crate::sync::lock(&LAST_PANIC_LOCATION) = at.clone();
         PANIC_LOCATION.with(|p| *p.borrow_mut() = at);
     }));
     match panic::catch_unwind(AssertUnwindSafe(|| dispatch(cli))) {
@@ -65,6 +66,9 @@ pub fn main() -> i32 {
             EXIT_ERROR
         }
         Err(payload) => {
+            // The panic may have happened on a worker thread: its location is the last one.
+            let at = crate::sync::lock(&LAST_PANIC_LOCATION).take();
+            PANIC_LOCATION.with(|p| *p.borrow_mut() = at);
             let _ = writeln!(
                 std::io::stderr(),
                 "restage: internal error: {}; please report it",
@@ -74,6 +78,9 @@ pub fn main() -> i32 {
         }
     }
 }
+
+/// Where the last panic on any thread happened, for a panic that reaches `main`.
+static LAST_PANIC_LOCATION: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
 
 thread_local! {
     /// Where the last panic on this thread happened (`file:line:column`).
@@ -464,6 +471,7 @@ fn fix(args: FixArgs) -> Result<i32> {
             .par_iter()
             .map(|f| {
                 let r = process_guarded(f, &job);
+                panic_for_test("worker");
                 progress.tick();
                 r
             })

@@ -14,7 +14,21 @@ const DELAY: Duration = Duration::from_secs(1);
 pub struct Progress {
     bar: Option<ProgressBar>,
     start: Instant,
+    delay: Duration,
     shown: OnceLock<()>,
+}
+
+/// The delay before the bar appears; debug builds read `RESTAGE_TEST_PROGRESS_DELAY_MS`, so a
+/// test can show the bar on a short run.
+fn delay() -> Duration {
+    if cfg!(debug_assertions)
+        && let Some(ms) = std::env::var("RESTAGE_TEST_PROGRESS_DELAY_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+    {
+        return Duration::from_millis(ms);
+    }
+    DELAY
 }
 
 impl Progress {
@@ -37,6 +51,7 @@ impl Progress {
         Progress {
             bar,
             start: Instant::now(),
+            delay: delay(),
             shown: OnceLock::new(),
         }
     }
@@ -49,7 +64,7 @@ impl Progress {
     /// One more file done.
     pub fn tick(&self) {
         let Some(bar) = &self.bar else { return };
-        if self.shown.get().is_none() && self.start.elapsed() >= DELAY {
+        if self.shown.get().is_none() && self.start.elapsed() >= self.delay {
             self.shown.get_or_init(|| {
                 bar.set_draw_target(ProgressDrawTarget::stderr());
             });

@@ -455,31 +455,74 @@ fn panics_are_reported_with_their_place() {
     let tmp = tree();
     let file = restage_env(tmp.path(), &["ok"], &[("RESTAGE_TEST_PANIC", "file")]);
     let run = restage_env(tmp.path(), &["ok"], &[("RESTAGE_TEST_PANIC", "run")]);
+    let worker = restage_env(tmp.path(), &["ok"], &[("RESTAGE_TEST_PANIC", "worker")]);
     insta::assert_snapshot!(
         "panics",
         without_line(&format!(
-            "inside a file:\n{}\noutside:\n{}",
+            "inside a file:\n{}\noutside:\n{}\non a worker thread, outside a file:\n{}",
             whole(&file),
-            whole(&run)
+            whole(&run),
+            whole(&worker)
         ))
     );
 }
 
-#[test]
-fn no_progress_bar_when_stderr_is_not_a_terminal() {
-    // Many files, so a slow run would pass the bar's delay; stderr is a pipe here, so nothing
-    // but the summary may appear.
+/// A tree of `n` unchanged Dockerfiles.
+fn many(n: usize) -> tempfile::TempDir {
     let tmp = tempfile::tempdir().expect("tempdir");
-    for i in 0..200 {
+    for i in 0..n {
         write(
             tmp.path(),
             &format!("s{i:03}/Dockerfile"),
             "FROM node:20-slim\nUSER node\nCMD [\"node\", \"s.js\"]\n",
         );
     }
-    let run = restage(tmp.path(), &["-j1"]);
+    tmp
+}
+
+/// The bar shows at once in these tests (debug builds read the delay from the environment).
+const NO_DELAY: (&str, &str) = ("RESTAGE_TEST_PROGRESS_DELAY_MS", "0");
+
+#[test]
+fn no_progress_bar_when_stderr_is_not_a_terminal() {
+    let tmp = many(20);
+    let run = restage_env(tmp.path(), &["-j1"], &[NO_DELAY]);
     assert_eq!(
         whole(&run),
-        "exit: Some(0)\n--- stdout\n--- stderr\nrestage: 200 files: 0 would change, 200 unchanged\n"
+        "exit: Some(0)\n--- stdout\n--- stderr\nrestage: 20 files: 0 would change, 20 unchanged\n"
     );
+}
+
+/// What restage prints on a terminal (`script` gives it one), or None without `script`.
+fn on_a_terminal(dir: &Path, args: &str, env: &[(&str, &str)]) -> Option<String> {
+    let bin = env!("CARGO_BIN_EXE_restage");
+    let mut cmd = Command::new("script");
+    cmd.args(["-qec", &format!("{bin} {args}"), "/dev/null"])
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .env_remove("CI")
+        .env("TERM", "xterm");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().ok()?;
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[test]
+fn progress_bar_only_on_a_terminal_outside_ci_without_quiet_in_text() {
+    let tmp = many(20);
+    let Some(shown) = on_a_terminal(tmp.path(), "-j1", &[NO_DELAY]) else {
+        eprintln!("SKIPPED: no `script` to run restage on a terminal");
+        return;
+    };
+    assert!(shown.contains("/20 files"), "{shown:?}");
+    for (args, env) in [
+        ("-j1", &[NO_DELAY, ("CI", "true")][..]),
+        ("-j1 -q", &[NO_DELAY][..]),
+        ("-j1 --output-format json", &[NO_DELAY][..]),
+    ] {
+        let out = on_a_terminal(tmp.path(), args, env).expect("script ran before");
+        assert!(!out.contains("files "), "restage {args} {env:?}: {out:?}");
+    }
 }
