@@ -9,8 +9,8 @@ pub fn render(reports: &[FileReport]) -> String {
     let mut s = String::new();
     for r in reports {
         for c in &r.changes {
-            let level = match super::label(c) {
-                "suggestion" => "notice",
+            let level = match crate::report::Fate::of(c) {
+                crate::report::Fate::Suggestion => "notice",
                 _ => "warning",
             };
             let _ = writeln!(

@@ -36,8 +36,8 @@ pub fn render(reports: &[FileReport]) -> String {
                 description: format!("{} ({}): {}", c.title, super::label(c), c.reason),
                 check_name: c.id,
                 fingerprint,
-                severity: match super::label(c) {
-                    "suggestion" => "info",
+                severity: match crate::report::Fate::of(c) {
+                    crate::report::Fate::Suggestion => "info",
                     _ => "minor",
                 },
                 location: Location {

@@ -88,21 +88,24 @@ pub fn render(reports: &[FileReport], summary: &Summary, settings: &Settings) ->
 }
 
 /// Text safe inside a table cell.
-fn cell(s: &str) -> String {
+pub(super) fn cell(s: &str) -> String {
     s.replace('\\', "\\\\")
         .replace('|', "\\|")
         .replace(['\r', '\n'], " ")
 }
 
 /// Inline code that survives backticks in the text.
-fn code(s: &str) -> String {
+pub(super) fn code(s: &str) -> String {
     let ticks = "`".repeat(longest_backtick_run(s) + 1);
     let pad = if s.starts_with('`') || s.ends_with('`') {
         " "
     } else {
         ""
     };
-    cell(&format!("{ticks}{pad}{s}{pad}{ticks}"))
+    // Only a pipe needs escaping in a code span inside a table.
+    format!("{ticks}{pad}{s}{pad}{ticks}")
+        .replace('|', "\\|")
+        .replace(['\r', '\n'], " ")
 }
 
 fn longest_backtick_run(s: &str) -> usize {

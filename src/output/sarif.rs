@@ -82,8 +82,8 @@ fn result(
         .iter()
         .position(|t| t.id == c.id)
         .unwrap_or(0);
-    let level = match super::label(c) {
-        "suggestion" => "note",
+    let level = match crate::report::Fate::of(c) {
+        crate::report::Fate::Suggestion => "note",
         _ => "warning",
     };
     let last = super::last_line(c);
