@@ -1,6 +1,7 @@
 //! The run: arguments -> settings -> discovery -> each file through the pipeline in parallel ->
-//! diffs on stdout, notes and the summary on stderr -> one exit code. One file's failure is a
-//! value, never an abort; a panic inside one file is caught and reported for that file.
+//! a typed `FileReport` per file -> the output format's emitter -> one exit code. One file's
+//! failure is a value, never an abort; a panic inside one file is caught and reported for that
+//! file, with where it happened.
 
 use std::io::{IsTerminal, Write};
 use std::panic::{self, AssertUnwindSafe};
