@@ -10,10 +10,10 @@ use anyhow::{Context as _, Result, bail};
 use clap::Parser;
 use rayon::prelude::*;
 
-use crate::cli::{Cli, ColorChoice, Command, ConfigArgs, FixArgs};
+use crate::cli::{Cli, ColorChoice, Command, ConfigArgs, FixArgs, WalkArgs};
 use crate::config::{CliOptions, ConfigChoice, ConfigResolver, Settings};
 use crate::context::ContextReader;
-use crate::discover::{self, Found, io_reason};
+use crate::discover::{self, Found};
 use crate::knowledge::Knowledge;
 use crate::pipeline::{self, Options, PipelineError};
 use crate::report::{self, Colors, Summary};
@@ -89,24 +89,31 @@ fn dispatch(cli: Cli) -> Result<i32> {
             paths,
             config,
             context,
-        }) => files(paths, config, context),
+            walk,
+        }) => files(paths, config, context, walk),
         None => fix(cli.fix),
     }
 }
 
 /// `restage files`: what discovery picks, each with its build context and ecosystems.
-fn files(paths: Vec<PathBuf>, config: ConfigArgs, context: Option<PathBuf>) -> Result<i32> {
+fn files(
+    paths: Vec<PathBuf>,
+    config: ConfigArgs,
+    context: Option<PathBuf>,
+    walk: WalkArgs,
+) -> Result<i32> {
     let args = FixArgs {
         paths,
         context,
         config,
+        walk,
         ..fix_defaults()
     };
-    let resolver = resolver(&args)?;
+    let resolver = std::sync::Arc::new(resolver(&args)?);
     let contexts = ContextReader::new();
     let cwd = std::env::current_dir().context("reading the current directory")?;
     let roots = roots(&args.paths);
-    let found = discover::discover(&roots, 0);
+    let found = discover::discover_with(&roots, walk_options(&args, &resolver, 0));
     let lines: Vec<(String, bool)> = found
         .par_iter()
         .map(|f| {
@@ -170,6 +177,20 @@ fn fix_defaults() -> FixArgs {
         color: ColorChoice::Never,
         quiet: false,
         config: ConfigArgs::default(),
+        walk: WalkArgs::default(),
+    }
+}
+
+/// How discovery walks: `--follow`, and the excludes of the command line and config files.
+fn walk_options(
+    args: &FixArgs,
+    resolver: &std::sync::Arc<ConfigResolver>,
+    threads: usize,
+) -> discover::Walk {
+    discover::Walk {
+        threads,
+        follow: args.walk.follow,
+        exclude: resolver.excluder(),
     }
 }
 
@@ -198,6 +219,7 @@ pub fn resolver(args: &FixArgs) -> Result<ConfigResolver> {
         unsafe_fixes: args.unsafe_fixes,
         context: args.context.clone(),
         config: config_choice(&args.config),
+        exclude: args.walk.exclude.clone(),
     };
     ConfigResolver::new(options).map_err(|e| anyhow::anyhow!("{e}"))
 }
@@ -259,8 +281,8 @@ impl KnowledgeCache {
             .entry(overrides.origin.clone())
             .or_insert_with(|| {
                 let origin = overrides.origin.display().to_string();
-                let text = std::fs::read_to_string(&overrides.origin)
-                    .map_err(|e| format!("{origin}: {}", io_reason(&e)))?;
+                let text = crate::config::read_config_text(&overrides.origin)
+                    .map_err(|e| e.to_string())?;
                 self.builtin
                     .with_overrides_from_config(&text, &origin)
                     .map_err(|e| format!("{e:#}"))
@@ -281,7 +303,7 @@ struct Job<'a> {
 fn fix(args: FixArgs) -> Result<i32> {
     check_ids(&args)?;
     let knowledge = KnowledgeCache::new()?;
-    let resolver = resolver(&args)?;
+    let resolver = std::sync::Arc::new(resolver(&args)?);
     let contexts = ContextReader::new();
     let cwd = std::env::current_dir().context("reading the current directory")?;
     let roots = roots(&args.paths);
@@ -290,7 +312,10 @@ fn fix(args: FixArgs) -> Result<i32> {
         .num_threads(threads)
         .build()
         .context("starting worker threads")?;
-    let found = discover::discover(&roots, pool.current_num_threads());
+    let found = discover::discover_with(
+        &roots,
+        walk_options(&args, &resolver, pool.current_num_threads()),
+    );
     let job = Job {
         knowledge: &knowledge,
         resolver: &resolver,
@@ -298,8 +323,21 @@ fn fix(args: FixArgs) -> Result<i32> {
         write: args.write,
         cwd: &cwd,
     };
-    let reports: Vec<FileReport> =
-        pool.install(|| found.par_iter().map(|f| process_guarded(f, &job)).collect());
+    // A broken restage.toml is reported once, not once per Dockerfile under it.
+    let (config_errors, broken) = broken_configs(&found, &job);
+    let reports: Vec<FileReport> = pool.install(|| {
+        found
+            .par_iter()
+            .enumerate()
+            .map(|(i, f)| match broken.get(&i) {
+                Some(reason) => FileReport {
+                    notes: Vec::new(),
+                    ..failed(&report::display_path(f.path(), job.cwd), reason.clone())
+                },
+                None => process_guarded(f, &job),
+            })
+            .collect()
+    });
 
     let colors = Colors(match args.color {
         ColorChoice::Always => true,
@@ -317,6 +355,9 @@ fn fix(args: FixArgs) -> Result<i32> {
     let mut out = std::io::BufWriter::new(stdout.lock());
     let stderr = std::io::stderr();
     let mut err = stderr.lock();
+    for line in &config_errors {
+        let _ = writeln!(err, "{line}");
+    }
     for r in &reports {
         match &r.status {
             Status::Unchanged => summary.unchanged += 1,
@@ -372,6 +413,44 @@ fn failed(display: &str, message: String) -> FileReport {
         diff: String::new(),
         suggestions: 0,
     }
+}
+
+/// The configuration errors of the files found, each once in the order first met, and the
+/// files (by index) under a broken configuration with their reason.
+fn broken_configs(
+    found: &[Found],
+    job: &Job,
+) -> (Vec<String>, std::collections::HashMap<usize, String>) {
+    let known: Vec<&str> = transforms::registry().iter().map(|t| t.id).collect();
+    let mut lines: Vec<String> = Vec::new();
+    let mut broken = std::collections::HashMap::new();
+    for (i, f) in found.iter().enumerate() {
+        let Found::File(path) = f else { continue };
+        let errors: Vec<String> = match job.resolver.settings_for(path) {
+            Err(e) => vec![e.located(&report::display_path(&e.path, job.cwd))],
+            Ok(settings) => {
+                let mut errors: Vec<String> = settings
+                    .unknown_ids(&known)
+                    .into_iter()
+                    .map(|u| format!("restage: error: configuration: {u}"))
+                    .collect();
+                if let Err(e) = job.knowledge.for_settings(&settings) {
+                    errors.push(format!("restage: error: configuration: {e}"));
+                }
+                errors
+            }
+        };
+        if errors.is_empty() {
+            continue;
+        }
+        broken.insert(i, format!("configuration: {}", errors.join("; ")));
+        for line in errors {
+            if !lines.contains(&line) {
+                lines.push(line);
+            }
+        }
+    }
+    (lines, broken)
 }
 
 fn process(found: &Found, display: &str, job: &Job) -> FileReport {

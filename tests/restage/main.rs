@@ -6,5 +6,6 @@ mod cli;
 mod common;
 mod docs;
 mod fixtures;
+mod io;
 mod mutations;
 mod syntax;

@@ -1,0 +1,293 @@
+//! File handling through the real binary: what is read (kernel files, symlinks, one file reached
+//! twice, excludes, templates, config discovery), what `--write` guarantees, and diffs that
+//! `git apply` accepts. Each case pins the whole stdout, stderr and exit code.
+
+use std::path::Path;
+use std::process::Command;
+
+/// Exit code, stdout and stderr of `restage ARGS` run in `dir`.
+fn restage(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_restage"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the restage binary runs");
+    (
+        out.status.code().expect("exited, not killed"),
+        String::from_utf8(out.stdout).expect("UTF-8 stdout"),
+        String::from_utf8(out.stderr).expect("UTF-8 stderr"),
+    )
+}
+
+fn write(root: &Path, rel: &str, text: &str) {
+    let p = root.join(rel);
+    std::fs::create_dir_all(p.parent().expect("a parent")).expect("mkdir");
+    std::fs::write(p, text).expect("write");
+}
+
+/// A Dockerfile exec-form rewrites, and its diff.
+const SHELL_CMD: &str = "FROM node:20-slim\nCMD node server.js\n";
+
+fn exec_diff(path: &str) -> String {
+    format!(
+        "--- a/{path}\n+++ b/{path}\n@@ -1,2 +1,2 @@\n FROM node:20-slim\n-CMD node server.js\n+CMD [\"node\", \"server.js\"]\n"
+    )
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn kernel_files_are_refused_not_read() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let t = tmp.path();
+    std::os::unix::fs::symlink("/proc/self/status", t.join("Dockerfile")).expect("symlink");
+    let got = restage(t, &["--no-config", "Dockerfile"]);
+    assert_eq!(
+        got,
+        (
+            2,
+            String::new(),
+            "Dockerfile: error: on a kernel file system (procfs), not read\n\
+             restage: 1 file: 0 would change, 0 unchanged, 1 error\n"
+                .to_owned()
+        )
+    );
+}
+
+/// `root/outside/Dockerfile`, and `root/repo/` holding `svc/Dockerfile`, a symlink
+/// `svc/api.Dockerfile` to the outside file and a symlink `Dockerfile` to `svc/Dockerfile`.
+fn tree_with_symlinks() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let t = tmp.path();
+    write(t, "outside/Dockerfile", SHELL_CMD);
+    write(t, "repo/svc/Dockerfile", SHELL_CMD);
+    std::os::unix::fs::symlink(
+        "../../outside/Dockerfile",
+        t.join("repo/svc/api.Dockerfile"),
+    )
+    .expect("symlink");
+    std::os::unix::fs::symlink("svc/Dockerfile", t.join("repo/Dockerfile")).expect("symlink");
+    tmp
+}
+
+const ARGS: [&str; 3] = ["--no-config", "--select", "exec-form"];
+
+fn with<'a>(args: &[&'a str]) -> Vec<&'a str> {
+    let mut all = ARGS.to_vec();
+    all.extend_from_slice(args);
+    all
+}
+
+fn note(path: &str) -> String {
+    format!("{path}:2:1: exec-form: Write CMD in exec form\n")
+}
+
+#[test]
+fn walked_symlinks_are_not_followed_and_write_stays_in_the_tree() {
+    let tmp = tree_with_symlinks();
+    let repo = tmp.path().join("repo");
+    assert_eq!(
+        restage(&repo, &with(&[])),
+        (
+            0,
+            exec_diff("svc/Dockerfile"),
+            note("svc/Dockerfile") + "restage: 1 file: 1 would change, 0 unchanged\n"
+        )
+    );
+    assert_eq!(
+        restage(&repo, &with(&["--write"])),
+        (
+            0,
+            String::new(),
+            note("svc/Dockerfile") + "restage: 1 file: 1 rewritten, 0 unchanged\n"
+        )
+    );
+    let outside = std::fs::read_to_string(tmp.path().join("outside/Dockerfile")).expect("read");
+    assert_eq!(outside, SHELL_CMD, "the file outside the tree is untouched");
+    assert_ne!(
+        std::fs::read_to_string(repo.join("svc/Dockerfile")).expect("read"),
+        SHELL_CMD
+    );
+}
+
+#[test]
+fn follow_walks_symlinks_and_each_file_is_processed_once() {
+    let tmp = tree_with_symlinks();
+    let repo = tmp.path().join("repo");
+    // `Dockerfile` and `svc/Dockerfile` are one file: the first in sorted order is kept.
+    assert_eq!(
+        restage(&repo, &with(&["--follow"])),
+        (
+            0,
+            exec_diff("Dockerfile") + &exec_diff("svc/api.Dockerfile"),
+            note("Dockerfile")
+                + &note("svc/api.Dockerfile")
+                + "restage: 2 files: 2 would change, 0 unchanged\n"
+        )
+    );
+}
+
+#[test]
+fn one_file_named_twice_and_walked_is_processed_once() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let t = tmp.path();
+    write(t, "Dockerfile", SHELL_CMD);
+    std::fs::hard_link(t.join("Dockerfile"), t.join("hard.Dockerfile")).expect("hard link");
+    let expected = (
+        0,
+        exec_diff("Dockerfile"),
+        note("Dockerfile") + "restage: 1 file: 1 would change, 0 unchanged\n",
+    );
+    assert_eq!(
+        restage(t, &with(&["Dockerfile", "./Dockerfile", "."])),
+        expected
+    );
+    // A path named on the command line is followed, and is still the same file.
+    std::os::unix::fs::symlink("Dockerfile", t.join("link")).expect("symlink");
+    assert_eq!(restage(t, &with(&["Dockerfile", "link"])), expected);
+}
+
+#[test]
+fn templates_are_not_discovered_but_named_ones_are_processed() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let t = tmp.path();
+    write(t, "Dockerfile", SHELL_CMD);
+    for template in [
+        "Dockerfile.j2",
+        "Dockerfile.jinja",
+        "Dockerfile.tmpl",
+        "Dockerfile.template",
+        "Dockerfile.in",
+        "Dockerfile.erb",
+        "Dockerfile.tpl",
+    ] {
+        write(t, template, "FROM {{ base }}\nCMD {{ cmd }}\n");
+    }
+    write(t, "web/Dockerfile.prod.j2", "FROM {% if x %}a{% endif %}\n");
+    assert_eq!(
+        restage(t, &with(&[])),
+        (
+            0,
+            exec_diff("Dockerfile"),
+            note("Dockerfile") + "restage: 1 file: 1 would change, 0 unchanged\n"
+        )
+    );
+    write(t, "Dockerfile.in", SHELL_CMD);
+    assert_eq!(
+        restage(t, &with(&["Dockerfile.in"])),
+        (
+            0,
+            exec_diff("Dockerfile.in"),
+            note("Dockerfile.in") + "restage: 1 file: 1 would change, 0 unchanged\n"
+        )
+    );
+}
+
+#[test]
+fn exclude_extend_exclude_and_the_command_line() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let t = tmp.path();
+    for rel in [
+        "a/Dockerfile",
+        "legacy/Dockerfile",
+        "svc/legacy/Dockerfile",
+        "svc/gen/api.Dockerfile",
+        "node_modules/x/Dockerfile",
+    ] {
+        write(t, rel, SHELL_CMD);
+    }
+    let args = ["--select", "exec-form"];
+    // The files processed, after checking the whole output is theirs.
+    let run = |paths: &[&str], extra: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend_from_slice(extra);
+        all.extend_from_slice(paths);
+        let (code, out, err) = restage(t, &all);
+        let files: Vec<String> = out
+            .lines()
+            .filter_map(|l| l.strip_prefix("+++ b/"))
+            .map(str::to_owned)
+            .collect();
+        let n = files.len();
+        let plural = if n == 1 { "file" } else { "files" };
+        let expected = (
+            0,
+            files.iter().map(|f| exec_diff(f)).collect::<String>(),
+            files.iter().map(|f| note(f)).collect::<String>()
+                + &format!("restage: {n} {plural}: {n} would change, 0 unchanged\n"),
+        );
+        assert_eq!((code, out, err), expected);
+        files
+    };
+    // Without a config file, node_modules is left out.
+    assert_eq!(
+        run(&[], &[]),
+        [
+            "a/Dockerfile",
+            "legacy/Dockerfile",
+            "svc/gen/api.Dockerfile",
+            "svc/legacy/Dockerfile"
+        ]
+    );
+    // `extend-exclude` adds to that default, gitignore-style, relative to the config file.
+    write(
+        t,
+        "restage.toml",
+        "extend-exclude = [\"legacy/\", \"/svc/gen\"]\n",
+    );
+    assert_eq!(run(&[], &[]), ["a/Dockerfile"]);
+    // `exclude` replaces the default: node_modules is walked again.
+    write(t, "restage.toml", "exclude = [\"legacy\"]\n");
+    assert_eq!(
+        run(&[], &[]),
+        [
+            "a/Dockerfile",
+            "node_modules/x/Dockerfile",
+            "svc/gen/api.Dockerfile"
+        ]
+    );
+    // `--exclude` adds, relative to the current directory; a named file is still processed.
+    assert_eq!(
+        run(
+            &[".", "svc/gen/api.Dockerfile"],
+            &["--exclude", "svc", "--exclude", "node_modules"]
+        ),
+        ["a/Dockerfile", "svc/gen/api.Dockerfile"]
+    );
+}
+
+#[test]
+fn a_broken_config_is_reported_once() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let t = tmp.path();
+    for rel in ["a/Dockerfile", "b/Dockerfile", "c/Dockerfile"] {
+        write(t, rel, SHELL_CMD);
+    }
+    write(t, "restage.toml", "extend-exclude = [\"ok\", \"a/{b\"]\n");
+    assert_eq!(
+        restage(t, &[]),
+        (
+            2,
+            String::new(),
+            "restage.toml:1:25: error: invalid glob `a/{b`: unclosed alternate group; \
+             missing '}' (maybe escape '{' with '[{]'?)\n\
+             restage: 3 files: 0 would change, 0 unchanged, 3 errors\n"
+                .to_owned()
+        )
+    );
+    // A config only some files use: the others are processed.
+    write(t, "restage.toml", "");
+    write(t, "b/restage.toml", "select = [\"exec-form\"\n");
+    let (code, out, err) = restage(t, &["--select", "exec-form"]);
+    assert_eq!(
+        (code, out, err),
+        (
+            2,
+            exec_diff("a/Dockerfile") + &exec_diff("c/Dockerfile"),
+            "b/restage.toml:1:22: error: unclosed array, expected `]`\n".to_owned()
+                + &note("a/Dockerfile")
+                + &note("c/Dockerfile")
+                + "restage: 3 files: 2 would change, 0 unchanged, 1 error\n"
+        )
+    );
+}
