@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use anyhow::{Context as _, Result};
+use anyhow::{Context as _, Result, bail};
 
 use crate::discover::io_reason;
 
@@ -213,9 +213,14 @@ pub fn read_text(path: &Path) -> std::result::Result<String, String> {
     })
 }
 
-/// Replaces the file's content atomically: a temporary file in the same directory, fsync, then
-/// rename over the original. Permissions (and, when allowed, ownership) are kept; a symlink is
-/// kept and its target rewritten.
+/// Replaces the file's content atomically: a temporary file `.restage-XXXXXX` in the same
+/// directory, fsync, then rename over the original. A symlink is kept and its target rewritten.
+///
+/// Refused, leaving the file as it is: a read-only file (no write bit), a file this user may not
+/// write, a file with several hard links (a rename would split them), and a setuid/setgid file
+/// whose owner cannot be kept. Otherwise the owner, group and whole mode (setuid, setgid and
+/// sticky bits included) are kept. Ctrl-C or SIGTERM during a write removes the temporary
+/// files, then exits with 130 or 143.
 pub fn write_atomic(path: &Path, text: &str) -> Result<()> {
     let target =
         std::fs::canonicalize(path).with_context(|| format!("resolving {}", path.display()))?;
@@ -223,25 +228,145 @@ pub fn write_atomic(path: &Path, text: &str) -> Result<()> {
         .parent()
         .context("the file has no parent directory")?;
     let meta = std::fs::metadata(&target)?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".restage-")
-        .tempfile_in(dir)
-        .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
+    refuse_unsafe_target(&target, &meta)?;
+    let mut tmp = temp::create_in(dir)?;
     tmp.write_all(text.as_bytes())?;
-    tmp.as_file().set_permissions(meta.permissions())?;
+    temp::test_hold();
     #[cfg(unix)]
     {
-        use std::os::unix::fs::MetadataExt;
-        let _ = std::os::unix::fs::fchown(tmp.as_file(), Some(meta.uid()), Some(meta.gid()));
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        // Owner first: changing it clears setuid and setgid, which the mode below restores.
+        let owned = std::os::unix::fs::fchown(tmp.as_file(), Some(meta.uid()), Some(meta.gid()));
+        let special = meta.permissions().mode() & 0o6000;
+        if special != 0 && owned.is_err() {
+            temp::discard(tmp);
+            bail!(
+                "{} file whose owner cannot be kept, left as it is",
+                if special & 0o4000 != 0 {
+                    "setuid"
+                } else {
+                    "setgid"
+                }
+            );
+        }
     }
+    tmp.as_file().set_permissions(meta.permissions())?;
     tmp.as_file().sync_all()?;
-    tmp.persist(&target)
-        .map_err(|e| e.error)
-        .with_context(|| format!("replacing {}", target.display()))?;
+    temp::persist(tmp, &target).with_context(|| format!("replacing {}", target.display()))?;
     if let Ok(d) = std::fs::File::open(dir) {
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+/// The files `--write` leaves alone rather than changing in a way the user did not ask for.
+fn refuse_unsafe_target(target: &Path, meta: &std::fs::Metadata) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let mode = meta.permissions().mode() & 0o7777;
+        if mode & 0o222 == 0 {
+            bail!("read-only file (mode {mode:04o}), left as it is");
+        }
+        if meta.nlink() > 1 {
+            bail!(
+                "file has {} hard links, left as it is (a rewrite would split them)",
+                meta.nlink()
+            );
+        }
+        let c_path = std::ffi::CString::new(target.as_os_str().as_bytes())
+            .context("a path with a NUL byte")?;
+        // SAFETY: a valid NUL-terminated path; access() only reads it.
+        if unsafe { libc::access(c_path.as_ptr(), libc::W_OK) } != 0 {
+            bail!("no permission to write this file, left as it is");
+        }
+    }
+    #[cfg(not(unix))]
+    if meta.permissions().readonly() {
+        bail!("read-only file, left as it is");
+    }
+    let _ = target;
+    Ok(())
+}
+
+/// The temporary files of writes in progress, removed if the process is interrupted.
+mod temp {
+    use std::collections::BTreeSet;
+    use std::path::{Path, PathBuf};
+    use std::sync::{Mutex, MutexGuard, Once};
+
+    use anyhow::{Context as _, Result};
+    use tempfile::NamedTempFile;
+
+    static PENDING: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
+    static HANDLER: Once = Once::new();
+
+    fn pending() -> MutexGuard<'static, BTreeSet<PathBuf>> {
+        PENDING.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Creates `.restage-XXXXXX` in `dir` and registers it, under the lock the signal handler
+    /// takes: no temporary file exists that the handler does not know about.
+    pub(super) fn create_in(dir: &Path) -> Result<NamedTempFile> {
+        install_handler();
+        let mut pending = pending();
+        let tmp = tempfile::Builder::new()
+            .prefix(".restage-")
+            .tempfile_in(dir)
+            .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
+        pending.insert(tmp.path().to_path_buf());
+        Ok(tmp)
+    }
+
+    /// Renames the temporary file over `target` and forgets it.
+    pub(super) fn persist(tmp: NamedTempFile, target: &Path) -> std::io::Result<()> {
+        let mut pending = pending();
+        let path = tmp.path().to_path_buf();
+        let result = tmp.persist(target).map(|_| ()).map_err(|e| e.error);
+        // On failure the temporary file was removed when the error was dropped.
+        pending.remove(&path);
+        result
+    }
+
+    /// Removes the temporary file and forgets it.
+    pub(super) fn discard(tmp: NamedTempFile) {
+        let mut pending = pending();
+        pending.remove(tmp.path());
+        drop(tmp);
+    }
+
+    /// SIGINT and SIGTERM: remove every registered temporary file, then exit 128 + signal.
+    /// The lock is held until the exit, so no write starts or finishes in between.
+    fn install_handler() {
+        HANDLER.call_once(|| {
+            #[cfg(unix)]
+            {
+                use signal_hook::consts::{SIGINT, SIGTERM};
+                let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
+                    return;
+                };
+                std::thread::spawn(move || {
+                    if let Some(signal) = signals.forever().next() {
+                        let pending = pending();
+                        for path in pending.iter() {
+                            let _ = std::fs::remove_file(path);
+                        }
+                        std::process::exit(128 + signal);
+                    }
+                });
+            }
+        });
+    }
+
+    /// For the interruption test only: with `RESTAGE_TEST_HOLD_WRITE=PATH`, a write creates
+    /// PATH once its temporary file exists, then waits, so a signal lands mid-write.
+    pub(super) fn test_hold() {
+        if let Some(marker) = std::env::var_os("RESTAGE_TEST_HOLD_WRITE") {
+            let _ = std::fs::write(marker, "");
+            std::thread::sleep(std::time::Duration::from_secs(30));
+        }
+    }
 }
 
 #[cfg(test)]

@@ -291,3 +291,116 @@ fn a_broken_config_is_reported_once() {
         )
     );
 }
+
+/// The names in `dir`, sorted.
+fn names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("read_dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn write_refuses_read_only_and_hard_linked_files() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let t = tmp.path();
+    write(t, "ro/Dockerfile", SHELL_CMD);
+    std::fs::set_permissions(
+        t.join("ro/Dockerfile"),
+        std::fs::Permissions::from_mode(0o444),
+    )
+    .expect("chmod");
+    write(t, "linked/Dockerfile", SHELL_CMD);
+    std::fs::hard_link(t.join("linked/Dockerfile"), t.join("linked-copy")).expect("link");
+    assert_eq!(
+        restage(t, &with(&["--write"])),
+        (
+            2,
+            String::new(),
+            "linked/Dockerfile: error: could not write: file has 2 hard links, left as it is \
+             (a rewrite would split them)\n\
+             ro/Dockerfile: error: could not write: read-only file (mode 0444), left as it is\n\
+             restage: 2 files: 0 rewritten, 0 unchanged, 2 errors\n"
+                .to_owned()
+        )
+    );
+    for rel in ["ro/Dockerfile", "linked/Dockerfile", "linked-copy"] {
+        assert_eq!(
+            std::fs::read_to_string(t.join(rel)).expect("read"),
+            SHELL_CMD,
+            "{rel}"
+        );
+    }
+    assert_eq!(names(&t.join("ro")), ["Dockerfile"]);
+    assert_eq!(names(&t.join("linked")), ["Dockerfile"]);
+}
+
+#[test]
+fn write_keeps_setuid_setgid_and_sticky_bits() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let t = tmp.path();
+    write(t, "Dockerfile", SHELL_CMD);
+    std::fs::set_permissions(
+        t.join("Dockerfile"),
+        std::fs::Permissions::from_mode(0o6754),
+    )
+    .expect("chmod");
+    assert_eq!(
+        restage(t, &with(&["--write"])),
+        (
+            0,
+            String::new(),
+            note("Dockerfile") + "restage: 1 file: 1 rewritten, 0 unchanged\n"
+        )
+    );
+    let meta = std::fs::metadata(t.join("Dockerfile")).expect("stat");
+    assert_eq!(meta.permissions().mode() & 0o7777, 0o6754);
+    assert_eq!(
+        std::fs::read_to_string(t.join("Dockerfile")).expect("read"),
+        "FROM node:20-slim\nCMD [\"node\", \"server.js\"]\n"
+    );
+}
+
+/// `--write` stopped by `signal` while its temporary file exists: the exit code, and the
+/// directory afterwards.
+fn interrupted_write(signal: i32) -> (Option<i32>, Vec<String>, String) {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let t = tmp.path();
+    write(t, "app/Dockerfile", SHELL_CMD);
+    let marker = t.join("writing");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_restage"))
+        .args(with(&["--write", "app"]))
+        .current_dir(t)
+        .env("RESTAGE_TEST_HOLD_WRITE", &marker)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let mut waited = 0;
+    while !marker.exists() {
+        assert!(waited < 3000, "the write never started");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        waited += 1;
+    }
+    let pid = i32::try_from(child.id()).expect("a pid");
+    // SAFETY: sends a signal to the child this test started.
+    assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+    let status = child.wait().expect("wait");
+    (
+        status.code(),
+        names(&t.join("app")),
+        std::fs::read_to_string(t.join("app/Dockerfile")).expect("read"),
+    )
+}
+
+#[test]
+fn interrupted_write_removes_its_temporary_files() {
+    let left = (vec!["Dockerfile".to_owned()], SHELL_CMD.to_owned());
+    let (code, names, text) = interrupted_write(libc::SIGTERM);
+    assert_eq!((code, (names, text)), (Some(143), left.clone()));
+    let (code, names, text) = interrupted_write(libc::SIGINT);
+    assert_eq!((code, (names, text)), (Some(130), left));
+}
