@@ -555,7 +555,7 @@ fn process(found: &Found, display: &str, job: &Job) -> FileReport {
     FileReport {
         display: display.to_string(),
         status: Status::Changed,
-        diff: report::unified_diff(display, &outcome.original, &outcome.text),
+        diff: report::unified_diff_path(path, job.cwd, &outcome.original, &outcome.text),
         notes,
         suggestions,
     }

@@ -404,3 +404,95 @@ fn interrupted_write_removes_its_temporary_files() {
     let (code, names, text) = interrupted_write(libc::SIGINT);
     assert_eq!((code, (names, text)), (Some(130), left));
 }
+
+/// Runs `program args` in `dir` with `stdin`; its exit code and stderr.
+fn tool(dir: &Path, program: &str, args: &[&str], stdin: &[u8]) -> (i32, String) {
+    use std::io::Write as _;
+    let mut child = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{program} runs: {e}"));
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin)
+        .expect("write stdin");
+    let out = child.wait_with_output().expect("wait");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn diffs_of_bare_cr_and_strange_names_apply_with_git_and_patch() {
+    use std::os::unix::ffi::OsStrExt;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let t = tmp.path();
+    write(
+        t,
+        "Dockerfile",
+        "FROM node:20-slim\nLABEL a=\"x\ry\"\nCMD node server.js\n",
+    );
+    write(
+        t,
+        "we\"ird/a\tb\nc.Dockerfile",
+        "FROM node:20-slim\nCMD node server.js",
+    );
+    let latin1 = std::ffi::OsStr::from_bytes(b"caf\xe9 x.Dockerfile");
+    std::fs::write(t.join(latin1), SHELL_CMD).expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_restage"))
+        .args(with(&[]))
+        .current_dir(t)
+        .output()
+        .expect("runs");
+    let patch = out.stdout;
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8(patch.clone()).expect("the diff is ASCII"),
+        "--- a/Dockerfile\n+++ b/Dockerfile\n@@ -1,3 +1,3 @@\n FROM node:20-slim\n \
+         LABEL a=\"x\ry\"\n-CMD node server.js\n+CMD [\"node\", \"server.js\"]\n\
+         --- \"a/caf\\351 x.Dockerfile\"\n+++ \"b/caf\\351 x.Dockerfile\"\n@@ -1,2 +1,2 @@\n \
+         FROM node:20-slim\n-CMD node server.js\n+CMD [\"node\", \"server.js\"]\n\
+         --- \"a/we\\\"ird/a\\tb\\nc.Dockerfile\"\n+++ \"b/we\\\"ird/a\\tb\\nc.Dockerfile\"\n\
+         @@ -1,2 +1,2 @@\n FROM node:20-slim\n-CMD node server.js\n\\ No newline at end of file\n\
+         +CMD [\"node\", \"server.js\"]\n\\ No newline at end of file\n"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "Dockerfile:3:1: exec-form: Write CMD in exec form\n".to_owned()
+            + &note("caf\u{fffd} x.Dockerfile")
+            + &note("we\"ird/a\tb\nc.Dockerfile")
+            + "restage: 3 files: 3 would change, 0 unchanged\n"
+    );
+    assert_eq!(
+        tool(t, "git", &["init", "-q", "."], b""),
+        (0, String::new())
+    );
+    assert_eq!(
+        tool(t, "git", &["apply", "--check", "-"], &patch),
+        (0, String::new())
+    );
+    assert_eq!(
+        tool(t, "patch", &["-p1", "--dry-run", "--silent"], &patch),
+        (0, String::new())
+    );
+    assert_eq!(tool(t, "git", &["apply", "-"], &patch), (0, String::new()));
+    assert_eq!(
+        std::fs::read_to_string(t.join("Dockerfile")).expect("read"),
+        "FROM node:20-slim\nLABEL a=\"x\ry\"\nCMD [\"node\", \"server.js\"]\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(t.join(latin1)).expect("read"),
+        "FROM node:20-slim\nCMD [\"node\", \"server.js\"]\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(t.join("we\"ird/a\tb\nc.Dockerfile")).expect("read"),
+        "FROM node:20-slim\nCMD [\"node\", \"server.js\"]"
+    );
+}
