@@ -15,6 +15,8 @@
 //! ignore = ["non-root-user"]               # transforms that never run
 //! unsafe-fixes = false                     # also apply fixes that rely on a guess
 //! context = "."                            # build context dir, relative to this file
+//! exclude = ["node_modules"]              # walk exclusions (gitignore-style, relative to this
+//! extend-exclude = ["legacy/"]             # file); `exclude` replaces the default, `extend-` adds
 //! [non-root-user]
 //! user-style = "numeric"                   # or "named": how the final USER is written
 //! [[overrides]]
