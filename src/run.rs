@@ -123,7 +123,10 @@ fn files(
                 Found::File(path) => {
                     let settings = match resolver.settings_for(path) {
                         Ok(s) => s,
-                        Err(e) => return (format!("{display}: error: configuration: {e}"), false),
+                        // The config file's own line, printed once below.
+                        Err(e) => {
+                            return (e.located(&report::display_path(&e.path, &cwd)), false);
+                        }
                     };
                     let build = contexts.read(path, settings.context.as_deref());
                     let dir = report::display_path(&build.dir, &cwd);
@@ -142,13 +145,16 @@ fn files(
         .collect();
     let mut out = String::new();
     let mut ok = true;
+    let mut printed = std::collections::HashSet::new();
     for (line, good) in lines {
         if good {
             out.push_str(&line);
             out.push('\n');
         } else {
             ok = false;
-            eprintln!("{line}");
+            if printed.insert(line.clone()) {
+                eprintln!("{line}");
+            }
         }
     }
     print_stdout(&out);

@@ -275,6 +275,16 @@ fn a_broken_config_is_reported_once() {
                 .to_owned()
         )
     );
+    assert_eq!(
+        restage(t, &["files"]),
+        (
+            2,
+            String::new(),
+            "restage.toml:1:25: error: invalid glob `a/{b`: unclosed alternate group; \
+             missing '}' (maybe escape '{' with '[{]'?)\n"
+                .to_owned()
+        )
+    );
     // A config only some files use: the others are processed.
     write(t, "restage.toml", "");
     write(t, "b/restage.toml", "select = [\"exec-form\"\n");
