@@ -506,3 +506,46 @@ fn diffs_of_bare_cr_and_strange_names_apply_with_git_and_patch() {
         "FROM node:20-slim\nCMD [\"node\", \"server.js\"]"
     );
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn context_and_config_files_on_procfs_never_block() {
+    // /proc/kmsg blocks a reader forever; it is refused before any read.
+    let target = if Path::new("/proc/kmsg").exists() {
+        "/proc/kmsg"
+    } else {
+        "/proc/self/status"
+    };
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let t = tmp.path();
+    write(
+        t,
+        "Dockerfile",
+        "FROM node:20-slim\nWORKDIR /app\nCOPY . .\nRUN npm ci\nCMD node server.js\n",
+    );
+    for name in ["package.json", ".dockerignore", "restage.toml"] {
+        std::os::unix::fs::symlink(target, t.join(name)).expect("symlink");
+    }
+    assert_eq!(
+        restage(t, &["--select", "copy-order"]),
+        (
+            2,
+            String::new(),
+            "restage.toml: error: cannot read: on a kernel file system (procfs), not read\n\
+             restage: 1 file: 0 would change, 0 unchanged, 1 error\n"
+                .to_owned()
+        )
+    );
+    assert_eq!(
+        restage(t, &["--select", "copy-order", "--no-config"]),
+        (
+            0,
+            String::new(),
+            "Dockerfile:4:1: copy-order (suggestion): Install dependencies before copying the \
+             sources: `npm ci` runs after `COPY . .`, so every source change re-runs it; restage \
+             leaves it because package.json could not be read\n\
+             restage: 1 file: 0 would change, 1 unchanged, 1 suggestion\n"
+                .to_owned()
+        )
+    );
+}
