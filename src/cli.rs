@@ -42,7 +42,21 @@ pub enum Command {
         /// Build context for every Dockerfile (default: its directory, or what compose says).
         #[arg(long, value_name = "DIR")]
         context: Option<PathBuf>,
+        #[command(flatten)]
+        walk: WalkArgs,
     },
+}
+
+/// How directories are walked.
+#[derive(Debug, Clone, Args, Default)]
+pub struct WalkArgs {
+    /// Follow symlinks met while walking directories (paths named here are always followed).
+    #[arg(short = 'L', long)]
+    pub follow: bool,
+    /// Leave out paths matching this gitignore-style glob, relative to the current directory
+    /// (repeatable). Files named on the command line are still processed.
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
 }
 
 /// Where configuration comes from.
@@ -105,6 +119,8 @@ pub struct FixArgs {
     pub show_fixes: bool,
     #[command(flatten)]
     pub config: ConfigArgs,
+    #[command(flatten)]
+    pub walk: WalkArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -2,7 +2,8 @@
 //! line into the [`Settings`] for one Dockerfile.
 //!
 //! **Discovery.** With [`ConfigChoice::Search`] (the default) the nearest `restage.toml` wins:
-//! the Dockerfile's directory, then each parent up to the file-system root. With
+//! the Dockerfile's directory, then each parent up to the repository's root (the first directory
+//! holding `.git`, whose own `restage.toml` still counts) or the file-system root. With
 //! [`ConfigChoice::Path`] that file applies to every Dockerfile and nothing is searched; with
 //! [`ConfigChoice::None`] no file is read. Lookups are cached per directory, so a tree of
 //! thousands of Dockerfiles reads each config file once; [`ConfigResolver`] is `Sync` and is
@@ -14,6 +15,8 @@
 //! ignore = ["non-root-user"]               # transforms that never run
 //! unsafe-fixes = false                     # also apply fixes that rely on a guess
 //! context = "."                            # build context dir, relative to this file
+//! exclude = ["node_modules"]              # walk exclusions (gitignore-style, relative to this
+//! extend-exclude = ["legacy/"]             # file); `exclude` replaces the default, `extend-` adds
 //! [non-root-user]
 //! user-style = "numeric"                   # or "named": how the final USER is written
 //! [[overrides]]
@@ -47,10 +50,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use serde::Deserialize;
 use toml::Spanned;
 
 use crate::context::{absolute_lexical, line_col};
+use crate::fsio::{ReadFailure, read_bounded};
 
 /// The config file's name.
 pub const CONFIG_FILE_NAME: &str = "restage.toml";
@@ -79,7 +84,13 @@ pub struct CliOptions {
     /// `--context DIR`, if passed.
     pub context: Option<PathBuf>,
     pub config: ConfigChoice,
+    /// `--exclude GLOB`s: gitignore-style, relative to the current directory.
+    pub exclude: Vec<String>,
 }
+
+/// What a walk leaves out when no config file says otherwise (`exclude` replaces it,
+/// `extend-exclude` adds to it).
+pub const DEFAULT_EXCLUDE: &[&str] = &["node_modules"];
 
 /// How the non-root transform writes the final `USER`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -167,18 +178,87 @@ pub struct ConfigError {
     pub path: PathBuf,
     /// 1-based line and column, when the problem has a place in the file.
     pub position: Option<(usize, usize)>,
-    pub message: String,
+    pub kind: ConfigErrorKind,
+}
+
+/// What is wrong with a config file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigErrorKind {
+    /// The file cannot be read: missing, not a regular file, over [`MAX_CONFIG_BYTES`], ...
+    Read(ReadFailure),
+    /// Not valid TOML, or not the keys and types restage knows (the parser's message).
+    Invalid(String),
+    /// An override's `paths = []`.
+    EmptyPaths,
+    /// A glob that is empty once `./` and `/` are trimmed.
+    EmptyGlob,
+    /// A glob (override `paths`, `exclude`, `extend-exclude`) that does not compile.
+    InvalidGlob { glob: String, reason: String },
+}
+
+impl ConfigError {
+    /// One line for stderr with the file shown as `display`:
+    /// `restage.toml:3:5: error: invalid glob ...`.
+    pub fn located(&self, display: &str) -> String {
+        match self.position {
+            Some((line, col)) => format!("{display}:{line}:{col}: error: {}", self.message()),
+            None => format!("{display}: error: {}", self.message()),
+        }
+    }
+
+    /// The message without the file and position, e.g. "`paths` is empty".
+    pub fn message(&self) -> String {
+        match &self.kind {
+            ConfigErrorKind::Read(e) => format!("cannot read: {e}"),
+            ConfigErrorKind::Invalid(m) => m.clone(),
+            ConfigErrorKind::EmptyPaths => "`paths` is empty".to_owned(),
+            ConfigErrorKind::EmptyGlob => "empty glob".to_owned(),
+            ConfigErrorKind::InvalidGlob { glob, reason } => {
+                format!("invalid glob `{glob}`: {reason}")
+            }
+        }
+    }
 }
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.position {
             Some((line, col)) => {
-                write!(f, "{}:{line}:{col}: {}", self.path.display(), self.message)
+                write!(
+                    f,
+                    "{}:{line}:{col}: {}",
+                    self.path.display(),
+                    self.message()
+                )
             }
-            None => write!(f, "{}: {}", self.path.display(), self.message),
+            None => write!(f, "{}: {}", self.path.display(), self.message()),
         }
     }
+}
+
+/// The largest `restage.toml` read; a bigger one is an error (real ones are a few hundred
+/// bytes, and `--config /dev/zero` must not fill the memory).
+pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
+/// Reads a config file's text: a regular file of at most [`MAX_CONFIG_BYTES`] of UTF-8 on an
+/// ordinary file system (never a FIFO, a device or a procfs file).
+pub fn read_config_text(path: &Path) -> Result<String, ConfigError> {
+    let error = |kind| ConfigError {
+        path: path.to_path_buf(),
+        position: None,
+        kind,
+    };
+    let bytes =
+        read_bounded(path, MAX_CONFIG_BYTES).map_err(|e| error(ConfigErrorKind::Read(e)))?;
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let text = String::from_utf8_lossy(&e.as_bytes()[..at]);
+        ConfigError {
+            path: path.to_path_buf(),
+            position: Some(line_col(&text, at)),
+            kind: ConfigErrorKind::Invalid("invalid UTF-8".to_owned()),
+        }
+    })
 }
 
 impl std::error::Error for ConfigError {}
@@ -194,6 +274,10 @@ pub struct ConfigResolver {
     bare: Arc<Settings>,
     by_dir: RwLock<HashMap<PathBuf, DirLookup>>,
     by_file: RwLock<HashMap<PathBuf, Result<Arc<LoadedConfig>, ConfigError>>>,
+    /// `--exclude`, rooted at the current directory.
+    cli_exclude: Gitignore,
+    /// [`DEFAULT_EXCLUDE`], for walks with no config file.
+    default_exclude: Gitignore,
 }
 
 type DirLookup = Result<Option<Arc<LoadedConfig>>, ConfigError>;
@@ -216,6 +300,19 @@ impl ConfigResolver {
             });
         }
         let bare = Arc::new(resolve(&cli, &cli_mentions, None, &[]));
+        let cwd = absolute_lexical(Path::new("."));
+        let cli_error = |glob: &str, reason: String| ConfigError {
+            path: PathBuf::from("--exclude"),
+            position: None,
+            kind: ConfigErrorKind::InvalidGlob {
+                glob: glob.to_owned(),
+                reason,
+            },
+        };
+        let cli_exclude = exclude_matcher(&cwd, cli.exclude.iter().map(String::as_str))
+            .map_err(|(glob, reason)| cli_error(glob, reason))?;
+        let default_exclude = exclude_matcher(&cwd, DEFAULT_EXCLUDE.iter().copied())
+            .map_err(|(glob, reason)| cli_error(glob, reason))?;
         let mut resolver = ConfigResolver {
             cli,
             cli_mentions,
@@ -223,6 +320,8 @@ impl ConfigResolver {
             bare,
             by_dir: RwLock::default(),
             by_file: RwLock::default(),
+            cli_exclude,
+            default_exclude,
         };
         if let ConfigChoice::Path(path) = &resolver.cli.config {
             let path = path.clone();
@@ -265,6 +364,39 @@ impl ConfigResolver {
         Ok(settings)
     }
 
+    /// Whether a walk leaves out `path` (a directory when `is_dir`): it matches `--exclude`
+    /// (relative to the current directory), or the `exclude` + `extend-exclude` of the config
+    /// file that applies to its directory (relative to that file), or [`DEFAULT_EXCLUDE`] when
+    /// no file applies. A config file that cannot be loaded excludes by the default; its error
+    /// is reported for the Dockerfiles under it.
+    pub fn is_excluded(&self, path: &Path, is_dir: bool) -> bool {
+        let path = absolute_lexical(path);
+        if self.cli_exclude.matched(&path, is_dir).is_ignore() {
+            return true;
+        }
+        let config = match &self.cli.config {
+            ConfigChoice::None => None,
+            ConfigChoice::Path(_) => self.fixed.clone(),
+            ConfigChoice::Search => {
+                let dir = path.parent().unwrap_or(Path::new("/"));
+                self.lookup_dir(dir).ok().flatten()
+            }
+        };
+        match config {
+            Some(config) => match path.strip_prefix(&config.dir) {
+                Ok(rel) => config.exclude.matched(rel, is_dir).is_ignore(),
+                Err(_) => false,
+            },
+            None => self.default_exclude.matched(&path, is_dir).is_ignore(),
+        }
+    }
+
+    /// [`ConfigResolver::is_excluded`] as a walk's exclusion predicate.
+    pub fn excluder(self: &Arc<Self>) -> crate::discover::Exclude {
+        let resolver = Arc::clone(self);
+        Arc::new(move |path: &Path, is_dir: bool| resolver.is_excluded(path, is_dir))
+    }
+
     /// The config file that applies to `dockerfile` (without resolving settings).
     pub fn config_file_for(&self, dockerfile: &Path) -> Result<Option<PathBuf>, ConfigError> {
         Ok(self.settings_for(dockerfile)?.config_file.clone())
@@ -284,6 +416,11 @@ impl ConfigResolver {
             let candidate = current.join(CONFIG_FILE_NAME);
             if candidate.is_file() {
                 break self.load(&candidate).map(Some);
+            }
+            // The repository's root (a directory holding `.git`) is as far as the search goes:
+            // a config above it belongs to something else.
+            if std::fs::symlink_metadata(current.join(".git")).is_ok() {
+                break Ok(None);
             }
             dir = current.parent();
         };
@@ -340,6 +477,8 @@ struct LoadedConfig {
     overrides: Vec<Override>,
     knowledge: Option<Arc<KnowledgeOverrides>>,
     mentions: Arc<Vec<IdMention>>,
+    /// `exclude` (or [`DEFAULT_EXCLUDE`]) and `extend-exclude`, rooted at `dir`.
+    exclude: Gitignore,
     /// Settings per set of matching overrides.
     resolved: RwLock<HashMap<Vec<usize>, Arc<Settings>>>,
 }
@@ -356,6 +495,9 @@ struct RawConfig {
     #[serde(default)]
     overrides: Vec<RawOverride>,
     knowledge: Option<toml::Table>,
+    exclude: Option<Vec<Spanned<String>>>,
+    #[serde(default)]
+    extend_exclude: Vec<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -378,16 +520,18 @@ struct RawOverride {
 
 impl LoadedConfig {
     fn load(path: &Path, cli_mentions: &[IdMention]) -> Result<LoadedConfig, ConfigError> {
-        let error = |position: Option<(usize, usize)>, message: String| ConfigError {
+        let error = |position: Option<(usize, usize)>, kind: ConfigErrorKind| ConfigError {
             path: path.to_path_buf(),
             position,
-            message,
+            kind,
         };
-        let text =
-            std::fs::read_to_string(path).map_err(|e| error(None, format!("cannot read: {e}")))?;
+        let text = read_config_text(path)?;
         let raw: RawConfig = toml::from_str(&text).map_err(|e| {
             let position = e.span().map(|span| line_col(&text, span.start));
-            error(position, e.message().trim().replace('\n', " "))
+            error(
+                position,
+                ConfigErrorKind::Invalid(e.message().trim().replace('\n', " ")),
+            )
         })?;
         let at = |span: std::ops::Range<usize>| Some(line_col(&text, span.start));
         let origin = |span: std::ops::Range<usize>| {
@@ -426,26 +570,40 @@ impl LoadedConfig {
         for raw_override in raw.overrides {
             let paths = raw_override.paths;
             if paths.get_ref().is_empty() {
-                return Err(error(at(paths.span()), "`paths` is empty".to_owned()));
+                return Err(error(at(paths.span()), ConfigErrorKind::EmptyPaths));
             }
             let mut builder = GlobSetBuilder::new();
             for glob in paths.get_ref() {
                 let pattern = normalize_glob(glob.get_ref())
-                    .ok_or_else(|| error(at(glob.span()), "empty glob".to_owned()))?;
+                    .ok_or_else(|| error(at(glob.span()), ConfigErrorKind::EmptyGlob))?;
                 let compiled = GlobBuilder::new(&pattern)
                     .literal_separator(true)
                     .build()
                     .map_err(|e| {
                         error(
                             at(glob.span()),
-                            format!("invalid glob `{}`: {}", glob.get_ref(), e.kind()),
+                            ConfigErrorKind::InvalidGlob {
+                                glob: glob.get_ref().clone(),
+                                reason: e.kind().to_string(),
+                            },
                         )
                     })?;
                 builder.add(compiled);
             }
-            let globs = builder
-                .build()
-                .map_err(|e| error(at(paths.span()), format!("invalid globs: {e}")))?;
+            let globs = builder.build().map_err(|e| {
+                error(
+                    at(paths.span()),
+                    ConfigErrorKind::InvalidGlob {
+                        glob: paths
+                            .get_ref()
+                            .iter()
+                            .map(|g| g.get_ref().as_str())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        reason: e.to_string(),
+                    },
+                )
+            })?;
             mention(raw_override.select.as_deref().unwrap_or_default());
             mention(&raw_override.ignore);
             overrides.push(Override {
@@ -460,7 +618,41 @@ impl LoadedConfig {
             });
         }
 
+        let default_exclude: Vec<Spanned<String>>;
+        let exclude_globs = match &raw.exclude {
+            Some(globs) => globs.as_slice(),
+            None => {
+                default_exclude = DEFAULT_EXCLUDE
+                    .iter()
+                    .map(|g| Spanned::new(0..0, (*g).to_owned()))
+                    .collect();
+                default_exclude.as_slice()
+            }
+        };
+        let mut builder = GitignoreBuilder::new(&dir);
+        for glob in exclude_globs.iter().chain(&raw.extend_exclude) {
+            builder.add_line(None, glob.get_ref()).map_err(|e| {
+                error(
+                    at(glob.span()),
+                    ConfigErrorKind::InvalidGlob {
+                        glob: glob.get_ref().clone(),
+                        reason: glob_reason(&e),
+                    },
+                )
+            })?;
+        }
+        let exclude = builder.build().map_err(|e| {
+            error(
+                None,
+                ConfigErrorKind::InvalidGlob {
+                    glob: "exclude".to_owned(),
+                    reason: glob_reason(&e),
+                },
+            )
+        })?;
+
         Ok(LoadedConfig {
+            exclude,
             path: path.to_path_buf(),
             knowledge: raw.knowledge.map(|table| {
                 Arc::new(KnowledgeOverrides {
@@ -496,6 +688,28 @@ impl LoadedConfig {
             .filter(|(_, o)| candidates.iter().any(|c| o.globs.is_match(c)))
             .map(|(i, _)| i)
             .collect()
+    }
+}
+
+/// A gitignore-style matcher rooted at `root`, or the first glob that does not compile.
+fn exclude_matcher<'g>(
+    root: &Path,
+    globs: impl Iterator<Item = &'g str>,
+) -> Result<Gitignore, (&'g str, String)> {
+    let mut builder = GitignoreBuilder::new(root);
+    for glob in globs {
+        builder
+            .add_line(None, glob)
+            .map_err(|e| (glob, glob_reason(&e)))?;
+    }
+    builder.build().map_err(|e| ("", glob_reason(&e)))
+}
+
+/// The reason of a glob error, without the glob itself (the caller names it).
+fn glob_reason(e: &ignore::Error) -> String {
+    match e {
+        ignore::Error::Glob { err, .. } => err.clone(),
+        other => other.to_string(),
     }
 }
 

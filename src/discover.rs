@@ -36,6 +36,22 @@ const NOT_DOCKERFILE_EXT: &[&str] = &[
     "rst",
     "html",
     "adoc",
+    // Templates: rendered into a Dockerfile by another tool, not one themselves.
+    "j2",
+    "jinja",
+    "jinja2",
+    "tmpl",
+    "tpl",
+    "template",
+    "in",
+    "erb",
+    "mustache",
+    "hbs",
+    "njk",
+    "gotmpl",
+    "tera",
+    "liquid",
+    "ejs",
 ];
 
 /// True for names restage treats as Dockerfiles: `Dockerfile`, `Containerfile`, `*.Dockerfile`,
@@ -78,8 +94,45 @@ impl Found {
     }
 }
 
-/// Finds the Dockerfiles under `roots`, sorted by path, each once.
+/// A predicate over walked paths (path, is a directory): true leaves it out, and a directory
+/// with everything below it.
+pub type Exclude = std::sync::Arc<dyn Fn(&Path, bool) -> bool + Send + Sync>;
+
+/// How to walk the directories given.
+#[derive(Clone)]
+pub struct Walk {
+    /// Worker threads for the walk (0: one per CPU).
+    pub threads: usize,
+    /// Follow symlinks met during the walk (`--follow`). Paths named as roots are always
+    /// followed.
+    pub follow: bool,
+    /// What to leave out of the walk (roots themselves are never excluded).
+    pub exclude: Exclude,
+}
+
+/// The default exclusion when there is no configuration: `node_modules` directories.
+pub fn exclude_node_modules(path: &Path, _is_dir: bool) -> bool {
+    path.file_name().is_some_and(|n| n == "node_modules")
+}
+
+/// Finds the Dockerfiles under `roots`, sorted by path, each once; walked symlinks are not
+/// followed and `node_modules` is left out.
 pub fn discover(roots: &[PathBuf], threads: usize) -> Vec<Found> {
+    discover_with(
+        roots,
+        Walk {
+            threads,
+            follow: false,
+            exclude: std::sync::Arc::new(exclude_node_modules),
+        },
+    )
+}
+
+/// Finds the Dockerfiles under `roots`, sorted by path. One file reached twice (two spellings
+/// of a path, a symlink, a hard link) is kept once: the first in sorted order.
+pub fn discover_with(roots: &[PathBuf], walk: Walk) -> Vec<Found> {
+    let threads = walk.threads;
+    let exclude = walk.exclude.clone();
     let found = Mutex::new(Vec::new());
     let mut dirs = Vec::new();
     for root in roots {
@@ -104,8 +157,10 @@ pub fn discover(roots: &[PathBuf], threads: usize) -> Vec<Found> {
             .git_global(false)
             .git_exclude(true)
             .require_git(false)
-            .follow_links(false)
-            .filter_entry(|e| e.file_name() != "node_modules");
+            .follow_links(walk.follow)
+            .filter_entry(move |e| {
+                e.depth() == 0 || !exclude(e.path(), e.file_type().is_some_and(|t| t.is_dir()))
+            });
         builder.build_parallel().run(|| {
             let found = &found;
             Box::new(move |entry| {
@@ -113,7 +168,12 @@ pub fn discover(roots: &[PathBuf], threads: usize) -> Vec<Found> {
                     Ok(entry) => {
                         let name = entry.file_name().to_string_lossy();
                         let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
+                        let is_link = entry.path_is_symlink();
                         if entry.depth() == 0 || !is_dockerfile_name(&name) {
+                            None
+                        } else if is_link && !walk.follow {
+                            // Like ripgrep: a symlink met during the walk is not followed
+                            // unless asked (`--follow`); `--write` never reaches through one.
                             None
                         } else if is_dir {
                             (name == "Dockerfile" || name == "Containerfile").then(|| {
@@ -138,7 +198,30 @@ pub fn discover(roots: &[PathBuf], threads: usize) -> Vec<Found> {
     let mut found = found.into_inner().expect("no panic while holding the lock");
     found.sort();
     found.dedup_by(|a, b| a.path() == b.path());
+    dedup_by_identity(found)
+}
+
+/// Keeps the first of the files that are one file (same device and inode).
+fn dedup_by_identity(found: Vec<Found>) -> Vec<Found> {
+    let mut seen = std::collections::HashSet::new();
     found
+        .into_iter()
+        .filter(|f| match f {
+            Found::File(path) => file_id(path).is_none_or(|id| seen.insert(id)),
+            Found::Problem(..) => true,
+        })
+        .collect()
+}
+
+#[cfg(unix)]
+fn file_id(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
+#[cfg(not(unix))]
+fn file_id(path: &Path) -> Option<std::path::PathBuf> {
+    std::fs::canonicalize(path).ok()
 }
 
 fn walk_problem(err: &ignore::Error) -> Option<Found> {
@@ -219,6 +302,14 @@ mod tests {
             "docker-compose.yml",
             "Dockerfile.prod.bak",
             "Dockerfile~",
+            "Dockerfile.j2",
+            "Dockerfile.jinja",
+            "Dockerfile.tmpl",
+            "Dockerfile.template",
+            "Dockerfile.in",
+            "Dockerfile.erb",
+            "Dockerfile.tpl",
+            "Dockerfile.prod.j2",
         ] {
             assert!(!is_dockerfile_name(no), "{no}");
         }

@@ -7,6 +7,7 @@ pub mod config;
 pub mod context;
 pub mod discover;
 pub mod edit;
+pub mod fsio;
 pub mod knowledge;
 pub mod output;
 pub mod pipeline;

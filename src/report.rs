@@ -16,22 +16,80 @@ pub struct Colors(pub bool);
 
 /// The path as shown in diffs and messages: relative to `cwd` when it is below it, with `/`.
 pub fn display_path(path: &Path, cwd: &Path) -> String {
+    shown(path, cwd)
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+        .replace("//", "/")
+}
+
+/// [`display_path`] as raw bytes (a file name need not be UTF-8), for diff headers.
+fn display_path_bytes(path: &Path, cwd: &Path) -> Vec<u8> {
+    let mut out: Vec<u8> = Vec::new();
+    for (i, c) in shown(path, cwd).components().enumerate() {
+        let part = os_bytes(c.as_os_str());
+        if i > 0 && !out.ends_with(b"/") {
+            out.push(b'/');
+        }
+        out.extend_from_slice(&part);
+    }
+    out
+}
+
+#[cfg(unix)]
+fn os_bytes(s: &std::ffi::OsStr) -> Vec<u8> {
+    use std::os::unix::ffi::OsStrExt;
+    s.as_bytes().to_vec()
+}
+
+#[cfg(not(unix))]
+fn os_bytes(s: &std::ffi::OsStr) -> Vec<u8> {
+    s.to_string_lossy().into_owned().into_bytes()
+}
+
+/// The path relative to `cwd` when below it, else as given; normalized.
+fn shown(path: &Path, cwd: &Path) -> PathBuf {
     let absolute = if path.is_absolute() {
         path.to_path_buf()
     } else {
         cwd.join(path)
     };
     let normal = normalize(&absolute);
-    let shown = match normal.strip_prefix(normalize(cwd)) {
+    match normal.strip_prefix(normalize(cwd)) {
         Ok(rel) if !rel.as_os_str().is_empty() => rel.to_path_buf(),
         _ => normalize(path),
-    };
-    shown
-        .components()
-        .map(|c| c.as_os_str().to_string_lossy())
-        .collect::<Vec<_>>()
-        .join("/")
-        .replace("//", "/")
+    }
+}
+
+/// A name in a `---`/`+++` header as git writes it: as is when plain, else in double quotes
+/// with C escapes (`\t`, `\n`, `\"`, `\\`, octal for other control bytes and for every byte
+/// over 0x7f), which `git apply` and GNU `patch` read back.
+pub fn quote_header_name(name: &[u8]) -> String {
+    let plain = name
+        .iter()
+        .all(|&b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\');
+    if plain {
+        return String::from_utf8_lossy(name).into_owned();
+    }
+    let mut out = String::from("\"");
+    for &b in name {
+        match b {
+            0x07 => out.push_str("\\a"),
+            0x08 => out.push_str("\\b"),
+            b'\t' => out.push_str("\\t"),
+            b'\n' => out.push_str("\\n"),
+            0x0b => out.push_str("\\v"),
+            0x0c => out.push_str("\\f"),
+            b'\r' => out.push_str("\\r"),
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            0x20..=0x7e => out.push(char::from(b)),
+            _ => out.push_str(&format!("\\{b:03o}")),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// Removes `.` components and folds `..` where possible, without touching the filesystem.
@@ -53,14 +111,66 @@ fn normalize(path: &Path) -> PathBuf {
 
 /// A unified diff of one file, or an empty string when nothing changed.
 pub fn unified_diff(display: &str, old: &str, new: &str) -> String {
+    render_diff(display.as_bytes(), old, new)
+}
+
+/// [`unified_diff`] for the file at `path`, its name taken byte for byte (relative to `cwd`).
+pub fn unified_diff_path(path: &Path, cwd: &Path, old: &str, new: &str) -> String {
+    render_diff(&display_path_bytes(path, cwd), old, new)
+}
+
+/// Lines are split at `\n` only, as `git apply` and `patch` read them: a bare `\r` stays
+/// inside its line (a diff library splitting at it would emit lines the tools reject). A last
+/// line without `\n` is followed by `\ No newline at end of file`.
+fn render_diff(name: &[u8], old: &str, new: &str) -> String {
+    use std::fmt::Write as _;
     if old == new {
         return String::new();
     }
-    let diff = TextDiff::from_lines(old, new);
-    diff.unified_diff()
-        .context_radius(3)
-        .header(&format!("a/{display}"), &format!("b/{display}"))
-        .to_string()
+    let old_lines: Vec<&str> = old.split_inclusive('\n').collect();
+    let new_lines: Vec<&str> = new.split_inclusive('\n').collect();
+    let diff = TextDiff::configure().diff_slices(&old_lines, &new_lines);
+    let header = |prefix: &[u8]| quote_header_name(&[prefix, name].concat());
+    let mut out = format!("--- {}\n+++ {}\n", header(b"a/"), header(b"b/"));
+    for group in diff.grouped_ops(3) {
+        let (Some(first), Some(last)) = (group.first(), group.last()) else {
+            continue;
+        };
+        let old_range = first.old_range().start..last.old_range().end;
+        let new_range = first.new_range().start..last.new_range().end;
+        let _ = writeln!(
+            out,
+            "@@ -{} +{} @@",
+            hunk_range(&old_range),
+            hunk_range(&new_range)
+        );
+        for op in &group {
+            for change in diff.iter_changes(op) {
+                let sign = match change.tag() {
+                    similar::ChangeTag::Equal => ' ',
+                    similar::ChangeTag::Delete => '-',
+                    similar::ChangeTag::Insert => '+',
+                };
+                let line: &str = change.value();
+                out.push(sign);
+                out.push_str(line);
+                if !line.ends_with('\n') {
+                    out.push_str("\n\\ No newline at end of file\n");
+                }
+            }
+        }
+    }
+    out
+}
+
+/// `start,len` with 1-based start, as unified diffs write it (`start-1,0` for an empty range).
+fn hunk_range(range: &std::ops::Range<usize>) -> String {
+    let len = range.end - range.start;
+    match len {
+        0 => format!("{},0", range.start),
+        1 => format!("{}", range.start + 1),
+        _ => format!("{},{len}", range.start + 1),
+    }
 }
 
 /// Colours a unified diff line by line.
@@ -238,5 +348,32 @@ mod tests {
         );
         assert!(d.contains("\\ No newline at end of file"), "{d}");
         assert_eq!(unified_diff("x", "same", "same"), "");
+    }
+
+    #[test]
+    fn header_names_are_quoted_as_git_does() {
+        assert_eq!(quote_header_name(b"a/svc/Dockerfile"), "a/svc/Dockerfile");
+        assert_eq!(quote_header_name(b"a/with space"), "a/with space");
+        assert_eq!(
+            quote_header_name(b"a/t\tn\nq\"b\\"),
+            "\"a/t\\tn\\nq\\\"b\\\\\""
+        );
+        assert_eq!(quote_header_name(b"a/caf\xc3\xa9"), "\"a/caf\\303\\251\"");
+        assert_eq!(quote_header_name(b"a/\x01\x7f\r"), "\"a/\\001\\177\\r\"");
+    }
+
+    #[test]
+    fn lines_end_at_lf_only() {
+        // A bare CR stays inside its line; the hunk counts lines as git does.
+        let d = unified_diff("D", "a\rb\nc\n", "a\rb\nd\n");
+        assert_eq!(d, "--- a/D\n+++ b/D\n@@ -1,2 +1,2 @@\n a\rb\n-c\n+d\n");
+        let d = unified_diff("D", "x\r", "y\r");
+        assert_eq!(
+            d,
+            "--- a/D\n+++ b/D\n@@ -1 +1 @@\n-x\r\n\\ No newline at end of file\n\
+             +y\r\n\\ No newline at end of file\n"
+        );
+        let d = unified_diff("D", "", "n\n");
+        assert_eq!(d, "--- a/D\n+++ b/D\n@@ -0,0 +1 @@\n+n\n");
     }
 }

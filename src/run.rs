@@ -11,10 +11,12 @@ use anyhow::{Context as _, Result, bail};
 use clap::Parser;
 use rayon::prelude::*;
 
-use crate::cli::{Cli, ColorChoice, Command, ConfigArgs, FailLevel, FixArgs, OutputFormat};
+use crate::cli::{
+    Cli, ColorChoice, Command, ConfigArgs, FailLevel, FixArgs, OutputFormat, WalkArgs,
+};
 use crate::config::{CliOptions, ConfigChoice, ConfigResolver, Settings};
 use crate::context::ContextReader;
-use crate::discover::{self, Found, io_reason};
+use crate::discover::{self, Found};
 use crate::edit::Applicability;
 use crate::knowledge::Knowledge;
 use crate::output::{self, Progress};
@@ -23,9 +25,8 @@ use crate::report::{self, Colors, Summary};
 use crate::syntax::SyntaxErrorKind;
 use crate::transforms::{self, Context, Transform};
 
-/// Files larger than this are refused without being read: real Dockerfiles are a few KiB, and a
-/// bound keeps a stray multi-gigabyte file from stalling a monorepo run.
-pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
+pub use crate::fsio::MAX_FILE_BYTES;
+use crate::fsio::{read_text, write_atomic};
 
 /// Exit codes.
 pub const EXIT_OK: i32 = 0;
@@ -149,24 +150,31 @@ fn dispatch(cli: Cli) -> Result<i32> {
             paths,
             config,
             context,
-        }) => files(paths, config, context),
+            walk,
+        }) => files(paths, config, context, walk),
         None => fix(cli.fix),
     }
 }
 
 /// `restage files`: what discovery picks, each with its build context and ecosystems.
-fn files(paths: Vec<PathBuf>, config: ConfigArgs, context: Option<PathBuf>) -> Result<i32> {
+fn files(
+    paths: Vec<PathBuf>,
+    config: ConfigArgs,
+    context: Option<PathBuf>,
+    walk: WalkArgs,
+) -> Result<i32> {
     let args = FixArgs {
         paths,
         context,
         config,
+        walk,
         ..fix_defaults()
     };
-    let resolver = resolver(&args)?;
+    let resolver = std::sync::Arc::new(resolver(&args)?);
     let contexts = ContextReader::new();
     let cwd = std::env::current_dir().context("reading the current directory")?;
     let roots = roots(&args.paths);
-    let found = discover::discover(&roots, 0);
+    let found = discover::discover_with(&roots, walk_options(&args, &resolver, 0));
     let lines: Vec<(String, bool)> = found
         .par_iter()
         .map(|f| {
@@ -176,7 +184,10 @@ fn files(paths: Vec<PathBuf>, config: ConfigArgs, context: Option<PathBuf>) -> R
                 Found::File(path) => {
                     let settings = match resolver.settings_for(path) {
                         Ok(s) => s,
-                        Err(e) => return (format!("{display}: error: configuration: {e}"), false),
+                        // The config file's own line, printed once below.
+                        Err(e) => {
+                            return (e.located(&report::display_path(&e.path, &cwd)), false);
+                        }
                     };
                     let build = contexts.read(path, settings.context.as_deref());
                     let dir = report::display_path(&build.dir, &cwd);
@@ -195,14 +206,17 @@ fn files(paths: Vec<PathBuf>, config: ConfigArgs, context: Option<PathBuf>) -> R
         .collect();
     let mut out = String::new();
     let mut ok = true;
+    let mut printed = std::collections::HashSet::new();
     for (line, good) in lines {
         if good {
             out.push_str(&line);
             out.push('\n');
         } else {
             ok = false;
-            writeln!(std::io::stderr(), "{line}")
-                .map_err(|e| output::WriteError::new("stderr", e))?;
+            if printed.insert(line.clone()) {
+                writeln!(std::io::stderr(), "{line}")
+                    .map_err(|e| output::WriteError::new("stderr", e))?;
+            }
         }
     }
     print_stdout(&out)?;
@@ -236,6 +250,20 @@ fn fix_defaults() -> FixArgs {
         statistics: false,
         show_fixes: false,
         config: ConfigArgs::default(),
+        walk: WalkArgs::default(),
+    }
+}
+
+/// How discovery walks: `--follow`, and the excludes of the command line and config files.
+fn walk_options(
+    args: &FixArgs,
+    resolver: &std::sync::Arc<ConfigResolver>,
+    threads: usize,
+) -> discover::Walk {
+    discover::Walk {
+        threads,
+        follow: args.walk.follow,
+        exclude: resolver.excluder(),
     }
 }
 
@@ -266,6 +294,7 @@ pub fn resolver(args: &FixArgs) -> Result<ConfigResolver> {
         unsafe_fixes: args.unsafe_fixes,
         context: args.context.clone(),
         config: config_choice(&args.config),
+        exclude: args.walk.exclude.clone(),
     };
     ConfigResolver::new(options).map_err(|e| anyhow::anyhow!("{e}"))
 }
@@ -373,6 +402,9 @@ pub struct FileReport {
     pub diff: String,
     /// The original and rewritten text, kept only when the output format needs them.
     pub texts: Option<(String, String)>,
+    /// The error is one the run already reported once for many files (a broken
+    /// configuration): the text format does not repeat it per file.
+    pub error_in_preamble: bool,
 }
 
 impl FileReport {
@@ -384,6 +416,7 @@ impl FileReport {
             warnings: Vec::new(),
             diff: String::new(),
             texts: None,
+            error_in_preamble: false,
         }
     }
 }
@@ -415,8 +448,8 @@ impl KnowledgeCache {
             .entry(overrides.origin.clone())
             .or_insert_with(|| {
                 let origin = overrides.origin.display().to_string();
-                let text = std::fs::read_to_string(&overrides.origin)
-                    .map_err(|e| format!("{origin}: {}", io_reason(&e)))?;
+                let text = crate::config::read_config_text(&overrides.origin)
+                    .map_err(|e| e.to_string())?;
                 self.builtin
                     .with_overrides_from_config(&text, &origin)
                     .map_err(|e| format!("{e:#}"))
@@ -439,7 +472,7 @@ fn fix(args: FixArgs) -> Result<i32> {
     check_ids(&args)?;
     panic_for_test("run");
     let knowledge = KnowledgeCache::new()?;
-    let resolver = resolver(&args)?;
+    let resolver = std::sync::Arc::new(resolver(&args)?);
     let contexts = ContextReader::new();
     let cwd = std::env::current_dir().context("reading the current directory")?;
     let roots = roots(&args.paths);
@@ -448,7 +481,10 @@ fn fix(args: FixArgs) -> Result<i32> {
         .num_threads(threads)
         .build()
         .context("starting worker threads")?;
-    let found = discover::discover(&roots, pool.current_num_threads());
+    let found = discover::discover_with(
+        &roots,
+        walk_options(&args, &resolver, pool.current_num_threads()),
+    );
     let format = args.output_format;
     let progress = Progress::new(
         found.len(),
@@ -467,11 +503,20 @@ fn fix(args: FixArgs) -> Result<i32> {
         keep_texts: matches!(format, OutputFormat::Sarif | OutputFormat::Gitlab),
         cwd: &cwd,
     };
+    // A broken restage.toml is reported once, not once per Dockerfile under it.
+    let (config_errors, broken) = broken_configs(&found, &job);
     let reports: Vec<FileReport> = pool.install(|| {
         found
             .par_iter()
-            .map(|f| {
-                let r = process_guarded(f, &job);
+            .enumerate()
+            .map(|(i, f)| {
+                let r = match broken.get(&i) {
+                    Some(reason) => FileReport {
+                        error_in_preamble: true,
+                        ..failed(&report::display_path(f.path(), job.cwd), reason.clone())
+                    },
+                    None => process_guarded(f, &job),
+                };
                 panic_for_test("worker");
                 progress.tick();
                 r
@@ -495,6 +540,7 @@ fn fix(args: FixArgs) -> Result<i32> {
         colors,
         statistics: args.statistics,
         show_fixes: args.show_fixes,
+        preamble: config_errors,
     };
     match output::emit(format, &reports, &summary, &settings) {
         // The reader went away (`restage --check | head`): the rest of the output is dropped
@@ -543,44 +589,42 @@ fn failed(display: &str, message: String) -> FileReport {
     FileReport::new(display, Status::Failed(Problem::file(message)))
 }
 
-/// Reads a file as a Dockerfile's text, or says in a few words why it cannot be one.
-pub fn read_text(path: &Path) -> std::result::Result<String, String> {
-    use std::io::Read;
-    // Metadata first, by path: opening a FIFO would block until a writer appears.
-    let meta = std::fs::metadata(path).map_err(|e| io_reason(&e))?;
-    if meta.is_dir() {
-        return Err("is a directory, not a Dockerfile".into());
+/// The configuration errors of the files found, each once in the order first met, and the
+/// files (by index) under a broken configuration with their reason.
+fn broken_configs(
+    found: &[Found],
+    job: &Job,
+) -> (Vec<String>, std::collections::HashMap<usize, String>) {
+    let known: Vec<&str> = transforms::registry().iter().map(|t| t.id).collect();
+    let mut lines: Vec<String> = Vec::new();
+    let mut broken = std::collections::HashMap::new();
+    for (i, f) in found.iter().enumerate() {
+        let Found::File(path) = f else { continue };
+        let errors: Vec<String> = match job.resolver.settings_for(path) {
+            Err(e) => vec![e.located(&report::display_path(&e.path, job.cwd))],
+            Ok(settings) => {
+                let mut errors: Vec<String> = settings
+                    .unknown_ids(&known)
+                    .into_iter()
+                    .map(|u| format!("restage: error: configuration: {u}"))
+                    .collect();
+                if let Err(e) = job.knowledge.for_settings(&settings) {
+                    errors.push(format!("restage: error: configuration: {e}"));
+                }
+                errors
+            }
+        };
+        if errors.is_empty() {
+            continue;
+        }
+        broken.insert(i, format!("configuration: {}", errors.join("; ")));
+        for line in errors {
+            if !lines.contains(&line) {
+                lines.push(line);
+            }
+        }
     }
-    if !meta.is_file() {
-        return Err("not a regular file".into());
-    }
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(format!(
-            "file of {} bytes is over the {} MiB limit for Dockerfiles",
-            meta.len(),
-            MAX_FILE_BYTES / (1024 * 1024)
-        ));
-    }
-    let file = std::fs::File::open(path).map_err(|e| io_reason(&e))?;
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    // A file that grows while it is read is still bounded.
-    Read::take(file, MAX_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| io_reason(&e))?;
-    if bytes.is_empty() {
-        return Err("empty file".into());
-    }
-    if let Some(p) = bytes.iter().position(|&b| b == 0) {
-        return Err(format!("binary file (NUL byte at offset {p})"));
-    }
-    String::from_utf8(bytes).map_err(|e| {
-        let at = e.utf8_error().valid_up_to();
-        let (line, col) = crate::syntax::line_col(
-            std::str::from_utf8(&e.as_bytes()[..at]).expect("valid up to here"),
-            at,
-        );
-        format!("invalid UTF-8 at line {line} column {col} (byte {at})")
-    })
+    (lines, broken)
 }
 
 fn process(found: &Found, display: &str, job: &Job) -> FileReport {
@@ -666,37 +710,6 @@ fn process(found: &Found, display: &str, job: &Job) -> FileReport {
         return failed(display, format!("could not write: {e:#}"));
     }
     report.status = Status::Changed;
-    report.diff = report::unified_diff(display, &outcome.original, &outcome.text);
+    report.diff = report::unified_diff_path(path, job.cwd, &outcome.original, &outcome.text);
     report
-}
-
-/// Replaces the file's content atomically: a temporary file in the same directory, fsync, then
-/// rename over the original. Permissions (and, when allowed, ownership) are kept; a symlink is
-/// kept and its target rewritten.
-pub fn write_atomic(path: &Path, text: &str) -> Result<()> {
-    let target =
-        std::fs::canonicalize(path).with_context(|| format!("resolving {}", path.display()))?;
-    let dir = target
-        .parent()
-        .context("the file has no parent directory")?;
-    let meta = std::fs::metadata(&target)?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".restage-")
-        .tempfile_in(dir)
-        .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
-    tmp.write_all(text.as_bytes())?;
-    tmp.as_file().set_permissions(meta.permissions())?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        let _ = std::os::unix::fs::fchown(tmp.as_file(), Some(meta.uid()), Some(meta.gid()));
-    }
-    tmp.as_file().sync_all()?;
-    tmp.persist(&target)
-        .map_err(|e| e.error)
-        .with_context(|| format!("replacing {}", target.display()))?;
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
 }

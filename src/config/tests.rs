@@ -117,7 +117,7 @@ fn explicit_config_path_errors_up_front() {
     })
     .expect_err("missing file");
     assert_eq!(err.path, missing);
-    assert!(err.message.starts_with("cannot read:"), "{err}");
+    assert!(err.message().starts_with("cannot read:"), "{err}");
     let bad = write(tmp.path(), "bad.toml", "select = 3\n");
     let err = ConfigResolver::new(CliOptions {
         config: ConfigChoice::Path(bad),
@@ -297,7 +297,7 @@ fn unknown_key_is_an_error_with_line_and_column() {
         err.to_string(),
         format!(
             "{}:3:1: unknown field `selct`, expected one of `select`, `ignore`, `unsafe-fixes`, \
-             `context`, `non-root-user`, `overrides`, `knowledge`",
+             `context`, `non-root-user`, `overrides`, `knowledge`, `exclude`, `extend-exclude`",
             path.display()
         )
     );
@@ -353,8 +353,8 @@ fn nested_unknown_keys_and_bad_values_are_errors() {
             .settings_for(&tmp.path().join("Dockerfile"))
             .expect_err(text);
         assert_eq!(err.position, Some(position), "{text:?}: {err}");
-        assert!(err.message.contains(message), "{text:?}: {err}");
-        assert!(!err.message.contains('\n'), "{text:?}: {err}");
+        assert!(err.message().contains(message), "{text:?}: {err}");
+        assert!(!err.message().contains('\n'), "{text:?}: {err}");
     }
 }
 
@@ -469,4 +469,105 @@ fn glob_normalization() {
         Some("**/*.dev.Dockerfile".to_owned())
     );
     assert_eq!(normalize_glob("./"), None);
+}
+
+#[test]
+fn the_search_stops_at_the_repository_root() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let root = tmp.path();
+    let outer = write(root, "restage.toml", "select = [\"multi-stage\"]\n");
+    fs::create_dir_all(root.join("repo/.git")).expect("mkdir");
+    // A worktree or submodule has a `.git` file: it is a boundary too.
+    write(root, "other/.git", "gitdir: elsewhere\n");
+    let r = resolver(CliOptions::default());
+    let inside = r
+        .settings_for(&root.join("repo/svc/Dockerfile"))
+        .expect("settings");
+    assert_eq!(inside.config_file, None);
+    assert_eq!(enabled(&inside), IDS);
+    let in_other = r
+        .settings_for(&root.join("other/Dockerfile"))
+        .expect("settings");
+    assert_eq!(in_other.config_file, None);
+    // Outside any repository the search goes on upward.
+    let outside = r
+        .settings_for(&root.join("loose/Dockerfile"))
+        .expect("settings");
+    assert_eq!(outside.config_file.as_deref(), Some(outer.as_path()));
+    // The repository root's own file applies, and `--config` names one anywhere.
+    let at_root = write(root, "repo/restage.toml", "select = [\"copy-order\"]\n");
+    let r = resolver(CliOptions::default());
+    let inside = r
+        .settings_for(&root.join("repo/svc/Dockerfile"))
+        .expect("settings");
+    assert_eq!(inside.config_file.as_deref(), Some(at_root.as_path()));
+    let r = resolver(CliOptions {
+        config: ConfigChoice::Path(outer.clone()),
+        ..CliOptions::default()
+    });
+    let named = r
+        .settings_for(&root.join("repo/svc/Dockerfile"))
+        .expect("settings");
+    assert_eq!(named.config_file.as_deref(), Some(outer.as_path()));
+}
+
+#[test]
+fn config_reads_are_bounded() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let err = ConfigResolver::new(CliOptions {
+        config: ConfigChoice::Path(PathBuf::from("/dev/zero")),
+        ..CliOptions::default()
+    })
+    .expect_err("a device");
+    assert_eq!(
+        err.to_string(),
+        "/dev/zero: cannot read: not a regular file"
+    );
+    let big = tmp.path().join("big.toml");
+    let mut text = "# padding\n".repeat(110_000);
+    text.push_str("select = []\n");
+    fs::write(&big, &text).expect("write");
+    let err = ConfigResolver::new(CliOptions {
+        config: ConfigChoice::Path(big.clone()),
+        ..CliOptions::default()
+    })
+    .expect_err("too large");
+    assert_eq!(
+        err.kind,
+        ConfigErrorKind::Read(ReadFailure::TooLarge {
+            size: text.len() as u64,
+            limit: MAX_CONFIG_BYTES
+        })
+    );
+    assert_eq!(
+        err.message(),
+        "cannot read: file of 1100012 bytes is over the 1 MiB limit"
+    );
+    let bad = write(tmp.path(), "latin1.toml", "");
+    fs::write(&bad, b"# Jos\xe9\n").expect("write");
+    let err = ConfigResolver::new(CliOptions {
+        config: ConfigChoice::Path(bad),
+        ..CliOptions::default()
+    })
+    .expect_err("not UTF-8");
+    assert_eq!(err.position, Some((1, 6)));
+    assert_eq!(
+        err.kind,
+        ConfigErrorKind::Invalid("invalid UTF-8".to_owned())
+    );
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_config_linking_to_a_kernel_file_is_refused() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    std::os::unix::fs::symlink("/proc/self/status", tmp.path().join("restage.toml"))
+        .expect("symlink");
+    let err = resolver(CliOptions::default())
+        .settings_for(&tmp.path().join("Dockerfile"))
+        .expect_err("procfs");
+    assert_eq!(
+        err.kind,
+        ConfigErrorKind::Read(ReadFailure::SpecialFs("procfs"))
+    );
 }

@@ -4,7 +4,6 @@
 //! of directories, a pattern that matches a parent directory matches everything below it, and
 //! the last matching pattern wins.
 
-use regex::Regex;
 use serde::{Serialize, Serializer};
 
 /// The parsed rules of one `.dockerignore` file (serialized as its cleaned patterns).
@@ -36,7 +35,31 @@ enum MatchKind {
     Prefix(String),
     /// The pattern starts with `**` and has no other wildcard.
     Suffix(String),
-    Regex(Regex),
+    /// Any other pattern, as the pieces of the regular expression patternmatcher builds; matched
+    /// without compiling one (a compiled regex per line cost hundreds of MB on a 900 KB file).
+    Glob(Vec<Token>),
+}
+
+/// One piece of a pattern, anchored at both ends of the path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Token {
+    /// These characters.
+    Literal(String),
+    /// `?`: one character other than `/`.
+    One,
+    /// `*`: any run of characters other than `/`.
+    Star,
+    /// `**` at the end: anything.
+    Rest,
+    /// `**/` (or `**` before more pattern): nothing, or anything ending in `/`.
+    Dirs,
+    /// `[...]`: one character in (or, negated, not in) the ranges; unlike `?`, may be `/`.
+    Class {
+        negated: bool,
+        ranges: Vec<(char, char)>,
+    },
+    /// A `^` in the pattern: the regex anchor, true only at the start of the path.
+    Start,
 }
 
 impl DockerIgnore {
@@ -45,18 +68,27 @@ impl DockerIgnore {
     pub fn parse_shared(text: &str) -> Result<DockerIgnore, String> {
         use std::collections::HashMap;
         use std::sync::{Mutex, OnceLock};
-        static CACHE: OnceLock<Mutex<HashMap<String, Result<DockerIgnore, String>>>> =
-            OnceLock::new();
+        /// The texts kept add up to at most this many bytes, so memory stays bounded
+        /// whatever a monorepo's `.dockerignore` files hold.
+        const CACHE_BYTES: usize = 8 << 20;
+        type Cache = (HashMap<String, Result<DockerIgnore, String>>, usize);
+        static CACHE: OnceLock<Mutex<Cache>> = OnceLock::new();
         let cache = CACHE.get_or_init(Default::default);
-        if let Some(hit) = crate::sync::lock(cache).get(text) {
+        if let Some(hit) = crate::sync::lock(cache).0.get(text) {
             return hit.clone();
         }
         let parsed = DockerIgnore::parse(text);
-        let mut map = crate::sync::lock(cache);
-        if map.len() >= 4096 {
-            map.clear();
+        if text.len() <= CACHE_BYTES {
+            let mut guard = crate::sync::lock(cache);
+            let (map, bytes) = &mut *guard;
+            if *bytes + text.len() > CACHE_BYTES {
+                map.clear();
+                *bytes = 0;
+            }
+            if map.insert(text.to_string(), parsed.clone()).is_none() {
+                *bytes += text.len();
+            }
         }
-        map.insert(text.to_string(), parsed.clone());
         parsed
     }
 
@@ -157,7 +189,7 @@ impl Pattern {
                 path.ends_with(suffix.as_str())
                     || suffix.strip_prefix('/').is_some_and(|rest| path == rest)
             }
-            MatchKind::Regex(re) => re.is_match(path),
+            MatchKind::Glob(tokens) => glob_match(tokens, path),
         }
     }
 }
@@ -170,9 +202,13 @@ fn compile(pattern: &str) -> Result<MatchKind, String> {
         Exact,
         Prefix,
         Suffix,
-        Regex,
+        Glob,
     }
-    let mut re = String::from("^");
+    let mut tokens: Vec<Token> = Vec::new();
+    let literal = |tokens: &mut Vec<Token>, ch: char| match tokens.last_mut() {
+        Some(Token::Literal(s)) => s.push(ch),
+        _ => tokens.push(Token::Literal(ch.to_string())),
+    };
     let mut kind = Kind::Exact;
     let chars: Vec<char> = pattern.chars().collect();
     let mut pos = 0;
@@ -190,44 +226,46 @@ fn compile(pattern: &str) -> Result<MatchKind, String> {
                     if kind == Kind::Exact {
                         kind = Kind::Prefix;
                     } else {
-                        re.push_str(".*");
-                        kind = Kind::Regex;
+                        tokens.push(Token::Rest);
+                        kind = Kind::Glob;
                     }
                 } else {
-                    re.push_str("(.*/)?");
-                    kind = Kind::Regex;
+                    tokens.push(Token::Dirs);
+                    kind = Kind::Glob;
                 }
                 if step == 0 {
                     kind = Kind::Suffix;
                 }
             }
             '*' => {
-                re.push_str("[^/]*");
-                kind = Kind::Regex;
+                tokens.push(Token::Star);
+                kind = Kind::Glob;
             }
             '?' => {
-                re.push_str("[^/]");
-                kind = Kind::Regex;
-            }
-            '.' | '+' | '(' | ')' | '|' | '{' | '}' | '$' => {
-                re.push('\\');
-                re.push(ch);
+                tokens.push(Token::One);
+                kind = Kind::Glob;
             }
             '\\' => match chars.get(pos) {
                 Some(&next) => {
                     pos += 1;
-                    re.push('\\');
-                    re.push(next);
-                    kind = Kind::Regex;
+                    literal(&mut tokens, next);
+                    kind = Kind::Glob;
                 }
                 // filepath.Match rejects a trailing backslash, so docker build does too.
                 None => return Err("trailing backslash".to_owned()),
             },
-            '[' | ']' => {
-                re.push(ch);
-                kind = Kind::Regex;
+            '[' => {
+                let (token, next) = class(&chars, pos)?;
+                tokens.push(token);
+                pos = next;
+                kind = Kind::Glob;
             }
-            _ => re.push(ch),
+            ']' => {
+                literal(&mut tokens, ']');
+                kind = Kind::Glob;
+            }
+            '^' => tokens.push(Token::Start),
+            _ => literal(&mut tokens, ch),
         }
         step += 1;
     }
@@ -235,17 +273,138 @@ fn compile(pattern: &str) -> Result<MatchKind, String> {
         Kind::Exact => MatchKind::Exact,
         Kind::Prefix => MatchKind::Prefix(pattern[..pattern.len() - 2].to_owned()),
         Kind::Suffix => MatchKind::Suffix(pattern[2..].to_owned()),
-        Kind::Regex => {
-            re.push('$');
-            MatchKind::Regex(Regex::new(&re).map_err(|e| {
-                e.to_string()
-                    .lines()
-                    .last()
-                    .unwrap_or("invalid pattern")
-                    .to_owned()
-            })?)
-        }
+        Kind::Glob => MatchKind::Glob(tokens),
     })
+}
+
+/// A character class starting after its `[` at `pos`, in the regular-expression syntax the
+/// pattern is handed to: `^` negates, `a-z` ranges, `\x` escapes, `[:name:]` ASCII classes, a
+/// `]` first is literal. Returns the token and the position after the closing `]`.
+fn class(chars: &[char], mut pos: usize) -> Result<(Token, usize), String> {
+    let unclosed = || "unclosed character class".to_owned();
+    let mut negated = false;
+    if chars.get(pos) == Some(&'^') {
+        negated = true;
+        pos += 1;
+    }
+    let mut ranges: Vec<(char, char)> = Vec::new();
+    let mut first = true;
+    loop {
+        let ch = *chars.get(pos).ok_or_else(unclosed)?;
+        pos += 1;
+        let low = match ch {
+            ']' if !first => break,
+            '[' if chars.get(pos) == Some(&':') => {
+                let rest: String = chars[pos + 1..].iter().collect();
+                let end = rest.find(":]").ok_or_else(unclosed)?;
+                let name = &rest[..end];
+                ranges
+                    .extend(ascii_class(name).ok_or_else(|| format!("unknown class [:{name}:]"))?);
+                pos += 1 + name.chars().count() + 2;
+                first = false;
+                continue;
+            }
+            '[' => return Err("nested character classes are not supported".to_owned()),
+            '\\' => {
+                let next = *chars.get(pos).ok_or_else(unclosed)?;
+                pos += 1;
+                next
+            }
+            other => other,
+        };
+        first = false;
+        let high = if chars.get(pos) == Some(&'-') && chars.get(pos + 1).is_some_and(|c| *c != ']')
+        {
+            let mut high = chars[pos + 1];
+            pos += 2;
+            if high == '\\' {
+                high = *chars.get(pos).ok_or_else(unclosed)?;
+                pos += 1;
+            }
+            if high < low {
+                return Err(format!("invalid range {low}-{high}"));
+            }
+            high
+        } else {
+            low
+        };
+        ranges.push((low, high));
+    }
+    Ok((Token::Class { negated, ranges }, pos))
+}
+
+fn ascii_class(name: &str) -> Option<Vec<(char, char)>> {
+    Some(match name {
+        "alnum" => vec![('0', '9'), ('A', 'Z'), ('a', 'z')],
+        "alpha" => vec![('A', 'Z'), ('a', 'z')],
+        "digit" => vec![('0', '9')],
+        "lower" => vec![('a', 'z')],
+        "upper" => vec![('A', 'Z')],
+        "space" => vec![(' ', ' '), ('\t', '\r')],
+        "xdigit" => vec![('0', '9'), ('A', 'F'), ('a', 'f')],
+        "punct" => vec![('!', '/'), (':', '@'), ('[', '`'), ('{', '~')],
+        "word" => vec![('0', '9'), ('A', 'Z'), ('_', '_'), ('a', 'z')],
+        _ => return None,
+    })
+}
+
+/// Whether `tokens` match the whole of `path`: a simulation over the set of positions reached,
+/// linear in tokens times path length, with no backtracking.
+fn glob_match(tokens: &[Token], path: &str) -> bool {
+    let chars: Vec<char> = path.chars().collect();
+    let n = chars.len();
+    let mut at = vec![false; n + 1];
+    at[0] = true;
+    for token in tokens {
+        let mut next = vec![false; n + 1];
+        match token {
+            Token::Literal(lit) => {
+                let lit: Vec<char> = lit.chars().collect();
+                for i in (0..=n).filter(|&i| at[i]) {
+                    if chars[i..].starts_with(&lit) {
+                        next[i + lit.len()] = true;
+                    }
+                }
+            }
+            Token::One => {
+                for i in (0..n).filter(|&i| at[i]) {
+                    next[i + 1] = chars[i] != '/';
+                }
+            }
+            Token::Class { negated, ranges } => {
+                for i in (0..n).filter(|&i| at[i]) {
+                    let c = chars[i];
+                    let inside = ranges.iter().any(|&(lo, hi)| lo <= c && c <= hi);
+                    next[i + 1] = inside != *negated;
+                }
+            }
+            Token::Star => {
+                let mut live = false;
+                for i in 0..=n {
+                    live = at[i] || (live && chars[i - 1] != '/');
+                    next[i] = live;
+                }
+            }
+            Token::Rest => {
+                if let Some(first) = at.iter().position(|&b| b) {
+                    next[first..].fill(true);
+                }
+            }
+            Token::Dirs => {
+                if let Some(first) = at.iter().position(|&b| b) {
+                    for i in first..=n {
+                        next[i] = at[i] || (i > first && chars[i - 1] == '/');
+                    }
+                }
+            }
+            Token::Start => next[0] = at[0],
+        }
+        at = next;
+        if !at.contains(&true) {
+            return false;
+        }
+    }
+    at[n]
 }
 
 /// Go's `filepath.Clean` on a `/`-separated path.
@@ -365,6 +524,115 @@ mod tests {
         let err = DockerIgnore::parse("ok\n[abc\n").expect_err("unclosed class");
         assert!(err.starts_with("line 2:"), "{err}");
         assert!(DockerIgnore::parse("abc\\").is_err());
+    }
+
+    #[test]
+    fn classes_anchors_and_escapes_follow_the_regex_syntax() {
+        assert!(
+            ignored("[!a].txt", "!.txt"),
+            "`!` is not a negation in a regex class"
+        );
+        assert!(ignored("[^a].txt", "b.txt"));
+        assert!(!ignored("[^a].txt", "a.txt"));
+        assert!(ignored("x[^a]y", "x/y"), "a negated class matches `/`");
+        assert!(ignored("v[0-9][[:alpha:]]", "v1b"));
+        assert!(!ignored("v[0-9][[:alpha:]]", "v12"));
+        assert!(ignored("[]]x", "]x"));
+        assert!(ignored("a]", "a]"));
+        assert!(ignored("a\\*b", "a*b"));
+        assert!(!ignored("a\\*b", "axb"));
+        assert!(ignored("^a*", "abc"), "a leading `^` is the start anchor");
+        assert!(!ignored("a^b*", "a^bc"), "a `^` inside can never match");
+        assert!(DockerIgnore::parse("[z-a]").is_err());
+        assert!(DockerIgnore::parse("[[:nope:]]").is_err());
+    }
+
+    /// The matcher agrees with the regular expression patternmatcher would build from the same
+    /// pieces, over every pattern and path of a small corpus.
+    #[test]
+    fn glob_matching_agrees_with_the_regex() {
+        fn to_regex(tokens: &[Token]) -> String {
+            let mut re = String::from("(?s)^");
+            for t in tokens {
+                match t {
+                    Token::Literal(l) => re.push_str(&regex::escape(l)),
+                    Token::One => re.push_str("[^/]"),
+                    Token::Star => re.push_str("[^/]*"),
+                    Token::Rest => re.push_str(".*"),
+                    Token::Dirs => re.push_str("(.*/)?"),
+                    Token::Start => re.push('^'),
+                    Token::Class { negated, ranges } => {
+                        re.push('[');
+                        if *negated {
+                            re.push('^');
+                        }
+                        for (lo, hi) in ranges {
+                            re.push_str(&format!(
+                                "\\x{{{:x}}}-\\x{{{:x}}}",
+                                *lo as u32, *hi as u32
+                            ));
+                        }
+                        re.push(']');
+                    }
+                }
+            }
+            re.push('$');
+            re
+        }
+        let patterns = [
+            "*.md",
+            "a/*/c",
+            "a/**/c",
+            "**/x/*.js",
+            "docs/**/*.txt",
+            "?b*",
+            "a?c/**",
+            "[a-c]*/d",
+            "[^a]*",
+            "x*y*z",
+            "*/",
+            "a/**/b/**/c",
+            "^a/b",
+            "src/*/[[:digit:]]*",
+        ];
+        let paths = [
+            "",
+            "a",
+            "a.md",
+            "b/a.md",
+            "a/b/c",
+            "a/c",
+            "a/x/y/c",
+            "x/x/a.js",
+            "q/x/a.js",
+            "docs/a/b/c.txt",
+            "docs/c.txt",
+            "abc",
+            "bb",
+            "abc/d/e",
+            "b/d",
+            "d",
+            "xyz",
+            "xay/z",
+            "x/y/z",
+            "a/b/b/c",
+            "src/v/1a",
+            "src/v/a1",
+            "a/b/x/b/y/c",
+        ];
+        for pattern in patterns {
+            let MatchKind::Glob(tokens) = compile(pattern).expect("compiles") else {
+                continue;
+            };
+            let re = regex::Regex::new(&to_regex(&tokens)).expect("a regex");
+            for path in paths {
+                assert_eq!(
+                    glob_match(&tokens, path),
+                    re.is_match(path),
+                    "{pattern} on {path:?}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -1,9 +1,9 @@
 //! Bounded reads and path helpers shared by the context readers: every file is read at most
 //! [`MAX_FILE_BYTES`], only if it is a regular file, and as UTF-8 (a leading BOM is dropped).
 
-use std::fs::File;
-use std::io::Read;
 use std::path::{Component, Path, PathBuf};
+
+use crate::fsio::{ReadFailure, read_bounded};
 
 /// The largest file the context readers look into; anything bigger is "unknown".
 pub const MAX_FILE_BYTES: u64 = 1 << 20;
@@ -19,6 +19,10 @@ pub(crate) enum ReadError {
     TooLarge,
     /// Not valid UTF-8.
     NotUtf8,
+    /// On a kernel file system (procfs, sysfs, ...): never read.
+    SpecialFs(&'static str),
+    /// Its size changed while it was read.
+    Changed,
     /// Any other IO error (permissions, ...).
     Io(String),
 }
@@ -33,33 +37,24 @@ impl ReadError {
                 format!("larger than {} KiB, not read", MAX_FILE_BYTES / 1024)
             }
             ReadError::NotUtf8 => "not valid UTF-8, not read".to_owned(),
+            ReadError::SpecialFs(fs) => format!("on a kernel file system ({fs}), not read"),
+            ReadError::Changed => "changed while it was read, not used".to_owned(),
             ReadError::Io(e) => format!("cannot read: {e}"),
         }
     }
 }
 
-/// Reads `path` if it is a regular file of at most [`MAX_FILE_BYTES`] bytes of UTF-8.
+/// Reads `path` if it is a regular file of at most [`MAX_FILE_BYTES`] bytes of UTF-8 on an
+/// ordinary file system (see [`crate::fsio::read_bounded`]: never blocks, never a partial read).
 pub(crate) fn read_capped(path: &Path) -> Result<String, ReadError> {
-    let meta = match std::fs::metadata(path) {
-        Ok(meta) => meta,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(ReadError::Missing),
-        Err(e) => return Err(ReadError::Io(e.to_string())),
-    };
-    if !meta.is_file() {
-        return Err(ReadError::NotAFile);
-    }
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(ReadError::TooLarge);
-    }
-    let file = File::open(path).map_err(|e| ReadError::Io(e.to_string()))?;
-    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
-    // The file may grow between the stat and the read: never take more than the cap.
-    file.take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| ReadError::Io(e.to_string()))?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(ReadError::TooLarge);
-    }
+    let bytes = read_bounded(path, MAX_FILE_BYTES).map_err(|e| match e {
+        ReadFailure::Missing => ReadError::Missing,
+        ReadFailure::Directory | ReadFailure::NotAFile => ReadError::NotAFile,
+        ReadFailure::TooLarge { .. } => ReadError::TooLarge,
+        ReadFailure::SpecialFs(fs) => ReadError::SpecialFs(fs),
+        ReadFailure::Changed { .. } => ReadError::Changed,
+        ReadFailure::Io(e) => ReadError::Io(e),
+    })?;
     let mut text = String::from_utf8(bytes).map_err(|_| ReadError::NotUtf8)?;
     if text.starts_with('\u{feff}') {
         text.drain(..'\u{feff}'.len_utf8());

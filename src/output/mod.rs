@@ -22,13 +22,16 @@ use crate::report::{Colors, Summary};
 use crate::run::{ChangeReport, FileReport};
 
 /// What the emitters need besides the reports.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Settings {
     pub write: bool,
     pub quiet: bool,
     pub colors: Colors,
     pub statistics: bool,
     pub show_fixes: bool,
+    /// Lines the text format prints on stderr before the files' notes (configuration errors
+    /// shared by many files, each once).
+    pub preamble: Vec<String>,
 }
 
 /// Rendered output: what goes to stdout, then what goes to stderr.

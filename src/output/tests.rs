@@ -59,6 +59,7 @@ fn identical_instructions_get_distinct_fingerprints() {
         warnings: Vec::new(),
         diff: String::new(),
         texts: Some((text.into(), text.into())),
+        error_in_preamble: false,
     };
     let f = fingerprints(&r);
     assert_ne!(f[0], f[1]);

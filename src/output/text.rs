@@ -9,6 +9,10 @@ use crate::run::{FileReport, Status};
 
 pub fn render(reports: &[FileReport], summary: &Summary, settings: &Settings) -> Rendered {
     let mut out = Rendered::default();
+    for line in &settings.preamble {
+        out.stderr.push_str(line);
+        out.stderr.push('\n');
+    }
     for r in reports {
         if !settings.write && !r.diff.is_empty() {
             out.stdout
@@ -70,6 +74,7 @@ pub fn notes(r: &FileReport) -> Vec<String> {
             location(d, p.line, p.column),
             p.message
         )),
+        Status::Failed(_) if r.error_in_preamble => {}
         Status::Failed(p) => lines.push(format!(
             "{}: error: {}",
             location(d, p.line, p.column),

@@ -300,7 +300,18 @@ fn bad_inputs_are_one_line_each_and_do_not_stop_the_run() {
     std::fs::create_dir_all(t.join("dir/Dockerfile")).unwrap();
 
     let started = std::time::Instant::now();
-    let out = restage(t, &["--write", ".", "does-not-exist/Dockerfile"]);
+    // Symlinks met in a walk are not followed: these are named.
+    let out = restage(
+        t,
+        &[
+            "--write",
+            ".",
+            "does-not-exist/Dockerfile",
+            "dangling.Dockerfile",
+            "loop-a.Dockerfile",
+            "loop-b.Dockerfile",
+        ],
+    );
     let elapsed = started.elapsed();
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
@@ -447,9 +458,9 @@ fn config_knowledge_override_takes_effect() {
     .unwrap();
     let bad = restage(t, &[]);
     assert_eq!(bad.status.code(), Some(2));
+    // Reported once, at the config file, not per Dockerfile.
     assert!(
-        stderr(&bad).contains("services/web/Dockerfile: error: configuration:")
-            && stderr(&bad).contains("restage.toml:2:1"),
+        stderr(&bad).starts_with("restage.toml:2:1: error: unknown field `unsafe_fixes`"),
         "{}",
         stderr(&bad)
     );

@@ -6,6 +6,7 @@ mod cli;
 mod common;
 mod docs;
 mod fixtures;
+mod io;
 mod mutations;
 mod outputs;
 mod syntax;

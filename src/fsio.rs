@@ -1,0 +1,462 @@
+//! Reading and writing the files restage processes: a Dockerfile's text is read bounded and
+//! checked (regular file, size, UTF-8, no NUL), and `--write` replaces a file atomically.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{Context as _, Result, bail};
+
+use crate::discover::io_reason;
+
+/// Files larger than this are refused without being read: real Dockerfiles are a few KiB, and a
+/// bound keeps a stray multi-gigabyte file from stalling a monorepo run.
+pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
+
+/// Why a file's bytes could not be read by [`read_bounded`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadFailure {
+    /// No such file (or a dangling symlink).
+    Missing,
+    /// A directory.
+    Directory,
+    /// A FIFO, socket or device: never opened.
+    NotAFile,
+    /// Larger than the limit (the size seen, or the limit + 1 when it grew while read).
+    TooLarge { size: u64, limit: u64 },
+    /// The number of bytes read differs from the size seen before reading: the file is being
+    /// written. Processing (and `--write` writing back) a partial file is never right.
+    Changed { before: u64, read: u64 },
+    /// On a kernel file system (procfs, sysfs, ...), where a "regular file" of size 0 can
+    /// produce endless output or block forever (`/proc/kmsg`): never read.
+    SpecialFs(&'static str),
+    /// Any other IO error, as a short reason.
+    Io(String),
+}
+
+impl std::fmt::Display for ReadFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadFailure::Missing => f.write_str("no such file or directory"),
+            ReadFailure::Directory => f.write_str("is a directory"),
+            ReadFailure::NotAFile => f.write_str("not a regular file"),
+            ReadFailure::TooLarge { size, limit } => write!(
+                f,
+                "file of {size} bytes is over the {} limit",
+                human_limit(*limit)
+            ),
+            ReadFailure::Changed { before, read } => write!(
+                f,
+                "file changed while it was read ({before} bytes before, {read} read)"
+            ),
+            ReadFailure::SpecialFs(fs) => {
+                write!(f, "on a kernel file system ({fs}), not read")
+            }
+            ReadFailure::Io(e) => f.write_str(e),
+        }
+    }
+}
+
+fn human_limit(limit: u64) -> String {
+    if limit.is_multiple_of(1024 * 1024) {
+        format!("{} MiB", limit / (1024 * 1024))
+    } else if limit.is_multiple_of(1024) {
+        format!("{} KiB", limit / 1024)
+    } else {
+        format!("{limit} bytes")
+    }
+}
+
+impl ReadFailure {
+    fn from_io(e: &std::io::Error) -> ReadFailure {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            ReadFailure::Missing
+        } else {
+            ReadFailure::Io(io_reason(e))
+        }
+    }
+}
+
+/// Reads the whole file at `path` (following symlinks) if it is a regular file of at most
+/// `limit` bytes on an ordinary file system. Never blocks on a FIFO or a kernel file: the type
+/// is checked by path before opening, the file is opened non-blocking, and type, size and file
+/// system are checked again on the open file. The bytes read must match the size seen.
+pub fn read_bounded(path: &Path, limit: u64) -> std::result::Result<Vec<u8>, ReadFailure> {
+    use std::io::Read;
+    // Metadata first, by path: opening a FIFO or a device can block or have side effects.
+    let meta = std::fs::metadata(path).map_err(|e| ReadFailure::from_io(&e))?;
+    check_type(&meta)?;
+    if meta.len() > limit {
+        return Err(ReadFailure::TooLarge {
+            size: meta.len(),
+            limit,
+        });
+    }
+    let file = open_nonblocking(path).map_err(|e| ReadFailure::from_io(&e))?;
+    // The path may have been swapped between the stat and the open: check the open file.
+    let meta = file.metadata().map_err(|e| ReadFailure::from_io(&e))?;
+    check_type(&meta)?;
+    if let Some(fs) = special_fs(&file) {
+        return Err(ReadFailure::SpecialFs(fs));
+    }
+    let before = meta.len();
+    if before > limit {
+        return Err(ReadFailure::TooLarge {
+            size: before,
+            limit,
+        });
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(before).unwrap_or(0));
+    // Never more than the limit + 1 byte, whatever the file does while it is read.
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| ReadFailure::from_io(&e))?;
+    check_length(before, bytes.len() as u64, limit)?;
+    Ok(bytes)
+}
+
+/// The length read against the limit and against the size seen before reading.
+fn check_length(before: u64, read: u64, limit: u64) -> std::result::Result<(), ReadFailure> {
+    if read > limit {
+        Err(ReadFailure::TooLarge { size: read, limit })
+    } else if read != before {
+        Err(ReadFailure::Changed { before, read })
+    } else {
+        Ok(())
+    }
+}
+
+fn check_type(meta: &std::fs::Metadata) -> std::result::Result<(), ReadFailure> {
+    if meta.is_dir() {
+        Err(ReadFailure::Directory)
+    } else if !meta.is_file() {
+        Err(ReadFailure::NotAFile)
+    } else {
+        Ok(())
+    }
+}
+
+fn open_nonblocking(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
+    }
+    options.open(path)
+}
+
+/// The name of the kernel file system `file` lives on, if it is one whose files are not data
+/// (their sizes lie and their reads may block or never end).
+#[cfg(target_os = "linux")]
+fn special_fs(file: &std::fs::File) -> Option<&'static str> {
+    use std::os::fd::AsRawFd;
+    let mut stat = std::mem::MaybeUninit::<libc::statfs>::uninit();
+    // SAFETY: fstatfs writes a `statfs` into the buffer on success; the fd is open.
+    let rc = unsafe { libc::fstatfs(file.as_raw_fd(), stat.as_mut_ptr()) };
+    if rc != 0 {
+        return None;
+    }
+    // SAFETY: initialised by the successful call above.
+    let magic = unsafe { stat.assume_init() }.f_type as u64;
+    special_fs_name(magic)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn special_fs(_file: &std::fs::File) -> Option<&'static str> {
+    None
+}
+
+/// Kernel file systems by their `statfs` magic number (linux/magic.h).
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+fn special_fs_name(magic: u64) -> Option<&'static str> {
+    Some(match magic {
+        0x9fa0 => "procfs",
+        0x6265_6572 => "sysfs",
+        0x6462_6720 => "debugfs",
+        0x7472_6163 => "tracefs",
+        0x7363_6673 => "securityfs",
+        0x0027_e0eb => "cgroupfs",
+        0x6367_7270 => "cgroup2",
+        0xcafe_4a11 => "bpffs",
+        0x6265_6570 => "configfs",
+        0x6165_676c => "pstore",
+        0xde5e_81e4 => "efivarfs",
+        0x6573_5543 => "fusectl",
+        0x4249_4e4d => "binfmt_misc",
+        0xf97c_ff8c => "selinuxfs",
+        0x1cd1 => "devpts",
+        _ => return None,
+    })
+}
+
+/// Reads a file as a Dockerfile's text, or says in a few words why it cannot be one.
+pub fn read_text(path: &Path) -> std::result::Result<String, String> {
+    let bytes = read_bounded(path, MAX_FILE_BYTES).map_err(|e| match e {
+        ReadFailure::Directory => "is a directory, not a Dockerfile".to_string(),
+        ReadFailure::TooLarge { .. } => format!("{e} for Dockerfiles"),
+        other => other.to_string(),
+    })?;
+    if bytes.is_empty() {
+        return Err("empty file".into());
+    }
+    if let Some(p) = bytes.iter().position(|&b| b == 0) {
+        return Err(format!("binary file (NUL byte at offset {p})"));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let (line, col) = crate::syntax::line_col(
+            std::str::from_utf8(&e.as_bytes()[..at]).expect("valid up to here"),
+            at,
+        );
+        format!("invalid UTF-8 at line {line} column {col} (byte {at})")
+    })
+}
+
+/// Replaces the file's content atomically: a temporary file `.restage-XXXXXX` in the same
+/// directory, fsync, then rename over the original. A symlink is kept and its target rewritten.
+///
+/// Refused, leaving the file as it is: a read-only file (no write bit), a file this user may not
+/// write, a file with several hard links (a rename would split them), and a setuid/setgid file
+/// whose owner cannot be kept. Otherwise the owner, group and whole mode (setuid, setgid and
+/// sticky bits included) are kept. Ctrl-C or SIGTERM during a write removes the temporary
+/// files, then exits with 130 or 143.
+pub fn write_atomic(path: &Path, text: &str) -> Result<()> {
+    let target =
+        std::fs::canonicalize(path).with_context(|| format!("resolving {}", path.display()))?;
+    let dir = target
+        .parent()
+        .context("the file has no parent directory")?;
+    let meta = std::fs::metadata(&target)?;
+    refuse_unsafe_target(&target, &meta)?;
+    let mut tmp = temp::create_in(dir)?;
+    tmp.write_all(text.as_bytes())?;
+    temp::test_hold();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        // Owner first: changing it clears setuid and setgid, which the mode below restores.
+        let owned = std::os::unix::fs::fchown(tmp.as_file(), Some(meta.uid()), Some(meta.gid()));
+        let special = meta.permissions().mode() & 0o6000;
+        if special != 0 && owned.is_err() {
+            temp::discard(tmp);
+            bail!(
+                "{} file whose owner cannot be kept, left as it is",
+                if special & 0o4000 != 0 {
+                    "setuid"
+                } else {
+                    "setgid"
+                }
+            );
+        }
+    }
+    tmp.as_file().set_permissions(meta.permissions())?;
+    tmp.as_file().sync_all()?;
+    temp::persist(tmp, &target).with_context(|| format!("replacing {}", target.display()))?;
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// The files `--write` leaves alone rather than changing in a way the user did not ask for.
+fn refuse_unsafe_target(target: &Path, meta: &std::fs::Metadata) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let mode = meta.permissions().mode() & 0o7777;
+        if mode & 0o222 == 0 {
+            bail!("read-only file (mode {mode:04o}), left as it is");
+        }
+        if meta.nlink() > 1 {
+            bail!(
+                "file has {} hard links, left as it is (a rewrite would split them)",
+                meta.nlink()
+            );
+        }
+        let c_path = std::ffi::CString::new(target.as_os_str().as_bytes())
+            .context("a path with a NUL byte")?;
+        // SAFETY: a valid NUL-terminated path; access() only reads it.
+        if unsafe { libc::access(c_path.as_ptr(), libc::W_OK) } != 0 {
+            bail!("no permission to write this file, left as it is");
+        }
+    }
+    #[cfg(not(unix))]
+    if meta.permissions().readonly() {
+        bail!("read-only file, left as it is");
+    }
+    let _ = target;
+    Ok(())
+}
+
+/// The temporary files of writes in progress, removed if the process is interrupted.
+mod temp {
+    use std::collections::BTreeSet;
+    use std::path::{Path, PathBuf};
+    use std::sync::{Mutex, MutexGuard, Once};
+
+    use anyhow::{Context as _, Result};
+    use tempfile::NamedTempFile;
+
+    static PENDING: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
+    static HANDLER: Once = Once::new();
+
+    fn pending() -> MutexGuard<'static, BTreeSet<PathBuf>> {
+        PENDING.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Creates `.restage-XXXXXX` in `dir` and registers it, under the lock the signal handler
+    /// takes: no temporary file exists that the handler does not know about.
+    pub(super) fn create_in(dir: &Path) -> Result<NamedTempFile> {
+        install_handler();
+        let mut pending = pending();
+        let tmp = tempfile::Builder::new()
+            .prefix(".restage-")
+            .tempfile_in(dir)
+            .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
+        pending.insert(tmp.path().to_path_buf());
+        Ok(tmp)
+    }
+
+    /// Renames the temporary file over `target` and forgets it.
+    pub(super) fn persist(tmp: NamedTempFile, target: &Path) -> std::io::Result<()> {
+        let mut pending = pending();
+        let path = tmp.path().to_path_buf();
+        let result = tmp.persist(target).map(|_| ()).map_err(|e| e.error);
+        // On failure the temporary file was removed when the error was dropped.
+        pending.remove(&path);
+        result
+    }
+
+    /// Removes the temporary file and forgets it.
+    pub(super) fn discard(tmp: NamedTempFile) {
+        let mut pending = pending();
+        pending.remove(tmp.path());
+        drop(tmp);
+    }
+
+    /// SIGINT and SIGTERM: remove every registered temporary file, then exit 128 + signal.
+    /// The lock is held until the exit, so no write starts or finishes in between.
+    fn install_handler() {
+        HANDLER.call_once(|| {
+            #[cfg(unix)]
+            {
+                use signal_hook::consts::{SIGINT, SIGTERM};
+                let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
+                    return;
+                };
+                std::thread::spawn(move || {
+                    if let Some(signal) = signals.forever().next() {
+                        let pending = pending();
+                        for path in pending.iter() {
+                            let _ = std::fs::remove_file(path);
+                        }
+                        std::process::exit(128 + signal);
+                    }
+                });
+            }
+        });
+    }
+
+    /// For the interruption test only: with `RESTAGE_TEST_HOLD_WRITE=PATH`, a write creates
+    /// PATH once its temporary file exists, then waits, so a signal lands mid-write.
+    pub(super) fn test_hold() {
+        if let Some(marker) = std::env::var_os("RESTAGE_TEST_HOLD_WRITE") {
+            let _ = std::fs::write(marker, "");
+            std::thread::sleep(std::time::Duration::from_secs(30));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_that_grows_or_shrinks_while_read_is_refused() {
+        assert_eq!(check_length(10, 10, 100), Ok(()));
+        assert_eq!(
+            check_length(100, 101, 100),
+            Err(ReadFailure::TooLarge {
+                size: 101,
+                limit: 100
+            })
+        );
+        assert_eq!(
+            check_length(10, 50, 100),
+            Err(ReadFailure::Changed {
+                before: 10,
+                read: 50
+            })
+        );
+        assert_eq!(
+            check_length(10, 5, 100),
+            Err(ReadFailure::Changed {
+                before: 10,
+                read: 5
+            })
+        );
+        assert_eq!(
+            ReadFailure::Changed {
+                before: 10,
+                read: 50
+            }
+            .to_string(),
+            "file changed while it was read (10 bytes before, 50 read)"
+        );
+    }
+
+    #[test]
+    fn bounded_reads_of_ordinary_files() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("f");
+        std::fs::write(&p, "FROM x\n").expect("write");
+        assert_eq!(read_bounded(&p, 7), Ok(b"FROM x\n".to_vec()));
+        assert_eq!(
+            read_bounded(&p, 6),
+            Err(ReadFailure::TooLarge { size: 7, limit: 6 })
+        );
+        assert_eq!(
+            read_bounded(&dir.path().join("nope"), 10),
+            Err(ReadFailure::Missing)
+        );
+        assert_eq!(read_bounded(dir.path(), 10), Err(ReadFailure::Directory));
+        assert_eq!(
+            read_bounded(Path::new("/dev/zero"), 10),
+            Err(ReadFailure::NotAFile)
+        );
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn kernel_files_are_refused_directly_and_through_a_symlink() {
+        // procfs reports a size of 0 for files that have content (or block: /proc/kmsg).
+        assert_eq!(
+            read_bounded(Path::new("/proc/self/status"), 1 << 20),
+            Err(ReadFailure::SpecialFs("procfs"))
+        );
+        let dir = tempfile::tempdir().expect("tempdir");
+        let link = dir.path().join("Dockerfile");
+        std::os::unix::fs::symlink("/proc/self/status", &link).expect("symlink");
+        assert_eq!(
+            read_bounded(&link, 1 << 20),
+            Err(ReadFailure::SpecialFs("procfs"))
+        );
+        assert_eq!(
+            read_text(&link),
+            Err("on a kernel file system (procfs), not read".to_owned())
+        );
+        if Path::new("/sys/kernel/mm/transparent_hugepage/enabled").is_file() {
+            assert_eq!(
+                read_bounded(
+                    Path::new("/sys/kernel/mm/transparent_hugepage/enabled"),
+                    1 << 20
+                ),
+                Err(ReadFailure::SpecialFs("sysfs"))
+            );
+        }
+        assert_eq!(special_fs_name(0x9fa0), Some("procfs"));
+        assert_eq!(special_fs_name(0xef53), None, "ext4 is ordinary");
+    }
+}
