@@ -216,10 +216,10 @@ pub fn read_text(path: &Path) -> std::result::Result<String, String> {
 /// Replaces the file's content atomically: a temporary file `.restage-XXXXXX` in the same
 /// directory, fsync, then rename over the original. A symlink is kept and its target rewritten.
 ///
-/// Refused, leaving the file as it is: a read-only file (no write bit), a file this user may not
-/// write, a file with several hard links (a rename would split them), and a setuid/setgid file
-/// whose owner cannot be kept. Otherwise the owner, group and whole mode (setuid, setgid and
-/// sticky bits included) are kept. Ctrl-C or SIGTERM during a write removes the temporary
+/// Refused, leaving the file as it is: a file this user may not write, a file with several hard
+/// links (a rename would split them), and a setuid/setgid file whose owner cannot be kept.
+/// Otherwise the owner, group and whole mode (setuid, setgid and sticky bits included) are kept:
+/// a read-only file this user may write (root) stays read-only, as with `sed -i`. Ctrl-C or SIGTERM during a write removes the temporary
 /// files, then exits with 130 or 143.
 pub fn write_atomic(path: &Path, text: &str) -> Result<()> {
     let target =
@@ -264,11 +264,7 @@ fn refuse_unsafe_target(target: &Path, meta: &std::fs::Metadata) -> Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::ffi::OsStrExt;
-        use std::os::unix::fs::{MetadataExt, PermissionsExt};
-        let mode = meta.permissions().mode() & 0o7777;
-        if mode & 0o222 == 0 {
-            bail!("read-only file (mode {mode:04o}), left as it is");
-        }
+        use std::os::unix::fs::MetadataExt;
         if meta.nlink() > 1 {
             bail!(
                 "file has {} hard links, left as it is (a rewrite would split them)",

@@ -231,28 +231,6 @@ fn prepare_oracle(dir: &Path) {
     }
 }
 
-/// `scan.sh` and `dockerfiles/` copied with writable files: the scan copies keep the source's
-/// mode, and `--write` refuses read-only files (a protected corpus is typically 0444).
-fn writable_copy(dir: &Path) -> tempfile::TempDir {
-    use std::os::unix::fs::PermissionsExt;
-    let staged = tempfile::Builder::new()
-        .prefix("restage-realworld-corpus-")
-        .tempdir()
-        .expect("a temporary corpus folder");
-    let copy = |from: &Path, to: &Path| {
-        std::fs::copy(from, to).unwrap_or_else(|e| panic!("copying {}: {e}", from.display()));
-        std::fs::set_permissions(to, std::fs::Permissions::from_mode(0o644)).expect("chmod");
-    };
-    copy(&dir.join("scan.sh"), &staged.path().join("scan.sh"));
-    let files = staged.path().join("dockerfiles");
-    std::fs::create_dir(&files).expect("mkdir");
-    for entry in std::fs::read_dir(dir.join("dockerfiles")).expect("the corpus") {
-        let entry = entry.expect("an entry");
-        copy(&entry.path(), &files.join(entry.file_name()));
-    }
-    staged
-}
-
 fn scan(dir: &Path, mode: &'static str, flags: &[&str]) -> Scan {
     let work = tempfile::Builder::new()
         .prefix(&format!("restage-realworld-{mode}-"))
@@ -422,11 +400,10 @@ fn realworld_scan() {
     }
     let start = Instant::now();
     prepare_oracle(&dir);
-    let staged = writable_copy(&dir);
     // Both scans at once: most of a scan is process start-up (copying) and waiting.
     let scans: Vec<Scan> = std::thread::scope(|s| {
-        let default = s.spawn(|| scan(staged.path(), "default", &[]));
-        let unsafe_fixes = s.spawn(|| scan(staged.path(), "unsafe-fixes", &["--unsafe-fixes"]));
+        let default = s.spawn(|| scan(&dir, "default", &[]));
+        let unsafe_fixes = s.spawn(|| scan(&dir, "unsafe-fixes", &["--unsafe-fixes"]));
         vec![
             default.join().expect("default scan"),
             unsafe_fixes.join().expect("unsafe-fixes scan"),
