@@ -482,9 +482,11 @@ fn check_broad(doc: &Document, stage: &Stage, b: usize, run: usize) -> Result<Br
                 .first()
                 .map(|w| w.value.trim().trim_end_matches('/').to_string());
             text.as_deref() == Some(dest.trim_end_matches('/'))
-                && instructions[w + 1..b]
-                    .iter()
-                    .all(|i| analysis::defined_names(i).iter().all(|n| !refs.contains(n)))
+                && instructions[w + 1..b].iter().all(|i| {
+                    analysis::defined_names(doc, i)
+                        .iter()
+                        .all(|n| !refs.contains(n))
+                })
         }) && !workdir_between
     } else if dest.starts_with('/') {
         let resolved = analysis::workdir_resolution(doc, stage, run);
@@ -511,7 +513,7 @@ fn check_broad(doc: &Document, stage: &Stage, b: usize, run: usize) -> Result<Br
     // Moving the broad copy past ENV/ARG must not change what its variables expand to.
     let refs = analysis::variable_refs(doc.slice(&ins.extent));
     for i in between {
-        if let Some(name) = analysis::defined_names(i)
+        if let Some(name) = analysis::defined_names(doc, i)
             .into_iter()
             .find(|n| refs.contains(n))
         {
@@ -760,7 +762,7 @@ fn redirecting_flag<'a>(manager: &str, args: &[&'a str]) -> Option<&'a str> {
 /// Refuses when an ENV of the stage before the install points the package manager elsewhere.
 fn check_redirecting_env(doc: &Document, stage: &Stage, run: usize) -> Result<(), String> {
     for ins in &doc.instructions()[stage.from + 1..run] {
-        if let Some(name) = analysis::defined_names(ins)
+        if let Some(name) = analysis::defined_names(doc, ins)
             .into_iter()
             .find(|n| ins.kind == Kind::Env && REDIRECTING_ENV.contains(&n.as_str()))
         {

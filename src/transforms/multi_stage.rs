@@ -586,10 +586,10 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
         let local = body
             .clone()
             .filter(|&ix| instructions[ix].kind == Kind::Arg)
-            .find(|&ix| analysis::arg_names(&instructions[ix]).contains(name));
+            .find(|&ix| analysis::defined_names(doc, &instructions[ix]).contains(name));
         let global = instructions[..stage.from]
             .iter()
-            .any(|i| i.kind == Kind::Arg && analysis::arg_names(i).contains(name));
+            .any(|i| i.kind == Kind::Arg && analysis::defined_names(doc, i).contains(name));
         match local {
             Some(ix) => out.push_str(&analysis::with_newline(
                 doc,
@@ -770,12 +770,9 @@ fn env_sets_before(doc: &Document, stage: &Stage, index: usize, name: &str, valu
         .iter()
         .any(|i| {
             i.kind == Kind::Env
-                && i.words.first().is_some_and(|w| {
-                    let t = w.value.replace('"', "");
-                    t.split_whitespace()
-                        .any(|kv| kv == format!("{name}={value}"))
-                        || t.trim() == format!("{name} {value}")
-                })
+                && analysis::declarations(doc, i)
+                    .iter()
+                    .any(|d| d.name == name && d.value.as_deref() == Some(value))
         })
 }
 

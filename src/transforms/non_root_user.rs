@@ -635,19 +635,7 @@ fn resolve_image(doc: &Document, written: &str) -> Result<(String, bool), String
     if !written.contains('$') {
         return Ok((written.to_string(), false));
     }
-    let globals: Vec<(String, Option<String>)> = doc
-        .instructions()
-        .iter()
-        .filter(|i| i.stage.is_none() && i.kind == Kind::Arg)
-        .flat_map(analysis::arg_decls)
-        .collect();
-    let lookup = |name: &str| {
-        globals
-            .iter()
-            .rev()
-            .find(|(n, _)| n == name)
-            .and_then(|(_, v)| v.clone())
-    };
+    let lookup = |name: &str| analysis::global_arg(doc, name).and_then(|d| d.value);
     match analysis::expand_vars(written, &lookup) {
         Some(r) if !r.is_empty() => Ok((r, true)),
         _ => Err(format!(
@@ -819,28 +807,22 @@ fn variable_at(doc: &Document, chain: &[&Stage], ix: usize, name: &str) -> Optio
         let ins = &instructions[i];
         match ins.kind {
             Kind::Env => {
-                if let Some((_, v)) = analysis::env_pairs(ins)
+                if let Some(d) = analysis::declarations(doc, ins)
                     .into_iter()
-                    .rev()
-                    .find(|(n, _)| n == name)
+                    .rfind(|d| d.name == name)
                 {
+                    let v = d.value.unwrap_or_default();
                     return (!v.contains('$')).then_some(v);
                 }
             }
             Kind::Arg if ins.stage == stage => {
-                if let Some((_, v)) = analysis::arg_decls(ins)
+                if let Some(d) = analysis::declarations(doc, ins)
                     .into_iter()
-                    .rev()
-                    .find(|(n, _)| n == name)
+                    .rfind(|d| d.name == name)
                 {
-                    let v = v.or_else(|| {
-                        instructions
-                            .iter()
-                            .filter(|g| g.stage.is_none() && g.kind == Kind::Arg)
-                            .flat_map(analysis::arg_decls)
-                            .rfind(|(n, _)| n == name)
-                            .and_then(|(_, v)| v)
-                    })?;
+                    let v = d
+                        .value
+                        .or_else(|| analysis::global_arg(doc, name).and_then(|g| g.value))?;
                     return (!v.contains('$')).then_some(v);
                 }
             }
