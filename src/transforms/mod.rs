@@ -9,6 +9,7 @@ mod exec_form;
 pub mod facts;
 mod multi_stage;
 mod non_root_user;
+pub(crate) mod start;
 
 use crate::config::Settings;
 use crate::context::BuildContext;

@@ -20,6 +20,7 @@ use super::Context;
 use super::analysis::{self, Workdir};
 use super::effects::{self, InstructionEffects};
 use super::facts::{self, Ecosystem, Needs, PackageClass, PackageManager, Role};
+use super::start::{self, StartCommand};
 use crate::edit::{Applicability, Change, Edit};
 use crate::shell::SimpleCommand;
 use crate::syntax::{Document, Form, Instruction, Kind, Stage};
@@ -193,7 +194,7 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
             a.runs.push((ix, f));
         }
     }
-    let start = start_command(doc, stage);
+    let start = start_command(doc, stage, ctx);
     if let Some(tool) = start.as_ref().and_then(|s| s.toolchain.as_ref()) {
         return Err(refuse(
             anchor,
@@ -808,48 +809,22 @@ impl Start {
     }
 }
 
-/// The effective start command: ENTRYPOINT (when set) else CMD, as words.
-fn start_command(doc: &Document, stage: &Stage) -> Option<Start> {
-    let ins = doc.stage_instructions(stage);
-    let last = |k: Kind| ins.iter().rev().find(|i| i.kind == k);
-    let chosen = last(Kind::Entrypoint)
-        .filter(|e| !e.is_empty_exec())
-        .or_else(|| last(Kind::Cmd))?;
-    let (words, shell_form) = match &chosen.form {
-        Form::Exec { words, .. } => (
-            words.iter().map(|w| w.value.clone()).collect::<Vec<_>>(),
-            false,
-        ),
-        Form::Shell { span } => (
-            doc.slice(span)
-                .split_whitespace()
-                .map(str::to_string)
-                .collect(),
-            true,
-        ),
-        Form::None => return None,
-    };
-    let mut words = words;
-    if shell_form && words.first().is_some_and(|w| w == "exec") {
+/// The effective start command (ENTRYPOINT unless empty, else CMD; a leading `exec` of a
+/// shell form dropped) and the build tool it runs at start, read by [`StartCommand`].
+fn start_command(doc: &Document, stage: &Stage, ctx: &Context) -> Option<Start> {
+    let start = StartCommand::of(doc, stage.from + 1..stage.instructions.end);
+    let chosen = start.effective()?;
+    if matches!(doc.instructions()[chosen.index].form, Form::None) {
+        return None;
+    }
+    let mut words = chosen.args.clone();
+    if chosen.shell_form && words.first().is_some_and(|w| w == "exec") {
         words.remove(0);
     }
-    let toolchain = match words
-        .iter()
-        .map(String::as_str)
-        .collect::<Vec<_>>()
-        .as_slice()
-    {
-        ["go", "run", ..] => Some("go run".to_string()),
-        ["cargo", "run", ..] => Some("cargo run".to_string()),
-        ["mvn" | "./mvnw" | "mvnw", ..] => Some("mvn".to_string()),
-        ["gradle" | "./gradlew" | "gradlew", ..] => Some("gradle".to_string()),
-        ["dotnet", "run", ..] => Some("dotnet run".to_string()),
-        _ => None,
-    };
     Some(Start {
         words,
-        shell_form,
-        toolchain,
+        shell_form: chosen.shell_form,
+        toolchain: start.toolchain(ctx.knowledge),
     })
 }
 
@@ -859,11 +834,7 @@ fn healthcheck_programs(doc: &Document, stage: &Stage) -> Vec<String> {
         .filter(|i| i.kind == Kind::Healthcheck)
         .flat_map(|i| match &i.form {
             Form::Exec { words, .. } => words.iter().map(|w| w.value.clone()).collect::<Vec<_>>(),
-            Form::Shell { span } => doc
-                .slice(span)
-                .split_whitespace()
-                .map(str::to_string)
-                .collect(),
+            Form::Shell { span } => start::shell_words(doc.slice(span), span.start, doc.escape()),
             Form::None => Vec::new(),
         })
         .collect()

@@ -12,11 +12,11 @@
 
 use super::Context;
 use super::analysis::{self, Workdir};
+use super::start::{self, StartCommand};
 use crate::config::UserStyle;
 use crate::edit::{Applicability, Change, Edit};
 use crate::knowledge::{ImageInfo, ImageRef, ImageRole, Os, UserPlan};
-use crate::shell;
-use crate::syntax::{Document, Form, Kind, Stage};
+use crate::syntax::{Document, Kind, Stage};
 
 const ID: &str = "non-root-user";
 
@@ -243,10 +243,7 @@ fn plan(doc: &Document, ctx: &Context) -> Verdict {
         return Verdict::Nothing;
     }
     let start = start_commands(doc, &chain);
-    if start
-        .all()
-        .any(|(_, words)| has_privilege_dropper(ctx, words))
-    {
+    if start.parts().any(|p| has_privilege_dropper(ctx, &p.words)) {
         return Verdict::Nothing;
     }
 
@@ -256,7 +253,7 @@ fn plan(doc: &Document, ctx: &Context) -> Verdict {
     };
     let user_value = who.user_value(style);
     let user_kw = doc.style().keyword(Kind::User);
-    if let Some((ix, script)) = entrypoint_script(&start) {
+    if let Some((ix, script)) = entrypoint_script(ctx, &start) {
         let mut how = String::new();
         if let Who::Create { command, .. } = &who {
             how.push_str(&format!("`RUN {command}` and "));
@@ -283,7 +280,7 @@ fn plan(doc: &Document, ctx: &Context) -> Verdict {
         );
     }
     let port_notes = privileged_ports(doc, &chain);
-    if let Some(tool) = start_toolchain(&start) {
+    if let Some(tool) = start.toolchain(ctx.knowledge) {
         unsafe_reasons.push(format!(
             "the container starts with `{tool}`, which compiles into the application directory at start, and that directory stays root-owned"
         ));
@@ -644,47 +641,9 @@ fn resolve_image(doc: &Document, written: &str) -> Result<(String, bool), String
     }
 }
 
-/// How the container starts: the last ENTRYPOINT and the last CMD of the chain, each with its
-/// instruction index and its words (exec-form elements and shell text split into words).
-struct Start {
-    entrypoint: Option<(usize, Vec<String>)>,
-    cmd: Option<(usize, Vec<String>)>,
-}
-
-impl Start {
-    fn all(&self) -> impl Iterator<Item = &(usize, Vec<String>)> {
-        self.entrypoint.iter().chain(self.cmd.iter())
-    }
-}
-
-fn start_commands(doc: &Document, chain: &[&Stage]) -> Start {
-    let instructions = doc.instructions();
-    let last = |kind: Kind| {
-        let ix = chain_body(chain)
-            .filter(|&i| instructions[i].kind == kind)
-            .last()?;
-        let words = match &instructions[ix].form {
-            Form::Exec { words, .. } => words
-                .iter()
-                .flat_map(|w| shell_words(&w.value, 0, '\\'))
-                .collect(),
-            Form::Shell { span } => shell_words(doc.slice(span), span.start, doc.escape()),
-            Form::None => Vec::new(),
-        };
-        Some((ix, words))
-    };
-    Start {
-        entrypoint: last(Kind::Entrypoint),
-        cmd: last(Kind::Cmd),
-    }
-}
-
-/// Words of a shell text (also of an exec-form element such as the script of `sh -c "..."`).
-fn shell_words(text: &str, base: usize, escape: char) -> Vec<String> {
-    match shell::split(text, base, escape) {
-        Some(cmds) => cmds.into_iter().flat_map(|c| c.words).collect(),
-        None => text.split_whitespace().map(str::to_string).collect(),
-    }
+/// How the container starts: the last ENTRYPOINT and the last CMD of the chain.
+fn start_commands(doc: &Document, chain: &[&Stage]) -> StartCommand {
+    StartCommand::of(doc, chain_body(chain))
 }
 
 /// True when some word of the start command begins a privilege-dropping command (gosu, su-exec,
@@ -694,75 +653,21 @@ fn has_privilege_dropper(ctx: &Context, words: &[String]) -> bool {
     (0..words.len()).any(|i| ctx.knowledge.privilege_dropper(&words[i..]).is_some())
 }
 
-/// Programs that start another program and are not the app.
-const WRAPPERS: &[&str] = &[
-    "tini",
-    "tini-static",
-    "dumb-init",
-    "catatonit",
-    "exec",
-    "env",
-    "sh",
-    "bash",
-    "ash",
-    "dash",
-];
-
 /// The script the container starts with, when restage cannot tell what it does: the program of
 /// the ENTRYPOINT (after init wrappers such as tini and `sh -c`) when it is a shell script or
 /// named like an entrypoint, or such a name in the CMD the ENTRYPOINT runs. Such scripts often
 /// drop privileges themselves.
-fn entrypoint_script(start: &Start) -> Option<(usize, String)> {
-    let mut words: Vec<(usize, &String, bool)> = Vec::new();
-    if let Some((ix, w)) = &start.entrypoint {
-        words.extend(w.iter().map(|w| (*ix, w, true)));
-    }
-    // Without an ENTRYPOINT the CMD is the command; with one, its arguments.
-    if let Some((ix, w)) = &start.cmd {
-        words.extend(w.iter().map(|w| (*ix, w, false)));
-    }
-    let (ix, program, from_entrypoint) = words.into_iter().find(|(_, w, _)| {
-        let base = w.rsplit('/').next().unwrap_or(w);
-        !(WRAPPERS.contains(&base) || w.starts_with('-') || shell::is_assignment(w))
-    })?;
-    let base = program
-        .rsplit('/')
-        .next()
-        .unwrap_or(program)
-        .to_ascii_lowercase();
+fn entrypoint_script(ctx: &Context, start: &StartCommand) -> Option<(usize, String)> {
+    let (part, at) = start.program(ctx.knowledge)?;
+    let program = &part.words[at];
+    let from_entrypoint = start
+        .entrypoint
+        .as_ref()
+        .is_some_and(|e| e.index == part.index);
+    let base = start::base_name(program).to_ascii_lowercase();
     let named_entrypoint = base.contains("entrypoint");
     let script = base.ends_with(".sh") || base.ends_with(".bash");
-    (named_entrypoint || (from_entrypoint && script)).then(|| (ix, program.clone()))
-}
-
-/// Build tools that compile the app when the container starts, writing next to the sources.
-const TOOLCHAINS: &[(&str, Option<&str>)] = &[
-    ("go", Some("run")),
-    ("cargo", Some("run")),
-    ("dotnet", Some("run")),
-    ("dotnet", Some("watch")),
-    ("mvn", None),
-    ("mvnw", None),
-    ("gradle", None),
-    ("gradlew", None),
-];
-
-/// The build tool the start command runs (`go run`, `dotnet run`, `mvn ...`), if any.
-fn start_toolchain(start: &Start) -> Option<String> {
-    let words: Vec<&String> = start.all().flat_map(|(_, w)| w.iter()).collect();
-    let at = words.iter().position(|w| {
-        let base = w.rsplit('/').next().unwrap_or(w);
-        !(WRAPPERS.contains(&base) || w.starts_with('-') || shell::is_assignment(w))
-    })?;
-    let program = words[at].rsplit('/').next().unwrap_or(words[at]);
-    let sub = words.get(at + 1).map(|w| w.as_str());
-    TOOLCHAINS
-        .iter()
-        .find(|(p, s)| *p == program && s.is_none_or(|s| Some(s) == sub))
-        .map(|(p, s)| match s {
-            Some(s) => format!("{p} {s}"),
-            None => (*p).to_string(),
-        })
+    (named_entrypoint || (from_entrypoint && script)).then(|| (part.index, program.clone()))
 }
 
 /// A note for every EXPOSE of the chain below 1024. Docker 20.10+, Podman and containerd 2.0+
@@ -1134,7 +1039,7 @@ fn in_root_home(path: &str) -> bool {
 /// on Debian, Ubuntu and Alpine images): the app lives there (its WORKDIR, or the start command
 /// runs a path there), so a non-root user cannot even read its files; or files are copied
 /// there, for root: a non-root user can neither read them nor would it look there.
-fn root_home(doc: &Document, chain: &[&Stage], start: &Start) -> Option<String> {
+fn root_home(doc: &Document, chain: &[&Stage], start: &StartCommand) -> Option<String> {
     let instructions = doc.instructions();
     let stage = doc.final_stage();
     let advice = "/root is root's home directory, mode 0700 on Debian, Ubuntu and Alpine images, so a non-root user could not even read the app's files. Move the app out of /root (for example `WORKDIR /app`, and copy it there), then run restage again";
@@ -1150,8 +1055,10 @@ fn root_home(doc: &Document, chain: &[&Stage], start: &Start) -> Option<String> 
             line(doc, at)
         ));
     }
-    for (ix, words) in start.all() {
-        if let Some(w) = words
+    for part in start.parts() {
+        let ix = &part.index;
+        if let Some(w) = part
+            .words
             .iter()
             .find(|w| w.starts_with("/root/") && in_root_home(&analysis::normalize(w)))
         {
