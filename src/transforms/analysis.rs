@@ -619,6 +619,11 @@ pub fn expand_vars(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Optio
     Some(out)
 }
 
+/// The 1-based line instruction `index` starts on (its keyword), for messages.
+pub fn line_of(doc: &Document, index: usize) -> usize {
+    doc.line_col(doc.instructions()[index].extent.start).0
+}
+
 /// An instruction's extent together with the comment lines directly above it: what moves when
 /// the instruction moves.
 pub fn extent_with_comments(doc: &Document, index: usize) -> Span {

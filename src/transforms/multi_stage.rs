@@ -16,12 +16,12 @@ use std::collections::BTreeSet;
 mod recipes;
 mod runtime_fs;
 
-use super::Context;
 use super::analysis::{self, Workdir};
 use super::effects::{self, InstructionEffects};
 use super::facts::{self, Ecosystem, Needs, PackageClass, PackageManager, Role};
 use super::start::{self, StartCommand};
-use crate::edit::{Applicability, Change, Edit};
+use super::{Context, Verdict, unsafe_because};
+use crate::edit::{Change, Edit};
 use crate::shell::SimpleCommand;
 use crate::syntax::{Document, Form, Instruction, Kind, Stage};
 use recipes::{Carry, Recipe};
@@ -68,41 +68,18 @@ const NEUTRAL: &[&str] = &[
 pub(super) fn run(doc: &Document, ctx: &Context) -> Vec<Change> {
     match plan(doc, ctx) {
         Ok(change) => vec![change],
-        Err(Verdict::NotApplicable) => Vec::new(),
-        Err(Verdict::Refuse {
-            anchor,
-            title,
-            reason,
-        }) => {
-            vec![Change::new(
-                ID,
-                Applicability::DisplayOnly,
-                anchor,
-                title,
-                reason,
-            )]
-        }
+        Err(verdict) => verdict.into_changes(ID),
     }
 }
 
-/// Why no change is made.
-enum Verdict {
-    /// Nothing to say: not a single-stage file on a known SDK image.
-    NotApplicable,
-    /// Worth telling the user: the file would benefit, but restage cannot do it safely.
-    Refuse {
-        anchor: usize,
-        title: String,
-        reason: String,
-    },
-}
-
+/// Why no change is made: [`Verdict::Nothing`] (not a single-stage file on a known SDK
+/// image) or a suggestion saying why restage cannot split it.
 fn refuse(anchor: usize, reason: impl Into<String>) -> Verdict {
-    Verdict::Refuse {
+    Verdict::suggestion(
         anchor,
-        title: "Split into a build stage and a slim runtime stage".into(),
-        reason: reason.into(),
-    }
+        "Split into a build stage and a slim runtime stage",
+        reason,
+    )
 }
 
 /// What one RUN instruction contributes.
@@ -142,13 +119,13 @@ struct Analysis {
 
 fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
     if doc.stages().len() != 1 {
-        return Err(Verdict::NotApplicable);
+        return Err(Verdict::Nothing);
     }
     let stage = doc.final_stage();
     let from = &doc.instructions()[stage.from];
-    let image = facts::image(ctx, &stage.image.value).ok_or(Verdict::NotApplicable)?;
+    let image = facts::image(ctx, &stage.image.value).ok_or(Verdict::Nothing)?;
     let Role::Build(ecosystem) = image.role else {
-        return Err(Verdict::NotApplicable);
+        return Err(Verdict::Nothing);
     };
     let anchor = from.extent.start;
     if let Some(why) = facts::unsupported_version(ctx, &image, ecosystem) {
@@ -209,7 +186,7 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
         .any(|(_, f)| f.builds || !f.packages.is_empty())
     {
         // No build step and no toolchain installed: a slim base alone is not restage's call.
-        return Err(Verdict::NotApplicable);
+        return Err(Verdict::Nothing);
     }
     let system_installers: Vec<&str> = a
         .runs
@@ -227,7 +204,7 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
     }
     for (ix, f) in &a.runs {
         if let Some(why) = &f.unknown {
-            let line = doc.line_col(instructions[*ix].extent.start).0;
+            let line = analysis::line_of(doc, *ix);
             a.unsafe_reasons.push(format!("RUN at line {line} {why}; what it leaves outside {} would not reach the runtime stage", a.workdir));
         }
     }
@@ -694,11 +671,6 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
     };
     edits.push(Edit::insert(end_offset, format!("{lead}{out}")));
 
-    let applicability = if a.unsafe_reasons.is_empty() {
-        Applicability::Safe
-    } else {
-        Applicability::Unsafe
-    };
     let mut reason = format!(
         "{} ships its SDK and build tools in the final image; the runtime stage {} gets only {}",
         stage.image.value,
@@ -715,9 +687,7 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
                 .join(", ")
         ));
     }
-    if !a.unsafe_reasons.is_empty() {
-        reason.push_str(&format!(". Unsafe because {}", a.unsafe_reasons.join("; ")));
-    }
+    let applicability = unsafe_because(&mut reason, &a.unsafe_reasons);
     let _ = &a.ecosystem;
     Ok(Change::new(
         ID,

@@ -10,11 +10,11 @@
 //! Images that manage their own user, entrypoints that drop privileges, and stages that already
 //! run as non-root are left alone; unknown images and apps under `/root` get a suggestion.
 
-use super::Context;
 use super::analysis::{self, Workdir};
 use super::start::{self, StartCommand};
+use super::{Context, Verdict, unsafe_because};
 use crate::config::UserStyle;
-use crate::edit::{Applicability, Change, Edit};
+use crate::edit::{Change, Edit};
 use crate::knowledge::{ImageInfo, ImageRef, ImageRole, Os, UserPlan};
 use crate::syntax::{Document, Kind, Stage};
 
@@ -24,28 +24,7 @@ const ID: &str = "non-root-user";
 const REFUSE_TITLE: &str = "Run the final stage as a non-root user";
 
 pub(super) fn run(doc: &Document, ctx: &Context) -> Vec<Change> {
-    match plan(doc, ctx) {
-        Verdict::Change(change) => vec![*change],
-        Verdict::Nothing => Vec::new(),
-        Verdict::Refuse { anchor, reason } => vec![Change::new(
-            ID,
-            Applicability::DisplayOnly,
-            anchor,
-            REFUSE_TITLE,
-            reason,
-        )],
-    }
-}
-
-enum Verdict {
-    Change(Box<Change>),
-    /// Nothing to do, or nothing restage should do (already non-root, self-managed, a dropper).
-    Nothing,
-    /// The stage runs as root and restage cannot fix it safely: a suggestion.
-    Refuse {
-        anchor: usize,
-        reason: String,
-    },
+    plan(doc, ctx).into_changes(ID)
 }
 
 /// Who the final stage will run as.
@@ -210,7 +189,7 @@ fn plan(doc: &Document, ctx: &Context) -> Verdict {
             anchor,
             format!(
                 "the final stage has ONBUILD triggers (line {}): it is a base for other images, whose builds may need root",
-                line(doc, ix)
+                analysis::line_of(doc, ix)
             ),
         );
     }
@@ -264,7 +243,7 @@ fn plan(doc: &Document, ctx: &Context) -> Verdict {
             format!(
                 "the {} (line {}) runs `{script}`, a script restage cannot read: entrypoint scripts often start as root to prepare files and then drop privileges themselves (gosu, su-exec), which fails under USER. If this one does not, add {how} before it",
                 instructions[ix].kind,
-                line(doc, ix)
+                analysis::line_of(doc, ix)
             ),
         );
     }
@@ -445,21 +424,24 @@ fn plan(doc: &Document, ctx: &Context) -> Verdict {
             "The final stage ends as root (`{} {}`, line {}). ",
             doc.slice(&instructions[ix].keyword),
             doc.slice(&instructions[ix].args).trim(),
-            line(doc, ix)
+            analysis::line_of(doc, ix)
         ),
         None => format!("The final stage runs as root, the default of `{reference}`. "),
     };
     reason.push_str(&who.sentence());
     reason.push_str(&format!(" `{user_kw} {user_value}` "));
     if replace_root {
-        reason.push_str(&format!("replaces it at line {}", line(doc, last)));
+        reason.push_str(&format!(
+            "replaces it at line {}",
+            analysis::line_of(doc, last)
+        ));
     } else if last == stage.from {
         reason.push_str("goes right after FROM");
     } else {
         reason.push_str(&format!(
             "goes after the {} at line {}, the last instruction that may need root",
             instructions[last].kind,
-            line(doc, last)
+            analysis::line_of(doc, last)
         ));
     }
     if matches!(who, Who::Declared { uid: None, .. }) && style == UserStyle::Numeric {
@@ -495,12 +477,7 @@ fn plan(doc: &Document, ctx: &Context) -> Verdict {
     for note in &port_notes {
         reason.push_str(&format!(". {note}"));
     }
-    let applicability = if unsafe_reasons.is_empty() {
-        Applicability::Safe
-    } else {
-        reason.push_str(&format!(". Unsafe because {}", unsafe_reasons.join("; ")));
-        Applicability::Unsafe
-    };
+    let applicability = unsafe_because(&mut reason, &unsafe_reasons);
     let anchor = root_user.map_or(anchor, |ix| instructions[ix].extent.start);
     Verdict::Change(Box::new(
         Change::new(ID, applicability, anchor, who.title(), reason).with_edits(edits),
@@ -553,14 +530,7 @@ fn choose_user(
 }
 
 fn refuse(anchor: usize, reason: impl Into<String>) -> Verdict {
-    Verdict::Refuse {
-        anchor,
-        reason: reason.into(),
-    }
-}
-
-fn line(doc: &Document, ix: usize) -> usize {
-    doc.line_col(doc.instructions()[ix].extent.start).0
+    Verdict::suggestion(anchor, REFUSE_TITLE, reason)
 }
 
 /// The final stage and the stages of this file it is built FROM, the first ancestor first.
@@ -690,7 +660,7 @@ fn privileged_ports(doc: &Document, chain: &[&Stage]) -> Vec<String> {
             if port.is_some_and(|p| p < 1024) {
                 out.push(format!(
                     "EXPOSE {spec} (line {}) is below 1024: Docker 20.10+, Podman and containerd 2.0+ let a non-root process bind it; on CRI-O, containerd 1.x or with host networking set the sysctl net.ipv4.ip_unprivileged_port_start=0 (a safe sysctl in Kubernetes 1.22+) or listen on 1024 or above",
-                    line(doc, ix)
+                    analysis::line_of(doc, ix)
                 ));
             }
         }
@@ -748,7 +718,7 @@ fn created_user(doc: &Document, chain: &[&Stage]) -> Result<Option<Who>, String>
         let cannot = || {
             format!(
                 "the RUN at line {} creates a user restage cannot read; add `USER <that user>` before CMD",
-                line(doc, ix)
+                analysis::line_of(doc, ix)
             )
         };
         let Some(commands) = analysis::run_commands(doc, ins) else {
@@ -800,7 +770,7 @@ fn created_user(doc: &Document, chain: &[&Stage]) -> Result<Option<Who>, String>
                         name,
                         uid,
                         gid,
-                        line: line(doc, ix),
+                        line: analysis::line_of(doc, ix),
                     });
                 }
                 _ => {}
@@ -964,7 +934,7 @@ fn writable_dirs(
                         Some(_) => {}
                         None => unsafe_reasons.push(format!(
                             "VOLUME {path} (line {}) names a path restage cannot resolve, so it cannot give it to the user",
-                            line(doc, ix)
+                            analysis::line_of(doc, ix)
                         )),
                     }
                 }
@@ -974,7 +944,7 @@ fn writable_dirs(
                     if doc.slice(&ins.extent).contains("mkdir") {
                         unsafe_reasons.push(format!(
                             "the RUN at line {} creates directories restage cannot read, which the app may need to write",
-                            line(doc, ix)
+                            analysis::line_of(doc, ix)
                         ));
                     }
                     continue;
@@ -1012,7 +982,7 @@ fn writable_dirs(
                                     }
                                     None => unsafe_reasons.push(format!(
                                         "the RUN at line {} creates `{target}`, a directory restage cannot resolve, which the app may need to write",
-                                        line(doc, ix)
+                                        analysis::line_of(doc, ix)
                                     )),
                                 }
                             }
@@ -1052,7 +1022,7 @@ fn root_home(doc: &Document, chain: &[&Stage], start: &StartCommand) -> Option<S
             .map_or(stage.from, |i| i);
         return Some(format!(
             "the app lives under /root (WORKDIR {wd}, line {}): {advice}",
-            line(doc, at)
+            analysis::line_of(doc, at)
         ));
     }
     for part in start.parts() {
@@ -1065,7 +1035,7 @@ fn root_home(doc: &Document, chain: &[&Stage], start: &StartCommand) -> Option<S
             return Some(format!(
                 "the {} (line {}) starts `{w}`, under /root: {advice}",
                 instructions[*ix].kind,
-                line(doc, *ix)
+                analysis::line_of(doc, *ix)
             ));
         }
     }
@@ -1078,7 +1048,7 @@ fn root_home(doc: &Document, chain: &[&Stage], start: &StartCommand) -> Option<S
                 format!(
                     "the {} at line {} copies to {dest}, under /root, root's home (mode 0700 on Debian, Ubuntu and Alpine images): a non-root user could neither read it nor look for it there. Copy it where the app reads it as any user (for example under /app or /etc), then run restage again",
                     instructions[ix].kind,
-                    line(doc, ix)
+                    analysis::line_of(doc, ix)
                 )
             })
         })
@@ -1567,6 +1537,7 @@ mod tests {
     use super::*;
     use crate::config::Settings;
     use crate::context::BuildContext;
+    use crate::edit::Applicability;
     use crate::knowledge::Knowledge;
     use crate::syntax::parse;
 
