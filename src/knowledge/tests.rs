@@ -492,7 +492,7 @@ const COMMANDS: &[&str] = &[
 ];
 
 fn command_line(k: &Knowledge, text: &str) -> String {
-    let words = shell_words(text);
+    let words = crate::shell::words(text, 0, '\\');
     let words: Vec<&str> = words.iter().map(String::as_str).collect();
     let Some(m) = k.classify_command(&words) else {
         return format!("{text:?} -> none");
@@ -525,35 +525,6 @@ fn command_line(k: &Knowledge, text: &str) -> String {
         out.push_str(&format!(" env={:?}", m.env));
     }
     out
-}
-
-/// A test-only word splitter: whitespace, with single and double quotes removed.
-fn shell_words(text: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut cur = String::new();
-    let mut quote = None;
-    let mut any = false;
-    for c in text.chars() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), c) => cur.push(c),
-            (None, '\'' | '"') => {
-                quote = Some(c);
-                any = true;
-            }
-            (None, c) if c.is_whitespace() => {
-                if any || !cur.is_empty() {
-                    words.push(std::mem::take(&mut cur));
-                }
-                any = false;
-            }
-            (None, c) => cur.push(c),
-        }
-    }
-    if any || !cur.is_empty() {
-        words.push(cur);
-    }
-    words
 }
 
 #[test]

@@ -19,7 +19,7 @@ mod runtime_fs;
 use super::analysis::{self, Workdir};
 use super::effects::{self, InstructionEffects};
 use super::facts::{self, Ecosystem, Needs, PackageClass, PackageManager, Role};
-use super::start::{self, StartCommand};
+use super::start::StartCommand;
 use super::{Context, Verdict, unsafe_because};
 use crate::edit::{Change, Edit};
 use crate::shell::SimpleCommand;
@@ -804,7 +804,7 @@ fn healthcheck_programs(doc: &Document, stage: &Stage) -> Vec<String> {
         .filter(|i| i.kind == Kind::Healthcheck)
         .flat_map(|i| match &i.form {
             Form::Exec { words, .. } => words.iter().map(|w| w.value.clone()).collect::<Vec<_>>(),
-            Form::Shell { span } => start::shell_words(doc.slice(span), span.start, doc.escape()),
+            Form::Shell { span } => crate::shell::words(doc.slice(span), span.start, doc.escape()),
             Form::None => Vec::new(),
         })
         .collect()

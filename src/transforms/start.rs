@@ -103,12 +103,12 @@ fn part(doc: &Document, index: usize) -> Part {
             args: words.iter().map(|w| w.value.clone()).collect(),
             words: words
                 .iter()
-                .flat_map(|w| shell_words(&w.value, 0, '\\'))
+                .flat_map(|w| shell::words(&w.value, 0, '\\'))
                 .collect(),
             empty: words.is_empty(),
         },
         Form::Shell { span } => {
-            let words = shell_words(doc.slice(span), span.start, doc.escape());
+            let words = shell::words(doc.slice(span), span.start, doc.escape());
             Part {
                 index,
                 shell_form: true,
@@ -124,14 +124,6 @@ fn part(doc: &Document, index: usize) -> Part {
             words: Vec::new(),
             empty: true,
         },
-    }
-}
-
-/// The words of a shell text, through `shell.rs`; on whitespace where it gives up.
-pub fn shell_words(text: &str, base: usize, escape: char) -> Vec<String> {
-    match shell::split(text, base, escape) {
-        Some(cmds) => cmds.into_iter().flat_map(|c| c.words).collect(),
-        None => text.split_whitespace().map(str::to_string).collect(),
     }
 }
 
