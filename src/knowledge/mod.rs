@@ -453,6 +453,16 @@ impl Knowledge {
         self.inner.commands.is_manifest(manager, path)
     }
 
+    /// Whether a manager installs into an environment it manages itself (`own_environment`:
+    /// poetry, pipenv, uv), which multi-stage does not carry.
+    pub fn has_own_environment(&self, manager: &str) -> bool {
+        self.inner
+            .commands
+            .managers
+            .get(manager)
+            .is_some_and(|m| m.own_environment)
+    }
+
     /// The ids of the known package managers, sorted.
     pub fn managers(&self) -> Vec<&str> {
         self.inner
@@ -461,6 +471,11 @@ impl Knowledge {
             .keys()
             .map(String::as_str)
             .collect()
+    }
+
+    /// Every ecosystem, by id.
+    pub fn ecosystems(&self) -> impl Iterator<Item = &Ecosystem> {
+        self.inner.commands.ecosystems.values()
     }
 
     /// Facts about an ecosystem (`node`, `python`, `go`, ...).

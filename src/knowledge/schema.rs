@@ -91,6 +91,8 @@ pub(crate) struct EcosystemDef {
     pub dependency_dirs: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub artifacts: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dev_servers: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub versions: Option<Spanned<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -128,6 +130,8 @@ pub(crate) struct ManagerDef {
     pub build_scripts: Vec<Spanned<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prune: Option<PruneDef>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub own_environment: bool,
     #[serde(skip)]
     pub origin: Origin,
 }

@@ -192,7 +192,7 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
         .runs
         .iter()
         .flat_map(|(_, f)| f.installs.iter().map(|(m, _)| m.as_str()))
-        .filter(|m| matches!(*m, "poetry" | "pipenv" | "uv" | "pdm" | "conda"))
+        .filter(|m| ctx.knowledge.has_own_environment(m))
         .collect();
     if let Some(m) = system_installers.first() {
         return Err(refuse(
