@@ -76,10 +76,7 @@ impl Sources {
 }
 
 fn location(name: &str, text: &str, offset: usize) -> String {
-    let offset = offset.min(text.len());
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let col = before.rfind('\n').map_or(offset, |n| offset - n - 1) + 1;
+    let (line, col) = crate::syntax::line_col(text, offset);
     format!("{name}:{line}:{col}")
 }
 
