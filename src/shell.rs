@@ -330,6 +330,15 @@ fn expansion_len(text: &str) -> Option<usize> {
     }
 }
 
+/// The words of every simple command of `text` (see [`split`]), in order; where `split` gives
+/// up, the text split on whitespace: for reading which programs a line names, never for edits.
+pub fn words(text: &str, base: usize, escape: char) -> Vec<String> {
+    match split(text, base, escape) {
+        Some(cmds) => cmds.into_iter().flat_map(|c| c.words).collect(),
+        None => text.split_whitespace().map(str::to_string).collect(),
+    }
+}
+
 /// True when a shell-form command is a plain list of words that a shell would pass through
 /// unchanged: no variables, quotes, globs, pipes, lists, redirects, escapes, comments or `~`.
 pub fn is_plain_words(text: &str) -> bool {
@@ -419,6 +428,16 @@ mod tests {
         let cmds = split("CGO_ENABLED=0 GOOS=linux go build -o /app .", 0, '\\').unwrap();
         assert_eq!(cmds[0].assignments(), ["CGO_ENABLED=0", "GOOS=linux"]);
         assert_eq!(cmds[0].program_words()[0], "go");
+    }
+
+    #[test]
+    fn words_of_a_line() {
+        assert_eq!(
+            super::words("a 'b c' && d \"e\"", 0, '\\'),
+            ["a", "b c", "d", "e"]
+        );
+        // Where the splitter gives up: whitespace.
+        assert_eq!(super::words("a > b", 0, '\\'), ["a", ">", "b"]);
     }
 
     #[test]

@@ -76,41 +76,42 @@ impl Props {
 
 /// Reads the two properties from an MSBuild file (`Directory.Build.props` / `.targets`).
 pub(crate) fn parse_props(text: &str) -> Result<Props, String> {
-    let root = project_root(text)?;
-    Ok(props_of(&root))
+    let doc = xml::parse(text)?;
+    Ok(props_of(project_root(&doc)?))
 }
 
-fn project_root(text: &str) -> Result<Element, String> {
-    let root = xml::parse(text)?;
-    if !root.name.eq_ignore_ascii_case("Project") {
-        return Err(format!("root element is <{}>, not <Project>", root.name));
+/// The root `<Project>` of an MSBuild file.
+fn project_root<'a, 'i>(doc: &'a xml::Document<'i>) -> Result<Element<'a, 'i>, String> {
+    let root = xml::root(doc);
+    if !root.name().eq_ignore_ascii_case("Project") {
+        return Err(format!("root element is <{}>, not <Project>", root.name()));
     }
     Ok(root)
 }
 
-fn props_of(root: &Element) -> Props {
+fn props_of(root: Element) -> Props {
     let mut assembly_name = Prop::Unset;
     let mut target_framework = Prop::Unset;
     for group in root
-        .children
-        .iter()
-        .filter(|c| c.name.eq_ignore_ascii_case("PropertyGroup"))
+        .children()
+        .filter(|c| c.name().eq_ignore_ascii_case("PropertyGroup"))
     {
         let group_conditional = group.attr("Condition").is_some();
-        for property in &group.children {
-            let slot = if property.name.eq_ignore_ascii_case("AssemblyName") {
+        for property in group.children() {
+            let slot = if property.name().eq_ignore_ascii_case("AssemblyName") {
                 &mut assembly_name
-            } else if property.name.eq_ignore_ascii_case("TargetFramework") {
+            } else if property.name().eq_ignore_ascii_case("TargetFramework") {
                 &mut target_framework
             } else {
                 continue;
             };
-            *slot = match property.trimmed_text() {
-                _ if group_conditional || property.attr("Condition").is_some() => Prop::Unknown,
-                Some(value) if !value.contains("$(") && !value.is_empty() => {
-                    Prop::Value(value.to_owned())
-                }
-                _ => Prop::Unknown,
+            let value = property.text();
+            *slot = if group_conditional || property.attr("Condition").is_some() {
+                Prop::Unknown
+            } else if !value.contains("$(") && !value.is_empty() {
+                Prop::Value(value)
+            } else {
+                Prop::Unknown
             };
         }
     }
@@ -129,12 +130,12 @@ impl CsProj {
         before: Option<Props>,
         after: Option<Props>,
     ) -> Result<CsProj, String> {
-        let root = project_root(text)?;
+        let doc = xml::parse(text)?;
+        let root = project_root(&doc)?;
         let mut sdks: Vec<String> = root.attr("Sdk").map(str::to_owned).into_iter().collect();
         sdks.extend(
-            root.children
-                .iter()
-                .filter(|c| c.name.eq_ignore_ascii_case("Sdk"))
+            root.children()
+                .filter(|c| c.name().eq_ignore_ascii_case("Sdk"))
                 .filter_map(|c| c.attr("Name").map(str::to_owned)),
         );
         let unset = Props {
@@ -143,7 +144,7 @@ impl CsProj {
         };
         let props = before
             .unwrap_or(unset.clone())
-            .then(props_of(&root))
+            .then(props_of(root))
             .then(after.unwrap_or(unset));
         let stem = file.strip_suffix(".csproj").unwrap_or(file);
         Ok(CsProj {

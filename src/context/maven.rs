@@ -20,11 +20,12 @@ pub struct Pom {
 impl Pom {
     /// Parses `pom.xml`; errors read `invalid XML at line L column C: ...`.
     pub fn parse(text: &str) -> Result<Pom, String> {
-        let root = xml::parse(text)?;
-        if root.name != "project" {
-            return Err(format!("root element is <{}>, not <project>", root.name));
+        let doc = xml::parse(text)?;
+        let root = xml::root(&doc);
+        if root.name() != "project" {
+            return Err(format!("root element is <{}>, not <project>", root.name()));
         }
-        let text_of = |el: Option<&Element>| el.and_then(Element::trimmed_text).map(str::to_owned);
+        let text_of = |el: Option<Element>| el.map(|e| e.text());
         let artifact_raw = text_of(root.child("artifactId"));
         let version_raw = text_of(root.child("version"))
             .or_else(|| text_of(root.child("parent").and_then(|p| p.child("version"))));
@@ -32,14 +33,10 @@ impl Pom {
         let version = version_raw.and_then(|v| resolve(&v, artifact_id.as_deref(), None));
         let packaging = match root.child("packaging") {
             None => Some("jar".to_owned()),
-            Some(el) => el
-                .trimmed_text()
-                .and_then(|p| resolve(p, artifact_id.as_deref(), version.as_deref())),
+            Some(el) => resolve(&el.text(), artifact_id.as_deref(), version.as_deref()),
         };
         let final_name = match root.child("build").and_then(|b| b.child("finalName")) {
-            Some(el) => el
-                .trimmed_text()
-                .and_then(|f| resolve(f, artifact_id.as_deref(), version.as_deref())),
+            Some(el) => resolve(&el.text(), artifact_id.as_deref(), version.as_deref()),
             None => match (&artifact_id, &version) {
                 (Some(a), Some(v)) => Some(format!("{a}-{v}")),
                 _ => None,
@@ -48,11 +45,9 @@ impl Pom {
         let modules = root
             .child("modules")
             .map(|m| {
-                m.children
-                    .iter()
-                    .filter(|c| c.name == "module")
-                    .filter_map(Element::trimmed_text)
-                    .map(str::to_owned)
+                m.children()
+                    .filter(|c| c.name() == "module")
+                    .map(|c| c.text())
                     .collect()
             })
             .unwrap_or_default();

@@ -1,163 +1,106 @@
-//! A small, read-only element tree over quick-xml, enough for `pom.xml` and MSBuild project
-//! files: local names, attributes, and text (with character references and the five predefined
-//! entities resolved; any other entity makes that element's text unknown).
+//! Read-only access to `pom.xml` and MSBuild project files over `roxmltree`: local names
+//! (namespace prefixes dropped), attributes, and direct text (character references, the
+//! predefined entities and entities the document's DTD declares resolved; an undeclared entity
+//! makes the file invalid, as it is for Maven and MSBuild).
 
-use quick_xml::XmlVersion;
-use quick_xml::escape::resolve_predefined_entity;
-use quick_xml::events::{BytesStart, Event};
-use quick_xml::reader::Reader;
+use std::fmt;
 
 use super::fsread::line_col;
 
-/// One element.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct Element {
-    /// Local name (namespace prefix dropped).
-    pub name: String,
-    /// `(local name, value)` in document order.
-    pub attrs: Vec<(String, String)>,
-    /// Direct text content, concatenated; `None` if it used an entity we cannot resolve.
-    pub text: Option<String>,
-    pub children: Vec<Element>,
+/// A parsed document; [`root`] gives its root element.
+pub(crate) type Document<'input> = roxmltree::Document<'input>;
+
+/// Why a file is not XML restage can read, with the 1-based position roxmltree reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct XmlError {
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
 }
 
-impl Element {
-    /// The first child named `name`.
-    pub(crate) fn child(&self, name: &str) -> Option<&Element> {
-        self.children.iter().find(|c| c.name == name)
+impl fmt::Display for XmlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invalid XML at line {} column {}: {}",
+            self.line, self.column, self.message
+        )
+    }
+}
+
+impl From<XmlError> for String {
+    fn from(e: XmlError) -> String {
+        e.to_string()
+    }
+}
+
+/// Parses a whole document (a DTD is allowed; entity expansion is bounded by roxmltree).
+pub(crate) fn parse(text: &str) -> Result<Document<'_>, XmlError> {
+    let options = roxmltree::ParsingOptions {
+        allow_dtd: true,
+        ..roxmltree::ParsingOptions::default()
+    };
+    roxmltree::Document::parse_with_options(text, options).map_err(|e| {
+        let pos = e.pos();
+        let full = e.to_string();
+        let message = full
+            .strip_suffix(&format!(" at {pos}"))
+            .unwrap_or(&full)
+            .to_owned();
+        let (line, column) = match e {
+            // No position of its own: the end of the file.
+            roxmltree::Error::UnclosedRootNode => line_col(text, text.len()),
+            _ => (pos.row as usize, pos.col as usize),
+        };
+        XmlError {
+            line,
+            column,
+            message,
+        }
+    })
+}
+
+/// The root element of a parsed document.
+pub(crate) fn root<'a, 'input>(doc: &'a Document<'input>) -> Element<'a, 'input> {
+    Element(doc.root_element())
+}
+
+/// One element of a parsed document.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Element<'a, 'input>(roxmltree::Node<'a, 'input>);
+
+impl<'a, 'input> Element<'a, 'input> {
+    /// Local name (namespace prefix dropped).
+    pub(crate) fn name(&self) -> &'a str {
+        self.0.tag_name().name()
+    }
+
+    /// The child elements, in document order.
+    pub(crate) fn children(&self) -> impl Iterator<Item = Element<'a, 'input>> + use<'a, 'input> {
+        self.0.children().filter(|n| n.is_element()).map(Element)
+    }
+
+    /// The first child element named `name`.
+    pub(crate) fn child(&self, name: &str) -> Option<Element<'a, 'input>> {
+        self.children().find(|c| c.name() == name)
     }
 
     /// The value of attribute `name` (case-insensitive, as MSBuild treats them).
-    pub(crate) fn attr(&self, name: &str) -> Option<&str> {
-        self.attrs
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+    pub(crate) fn attr(&self, name: &str) -> Option<&'a str> {
+        self.0
+            .attributes()
+            .find(|a| a.name().eq_ignore_ascii_case(name))
+            .map(|a| a.value())
     }
 
-    /// Trimmed text; `None` when unknown.
-    pub(crate) fn trimmed_text(&self) -> Option<&str> {
-        self.text.as_deref().map(str::trim)
-    }
-}
-
-/// Deepest element nesting accepted (real project files nest a handful of levels; the limit
-/// keeps the tree, and dropping it, off deep recursion).
-const MAX_DEPTH: usize = 256;
-
-/// Parses a whole document into its root element; errors read
-/// `invalid XML at line L column C: message`.
-pub(crate) fn parse(text: &str) -> Result<Element, String> {
-    let mut reader = Reader::from_str(text);
-    let mut stack: Vec<Element> = Vec::new();
-    let mut root: Option<Element> = None;
-    let error = |reader: &Reader<&[u8]>, message: String| {
-        let offset = usize::try_from(reader.error_position()).unwrap_or(0);
-        let (line, col) = line_col(text, offset);
-        format!("invalid XML at line {line} column {col}: {message}")
-    };
-    let at_buffer = |reader: &Reader<&[u8]>, message: String| {
-        let offset = usize::try_from(reader.buffer_position()).unwrap_or(0);
-        let (line, col) = line_col(text, offset);
-        format!("invalid XML at line {line} column {col}: {message}")
-    };
-    loop {
-        let event = reader
-            .read_event()
-            .map_err(|e| error(&reader, e.to_string()))?;
-        match event {
-            Event::Start(start) => {
-                let element = element_of(&start).map_err(|e| at_buffer(&reader, e))?;
-                if root.is_some() && stack.is_empty() {
-                    return Err(at_buffer(&reader, "more than one root element".to_owned()));
-                }
-                if stack.len() >= MAX_DEPTH {
-                    return Err(at_buffer(
-                        &reader,
-                        format!("elements nest deeper than {MAX_DEPTH}"),
-                    ));
-                }
-                stack.push(element);
-            }
-            Event::Empty(start) => {
-                let element = element_of(&start).map_err(|e| at_buffer(&reader, e))?;
-                match stack.last_mut() {
-                    Some(parent) => parent.children.push(element),
-                    None if root.is_none() => root = Some(element),
-                    None => {
-                        return Err(at_buffer(&reader, "more than one root element".to_owned()));
-                    }
-                }
-            }
-            Event::End(_) => {
-                let element = stack.pop().ok_or_else(|| {
-                    at_buffer(&reader, "closing tag without an opening tag".to_owned())
-                })?;
-                match stack.last_mut() {
-                    Some(parent) => parent.children.push(element),
-                    None => root = Some(element),
-                }
-            }
-            Event::Text(t) => push_text(&mut stack, Some(&t.xml_content(XmlVersion::Implicit1_0))),
-            Event::CData(c) => {
-                let content = c.into_inner();
-                push_text(&mut stack, Some(&content));
-            }
-            Event::GeneralRef(r) => {
-                let resolved = match r.resolve_char_ref() {
-                    Ok(Some(c)) => Some(c.to_string()),
-                    Ok(None) => {
-                        let name = r.xml_content(XmlVersion::Implicit1_0);
-                        resolve_predefined_entity(&name).map(str::to_owned)
-                    }
-                    Err(e) => return Err(at_buffer(&reader, e.to_string())),
-                };
-                push_text(&mut stack, resolved.as_deref());
-            }
-            Event::Eof => break,
-            Event::Comment(_) | Event::Decl(_) | Event::PI(_) | Event::DocType(_) => {}
+    /// The element's direct text (its text and CDATA children, concatenated), trimmed.
+    pub(crate) fn text(&self) -> String {
+        let mut out = String::new();
+        for t in self.0.children().filter(|n| n.is_text()) {
+            out.push_str(t.text().unwrap_or(""));
         }
+        out.trim().to_owned()
     }
-    if let Some(open) = stack.last() {
-        let (line, col) = line_col(text, text.len());
-        return Err(format!(
-            "invalid XML at line {line} column {col}: unexpected end of file, <{}> is not closed",
-            open.name
-        ));
-    }
-    root.ok_or_else(|| "invalid XML: no root element".to_owned())
-}
-
-fn push_text(stack: &mut [Element], text: Option<&str>) {
-    let Some(element) = stack.last_mut() else {
-        return;
-    };
-    match (element.text.as_mut(), text) {
-        (Some(existing), Some(more)) => existing.push_str(more),
-        // An unresolvable entity makes the text unknown, and unknown stays unknown.
-        _ => element.text = None,
-    }
-}
-
-fn element_of(start: &BytesStart<'_>) -> Result<Element, String> {
-    let name = start.local_name().into_inner().to_owned();
-    let mut attrs = Vec::new();
-    for attr in start.attributes() {
-        let attr = attr.map_err(|e| e.to_string())?;
-        let value = attr
-            .normalized_value(XmlVersion::Implicit1_0)
-            .map_err(|e| e.to_string())?;
-        attrs.push((
-            attr.key.local_name().into_inner().to_owned(),
-            value.into_owned(),
-        ));
-    }
-    Ok(Element {
-        name,
-        attrs,
-        text: Some(String::new()),
-        children: Vec::new(),
-    })
 }
 
 #[cfg(test)]
@@ -165,35 +108,60 @@ mod tests {
     use super::*;
 
     #[test]
-    fn builds_a_tree_with_text_and_attributes() {
-        let root = parse(
-            "<?xml version=\"1.0\"?>\n<!-- c -->\n<p:project xmlns:p=\"urn:x\" a=\"1 &amp; 2\">\n  <name>a &lt; b &#65;</name>\n  <empty/>\n  <c><![CDATA[x<y]]></c>\n  <u>&custom;</u>\n</p:project>\n",
+    fn reads_names_text_and_attributes() {
+        let doc = parse(
+            "<?xml version=\"1.0\"?>\n<!-- c -->\n<p:project xmlns:p=\"urn:x\" a=\"1 &amp; 2\">\n  <name>a &lt; b &#65;<!-- x --> c</name>\n  <empty/>\n  <c><![CDATA[x<y]]></c>\n</p:project>\n",
         )
         .expect("valid");
-        assert_eq!(root.name, "project");
+        let root = root(&doc);
+        assert_eq!(root.name(), "project");
         assert_eq!(root.attr("A"), Some("1 & 2"));
         assert_eq!(
-            root.child("name").and_then(Element::trimmed_text),
-            Some("a < b A")
+            root.child("name").map(|e| e.text()).as_deref(),
+            Some("a < b A c")
         );
+        assert_eq!(root.child("empty").map(|e| e.text()).as_deref(), Some(""));
+        assert_eq!(root.child("c").map(|e| e.text()).as_deref(), Some("x<y"));
         assert_eq!(
-            root.child("empty").and_then(Element::trimmed_text),
-            Some("")
+            root.children().map(|e| e.name()).collect::<Vec<_>>(),
+            ["name", "empty", "c"]
         );
-        assert_eq!(root.child("c").and_then(Element::trimmed_text), Some("x<y"));
-        assert_eq!(root.child("u").and_then(Element::trimmed_text), None);
+    }
+
+    #[test]
+    fn entities_declared_in_the_dtd_are_resolved_others_are_errors() {
+        let doc = parse("<!DOCTYPE p [<!ENTITY v \"1.0\">]>\n<p><version>&v;</version></p>")
+            .expect("valid");
+        assert_eq!(
+            root(&doc).child("version").map(|e| e.text()).as_deref(),
+            Some("1.0")
+        );
+        let err = parse("<p>\n  <u>&custom;</u>\n</p>").expect_err("undeclared entity");
+        assert_eq!((err.line, err.column), (2, 6), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("invalid XML at line 2 column 6: unknown entity reference 'custom'"),
+            "{err}"
+        );
     }
 
     #[test]
     fn errors_name_a_position() {
         let err = parse("<project>\n  <a>\n</project>\n").expect_err("mismatch");
-        assert!(err.starts_with("invalid XML at line 3 column"), "{err}");
+        assert!(
+            err.to_string().starts_with("invalid XML at line 3 column"),
+            "{err}"
+        );
         let err = parse("<project>\n  <a>x</a>\n").expect_err("unclosed");
-        assert!(err.contains("<project> is not closed"), "{err}");
+        assert_eq!(
+            err.to_string(),
+            "invalid XML at line 3 column 1: the root node was opened but never closed"
+        );
         assert!(parse("").is_err());
         assert!(parse("<a/><b/>").is_err());
+        // Deep nesting neither overflows the stack nor is refused.
         let deep = format!("{}{}", "<a>".repeat(100_000), "</a>".repeat(100_000));
-        let err = parse(&deep).expect_err("too deep");
-        assert!(err.contains("nest deeper than 256"), "{err}");
+        let doc = parse(&deep).expect("deep but valid");
+        assert_eq!(root(&doc).name(), "a");
     }
 }

@@ -94,6 +94,9 @@ pub struct Ecosystem {
     pub dependency_dirs: Vec<String>,
     /// Where built artifacts land (globs).
     pub artifacts: Vec<String>,
+    /// Commands that start a development server (`next dev`, `nodemon`): words, a prefix of
+    /// the command's words.
+    pub dev_servers: Vec<Vec<String>>,
     /// The language versions whose images restage's recipe for this ecosystem works on
     /// (`3..` for Python: Python 2 has no `venv`); `None`: every version.
     pub versions: Option<VersionRange>,
@@ -156,6 +159,8 @@ impl Manifests {
 
 pub(crate) struct Manager {
     pub ecosystem: String,
+    /// Installs into an environment it manages itself (poetry, pipenv, uv).
+    pub own_environment: bool,
     pub manifests: Manifests,
     manifest_globs: GlobSet,
     value_flags: Vec<String>,
@@ -306,6 +311,11 @@ impl Commands {
                     },
                     dependency_dirs: e.dependency_dirs.clone(),
                     artifacts: e.artifacts.clone(),
+                    dev_servers: e
+                        .dev_servers
+                        .iter()
+                        .map(|d| d.split_whitespace().map(str::to_string).collect())
+                        .collect(),
                     versions,
                     versions_note: e.versions_note.clone(),
                     note: e.note.clone(),
@@ -342,6 +352,7 @@ impl Commands {
                 m.id.clone(),
                 Manager {
                     ecosystem: m.ecosystem.get_ref().clone(),
+                    own_environment: m.own_environment,
                     manifests: Manifests {
                         required: strings(&m.required),
                         required_any: strings(&m.required_any),

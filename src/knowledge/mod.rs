@@ -7,7 +7,8 @@
 //! Entry points: [`Knowledge::builtin`], [`Knowledge::with_overrides_from_config`] /
 //! [`Knowledge::with_overrides`], then the queries [`Knowledge::image`],
 //! [`Knowledge::runtime_image`], [`Knowledge::classify_command`], [`Knowledge::manifests`],
-//! [`Knowledge::privilege_dropper`], [`Knowledge::writers`] and [`Knowledge::package`]. `transforms/README.md` documents
+//! [`Knowledge::privilege_dropper`], [`Knowledge::is_wrapper`], [`Knowledge::toolchain`],
+//! [`Knowledge::writers`] and [`Knowledge::package`]. `transforms/README.md` documents
 //! every key of the files.
 
 mod commands;
@@ -75,10 +76,7 @@ impl Sources {
 }
 
 fn location(name: &str, text: &str, offset: usize) -> String {
-    let offset = offset.min(text.len());
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let col = before.rfind('\n').map_or(offset, |n| offset - n - 1) + 1;
+    let (line, col) = crate::syntax::line_col(text, offset);
     format!("{name}:{line}:{col}")
 }
 
@@ -205,6 +203,8 @@ struct Inner {
     apk: Packages,
     droppers: Vec<(String, Vec<String>)>,
     writers: Vec<Writer>,
+    wrappers: Vec<String>,
+    toolchains: Vec<(String, Option<String>)>,
     /// Answers already given, by image reference: a monorepo asks about the same few images
     /// thousands of times, and matching the families' tag rules is the costly part.
     memo: Memo,
@@ -329,6 +329,12 @@ impl Knowledge {
                     .map(|d| (d.program.clone(), d.requires.clone()))
                     .collect(),
                 writers,
+                wrappers: layer.wrapper.iter().map(|w| w.program.clone()).collect(),
+                toolchains: layer
+                    .toolchain
+                    .iter()
+                    .map(|t| (t.program.clone(), t.subcommand.clone()))
+                    .collect(),
                 sources,
                 layer,
                 images,
@@ -444,6 +450,16 @@ impl Knowledge {
         self.inner.commands.is_manifest(manager, path)
     }
 
+    /// Whether a manager installs into an environment it manages itself (`own_environment`:
+    /// poetry, pipenv, uv), which multi-stage does not carry.
+    pub fn has_own_environment(&self, manager: &str) -> bool {
+        self.inner
+            .commands
+            .managers
+            .get(manager)
+            .is_some_and(|m| m.own_environment)
+    }
+
     /// The ids of the known package managers, sorted.
     pub fn managers(&self) -> Vec<&str> {
         self.inner
@@ -452,6 +468,11 @@ impl Knowledge {
             .keys()
             .map(String::as_str)
             .collect()
+    }
+
+    /// Every ecosystem, by id.
+    pub fn ecosystems(&self) -> impl Iterator<Item = &Ecosystem> {
+        self.inner.commands.ecosystems.values()
     }
 
     /// Facts about an ecosystem (`node`, `python`, `go`, ...).
@@ -472,6 +493,25 @@ impl Knowledge {
         ok.then(|| PrivilegeDropper {
             program: name.clone(),
         })
+    }
+
+    /// Whether `program` (a bare name) starts another program rather than being the app: an
+    /// init process, a shell, `env`, `exec` (ecosystems.toml `[[wrapper]]`).
+    pub fn is_wrapper(&self, program: &str) -> bool {
+        self.inner.wrappers.iter().any(|w| w == program)
+    }
+
+    /// The build tool `program` (a bare name) followed by `subcommand` is, when it compiles the
+    /// app at start (ecosystems.toml `[[toolchain]]`): `go run`, `mvnw`.
+    pub fn toolchain(&self, program: &str, subcommand: Option<&str>) -> Option<String> {
+        self.inner
+            .toolchains
+            .iter()
+            .find(|(p, s)| p == program && s.as_deref().is_none_or(|s| Some(s) == subcommand))
+            .map(|(p, s)| match s {
+                Some(s) => format!("{p} {s}"),
+                None => p.clone(),
+            })
     }
 
     /// The frameworks and libraries that write into the application's own tree (users.toml

@@ -43,6 +43,10 @@ pub(crate) struct Layer {
     pub privilege_dropper: Vec<DropperDef>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub writer: Vec<WriterDef>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub wrapper: Vec<WrapperDef>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub toolchain: Vec<ToolchainDef>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub apt: Option<PackagesDef>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -87,6 +91,8 @@ pub(crate) struct EcosystemDef {
     pub dependency_dirs: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub artifacts: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dev_servers: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub versions: Option<Spanned<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -124,6 +130,8 @@ pub(crate) struct ManagerDef {
     pub build_scripts: Vec<Spanned<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prune: Option<PruneDef>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub own_environment: bool,
     #[serde(skip)]
     pub origin: Origin,
 }
@@ -436,6 +444,23 @@ pub(crate) struct DropperDef {
     pub requires: Vec<String>,
 }
 
+/// A program a start command runs to start another one (an init process, a shell, `env`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct WrapperDef {
+    pub program: String,
+}
+
+/// A build tool that compiles the app when the container starts (`go run`, `mvn`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ToolchainDef {
+    pub program: String,
+    /// Counts only with this subcommand (`run` for `go run`); none: any use counts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subcommand: Option<String>,
+}
+
 /// A framework or library that writes into the application's own tree at run time.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -504,7 +529,7 @@ impl Layer {
     }
 
     /// Merges `over` on top of `self`: keyed entries (ecosystem, manager, family, suite, user,
-    /// privilege_dropper, writer) replace the entry with the same key; ordered entries (launcher, command,
+    /// privilege_dropper, writer, wrapper, toolchain) replace the entry with the same key; ordered entries (launcher, command,
     /// mirror, mapping, create, self_managed) and new families go first so they win.
     pub fn merge(&mut self, over: Layer) {
         prepend(&mut self.launcher, over.launcher);
@@ -546,6 +571,18 @@ impl Layer {
             &mut self.writer,
             over.writer,
             |w| w.id.get_ref().clone(),
+            false,
+        );
+        replace_by_key(
+            &mut self.wrapper,
+            over.wrapper,
+            |w| w.program.clone(),
+            false,
+        );
+        replace_by_key(
+            &mut self.toolchain,
+            over.toolchain,
+            |t| format!("{} {}", t.program, t.subcommand.as_deref().unwrap_or("")),
             false,
         );
         merge_packages(&mut self.apt, over.apt);

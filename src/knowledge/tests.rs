@@ -492,7 +492,7 @@ const COMMANDS: &[&str] = &[
 ];
 
 fn command_line(k: &Knowledge, text: &str) -> String {
-    let words = shell_words(text);
+    let words = crate::shell::words(text, 0, '\\');
     let words: Vec<&str> = words.iter().map(String::as_str).collect();
     let Some(m) = k.classify_command(&words) else {
         return format!("{text:?} -> none");
@@ -525,35 +525,6 @@ fn command_line(k: &Knowledge, text: &str) -> String {
         out.push_str(&format!(" env={:?}", m.env));
     }
     out
-}
-
-/// A test-only word splitter: whitespace, with single and double quotes removed.
-fn shell_words(text: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut cur = String::new();
-    let mut quote = None;
-    let mut any = false;
-    for c in text.chars() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), c) => cur.push(c),
-            (None, '\'' | '"') => {
-                quote = Some(c);
-                any = true;
-            }
-            (None, c) if c.is_whitespace() => {
-                if any || !cur.is_empty() {
-                    words.push(std::mem::take(&mut cur));
-                }
-                any = false;
-            }
-            (None, c) => cur.push(c),
-        }
-    }
-    if any || !cur.is_empty() {
-        words.push(cur);
-    }
-    words
 }
 
 #[test]
@@ -1242,4 +1213,43 @@ fn writers_are_validated_and_merged() {
     let rails: Vec<_> = k2.writers().iter().filter(|w| w.id == "rails").collect();
     assert_eq!(rails.len(), 1);
     assert_eq!(rails[0].dirs, ["tmp"]);
+}
+
+#[test]
+fn start_command_knowledge_and_its_overrides() {
+    let k = k();
+    assert!(k.is_wrapper("tini") && k.is_wrapper("sh") && !k.is_wrapper("node"));
+    assert_eq!(k.toolchain("go", Some("run")).as_deref(), Some("go run"));
+    assert_eq!(k.toolchain("go", Some("build")), None);
+    assert_eq!(k.toolchain("gradlew", None).as_deref(), Some("gradlew"));
+    let config = "[[knowledge.wrapper]]\nprogram = \"s6-svscan\"\n\n[[knowledge.toolchain]]\nprogram = \"sbt\"\n";
+    let over = k
+        .with_overrides_from_config(config, "restage.toml")
+        .expect("valid override");
+    assert!(over.is_wrapper("s6-svscan") && over.is_wrapper("tini"));
+    assert_eq!(over.toolchain("sbt", Some("run")).as_deref(), Some("sbt"));
+}
+
+#[test]
+fn managers_with_an_environment_of_their_own_and_dev_servers() {
+    let k = k();
+    for m in ["poetry", "pipenv", "uv"] {
+        assert!(k.has_own_environment(m), "{m}");
+    }
+    for m in ["pip", "npm", "not-a-manager"] {
+        assert!(!k.has_own_environment(m), "{m}");
+    }
+    let node = k.ecosystem("node").expect("node");
+    assert!(
+        node.dev_servers
+            .contains(&vec!["next".to_string(), "dev".to_string()])
+    );
+    assert!(node.dev_servers.contains(&vec!["nodemon".to_string()]));
+    let err = k
+        .with_overrides_from_config(
+            "[[knowledge.manager]]\nid = \"pip\"\necosystem = \"python\"\nown_environment = \"yes\"\n",
+            "restage.toml",
+        )
+        .expect_err("not a boolean");
+    assert!(format!("{err:#}").starts_with("restage.toml:4:"), "{err:#}");
 }

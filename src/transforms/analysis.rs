@@ -128,15 +128,16 @@ pub fn variable_at(
         if ins.kind != Kind::Env {
             continue;
         }
-        if let Some((_, v)) = env_pairs(ins).into_iter().rev().find(|(n, _)| n == name) {
+        if let Some(d) = declared_value(doc, ins, name) {
+            let v = d.value.unwrap_or_default();
             if !v.contains('$') {
                 return Some(Resolution {
                     value: v,
                     arg_defaults: Vec::new(),
                 });
             }
-            // A single-quoted value is literal; restage reads only the plain case.
-            if ins.words.first().is_some_and(|w| w.value.contains('\'')) {
+            // A `$` that is single-quoted or escaped is literal; restage reads only the plain case.
+            if d.literal_dollar {
                 return None;
             }
             let mut arg_defaults = Vec::new();
@@ -152,15 +153,17 @@ pub fn variable_at(
         if ins.kind != Kind::Arg {
             continue;
         }
-        if let Some((_, v)) = arg_decls(ins).into_iter().rev().find(|(n, _)| n == name) {
-            let v = v.or_else(|| {
-                instructions
-                    .iter()
-                    .filter(|g| g.stage.is_none() && g.kind == Kind::Arg)
-                    .flat_map(arg_decls)
-                    .rfind(|(n, _)| n == name)
-                    .and_then(|(_, v)| v)
-            })?;
+        if let Some(d) = declared_value(doc, ins, name) {
+            let (v, literal_dollar) = match d.value {
+                Some(v) => (v, d.literal_dollar),
+                None => {
+                    let g = global_arg(doc, name)?;
+                    (g.value?, g.literal_dollar)
+                }
+            };
+            if literal_dollar && v.contains('$') {
+                return None;
+            }
             let mut arg_defaults = vec![name.to_string()];
             // A default may use the ARGs and ENVs above it (`ARG DIR=/var/www/${PROJECT}`).
             let value = if v.contains('$') {
@@ -175,6 +178,15 @@ pub fn variable_at(
         }
     }
     None
+}
+
+/// The last declaration of `name` by a global ARG (before the first FROM).
+pub fn global_arg(doc: &Document, name: &str) -> Option<Declaration> {
+    doc.instructions()
+        .iter()
+        .filter(|g| g.stage.is_none() && g.kind == Kind::Arg)
+        .flat_map(|g| declarations(doc, g))
+        .rfind(|d| d.name == name)
 }
 
 /// `text` with its variables expanded by [`variable_at`] at `index`; records the ARGs used.
@@ -414,138 +426,150 @@ pub fn variable_refs(text: &str) -> Vec<String> {
     out
 }
 
-/// The names an ARG instruction declares (`ARG A=1 B` declares A and B).
-pub fn arg_names(ins: &Instruction) -> Vec<String> {
-    ins.words
-        .first()
-        .map(|w| {
-            w.value
-                .split_whitespace()
-                .map(|decl| decl.split('=').next().unwrap_or(decl).to_string())
-                .collect()
-        })
-        .unwrap_or_default()
+/// One name an ENV or ARG instruction defines, with its value as BuildKit reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Declaration {
+    pub name: String,
+    /// Quotes removed and escapes resolved, variables kept verbatim (`$A`, `${A:-x}`); `None`
+    /// for an ARG without a default.
+    pub value: Option<String>,
+    /// The value holds a `$` that is not an expansion (single-quoted or escaped): restage does
+    /// not expand it and does not read it as a variable either.
+    pub literal_dollar: bool,
 }
 
-/// The names an ENV instruction sets (`ENV A=1 B=2` sets A and B; legacy `ENV A 1` sets A).
-pub fn env_names(ins: &Instruction) -> Vec<String> {
-    let Some(word) = ins.words.first() else {
+/// The names an ENV or ARG instruction defines, with their values, read the way BuildKit reads
+/// them: the arguments (line continuations already joined) split into words on blanks outside
+/// quotes and escapes; each word is `NAME=value` (ENV) or `NAME[=value]` (ARG). The legacy
+/// `ENV NAME value words` sets one name to the rest of the line, blanks included. Values have
+/// their quotes removed and escapes (the file's escape character) resolved. Empty for other
+/// instructions.
+pub fn declarations(doc: &Document, ins: &Instruction) -> Vec<Declaration> {
+    if !matches!(ins.kind, Kind::Env | Kind::Arg) {
+        return Vec::new();
+    }
+    let Some(text) = ins.words.first().map(|w| w.value.trim()) else {
         return Vec::new();
     };
-    let text = word.value.trim();
-    let first = text.split_whitespace().next().unwrap_or("");
-    if !first.contains('=') {
-        return vec![first.to_string()];
+    let escape = doc.escape();
+    let words = raw_words(text, escape);
+    let Some(first) = words.first() else {
+        return Vec::new();
+    };
+    if ins.kind == Kind::Env && !first.1.contains('=') {
+        let rest = text[first.0.end..].trim_start();
+        let (value, literal_dollar) = unquote_value(rest, escape);
+        return vec![Declaration {
+            name: first.1.to_string(),
+            value: Some(value),
+            literal_dollar,
+        }];
     }
-    // `NAME=` at the start or after whitespace; a quoted value may hide one, which only adds a
-    // name (the callers use the result to refuse).
-    let bytes = text.as_bytes();
-    let mut out: Vec<String> = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        let at_start = i == 0 || bytes[i - 1].is_ascii_whitespace();
-        if at_start && (bytes[i] == b'_' || bytes[i].is_ascii_alphabetic()) {
-            let mut end = i;
-            while end < bytes.len() && (bytes[end] == b'_' || bytes[end].is_ascii_alphanumeric()) {
-                end += 1;
+    words
+        .into_iter()
+        .filter_map(|(_, word)| match word.split_once('=') {
+            Some((name, raw)) => {
+                let (value, literal_dollar) = unquote_value(raw, escape);
+                Some(Declaration {
+                    name: name.to_string(),
+                    value: Some(value),
+                    literal_dollar,
+                })
             }
-            if bytes.get(end) == Some(&b'=') {
-                let name = text[i..end].to_string();
-                if !out.contains(&name) {
-                    out.push(name);
-                }
-            }
-            i = end.max(i + 1);
-        } else {
-            i += 1;
-        }
-    }
-    out
+            // BuildKit rejects an ENV word without `=`; an ARG declares the name.
+            None if ins.kind == Kind::Arg => Some(Declaration {
+                name: word.to_string(),
+                value: None,
+                literal_dollar: false,
+            }),
+            None => None,
+        })
+        .collect()
 }
 
 /// The variable names an ENV or ARG instruction defines; empty for other instructions.
-pub fn defined_names(ins: &Instruction) -> Vec<String> {
-    match ins.kind {
-        Kind::Env => env_names(ins),
-        Kind::Arg => arg_names(ins),
-        _ => Vec::new(),
-    }
-}
-
-/// The `NAME=value` pairs an ENV instruction sets, quotes removed (`ENV A=1 B="x y"`); the
-/// legacy form `ENV NAME value words` sets one name to the rest of the line.
-pub fn env_pairs(ins: &Instruction) -> Vec<(String, String)> {
-    let Some(text) = ins.words.first().map(|w| w.value.trim()) else {
-        return Vec::new();
-    };
-    let first = text.split_whitespace().next().unwrap_or("");
-    if !first.contains('=') {
-        let value = text[first.len()..].trim();
-        return vec![(first.to_string(), unquote(value))];
-    }
-    split_quoted(text)
-        .into_iter()
-        .filter_map(|t| {
-            t.split_once('=')
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-        })
-        .collect()
-}
-
-/// The names an ARG instruction declares with their defaults (`ARG A=1 B` -> A: 1, B: none).
-pub fn arg_decls(ins: &Instruction) -> Vec<(String, Option<String>)> {
-    let Some(text) = ins.words.first().map(|w| w.value.trim()) else {
-        return Vec::new();
-    };
-    split_quoted(text)
-        .into_iter()
-        .map(|t| match t.split_once('=') {
-            Some((k, v)) => (k.to_string(), Some(v.to_string())),
-            None => (t, None),
-        })
-        .collect()
-}
-
-/// Splits on blanks outside quotes and removes the quotes (`a="x y" b` -> `a=x y`, `b`).
-fn split_quoted(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut quote: Option<char> = None;
-    let mut in_token = false;
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some('"'), '\\') => {
-                if let Some(n) = chars.next() {
-                    cur.push(n);
-                }
-            }
-            (Some(_), c) => cur.push(c),
-            (None, '"' | '\'') => {
-                quote = Some(c);
-                in_token = true;
-            }
-            (None, c) if c.is_whitespace() => {
-                if in_token {
-                    out.push(std::mem::take(&mut cur));
-                    in_token = false;
-                }
-            }
-            (None, c) => {
-                cur.push(c);
-                in_token = true;
-            }
+pub fn defined_names(doc: &Document, ins: &Instruction) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for d in declarations(doc, ins) {
+        if !out.contains(&d.name) {
+            out.push(d.name);
         }
-    }
-    if in_token {
-        out.push(cur);
     }
     out
 }
 
-fn unquote(value: &str) -> String {
-    split_quoted(value).join(" ")
+/// The value the last declaration of `name` in `ins` gives, when it gives one.
+fn declared_value(doc: &Document, ins: &Instruction, name: &str) -> Option<Declaration> {
+    declarations(doc, ins).into_iter().rfind(|d| d.name == name)
+}
+
+/// Splits on blanks outside quotes and escapes, keeping each word's raw text and its place.
+fn raw_words(text: &str, escape: char) -> Vec<(std::ops::Range<usize>, &str)> {
+    let mut out = Vec::new();
+    let mut start: Option<usize> = None;
+    let mut quote: Option<char> = None;
+    let mut chars = text.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match (quote, c) {
+            (Some('\''), '\'') => quote = None,
+            (Some('\''), _) => {}
+            (_, c) if c == escape => {
+                start.get_or_insert(i);
+                chars.next();
+            }
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, c) if c.is_whitespace() => {
+                if let Some(s) = start.take() {
+                    out.push((s..i, &text[s..i]));
+                }
+            }
+            (None, c) => {
+                if c == '"' || c == '\'' {
+                    quote = Some(c);
+                }
+                start.get_or_insert(i);
+            }
+        }
+    }
+    if let Some(s) = start {
+        out.push((s..text.len(), &text[s..]));
+    }
+    out
+}
+
+/// A value as BuildKit's word lexer reads it: single quotes literal, double quotes removed
+/// (an escape inside them only escapes `"`, `$` and itself), an escape outside quotes taken
+/// literally; variables kept verbatim. Also says whether a `$` in it is literal.
+fn unquote_value(raw: &str, escape: char) -> (String, bool) {
+    let mut out = String::new();
+    let mut literal_dollar = false;
+    let mut quote: Option<char> = None;
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some('\''), '\'') => quote = None,
+            (Some('\''), c) => {
+                literal_dollar |= c == '$';
+                out.push(c);
+            }
+            (Some('"'), '"') => quote = None,
+            (None, '"' | '\'') => quote = Some(c),
+            (q, c) if c == escape => {
+                let Some(next) = chars.next() else {
+                    out.push(c);
+                    break;
+                };
+                if q == Some('"') && !matches!(next, '"' | '$') && next != escape {
+                    out.push(c);
+                }
+                literal_dollar |= next == '$';
+                out.push(next);
+            }
+            (_, c) => out.push(c),
+        }
+    }
+    (out, literal_dollar)
 }
 
 /// `text` with its `$NAME`, `${NAME}`, `${NAME:-word}` and `${NAME-word}` references replaced
@@ -593,6 +617,11 @@ pub fn expand_vars(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Optio
     }
     out.push_str(rest);
     Some(out)
+}
+
+/// The 1-based line instruction `index` starts on (its keyword), for messages.
+pub fn line_of(doc: &Document, index: usize) -> usize {
+    doc.line_col(doc.instructions()[index].extent.start).0
 }
 
 /// An instruction's extent together with the comment lines directly above it: what moves when
@@ -740,24 +769,120 @@ mod tests {
         );
     }
 
+    /// The declarations of the single instruction after `FROM a` in `text`.
+    fn decls(text: &str) -> Vec<(String, Option<String>)> {
+        let doc = parse(&format!("FROM a\n{text}\n")).unwrap();
+        declarations(&doc, &doc.instructions()[1])
+            .into_iter()
+            .map(|d| (d.name, d.value))
+            .collect()
+    }
+
+    fn pairs(list: &[(&str, Option<&str>)]) -> Vec<(String, Option<String>)> {
+        list.iter()
+            .map(|(n, v)| (n.to_string(), v.map(str::to_string)))
+            .collect()
+    }
+
     #[test]
-    fn env_arg_and_expansion() {
-        let doc = parse("FROM a\nENV A=1 B=\"x y\" C='z'\nENV LEGACY some words\nARG V=\"20\" W\n")
-            .unwrap();
-        let ins = doc.instructions();
+    fn env_name_value_pairs() {
         assert_eq!(
-            env_pairs(&ins[1]),
+            decls("ENV A=1 B=\"x y\" C='z'"),
+            pairs(&[("A", Some("1")), ("B", Some("x y")), ("C", Some("z"))])
+        );
+        // A quoted value may hold `NAME=`: it is part of the value.
+        assert_eq!(
+            decls("ENV A=1 B=\"x C=2\" D=$A"),
+            pairs(&[("A", Some("1")), ("B", Some("x C=2")), ("D", Some("$A"))])
+        );
+        // The same name twice: both, in order (the last wins for the reader).
+        assert_eq!(
+            decls("ENV A=1 A=2"),
+            pairs(&[("A", Some("1")), ("A", Some("2"))])
+        );
+        assert_eq!(decls("ENV EMPTY="), pairs(&[("EMPTY", Some(""))]));
+    }
+
+    #[test]
+    fn legacy_env_sets_one_name_to_the_rest() {
+        assert_eq!(
+            decls("ENV LEGACY some  words"),
+            pairs(&[("LEGACY", Some("some  words"))])
+        );
+        assert_eq!(
+            decls("ENV MSG \"hello world\" x=1"),
+            pairs(&[("MSG", Some("hello world x=1"))])
+        );
+    }
+
+    #[test]
+    fn quoted_arg_defaults() {
+        // Not a second name `y"`.
+        assert_eq!(decls("ARG A=\"x y\""), pairs(&[("A", Some("x y"))]));
+        assert_eq!(
+            decls("ARG V=\"20\" W B='a b c'"),
+            pairs(&[("V", Some("20")), ("W", None), ("B", Some("a b c"))])
+        );
+        // A name inside a quoted default is not declared.
+        assert_eq!(
+            decls("ARG LIST=\"a PORT b\""),
+            pairs(&[("LIST", Some("a PORT b"))])
+        );
+    }
+
+    #[test]
+    fn escapes_in_values() {
+        // An escaped blank joins the word; an escaped quote is a quote.
+        assert_eq!(
+            decls("ENV A=x\\ y B=\\\"q"),
+            pairs(&[("A", Some("x y")), ("B", Some("\"q"))])
+        );
+        // Inside double quotes only `"`, `$` and the escape are escaped.
+        assert_eq!(
+            decls("ENV P=\"C:\\dir \\\"x\\\"\""),
+            pairs(&[("P", Some("C:\\dir \"x\""))])
+        );
+        // Under `# escape=`, the backtick escapes and a backslash is literal.
+        let doc = parse("# escape=`\nFROM a\nENV W=C:\\app` x V=`\"\n").unwrap();
+        let d: Vec<_> = declarations(&doc, &doc.instructions()[1])
+            .into_iter()
+            .map(|d| (d.name, d.value))
+            .collect();
+        assert_eq!(d, pairs(&[("W", Some("C:\\app x")), ("V", Some("\""))]));
+    }
+
+    #[test]
+    fn literal_dollars_are_marked() {
+        let doc = parse("FROM a\nENV A='$X' B=\\$Y C=\"$Z\" D=$W\n").unwrap();
+        let lit: Vec<_> = declarations(&doc, &doc.instructions()[1])
+            .into_iter()
+            .map(|d| (d.name, d.literal_dollar))
+            .collect();
+        assert_eq!(
+            lit,
             [
-                ("A".into(), "1".into()),
-                ("B".into(), "x y".into()),
-                ("C".into(), "z".into())
+                ("A".to_string(), true),
+                ("B".to_string(), true),
+                ("C".to_string(), false),
+                ("D".to_string(), false)
             ]
         );
-        assert_eq!(env_pairs(&ins[2]), [("LEGACY".into(), "some words".into())]);
+    }
+
+    #[test]
+    fn line_continuations_join_the_declarations() {
         assert_eq!(
-            arg_decls(&ins[3]),
-            [("V".into(), Some("20".into())), ("W".into(), None)]
+            decls("ENV A=1 \\\n    B=\"two words\" \\\n    C=3"),
+            pairs(&[("A", Some("1")), ("B", Some("two words")), ("C", Some("3"))])
         );
+        assert_eq!(
+            decls("ARG X=1 \\\n  Y"),
+            pairs(&[("X", Some("1")), ("Y", None)])
+        );
+    }
+
+    #[test]
+    fn variable_expansion() {
         let lookup = |n: &str| (n == "V").then(|| "20".to_string());
         assert_eq!(
             expand_vars("node:${V}-slim", &lookup).as_deref(),
@@ -774,11 +899,31 @@ mod tests {
     fn variables_and_args() {
         assert_eq!(variable_refs("A=$B ${C:-x} $$ $1x"), ["B", "C", "1x"]);
         let doc =
-            parse("FROM a\nARG X=1 Y\nENV A=1 B=\"x C=2\" D=$A\nENV LEGACY some value\n").unwrap();
-        assert_eq!(arg_names(&doc.instructions()[1]), ["X", "Y"]);
-        // `C=` inside a quoted value counts too: callers use the names to refuse.
-        assert_eq!(env_names(&doc.instructions()[2]), ["A", "B", "C", "D"]);
-        assert_eq!(defined_names(&doc.instructions()[3]), ["LEGACY"]);
+            parse("FROM a\nARG X=1 Y\nENV A=1 B=\"x C=2\" D=$A\nENV LEGACY some value\nRUN x\n")
+                .unwrap();
+        let ins = doc.instructions();
+        assert_eq!(defined_names(&doc, &ins[1]), ["X", "Y"]);
+        assert_eq!(defined_names(&doc, &ins[2]), ["A", "B", "D"]);
+        assert_eq!(defined_names(&doc, &ins[3]), ["LEGACY"]);
+        assert!(defined_names(&doc, &ins[4]).is_empty());
+        let st = &doc.stages()[0];
+        assert_eq!(variable_at(&doc, st, 4, "B").unwrap().value, "x C=2");
+        // BuildKit expands an ENV's values with the variables set before that ENV.
+        assert_eq!(variable_at(&doc, st, 4, "D"), None);
+        assert_eq!(
+            variable_at(&doc, st, 4, "LEGACY").unwrap().value,
+            "some value"
+        );
+        assert_eq!(variable_at(&doc, st, 4, "C"), None);
+        let quoted = parse("FROM a\nARG A=\"x y\"\nENV L='$A'\nRUN x\n").unwrap();
+        let st = &quoted.stages()[0];
+        let a = variable_at(&quoted, st, 3, "A").unwrap();
+        assert_eq!(
+            (a.value.as_str(), a.arg_defaults.as_slice()),
+            ("x y", &["A".to_string()][..])
+        );
+        // A single-quoted `$` is not read as a variable.
+        assert_eq!(variable_at(&quoted, st, 3, "L"), None);
         assert!(is_within("/app/dist", "/app") && !is_within("/application", "/app"));
         assert_eq!(normalize("/a/./b//c/.."), "/a/b");
     }

@@ -10,9 +10,9 @@ use std::collections::BTreeMap;
 
 use globset::GlobBuilder;
 
-use super::Context;
 use super::analysis;
-use crate::edit::{Applicability, Change, Edit};
+use super::{Context, Verdict, unsafe_because};
+use crate::edit::{Change, Edit};
 use crate::knowledge::{CommandKind, CommandMatch, Manifests};
 use crate::shell::{Separator, SimpleCommand};
 use crate::syntax::{Document, Instruction, Kind, Stage};
@@ -75,7 +75,7 @@ const FILE_COMMANDS: &[&str] = &[
 pub(super) fn run(doc: &Document, ctx: &Context) -> Vec<Change> {
     doc.stages()
         .iter()
-        .filter_map(|stage| plan(doc, ctx, stage))
+        .flat_map(|stage| plan(doc, ctx, stage).into_changes(ID))
         .collect()
 }
 
@@ -132,7 +132,7 @@ struct Manifest {
     dir: bool,
 }
 
-fn plan(doc: &Document, ctx: &Context, stage: &Stage) -> Option<Change> {
+fn plan(doc: &Document, ctx: &Context, stage: &Stage) -> Verdict {
     let instructions = doc.instructions();
     let body = stage.from + 1..stage.instructions.end;
     let mut broads: Vec<usize> = Vec::new();
@@ -164,13 +164,15 @@ fn plan(doc: &Document, ctx: &Context, stage: &Stage) -> Option<Change> {
             break;
         }
     }
-    let target = target?;
+    let Some(target) = target else {
+        return Verdict::Nothing;
+    };
     // Copied more than once before the install: an earlier copy already brings the sources.
     let [b] = broads.as_slice() else {
-        return None;
+        return Verdict::Nothing;
     };
     if already_cached(doc, ctx, stage, *b, &target.classes[target.focus]) {
-        return None;
+        return Verdict::Nothing;
     }
     let anchor = instructions[target.ix].extent.start;
     let focus_text = command_text(&target.commands[target.focus]);
@@ -179,15 +181,7 @@ fn plan(doc: &Document, ctx: &Context, stage: &Stage) -> Option<Change> {
     let preface = format!(
         "`{focus_text}` runs after `{broad_kw} {broad_text}`, so every source change re-runs it; restage leaves it because "
     );
-    let refuse = |why: String| {
-        Some(Change::new(
-            ID,
-            Applicability::DisplayOnly,
-            anchor,
-            TITLE,
-            format!("{preface}{why}"),
-        ))
-    };
+    let refuse = |why: String| Verdict::suggestion(anchor, TITLE, format!("{preface}{why}"));
     let result = match &target.classes[target.focus] {
         Class::Project(m) => Err(project_reason(m)),
         Class::CargoBuild(_) => cargo_plan(doc, ctx, stage, *b, &target),
@@ -195,8 +189,8 @@ fn plan(doc: &Document, ctx: &Context, stage: &Stage) -> Option<Change> {
         _ => unreachable!("the focus is an install, a project install or a cargo build"),
     };
     match result {
-        Ok(Some(change)) => Some(change),
-        Ok(None) => None,
+        Ok(Some(change)) => Verdict::Change(Box::new(change)),
+        Ok(None) => Verdict::Nothing,
         Err(why) => refuse(why),
     }
 }
@@ -396,13 +390,7 @@ fn install_plan(
                 .join(" && ")
         ));
     }
-    let applicability = match &broad.unsafe_reason {
-        Some(why) => {
-            reason.push_str(&format!(". Unsafe because {why}"));
-            Applicability::Unsafe
-        }
-        None => Applicability::Safe,
-    };
+    let applicability = unsafe_because(&mut reason, broad.unsafe_reason.as_slice());
     Ok(Some(
         Change::new(ID, applicability, run.extent.start, TITLE, reason).with_edits(edits),
     ))
@@ -482,9 +470,11 @@ fn check_broad(doc: &Document, stage: &Stage, b: usize, run: usize) -> Result<Br
                 .first()
                 .map(|w| w.value.trim().trim_end_matches('/').to_string());
             text.as_deref() == Some(dest.trim_end_matches('/'))
-                && instructions[w + 1..b]
-                    .iter()
-                    .all(|i| analysis::defined_names(i).iter().all(|n| !refs.contains(n)))
+                && instructions[w + 1..b].iter().all(|i| {
+                    analysis::defined_names(doc, i)
+                        .iter()
+                        .all(|n| !refs.contains(n))
+                })
         }) && !workdir_between
     } else if dest.starts_with('/') {
         let resolved = analysis::workdir_resolution(doc, stage, run);
@@ -511,7 +501,7 @@ fn check_broad(doc: &Document, stage: &Stage, b: usize, run: usize) -> Result<Br
     // Moving the broad copy past ENV/ARG must not change what its variables expand to.
     let refs = analysis::variable_refs(doc.slice(&ins.extent));
     for i in between {
-        if let Some(name) = analysis::defined_names(i)
+        if let Some(name) = analysis::defined_names(doc, i)
             .into_iter()
             .find(|n| refs.contains(n))
         {
@@ -548,7 +538,7 @@ fn check_between(
     let instructions = doc.instructions();
     let tree = tree_of(doc, stage, b);
     for (ix, ins) in instructions.iter().enumerate().take(run).skip(b + 1) {
-        let line = doc.line_col(ins.extent.start).0;
+        let line = analysis::line_of(doc, ix);
         match ins.kind {
             Kind::Workdir
             | Kind::Env
@@ -760,7 +750,7 @@ fn redirecting_flag<'a>(manager: &str, args: &[&'a str]) -> Option<&'a str> {
 /// Refuses when an ENV of the stage before the install points the package manager elsewhere.
 fn check_redirecting_env(doc: &Document, stage: &Stage, run: usize) -> Result<(), String> {
     for ins in &doc.instructions()[stage.from + 1..run] {
-        if let Some(name) = analysis::defined_names(ins)
+        if let Some(name) = analysis::defined_names(doc, ins)
             .into_iter()
             .find(|n| ins.kind == Kind::Env && REDIRECTING_ENV.contains(&n.as_str()))
         {
@@ -1252,19 +1242,24 @@ fn cargo_plan(
             format!("{stub_run}{broad_text}"),
         ),
     ];
+    let mut reason = format!(
+        "`{}` ran after `{} {}`, so every source change recompiled every dependency; now {} copied first and the dependencies are built against an empty src/main.rs; `cargo clean -p` then removes the stub's own build, so the real sources are compiled after the copy",
+        command_text(cmd),
+        instructions[b].kind,
+        one_line(doc.slice(&instructions[b].args)),
+        listed(&manifests)
+    );
+    let applicability = unsafe_because(
+        &mut reason,
+        &["restage assumes the package builds from its manifests and that stub alone: no path dependencies, and no [[example]], [[bench]] or [[test]] target that needs its file".to_string()],
+    );
     Ok(Some(
         Change::new(
             ID,
-            Applicability::Unsafe,
+            applicability,
             run.extent.start,
             "Build the dependencies before copying the sources",
-            format!(
-                "`{}` ran after `{} {}`, so every source change recompiled every dependency; now {} copied first and the dependencies are built against an empty src/main.rs; `cargo clean -p` then removes the stub's own build, so the real sources are compiled after the copy. Unsafe because restage assumes the package builds from its manifests and that stub alone: no path dependencies, and no [[example]], [[bench]] or [[test]] target that needs its file",
-                command_text(cmd),
-                instructions[b].kind,
-                one_line(doc.slice(&instructions[b].args)),
-                listed(&manifests)
-            ),
+            reason,
         )
         .with_edits(edits),
     ))
@@ -1534,6 +1529,7 @@ mod tests {
     use super::*;
     use crate::config::Settings;
     use crate::context::{BuildContext, EntryKind, PackageJson};
+    use crate::edit::Applicability;
     use crate::knowledge::Knowledge;
     use crate::syntax::parse;
 

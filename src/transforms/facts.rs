@@ -362,34 +362,19 @@ pub fn prune_command(ctx: &Context, image: &ImageFacts, manager: &str) -> Option
         .prune_command(manager, image.version.as_deref())
 }
 
-/// Start commands of development servers: they need dev tooling and are not for production.
-const DEV_SERVERS: &[&str] = &[
-    "next dev",
-    "nuxt dev",
-    "astro dev",
-    "remix dev",
-    "vite",
-    "vite dev",
-    "vite serve",
-    "react-scripts start",
-    "ng serve",
-    "webpack serve",
-    "webpack-dev-server",
-    "nodemon",
-    "ts-node-dev",
-    "parcel",
-    "gatsby develop",
-    "vue-cli-service serve",
-];
-
 /// True when a script command starts a development server.
-pub fn is_dev_server(command: &str) -> bool {
+/// The list is the knowledge's `dev_servers` of every ecosystem.
+pub fn is_dev_server(ctx: &Context, command: &str) -> bool {
     let words: Vec<&str> = command
         .split_whitespace()
         .filter(|w| !crate::shell::is_assignment(w))
         .collect();
-    DEV_SERVERS.iter().any(|d| {
-        let d: Vec<&str> = d.split_whitespace().collect();
+    let servers = ctx
+        .knowledge
+        .ecosystems()
+        .flat_map(|e| e.dev_servers.iter());
+    servers.into_iter().any(|d| {
+        let d: Vec<&str> = d.iter().map(String::as_str).collect();
         words.len() >= d.len()
             && words[..d.len()] == d[..]
             && (d.len() > 1

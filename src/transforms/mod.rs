@@ -9,10 +9,11 @@ mod exec_form;
 pub mod facts;
 mod multi_stage;
 mod non_root_user;
+pub(crate) mod start;
 
 use crate::config::Settings;
 use crate::context::BuildContext;
-use crate::edit::Change;
+use crate::edit::{Applicability, Change};
 use crate::knowledge::Knowledge;
 use crate::syntax::Document;
 
@@ -23,6 +24,66 @@ pub struct Context<'a> {
     pub knowledge: &'a Knowledge,
     pub settings: &'a Settings,
     pub build: &'a BuildContext,
+}
+
+/// What a transform decided about one place of a file.
+#[derive(Debug)]
+pub(crate) enum Verdict {
+    /// Nothing to change and nothing worth saying.
+    Nothing,
+    /// Worth telling the user, but restage cannot do it safely: a suggestion with no edit.
+    Suggestion {
+        anchor: usize,
+        title: String,
+        reason: String,
+    },
+    /// A change to apply (safe or unsafe).
+    Change(Box<Change>),
+}
+
+impl Verdict {
+    /// A suggestion about the instruction at byte `anchor`.
+    pub(crate) fn suggestion(
+        anchor: usize,
+        title: impl Into<String>,
+        reason: impl Into<String>,
+    ) -> Verdict {
+        Verdict::Suggestion {
+            anchor,
+            title: title.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// The change list of transform `id` for this verdict (none, one suggestion, one change).
+    pub(crate) fn into_changes(self, id: &'static str) -> Vec<Change> {
+        match self {
+            Verdict::Nothing => Vec::new(),
+            Verdict::Suggestion {
+                anchor,
+                title,
+                reason,
+            } => vec![Change::new(
+                id,
+                Applicability::DisplayOnly,
+                anchor,
+                title,
+                reason,
+            )],
+            Verdict::Change(change) => vec![*change],
+        }
+    }
+}
+
+/// A change's applicability from the guesses it relies on: `Safe` without any; otherwise
+/// `Unsafe`, and `reason` ends with ". Unsafe because <the guesses, joined by `; `>".
+pub(crate) fn unsafe_because(reason: &mut String, guesses: &[String]) -> Applicability {
+    if guesses.is_empty() {
+        return Applicability::Safe;
+    }
+    reason.push_str(". Unsafe because ");
+    reason.push_str(&guesses.join("; "));
+    Applicability::Unsafe
 }
 
 /// One rewrite restage knows how to make.

@@ -16,11 +16,12 @@ use std::collections::BTreeSet;
 mod recipes;
 mod runtime_fs;
 
-use super::Context;
 use super::analysis::{self, Workdir};
 use super::effects::{self, InstructionEffects};
 use super::facts::{self, Ecosystem, Needs, PackageClass, PackageManager, Role};
-use crate::edit::{Applicability, Change, Edit};
+use super::start::StartCommand;
+use super::{Context, Verdict, unsafe_because};
+use crate::edit::{Change, Edit};
 use crate::shell::SimpleCommand;
 use crate::syntax::{Document, Form, Instruction, Kind, Stage};
 use recipes::{Carry, Recipe};
@@ -67,41 +68,18 @@ const NEUTRAL: &[&str] = &[
 pub(super) fn run(doc: &Document, ctx: &Context) -> Vec<Change> {
     match plan(doc, ctx) {
         Ok(change) => vec![change],
-        Err(Verdict::NotApplicable) => Vec::new(),
-        Err(Verdict::Refuse {
-            anchor,
-            title,
-            reason,
-        }) => {
-            vec![Change::new(
-                ID,
-                Applicability::DisplayOnly,
-                anchor,
-                title,
-                reason,
-            )]
-        }
+        Err(verdict) => verdict.into_changes(ID),
     }
 }
 
-/// Why no change is made.
-enum Verdict {
-    /// Nothing to say: not a single-stage file on a known SDK image.
-    NotApplicable,
-    /// Worth telling the user: the file would benefit, but restage cannot do it safely.
-    Refuse {
-        anchor: usize,
-        title: String,
-        reason: String,
-    },
-}
-
+/// Why no change is made: [`Verdict::Nothing`] (not a single-stage file on a known SDK
+/// image) or a suggestion saying why restage cannot split it.
 fn refuse(anchor: usize, reason: impl Into<String>) -> Verdict {
-    Verdict::Refuse {
+    Verdict::suggestion(
         anchor,
-        title: "Split into a build stage and a slim runtime stage".into(),
-        reason: reason.into(),
-    }
+        "Split into a build stage and a slim runtime stage",
+        reason,
+    )
 }
 
 /// What one RUN instruction contributes.
@@ -141,13 +119,13 @@ struct Analysis {
 
 fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
     if doc.stages().len() != 1 {
-        return Err(Verdict::NotApplicable);
+        return Err(Verdict::Nothing);
     }
     let stage = doc.final_stage();
     let from = &doc.instructions()[stage.from];
-    let image = facts::image(ctx, &stage.image.value).ok_or(Verdict::NotApplicable)?;
+    let image = facts::image(ctx, &stage.image.value).ok_or(Verdict::Nothing)?;
     let Role::Build(ecosystem) = image.role else {
-        return Err(Verdict::NotApplicable);
+        return Err(Verdict::Nothing);
     };
     let anchor = from.extent.start;
     if let Some(why) = facts::unsupported_version(ctx, &image, ecosystem) {
@@ -193,7 +171,7 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
             a.runs.push((ix, f));
         }
     }
-    let start = start_command(doc, stage);
+    let start = start_command(doc, stage, ctx);
     if let Some(tool) = start.as_ref().and_then(|s| s.toolchain.as_ref()) {
         return Err(refuse(
             anchor,
@@ -208,13 +186,13 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
         .any(|(_, f)| f.builds || !f.packages.is_empty())
     {
         // No build step and no toolchain installed: a slim base alone is not restage's call.
-        return Err(Verdict::NotApplicable);
+        return Err(Verdict::Nothing);
     }
     let system_installers: Vec<&str> = a
         .runs
         .iter()
         .flat_map(|(_, f)| f.installs.iter().map(|(m, _)| m.as_str()))
-        .filter(|m| matches!(*m, "poetry" | "pipenv" | "uv" | "pdm" | "conda"))
+        .filter(|m| ctx.knowledge.has_own_environment(m))
         .collect();
     if let Some(m) = system_installers.first() {
         return Err(refuse(
@@ -226,7 +204,7 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
     }
     for (ix, f) in &a.runs {
         if let Some(why) = &f.unknown {
-            let line = doc.line_col(instructions[*ix].extent.start).0;
+            let line = analysis::line_of(doc, *ix);
             a.unsafe_reasons.push(format!("RUN at line {line} {why}; what it leaves outside {} would not reach the runtime stage", a.workdir));
         }
     }
@@ -586,10 +564,10 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
         let local = body
             .clone()
             .filter(|&ix| instructions[ix].kind == Kind::Arg)
-            .find(|&ix| analysis::arg_names(&instructions[ix]).contains(name));
+            .find(|&ix| analysis::defined_names(doc, &instructions[ix]).contains(name));
         let global = instructions[..stage.from]
             .iter()
-            .any(|i| i.kind == Kind::Arg && analysis::arg_names(i).contains(name));
+            .any(|i| i.kind == Kind::Arg && analysis::defined_names(doc, i).contains(name));
         match local {
             Some(ix) => out.push_str(&analysis::with_newline(
                 doc,
@@ -693,11 +671,6 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
     };
     edits.push(Edit::insert(end_offset, format!("{lead}{out}")));
 
-    let applicability = if a.unsafe_reasons.is_empty() {
-        Applicability::Safe
-    } else {
-        Applicability::Unsafe
-    };
     let mut reason = format!(
         "{} ships its SDK and build tools in the final image; the runtime stage {} gets only {}",
         stage.image.value,
@@ -714,9 +687,7 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
                 .join(", ")
         ));
     }
-    if !a.unsafe_reasons.is_empty() {
-        reason.push_str(&format!(". Unsafe because {}", a.unsafe_reasons.join("; ")));
-    }
+    let applicability = unsafe_because(&mut reason, &a.unsafe_reasons);
     let _ = &a.ecosystem;
     Ok(Change::new(
         ID,
@@ -770,12 +741,9 @@ fn env_sets_before(doc: &Document, stage: &Stage, index: usize, name: &str, valu
         .iter()
         .any(|i| {
             i.kind == Kind::Env
-                && i.words.first().is_some_and(|w| {
-                    let t = w.value.replace('"', "");
-                    t.split_whitespace()
-                        .any(|kv| kv == format!("{name}={value}"))
-                        || t.trim() == format!("{name} {value}")
-                })
+                && analysis::declarations(doc, i)
+                    .iter()
+                    .any(|d| d.name == name && d.value.as_deref() == Some(value))
         })
 }
 
@@ -811,48 +779,22 @@ impl Start {
     }
 }
 
-/// The effective start command: ENTRYPOINT (when set) else CMD, as words.
-fn start_command(doc: &Document, stage: &Stage) -> Option<Start> {
-    let ins = doc.stage_instructions(stage);
-    let last = |k: Kind| ins.iter().rev().find(|i| i.kind == k);
-    let chosen = last(Kind::Entrypoint)
-        .filter(|e| !e.is_empty_exec())
-        .or_else(|| last(Kind::Cmd))?;
-    let (words, shell_form) = match &chosen.form {
-        Form::Exec { words, .. } => (
-            words.iter().map(|w| w.value.clone()).collect::<Vec<_>>(),
-            false,
-        ),
-        Form::Shell { span } => (
-            doc.slice(span)
-                .split_whitespace()
-                .map(str::to_string)
-                .collect(),
-            true,
-        ),
-        Form::None => return None,
-    };
-    let mut words = words;
-    if shell_form && words.first().is_some_and(|w| w == "exec") {
+/// The effective start command (ENTRYPOINT unless empty, else CMD; a leading `exec` of a
+/// shell form dropped) and the build tool it runs at start, read by [`StartCommand`].
+fn start_command(doc: &Document, stage: &Stage, ctx: &Context) -> Option<Start> {
+    let start = StartCommand::of(doc, stage.from + 1..stage.instructions.end);
+    let chosen = start.effective()?;
+    if matches!(doc.instructions()[chosen.index].form, Form::None) {
+        return None;
+    }
+    let mut words = chosen.args.clone();
+    if chosen.shell_form && words.first().is_some_and(|w| w == "exec") {
         words.remove(0);
     }
-    let toolchain = match words
-        .iter()
-        .map(String::as_str)
-        .collect::<Vec<_>>()
-        .as_slice()
-    {
-        ["go", "run", ..] => Some("go run".to_string()),
-        ["cargo", "run", ..] => Some("cargo run".to_string()),
-        ["mvn" | "./mvnw" | "mvnw", ..] => Some("mvn".to_string()),
-        ["gradle" | "./gradlew" | "gradlew", ..] => Some("gradle".to_string()),
-        ["dotnet", "run", ..] => Some("dotnet run".to_string()),
-        _ => None,
-    };
     Some(Start {
         words,
-        shell_form,
-        toolchain,
+        shell_form: chosen.shell_form,
+        toolchain: start.toolchain(ctx.knowledge),
     })
 }
 
@@ -862,11 +804,7 @@ fn healthcheck_programs(doc: &Document, stage: &Stage) -> Vec<String> {
         .filter(|i| i.kind == Kind::Healthcheck)
         .flat_map(|i| match &i.form {
             Form::Exec { words, .. } => words.iter().map(|w| w.value.clone()).collect::<Vec<_>>(),
-            Form::Shell { span } => doc
-                .slice(span)
-                .split_whitespace()
-                .map(str::to_string)
-                .collect(),
+            Form::Shell { span } => crate::shell::words(doc.slice(span), span.start, doc.escape()),
             Form::None => Vec::new(),
         })
         .collect()

@@ -10,13 +10,13 @@
 //! Images that manage their own user, entrypoints that drop privileges, and stages that already
 //! run as non-root are left alone; unknown images and apps under `/root` get a suggestion.
 
-use super::Context;
 use super::analysis::{self, Workdir};
+use super::start::{self, StartCommand};
+use super::{Context, Verdict, unsafe_because};
 use crate::config::UserStyle;
-use crate::edit::{Applicability, Change, Edit};
+use crate::edit::{Change, Edit};
 use crate::knowledge::{ImageInfo, ImageRef, ImageRole, Os, UserPlan};
-use crate::shell;
-use crate::syntax::{Document, Form, Kind, Stage};
+use crate::syntax::{Document, Kind, Stage};
 
 const ID: &str = "non-root-user";
 
@@ -24,28 +24,7 @@ const ID: &str = "non-root-user";
 const REFUSE_TITLE: &str = "Run the final stage as a non-root user";
 
 pub(super) fn run(doc: &Document, ctx: &Context) -> Vec<Change> {
-    match plan(doc, ctx) {
-        Verdict::Change(change) => vec![*change],
-        Verdict::Nothing => Vec::new(),
-        Verdict::Refuse { anchor, reason } => vec![Change::new(
-            ID,
-            Applicability::DisplayOnly,
-            anchor,
-            REFUSE_TITLE,
-            reason,
-        )],
-    }
-}
-
-enum Verdict {
-    Change(Box<Change>),
-    /// Nothing to do, or nothing restage should do (already non-root, self-managed, a dropper).
-    Nothing,
-    /// The stage runs as root and restage cannot fix it safely: a suggestion.
-    Refuse {
-        anchor: usize,
-        reason: String,
-    },
+    plan(doc, ctx).into_changes(ID)
 }
 
 /// Who the final stage will run as.
@@ -210,7 +189,7 @@ fn plan(doc: &Document, ctx: &Context) -> Verdict {
             anchor,
             format!(
                 "the final stage has ONBUILD triggers (line {}): it is a base for other images, whose builds may need root",
-                line(doc, ix)
+                analysis::line_of(doc, ix)
             ),
         );
     }
@@ -243,10 +222,7 @@ fn plan(doc: &Document, ctx: &Context) -> Verdict {
         return Verdict::Nothing;
     }
     let start = start_commands(doc, &chain);
-    if start
-        .all()
-        .any(|(_, words)| has_privilege_dropper(ctx, words))
-    {
+    if start.parts().any(|p| has_privilege_dropper(ctx, &p.words)) {
         return Verdict::Nothing;
     }
 
@@ -256,7 +232,7 @@ fn plan(doc: &Document, ctx: &Context) -> Verdict {
     };
     let user_value = who.user_value(style);
     let user_kw = doc.style().keyword(Kind::User);
-    if let Some((ix, script)) = entrypoint_script(&start) {
+    if let Some((ix, script)) = entrypoint_script(ctx, &start) {
         let mut how = String::new();
         if let Who::Create { command, .. } = &who {
             how.push_str(&format!("`RUN {command}` and "));
@@ -267,7 +243,7 @@ fn plan(doc: &Document, ctx: &Context) -> Verdict {
             format!(
                 "the {} (line {}) runs `{script}`, a script restage cannot read: entrypoint scripts often start as root to prepare files and then drop privileges themselves (gosu, su-exec), which fails under USER. If this one does not, add {how} before it",
                 instructions[ix].kind,
-                line(doc, ix)
+                analysis::line_of(doc, ix)
             ),
         );
     }
@@ -283,7 +259,7 @@ fn plan(doc: &Document, ctx: &Context) -> Verdict {
         );
     }
     let port_notes = privileged_ports(doc, &chain);
-    if let Some(tool) = start_toolchain(&start) {
+    if let Some(tool) = start.toolchain(ctx.knowledge) {
         unsafe_reasons.push(format!(
             "the container starts with `{tool}`, which compiles into the application directory at start, and that directory stays root-owned"
         ));
@@ -448,21 +424,24 @@ fn plan(doc: &Document, ctx: &Context) -> Verdict {
             "The final stage ends as root (`{} {}`, line {}). ",
             doc.slice(&instructions[ix].keyword),
             doc.slice(&instructions[ix].args).trim(),
-            line(doc, ix)
+            analysis::line_of(doc, ix)
         ),
         None => format!("The final stage runs as root, the default of `{reference}`. "),
     };
     reason.push_str(&who.sentence());
     reason.push_str(&format!(" `{user_kw} {user_value}` "));
     if replace_root {
-        reason.push_str(&format!("replaces it at line {}", line(doc, last)));
+        reason.push_str(&format!(
+            "replaces it at line {}",
+            analysis::line_of(doc, last)
+        ));
     } else if last == stage.from {
         reason.push_str("goes right after FROM");
     } else {
         reason.push_str(&format!(
             "goes after the {} at line {}, the last instruction that may need root",
             instructions[last].kind,
-            line(doc, last)
+            analysis::line_of(doc, last)
         ));
     }
     if matches!(who, Who::Declared { uid: None, .. }) && style == UserStyle::Numeric {
@@ -498,12 +477,7 @@ fn plan(doc: &Document, ctx: &Context) -> Verdict {
     for note in &port_notes {
         reason.push_str(&format!(". {note}"));
     }
-    let applicability = if unsafe_reasons.is_empty() {
-        Applicability::Safe
-    } else {
-        reason.push_str(&format!(". Unsafe because {}", unsafe_reasons.join("; ")));
-        Applicability::Unsafe
-    };
+    let applicability = unsafe_because(&mut reason, &unsafe_reasons);
     let anchor = root_user.map_or(anchor, |ix| instructions[ix].extent.start);
     Verdict::Change(Box::new(
         Change::new(ID, applicability, anchor, who.title(), reason).with_edits(edits),
@@ -556,14 +530,7 @@ fn choose_user(
 }
 
 fn refuse(anchor: usize, reason: impl Into<String>) -> Verdict {
-    Verdict::Refuse {
-        anchor,
-        reason: reason.into(),
-    }
-}
-
-fn line(doc: &Document, ix: usize) -> usize {
-    doc.line_col(doc.instructions()[ix].extent.start).0
+    Verdict::suggestion(anchor, REFUSE_TITLE, reason)
 }
 
 /// The final stage and the stages of this file it is built FROM, the first ancestor first.
@@ -635,19 +602,7 @@ fn resolve_image(doc: &Document, written: &str) -> Result<(String, bool), String
     if !written.contains('$') {
         return Ok((written.to_string(), false));
     }
-    let globals: Vec<(String, Option<String>)> = doc
-        .instructions()
-        .iter()
-        .filter(|i| i.stage.is_none() && i.kind == Kind::Arg)
-        .flat_map(analysis::arg_decls)
-        .collect();
-    let lookup = |name: &str| {
-        globals
-            .iter()
-            .rev()
-            .find(|(n, _)| n == name)
-            .and_then(|(_, v)| v.clone())
-    };
+    let lookup = |name: &str| analysis::global_arg(doc, name).and_then(|d| d.value);
     match analysis::expand_vars(written, &lookup) {
         Some(r) if !r.is_empty() => Ok((r, true)),
         _ => Err(format!(
@@ -656,47 +611,9 @@ fn resolve_image(doc: &Document, written: &str) -> Result<(String, bool), String
     }
 }
 
-/// How the container starts: the last ENTRYPOINT and the last CMD of the chain, each with its
-/// instruction index and its words (exec-form elements and shell text split into words).
-struct Start {
-    entrypoint: Option<(usize, Vec<String>)>,
-    cmd: Option<(usize, Vec<String>)>,
-}
-
-impl Start {
-    fn all(&self) -> impl Iterator<Item = &(usize, Vec<String>)> {
-        self.entrypoint.iter().chain(self.cmd.iter())
-    }
-}
-
-fn start_commands(doc: &Document, chain: &[&Stage]) -> Start {
-    let instructions = doc.instructions();
-    let last = |kind: Kind| {
-        let ix = chain_body(chain)
-            .filter(|&i| instructions[i].kind == kind)
-            .last()?;
-        let words = match &instructions[ix].form {
-            Form::Exec { words, .. } => words
-                .iter()
-                .flat_map(|w| shell_words(&w.value, 0, '\\'))
-                .collect(),
-            Form::Shell { span } => shell_words(doc.slice(span), span.start, doc.escape()),
-            Form::None => Vec::new(),
-        };
-        Some((ix, words))
-    };
-    Start {
-        entrypoint: last(Kind::Entrypoint),
-        cmd: last(Kind::Cmd),
-    }
-}
-
-/// Words of a shell text (also of an exec-form element such as the script of `sh -c "..."`).
-fn shell_words(text: &str, base: usize, escape: char) -> Vec<String> {
-    match shell::split(text, base, escape) {
-        Some(cmds) => cmds.into_iter().flat_map(|c| c.words).collect(),
-        None => text.split_whitespace().map(str::to_string).collect(),
-    }
+/// How the container starts: the last ENTRYPOINT and the last CMD of the chain.
+fn start_commands(doc: &Document, chain: &[&Stage]) -> StartCommand {
+    StartCommand::of(doc, chain_body(chain))
 }
 
 /// True when some word of the start command begins a privilege-dropping command (gosu, su-exec,
@@ -706,75 +623,21 @@ fn has_privilege_dropper(ctx: &Context, words: &[String]) -> bool {
     (0..words.len()).any(|i| ctx.knowledge.privilege_dropper(&words[i..]).is_some())
 }
 
-/// Programs that start another program and are not the app.
-const WRAPPERS: &[&str] = &[
-    "tini",
-    "tini-static",
-    "dumb-init",
-    "catatonit",
-    "exec",
-    "env",
-    "sh",
-    "bash",
-    "ash",
-    "dash",
-];
-
 /// The script the container starts with, when restage cannot tell what it does: the program of
 /// the ENTRYPOINT (after init wrappers such as tini and `sh -c`) when it is a shell script or
 /// named like an entrypoint, or such a name in the CMD the ENTRYPOINT runs. Such scripts often
 /// drop privileges themselves.
-fn entrypoint_script(start: &Start) -> Option<(usize, String)> {
-    let mut words: Vec<(usize, &String, bool)> = Vec::new();
-    if let Some((ix, w)) = &start.entrypoint {
-        words.extend(w.iter().map(|w| (*ix, w, true)));
-    }
-    // Without an ENTRYPOINT the CMD is the command; with one, its arguments.
-    if let Some((ix, w)) = &start.cmd {
-        words.extend(w.iter().map(|w| (*ix, w, false)));
-    }
-    let (ix, program, from_entrypoint) = words.into_iter().find(|(_, w, _)| {
-        let base = w.rsplit('/').next().unwrap_or(w);
-        !(WRAPPERS.contains(&base) || w.starts_with('-') || shell::is_assignment(w))
-    })?;
-    let base = program
-        .rsplit('/')
-        .next()
-        .unwrap_or(program)
-        .to_ascii_lowercase();
+fn entrypoint_script(ctx: &Context, start: &StartCommand) -> Option<(usize, String)> {
+    let (part, at) = start.program(ctx.knowledge)?;
+    let program = &part.words[at];
+    let from_entrypoint = start
+        .entrypoint
+        .as_ref()
+        .is_some_and(|e| e.index == part.index);
+    let base = start::base_name(program).to_ascii_lowercase();
     let named_entrypoint = base.contains("entrypoint");
     let script = base.ends_with(".sh") || base.ends_with(".bash");
-    (named_entrypoint || (from_entrypoint && script)).then(|| (ix, program.clone()))
-}
-
-/// Build tools that compile the app when the container starts, writing next to the sources.
-const TOOLCHAINS: &[(&str, Option<&str>)] = &[
-    ("go", Some("run")),
-    ("cargo", Some("run")),
-    ("dotnet", Some("run")),
-    ("dotnet", Some("watch")),
-    ("mvn", None),
-    ("mvnw", None),
-    ("gradle", None),
-    ("gradlew", None),
-];
-
-/// The build tool the start command runs (`go run`, `dotnet run`, `mvn ...`), if any.
-fn start_toolchain(start: &Start) -> Option<String> {
-    let words: Vec<&String> = start.all().flat_map(|(_, w)| w.iter()).collect();
-    let at = words.iter().position(|w| {
-        let base = w.rsplit('/').next().unwrap_or(w);
-        !(WRAPPERS.contains(&base) || w.starts_with('-') || shell::is_assignment(w))
-    })?;
-    let program = words[at].rsplit('/').next().unwrap_or(words[at]);
-    let sub = words.get(at + 1).map(|w| w.as_str());
-    TOOLCHAINS
-        .iter()
-        .find(|(p, s)| *p == program && s.is_none_or(|s| Some(s) == sub))
-        .map(|(p, s)| match s {
-            Some(s) => format!("{p} {s}"),
-            None => (*p).to_string(),
-        })
+    (named_entrypoint || (from_entrypoint && script)).then(|| (part.index, program.clone()))
 }
 
 /// A note for every EXPOSE of the chain below 1024. Docker 20.10+, Podman and containerd 2.0+
@@ -797,7 +660,7 @@ fn privileged_ports(doc: &Document, chain: &[&Stage]) -> Vec<String> {
             if port.is_some_and(|p| p < 1024) {
                 out.push(format!(
                     "EXPOSE {spec} (line {}) is below 1024: Docker 20.10+, Podman and containerd 2.0+ let a non-root process bind it; on CRI-O, containerd 1.x or with host networking set the sysctl net.ipv4.ip_unprivileged_port_start=0 (a safe sysctl in Kubernetes 1.22+) or listen on 1024 or above",
-                    line(doc, ix)
+                    analysis::line_of(doc, ix)
                 ));
             }
         }
@@ -819,28 +682,22 @@ fn variable_at(doc: &Document, chain: &[&Stage], ix: usize, name: &str) -> Optio
         let ins = &instructions[i];
         match ins.kind {
             Kind::Env => {
-                if let Some((_, v)) = analysis::env_pairs(ins)
+                if let Some(d) = analysis::declarations(doc, ins)
                     .into_iter()
-                    .rev()
-                    .find(|(n, _)| n == name)
+                    .rfind(|d| d.name == name)
                 {
+                    let v = d.value.unwrap_or_default();
                     return (!v.contains('$')).then_some(v);
                 }
             }
             Kind::Arg if ins.stage == stage => {
-                if let Some((_, v)) = analysis::arg_decls(ins)
+                if let Some(d) = analysis::declarations(doc, ins)
                     .into_iter()
-                    .rev()
-                    .find(|(n, _)| n == name)
+                    .rfind(|d| d.name == name)
                 {
-                    let v = v.or_else(|| {
-                        instructions
-                            .iter()
-                            .filter(|g| g.stage.is_none() && g.kind == Kind::Arg)
-                            .flat_map(analysis::arg_decls)
-                            .rfind(|(n, _)| n == name)
-                            .and_then(|(_, v)| v)
-                    })?;
+                    let v = d
+                        .value
+                        .or_else(|| analysis::global_arg(doc, name).and_then(|g| g.value))?;
                     return (!v.contains('$')).then_some(v);
                 }
             }
@@ -861,7 +718,7 @@ fn created_user(doc: &Document, chain: &[&Stage]) -> Result<Option<Who>, String>
         let cannot = || {
             format!(
                 "the RUN at line {} creates a user restage cannot read; add `USER <that user>` before CMD",
-                line(doc, ix)
+                analysis::line_of(doc, ix)
             )
         };
         let Some(commands) = analysis::run_commands(doc, ins) else {
@@ -913,7 +770,7 @@ fn created_user(doc: &Document, chain: &[&Stage]) -> Result<Option<Who>, String>
                         name,
                         uid,
                         gid,
-                        line: line(doc, ix),
+                        line: analysis::line_of(doc, ix),
                     });
                 }
                 _ => {}
@@ -1077,7 +934,7 @@ fn writable_dirs(
                         Some(_) => {}
                         None => unsafe_reasons.push(format!(
                             "VOLUME {path} (line {}) names a path restage cannot resolve, so it cannot give it to the user",
-                            line(doc, ix)
+                            analysis::line_of(doc, ix)
                         )),
                     }
                 }
@@ -1087,7 +944,7 @@ fn writable_dirs(
                     if doc.slice(&ins.extent).contains("mkdir") {
                         unsafe_reasons.push(format!(
                             "the RUN at line {} creates directories restage cannot read, which the app may need to write",
-                            line(doc, ix)
+                            analysis::line_of(doc, ix)
                         ));
                     }
                     continue;
@@ -1125,7 +982,7 @@ fn writable_dirs(
                                     }
                                     None => unsafe_reasons.push(format!(
                                         "the RUN at line {} creates `{target}`, a directory restage cannot resolve, which the app may need to write",
-                                        line(doc, ix)
+                                        analysis::line_of(doc, ix)
                                     )),
                                 }
                             }
@@ -1152,7 +1009,7 @@ fn in_root_home(path: &str) -> bool {
 /// on Debian, Ubuntu and Alpine images): the app lives there (its WORKDIR, or the start command
 /// runs a path there), so a non-root user cannot even read its files; or files are copied
 /// there, for root: a non-root user can neither read them nor would it look there.
-fn root_home(doc: &Document, chain: &[&Stage], start: &Start) -> Option<String> {
+fn root_home(doc: &Document, chain: &[&Stage], start: &StartCommand) -> Option<String> {
     let instructions = doc.instructions();
     let stage = doc.final_stage();
     let advice = "/root is root's home directory, mode 0700 on Debian, Ubuntu and Alpine images, so a non-root user could not even read the app's files. Move the app out of /root (for example `WORKDIR /app`, and copy it there), then run restage again";
@@ -1165,18 +1022,20 @@ fn root_home(doc: &Document, chain: &[&Stage], start: &Start) -> Option<String> 
             .map_or(stage.from, |i| i);
         return Some(format!(
             "the app lives under /root (WORKDIR {wd}, line {}): {advice}",
-            line(doc, at)
+            analysis::line_of(doc, at)
         ));
     }
-    for (ix, words) in start.all() {
-        if let Some(w) = words
+    for part in start.parts() {
+        let ix = &part.index;
+        if let Some(w) = part
+            .words
             .iter()
             .find(|w| w.starts_with("/root/") && in_root_home(&analysis::normalize(w)))
         {
             return Some(format!(
                 "the {} (line {}) starts `{w}`, under /root: {advice}",
                 instructions[*ix].kind,
-                line(doc, *ix)
+                analysis::line_of(doc, *ix)
             ));
         }
     }
@@ -1189,7 +1048,7 @@ fn root_home(doc: &Document, chain: &[&Stage], start: &Start) -> Option<String> 
                 format!(
                     "the {} at line {} copies to {dest}, under /root, root's home (mode 0700 on Debian, Ubuntu and Alpine images): a non-root user could neither read it nor look for it there. Copy it where the app reads it as any user (for example under /app or /etc), then run restage again",
                     instructions[ix].kind,
-                    line(doc, ix)
+                    analysis::line_of(doc, ix)
                 )
             })
         })
@@ -1678,6 +1537,7 @@ mod tests {
     use super::*;
     use crate::config::Settings;
     use crate::context::BuildContext;
+    use crate::edit::Applicability;
     use crate::knowledge::Knowledge;
     use crate::syntax::parse;
 

@@ -151,7 +151,7 @@ pub(super) fn plan(
     let nl = doc.style().nl();
     let mut fs = RuntimeFs::default();
     for (ix, e, dir) in prep {
-        let line = doc.line_col(doc.instructions()[*ix].extent.start).0;
+        let line = analysis::line_of(doc, *ix);
         if let Some(why) = &e.unknown {
             // Not modelled: replayed as it is, and the change says so.
             fs.post.push(analysis::with_newline(

@@ -134,7 +134,7 @@ fn start_check(ctx: &Context, start: &Start, anchor: usize) -> Result<(), Verdic
                         ),
                     ));
                 }
-                if facts::is_dev_server(&cmd) {
+                if facts::is_dev_server(ctx, &cmd) {
                     return Err(refuse(
                         anchor,
                         format!(

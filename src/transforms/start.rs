@@ -1,0 +1,190 @@
+//! How a container starts: the last ENTRYPOINT and the last CMD of a stage (or of a chain of
+//! stages), their words, the command Docker runs, and the program it starts once wrappers (init
+//! processes, shells, `env`, `exec`: the knowledge's `[[wrapper]]`) are skipped, with the build
+//! tool it runs when that compiles the app at start (`[[toolchain]]`). multi-stage and
+//! non-root-user both read start commands through this module.
+
+use crate::knowledge::Knowledge;
+use crate::shell;
+use crate::syntax::{Document, Form, Kind};
+
+/// One ENTRYPOINT or CMD.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Part {
+    /// Its instruction index.
+    pub index: usize,
+    /// Shell form (run by the stage's SHELL, `/bin/sh -c` by default).
+    pub shell_form: bool,
+    /// The arguments Docker passes: the exec-form elements as written, or the words of the
+    /// shell-form text (split like a shell would; on whitespace where `shell.rs` gives up).
+    pub args: Vec<String>,
+    /// `args`, with every exec-form element split into words too (the script of
+    /// `sh -c "..."`): what the wrappers and the program are looked for in.
+    pub words: Vec<String>,
+    /// `ENTRYPOINT []` (resets the image's entrypoint) or a form restage does not read.
+    pub empty: bool,
+}
+
+/// The start command of a stage or chain.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StartCommand {
+    pub entrypoint: Option<Part>,
+    pub cmd: Option<Part>,
+}
+
+impl StartCommand {
+    /// The last ENTRYPOINT and the last CMD among the instructions `indices` of `doc`.
+    pub fn of(doc: &Document, indices: impl IntoIterator<Item = usize>) -> StartCommand {
+        let instructions = doc.instructions();
+        let mut start = StartCommand::default();
+        for ix in indices {
+            let slot = match instructions[ix].kind {
+                Kind::Entrypoint => &mut start.entrypoint,
+                Kind::Cmd => &mut start.cmd,
+                _ => continue,
+            };
+            *slot = Some(part(doc, ix));
+        }
+        start
+    }
+
+    /// ENTRYPOINT then CMD, those set.
+    pub fn parts(&self) -> impl Iterator<Item = &Part> {
+        self.entrypoint.iter().chain(self.cmd.iter())
+    }
+
+    /// What names the program Docker runs: the ENTRYPOINT unless it is empty (`ENTRYPOINT []`),
+    /// else the CMD.
+    pub fn effective(&self) -> Option<&Part> {
+        self.entrypoint
+            .as_ref()
+            .filter(|e| !e.empty)
+            .or(self.cmd.as_ref())
+    }
+
+    /// The program started, after wrappers, flags and assignments: the ENTRYPOINT's words, then
+    /// the CMD's (its arguments when there is an ENTRYPOINT). Its part and its position in
+    /// that part's words.
+    pub fn program(&self, knowledge: &Knowledge) -> Option<(&Part, usize)> {
+        self.parts().find_map(|p| {
+            p.words
+                .iter()
+                .position(|w| !is_wrapper_word(knowledge, w))
+                .map(|at| (p, at))
+        })
+    }
+
+    /// The build tool the start command runs when it compiles the app at start (`go run`,
+    /// `dotnet watch`, `mvnw`), named as written (base name and subcommand).
+    pub fn toolchain(&self, knowledge: &Knowledge) -> Option<String> {
+        let words: Vec<&String> = self.parts().flat_map(|p| p.words.iter()).collect();
+        let at = words.iter().position(|w| !is_wrapper_word(knowledge, w))?;
+        let sub = words.get(at + 1).map(|w| w.as_str());
+        knowledge.toolchain(base_name(words[at]), sub)
+    }
+}
+
+/// The last path component of a program (`/sbin/tini` -> `tini`).
+pub fn base_name(program: &str) -> &str {
+    program.rsplit('/').next().unwrap_or(program)
+}
+
+/// A word that is not the program: a wrapper, a flag or a `NAME=value` assignment.
+fn is_wrapper_word(knowledge: &Knowledge, word: &str) -> bool {
+    knowledge.is_wrapper(base_name(word)) || word.starts_with('-') || shell::is_assignment(word)
+}
+
+fn part(doc: &Document, index: usize) -> Part {
+    let ins = &doc.instructions()[index];
+    match &ins.form {
+        Form::Exec { words, .. } => Part {
+            index,
+            shell_form: false,
+            args: words.iter().map(|w| w.value.clone()).collect(),
+            words: words
+                .iter()
+                .flat_map(|w| shell::words(&w.value, 0, '\\'))
+                .collect(),
+            empty: words.is_empty(),
+        },
+        Form::Shell { span } => {
+            let words = shell::words(doc.slice(span), span.start, doc.escape());
+            Part {
+                index,
+                shell_form: true,
+                args: words.clone(),
+                words,
+                empty: false,
+            }
+        }
+        Form::None => Part {
+            index,
+            shell_form: false,
+            args: Vec::new(),
+            words: Vec::new(),
+            empty: true,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::syntax::parse;
+
+    fn start(text: &str) -> (Document, StartCommand) {
+        let doc = parse(text).expect("parses");
+        let n = doc.instructions().len();
+        let s = StartCommand::of(&doc, 0..n);
+        (doc, s)
+    }
+
+    fn knowledge() -> Knowledge {
+        Knowledge::builtin().expect("builtin knowledge")
+    }
+
+    #[test]
+    fn entrypoint_wins_unless_empty() {
+        let (_, s) = start("FROM a\nENTRYPOINT [\"tini\", \"--\"]\nCMD node \"dist/server.js\"\n");
+        assert_eq!(s.effective().map(|p| p.index), Some(1));
+        assert_eq!(
+            s.cmd.as_ref().map(|p| p.args.clone()).unwrap(),
+            ["node", "dist/server.js"]
+        );
+        let (_, s) = start("FROM a\nENTRYPOINT []\nCMD [\"./app\"]\n");
+        assert_eq!(s.effective().map(|p| p.index), Some(2));
+        let (_, s) = start("FROM a\nCMD a\nCMD [\"b\"]\n");
+        assert_eq!(s.effective().map(|p| p.args.clone()).unwrap(), ["b"]);
+        assert!(s.entrypoint.is_none());
+    }
+
+    #[test]
+    fn the_program_is_found_past_wrappers() {
+        let k = knowledge();
+        let (_, s) = start(
+            "FROM a\nENTRYPOINT [\"/sbin/tini\", \"--\"]\nCMD [\"sh\", \"-c\", \"exec env A=1 ./run.sh\"]\n",
+        );
+        let (part, at) = s.program(&k).unwrap();
+        assert_eq!((part.index, part.words[at].as_str()), (2, "./run.sh"));
+        // An exec-form element keeps its blanks in `args`, not in `words`.
+        assert_eq!(part.args[2], "exec env A=1 ./run.sh");
+    }
+
+    #[test]
+    fn toolchains_at_start() {
+        let k = knowledge();
+        let tool = |text: &str| start(text).1.toolchain(&k);
+        assert_eq!(tool("FROM a\nCMD go run .\n").as_deref(), Some("go run"));
+        assert_eq!(
+            tool("FROM a\nCMD [\"./mvnw\", \"spring-boot:run\"]\n").as_deref(),
+            Some("mvnw")
+        );
+        assert_eq!(
+            tool("FROM a\nENTRYPOINT [\"tini\", \"--\"]\nCMD [\"sh\", \"-c\", \"dotnet watch run\"]\n")
+                .as_deref(),
+            Some("dotnet watch")
+        );
+        assert_eq!(tool("FROM a\nCMD [\"go\", \"version\"]\n"), None);
+        assert_eq!(tool("FROM a\nCMD [\"./server\"]\n"), None);
+    }
+}
