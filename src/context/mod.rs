@@ -35,7 +35,7 @@ mod python;
 mod xml;
 
 use std::collections::{BTreeMap, HashMap};
-use std::hash::{BuildHasher, Hash as _, Hasher as _};
+use std::hash::BuildHasher;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -472,9 +472,7 @@ struct DirCache {
 
 impl DirCache {
     fn get(&self, dir: &Path) -> Arc<DirFacts> {
-        let mut h = self.hasher.build_hasher();
-        dir.hash(&mut h);
-        let shard = &self.shards[(h.finish() as usize) % DIR_SHARDS];
+        let shard = &self.shards[(self.hasher.hash_one(dir) as usize) % DIR_SHARDS];
         let slot: DirSlot = {
             let mut map = shard.lock().unwrap_or_else(|e| e.into_inner());
             if let Some(slot) = map.get(dir) {
