@@ -91,7 +91,20 @@ fn dispatch(cli: Cli) -> Result<i32> {
             config,
             context,
         }) => files(paths, config, context),
-        None => fix(cli.fix),
+        Some(Command::Completions { shell }) => {
+            print_stdout(&crate::packaging::completions(shell));
+            Ok(EXIT_OK)
+        }
+        Some(Command::Man) => {
+            print_stdout(&crate::packaging::man_page()?);
+            Ok(EXIT_OK)
+        }
+        None => {
+            if let Some((typed, meant)) = crate::cli::mistyped_subcommand(&cli.fix.paths) {
+                bail!("unknown command or path `{typed}`; did you mean `{meant}`?");
+            }
+            fix(cli.fix)
+        }
     }
 }
 
@@ -161,6 +174,7 @@ fn roots(paths: &[PathBuf]) -> Vec<PathBuf> {
 fn fix_defaults() -> FixArgs {
     FixArgs {
         paths: Vec::new(),
+        stdin_filename: None,
         check: false,
         write: false,
         select: None,
@@ -271,12 +285,12 @@ impl KnowledgeCache {
 }
 
 /// Everything a worker needs, shared read-only across threads.
-struct Job<'a> {
-    knowledge: &'a KnowledgeCache,
-    resolver: &'a ConfigResolver,
-    contexts: &'a ContextReader,
-    write: bool,
-    cwd: &'a Path,
+pub(crate) struct Job<'a> {
+    pub(crate) knowledge: &'a KnowledgeCache,
+    pub(crate) resolver: &'a ConfigResolver,
+    pub(crate) contexts: &'a ContextReader,
+    pub(crate) write: bool,
+    pub(crate) cwd: &'a Path,
 }
 
 fn fix(args: FixArgs) -> Result<i32> {
@@ -291,7 +305,11 @@ fn fix(args: FixArgs) -> Result<i32> {
         .num_threads(threads)
         .build()
         .context("starting worker threads")?;
-    let found = discover::discover(&roots, pool.current_num_threads());
+    let stdin = crate::stdin::requested(&args)?;
+    let found = match &stdin {
+        Some(_) => Vec::new(),
+        None => discover::discover(&roots, pool.current_num_threads()),
+    };
     let job = Job {
         knowledge: &knowledge,
         resolver: &resolver,
@@ -299,8 +317,15 @@ fn fix(args: FixArgs) -> Result<i32> {
         write: args.write,
         cwd: &cwd,
     };
-    let reports: Vec<FileReport> =
-        pool.install(|| found.par_iter().map(|f| process_guarded(f, &job)).collect());
+    let mut rewritten = None;
+    let reports: Vec<FileReport> = match &stdin {
+        Some(name) => {
+            let (report, text) = crate::stdin::process(name, &job);
+            rewritten = text;
+            vec![report]
+        }
+        None => pool.install(|| found.par_iter().map(|f| process_guarded(f, &job)).collect()),
+    };
 
     let colors = Colors(match args.color {
         ColorChoice::Always => true,
@@ -336,6 +361,10 @@ fn fix(args: FixArgs) -> Result<i32> {
             }
         }
     }
+    if let Some(text) = &rewritten {
+        // `--write` with stdin: the file goes to stdout, as an editor or formatter expects.
+        let _ = out.write_all(text.as_bytes());
+    }
     let _ = out.flush();
     if !args.quiet || summary.errors > 0 {
         let _ = writeln!(err, "{}", summary.line(args.write));
@@ -365,7 +394,7 @@ fn process_guarded(found: &Found, job: &Job) -> FileReport {
     })
 }
 
-fn failed(display: &str, message: String) -> FileReport {
+pub(crate) fn failed(display: &str, message: String) -> FileReport {
     FileReport {
         display: display.to_string(),
         notes: vec![format!("{display}: error: {message}")],
@@ -424,14 +453,36 @@ fn process(found: &Found, display: &str, job: &Job) -> FileReport {
         Ok(t) => t,
         Err(reason) => return failed(display, reason),
     };
+    let (report, rewritten) = process_text(path, text, display, job);
+    if job.write
+        && let Some(new) = rewritten
+        && let Err(e) = write_atomic(path, &new)
+    {
+        return failed(display, format!("could not write: {e:#}"));
+    }
+    report
+}
+
+/// One Dockerfile's text through the pipeline, as if read from `path` (which gives its
+/// configuration and build context). Returns the report and, when it changed, the new text.
+pub(crate) fn process_text(
+    path: &Path,
+    text: String,
+    display: &str,
+    job: &Job,
+) -> (FileReport, Option<String>) {
+    let no_text = |r: FileReport| (r, None);
     let settings: std::sync::Arc<Settings> = match job.resolver.settings_for(path) {
         Ok(s) => s,
-        Err(e) => return failed(display, format!("configuration: {e}")),
+        Err(e) => return no_text(failed(display, format!("configuration: {e}"))),
     };
     let known: Vec<&str> = transforms::registry().iter().map(|t| t.id).collect();
     let unknown = settings.unknown_ids(&known);
     if !unknown.is_empty() {
-        return failed(display, format!("configuration: {}", unknown.join("; ")));
+        return no_text(failed(
+            display,
+            format!("configuration: {}", unknown.join("; ")),
+        ));
     }
     let selected: Vec<&'static Transform> = transforms::registry()
         .iter()
@@ -439,7 +490,7 @@ fn process(found: &Found, display: &str, job: &Job) -> FileReport {
         .collect();
     let knowledge = match job.knowledge.for_settings(&settings) {
         Ok(k) => k,
-        Err(e) => return failed(display, format!("configuration: {e}")),
+        Err(e) => return no_text(failed(display, format!("configuration: {e}"))),
     };
     let build = job.contexts.read(path, settings.context.as_deref());
     let ctx = Context {
@@ -454,26 +505,26 @@ fn process(found: &Found, display: &str, job: &Job) -> FileReport {
         Ok(o) => o,
         Err(PipelineError::Syntax(e)) if e.kind == SyntaxErrorKind::Unsupported => {
             let location = location(display, e.line, e.column);
-            return FileReport {
+            return no_text(FileReport {
                 display: display.to_string(),
                 notes: vec![format!("{location}: skipped: {}", e.message_with_kind())],
                 status: Status::Skipped(e.to_string()),
                 diff: String::new(),
                 suggestions: 0,
-            };
+            });
         }
         Err(PipelineError::Syntax(e)) => {
             let location = location(display, e.line, e.column);
             let message = e.message_with_kind();
-            return FileReport {
+            return no_text(FileReport {
                 display: display.to_string(),
                 notes: vec![format!("{location}: error: {message}")],
                 status: Status::Failed(message),
                 diff: String::new(),
                 suggestions: 0,
-            };
+            });
         }
-        Err(e) => return failed(display, e.to_string()),
+        Err(e) => return no_text(failed(display, e.to_string())),
     };
     let mut notes = Vec::new();
     for n in &outcome.applied {
@@ -501,26 +552,22 @@ fn process(found: &Found, display: &str, job: &Job) -> FileReport {
     }
     let suggestions = outcome.suggestions.len();
     if !outcome.changed() {
-        return FileReport {
+        return no_text(FileReport {
             display: display.to_string(),
             status: Status::Unchanged,
             diff: String::new(),
             notes,
             suggestions,
-        };
+        });
     }
-    if job.write
-        && let Err(e) = write_atomic(path, &outcome.text)
-    {
-        return failed(display, format!("could not write: {e:#}"));
-    }
-    FileReport {
+    let changed = FileReport {
         display: display.to_string(),
         status: Status::Changed,
         diff: report::unified_diff(display, &outcome.original, &outcome.text),
         notes,
         suggestions,
-    }
+    };
+    (changed, Some(outcome.text))
 }
 
 fn location(display: &str, line: usize, column: usize) -> String {

@@ -1,10 +1,13 @@
 //! restage's integration tests: one binary. `fixtures` runs every transform fixture with its
 //! invariants, `syntax` the lossless model over the syntax fixtures, `docs` each transform's
-//! documented example, `cli` the real binary on copied fixture trees.
+//! documented example, `cli` the real binary on copied fixture trees, `stdin` reading stdin and mistyped commands,
+//! `packaging` completions, man page, pre-commit hooks, the GitHub Action and the Dockerfile.
 
 mod cli;
 mod common;
 mod docs;
 mod fixtures;
 mod mutations;
+mod packaging;
+mod stdin;
 mod syntax;
