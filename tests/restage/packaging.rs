@@ -87,3 +87,86 @@ fn render(file: &Path) {
     assert!(o.status.success());
     assert_eq!(String::from_utf8_lossy(&o.stderr), "", "groff warnings");
 }
+
+/// Cargo metadata crates.io and `cargo binstall` need, and an `include` list that ships
+/// everything the sources embed (and no tests or fixtures).
+#[test]
+fn cargo_metadata_is_complete_and_the_package_builds_from_what_it_ships() {
+    let root = crate::common::root();
+    let manifest: toml::Table = std::fs::read_to_string(root.join("Cargo.toml"))
+        .expect("Cargo.toml")
+        .parse()
+        .expect("valid TOML");
+    let package = manifest["package"].as_table().expect("[package]");
+    for key in [
+        "description",
+        "repository",
+        "license",
+        "readme",
+        "keywords",
+        "categories",
+        "rust-version",
+        "include",
+    ] {
+        assert!(package.contains_key(key), "Cargo.toml lacks package.{key}");
+    }
+    assert_eq!(package["license"].as_str(), Some("MIT OR Apache-2.0"));
+    for file in ["LICENSE-MIT", "LICENSE-APACHE", "README.md"] {
+        assert!(root.join(file).is_file(), "{file} is missing");
+    }
+    let include: Vec<globset::GlobMatcher> = package["include"]
+        .as_array()
+        .expect("include is a list")
+        .iter()
+        .map(|v| {
+            let pattern = v.as_str().expect("a string").trim_start_matches('/');
+            globset::GlobBuilder::new(pattern)
+                .literal_separator(true)
+                .build()
+                .expect("a glob")
+                .compile_matcher()
+        })
+        .collect();
+    let shipped = |rel: &str| include.iter().any(|g| g.is_match(rel));
+    // Every file an include_str! pulls in, from the non-test sources and the test ones.
+    let mut embedded = Vec::new();
+    let mut stack = vec![root.join("src")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("list src") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            for part in text.split("include_str!(\"").skip(1) {
+                let rel = part.split('"').next().expect("a path");
+                let target = dir.join(rel);
+                let target = target.canonicalize().expect("the embedded file exists");
+                let rel = target
+                    .strip_prefix(root.canonicalize().expect("root"))
+                    .expect("inside the repository");
+                embedded.push(rel.to_string_lossy().replace('\\', "/"));
+            }
+        }
+    }
+    assert!(embedded.len() >= 8, "{embedded:?}");
+    for rel in &embedded {
+        assert!(shipped(rel), "{rel} is embedded but not in package.include");
+    }
+    for rel in [
+        "src/main.rs",
+        "src/context/mod.rs",
+        "LICENSE-MIT",
+        "Cargo.lock",
+    ] {
+        assert!(shipped(rel), "{rel} is not shipped");
+    }
+    for rel in [
+        "fixtures/e2e/node-ts-npm/Dockerfile",
+        "tests/e2e.rs",
+        "benches/monorepo.rs",
+    ] {
+        assert!(!shipped(rel), "{rel} would be shipped");
+    }
+}
