@@ -1214,17 +1214,32 @@ fn walk_and_read(dir: &Path) -> Res<(usize, u64)> {
     Ok((files, bytes))
 }
 
-/// Median wall time of `runs` walks of `dir` (after one warm-up).
-fn timed_walk(dir: &Path, runs: usize) -> Res<Duration> {
+/// This process's CPU time so far, user + system (the bench is single-threaded while it walks).
+fn own_cpu() -> Duration {
+    // SAFETY: an all-zero rusage is a valid value of this plain C struct.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: the pointer is to a live local.
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    let time = |t: libc::timeval| {
+        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+    };
+    time(usage.ru_utime) + time(usage.ru_stime)
+}
+
+/// Median wall and CPU time of `runs` walks of `dir` (after one warm-up).
+fn timed_walk(dir: &Path, runs: usize) -> Res<(Duration, Duration)> {
     walk_and_read(dir)?;
     let mut walls = Vec::with_capacity(runs);
+    let mut cpus = Vec::with_capacity(runs);
     for _ in 0..runs {
-        let start = Instant::now();
+        let (start, cpu) = (Instant::now(), own_cpu());
         walk_and_read(dir)?;
         walls.push(start.elapsed());
+        cpus.push(own_cpu().saturating_sub(cpu));
     }
     walls.sort();
-    Ok(median(&walls))
+    cpus.sort();
+    Ok((median(&walls), median(&cpus)))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1632,7 +1647,7 @@ fn bench(started: Instant) -> Res<()> {
     let lay_root = scratch.join("layouts");
     eprintln!("monorepo bench: writing {FILES} Dockerfiles in three layouts ...");
     layouts(&lay_root, FILES, SEED ^ 0x1A7)?;
-    let floor = timed_walk(&lay_root.join(LAYOUT_PER_FOLDER), RUNS)?;
+    let (floor, floor_cpu) = timed_walk(&lay_root.join(LAYOUT_PER_FOLDER), RUNS)?;
     rows.push(Row {
         case: format!(
             "{FILES} Dockerfiles one per folder: walk and read only (in process, 1 thread)"
@@ -1640,7 +1655,7 @@ fn bench(started: Instant) -> Res<()> {
         runs: RUNS.to_string(),
         min: "".into(),
         median: secs(floor),
-        cpu: "".into(),
+        cpu: secs(floor_cpu),
         throughput: format!("{:.0} files/s", FILES as f64 / floor.as_secs_f64()),
         rss: "".into(),
         target: "the floor".into(),
@@ -1657,15 +1672,29 @@ fn bench(started: Instant) -> Res<()> {
         let args = ["--check", "-q", "."];
         timed(&args, &dir, 1, &[0, 1])?;
         let t = timed(&args, &dir, RUNS, &[0, 1])?;
+        // Judged on CPU time, which other work on a shared machine disturbs least; the wall
+        // ratio is shown beside it.
+        let ratios = |base: (Duration, Duration)| {
+            (
+                t.cpu.as_secs_f64() / base.1.as_secs_f64(),
+                t.median.as_secs_f64() / base.0.as_secs_f64(),
+            )
+        };
         let (target, ok) = match per_folder {
             None => {
-                per_folder = Some(t.median);
-                let ratio = t.median.as_secs_f64() / floor.as_secs_f64();
-                (format!("≤ 5x the floor ({ratio:.1}x)"), ratio <= 5.0)
+                per_folder = Some((t.median, t.cpu));
+                let (cpu, wall) = ratios((floor, floor_cpu));
+                (
+                    format!("CPU ≤ 5x the floor ({cpu:.1}x; wall {wall:.1}x)"),
+                    cpu <= 5.0,
+                )
             }
             Some(base) => {
-                let ratio = t.median.as_secs_f64() / base.as_secs_f64();
-                (format!("≤ 2x one per folder ({ratio:.2}x)"), ratio <= 2.0)
+                let (cpu, wall) = ratios(base);
+                (
+                    format!("CPU ≤ 2x one per folder ({cpu:.2}x; wall {wall:.2}x)"),
+                    cpu <= 2.0,
+                )
             }
         };
         rows.push(Row {
