@@ -383,3 +383,35 @@ fn github_action_installs_and_runs_restage() {
         }
     }
 }
+
+/// restage's own Dockerfile is one restage leaves alone: multi-stage, non-root, exec form.
+#[test]
+fn own_dockerfile_passes_restage_check() {
+    let root = crate::common::root();
+    let o = Command::new(env!("CARGO_BIN_EXE_restage"))
+        .args(["--check", "--color", "never", "Dockerfile"])
+        .current_dir(&root)
+        .output()
+        .expect("restage runs");
+    assert_eq!(
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned()
+        ),
+        (
+            Some(0),
+            String::new(),
+            "restage: 1 file: 0 would change, 1 unchanged\n".to_string()
+        )
+    );
+    let text = std::fs::read_to_string(root.join("Dockerfile")).expect("Dockerfile");
+    assert_eq!(
+        text.matches("\nFROM ").count() + usize::from(text.starts_with("FROM ")),
+        2
+    );
+    assert!(
+        !text.contains("# syntax="),
+        "no syntax directive: no registry"
+    );
+}
