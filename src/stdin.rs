@@ -41,7 +41,22 @@ pub(crate) fn process(name: &Path, job: &Job) -> (FileReport, Option<String>) {
         Err(reason) => return (failed(&display, format!("stdin: {reason}")), None),
     };
     let original = job.write.then(|| text.clone());
-    let (report, rewritten) = process_text(name, text, &display, job);
+    // As for a file: a panic inside the pipeline is this input's error, not a crash.
+    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        process_text(name, text, &display, job)
+    }));
+    let (report, rewritten) = match run {
+        Ok(done) => done,
+        Err(payload) => {
+            let msg = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_string());
+            let message = format!("internal error (please report it): {msg}");
+            return (failed(&display, message), None);
+        }
+    };
     let output = match report.status {
         Status::Failed(_) => None,
         Status::Changed => rewritten,
