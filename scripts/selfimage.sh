@@ -41,7 +41,9 @@ if [ -z "$vendor" ]; then
 fi
 if [ "$vendor" = 1 ]; then
     mkdir -p "$ctx/.cargo"
-    (cd "$root" && cargo vendor --locked --versioned-dirs "$ctx/vendor") >"$ctx/.cargo/config.toml"
+    # A relative `vendor`: the printed config then points at /src/vendor inside the build.
+    (cd "$ctx" && cargo vendor --locked --versioned-dirs --manifest-path "$root/Cargo.toml" vendor) \
+        >"$ctx/.cargo/config.toml"
     # The same Dockerfile, with the vendored sources and their cargo config copied in first.
     sed 's|^COPY Cargo.toml Cargo.lock ./$|COPY .cargo ./.cargo\nCOPY vendor ./vendor\n&|' \
         "$root/Dockerfile" >"$ctx/Dockerfile.vendored"
