@@ -4,7 +4,9 @@
 //! noise that discovery must skip) in a temporary directory, then times the real binary end to end
 //! (`restage --check -q <root>`, default thread count and `-j1`), and a few single large files: a
 //! 100 MiB file (over the size limit, so it must be refused quickly) and files of 128, 256, 512 KiB
-//! and just under the 1 MiB limit (to show processing time grows linearly). Each run's peak RSS comes
+//! and just under the 1 MiB limit (to show processing time grows linearly). It also writes 10,000
+//! Dockerfiles in three layouts (one per folder, all in one folder, all sharing one context named
+//! by a Compose file) and times each against walking and reading the files. Each run's peak RSS comes
 //! from `wait4`, which reports the resource usage of that one child.
 //!
 //! Prints a Markdown table and writes it to `<target>/bench-report.md`. Every number is measured;
@@ -1133,6 +1135,114 @@ fn generate(root: &Path, count: usize, seed: u64) -> Res<Tree> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Directory layouts: the same Dockerfiles, arranged three ways
+
+/// The three layouts of [`layouts`], each under its own directory of the root.
+const LAYOUT_PER_FOLDER: &str = "per-folder";
+const LAYOUT_FLAT: &str = "flat";
+const LAYOUT_COMPOSE: &str = "compose";
+
+/// Writes the same `count` generated Dockerfiles three ways under `root`: `per-folder/svc-N/
+/// Dockerfile` (one folder each), `flat/svc-N.Dockerfile` (all in one folder, where listing a
+/// context per Dockerfile is quadratic), and `compose/services/svc-N/Dockerfile` with a
+/// `compose/compose.yaml` whose services all build from one context, `compose/` (a Node
+/// project: package.json and a lock file). Returns the bytes of Dockerfile text per layout.
+fn layouts(root: &Path, count: usize, seed: u64) -> Res<u64> {
+    let mut rng = Rng(seed);
+    let mut bytes = 0u64;
+    let mut compose = String::from("services:\n");
+    let put = |rel: &str, content: &[u8]| -> Res<()> {
+        let path = root.join(rel);
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+        }
+        fs::write(&path, content).map_err(|e| format!("writing {}: {e}", path.display()))
+    };
+    for i in 0..count {
+        let svc = new_service(&mut rng, i);
+        let text = write_dockerfile(&mut rng, &svc, "Dockerfile");
+        bytes += text.len() as u64;
+        put(&format!("{LAYOUT_PER_FOLDER}/svc-{i:05}/Dockerfile"), &text)?;
+        put(&format!("{LAYOUT_FLAT}/svc-{i:05}.Dockerfile"), &text)?;
+        put(
+            &format!("{LAYOUT_COMPOSE}/services/svc-{i:05}/Dockerfile"),
+            &text,
+        )?;
+        let _ = writeln!(
+            compose,
+            "  svc-{i:05}:\n    build:\n      context: .\n      dockerfile: services/svc-{i:05}/Dockerfile"
+        );
+    }
+    put(
+        &format!("{LAYOUT_COMPOSE}/compose.yaml"),
+        compose.as_bytes(),
+    )?;
+    put(
+        &format!("{LAYOUT_COMPOSE}/package.json"),
+        br#"{"name": "shared", "version": "1.0.0", "dependencies": {"express": "^4.19.2"}}"#,
+    )?;
+    put(
+        &format!("{LAYOUT_COMPOSE}/package-lock.json"),
+        b"{\"lockfileVersion\": 3}\n",
+    )?;
+    // A `.git` marks the repository root: the Compose search stops there.
+    put(
+        &format!("{LAYOUT_COMPOSE}/.git/HEAD"),
+        b"ref: refs/heads/main\n",
+    )?;
+    Ok(bytes)
+}
+
+/// The floor: walk `dir` and read every file, in this process, one thread. What any tool
+/// that looks at each Dockerfile pays at least.
+fn walk_and_read(dir: &Path) -> Res<(usize, u64)> {
+    let mut files = 0;
+    let mut bytes = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in fs::read_dir(&d).map_err(|e| format!("listing {}: {e}", d.display()))? {
+            let entry = entry.map_err(|e| e.to_string())?;
+            let kind = entry.file_type().map_err(|e| e.to_string())?;
+            if kind.is_dir() {
+                stack.push(entry.path());
+            } else if kind.is_file() {
+                bytes += fs::read(entry.path()).map_err(|e| e.to_string())?.len() as u64;
+                files += 1;
+            }
+        }
+    }
+    Ok((files, bytes))
+}
+
+/// This process's CPU time so far, user + system (the bench is single-threaded while it walks).
+fn own_cpu() -> Duration {
+    // SAFETY: an all-zero rusage is a valid value of this plain C struct.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: the pointer is to a live local.
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    let time = |t: libc::timeval| {
+        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+    };
+    time(usage.ru_utime) + time(usage.ru_stime)
+}
+
+/// Median wall and CPU time of `runs` walks of `dir` (after one warm-up).
+fn timed_walk(dir: &Path, runs: usize) -> Res<(Duration, Duration)> {
+    walk_and_read(dir)?;
+    let mut walls = Vec::with_capacity(runs);
+    let mut cpus = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let (start, cpu) = (Instant::now(), own_cpu());
+        walk_and_read(dir)?;
+        walls.push(start.elapsed());
+        cpus.push(own_cpu().saturating_sub(cpu));
+    }
+    walls.sort();
+    cpus.sort();
+    Ok((median(&walls), median(&cpus)))
+}
+
+// ---------------------------------------------------------------------------------------------
 // Single large files
 
 /// A Dockerfile of many varied instructions, a little under `target` bytes, ending in a
@@ -1437,6 +1547,17 @@ fn smoke() -> Res<()> {
     let root = dir.path().join("repo");
     let tree = generate(&root, 400, 0x5EED)?;
     let (counts, _, _) = verify_monorepo(&root, dir.path(), tree.dockerfiles)?;
+    // The three layouts give the same files to restage: same counts everywhere.
+    let lay_root = dir.path().join("layouts");
+    layouts(&lay_root, 60, 0x5EED)?;
+    let mut seen = Vec::new();
+    for layout in [LAYOUT_PER_FOLDER, LAYOUT_FLAT, LAYOUT_COMPOSE] {
+        let (c, _, _) = verify_monorepo(&lay_root.join(layout), dir.path(), 60)?;
+        seen.push((c.files, c.changed));
+    }
+    if seen.windows(2).any(|w| w[0].0 != w[1].0) {
+        return Err(format!("the layouts disagree on the file count: {seen:?}"));
+    }
     println!(
         "monorepo bench (smoke): {} generated Dockerfiles accepted ({} would change); run with `cargo bench --bench monorepo` to time it",
         counts.files, counts.changed
@@ -1521,6 +1642,74 @@ fn bench(started: Instant) -> Res<()> {
             met: yes_no(ok),
         });
     }
+
+    // The same Dockerfiles in three layouts, against the floor of walking and reading them.
+    let lay_root = scratch.join("layouts");
+    eprintln!("monorepo bench: writing {FILES} Dockerfiles in three layouts ...");
+    layouts(&lay_root, FILES, SEED ^ 0x1A7)?;
+    let (floor, floor_cpu) = timed_walk(&lay_root.join(LAYOUT_PER_FOLDER), RUNS)?;
+    rows.push(Row {
+        case: format!(
+            "{FILES} Dockerfiles one per folder: walk and read only (in process, 1 thread)"
+        ),
+        runs: RUNS.to_string(),
+        min: "".into(),
+        median: secs(floor),
+        cpu: secs(floor_cpu),
+        throughput: format!("{:.0} files/s", FILES as f64 / floor.as_secs_f64()),
+        rss: "".into(),
+        target: "the floor".into(),
+        met: "".into(),
+    });
+    let mut per_folder = None;
+    for (layout, label) in [
+        (LAYOUT_PER_FOLDER, "one per folder"),
+        (LAYOUT_FLAT, "all in one folder (flat)"),
+        (LAYOUT_COMPOSE, "one Compose-named context shared by all"),
+    ] {
+        let dir = lay_root.join(layout);
+        eprintln!("monorepo bench: layout {layout}: 1 warm-up + {RUNS} timed runs ...");
+        let args = ["--check", "-q", "."];
+        timed(&args, &dir, 1, &[0, 1])?;
+        let t = timed(&args, &dir, RUNS, &[0, 1])?;
+        // Judged on CPU time, which other work on a shared machine disturbs least; the wall
+        // ratio is shown beside it.
+        let ratios = |base: (Duration, Duration)| {
+            (
+                t.cpu.as_secs_f64() / base.1.as_secs_f64(),
+                t.median.as_secs_f64() / base.0.as_secs_f64(),
+            )
+        };
+        let (target, ok) = match per_folder {
+            None => {
+                per_folder = Some((t.median, t.cpu));
+                let (cpu, wall) = ratios((floor, floor_cpu));
+                (
+                    format!("CPU ≤ 5x the floor ({cpu:.1}x; wall {wall:.1}x)"),
+                    cpu <= 5.0,
+                )
+            }
+            Some(base) => {
+                let (cpu, wall) = ratios(base);
+                (
+                    format!("CPU ≤ 2x one per folder ({cpu:.2}x; wall {wall:.2}x)"),
+                    cpu <= 2.0,
+                )
+            }
+        };
+        rows.push(Row {
+            case: format!("{FILES} Dockerfiles {label}"),
+            runs: t.runs.to_string(),
+            min: secs(t.min),
+            median: secs(t.median),
+            cpu: secs(t.cpu),
+            throughput: format!("{:.0} files/s", FILES as f64 / t.median.as_secs_f64()),
+            rss: mib(t.max_rss),
+            target,
+            met: yes_no(ok),
+        });
+    }
+    fs::remove_dir_all(&lay_root).map_err(|e| e.to_string())?;
 
     // The 100 MiB file: over the limit, refused without being read.
     let big_dir = scratch.join("big");

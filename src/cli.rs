@@ -1,5 +1,5 @@
 //! Command-line arguments (clap derive). Modes: print the diff (default), `--check`, `--write`;
-//! subcommands `list`, `explain`, `knowledge`, `files`.
+//! subcommands `list`, `explain`, `knowledge`, `files`, `completions`, `man`.
 
 use std::path::PathBuf;
 
@@ -45,6 +45,61 @@ pub enum Command {
         #[command(flatten)]
         walk: WalkArgs,
     },
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+    /// Print restage's man page (roff).
+    Man,
+}
+
+/// The subcommand a first path that does not exist was probably meant to be: `lst` -> `list`.
+/// `None` when the path exists, has a separator, or is not close to any subcommand name.
+pub fn mistyped_subcommand(paths: &[PathBuf]) -> Option<(String, String)> {
+    use clap::CommandFactory;
+    let first = paths.first()?.to_str()?;
+    if first == "-" || first.contains(['/', '\\', '.']) || std::fs::symlink_metadata(first).is_ok()
+    {
+        return None;
+    }
+    let cli = Cli::command();
+    let best = cli
+        .get_subcommands()
+        .map(|c| c.get_name())
+        .filter(|name| *name != "help")
+        .map(|name| (edit_distance(first, name), name))
+        .min()?;
+    // One typo in a short name, two in a longer one.
+    let allowed = if first.chars().count() <= 4 { 1 } else { 2 };
+    (best.0 <= allowed).then(|| (first.to_owned(), best.1.to_owned()))
+}
+
+/// Optimal-string-alignment distance: insertions, deletions, substitutions and swaps of two
+/// adjacent characters each cost one (`explian` is one swap from `explain`).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = v;
+        }
+    }
+    d[a.len()][b.len()]
 }
 
 /// How directories are walked.
@@ -73,8 +128,14 @@ pub struct ConfigArgs {
 /// The default command: rewrite Dockerfiles.
 #[derive(Debug, Clone, Args)]
 pub struct FixArgs {
-    /// Files or directories to process (default: the current directory).
+    /// Files or directories to process (default: the current directory); `-` reads one
+    /// Dockerfile from stdin.
     pub paths: Vec<PathBuf>,
+    /// With `-`: the path the Dockerfile on stdin stands for (default: `Dockerfile`). Its
+    /// restage.toml, build context and the diff's name come from it; nothing is read or
+    /// written there, and `--write` prints the rewritten file on stdout.
+    #[arg(long, value_name = "PATH")]
+    pub stdin_filename: Option<PathBuf>,
     /// Print the diff and exit 1 if any file would change.
     #[arg(long, conflicts_with = "write")]
     pub check: bool,

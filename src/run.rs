@@ -152,7 +152,20 @@ fn dispatch(cli: Cli) -> Result<i32> {
             context,
             walk,
         }) => files(paths, config, context, walk),
-        None => fix(cli.fix),
+        Some(Command::Completions { shell }) => {
+            print_stdout(&crate::packaging::completions(shell))?;
+            Ok(EXIT_OK)
+        }
+        Some(Command::Man) => {
+            print_stdout(&crate::packaging::man_page()?)?;
+            Ok(EXIT_OK)
+        }
+        None => {
+            if let Some((typed, meant)) = crate::cli::mistyped_subcommand(&cli.fix.paths) {
+                bail!("unknown command or path `{typed}`; did you mean `{meant}`?");
+            }
+            fix(cli.fix)
+        }
     }
 }
 
@@ -235,6 +248,7 @@ fn roots(paths: &[PathBuf]) -> Vec<PathBuf> {
 fn fix_defaults() -> FixArgs {
     FixArgs {
         paths: Vec::new(),
+        stdin_filename: None,
         check: false,
         write: false,
         select: None,
@@ -459,13 +473,13 @@ impl KnowledgeCache {
 }
 
 /// Everything a worker needs, shared read-only across threads.
-struct Job<'a> {
-    knowledge: &'a KnowledgeCache,
-    resolver: &'a ConfigResolver,
-    contexts: &'a ContextReader,
-    write: bool,
-    keep_texts: bool,
-    cwd: &'a Path,
+pub(crate) struct Job<'a> {
+    pub(crate) knowledge: &'a KnowledgeCache,
+    pub(crate) resolver: &'a ConfigResolver,
+    pub(crate) contexts: &'a ContextReader,
+    pub(crate) write: bool,
+    pub(crate) keep_texts: bool,
+    pub(crate) cwd: &'a Path,
 }
 
 fn fix(args: FixArgs) -> Result<i32> {
@@ -481,11 +495,20 @@ fn fix(args: FixArgs) -> Result<i32> {
         .num_threads(threads)
         .build()
         .context("starting worker threads")?;
-    let found = discover::discover_with(
-        &roots,
-        walk_options(&args, &resolver, pool.current_num_threads()),
-    );
+    let stdin = crate::stdin::requested(&args)?;
     let format = args.output_format;
+    if stdin.is_some() && args.write && format != OutputFormat::Text {
+        bail!(
+            "--write with stdin prints the rewritten file on stdout; it takes --output-format text"
+        );
+    }
+    let found = match &stdin {
+        Some(_) => Vec::new(),
+        None => discover::discover_with(
+            &roots,
+            walk_options(&args, &resolver, pool.current_num_threads()),
+        ),
+    };
     let progress = Progress::new(
         found.len(),
         Progress::wanted(
@@ -505,24 +528,32 @@ fn fix(args: FixArgs) -> Result<i32> {
     };
     // A broken restage.toml is reported once, not once per Dockerfile under it.
     let (config_errors, broken) = broken_configs(&found, &job);
-    let reports: Vec<FileReport> = pool.install(|| {
-        found
-            .par_iter()
-            .enumerate()
-            .map(|(i, f)| {
-                let r = match broken.get(&i) {
-                    Some(reason) => FileReport {
-                        error_in_preamble: true,
-                        ..failed(&report::display_path(f.path(), job.cwd), reason.clone())
-                    },
-                    None => process_guarded(f, &job),
-                };
-                panic_for_test("worker");
-                progress.tick();
-                r
-            })
-            .collect()
-    });
+    let mut rewritten = None;
+    let reports: Vec<FileReport> = match &stdin {
+        Some(name) => {
+            let (report, text) = crate::stdin::process(name, &job);
+            rewritten = text;
+            vec![report]
+        }
+        None => pool.install(|| {
+            found
+                .par_iter()
+                .enumerate()
+                .map(|(i, f)| {
+                    let r = match broken.get(&i) {
+                        Some(reason) => FileReport {
+                            error_in_preamble: true,
+                            ..failed(&report::display_path(f.path(), job.cwd), reason.clone())
+                        },
+                        None => process_guarded(f, &job),
+                    };
+                    panic_for_test("worker");
+                    progress.tick();
+                    r
+                })
+                .collect()
+        }),
+    };
     progress.finish();
 
     let summary = Summary::of(&reports);
@@ -542,7 +573,13 @@ fn fix(args: FixArgs) -> Result<i32> {
         show_fixes: args.show_fixes,
         preamble: config_errors,
     };
-    match output::emit(format, &reports, &summary, &settings) {
+    // `--write` with stdin: the file goes to stdout, as an editor or formatter expects.
+    let emitted = match &rewritten {
+        Some(text) => output::write_stdout(text),
+        None => Ok(()),
+    }
+    .and_then(|()| output::emit(format, &reports, &summary, &settings));
+    match emitted {
         // The reader went away (`restage --check | head`): the rest of the output is dropped
         // and the exit code is still the run's.
         Err(e) if e.is_broken_pipe() => Ok(exit_code(&args, &summary)),
@@ -585,7 +622,7 @@ fn process_guarded(found: &Found, job: &Job) -> FileReport {
     })
 }
 
-fn failed(display: &str, message: String) -> FileReport {
+pub(crate) fn failed(display: &str, message: String) -> FileReport {
     FileReport::new(display, Status::Failed(Problem::file(message)))
 }
 
@@ -636,14 +673,36 @@ fn process(found: &Found, display: &str, job: &Job) -> FileReport {
         Ok(t) => t,
         Err(reason) => return failed(display, reason),
     };
+    let (report, rewritten) = process_text(path, text, display, job);
+    if job.write
+        && let Some(new) = rewritten
+        && let Err(e) = write_atomic(path, &new)
+    {
+        return failed(display, format!("could not write: {e:#}"));
+    }
+    report
+}
+
+/// One Dockerfile's text through the pipeline, as if read from `path` (which gives its
+/// configuration and build context). Returns the report and, when it changed, the new text.
+pub(crate) fn process_text(
+    path: &Path,
+    text: String,
+    display: &str,
+    job: &Job,
+) -> (FileReport, Option<String>) {
+    let no_text = |r: FileReport| (r, None);
     let settings: std::sync::Arc<Settings> = match job.resolver.settings_for(path) {
         Ok(s) => s,
-        Err(e) => return failed(display, format!("configuration: {e}")),
+        Err(e) => return no_text(failed(display, format!("configuration: {e}"))),
     };
     let known: Vec<&str> = transforms::registry().iter().map(|t| t.id).collect();
     let unknown = settings.unknown_ids(&known);
     if !unknown.is_empty() {
-        return failed(display, format!("configuration: {}", unknown.join("; ")));
+        return no_text(failed(
+            display,
+            format!("configuration: {}", unknown.join("; ")),
+        ));
     }
     let selected: Vec<&'static Transform> = transforms::registry()
         .iter()
@@ -651,7 +710,7 @@ fn process(found: &Found, display: &str, job: &Job) -> FileReport {
         .collect();
     let knowledge = match job.knowledge.for_settings(&settings) {
         Ok(k) => k,
-        Err(e) => return failed(display, format!("configuration: {e}")),
+        Err(e) => return no_text(failed(display, format!("configuration: {e}"))),
     };
     let build = job.contexts.read(path, settings.context.as_deref());
     let ctx = Context {
@@ -675,9 +734,9 @@ fn process(found: &Found, display: &str, job: &Job) -> FileReport {
             } else {
                 Status::Failed(problem)
             };
-            return FileReport::new(display, status);
+            return no_text(FileReport::new(display, status));
         }
-        Err(e) => return failed(display, e.to_string()),
+        Err(e) => return no_text(failed(display, e.to_string())),
     };
     panic_for_test("file");
     let mut report = FileReport::new(display, Status::Unchanged);
@@ -702,14 +761,9 @@ fn process(found: &Found, display: &str, job: &Job) -> FileReport {
         report.texts = Some((outcome.original.clone(), outcome.text.clone()));
     }
     if !outcome.changed() {
-        return report;
-    }
-    if job.write
-        && let Err(e) = write_atomic(path, &outcome.text)
-    {
-        return failed(display, format!("could not write: {e:#}"));
+        return (report, None);
     }
     report.status = Status::Changed;
     report.diff = report::unified_diff_path(path, job.cwd, &outcome.original, &outcome.text);
-    report
+    (report, Some(outcome.text))
 }

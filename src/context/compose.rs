@@ -60,7 +60,72 @@ enum Loaded {
     Missing,
     /// Unreadable or malformed: the note's text after the file name.
     Problem(String),
-    Services(Vec<Service>),
+    Services(Services),
+}
+
+/// A Compose file's services, indexed by the Dockerfile each builds, so finding the services
+/// of one Dockerfile does not scan them all (a Compose file of 10,000 services read for 10,000
+/// Dockerfiles).
+#[derive(Debug)]
+struct Services {
+    all: Vec<Service>,
+    /// Indexes into `all`, by the lexical Dockerfile path of `Target::Resolved`.
+    by_dockerfile: HashMap<PathBuf, Vec<usize>>,
+    /// Indexes into `all`, by `real_dockerfile`.
+    by_real: HashMap<PathBuf, Vec<usize>>,
+    /// Indexes of the `Target::Variables` services.
+    with_variables: Vec<usize>,
+}
+
+impl Services {
+    fn new(all: Vec<Service>) -> Services {
+        let mut by_dockerfile: HashMap<PathBuf, Vec<usize>> = HashMap::new();
+        let mut by_real: HashMap<PathBuf, Vec<usize>> = HashMap::new();
+        let mut with_variables = Vec::new();
+        for (i, service) in all.iter().enumerate() {
+            match &service.target {
+                Target::Resolved {
+                    dockerfile,
+                    real_dockerfile,
+                    ..
+                } => {
+                    by_dockerfile.entry(dockerfile.clone()).or_default().push(i);
+                    if let Some(real) = real_dockerfile {
+                        by_real.entry(real.clone()).or_default().push(i);
+                    }
+                }
+                Target::Variables { .. } => with_variables.push(i),
+                Target::Skipped => {}
+            }
+        }
+        Services {
+            all,
+            by_dockerfile,
+            by_real,
+            with_variables,
+        }
+    }
+
+    /// In file order: the services that may concern `dockerfile` (those building it, and those
+    /// with variables). `canonical` is `dockerfile` resolved through symlinks, computed at most
+    /// once and only when some service has a resolved path to compare it with.
+    fn relevant(&self, dockerfile: &Path, canonical: &mut Option<Option<PathBuf>>) -> Vec<usize> {
+        let mut out: Vec<usize> = self.with_variables.clone();
+        if let Some(found) = self.by_dockerfile.get(dockerfile) {
+            out.extend(found);
+        }
+        if !self.by_real.is_empty()
+            && let Some(real) = canonical
+                .get_or_insert_with(|| std::fs::canonicalize(dockerfile).ok())
+                .as_ref()
+            && let Some(found) = self.by_real.get(real)
+        {
+            out.extend(found);
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
 }
 
 /// One service's build, resolved against the Compose file's directory once, at load time.
@@ -97,7 +162,7 @@ impl ComposeCache {
             Err(ReadError::Missing) => Loaded::Missing,
             Err(e) => Loaded::Problem(e.describe()),
             Ok(text) => match services_of(&text) {
-                Ok(services) => Loaded::Services(resolve_services(dir, services)),
+                Ok(services) => Loaded::Services(Services::new(resolve_services(dir, services))),
                 Err(e) => Loaded::Problem(e),
             },
         });
@@ -190,7 +255,8 @@ pub(crate) fn find(
                 }
                 Loaded::Services(services) => services,
             };
-            for service in services {
+            for index in services.relevant(dockerfile, &mut canonical) {
+                let service = &services.all[index];
                 match &service.target {
                     Target::Skipped => {}
                     Target::Variables { dockerfile_name } => {

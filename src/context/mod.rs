@@ -1,8 +1,9 @@
 //! The build context of one Dockerfile: which directory Docker would send, which manifests and
 //! lockfiles sit at its root, what `.dockerignore` leaves out, and what the manifests say
 //! (package.json, Cargo.toml, go.mod, pom.xml, Gradle settings, the root `*.csproj`,
-//! pyproject.toml, requirements files). It is read once per Dockerfile, before the pipeline,
-//! and handed to the transforms; they never touch the disk themselves.
+//! pyproject.toml, requirements files). It is read before the pipeline (each context directory
+//! once per run, however many Dockerfiles share it) and handed to the transforms; they never
+//! touch the disk themselves.
 //!
 //! Reading never fails, never executes anything and never guesses: it lists the context root
 //! once, reads only the handful of known files (each at most [`MAX_FILE_BYTES`], regular files
@@ -33,9 +34,10 @@ mod node;
 mod python;
 mod xml;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::BuildHasher;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use serde::Serialize;
 
@@ -315,6 +317,11 @@ impl Clone for PathLookups {
     }
 }
 
+/// Memo of [`BuildContext::root_names_matching`] answers, by key. Clones share it, so the
+/// contexts of one directory filter its root names once per key, not once per Dockerfile.
+#[derive(Debug, Default, Clone)]
+pub struct RootMatches(Arc<Mutex<HashMap<String, Shared<Vec<String>>>>>);
+
 /// What restage knows about the build context of one Dockerfile. Every `Option` fact is
 /// `None` when the file is absent *or* unknown; [`BuildContext::exists`] tells which, and
 /// [`BuildContext::notes`] says why a present file is unknown.
@@ -338,7 +345,7 @@ pub struct BuildContext {
     /// Every root entry by name (`None`: the root was not listed, e.g. an in-memory context).
     /// Tells which files a `COPY . .` brings besides the sources (data, templates, config).
     #[serde(skip)]
-    pub listing: Option<BTreeMap<String, EntryKind>>,
+    pub listing: Option<Shared<BTreeMap<String, EntryKind>>>,
     pub dockerignore: DockerIgnoreState,
     pub package_json: Option<PackageJson>,
     pub cargo: Option<CargoManifest>,
@@ -361,7 +368,11 @@ pub struct BuildContext {
     /// The names of the entries at the context root (at most [`MAX_ROOT_NAMES`]), for
     /// markers such as `manage.py` or `*.sqlite3`. Empty for in-memory contexts.
     #[serde(skip)]
-    pub root_names: std::collections::BTreeSet<String>,
+    pub root_names: Shared<std::collections::BTreeSet<String>>,
+    /// Memo of [`BuildContext::root_names_matching`], shared by every context read from the
+    /// same directory. Leave it as `Default`.
+    #[serde(skip)]
+    pub root_matches: RootMatches,
     /// Why something present is unknown, e.g. `package.json: invalid JSON: expected `,` or `}`
     /// at line 3 column 5`. In reading order.
     pub notes: Vec<String>,
@@ -374,12 +385,108 @@ pub struct BuildContext {
     pub lookups: PathLookups,
 }
 
-/// Reads build contexts for many Dockerfiles in one run, remembering the Compose files it has
-/// looked at so each is read and parsed once. `Sync`: share one across rayon workers.
-/// (Only Compose files are shared: manifests are read per context, as they belong to one.)
+/// A read-only value shared by every build context that comes from the same directory: cloning
+/// it is a reference count, not a copy (a folder of 10,000 Dockerfiles lists 10,000 names once).
+/// Build one with `collect()` or `Shared::from`; read it through `Deref`.
+#[derive(Debug, Default)]
+pub struct Shared<T>(Arc<T>);
+
+impl<T> Clone for Shared<T> {
+    fn clone(&self) -> Self {
+        Shared(Arc::clone(&self.0))
+    }
+}
+
+impl<T> std::ops::Deref for Shared<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> From<T> for Shared<T> {
+    fn from(value: T) -> Self {
+        Shared(Arc::new(value))
+    }
+}
+
+impl<T: FromIterator<A>, A> FromIterator<A> for Shared<T> {
+    fn from_iter<I: IntoIterator<Item = A>>(iter: I) -> Self {
+        Shared(Arc::new(iter.into_iter().collect()))
+    }
+}
+
+/// Reads build contexts for many Dockerfiles in one run. `Sync`: share one across rayon workers.
+/// Compose files are read and parsed once each, and each context directory is listed and its
+/// manifests read once however many Dockerfiles use it (a folder of Dockerfiles, or a Compose
+/// file pointing many services at one context); only the `.dockerignore` choice, which depends
+/// on the Dockerfile's name, is made per Dockerfile.
 #[derive(Debug, Default)]
 pub struct ContextReader {
     compose: compose::ComposeCache,
+    dirs: DirCache,
+}
+
+/// The facts of one context directory that do not depend on which Dockerfile asks: the root
+/// listing and the manifests, with the notes each produced.
+#[derive(Debug)]
+struct DirFacts {
+    /// `dir`, `on_disk`, the listing and the manifests filled in; `notes` holds the listing's
+    /// notes followed by the manifests' notes.
+    ctx: BuildContext,
+    /// How many of `ctx.notes` come from listing the root.
+    listing_notes: usize,
+}
+
+impl DirFacts {
+    fn read(dir: PathBuf) -> DirFacts {
+        let mut ctx = BuildContext {
+            dir,
+            on_disk: true,
+            ..BuildContext::default()
+        };
+        ctx.list_root();
+        let listing_notes = ctx.notes.len();
+        ctx.read_manifests();
+        DirFacts { ctx, listing_notes }
+    }
+}
+
+/// Number of independently locked shards of [`DirCache`]; workers asking for different
+/// directories rarely wait for each other.
+const DIR_SHARDS: usize = 16;
+/// Directories kept per shard. A shard that is full is emptied: the cache only has to hold the
+/// directories being worked on, and files are processed in path order, so a directory's
+/// Dockerfiles come together. A directory read twice gives the same facts.
+const DIR_SHARD_CAPACITY: usize = 64;
+
+type DirSlot = Arc<OnceLock<Arc<DirFacts>>>;
+
+/// Context directories already read, keyed by their absolute path. Each directory is read by
+/// the first worker that asks; others asking for it meanwhile wait for that one read.
+#[derive(Debug, Default)]
+struct DirCache {
+    shards: [Mutex<HashMap<PathBuf, DirSlot>>; DIR_SHARDS],
+    hasher: std::hash::RandomState,
+}
+
+impl DirCache {
+    fn get(&self, dir: &Path) -> Arc<DirFacts> {
+        let shard = &self.shards[(self.hasher.hash_one(dir) as usize) % DIR_SHARDS];
+        let slot: DirSlot = {
+            let mut map = shard.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(slot) = map.get(dir) {
+                Arc::clone(slot)
+            } else {
+                if map.len() >= DIR_SHARD_CAPACITY {
+                    map.clear();
+                }
+                Arc::clone(map.entry(dir.to_path_buf()).or_default())
+            }
+        };
+        // Read outside the shard lock: a slow directory holds up only those who need it.
+        Arc::clone(slot.get_or_init(|| Arc::new(DirFacts::read(dir.to_path_buf()))))
+    }
 }
 
 impl ContextReader {
@@ -390,11 +497,11 @@ impl ContextReader {
     /// Reads the build context of `dockerfile`. `context_override` (relative to the current
     /// directory) wins over Compose and the default. Never fails; problems become notes.
     pub fn read(&self, dockerfile: &Path, context_override: Option<&Path>) -> BuildContext {
-        let mut notes = Vec::new();
+        let mut compose_notes = Vec::new();
         let dockerfile_abs = absolute_lexical(dockerfile);
         let (dir, source) = match context_override {
             Some(dir) => (absolute_lexical(dir), ContextSource::Given),
-            None => match compose::find(&dockerfile_abs, &self.compose, &mut notes) {
+            None => match compose::find(&dockerfile_abs, &self.compose, &mut compose_notes) {
                 Some(choice) => (
                     choice.context,
                     ContextSource::Compose {
@@ -408,17 +515,16 @@ impl ContextReader {
                 ),
             },
         };
-        let mut ctx = BuildContext {
-            dockerfile: dockerfile.to_path_buf(),
-            dir,
-            source,
-            on_disk: true,
-            notes,
-            ..BuildContext::default()
-        };
-        ctx.list_root();
+        let facts = self.dirs.get(&dir);
+        let mut ctx = facts.ctx.clone();
+        ctx.dockerfile = dockerfile.to_path_buf();
+        ctx.source = source;
+        // Notes in reading order: Compose, the listing, the ignore file, the manifests.
+        let manifest_notes = ctx.notes.split_off(facts.listing_notes);
+        let listing_notes = std::mem::replace(&mut ctx.notes, compose_notes);
+        ctx.notes.extend(listing_notes);
         ctx.read_dockerignore(&dockerfile_abs);
-        ctx.read_manifests();
+        ctx.notes.extend(manifest_notes);
         ctx
     }
 }
@@ -458,6 +564,33 @@ impl BuildContext {
     /// Whether a `COPY <rel_path>` would find it: it exists and is not ignored.
     pub fn is_copyable(&self, rel_path: &str) -> bool {
         self.exists(rel_path) && !self.is_ignored(rel_path)
+    }
+
+    /// The [`root_names`](BuildContext::root_names) for which `matches` holds, in order. `key`
+    /// names the predicate (e.g. the globs it matches): the answer is remembered under it and
+    /// shared by every Dockerfile whose context is the same directory, so a folder of many
+    /// Dockerfiles filters its listing once per key.
+    pub fn root_names_matching(
+        &self,
+        key: &str,
+        matches: impl Fn(&str) -> bool,
+    ) -> Shared<Vec<String>> {
+        let mut memo = self
+            .root_matches
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(hit) = memo.get(key) {
+            return hit.clone();
+        }
+        let found: Shared<Vec<String>> = self
+            .root_names
+            .iter()
+            .filter(|n| matches(n))
+            .cloned()
+            .collect();
+        memo.insert(key.to_owned(), found.clone());
+        found
     }
 
     /// The known root entries, directories with a trailing `/` (e.g. `vendor/`).
@@ -546,12 +679,13 @@ impl BuildContext {
             }
         };
         let mut listing = BTreeMap::new();
+        let mut root_names = std::collections::BTreeSet::new();
         for entry in entries.flatten() {
             let Ok(name) = entry.file_name().into_string() else {
                 continue;
             };
-            if self.root_names.len() < MAX_ROOT_NAMES {
-                self.root_names.insert(name.clone());
+            if root_names.len() < MAX_ROOT_NAMES {
+                root_names.insert(name.clone());
             }
             let kind = match entry.file_type() {
                 Ok(t) if t.is_file() => EntryKind::File,
@@ -563,7 +697,8 @@ impl BuildContext {
             }
             listing.insert(name, kind);
         }
-        self.listing = Some(listing);
+        self.listing = Some(listing.into());
+        self.root_names = root_names.into();
     }
 
     fn read_dockerignore(&mut self, dockerfile_abs: &Path) {

@@ -492,3 +492,62 @@ fn known_names_and_source_descriptions() {
         "docker-compose.yml services `web`, `worker`"
     );
 }
+
+/// Dockerfiles sharing a directory share one listing and one read of the manifests, and each
+/// still gets its own `.dockerignore` and the notes in reading order, as a fresh reader gives.
+#[test]
+fn one_directory_is_read_once_for_all_its_dockerfiles() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    write(root, "api.Dockerfile", "FROM node:22\n");
+    write(root, "web.Dockerfile", "FROM node:22\n");
+    write(root, "web.Dockerfile.dockerignore", "secrets\n");
+    write(root, "package.json", "{\"name\": \"x\",");
+    write(root, ".dockerignore", "[\n");
+    let reader = ContextReader::new();
+    let api = reader.read(&root.join("api.Dockerfile"), None);
+    let web = reader.read(&root.join("web.Dockerfile"), None);
+    let listing = |c: &BuildContext| c.listing.clone().expect("listed");
+    assert!(Arc::ptr_eq(&listing(&api).0, &listing(&web).0));
+    assert!(Arc::ptr_eq(&api.root_names.0, &web.root_names.0));
+    for (shared, name) in [(&api, "api.Dockerfile"), (&web, "web.Dockerfile")] {
+        let fresh = BuildContext::read(&root.join(name), None);
+        assert_eq!(shared.dockerfile, fresh.dockerfile);
+        assert_eq!(shared.notes, fresh.notes);
+        assert_eq!(
+            serde_json::to_string(shared).expect("json"),
+            serde_json::to_string(&fresh).expect("json")
+        );
+    }
+    assert!(
+        api.is_ignored("src"),
+        "the broken .dockerignore ignores everything"
+    );
+    assert!(!web.is_ignored("src") && web.is_ignored("secrets"));
+    assert_eq!(
+        api.notes.len(),
+        2,
+        "ignore file then package.json: {:?}",
+        api.notes
+    );
+}
+
+/// The filtered root names are computed once per key and directory, and answer as a filter.
+#[test]
+fn root_names_matching_is_shared_by_key() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    for name in ["a.Dockerfile", "b.Dockerfile", "app.db", "notes.txt"] {
+        write(root, name, "FROM scratch\n");
+    }
+    let reader = ContextReader::new();
+    let a = reader.read(&root.join("a.Dockerfile"), None);
+    let b = reader.read(&root.join("b.Dockerfile"), None);
+    let dbs = a.root_names_matching("*.db", |n| n.ends_with(".db"));
+    assert_eq!(*dbs, vec!["app.db".to_string()]);
+    // Same key: the first answer, not a new filter.
+    let again = b.root_names_matching("*.db", |_| panic!("not filtered again"));
+    assert!(Arc::ptr_eq(&dbs.0, &again.0));
+    let txt = b.root_names_matching("*.txt", |n| n.ends_with(".txt"));
+    assert_eq!(*txt, vec!["notes.txt".to_string()]);
+}

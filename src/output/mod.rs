@@ -74,6 +74,11 @@ pub fn emit(
     write_to(&mut std::io::stderr().lock(), "stderr", &rendered.stderr)
 }
 
+/// Writes `s` to stdout and flushes it.
+pub fn write_stdout(s: &str) -> Result<(), WriteError> {
+    write_to(&mut std::io::stdout().lock(), "stdout", s)
+}
+
 fn write_to(w: &mut dyn Write, stream: &'static str, s: &str) -> Result<(), WriteError> {
     if s.is_empty() {
         return Ok(());

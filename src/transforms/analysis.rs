@@ -304,7 +304,11 @@ pub fn normalize(path: &str) -> String {
 
 /// True when `path` is `dir` or inside it (both absolute and normalised).
 pub fn is_within(path: &str, dir: &str) -> bool {
-    dir == "/" || path == dir || path.starts_with(&format!("{dir}/"))
+    // Without allocating: callers compare every pair of a context's root entries.
+    dir == "/"
+        || path
+            .strip_prefix(dir)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
 /// COPY or ADD from the build context (no `--from`).

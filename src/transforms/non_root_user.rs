@@ -1107,9 +1107,9 @@ fn app_writes(
     let mut found: Vec<(&crate::knowledge::Writer, String, Vec<String>)> = Vec::new();
     for w in ctx.knowledge.writers() {
         let files: Vec<String> = build
-            .root_names
+            .root_names_matching(&w.file_globs().join("\n"), |n| w.matches_file(n))
             .iter()
-            .filter(|n| w.matches_file(n) && !build.is_ignored(n))
+            .filter(|n| !build.is_ignored(n))
             .cloned()
             .collect();
         let marker = w

@@ -1,6 +1,7 @@
 //! restage's integration tests: one binary. `fixtures` runs every transform fixture with its
 //! invariants, `syntax` the lossless model over the syntax fixtures, `docs` each transform's
-//! documented example, `cli` the real binary on copied fixture trees.
+//! documented example, `cli` the real binary on copied fixture trees, `stdin` reading stdin and mistyped commands,
+//! `packaging` completions, man page, pre-commit hooks, the GitHub Action and the Dockerfile.
 
 mod cli;
 mod common;
@@ -9,4 +10,6 @@ mod fixtures;
 mod io;
 mod mutations;
 mod outputs;
+mod packaging;
+mod stdin;
 mod syntax;

@@ -1,0 +1,417 @@
+//! Packaging: shell completions and the man page, generated from the command line.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn restage(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_restage"))
+        .args(args)
+        .output()
+        .expect("the restage binary runs")
+}
+
+const SUBCOMMANDS: [&str; 6] = [
+    "list",
+    "explain",
+    "knowledge",
+    "files",
+    "completions",
+    "man",
+];
+
+#[test]
+fn completions_for_every_shell_name_the_subcommands() {
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let o = restage(&["completions", shell]);
+        assert_eq!(o.status.code(), Some(0), "{shell}");
+        assert!(o.stderr.is_empty(), "{shell}");
+        let script = String::from_utf8(o.stdout).expect("UTF-8");
+        assert!(script.len() > 500, "{shell}: {script}");
+        for sub in SUBCOMMANDS {
+            assert!(script.contains(sub), "{shell} completion lacks `{sub}`");
+        }
+        // fish spells long options `-l check`: look for the bare names.
+        for flag in ["check", "write", "stdin-filename"] {
+            assert!(script.contains(flag), "{shell} completion lacks `{flag}`");
+        }
+    }
+    let bad = restage(&["completions", "tcsh"]);
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
+fn bash_accepts_the_bash_completion() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("restage.bash");
+    std::fs::write(&file, restage(&["completions", "bash"]).stdout).expect("write");
+    let Ok(o) = Command::new("bash").arg("-n").arg(&file).output() else {
+        eprintln!("SKIPPED: bash -n (no bash on this machine)");
+        return;
+    };
+    assert!(
+        o.status.success(),
+        "bash -n: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn man_page_is_roff_that_man_renders() {
+    let o = restage(&["man"]);
+    assert_eq!(o.status.code(), Some(0));
+    let page = String::from_utf8(o.stdout).expect("UTF-8");
+    assert!(
+        page.starts_with(".ie \\n(.g .ds Aq \\(aq") || page.starts_with(".TH"),
+        "{page}"
+    );
+    assert!(page.contains(".TH restage 1"), "{page}");
+    for sub in SUBCOMMANDS {
+        assert!(page.contains(sub), "man page lacks `{sub}`");
+    }
+    // Rendered by groff when present: no warnings, and the name section survives.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("restage.1");
+    std::fs::write(&file, &page).expect("write");
+    render(&file);
+}
+
+fn render(file: &Path) {
+    let Ok(o) = Command::new("groff")
+        .args(["-man", "-Tutf8", "-ww", "-z"])
+        .arg(file)
+        .output()
+    else {
+        eprintln!("SKIPPED: rendering the man page (no groff on this machine)");
+        return;
+    };
+    assert!(o.status.success());
+    assert_eq!(String::from_utf8_lossy(&o.stderr), "", "groff warnings");
+}
+
+/// Cargo metadata crates.io and `cargo binstall` need, and an `include` list that ships
+/// everything the sources embed (and no tests or fixtures).
+#[test]
+fn cargo_metadata_is_complete_and_the_package_builds_from_what_it_ships() {
+    let root = crate::common::root();
+    let manifest: toml::Table = std::fs::read_to_string(root.join("Cargo.toml"))
+        .expect("Cargo.toml")
+        .parse()
+        .expect("valid TOML");
+    let package = manifest["package"].as_table().expect("[package]");
+    for key in [
+        "description",
+        "repository",
+        "license",
+        "readme",
+        "keywords",
+        "categories",
+        "rust-version",
+        "include",
+    ] {
+        assert!(package.contains_key(key), "Cargo.toml lacks package.{key}");
+    }
+    assert_eq!(package["license"].as_str(), Some("MIT OR Apache-2.0"));
+    for file in ["LICENSE-MIT", "LICENSE-APACHE", "README.md"] {
+        assert!(root.join(file).is_file(), "{file} is missing");
+    }
+    let include: Vec<globset::GlobMatcher> = package["include"]
+        .as_array()
+        .expect("include is a list")
+        .iter()
+        .map(|v| {
+            let pattern = v.as_str().expect("a string").trim_start_matches('/');
+            globset::GlobBuilder::new(pattern)
+                .literal_separator(true)
+                .build()
+                .expect("a glob")
+                .compile_matcher()
+        })
+        .collect();
+    let shipped = |rel: &str| include.iter().any(|g| g.is_match(rel));
+    // Every file an include_str! pulls in, from the non-test sources and the test ones.
+    let mut embedded = Vec::new();
+    let mut stack = vec![root.join("src")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("list src") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            for part in text.split("include_str!(\"").skip(1) {
+                let rel = part.split('"').next().expect("a path");
+                let target = dir.join(rel);
+                let target = target.canonicalize().expect("the embedded file exists");
+                let rel = target
+                    .strip_prefix(root.canonicalize().expect("root"))
+                    .expect("inside the repository");
+                embedded.push(rel.to_string_lossy().replace('\\', "/"));
+            }
+        }
+    }
+    assert!(embedded.len() >= 8, "{embedded:?}");
+    for rel in &embedded {
+        assert!(shipped(rel), "{rel} is embedded but not in package.include");
+    }
+    for rel in [
+        "src/main.rs",
+        "src/context/mod.rs",
+        "LICENSE-MIT",
+        "Cargo.lock",
+    ] {
+        assert!(shipped(rel), "{rel} is not shipped");
+    }
+    for rel in [
+        "fixtures/e2e/node-ts-npm/Dockerfile",
+        "tests/e2e.rs",
+        "benches/monorepo.rs",
+    ] {
+        assert!(!shipped(rel), "{rel} would be shipped");
+    }
+}
+
+/// A temporary directory whose PATH entry holds `restage`: the binary under test.
+fn path_with_restage() -> (tempfile::TempDir, String) {
+    let bin = tempfile::tempdir().expect("temp dir");
+    let target = bin.path().join("restage");
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_restage"), &target).expect("symlink");
+    #[cfg(not(unix))]
+    std::fs::copy(env!("CARGO_BIN_EXE_restage"), &target).expect("copy");
+    let path = format!(
+        "{}:{}",
+        bin.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    (bin, path)
+}
+
+/// A fixture repository: one Dockerfile with a change due, one already fine, and files the
+/// hooks' patterns must leave out.
+fn repo() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let t = tmp.path();
+    std::fs::create_dir_all(t.join("api")).expect("mkdir");
+    std::fs::write(
+        t.join("api/Dockerfile"),
+        "FROM node:22-slim\nCMD node server.js\n",
+    )
+    .expect("write");
+    std::fs::write(
+        t.join("ok.Dockerfile"),
+        "FROM alpine:3.20\nUSER 10001:10001\nCMD [\"true\"]\n",
+    )
+    .expect("write");
+    std::fs::write(t.join("Dockerfile.md"), "# notes\n").expect("write");
+    tmp
+}
+
+#[test]
+fn pre_commit_hooks_name_commands_that_work() {
+    let root = crate::common::root();
+    let text = std::fs::read_to_string(root.join(".pre-commit-hooks.yaml")).expect("hooks file");
+    let hooks: Vec<serde_yaml_ng::Mapping> = serde_yaml_ng::from_str(&text).expect("valid YAML");
+    let ids: Vec<&str> = hooks
+        .iter()
+        .map(|h| h["id"].as_str().expect("id"))
+        .collect();
+    assert_eq!(ids, ["restage-check", "restage-fix"]);
+    let (_bin, path) = path_with_restage();
+    for hook in &hooks {
+        let id = hook["id"].as_str().expect("id");
+        for key in ["name", "entry", "language", "files", "exclude"] {
+            assert!(hook.contains_key(key), "{id} lacks `{key}`");
+        }
+        assert_eq!(hook["language"].as_str(), Some("rust"), "{id}");
+        // pre-commit matches with Python's re.search; these patterns mean the same to `regex`.
+        let files = regex::Regex::new(hook["files"].as_str().expect("files")).expect("regex");
+        let exclude = regex::Regex::new(hook["exclude"].as_str().expect("exclude")).expect("regex");
+        let picked = |p: &str| files.is_match(p) && !exclude.is_match(p);
+        for yes in [
+            "Dockerfile",
+            "api/Dockerfile",
+            "Dockerfile.prod",
+            "Containerfile",
+            "ok.Dockerfile",
+            "x/web.containerfile",
+        ] {
+            assert!(picked(yes), "{id} should pick {yes}");
+        }
+        for no in [
+            "Dockerfile.md",
+            "api/Dockerfile.j2",
+            "README.md",
+            "MyDockerfile",
+            "docker-compose.yml",
+        ] {
+            assert!(!picked(no), "{id} should leave {no}");
+        }
+        // The entry, as pre-commit runs it: the words, then the staged files it picked.
+        let tmp = repo();
+        let staged: Vec<&str> = ["api/Dockerfile", "ok.Dockerfile", "Dockerfile.md"]
+            .into_iter()
+            .filter(|p| picked(p))
+            .collect();
+        assert_eq!(staged, ["api/Dockerfile", "ok.Dockerfile"]);
+        let entry: Vec<&str> = hook["entry"]
+            .as_str()
+            .expect("entry")
+            .split_whitespace()
+            .collect();
+        let o = Command::new(entry[0])
+            .args(&entry[1..])
+            .args(&staged)
+            .current_dir(tmp.path())
+            .env("PATH", &path)
+            .output()
+            .expect("the hook runs");
+        let stdout = String::from_utf8_lossy(&o.stdout);
+        match id {
+            // A change is due: exit 1, the diff on stdout.
+            "restage-check" => {
+                assert_eq!(o.status.code(), Some(1), "{id}");
+                assert!(stdout.starts_with("--- a/api/Dockerfile\n"), "{stdout}");
+            }
+            // Rewritten in place: exit 0 (pre-commit fails the commit on the modified file),
+            // and a second check passes.
+            _ => {
+                assert_eq!(o.status.code(), Some(0), "{id}");
+                assert_eq!(stdout, "");
+                let again = Command::new(env!("CARGO_BIN_EXE_restage"))
+                    .arg("--check")
+                    .args(&staged)
+                    .current_dir(tmp.path())
+                    .output()
+                    .expect("restage runs");
+                assert_eq!(again.status.code(), Some(0));
+            }
+        }
+    }
+}
+
+#[test]
+fn github_action_installs_and_runs_restage() {
+    let root = crate::common::root();
+    let text = std::fs::read_to_string(root.join("action.yml")).expect("action.yml");
+    let action: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).expect("valid YAML");
+    for key in ["name", "description", "inputs", "outputs", "runs"] {
+        assert!(action.get(key).is_some(), "action.yml lacks `{key}`");
+    }
+    for input in ["paths", "args", "format", "sarif-file", "upload-sarif"] {
+        assert!(
+            action["inputs"][input]["description"].is_string(),
+            "input `{input}` needs a description"
+        );
+    }
+    assert_eq!(action["runs"]["using"].as_str(), Some("composite"));
+    let steps = action["runs"]["steps"].as_sequence().expect("steps");
+    let step = |name: &str| {
+        steps
+            .iter()
+            .find(|s| s["name"].as_str() == Some(name))
+            .unwrap_or_else(|| panic!("no step `{name}`"))
+    };
+    let install = step("Install restage")["run"].as_str().expect("run");
+    assert!(
+        install.starts_with("cargo install --locked --path \"$GITHUB_ACTION_PATH\""),
+        "{install}"
+    );
+    let upload = step("Upload SARIF");
+    assert!(
+        upload["uses"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("github/codeql-action/upload-sarif@")),
+        "{upload:?}"
+    );
+    assert_eq!(
+        upload["with"]["sarif_file"].as_str(),
+        Some("${{ inputs.sarif-file }}")
+    );
+    let run_step = step("Run restage");
+    let run = run_step["run"].as_str().expect("run");
+    assert_eq!(run, "bash \"$GITHUB_ACTION_PATH/scripts/action-run.sh\"");
+
+    // The run step, exactly, with the inputs as the action passes them.
+    let (_bin, path) = path_with_restage();
+    let help = Command::new(env!("CARGO_BIN_EXE_restage"))
+        .arg("--help")
+        .output()
+        .expect("restage --help");
+    let formats = String::from_utf8_lossy(&help.stdout).contains("--output-format");
+    for format in ["github", "sarif", "text"] {
+        let tmp = repo();
+        let out = tmp.path().join("github-output");
+        let o = Command::new("bash")
+            .arg("-c")
+            .arg(run)
+            .current_dir(tmp.path())
+            .env("PATH", &path)
+            .env("GITHUB_ACTION_PATH", &root)
+            .env("GITHUB_OUTPUT", &out)
+            .env("RESTAGE_PATHS", "api ok.Dockerfile")
+            .env("RESTAGE_ARGS", "--color never")
+            .env("RESTAGE_FORMAT", format)
+            .env("RESTAGE_SARIF", "restage.sarif")
+            .output()
+            .expect("bash runs");
+        let recorded = std::fs::read_to_string(&out).unwrap_or_default();
+        if format == "text" {
+            assert_eq!(o.status.code(), Some(2), "an unknown format is refused");
+            assert_eq!(recorded, "");
+            continue;
+        }
+        assert_eq!(o.status.code(), Some(0), "the step itself succeeds: {o:?}");
+        if !formats {
+            eprintln!(
+                "SKIPPED: the action's {format} output (this build has no --output-format); \
+                 the step ran and recorded {recorded:?}"
+            );
+            assert_eq!(recorded, "exit-code=2\n");
+            continue;
+        }
+        assert_eq!(recorded, "exit-code=1\n", "{format}: a change is due");
+        let stdout = String::from_utf8_lossy(&o.stdout);
+        if format == "github" {
+            assert!(stdout.contains("::"), "{stdout}");
+        } else {
+            let sarif: serde_json::Value = serde_json::from_slice(
+                &std::fs::read(tmp.path().join("restage.sarif")).expect("SARIF written"),
+            )
+            .expect("SARIF is JSON");
+            assert_eq!(sarif["version"].as_str(), Some("2.1.0"));
+        }
+    }
+}
+
+/// restage's own Dockerfile is one restage leaves alone: multi-stage, non-root, exec form.
+#[test]
+fn own_dockerfile_passes_restage_check() {
+    let root = crate::common::root();
+    let o = Command::new(env!("CARGO_BIN_EXE_restage"))
+        .args(["--check", "--color", "never", "Dockerfile"])
+        .current_dir(&root)
+        .output()
+        .expect("restage runs");
+    assert_eq!(
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned()
+        ),
+        (
+            Some(0),
+            String::new(),
+            "restage: 1 file: 0 would change, 1 unchanged\n".to_string()
+        )
+    );
+    let text = std::fs::read_to_string(root.join("Dockerfile")).expect("Dockerfile");
+    assert_eq!(
+        text.matches("\nFROM ").count() + usize::from(text.starts_with("FROM ")),
+        2
+    );
+    assert!(
+        !text.contains("# syntax="),
+        "no syntax directive: no registry"
+    );
+}
