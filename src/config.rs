@@ -20,6 +20,7 @@
 //! paths = ["services/legacy/**"]           # globs relative to this file's directory
 //! ignore = ["multi-stage"]                 # + select, unsafe-fixes, context, [overrides.non-root-user]
 //! [knowledge]                              # opaque here: merged by the knowledge module
+//! [verify]                                 # opaque here: read by `restage verify`
 //! ```
 //! Override globs: `*` and `?` stay within one path element, `**` crosses any number; a glob
 //! with no `/` matches at any depth (gitignore-like: `legacy` = `**/legacy`); a glob matches a
@@ -356,6 +357,9 @@ struct RawConfig {
     #[serde(default)]
     overrides: Vec<RawOverride>,
     knowledge: Option<toml::Table>,
+    /// Opaque here: read by `restage verify`.
+    #[allow(dead_code)]
+    verify: Option<toml::Table>,
 }
 
 #[derive(Deserialize)]

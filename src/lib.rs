@@ -14,3 +14,4 @@ pub mod run;
 pub mod shell;
 pub mod syntax;
 pub mod transforms;
+pub mod verify;

@@ -91,6 +91,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
             config,
             context,
         }) => files(paths, config, context),
+        Some(Command::Verify(args)) => Ok(crate::verify::command(&args)),
         None => fix(cli.fix),
     }
 }
