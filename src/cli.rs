@@ -45,7 +45,7 @@ pub enum Command {
     },
     /// Build the original and the rewritten Dockerfile with a real engine, run both, and compare
     /// them. Exit 0: same behaviour; 1: something differs; 2: cannot verify.
-    Verify(VerifyArgs),
+    Verify(Box<VerifyArgs>),
 }
 
 /// `restage verify`.

@@ -168,7 +168,10 @@ pub fn config_differences(
         if skip(field) {
             continue;
         }
-        let (a, b) = (orig.get(*field).unwrap_or(&null), new.get(*field).unwrap_or(&null));
+        let (a, b) = (
+            orig.get(*field).unwrap_or(&null),
+            new.get(*field).unwrap_or(&null),
+        );
         let same = match *field {
             "Cmd" | "Entrypoint" => normalized_command(a) == normalized_command(b),
             // An empty value and an absent one mean the same.
@@ -179,7 +182,10 @@ pub fn config_differences(
         }
     }
     if !skip("Env") {
-        let own = own_env(orig.get("Env").unwrap_or(&null), base.get("Env").unwrap_or(&null));
+        let own = own_env(
+            orig.get("Env").unwrap_or(&null),
+            base.get("Env").unwrap_or(&null),
+        );
         let kept = env_set(new.get("Env").unwrap_or(&null));
         let lost: Vec<&String> = own.difference(&kept).collect();
         if !lost.is_empty() {
@@ -326,7 +332,10 @@ mod tests {
         let same = json!({"Cmd": ["node", "server.js"], "WorkingDir": "/app",
             "Env": ["PATH=/bin", "PORT=3000"], "Labels": {"team": "web"}, "Volumes": {}});
         let base = json!({"Env": ["PATH=/usr/bin"], "Labels": {"base": "x"}});
-        assert_eq!(config_differences(&orig, &same, &base, &[]), Vec::<String>::new());
+        assert_eq!(
+            config_differences(&orig, &same, &base, &[]),
+            Vec::<String>::new()
+        );
         let changed = json!({"Cmd": ["node", "index.js"], "WorkingDir": "/app",
             "Env": ["PORT=8080"], "Labels": {}});
         assert_eq!(
@@ -338,7 +347,12 @@ mod tests {
             ]
         );
         assert_eq!(
-            config_differences(&orig, &changed, &base, &["Cmd".into(), "Env".into(), "Labels".into()]),
+            config_differences(
+                &orig,
+                &changed,
+                &base,
+                &["Cmd".into(), "Env".into(), "Labels".into()]
+            ),
             Vec::<String>::new()
         );
     }

@@ -233,14 +233,7 @@ impl Engine {
         })?;
         let tag = format!("{}:probe", unique_name("restage-verify-probe"));
         let images = ImageGuard::new(self, vec![tag.clone()], false);
-        let build = self.build(
-            dir.path(),
-            &df,
-            &tag,
-            false,
-            None,
-            Duration::from_secs(120),
-        );
+        let build = self.build(dir.path(), &df, &tag, false, None, Duration::from_secs(120));
         drop(images);
         if build.ok {
             return Ok(());
@@ -608,7 +601,9 @@ mod tests {
     #[test]
     fn reason_line_prefers_the_error() {
         assert_eq!(
-            reason_line("#1 building\nERROR: BuildKit is enabled but the buildx component is missing or broken.\n       Install it\n"),
+            reason_line(
+                "#1 building\nERROR: BuildKit is enabled but the buildx component is missing or broken.\n       Install it\n"
+            ),
             "ERROR: BuildKit is enabled but the buildx component is missing or broken."
         );
         assert_eq!(reason_line("a\nb\n"), "b");

@@ -83,9 +83,8 @@ impl InstallStep {
                 };
                 commands.iter().any(|c| {
                     let words: Vec<&str> = c.words.iter().map(String::as_str).collect();
-                    k.classify_command(&words).is_some_and(|m| {
-                        m.kind == crate::knowledge::CommandKind::DependencyInstall
-                    })
+                    k.classify_command(&words)
+                        .is_some_and(|m| m.kind == crate::knowledge::CommandKind::DependencyInstall)
                 })
             }
         }
@@ -179,7 +178,9 @@ impl Report {
     /// Size change of the rewrite in percent (negative: smaller).
     pub fn size_change_pct(&self) -> Option<f64> {
         match (self.original.size, self.rewritten.size) {
-            (Some(a), Some(b)) if a > 0 => Some(((b as f64 - a as f64) / a as f64 * 100.0).round() + 0.0),
+            (Some(a), Some(b)) if a > 0 => {
+                Some(((b as f64 - a as f64) / a as f64 * 100.0).round() + 0.0)
+            }
             _ => None,
         }
     }
@@ -192,7 +193,10 @@ pub fn verify(engine: &Engine, req: &Request) -> Report {
         dockerfile: req.dockerfile.display().to_string(),
         context: req.context.display().to_string(),
         probe: req.probe.describe(),
-        engine: format!("{} {} ({:?})", engine.bin, engine.server_version, engine.builder),
+        engine: format!(
+            "{} {} ({:?})",
+            engine.bin, engine.server_version, engine.builder
+        ),
         ..Report::default()
     };
     if let Some(dir) = &req.log_dir {
@@ -271,9 +275,10 @@ pub fn verify(engine: &Engine, req: &Request) -> Report {
         return report;
     }
     if !sides[1].built {
-        report
-            .differences
-            .push(format!("the rewritten Dockerfile {}", sides[1].error.clone().unwrap_or_default()));
+        report.differences.push(format!(
+            "the rewritten Dockerfile {}",
+            sides[1].error.clone().unwrap_or_default()
+        ));
     }
     for i in [0, 1].into_iter().filter(|&i| built[i]) {
         match engine.inspect(&tags[i]) {
@@ -340,7 +345,11 @@ pub fn verify(engine: &Engine, req: &Request) -> Report {
             if let Some(answer) = &sides[i].answer
                 && !answer.contains(expect.as_str())
             {
-                let msg = format!("the {} image answered without {expect:?}: {}", names[i], clip(answer));
+                let msg = format!(
+                    "the {} image answered without {expect:?}: {}",
+                    names[i],
+                    clip(answer)
+                );
                 if i == 0 {
                     report.cannot = Some(msg);
                 } else {
@@ -364,9 +373,9 @@ pub fn verify(engine: &Engine, req: &Request) -> Report {
     if let (Some(a), Some(0)) = (sides[0].uid, sides[1].uid)
         && a != 0
     {
-        report
-            .differences
-            .push(format!("the rewritten image runs as root; the original ran as uid {a}"));
+        report.differences.push(format!(
+            "the rewritten image runs as root; the original ran as uid {a}"
+        ));
     }
 
     // 5. A source-only edit, then both rebuilt with the cache.
@@ -490,10 +499,20 @@ fn probe(engine: &Engine, req: &Request, tag: &str, side: &str) -> Result<String
             }
             std::thread::sleep(Duration::from_secs(req.probe.up_secs));
             let state = engine.run(
-                &["inspect", "-f", "{{.State.Running}} {{.State.ExitCode}}", &name],
+                &[
+                    "inspect",
+                    "-f",
+                    "{{.State.Running}} {{.State.ExitCode}}",
+                    &name,
+                ],
                 Duration::from_secs(30),
             );
-            match state.stdout.split_whitespace().collect::<Vec<_>>().as_slice() {
+            match state
+                .stdout
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .as_slice()
+            {
                 ["true", _] => Ok("up".to_string()),
                 ["false", "0"] => Ok("exited 0".to_string()),
                 ["false", code] => {
@@ -520,11 +539,16 @@ fn probe(engine: &Engine, req: &Request, tag: &str, side: &str) -> Result<String
                 &["port", &name, &format!("{port}/tcp")],
                 Duration::from_secs(30),
             );
-            let addr: SocketAddr = x
+            let Some(addr) = x
                 .stdout
                 .lines()
-                .find_map(|l| l.trim().parse().ok())
-                .ok_or_else(|| format!("port: {}", x.describe()))?;
+                .find_map(|l| l.trim().parse::<SocketAddr>().ok())
+            else {
+                return Err(match exited(engine, &name) {
+                    Some(why) => why,
+                    None => format!("port: {}", engine::reason_line(&x.stderr)),
+                });
+            };
             let start = Instant::now();
             let mut last = String::from("no attempt");
             while start.elapsed() < deadline {
@@ -532,12 +556,10 @@ fn probe(engine: &Engine, req: &Request, tag: &str, side: &str) -> Result<String
                     &["inspect", "-f", "{{.State.Running}}", &name],
                     Duration::from_secs(30),
                 );
-                if state.stdout.trim() == "false" {
-                    let logs = engine.run(&["logs", &name], Duration::from_secs(30));
-                    return Err(format!(
-                        "the container exited; logs: {}",
-                        engine::tail(&(logs.stdout + &logs.stderr), 15)
-                    ));
+                if state.stdout.trim() == "false"
+                    && let Some(why) = exited(engine, &name)
+                {
+                    return Err(why);
                 }
                 match http::get(addr, path, Duration::from_secs(5)) {
                     Ok(answer) => {
@@ -566,12 +588,44 @@ fn probe(engine: &Engine, req: &Request, tag: &str, side: &str) -> Result<String
     }
 }
 
+/// When the container is no longer running: "the container exited with N; logs: ...".
+fn exited(engine: &Engine, name: &str) -> Option<String> {
+    let state = engine.run(
+        &[
+            "inspect",
+            "-f",
+            "{{.State.Running}} {{.State.ExitCode}}",
+            name,
+        ],
+        Duration::from_secs(30),
+    );
+    let words: Vec<&str> = state.stdout.split_whitespace().collect();
+    if words.first() != Some(&"false") {
+        return None;
+    }
+    let logs = engine.run(&["logs", name], Duration::from_secs(30));
+    Some(format!(
+        "the container exited with {}; logs: {}",
+        words.get(1).unwrap_or(&"?"),
+        engine::tail(&(logs.stdout + &logs.stderr), 15)
+    ))
+}
+
 /// The uid the image runs as: `id -u` inside it, or, for images without `id` (distroless), its
 /// `Config.User` looked up in its /etc/passwd.
 fn uid_of(engine: &Engine, tag: &str, config: &Value, memory: &str) -> Result<u32, String> {
     let x = engine.run(
         &[
-            "run", "--rm", "--network", "none", "--memory", memory, "--entrypoint", "id", tag, "-u",
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "--memory",
+            memory,
+            "--entrypoint",
+            "id",
+            tag,
+            "-u",
         ],
         Duration::from_secs(60),
     );
@@ -594,7 +648,13 @@ fn uid_of(engine: &Engine, tag: &str, config: &Value, memory: &str) -> Result<u3
     let container = engine::unique_name("restage-verify-passwd");
     let _guard = ContainerGuard::new(engine, container.clone());
     let x = engine.run(
-        &["create", "--name", &container, tag, "/restage-verify-never-run"],
+        &[
+            "create",
+            "--name",
+            &container,
+            tag,
+            "/restage-verify-never-run",
+        ],
         Duration::from_secs(60),
     );
     if !x.success() {

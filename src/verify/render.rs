@@ -102,7 +102,12 @@ pub fn table(r: &Report) -> String {
             cache_cell(r.rewritten.install_cached),
         ));
     }
-    let w0 = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(0).max(8);
+    let w0 = rows
+        .iter()
+        .map(|r| r.0.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(8);
     let w1 = rows
         .iter()
         .map(|r| r.1.chars().count())
@@ -114,7 +119,7 @@ pub fn table(r: &Report) -> String {
         r.dockerfile, r.context, "", "original", "rewritten"
     );
     for (a, b, c) in &rows {
-        out.push_str(&format!("{a:w0$}  {b:w1$}  {c}").trim_end().to_string());
+        out.push_str(format!("{a:w0$}  {b:w1$}  {c}").trim_end());
         out.push('\n');
     }
     for d in &r.differences {
@@ -139,7 +144,8 @@ pub fn json(r: &Report) -> String {
         o.insert("exit_code".into(), r.exit_code().into());
         o.insert(
             "size_change_pct".into(),
-            r.size_change_pct().map_or(serde_json::Value::Null, Into::into),
+            r.size_change_pct()
+                .map_or(serde_json::Value::Null, Into::into),
         );
     }
     let mut s = serde_json::to_string_pretty(&v).unwrap_or_default();
@@ -187,7 +193,10 @@ pub fn markdown(r: &Report) -> String {
     if !summary.is_empty() {
         out.push_str(&format!(": {summary}"));
     }
-    out.push_str(&format!("\n\n`{}` (context `{}`)\n\n", r.dockerfile, r.context));
+    out.push_str(&format!(
+        "\n\n`{}` (context `{}`)\n\n",
+        r.dockerfile, r.context
+    ));
     out.push_str("| | original | rewritten |\n|---|---|---|\n");
     let rows = [
         ("build", build_cell(&r.original), build_cell(&r.rewritten)),
@@ -274,18 +283,21 @@ mod tests {
         assert_eq!(
             table(&r),
             "restage verify: Dockerfile (context: .)\n\
-             \x20                                           original       rewritten\n\
-             build                                        ok (40.0 s)    ok (38.0 s)\n\
-             size                                         926.0 MB       173.0 MB (-81%)\n\
-             runs as uid                                  0              1000\n\
-             probe: GET :3000/health                      HTTP 200       same\n\
-             image config                                                same\n\
-             install cached after editing src/server.ts   no (0/1)       yes (1/1)\n\
+             \x20                                           original     rewritten\n\
+             build                                       ok (40.0 s)  ok (38.0 s)\n\
+             size                                        926.0 MB     173.0 MB (-81%)\n\
+             runs as uid                                 0            1000\n\
+             probe: GET :3000/health                     HTTP 200     same\n\
+             image config                                             same\n\
+             install cached after editing src/server.ts  no (0/1)     yes (1/1)\n\
              result: same behaviour\n"
         );
-        r.differences.push("Cmd changed: original [\"a\"], rewritten [\"b\"]".into());
+        r.differences
+            .push("Cmd changed: original [\"a\"], rewritten [\"b\"]".into());
         let md = markdown(&r);
-        assert!(md.starts_with("\u{274c} **restage verify**: the rewrite behaves differently: image"));
+        assert!(
+            md.starts_with("\u{274c} **restage verify**: the rewrite behaves differently: image")
+        );
         assert!(md.contains("\nDifferences:\n\n- Cmd changed"));
         assert_eq!(r.exit_code(), 1);
         assert!(json(&r).contains("\"verdict\": \"different\""));

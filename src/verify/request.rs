@@ -301,7 +301,14 @@ pub fn pick_source_file(context: &Path) -> Option<PathBuf> {
         "scala", "ex", "c", "cc", "cpp", "html", "css",
     ];
     const SKIP: &[&str] = &[
-        "node_modules", "target", "vendor", "dist", "build", "venv", ".venv", "__pycache__",
+        "node_modules",
+        "target",
+        "vendor",
+        "dist",
+        "build",
+        "venv",
+        ".venv",
+        "__pycache__",
     ];
     let ignored = dockerignore(context);
     let mut found: Vec<PathBuf> = Vec::new();
@@ -356,8 +363,7 @@ fn dockerignore(context: &Path) -> globset::GlobSet {
             }
         }
     }
-    set.build()
-        .unwrap_or_else(|_| globset::GlobSet::empty())
+    set.build().unwrap_or_else(|_| globset::GlobSet::empty())
 }
 
 #[cfg(test)]
@@ -388,7 +394,13 @@ mod tests {
     fn picks_a_source_file_outside_ignored_paths() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
-        for f in ["package.json", "a/ignored.js", "node_modules/x/index.js", "src/server.js", "src/z.js"] {
+        for f in [
+            "package.json",
+            "a/ignored.js",
+            "node_modules/x/index.js",
+            "src/server.js",
+            "src/z.js",
+        ] {
             let p = root.join(f);
             std::fs::create_dir_all(p.parent().unwrap()).unwrap();
             std::fs::write(p, "x").unwrap();

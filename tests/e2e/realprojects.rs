@@ -16,10 +16,10 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
-use crate::docker::Engine;
 use crate::harness::{self, GATE, env_flag, loud};
 use crate::report;
 use crate::spec::{Check, Expect, Spec};
+use restage::verify::engine::Engine;
 
 pub const REPORT: &str = "realprojects-report.md";
 
