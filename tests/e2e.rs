@@ -142,10 +142,18 @@ fn main() {
         Ok(list) if !list.trim().is_empty() => list.split(',').any(|c| c.trim() == "verify"),
         _ => true,
     };
-    for (name, f) in verify_cli::ENGINE_TESTS {
+    for &(name, f) in verify_cli::ENGINE_TESTS {
         trials.push(
-            Trial::test(format!("verify_cli::{name}"), check(*f))
-                .with_ignored_flag(ignore_engine || !verify_selected),
+            Trial::test(format!("verify_cli::{name}"), move || {
+                // One build at a time, like the cases.
+                if let Err(why) = harness::engine() {
+                    panic!("RESTAGE_E2E_REQUIRE=1 but there is no engine that builds: {why}");
+                }
+                let _gate = harness::GATE.lock().unwrap_or_else(|e| e.into_inner());
+                f();
+                Ok(())
+            })
+            .with_ignored_flag(ignore_engine || !verify_selected),
         );
     }
     // The real-project tier (`fixtures/realprojects/projects.toml`) on the contexts prepared by

@@ -39,7 +39,7 @@ pub struct VerifyTable {
 
 #[derive(Deserialize)]
 struct ConfigWithVerify {
-    verify: Option<toml::Value>,
+    verify: Option<VerifyTable>,
 }
 
 /// `restage verify`: the exit code (0 same, 1 different, 2 cannot verify).
@@ -233,13 +233,19 @@ fn absolute(p: &Path) -> PathBuf {
 
 fn read_table(path: &Path) -> Result<VerifyTable, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let raw: ConfigWithVerify =
-        toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    match raw.verify {
-        None => Ok(VerifyTable::default()),
-        Some(v) => v
-            .try_into()
-            .map_err(|e| format!("{}: [verify]: {e}", path.display())),
+    match toml::from_str::<ConfigWithVerify>(&text) {
+        Ok(raw) => Ok(raw.verify.unwrap_or_default()),
+        Err(e) => {
+            let (line, col) = match e.span() {
+                Some(span) => crate::syntax::line_col(&text, span.start),
+                None => (0, 0),
+            };
+            Err(format!(
+                "{}:{line}:{col}: {}",
+                path.display(),
+                e.message().trim()
+            ))
+        }
     }
 }
 

@@ -8,3 +8,4 @@ mod docs;
 mod fixtures;
 mod mutations;
 mod syntax;
+mod verify;
