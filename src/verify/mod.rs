@@ -134,10 +134,26 @@ pub struct Side {
     /// Why the build, the probe or the uid failed.
     pub error: Option<String>,
     pub rebuild_secs: Option<f64>,
-    /// After the source edit: (install steps, how many reused from the cache).
+    /// After the source edit: (install steps, how many reused from the cache); in JSON
+    /// `{"steps": N, "cached": K}`.
+    #[serde(serialize_with = "serialize_cache")]
     pub install_cached: Option<(usize, usize)>,
     #[serde(skip)]
     pub config: Value,
+}
+
+fn serialize_cache<S: serde::Serializer>(
+    value: &Option<(usize, usize)>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    struct Cache {
+        steps: usize,
+        cached: usize,
+    }
+    value
+        .map(|(steps, cached)| Cache { steps, cached })
+        .serialize(s)
 }
 
 /// The outcome of a verification.

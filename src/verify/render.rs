@@ -300,6 +300,14 @@ mod tests {
         );
         assert!(md.contains("\nDifferences:\n\n- Cmd changed"));
         assert_eq!(r.exit_code(), 1);
-        assert!(json(&r).contains("\"verdict\": \"different\""));
+        let v: serde_json::Value = serde_json::from_str(&json(&r)).expect("JSON");
+        assert_eq!(
+            (&v["verdict"], &v["exit_code"], &v["size_change_pct"]),
+            (&"different".into(), &1.into(), &(-81.0).into())
+        );
+        assert_eq!(
+            v["rewritten"]["install_cached"],
+            serde_json::json!({"steps": 1, "cached": 1})
+        );
     }
 }

@@ -397,6 +397,58 @@ mod tests {
     }
 
     #[test]
+    fn flags_win_over_the_verify_table() {
+        use clap::Parser;
+        let table = VerifyTable {
+            http: Some("3000/health".into()),
+            expect: Some("ok".into()),
+            env: vec!["A=1".into()],
+            timeout: Some(9),
+            ..VerifyTable::default()
+        };
+        let parse = |args: &[&str]| -> VerifyArgs {
+            let mut argv = vec!["restage", "verify"];
+            argv.extend_from_slice(args);
+            match crate::cli::Cli::parse_from(argv).command {
+                Some(crate::cli::Command::Verify(a)) => *a,
+                other => panic!("not verify: {other:?}"),
+            }
+        };
+        let from_table = probe_from(&parse(&[]), &table).expect("probe");
+        assert_eq!(
+            (
+                from_table.kind,
+                from_table.expect,
+                from_table.env,
+                from_table.timeout
+            ),
+            (
+                ProbeKind::Http {
+                    port: 3000,
+                    path: "/health".into()
+                },
+                Some("ok".into()),
+                vec!["A=1".to_string()],
+                Duration::from_secs(9)
+            )
+        );
+        let flags =
+            probe_from(&parse(&["--run", "--version", "-e", "B=2"]), &table).expect("probe");
+        assert_eq!(
+            (flags.kind, flags.env),
+            (
+                ProbeKind::Run {
+                    args: vec!["--version".into()]
+                },
+                vec!["A=1".to_string(), "B=2".to_string()]
+            )
+        );
+        let none = probe_from(&parse(&[]), &VerifyTable::default()).expect("probe");
+        assert_eq!(none.kind, ProbeKind::Start);
+        assert!(probe_from(&parse(&["-e", "NOVALUE"]), &VerifyTable::default()).is_err());
+    }
+
+    #[test]
     fn picks_a_source_file_outside_ignored_paths() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
