@@ -82,7 +82,7 @@ pub struct Failure {
     pub msg: String,
 }
 
-/// The `#[test]` body of one case.
+/// The body of one case's trial.
 pub fn run_case_test(case: &str, all: &[&str]) {
     let selection = selected(all);
     if !selection.iter().any(|c| c == case) {

@@ -225,7 +225,7 @@ fn missing_context(dir: &Path, project: &Project) -> Option<String> {
     None
 }
 
-/// The `#[test]` body: every selected project, one at a time.
+/// The `real_projects` trial: every selected project, one at a time.
 pub fn run_all() {
     let list = match load() {
         Ok(list) => list,
