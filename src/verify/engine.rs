@@ -79,6 +79,12 @@ pub fn reason_line(text: &str) -> String {
 /// Runs `cmd` with stdout and stderr captured in temporary files (no pipe can fill up), killing it
 /// when `timeout` passes.
 pub fn exec(mut cmd: Command, timeout: Duration) -> std::io::Result<Exec> {
+    if INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst) && !CLEANING.with(|c| c.get()) {
+        // Ctrl-C: start nothing new; the cleanup thread removes what exists and exits.
+        loop {
+            std::thread::sleep(Duration::from_secs(60));
+        }
+    }
     let mut out = tempfile::tempfile()?;
     let mut err = tempfile::tempfile()?;
     cmd.stdin(Stdio::null())
@@ -86,6 +92,10 @@ pub fn exec(mut cmd: Command, timeout: Duration) -> std::io::Result<Exec> {
         .stderr(err.try_clone()?);
     let start = Instant::now();
     let mut child = cmd.spawn()?;
+    let pid = child.id();
+    if let Ok(mut c) = CHILDREN.lock() {
+        c.push(pid);
+    }
     let status = loop {
         if let Some(status) = child.try_wait()? {
             break Some(status);
@@ -97,6 +107,14 @@ pub fn exec(mut cmd: Command, timeout: Duration) -> std::io::Result<Exec> {
         }
         std::thread::sleep(Duration::from_millis(50));
     };
+    if let Ok(mut c) = CHILDREN.lock() {
+        c.retain(|p| *p != pid);
+    }
+    if INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst) && !CLEANING.with(|c| c.get()) {
+        loop {
+            std::thread::sleep(Duration::from_secs(60));
+        }
+    }
     let elapsed = start.elapsed();
     Ok(Exec {
         status,
@@ -437,6 +455,17 @@ impl Progress {
     }
 }
 
+/// Set on Ctrl-C: from then on only the cleanup (the thread with `CLEANING`) starts commands.
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+thread_local! {
+    static CLEANING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// The engine commands running now (their pids), stopped first on Ctrl-C so that no build tags
+/// an image after the cleanup.
+static CHILDREN: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+
 /// What a Ctrl-C must remove: (engine binary, engine kind, `container`/`image`, name).
 type Live = (String, EngineKind, &'static str, String);
 static LIVE: Mutex<Vec<Live>> = Mutex::new(Vec::new());
@@ -481,7 +510,28 @@ pub fn remove_all_live() {
 /// On Ctrl-C (or SIGTERM): remove what this run created, then exit with 130.
 pub fn install_interrupt_cleanup() {
     let _ = ctrlc::set_handler(|| {
+        INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
+        CLEANING.with(|c| c.set(true));
         eprintln!("restage: interrupted; removing the containers and images of this run");
+        let running: Vec<u32> = CHILDREN.lock().map(|c| c.clone()).unwrap_or_default();
+        for pid in &running {
+            // Our own child, by pid: a client that goes away cancels its build.
+            let _ = Command::new("kill")
+                .args(["-TERM", &pid.to_string()])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+        if !running.is_empty() {
+            std::thread::sleep(Duration::from_secs(1));
+        }
+        let live: Vec<Live> = LIVE.lock().map(|l| l.clone()).unwrap_or_default();
+        remove_all_live();
+        // A build the daemon finished after its client left may tag its image late.
+        std::thread::sleep(Duration::from_secs(2));
+        if let Ok(mut l) = LIVE.lock() {
+            *l = live;
+        }
         remove_all_live();
         std::process::exit(130);
     });
