@@ -1,5 +1,5 @@
 //! Command-line arguments (clap derive). Modes: print the diff (default), `--check`, `--write`;
-//! subcommands `list`, `explain`, `knowledge`, `files`, `completions`, `man`.
+//! subcommands `list`, `explain`, `knowledge`, `files`, `verify`, `completions`, `man`.
 
 use std::path::PathBuf;
 
@@ -52,6 +52,9 @@ pub enum Command {
     },
     /// Print restage's man page (roff).
     Man,
+    /// Build the original and the rewritten Dockerfile with a real engine, run both, and compare
+    /// them. Exit 0: same behaviour; 1: something differs; 2: cannot verify.
+    Verify(Box<VerifyArgs>),
 }
 
 /// The subcommand a first path that does not exist was probably meant to be: `lst` -> `list`.
@@ -112,6 +115,83 @@ pub struct WalkArgs {
     /// (repeatable). Files named on the command line are still processed.
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
+}
+
+/// `restage verify`.
+#[derive(Debug, Clone, Args)]
+pub struct VerifyArgs {
+    /// A Dockerfile, or a directory with one.
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    /// Verify this Dockerfile as the rewrite instead of computing restage's.
+    #[arg(long, value_name = "FILE")]
+    pub against: Option<PathBuf>,
+    /// Run only these transforms (comma-separated ids).
+    #[arg(long, value_delimiter = ',', value_name = "ID,...")]
+    pub select: Option<Vec<String>>,
+    /// Do not run these transforms (comma-separated ids).
+    #[arg(long, value_delimiter = ',', value_name = "ID,...")]
+    pub ignore: Vec<String>,
+    /// Also apply changes that rely on a guess (marked unsafe).
+    #[arg(long)]
+    pub unsafe_fixes: bool,
+    /// Build context (default: the Dockerfile's directory, or what compose says).
+    #[arg(long, value_name = "DIR")]
+    pub context: Option<PathBuf>,
+    /// Probe: publish PORT on 127.0.0.1 and GET PATH (default `/`) from both containers.
+    #[arg(long, value_name = "PORT[/PATH]", conflicts_with = "run")]
+    pub http: Option<String>,
+    /// Probe: run both images with these arguments (shell words; empty: their own command) and
+    /// compare stdout.
+    #[arg(long, value_name = "ARGS", allow_hyphen_values = true)]
+    pub run: Option<String>,
+    /// Both answers must contain TEXT (alone: run the image's own command).
+    #[arg(long, value_name = "TEXT")]
+    pub expect: Option<String>,
+    /// Environment for both containers (repeatable).
+    #[arg(short = 'e', long = "env", value_name = "NAME=VALUE")]
+    pub env: Vec<String>,
+    /// Seconds to wait for a probe's answer (default 60).
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<u64>,
+    /// Also edit a source file in a copy of the context (FILE, or one restage picks), rebuild
+    /// both, and check that the dependency install is reused from the build cache.
+    #[arg(long, value_name = "FILE", num_args = 0..=1, require_equals = true, default_missing_value = "")]
+    pub rebuild: Option<String>,
+    /// Text of the dependency-install RUN step for --rebuild (default: the install commands
+    /// restage knows).
+    #[arg(long, value_name = "TEXT")]
+    pub install_step: Option<String>,
+    /// The container engine.
+    #[arg(long, value_enum, default_value_t = EngineChoice::Docker)]
+    pub engine: EngineChoice,
+    /// Memory limit of each container.
+    #[arg(long, value_name = "SIZE", default_value = "2g")]
+    pub memory: String,
+    /// Seconds a build may take.
+    #[arg(long, value_name = "SECS", default_value_t = 1800)]
+    pub build_timeout: u64,
+    /// Build without the cache (comparable build times; slower).
+    #[arg(long)]
+    pub no_cache: bool,
+    /// How to print the result.
+    #[arg(long, value_enum, default_value_t = VerifyFormat::Table)]
+    pub output_format: VerifyFormat,
+    #[command(flatten)]
+    pub config: ConfigArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EngineChoice {
+    Docker,
+    Podman,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum VerifyFormat {
+    Table,
+    Json,
+    Markdown,
 }
 
 /// Where configuration comes from.

@@ -23,6 +23,7 @@
 //! paths = ["services/legacy/**"]           # globs relative to this file's directory
 //! ignore = ["multi-stage"]                 # + select, unsafe-fixes, context, [overrides.non-root-user]
 //! [knowledge]                              # opaque here: merged by the knowledge module
+//! [verify]                                 # opaque here: read by `restage verify`
 //! ```
 //! Override globs: `*` and `?` stay within one path element, `**` crosses any number; a glob
 //! with no `/` matches at any depth (gitignore-like: `legacy` = `**/legacy`); a glob matches a
@@ -498,6 +499,9 @@ struct RawConfig {
     exclude: Option<Vec<Spanned<String>>>,
     #[serde(default)]
     extend_exclude: Vec<Spanned<String>>,
+    /// Opaque here: read by `restage verify`.
+    #[allow(dead_code)]
+    verify: Option<toml::Table>,
 }
 
 #[derive(Deserialize)]

@@ -19,3 +19,4 @@ pub mod stdin;
 pub mod sync;
 pub mod syntax;
 pub mod transforms;
+pub mod verify;

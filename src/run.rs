@@ -152,6 +152,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
             context,
             walk,
         }) => files(paths, config, context, walk),
+        Some(Command::Verify(args)) => Ok(crate::verify::command(&args)),
         Some(Command::Completions { shell }) => {
             print_stdout(&crate::packaging::completions(shell))?;
             Ok(EXIT_OK)
@@ -245,7 +246,7 @@ fn roots(paths: &[PathBuf]) -> Vec<PathBuf> {
     }
 }
 
-fn fix_defaults() -> FixArgs {
+pub(crate) fn fix_defaults() -> FixArgs {
     FixArgs {
         paths: Vec::new(),
         stdin_filename: None,

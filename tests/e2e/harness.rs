@@ -5,19 +5,17 @@
 //! stops at the first failure unless the next step cannot run without the previous one.
 
 use std::collections::BTreeSet;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use restage::verify::compare::user_is_root;
+use restage::verify::engine::{self, Engine, EngineKind, Exec};
+use restage::verify::{self, InstallStep, Probe, ProbeKind, Rebuild, Report, Request};
 
-use crate::compare;
-use crate::docker::{self, ContainerGuard, Engine, Exec, ImageGuard};
-use crate::http;
 use crate::report::{self, Row};
-use crate::spec::{COMPARED_CONFIG, CheckKind, Spec, TRANSFORM_IDS};
+use crate::spec::{CheckKind, Spec, TRANSFORM_IDS};
 
 /// Serialises the cases: the builds share two cores, and timings are only comparable one at a time.
 pub static GATE: Mutex<()> = Mutex::new(());
@@ -72,7 +70,7 @@ pub fn engine() -> &'static Result<Engine, String> {
         if std::env::var("RESTAGE_E2E").is_ok_and(|v| v == "0") {
             return Err("RESTAGE_E2E=0".to_string());
         }
-        Engine::discover()
+        Engine::discover(EngineKind::Docker).map_err(|e| e.to_string())
     })
 }
 
@@ -84,7 +82,7 @@ pub struct Failure {
     pub msg: String,
 }
 
-/// The `#[test]` body of one case.
+/// The body of one case's trial.
 pub fn run_case_test(case: &str, all: &[&str]) {
     let selection = selected(all);
     if !selection.iter().any(|c| c == case) {
@@ -131,21 +129,40 @@ pub fn run_case_test(case: &str, all: &[&str]) {
     }
 }
 
-struct Variant {
-    name: &'static str,
-    dir: PathBuf,
-    tag: String,
-    built: bool,
-    config: Value,
-}
-
 fn run_case(engine: &Engine, case: &str) -> Row {
     let fixture = fixtures_dir().join(case);
     run_case_in(engine, case, &fixture, Spec::load(&fixture))
 }
 
-/// Runs one case whose build context is `fixture` (copied, never changed) with `spec`. The real
-/// projects use this with contexts prepared outside the repository.
+/// The probe `restage verify` runs for a spec's `[check]`.
+pub fn probe_of(spec: &Spec) -> Probe {
+    let kind = match spec.check.kind {
+        CheckKind::Http => ProbeKind::Http {
+            port: spec.check.port.expect("validated: http has a port"),
+            path: spec.check.path.clone().expect("validated: http has a path"),
+        },
+        CheckKind::Command => ProbeKind::Run {
+            args: spec.check.args.clone(),
+        },
+    };
+    Probe {
+        status: match kind {
+            ProbeKind::Http { .. } => Some(spec.check.status.unwrap_or(200)),
+            _ => None,
+        },
+        kind,
+        expect: Some(spec.check.expect.clone()),
+        env: spec.check.env.clone(),
+        timeout: spec.check_timeout(),
+        up_secs: 5,
+    }
+}
+
+/// Runs one case whose build context is `fixture` (never changed) with `spec`: restage rewrites a
+/// copy (which transforms fire, the diff, `--write`, the fixed point), then `restage verify`'s
+/// library builds, runs and compares the original and the rewrite, and the spec's targets are
+/// checked on its report. The real projects use this with contexts prepared outside the
+/// repository.
 pub fn run_case_in(engine: &Engine, case: &str, fixture: &Path, spec: Result<Spec, String>) -> Row {
     let mut row = Row::new(case);
     let spec = match spec {
@@ -155,7 +172,7 @@ pub fn run_case_in(engine: &Engine, case: &str, fixture: &Path, spec: Result<Spe
             return row;
         }
     };
-    let logs = docker::case_log_dir(&target_dir(), case);
+    let logs = case_log_dir(&target_dir(), case);
     let tmp = match tempfile::Builder::new().prefix("restage-e2e-").tempdir() {
         Ok(t) => t,
         Err(e) => {
@@ -163,32 +180,14 @@ pub fn run_case_in(engine: &Engine, case: &str, fixture: &Path, spec: Result<Spe
             return row;
         }
     };
-    let mut variants = [
-        Variant {
-            name: "orig",
-            dir: tmp.path().join("orig"),
-            tag: String::new(),
-            built: false,
-            config: Value::Null,
-        },
-        Variant {
-            name: "rewritten",
-            dir: tmp.path().join("rewritten"),
-            tag: String::new(),
-            built: false,
-            config: Value::Null,
-        },
-    ];
-    for v in &mut variants {
-        v.tag = format!("restage-e2e/{case}:{}", v.name);
-        if let Err(e) = copy_dir(fixture, &v.dir) {
-            row.fail(false, format!("copying the fixture: {e}"));
-            return row;
-        }
+    let copy = tmp.path().join("rewritten");
+    if let Err(e) = verify::copy_dir(fixture, &copy) {
+        row.fail(false, format!("copying the fixture: {e}"));
+        return row;
     }
 
     // 1. restage: which transforms fire, the diff, --write, and the fixed point.
-    let new_df = variants[1].dir.join(&spec.dockerfile);
+    let new_df = copy.join(&spec.dockerfile);
     if env_flag("RESTAGE_E2E_REFERENCE") {
         // Self-test of the harness and of the targets: a hand-written rewrite instead of restage's.
         let reference = reference_dockerfile(case);
@@ -199,130 +198,93 @@ pub fn run_case_in(engine: &Engine, case: &str, fixture: &Path, spec: Result<Spe
     } else {
         rewrite(&spec, &new_df, &logs, &mut row);
     }
-    let orig_text =
-        std::fs::read_to_string(variants[0].dir.join(&spec.dockerfile)).unwrap_or_default();
+    let orig_text = std::fs::read_to_string(fixture.join(&spec.dockerfile)).unwrap_or_default();
     let new_text = std::fs::read_to_string(&new_df).unwrap_or_default();
     row.changed = Some(orig_text != new_text);
-    let _ = std::fs::write(logs.join("rewritten.Dockerfile"), &new_text);
 
-    // 2. Build both, from scratch unless RESTAGE_E2E_CACHE=1, so the times are comparable.
-    let no_cache = !env_flag("RESTAGE_E2E_CACHE");
-    let timeout = Duration::from_secs(
-        std::env::var("RESTAGE_E2E_BUILD_TIMEOUT")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(900),
-    );
-    let mut images = ImageGuard {
-        engine,
-        tags: Vec::new(),
+    // 2. restage verify, with the spec's probe and rebuild (unless RESTAGE_E2E_REBUILD=0), from
+    // scratch unless RESTAGE_E2E_CACHE=1, so the build times compare.
+    let rebuild = if std::env::var("RESTAGE_E2E_REBUILD").is_ok_and(|v| v == "0") {
+        None
+    } else {
+        Some(Rebuild {
+            edit: PathBuf::from(&spec.expect.edit),
+            install: match &spec.expect.cache_step {
+                Some(step) => InstallStep::Containing(step.clone()),
+                None => InstallStep::Known(Box::new(
+                    restage::knowledge::Knowledge::builtin().expect("built-in knowledge loads"),
+                )),
+            },
+        })
     };
-    for (i, v) in variants.iter_mut().enumerate() {
-        images.tags.push(v.tag.clone());
-        let build = engine.build(
-            &v.dir,
-            &v.tag,
-            no_cache,
-            &logs.join(format!("build-{}.log", v.name)),
-            timeout,
-        );
-        row.build_secs[i] = Some(build.secs);
-        loud(&format!(
-            "[e2e] {case}: built {} in {:.1} s{}",
-            v.name,
-            build.secs,
-            if build.ok { "" } else { " (FAILED)" }
-        ));
-        match build.failure {
-            None => v.built = true,
-            Some(why) => row.fail(false, format!("{} image did not build: {why}", v.name)),
-        }
-    }
-    if !variants[0].built {
-        return row;
-    }
-    let mut sizes = [None, None];
-    for (i, v) in variants.iter_mut().enumerate().filter(|(_, v)| v.built) {
-        match engine.inspect(&v.tag) {
-            Ok(info) => {
-                sizes[i] = info.get("Size").and_then(Value::as_u64);
-                v.config = info.get("Config").cloned().unwrap_or(Value::Null);
-            }
-            Err(e) => row.fail(false, e),
-        }
-    }
-    row.size_mb = sizes.map(|s| s.map(|b| b as f64 / 1e6));
+    let request = Request {
+        label: case.to_string(),
+        context: fixture.to_path_buf(),
+        dockerfile: fixture.join(&spec.dockerfile),
+        original_text: orig_text,
+        rewritten_text: new_text,
+        probe: probe_of(&spec),
+        rebuild,
+        no_cache: !env_flag("RESTAGE_E2E_CACHE"),
+        build_timeout: Duration::from_secs(
+            std::env::var("RESTAGE_E2E_BUILD_TIMEOUT")
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(900),
+        ),
+        memory: "4g".to_string(),
+        may_differ: spec.expect.config_may_differ.clone(),
+        log_dir: Some(logs.clone()),
+        keep_images: env_flag("RESTAGE_E2E_KEEP_IMAGES"),
+    };
+    let report = verify::verify(engine, &request);
+    fill_row(&mut row, &spec, &report);
+    row
+}
 
-    // 3. Run both and compare their answers.
-    let mut answers: [Option<String>; 2] = [None, None];
-    for (i, v) in variants.iter().enumerate().filter(|(_, v)| v.built) {
-        match run_check(engine, &spec, case, v) {
-            Ok(answer) => {
-                let _ = std::fs::write(logs.join(format!("answer-{}.txt", v.name)), &answer);
-                if !answer.contains(&spec.check.expect) {
-                    row.fail(
-                        false,
-                        format!(
-                            "{} answered without {:?}: {}",
-                            v.name,
-                            spec.check.expect,
-                            clip(&answer)
-                        ),
-                    );
-                }
-                answers[i] = Some(answer);
-            }
-            Err(e) => row.fail(false, format!("{} did not answer: {e}", v.name)),
-        }
+/// The table row and the failures of a case from verify's report and the spec's targets.
+pub fn fill_row(row: &mut Row, spec: &Spec, report: &Report) {
+    let sides = [&report.original, &report.rewritten];
+    for (i, side) in sides.iter().enumerate() {
+        row.build_secs[i] = side.build_secs;
+        row.size_mb[i] = side.size.map(|b| b as f64 / 1e6);
+        row.uid[i] = side.uid;
+        row.rebuild_secs[i] = side.rebuild_secs;
+        row.cache[i] = match (side.install_cached, &report.rebuild_edit) {
+            (_, None) => "not run".to_string(),
+            (None, Some(_)) => "-".to_string(),
+            (Some((0, _)), _) => "no such step".to_string(),
+            (Some((n, k)), _) if k > 0 => format!("yes {k}/{n}"),
+            (Some((n, _)), _) => format!("no 0/{n}"),
+        };
     }
-    row.run = match (&answers[0], &answers[1]) {
+    row.run = match (&report.original.answer, &report.rewritten.answer) {
         (Some(a), Some(b)) if a == b => "same".to_string(),
-        (Some(a), Some(b)) => {
-            row.fail(
-                false,
-                format!(
-                    "the answers differ: original {} / rewritten {}",
-                    clip(a),
-                    clip(b)
-                ),
-            );
-            "DIFFERENT".to_string()
-        }
+        (Some(_), Some(_)) => "DIFFERENT".to_string(),
         (Some(_), None) => "rewritten FAILED".to_string(),
         (None, Some(_)) => "original FAILED".to_string(),
         (None, None) => "both FAILED".to_string(),
     };
-
-    // 4. Same visible configuration; uid; size.
-    if variants[1].built {
-        compare_config(
-            engine,
-            &spec,
-            &orig_text,
-            &variants[0].config,
-            &variants[1].config,
-            &mut row,
-        );
+    if let Some(why) = &report.cannot {
+        row.fail(false, format!("cannot verify: {why}"));
     }
-    for (i, v) in variants.iter().enumerate().filter(|(_, v)| v.built) {
-        match uid_of(engine, v, case) {
-            Ok(uid) => row.uid[i] = Some(uid),
-            Err(e) => row.fail(false, format!("uid of the {} image: {e}", v.name)),
-        }
+    for d in &report.differences {
+        row.fail(false, d.clone());
     }
-    if spec.expect.non_root && variants[1].built {
-        let user = variants[1]
+    let rewritten = &report.rewritten;
+    if spec.expect.non_root && rewritten.built {
+        let user = rewritten
             .config
             .get("User")
-            .and_then(Value::as_str)
+            .and_then(serde_json::Value::as_str)
             .unwrap_or_default();
-        if compare::user_is_root(user) {
+        if user_is_root(user) {
             row.fail(
                 true,
                 format!("expected a non-root final stage, Config.User is {user:?}"),
             );
         }
-        if row.uid[1] == Some(0) {
+        if rewritten.uid == Some(0) {
             row.fail(
                 true,
                 "expected a non-root final stage, the rewritten image runs as uid 0".into(),
@@ -330,7 +292,7 @@ pub fn run_case_in(engine: &Engine, case: &str, fixture: &Path, spec: Result<Spe
         }
     }
     if spec.expect.smaller
-        && let (Some(a), Some(b)) = (sizes[0], sizes[1])
+        && let (Some(a), Some(b)) = (report.original.size, rewritten.size)
         && b >= a
     {
         row.fail(
@@ -338,58 +300,11 @@ pub fn run_case_in(engine: &Engine, case: &str, fixture: &Path, spec: Result<Spe
             format!("expected a smaller image: original {a} B, rewritten {b} B"),
         );
     }
-
-    // 5. Touch a source file, rebuild both with the cache, and look for the install step.
-    if std::env::var("RESTAGE_E2E_REBUILD").is_ok_and(|v| v == "0") {
-        // Skipped on purpose (slow compiles): nothing about cache reuse is claimed.
-        row.cache = ["not run".to_string(), "not run".to_string()];
-        drop(images);
-        return row;
-    }
-    let stamp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    let mut reuse = [None, None];
-    for (i, v) in variants.iter().enumerate().filter(|(_, v)| v.built) {
-        // A different line per variant and per run, so neither build can reuse the other's layers.
-        if let Err(e) = append_edit(
-            &v.dir.join(&spec.expect.edit),
-            &format!("restage-e2e edit {} {stamp}", v.name),
-        ) {
-            row.fail(false, format!("editing {}: {e}", spec.expect.edit));
-            continue;
-        }
-        let tag = format!("{}-edit", v.tag);
-        images.tags.push(tag.clone());
-        let build = engine.build(
-            &v.dir,
-            &tag,
-            false,
-            &logs.join(format!("rebuild-{}.log", v.name)),
-            timeout,
-        );
-        row.rebuild_secs[i] = Some(build.secs);
-        if let Some(why) = build.failure {
-            row.fail(
-                false,
-                format!("{} image did not rebuild after the edit: {why}", v.name),
-            );
-            continue;
-        }
-        if let Some(step) = &spec.expect.cache_step {
-            let (matching, cached) = build.steps.cached_matching(step);
-            row.cache[i] = if matching == 0 {
-                "no such step".to_string()
-            } else if cached > 0 {
-                format!("yes {cached}/{matching}")
-            } else {
-                format!("no 0/{matching}")
-            };
-            reuse[i] = Some(cached > 0);
-        }
-    }
-    if spec.expect.cache_reuse && variants[1].built && reuse[1] != Some(true) {
+    if spec.expect.cache_reuse
+        && rewritten.built
+        && report.rebuild_edit.is_some()
+        && !matches!(rewritten.install_cached, Some((n, k)) if n > 0 && k > 0)
+    {
         row.fail(
             true,
             format!(
@@ -400,14 +315,19 @@ pub fn run_case_in(engine: &Engine, case: &str, fixture: &Path, spec: Result<Spe
             ),
         );
     }
-    drop(images);
-    row
+}
+
+/// Where a case keeps its logs: `<target>/e2e/<case>/`.
+pub fn case_log_dir(target: &Path, case: &str) -> PathBuf {
+    let dir = target.join("e2e").join(case);
+    let _ = std::fs::create_dir_all(&dir);
+    dir
 }
 
 fn restage(args: &[&str]) -> Exec {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_restage"));
     cmd.args(args);
-    docker::exec(cmd, Duration::from_secs(120)).unwrap_or_else(|e| Exec {
+    engine::exec(cmd, Duration::from_secs(120)).unwrap_or_else(|e| Exec {
         status: None,
         stdout: String::new(),
         stderr: format!("could not run restage: {e}"),
@@ -479,263 +399,6 @@ fn rewrite(spec: &Spec, dockerfile: &Path, logs: &Path, row: &mut Row) {
                 x.describe()
             ),
         );
-    }
-}
-
-/// Runs the spec's check against one image and returns its answer.
-fn run_check(engine: &Engine, spec: &Spec, case: &str, v: &Variant) -> Result<String, String> {
-    let name = docker::unique_name(&format!("restage-e2e-{case}-{}", v.name));
-    let guard = ContainerGuard {
-        engine,
-        name: name.clone(),
-    };
-    let deadline = spec.check_timeout();
-    match spec.check.kind {
-        CheckKind::Command => {
-            let mut args = vec!["run", "--rm", "--network", "none", "--name", &name];
-            for e in &spec.check.env {
-                args.extend(["-e", e.as_str()]);
-            }
-            args.push(&v.tag);
-            args.extend(spec.check.args.iter().map(String::as_str));
-            let x = engine.run(&args, deadline);
-            if !x.success() {
-                return Err(x.describe());
-            }
-            Ok(x.stdout)
-        }
-        CheckKind::Http => {
-            let port = spec.check.port.expect("validated: http has a port");
-            let path = spec
-                .check
-                .path
-                .as_deref()
-                .expect("validated: http has a path");
-            let publish = format!("127.0.0.1::{port}");
-            let mut args = vec!["run", "-d", "--name", &name, "-p", &publish];
-            for e in &spec.check.env {
-                args.extend(["-e", e.as_str()]);
-            }
-            args.push(&v.tag);
-            let x = engine.run(&args, Duration::from_secs(60));
-            if !x.success() {
-                return Err(format!("docker run: {}", x.describe()));
-            }
-            let x = engine.run(
-                &["port", &name, &format!("{port}/tcp")],
-                Duration::from_secs(30),
-            );
-            let addr: SocketAddr = x
-                .stdout
-                .lines()
-                .find_map(|l| l.trim().parse().ok())
-                .ok_or_else(|| format!("docker port: {}", x.describe()))?;
-            let start = Instant::now();
-            let mut last = String::from("no attempt");
-            while start.elapsed() < deadline {
-                let state = engine.run(
-                    &["inspect", "-f", "{{.State.Running}}", &name],
-                    Duration::from_secs(30),
-                );
-                if state.stdout.trim() == "false" {
-                    let logs = engine.run(&["logs", &name], Duration::from_secs(30));
-                    return Err(format!(
-                        "the container exited; logs: {}",
-                        docker::tail(&(logs.stdout + &logs.stderr), 15)
-                    ));
-                }
-                match http::get(addr, path, Duration::from_secs(5)) {
-                    Ok(answer) => {
-                        let want = spec.check.status.unwrap_or(200);
-                        if answer.status != want {
-                            return Err(format!(
-                                "HTTP {} (expected {want}): {}",
-                                answer.status,
-                                clip(&answer.body)
-                            ));
-                        }
-                        drop(guard);
-                        return Ok(format!("HTTP {}\n{}", answer.status, answer.body));
-                    }
-                    Err(e) => last = e,
-                }
-                std::thread::sleep(Duration::from_millis(300));
-            }
-            let logs = engine.run(&["logs", &name], Duration::from_secs(30));
-            Err(format!(
-                "no answer on {addr}{path} within {} s (last error: {last}); logs: {}",
-                deadline.as_secs(),
-                docker::tail(&(logs.stdout + &logs.stderr), 15)
-            ))
-        }
-    }
-}
-
-fn compare_config(
-    engine: &Engine,
-    spec: &Spec,
-    orig_text: &str,
-    orig: &Value,
-    new: &Value,
-    row: &mut Row,
-) {
-    for field in COMPARED_CONFIG {
-        if spec.expect.config_may_differ.iter().any(|f| f == field) {
-            continue;
-        }
-        let (a, b) = (
-            orig.get(*field).unwrap_or(&Value::Null),
-            new.get(*field).unwrap_or(&Value::Null),
-        );
-        let same = match *field {
-            "Cmd" | "Entrypoint" => {
-                compare::normalized_command(a) == compare::normalized_command(b)
-            }
-            _ => a == b,
-        };
-        if !same {
-            row.fail(
-                false,
-                format!("Config.{field} changed: original {a}, rewritten {b}"),
-            );
-        }
-    }
-    let base_env = match compare::final_base_image(orig_text) {
-        Some(base) => engine
-            .inspect(&base)
-            .map(|info| info.pointer("/Config/Env").cloned().unwrap_or(Value::Null))
-            .unwrap_or(Value::Null),
-        None => Value::Null,
-    };
-    let own = compare::own_env(orig.get("Env").unwrap_or(&Value::Null), &base_env);
-    let kept = compare::env_set(new.get("Env").unwrap_or(&Value::Null));
-    let lost: Vec<&String> = own.difference(&kept).collect();
-    if !lost.is_empty() {
-        row.fail(
-            false,
-            format!("the rewritten image lost or changed ENV the Dockerfile sets: {lost:?}"),
-        );
-    }
-}
-
-/// The uid the image runs as: `id -u` inside it, or, for images without `id` (distroless), its
-/// `Config.User` looked up in its /etc/passwd.
-fn uid_of(engine: &Engine, v: &Variant, case: &str) -> Result<u32, String> {
-    let x = engine.run(
-        &[
-            "run",
-            "--rm",
-            "--network",
-            "none",
-            "--entrypoint",
-            "id",
-            &v.tag,
-            "-u",
-        ],
-        Duration::from_secs(60),
-    );
-    if x.success()
-        && let Ok(uid) = x.stdout.trim().parse()
-    {
-        return Ok(uid);
-    }
-    let user = v
-        .config
-        .get("User")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    let name = user.split(':').next().unwrap_or_default();
-    if name.is_empty() {
-        return Ok(0);
-    }
-    if let Ok(uid) = name.parse() {
-        return Ok(uid);
-    }
-    let container = docker::unique_name(&format!("restage-e2e-{case}-passwd"));
-    let _guard = ContainerGuard {
-        engine,
-        name: container.clone(),
-    };
-    let x = engine.run(
-        &[
-            "create",
-            "--name",
-            &container,
-            &v.tag,
-            "/restage-e2e-never-run",
-        ],
-        Duration::from_secs(60),
-    );
-    if !x.success() {
-        return Err(format!("docker create: {}", x.describe()));
-    }
-    let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let dest = tmp.path().join("passwd");
-    let x = engine.run(
-        &[
-            "cp",
-            &format!("{container}:/etc/passwd"),
-            &dest.to_string_lossy(),
-        ],
-        Duration::from_secs(60),
-    );
-    if !x.success() {
-        return Err(format!(
-            "`id` failed and /etc/passwd could not be read: {}",
-            x.describe()
-        ));
-    }
-    let passwd = std::fs::read_to_string(&dest).map_err(|e| e.to_string())?;
-    passwd
-        .lines()
-        .map(|l| l.split(':').collect::<Vec<_>>())
-        .find(|f| f.first() == Some(&name))
-        .and_then(|f| f.get(2)?.parse().ok())
-        .ok_or_else(|| format!("user {name:?} is not in the image's /etc/passwd"))
-}
-
-/// Appends a comment line in the file's own comment syntax.
-fn append_edit(path: &Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or_default();
-    let line = match ext {
-        "rs" | "go" | "ts" | "js" | "mjs" | "cjs" | "java" | "c" | "h" | "kt" | "scala" => {
-            format!("// {text}\n")
-        }
-        "html" | "xml" => format!("<!-- {text} -->\n"),
-        _ => format!("# {text}\n"),
-    };
-    let mut file = std::fs::OpenOptions::new().append(true).open(path)?;
-    file.write_all(line.as_bytes())
-}
-
-fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let dest = to.join(entry.file_name());
-        let kind = entry.file_type()?;
-        if kind.is_symlink() {
-            // Kept as a link, as BuildKit sends it.
-            std::os::unix::fs::symlink(std::fs::read_link(entry.path())?, &dest)?;
-        } else if kind.is_dir() {
-            copy_dir(&entry.path(), &dest)?;
-        } else {
-            std::fs::copy(entry.path(), dest)?;
-        }
-    }
-    Ok(())
-}
-
-fn clip(s: &str) -> String {
-    let one_line = s.replace('\n', " ");
-    if one_line.chars().count() > 300 {
-        format!("{}...", one_line.chars().take(300).collect::<String>())
-    } else {
-        one_line
     }
 }
 

@@ -16,10 +16,10 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
-use crate::docker::Engine;
 use crate::harness::{self, GATE, env_flag, loud};
 use crate::report;
 use crate::spec::{Check, Expect, Spec};
+use restage::verify::engine::Engine;
 
 pub const REPORT: &str = "realprojects-report.md";
 
@@ -225,7 +225,7 @@ fn missing_context(dir: &Path, project: &Project) -> Option<String> {
     None
 }
 
-/// The `#[test]` body: every selected project, one at a time.
+/// The `real_projects` trial: every selected project, one at a time.
 pub fn run_all() {
     let list = match load() {
         Ok(list) => list,

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use crate::docker::Engine;
 use crate::harness::{Failure, loud, target_dir};
+use restage::verify::engine::Engine;
 
 #[derive(Clone, Debug)]
 pub struct Row {

@@ -11,10 +11,12 @@ use serde::Deserialize;
 /// Every transform id the harness asks `restage --check --select <id>` about, in pipeline order.
 pub const TRANSFORM_IDS: &[&str] = &["multi-stage", "copy-order", "non-root-user", "exec-form"];
 
-/// Fields of `docker image inspect .Config` that must be equal between the original and the
-/// rewritten image unless a spec lists them in `expect.config_may_differ`.
-pub const COMPARED_CONFIG: &[&str] =
-    &["Cmd", "Entrypoint", "WorkingDir", "ExposedPorts", "Volumes"];
+/// Config fields `restage verify` compares, which a spec may list in `expect.config_may_differ`.
+fn comparable(field: &str) -> bool {
+    restage::verify::compare::COMPARED_CONFIG.contains(&field)
+        || field == "Env"
+        || field == "Labels"
+}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -90,7 +92,7 @@ pub struct Expect {
     pub cache_step: Option<String>,
     /// A source file (relative to the case directory) to append a comment to before the rebuild.
     pub edit: String,
-    /// Fields of COMPARED_CONFIG that may legitimately differ after the rewrite.
+    /// Config fields (`restage verify` compares) that may legitimately differ after the rewrite.
     #[serde(default)]
     pub config_may_differ: Vec<String>,
 }
@@ -170,7 +172,7 @@ impl Spec {
             }
         }
         for field in &self.expect.config_may_differ {
-            if !COMPARED_CONFIG.contains(&field.as_str()) {
+            if !comparable(field) {
                 return Err(format!("expect.config_may_differ: unknown field {field:?}"));
             }
         }

@@ -13,3 +13,4 @@ mod outputs;
 mod packaging;
 mod stdin;
 mod syntax;
+mod verify;

@@ -21,7 +21,7 @@ pub fn get(addr: SocketAddr, path: &str, timeout: Duration) -> Result<Answer, St
         .set_write_timeout(Some(timeout))
         .map_err(|e| e.to_string())?;
     let request = format!(
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nUser-Agent: restage-e2e\r\nAccept: */*\r\nConnection: close\r\n\r\n",
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nUser-Agent: restage-verify\r\nAccept: */*\r\nConnection: close\r\n\r\n",
         addr.port()
     );
     stream

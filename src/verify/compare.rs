@@ -7,9 +7,11 @@
 //! - `Env`: every entry the original Dockerfile itself set (its image's Env minus the Env of the
 //!   base image of its final stage) must be in the rewritten image with the same value. Variables
 //!   that come from the base image (PATH, NODE_VERSION, JAVA_HOME, ...) may change with the base.
+//! - `Labels`: like `Env`, every label the original Dockerfile set must be kept with its value.
+//! - `StopSignal` and `Healthcheck` must be equal.
 //! - `User` is not compared: the rewrite is expected to change it.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
@@ -120,6 +122,108 @@ pub fn env_set(env: &Value) -> BTreeSet<String> {
         .unwrap_or_default()
 }
 
+/// The labels of `image` (a `Config.Labels` object) that are not inherited from `base`.
+pub fn own_labels(image: &Value, base: &Value) -> BTreeMap<String, String> {
+    let map = |v: &Value| -> BTreeMap<String, String> {
+        v.as_object()
+            .map(|o| {
+                o.iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let base = map(base);
+    map(image)
+        .into_iter()
+        .filter(|(k, v)| base.get(k) != Some(v))
+        .collect()
+}
+
+/// Fields of `docker image inspect .Config` compared as they are (after command normalisation).
+pub const COMPARED_CONFIG: &[&str] = &[
+    "Cmd",
+    "Entrypoint",
+    "WorkingDir",
+    "ExposedPorts",
+    "Volumes",
+    "StopSignal",
+    "Healthcheck",
+];
+
+/// Every way the rewritten image's configuration differs from the original's, one sentence each.
+/// `base` is the `Config` of the original's final base image (`Null` when unknown), so that only
+/// what the Dockerfile itself set is required of `Env` and `Labels`; `may_differ` lists fields of
+/// [`COMPARED_CONFIG`] (or `Env`, `Labels`) not to compare.
+pub fn config_differences(
+    orig: &Value,
+    new: &Value,
+    base: &Value,
+    may_differ: &[String],
+) -> Vec<String> {
+    let null = Value::Null;
+    let skip = |f: &str| may_differ.iter().any(|m| m == f);
+    let mut out = Vec::new();
+    for field in COMPARED_CONFIG {
+        if skip(field) {
+            continue;
+        }
+        let (a, b) = (
+            orig.get(*field).unwrap_or(&null),
+            new.get(*field).unwrap_or(&null),
+        );
+        let same = match *field {
+            "Cmd" | "Entrypoint" => normalized_command(a) == normalized_command(b),
+            // An empty value and an absent one mean the same.
+            _ => is_empty(a) && is_empty(b) || a == b,
+        };
+        if !same {
+            out.push(format!("{field} changed: original {a}, rewritten {b}"));
+        }
+    }
+    if !skip("Env") {
+        let own = own_env(
+            orig.get("Env").unwrap_or(&null),
+            base.get("Env").unwrap_or(&null),
+        );
+        let kept = env_set(new.get("Env").unwrap_or(&null));
+        let lost: Vec<&String> = own.difference(&kept).collect();
+        if !lost.is_empty() {
+            out.push(format!(
+                "Env: the rewritten image lost or changed ENV the Dockerfile sets: {lost:?}"
+            ));
+        }
+    }
+    if !skip("Labels") {
+        let own = own_labels(
+            orig.get("Labels").unwrap_or(&null),
+            base.get("Labels").unwrap_or(&null),
+        );
+        let kept = own_labels(new.get("Labels").unwrap_or(&null), &null);
+        let lost: Vec<String> = own
+            .iter()
+            .filter(|(k, v)| kept.get(*k) != Some(*v))
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        if !lost.is_empty() {
+            out.push(format!(
+                "Labels: the rewritten image lost or changed LABELs the Dockerfile sets: {lost:?}"
+            ));
+        }
+    }
+    out
+}
+
+fn is_empty(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+        _ => false,
+    }
+}
+
 /// The base image of the final stage of a Dockerfile, following `FROM <earlier stage>`; `None` for
 /// `scratch` or when it cannot be told without evaluating ARGs.
 pub fn final_base_image(dockerfile: &str) -> Option<String> {
@@ -218,6 +322,38 @@ mod tests {
         assert_eq!(
             final_base_image("FROM golang:1.22 AS b\nFROM scratch\n"),
             None
+        );
+    }
+
+    #[test]
+    fn config_differences_name_the_field() {
+        let orig = json!({"Cmd": ["/bin/sh", "-c", "node server.js"], "WorkingDir": "/app",
+            "Env": ["PATH=/usr/bin", "PORT=3000"], "Labels": {"team": "web", "base": "x"}});
+        let same = json!({"Cmd": ["node", "server.js"], "WorkingDir": "/app",
+            "Env": ["PATH=/bin", "PORT=3000"], "Labels": {"team": "web"}, "Volumes": {}});
+        let base = json!({"Env": ["PATH=/usr/bin"], "Labels": {"base": "x"}});
+        assert_eq!(
+            config_differences(&orig, &same, &base, &[]),
+            Vec::<String>::new()
+        );
+        let changed = json!({"Cmd": ["node", "index.js"], "WorkingDir": "/app",
+            "Env": ["PORT=8080"], "Labels": {}});
+        assert_eq!(
+            config_differences(&orig, &changed, &base, &[]),
+            vec![
+                r#"Cmd changed: original ["/bin/sh","-c","node server.js"], rewritten ["node","index.js"]"#.to_string(),
+                r#"Env: the rewritten image lost or changed ENV the Dockerfile sets: ["PORT=3000"]"#.to_string(),
+                r#"Labels: the rewritten image lost or changed LABELs the Dockerfile sets: ["team=web"]"#.to_string(),
+            ]
+        );
+        assert_eq!(
+            config_differences(
+                &orig,
+                &changed,
+                &base,
+                &["Cmd".into(), "Env".into(), "Labels".into()]
+            ),
+            Vec::<String>::new()
         );
     }
 
