@@ -6,7 +6,7 @@ use parse_dockerfile as pd;
 
 use super::{
     Document, Flag, Form, Instruction, Item, ItemKind, Kind, LineEnding, Span, Stage, Style,
-    SyntaxError, SyntaxErrorKind, Word, line_col,
+    SyntaxError, SyntaxErrorKind, Word,
 };
 
 const BOM: &str = "\u{feff}";
@@ -131,6 +131,7 @@ pub fn parse(text: &str) -> Result<Document, SyntaxError> {
         stages,
         style,
         escape,
+        lines: super::LineIndex::new(text),
     };
     check_trailing_escaped_escape(&doc)?;
     Ok(doc)
@@ -160,7 +161,7 @@ fn check_trailing_escaped_escape(doc: &Document) -> Result<(), SyntaxError> {
             }
             let run = body.bytes().rev().take_while(|&b| b == esc).count();
             if run >= 2 && run % 2 == 0 {
-                let (line, column) = line_col(&doc.text, start + body.len() - run);
+                let (line, column) = doc.line_col(start + body.len() - run);
                 return Err(SyntaxError {
                     kind: SyntaxErrorKind::Unsupported,
                     message: format!(

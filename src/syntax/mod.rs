@@ -24,6 +24,7 @@ pub struct Document {
     pub(crate) stages: Vec<Stage>,
     pub(crate) style: Style,
     pub(crate) escape: char,
+    pub(crate) lines: LineIndex,
 }
 
 /// One piece of the file: an instruction's extent or the trivia around it.
@@ -340,7 +341,16 @@ impl Document {
 
     /// 1-based line and column of a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
-        line_col(&self.text, offset)
+        self.lines.line_col(offset)
+    }
+
+    /// The instruction whose extent holds `offset`, if any.
+    pub fn instruction_at(&self, offset: usize) -> Option<&Instruction> {
+        let i = self
+            .instructions
+            .partition_point(|ins| ins.extent.start <= offset);
+        let ins = self.instructions.get(i.checked_sub(1)?)?;
+        (offset < ins.extent.end).then_some(ins)
     }
 
     /// The comment lines directly above an instruction (no blank line between), as one span of
@@ -402,7 +412,8 @@ impl Document {
     }
 }
 
-/// 1-based line and column (in bytes) of `offset` in `text`.
+/// 1-based line and column (in bytes) of `offset` in `text`. For one lookup; many lookups in one
+/// text go through a [`LineIndex`].
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
     let before = &text.as_bytes()[..offset];
@@ -414,6 +425,38 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
             .map_or(0, |p| p + 1)
         + 1;
     (line, col)
+}
+
+/// Where each line of a text starts: 1-based line and column (in bytes) of any offset in
+/// O(log lines), so positions cost the same at the end of a large file as at its start.
+#[derive(Debug, Clone, Default)]
+pub struct LineIndex {
+    /// Offset of the first byte of each line; the first is 0.
+    starts: Vec<usize>,
+    len: usize,
+}
+
+impl LineIndex {
+    pub fn new(text: &str) -> LineIndex {
+        let mut starts = vec![0];
+        starts.extend(
+            text.bytes()
+                .enumerate()
+                .filter(|&(_, b)| b == b'\n')
+                .map(|(i, _)| i + 1),
+        );
+        LineIndex {
+            starts,
+            len: text.len(),
+        }
+    }
+
+    /// 1-based line and column (in bytes) of `offset` (clamped to the text).
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.len);
+        let line = self.starts.partition_point(|&s| s <= offset);
+        (line, offset - self.starts[line - 1] + 1)
+    }
 }
 
 #[cfg(test)]
