@@ -246,7 +246,20 @@ impl Composed {
     /// as applied. The part of a replacement equal to the text it replaces (a common prefix or
     /// suffix) counts as kept, so text a transform rewrote unchanged keeps its position.
     pub fn apply(&mut self, current: &str, edits: &[Edit]) {
-        let edits: Vec<Edit> = edits.iter().map(|e| trim_unchanged(current, e)).collect();
+        // Edits that touch (a deletion and the insertion at its end) become one replacement
+        // first, so that text moved within them is seen as unchanged.
+        let mut joined: Vec<Edit> = Vec::with_capacity(edits.len());
+        for i in application_order(edits) {
+            let e = &edits[i];
+            match joined.last_mut() {
+                Some(last) if last.range.end == e.range.start => {
+                    last.range.end = e.range.end;
+                    last.text.push_str(&e.text);
+                }
+                _ => joined.push(e.clone()),
+            }
+        }
+        let edits: Vec<Edit> = joined.iter().map(|e| trim_unchanged(current, e)).collect();
         let edits = &edits[..];
         let mut rest = std::mem::take(&mut self.pieces).into_iter();
         let mut front: Option<Piece> = None;
@@ -519,6 +532,13 @@ mod tests {
         let mut c = Composed::new(3);
         c.apply("aé", &[Edit::replace(0..3, "aè")]);
         assert_eq!(c.edits(), vec![Edit::replace(1..3, "è")]);
+        // A deletion and an insertion at its end that writes the same text back: nothing moved.
+        let mut c = Composed::new(original.len());
+        c.apply(
+            original,
+            &[Edit::insert(23, "EXPOSE 1\nCMD é\n"), Edit::delete(7..23)],
+        );
+        assert_eq!(c.edits(), vec![]);
     }
 
     #[test]
