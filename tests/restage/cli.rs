@@ -299,9 +299,7 @@ fn bad_inputs_are_one_line_each_and_do_not_stop_the_run() {
     std::os::unix::fs::symlink(t.join("loop-a.Dockerfile"), t.join("loop-b.Dockerfile")).unwrap();
     std::fs::create_dir_all(t.join("dir/Dockerfile")).unwrap();
 
-    let started = std::time::Instant::now();
     let out = restage(t, &["--write", ".", "does-not-exist/Dockerfile"]);
-    let elapsed = started.elapsed();
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
     let expect = [
@@ -348,7 +346,6 @@ fn bad_inputs_are_one_line_each_and_do_not_stop_the_run() {
         std::fs::read(t.join("latin1/Dockerfile")).unwrap(),
         b"FROM x\nLABEL author=\"Jos\xe9\"\n"
     );
-    assert!(elapsed.as_secs() < 30, "bad inputs took {elapsed:?}");
 }
 
 #[test]

@@ -5,6 +5,7 @@
 use std::fmt::Write;
 
 use restage::edit;
+use restage::pipeline::PipelineError;
 use restage::report;
 use restage::syntax;
 use restage::transforms;
@@ -146,9 +147,8 @@ fn crlf_and_bom_variants_rewrite_the_same_way() {
                 .select
                 .clone()
                 .unwrap_or_else(|| vec![t.id.to_string()]);
-            let Ok(lf) = run_pipeline(&file, &text, &ids, opts.unsafe_fixes) else {
-                continue;
-            };
+            let lf = run_pipeline(&file, &text, &ids, opts.unsafe_fixes)
+                .unwrap_or_else(|e| panic!("{}: refused: {e}", dir.display()));
             let crlf_in = text.replace('\n', "\r\n");
             let crlf = run_pipeline(&file, &crlf_in, &ids, opts.unsafe_fixes)
                 .unwrap_or_else(|e| panic!("{}: CRLF variant refused: {e}", dir.display()));
@@ -174,8 +174,10 @@ fn crlf_and_bom_variants_rewrite_the_same_way() {
 }
 
 /// Every Dockerfile under fixtures/, through every transform together (with and without unsafe
-/// fixes): the pipeline converges or refuses cleanly, the output re-parses, and a second run
-/// changes nothing. This is where transforms meet each other.
+/// fixes, and as CRLF and BOM variants): the pipeline converges, the output re-parses and keeps
+/// every byte outside its edits, and a second run applies nothing. Only the syntax fixtures
+/// pinned below are rejected, with the error their own snapshot shows. This is where transforms
+/// meet each other.
 #[test]
 fn all_transforms_together_converge_on_every_fixture() {
     let ids: Vec<String> = transforms::registry()
@@ -184,18 +186,74 @@ fn all_transforms_together_converge_on_every_fixture() {
         .collect();
     let files = crate::common::all_dockerfiles();
     assert!(files.len() > 50, "found {} Dockerfiles", files.len());
+    let fixtures = root().join("fixtures");
+    let mut rejected = Vec::new();
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap();
+        let rel = file
+            .parent()
+            .unwrap()
+            .strip_prefix(&fixtures)
+            .unwrap()
+            .display()
+            .to_string();
         for unsafe_fixes in [false, true] {
-            match run_pipeline(&file, &text, &ids, unsafe_fixes) {
-                Err(restage::pipeline::PipelineError::Syntax(_)) => {}
-                Err(e) => panic!("{}: {e}", file.display()),
-                Ok(o) => {
-                    syntax::parse(&o.text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-                    let again = run_pipeline(&file, &o.text, &ids, unsafe_fixes).unwrap();
-                    assert_eq!(again.text, o.text, "{}: not a fixed point", file.display());
+            let lf = match run_pipeline(&file, &text, &ids, unsafe_fixes) {
+                Err(PipelineError::Syntax(e)) => {
+                    if !unsafe_fixes {
+                        rejected.push(format!("{rel}: {e}"));
+                    }
+                    continue;
                 }
+                Err(e) => panic!("{rel}: {e}"),
+                Ok(o) => o,
+            };
+            check_converged(
+                &format!("{rel} (unsafe fixes: {unsafe_fixes})"),
+                &file,
+                &lf,
+                &ids,
+                unsafe_fixes,
+            );
+            if text.contains('\r') || text.starts_with('\u{feff}') {
+                continue;
             }
+            let crlf = run_pipeline(&file, &text.replace('\n', "\r\n"), &ids, unsafe_fixes)
+                .unwrap_or_else(|e| panic!("{rel}: CRLF variant: {e}"));
+            assert_eq!(
+                crlf.text,
+                lf.text.replace('\n', "\r\n"),
+                "{rel}: CRLF variant"
+            );
+            check_converged(&format!("{rel} (CRLF)"), &file, &crlf, &ids, unsafe_fixes);
+            let bom = run_pipeline(&file, &format!("\u{feff}{text}"), &ids, unsafe_fixes)
+                .unwrap_or_else(|e| panic!("{rel}: BOM variant: {e}"));
+            assert_eq!(
+                bom.text,
+                format!("\u{feff}{}", lf.text),
+                "{rel}: BOM variant"
+            );
+            check_converged(&format!("{rel} (BOM)"), &file, &bom, &ids, unsafe_fixes);
         }
     }
+    insta::assert_snapshot!("all-transforms-rejected", rejected.join("\n"));
+}
+
+fn check_converged(
+    label: &str,
+    file: &std::path::Path,
+    o: &restage::pipeline::Outcome,
+    ids: &[String],
+    unsafe_fixes: bool,
+) {
+    syntax::parse(&o.text).unwrap_or_else(|e| panic!("{label}: output does not parse: {e}"));
+    check_edits(label, o);
+    let again = run_pipeline(file, &o.text, ids, unsafe_fixes)
+        .unwrap_or_else(|e| panic!("{label}: second run: {e}"));
+    assert_eq!(again.text, o.text, "{label}: not a fixed point");
+    assert!(
+        again.applied.is_empty() && again.edits.is_empty(),
+        "{label}: second run applied {:?}",
+        again.applied
+    );
 }
