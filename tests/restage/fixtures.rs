@@ -66,21 +66,40 @@ fn check_case(id: &str, dir: &std::path::Path) {
             for n in &o.applied {
                 writeln!(
                     snap,
-                    "applied {}:{} {} ({}): {}\n    why: {}",
-                    n.line, n.column, n.transform, n.applicability, n.title, n.reason
+                    "applied {}:{}-{}:{} {} ({}): {}\n    why: {}",
+                    n.line,
+                    n.column,
+                    n.end_line,
+                    n.end_column,
+                    n.transform,
+                    n.applicability,
+                    n.title,
+                    n.reason
                 )
                 .unwrap();
             }
             for n in &o.suggestions {
                 writeln!(
                     snap,
-                    "not applied {}:{} {} ({}): {}\n    why: {}",
-                    n.line, n.column, n.transform, n.applicability, n.title, n.reason
+                    "not applied {}:{}-{}:{} {} ({}): {}\n    why: {}",
+                    n.line,
+                    n.column,
+                    n.end_line,
+                    n.end_column,
+                    n.transform,
+                    n.applicability,
+                    n.title,
+                    n.reason
                 )
                 .unwrap();
             }
             for w in &o.warnings {
-                writeln!(snap, "warning: {w}").unwrap();
+                writeln!(
+                    snap,
+                    "warning {}:{}-{}:{}: {}",
+                    w.line, w.column, w.end_line, w.end_column, w.message
+                )
+                .unwrap();
             }
             if o.applied.is_empty() && o.suggestions.is_empty() {
                 writeln!(snap, "no change").unwrap();
