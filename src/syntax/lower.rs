@@ -145,7 +145,16 @@ pub fn parse(text: &str) -> Result<Document, SyntaxError> {
         style,
         escape,
         lines: super::LineIndex::new(text),
+        by_kind: Vec::new(),
     };
+    let mut doc = doc;
+    for (i, ins) in doc.instructions.iter().enumerate() {
+        let k = ins.kind as usize;
+        if doc.by_kind.len() <= k {
+            doc.by_kind.resize(k + 1, Vec::new());
+        }
+        doc.by_kind[k].push(i);
+    }
     check_trailing_escaped_escape(&doc)?;
     Ok(doc)
 }

@@ -25,6 +25,8 @@ pub struct Document {
     pub(crate) style: Style,
     pub(crate) escape: char,
     pub(crate) lines: LineIndex,
+    /// For each [`Kind`] (by its discriminant), the indices of the instructions of that kind.
+    pub(crate) by_kind: Vec<Vec<usize>>,
 }
 
 /// One piece of the file: an instruction's extent or the trivia around it.
@@ -342,6 +344,17 @@ impl Document {
     /// 1-based line and column of a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         self.lines.line_col(offset)
+    }
+
+    /// Indices of the instructions of `kind` within `range` of [`Document::instructions`], in
+    /// order: a look-up, not a scan, so per-instruction questions stay linear overall.
+    pub fn indices_of(&self, kind: Kind, range: Range<usize>) -> &[usize] {
+        let Some(list) = self.by_kind.get(kind as usize) else {
+            return &[];
+        };
+        let start = list.partition_point(|&i| i < range.start);
+        let end = list.partition_point(|&i| i < range.end);
+        &list[start..end.max(start)]
     }
 
     /// The instruction whose extent holds `offset`, if any.

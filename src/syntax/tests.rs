@@ -177,3 +177,28 @@ fn heredoc_markers_and_escape_directive() {
     assert_eq!(lower::opens_heredoc(continued, 5), Some(3));
     assert_eq!(lower::opens_heredoc(continued, 7), None);
 }
+
+#[test]
+fn line_index_agrees_with_counting_from_the_start() {
+    for text in ["", "a", "FROM a\r\nRUN b\n\n# c\nCMD é\n", "\n\n", "x\ny"] {
+        let index = LineIndex::new(text);
+        for offset in 0..=text.len() + 2 {
+            assert_eq!(
+                index.line_col(offset),
+                line_col(text, offset),
+                "{text:?} at {offset}"
+            );
+        }
+    }
+}
+
+#[test]
+fn instruction_at_finds_the_extent_holding_an_offset() {
+    let doc = parse("# c\nFROM a\n\nRUN b\n").unwrap();
+    assert_eq!(doc.instruction_at(0).map(|i| i.kind), None);
+    assert_eq!(doc.instruction_at(4).map(|i| i.kind), Some(Kind::From));
+    assert_eq!(doc.instruction_at(10).map(|i| i.kind), Some(Kind::From));
+    assert_eq!(doc.instruction_at(11).map(|i| i.kind), None);
+    assert_eq!(doc.instruction_at(12).map(|i| i.kind), Some(Kind::Run));
+    assert_eq!(doc.instruction_at(18).map(|i| i.kind), None);
+}

@@ -766,16 +766,16 @@ fn env_sets(doc: &Document, stage: &Stage, name: &str, value: &str) -> bool {
 
 /// True when an ENV of the stage before instruction `index` sets `name` to `value`.
 fn env_sets_before(doc: &Document, stage: &Stage, index: usize, name: &str, value: &str) -> bool {
-    doc.instructions()[stage.instructions.start..index]
+    doc.indices_of(Kind::Env, stage.instructions.start..index)
         .iter()
+        .map(|&ix| &doc.instructions()[ix])
         .any(|i| {
-            i.kind == Kind::Env
-                && i.words.first().is_some_and(|w| {
-                    let t = w.value.replace('"', "");
-                    t.split_whitespace()
-                        .any(|kv| kv == format!("{name}={value}"))
-                        || t.trim() == format!("{name} {value}")
-                })
+            i.words.first().is_some_and(|w| {
+                let t = w.value.replace('"', "");
+                t.split_whitespace()
+                    .any(|kv| kv == format!("{name}={value}"))
+                    || t.trim() == format!("{name} {value}")
+            })
         })
 }
 
