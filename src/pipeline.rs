@@ -304,16 +304,24 @@ impl Suppressions {
                 claimed[n] = true;
             }
         }
+        // Written comments: the unclaimed original with the same text, in order (a move); else
+        // the first original with that text (a copy, such as an instruction repeated in a new
+        // stage with its comments).
         let mut by_text: std::collections::HashMap<&str, std::collections::VecDeque<usize>> =
             std::collections::HashMap::new();
+        let mut first: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
         for (n, o) in self.list.iter().enumerate() {
+            first.entry(o.text.as_str()).or_insert(n);
             if !claimed[n] {
                 by_text.entry(o.text.as_str()).or_default().push_back(n);
             }
         }
         for (k, s) in found.iter().enumerate() {
             if ids[k].is_none() {
-                ids[k] = by_text.get_mut(s.text.as_str()).and_then(|q| q.pop_front());
+                ids[k] = by_text
+                    .get_mut(s.text.as_str())
+                    .and_then(|q| q.pop_front())
+                    .or_else(|| first.get(s.text.as_str()).copied());
             }
         }
         Current {
@@ -462,4 +470,47 @@ fn parse_ids(s: &str) -> Vec<String> {
         .map(|x| x.trim().to_string())
         .filter(|x| !x.is_empty())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn moved_and_copied_comments_keep_their_identity() {
+        let text = "FROM a\n# restage: ignore=x\nRUN a\n# restage: ignore=y\nCMD b\n";
+        let original = syntax::parse(text).unwrap();
+        let suppressions = Suppressions::of(&original);
+        assert_eq!(suppressions.list.len(), 2);
+        // The RUN moves below the CMD with its comment, and a copy of the CMD's comment is
+        // written above a new RUN.
+        let edits = vec![
+            Edit::delete(7..33),
+            Edit::insert(
+                59,
+                "# restage: ignore=x\nRUN a\n# restage: ignore=y\nRUN c\n",
+            ),
+        ];
+        let new_text = edit::apply(text, &edits).unwrap();
+        let mut composed = Composed::new(text.len());
+        composed.apply(text, &edits);
+        let doc = syntax::parse(&new_text).unwrap();
+        let current = suppressions.identify(&doc, &composed);
+        let ids: Vec<(String, Option<usize>)> = current
+            .list
+            .iter()
+            .map(|(s, id)| (s.text.clone(), *id))
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                ("# restage: ignore=y".to_string(), Some(1)),
+                ("# restage: ignore=x".to_string(), Some(0)),
+                ("# restage: ignore=y".to_string(), Some(1)),
+            ]
+        );
+        // Warnings stay at the original comment: line 2, columns 1 to 20.
+        let w = warning(&original, &suppressions.list[0], String::new());
+        assert_eq!((w.line, w.column, w.end_line, w.end_column), (2, 1, 2, 20));
+    }
 }
