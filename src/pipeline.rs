@@ -7,7 +7,7 @@
 use std::fmt;
 
 use crate::edit::{self, Applicability, Change, Composed, Edit, Origin};
-use crate::syntax::{self, Document, ItemKind, Kind, SyntaxError};
+use crate::syntax::{self, Document, ItemKind, Kind, LineIndex, SyntaxError};
 use crate::transforms::{Context, Transform};
 
 /// How many passes over all transforms before restage gives up on reaching a fixed point.
@@ -110,14 +110,15 @@ pub fn run(
     transforms: &[&Transform],
     options: Options,
 ) -> Result<Outcome, PipelineError> {
-    let original = syntax::parse(text).map_err(PipelineError::Syntax)?;
+    let mut doc = syntax::parse(text).map_err(PipelineError::Syntax)?;
+    // Positions are reported in the original text: keep its line index, not the whole model.
+    let original = doc.lines.clone();
     let known: Vec<&str> = crate::transforms::registry().iter().map(|t| t.id).collect();
     // Suppressions are identified by their span in the original text; the comments of each
     // intermediate document are matched back to them (see `Suppressions::identify`).
-    let mut suppressions = Suppressions::of(&original);
+    let mut suppressions = Suppressions::of(&doc);
     let mut warnings = suppressions.problems(&original, &known);
     let mut composed = Composed::new(text.len());
-    let mut doc = original.clone();
     let mut applied = Vec::new();
     let mut suggestions;
     let mut pass = 0;
@@ -206,7 +207,7 @@ pub fn run(
 
 /// A change as reported, its positions mapped back to the original text: a change anchored in
 /// text restage wrote is reported where that text was written.
-fn note(original: &Document, doc: &Document, composed: &Composed, change: &Change) -> Note {
+fn note(original: &LineIndex, doc: &Document, composed: &Composed, change: &Change) -> Note {
     let end = doc
         .instruction_at(change.anchor)
         .map_or(change.anchor, |i| i.extent.end);
@@ -331,7 +332,7 @@ impl Suppressions {
 
     /// Comments restage cannot use: unknown directives, unknown ids, `ignore` not above an
     /// instruction.
-    fn problems(&self, original: &Document, known: &[&str]) -> Vec<Warning> {
+    fn problems(&self, original: &LineIndex, known: &[&str]) -> Vec<Warning> {
         let mut out = Vec::new();
         for s in &self.list {
             if let Some(d) = &s.unknown {
@@ -365,7 +366,7 @@ impl Suppressions {
     }
 
     /// Usable comments that suppressed no change.
-    fn unused(&self, original: &Document) -> Vec<Warning> {
+    fn unused(&self, original: &LineIndex) -> Vec<Warning> {
         self.list
             .iter()
             .zip(&self.used)
@@ -454,7 +455,7 @@ fn scan(doc: &Document) -> Vec<Suppression> {
 }
 
 /// A warning about a suppression comment, at the comment's span in the original text.
-fn warning(original: &Document, s: &Suppression, message: String) -> Warning {
+fn warning(original: &LineIndex, s: &Suppression, message: String) -> Warning {
     let (line, column) = original.line_col(s.span.start);
     let (end_line, end_column) = original.line_col(s.span.end);
     Warning {
@@ -510,7 +511,7 @@ mod tests {
             ]
         );
         // Warnings stay at the original comment: line 2, columns 1 to 20.
-        let w = warning(&original, &suppressions.list[0], String::new());
+        let w = warning(&original.lines, &suppressions.list[0], String::new());
         assert_eq!((w.line, w.column, w.end_line, w.end_column), (2, 1, 2, 20));
     }
 }
