@@ -112,7 +112,7 @@ pub fn run(
 ) -> Result<Outcome, PipelineError> {
     let mut doc = syntax::parse(text).map_err(PipelineError::Syntax)?;
     // Positions are reported in the original text: keep its line index, not the whole model.
-    let original = doc.lines.clone();
+    let original = std::sync::Arc::new(doc.lines.clone());
     let known: Vec<&str> = crate::transforms::registry().iter().map(|t| t.id).collect();
     // Suppressions are identified by their span in the original text; the comments of each
     // intermediate document are matched back to them (see `Suppressions::identify`).
@@ -167,12 +167,17 @@ pub fn run(
             if new_text == doc.text() {
                 continue;
             }
-            let new_doc = syntax::parse(&new_text).map_err(|e| PipelineError::Refused {
+            let mut new_doc = syntax::parse(&new_text).map_err(|e| PipelineError::Refused {
                 transform: t.id,
                 message: format!("its output does not parse ({e})"),
             })?;
             applied.extend(accepted.iter().map(|c| note(&original, &doc, &composed, c)));
             composed.apply(doc.text(), &edits);
+            // Transforms that name a line in a message (`the COPY at line 14`) get the file's.
+            new_doc.origin = Some(syntax::Origin {
+                lines: original.clone(),
+                composed: composed.clone(),
+            });
             doc = new_doc;
             current = suppressions.identify(&doc, &composed);
             changed_by = Some(t.id);

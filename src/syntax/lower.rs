@@ -146,6 +146,7 @@ pub fn parse(text: &str) -> Result<Document, SyntaxError> {
         escape,
         lines: super::LineIndex::new(text),
         by_kind: Vec::new(),
+        origin: None,
     };
     let mut doc = doc;
     for (i, ins) in doc.instructions.iter().enumerate() {

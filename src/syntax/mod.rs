@@ -27,6 +27,16 @@ pub struct Document {
     pub(crate) lines: LineIndex,
     /// For each [`Kind`] (by its discriminant), the indices of the instructions of that kind.
     pub(crate) by_kind: Vec<Vec<usize>>,
+    /// For a document the pipeline made by applying edits: the file as read (its line index)
+    /// and the edits that lead from it to this text, so positions in messages are the file's.
+    pub(crate) origin: Option<Origin>,
+}
+
+/// Where a rewritten document's text came from.
+#[derive(Debug, Clone)]
+pub(crate) struct Origin {
+    pub(crate) lines: std::sync::Arc<LineIndex>,
+    pub(crate) composed: crate::edit::Composed,
 }
 
 /// One piece of the file: an instruction's extent or the trivia around it.
@@ -341,9 +351,13 @@ impl Document {
         self.escape
     }
 
-    /// 1-based line and column of a byte offset.
+    /// 1-based line and column of a byte offset, in the file as read: for a document the
+    /// pipeline rewrote, an offset in text restage wrote is where that text was written.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
-        self.lines.line_col(offset)
+        match &self.origin {
+            Some(o) => o.lines.line_col(o.composed.map_start(offset)),
+            None => self.lines.line_col(offset),
+        }
     }
 
     /// Indices of the instructions of `kind` within `range` of [`Document::instructions`], in
