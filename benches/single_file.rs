@@ -6,13 +6,15 @@
 //! and the largest peak RSS (from `wait4`, so that one child's) are printed as a Markdown table.
 //! Nothing is asserted about time: the numbers are for reading (benches/README.md keeps them).
 //!
-//! Shapes: 16,000 suppression comments each above a RUN; 30,000 heredoc RUNs; 40,000 RUNs, in a
+//! Shapes: 16,000 suppression comments each above a RUN; 30,000 in one block above the CMD;
+//! 30,000 heredoc RUNs; 40,000 RUNs, in a
 //! plain stage and in a stage the transforms analyse (`FROM node:20`, `COPY . .`, a `CMD`); a
 //! 900 KB `.dockerignore` next to a 3-line Dockerfile. Each is also run at a quarter of its size,
 //! so a reader sees how time grows (linear: about 4x between the two rows).
 //!
 //! Run without `--bench` (as `cargo test --benches` does) it only checks that restage accepts each
-//! shape at a small size. `--bin PATH` times another restage binary (to compare two builds).
+//! shape at a small size. `--bin PATH` times another restage binary (to compare two builds);
+//! `--only TEXT` runs just the shapes whose name contains TEXT.
 
 use std::fmt::Write as _;
 use std::fs;
@@ -34,8 +36,15 @@ fn main() {
             || PathBuf::from(env!("CARGO_BIN_EXE_restage")),
             PathBuf::from,
         );
+    // `--only TEXT`: just the shapes whose name contains TEXT.
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+        .unwrap_or_default();
     let result = if args.iter().any(|a| a == "--bench") {
-        bench(&bin)
+        bench(&bin, &only)
     } else {
         smoke(&bin)
     };
@@ -58,6 +67,11 @@ const SHAPES: &[Shape] = &[
         name: "suppression comments",
         generate: suppressions,
         full: 16_000,
+    },
+    Shape {
+        name: "suppression comments in one block",
+        generate: suppression_block,
+        full: 30_000,
     },
     Shape {
         name: "heredoc RUNs",
@@ -85,6 +99,16 @@ fn suppressions(n: usize) -> Vec<(&'static str, String)> {
     let mut s = String::from("FROM node:20-slim\n");
     for i in 0..n {
         writeln!(s, "# restage: ignore=exec-form\nRUN echo {i}").unwrap();
+    }
+    s.push_str("CMD node server.js\n");
+    vec![("Dockerfile", s)]
+}
+
+/// One comment block above the CMD: each line's scope once re-read the rest of the block.
+fn suppression_block(n: usize) -> Vec<(&'static str, String)> {
+    let mut s = String::from("FROM node:20-slim\n");
+    for _ in 0..n {
+        s.push_str("# restage: ignore=exec-form\n");
     }
     s.push_str("CMD node server.js\n");
     vec![("Dockerfile", s)]
@@ -154,12 +178,15 @@ fn smoke(bin: &Path) -> Res<()> {
     Ok(())
 }
 
-fn bench(bin: &Path) -> Res<()> {
+fn bench(bin: &Path, only: &str) -> Res<()> {
     let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
     let mut table = String::from(
         "| shape | count | bytes | median wall | median CPU | peak RSS |\n|---|---:|---:|---:|---:|---:|\n",
     );
     for (k, shape) in SHAPES.iter().enumerate() {
+        if !shape.name.contains(only) {
+            continue;
+        }
         for count in [shape.full / 4, shape.full] {
             let dir = tmp.path().join(format!("{k}-{count}"));
             let bytes = write_shape(&dir, &(shape.generate)(count))?;
