@@ -130,9 +130,7 @@ pub fn overlaps(a: &Range<usize>, b: &Range<usize>) -> bool {
 /// Applies edits to `text`. Edits may come in any order; insertions at the same offset keep their
 /// given order, and an insertion at the start of a replaced range goes before the replacement.
 pub fn apply(text: &str, edits: &[Edit]) -> Result<String, Overlap> {
-    let mut order: Vec<usize> = (0..edits.len()).collect();
-    // Stable: by start, insertions before replacements at the same start, then given order.
-    order.sort_by_key(|&i| (edits[i].range.start, !edits[i].range.is_empty()));
+    let order = application_order(edits);
     for w in order.windows(2) {
         let (a, b) = (&edits[w[0]].range, &edits[w[1]].range);
         if overlaps(a, b) {
@@ -159,6 +157,303 @@ pub fn apply(text: &str, edits: &[Edit]) -> Result<String, Overlap> {
     }
     out.push_str(&text[pos..]);
     Ok(out)
+}
+
+/// The order `apply` applies edits in: by start, insertions before replacements at the same
+/// start, then the given order.
+fn application_order(edits: &[Edit]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..edits.len()).collect();
+    order.sort_by_key(|&i| (edits[i].range.start, !edits[i].range.is_empty()));
+    order
+}
+
+/// A piece of the current text: bytes kept from the original, or text restage wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Piece {
+    /// This range of the original text, unchanged.
+    Kept(Range<usize>),
+    Written(String),
+}
+
+impl Piece {
+    fn len(&self) -> usize {
+        match self {
+            Piece::Kept(r) => r.len(),
+            Piece::Written(s) => s.len(),
+        }
+    }
+}
+
+/// Where an offset of the current text came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// The byte at this original offset, unchanged.
+    Kept(usize),
+    /// Text restage wrote in place of the original range starting here.
+    Written(usize),
+}
+
+/// Every edit applied so far, composed: the current text as pieces of the original and text
+/// restage wrote. Maps an offset of the current text back to the original, and gives the edits
+/// against the original that produce the current text.
+#[derive(Debug, Clone)]
+pub struct Composed {
+    pieces: Vec<Piece>,
+    /// Current-text offset where each piece starts.
+    starts: Vec<usize>,
+    original_len: usize,
+}
+
+impl Composed {
+    /// No edit yet: the current text is the original.
+    pub fn new(original_len: usize) -> Composed {
+        let pieces = if original_len == 0 {
+            Vec::new()
+        } else {
+            vec![Piece::Kept(0..original_len)]
+        };
+        let mut c = Composed {
+            pieces,
+            starts: Vec::new(),
+            original_len,
+        };
+        c.index();
+        c
+    }
+
+    fn index(&mut self) {
+        self.starts.clear();
+        let mut at = 0;
+        for p in &self.pieces {
+            self.starts.push(at);
+            at += p.len();
+        }
+    }
+
+    /// Length of the current text.
+    pub fn len(&self) -> usize {
+        self.starts
+            .last()
+            .map_or(0, |s| s + self.pieces[self.pieces.len() - 1].len())
+    }
+
+    /// True when the current text is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Records `edits` against `current` (the current text; edits already checked by [`apply`])
+    /// as applied. The part of a replacement equal to the text it replaces (a common prefix or
+    /// suffix) counts as kept, so text a transform rewrote unchanged keeps its position.
+    pub fn apply(&mut self, current: &str, edits: &[Edit]) {
+        // Edits that touch (a deletion and the insertion at its end) become one replacement
+        // first, so that text moved within them is seen as unchanged.
+        let mut joined: Vec<Edit> = Vec::with_capacity(edits.len());
+        for i in application_order(edits) {
+            let e = &edits[i];
+            match joined.last_mut() {
+                Some(last) if last.range.end == e.range.start => {
+                    last.range.end = e.range.end;
+                    last.text.push_str(&e.text);
+                }
+                _ => joined.push(e.clone()),
+            }
+        }
+        let edits: Vec<Edit> = joined.iter().map(|e| trim_unchanged(current, e)).collect();
+        let edits = &edits[..];
+        let mut rest = std::mem::take(&mut self.pieces).into_iter();
+        let mut front: Option<Piece> = None;
+        let mut out: Vec<Piece> = Vec::new();
+        let mut pos = 0;
+        // Moves `n` bytes from the front of the current pieces to `out` (or drops them).
+        let mut take = |n: usize, keep: bool, out: &mut Vec<Piece>| {
+            let mut n = n;
+            while n > 0 {
+                let Some(p) = front.take().or_else(|| rest.next()) else {
+                    return;
+                };
+                let len = p.len();
+                let (head, tail) = if n >= len {
+                    (p, None)
+                } else {
+                    match p {
+                        Piece::Kept(r) => (
+                            Piece::Kept(r.start..r.start + n),
+                            Some(Piece::Kept(r.start + n..r.end)),
+                        ),
+                        Piece::Written(s) => (
+                            Piece::Written(s[..n].to_string()),
+                            Some(Piece::Written(s[n..].to_string())),
+                        ),
+                    }
+                };
+                n -= head.len();
+                if keep {
+                    push(out, head);
+                }
+                front = tail;
+            }
+        };
+        for i in application_order(edits) {
+            let e = &edits[i];
+            take(e.range.start - pos, true, &mut out);
+            take(e.range.len(), false, &mut out);
+            if !e.text.is_empty() {
+                push(&mut out, Piece::Written(e.text.clone()));
+            }
+            pos = e.range.end;
+        }
+        take(usize::MAX, true, &mut out);
+        self.pieces = out;
+        self.index();
+    }
+
+    /// Where the byte at `offset` of the current text came from (the end of the text maps to
+    /// the end of the original). Written text maps to the start of the original range it
+    /// replaced.
+    pub fn origin(&self, offset: usize) -> Origin {
+        let i = self.starts.partition_point(|&s| s <= offset);
+        match i.checked_sub(1).map(|i| (i, &self.pieces[i])) {
+            Some((i, Piece::Kept(r))) if offset - self.starts[i] < r.len() => {
+                Origin::Kept(r.start + offset - self.starts[i])
+            }
+            Some((i, Piece::Written(s))) if offset - self.starts[i] < s.len() => {
+                Origin::Written(self.kept_end_before(i))
+            }
+            _ => Origin::Kept(self.original_len),
+        }
+    }
+
+    /// The original offset of a start position in the current text.
+    pub fn map_start(&self, offset: usize) -> usize {
+        match self.origin(offset) {
+            Origin::Kept(o) | Origin::Written(o) => o,
+        }
+    }
+
+    /// The original offset of an end position (exclusive) in the current text: just past the
+    /// original byte before it, or the end of the original range that written text replaced.
+    pub fn map_end(&self, offset: usize) -> usize {
+        if offset == 0 {
+            return 0;
+        }
+        let i = self.starts.partition_point(|&s| s < offset) - 1;
+        match &self.pieces[i] {
+            Piece::Kept(r) => (r.start + (offset - self.starts[i])).min(r.end),
+            Piece::Written(_) => self.kept_start_after(i),
+        }
+    }
+
+    fn kept_end_before(&self, i: usize) -> usize {
+        self.pieces[..i]
+            .iter()
+            .rev()
+            .find_map(|p| match p {
+                Piece::Kept(r) => Some(r.end),
+                Piece::Written(_) => None,
+            })
+            .unwrap_or(0)
+    }
+
+    fn kept_start_after(&self, i: usize) -> usize {
+        self.pieces[i + 1..]
+            .iter()
+            .find_map(|p| match p {
+                Piece::Kept(r) => Some(r.start),
+                Piece::Written(_) => None,
+            })
+            .unwrap_or(self.original_len)
+    }
+
+    /// The edits against the original that give the current text: sorted, non-overlapping,
+    /// each a maximal run of changed text.
+    pub fn edits(&self) -> Vec<Edit> {
+        let mut out = Vec::new();
+        let mut original_pos = 0;
+        let mut written = String::new();
+        for p in &self.pieces {
+            match p {
+                Piece::Written(s) => written.push_str(s),
+                Piece::Kept(r) => {
+                    if r.start > original_pos || !written.is_empty() {
+                        out.push(Edit::replace(
+                            original_pos..r.start,
+                            std::mem::take(&mut written),
+                        ));
+                    }
+                    original_pos = r.end;
+                }
+            }
+        }
+        if self.original_len > original_pos || !written.is_empty() {
+            out.push(Edit::replace(original_pos..self.original_len, written));
+        }
+        out
+    }
+}
+
+/// The edit without the bytes at its start and end that equal the text they replace (at char
+/// boundaries). Trimming the start first or the end first can differ (`EXPOSE` after an
+/// inserted `ENV` shares an `E` at the start): the smaller edit wins, then the one that starts
+/// a line.
+fn trim_unchanged(current: &str, e: &Edit) -> Edit {
+    let old = &current[e.range.clone()];
+    let new = e.text.as_str();
+    let (p1, s1) = {
+        let p = common_prefix(old, new);
+        (p, common_suffix(&old[p..], &new[p..]))
+    };
+    let (p2, s2) = {
+        let s = common_suffix(old, new);
+        (
+            common_prefix(&old[..old.len() - s], &new[..new.len() - s]),
+            s,
+        )
+    };
+    // On a tie, the edit that starts a line (what a reader expects of an inserted line).
+    let line_start =
+        |p: usize| e.range.start + p == 0 || current.as_bytes()[e.range.start + p - 1] == b'\n';
+    let second = p2 + s2 > p1 + s1 || (p2 + s2 == p1 + s1 && line_start(p2) && !line_start(p1));
+    let (prefix, suffix) = if second { (p2, s2) } else { (p1, s1) };
+    Edit::replace(
+        e.range.start + prefix..e.range.end - suffix,
+        &new[prefix..new.len() - suffix],
+    )
+}
+
+/// Length of the common prefix of `a` and `b`, at a char boundary.
+fn common_prefix(a: &str, b: &str) -> usize {
+    let mut n = a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count();
+    while !a.is_char_boundary(n) || !b.is_char_boundary(n) {
+        n -= 1;
+    }
+    n
+}
+
+/// Length of the common suffix of `a` and `b`, at a char boundary.
+fn common_suffix(a: &str, b: &str) -> usize {
+    let mut n = a
+        .bytes()
+        .rev()
+        .zip(b.bytes().rev())
+        .take_while(|(x, y)| x == y)
+        .count();
+    while !a.is_char_boundary(a.len() - n) || !b.is_char_boundary(b.len() - n) {
+        n -= 1;
+    }
+    n
+}
+
+/// Appends a piece, merging it with the last one when they join.
+fn push(out: &mut Vec<Piece>, p: Piece) {
+    if p.len() == 0 {
+        return;
+    }
+    match (out.last_mut(), p) {
+        (Some(Piece::Kept(a)), Piece::Kept(b)) if a.end == b.start => a.end = b.end,
+        (Some(Piece::Written(a)), Piece::Written(b)) => a.push_str(&b),
+        (_, p) => out.push(p),
+    }
 }
 
 #[cfg(test)]
@@ -189,6 +484,61 @@ mod tests {
         assert!(apply("hello world", &inner).is_err());
         let adjacent = vec![Edit::replace(0..5, "x"), Edit::replace(5..6, "_")];
         assert_eq!(apply("hello world", &adjacent).unwrap(), "x_world");
+    }
+
+    #[test]
+    fn composed_edits_rebuild_the_text_and_map_back() {
+        let original = "FROM a\nRUN x\nCMD y\n";
+        let mut composed = Composed::new(original.len());
+        let first = vec![Edit::insert(7, "COPY a b\n"), Edit::replace(11..12, "zz")];
+        let one = apply(original, &first).unwrap();
+        composed.apply(original, &first);
+        assert_eq!(one, "FROM a\nCOPY a b\nRUN zz\nCMD y\n");
+        // Edits of the second pass touch text of the first and the original.
+        let second = vec![Edit::replace(9..22, "Q"), Edit::insert(28, "!")];
+        let two = apply(&one, &second).unwrap();
+        composed.apply(&one, &second);
+        assert_eq!(two, "FROM a\nCOQ\nCMD y!\n");
+        let edits = composed.edits();
+        assert_eq!(
+            edits,
+            vec![Edit::replace(7..12, "COQ"), Edit::insert(18, "!")]
+        );
+        assert_eq!(apply(original, &edits).unwrap(), two);
+        // Kept bytes map to themselves, written ones to the start of what they replaced.
+        assert_eq!(composed.origin(0), Origin::Kept(0));
+        assert_eq!(composed.origin(8), Origin::Written(7));
+        assert_eq!(composed.origin(10), Origin::Kept(12));
+        assert_eq!(composed.origin(11), Origin::Kept(13));
+        assert_eq!(composed.origin(16), Origin::Written(18));
+        assert_eq!(composed.origin(17), Origin::Kept(18));
+        assert_eq!(composed.origin(two.len()), Origin::Kept(original.len()));
+        assert_eq!(composed.map_end(10), 12);
+        assert_eq!(composed.map_end(11), 13);
+        assert_eq!(composed.map_end(17), 18);
+        assert_eq!(composed.len(), two.len());
+    }
+
+    #[test]
+    fn rewritten_but_equal_text_stays_kept() {
+        let original = "FROM a\nEXPOSE 1\nCMD é\n";
+        let mut composed = Composed::new(original.len());
+        // Rewrites everything after FROM, adding one line: only that line is new.
+        let edits = vec![Edit::replace(7..23, "ENV X=1\nEXPOSE 1\nCMD é\n")];
+        composed.apply(original, &edits);
+        assert_eq!(composed.edits(), vec![Edit::insert(7, "ENV X=1\n")]);
+        assert_eq!(composed.origin(17), Origin::Kept(9));
+        // A shared prefix that ends inside a character backs off to its start.
+        let mut c = Composed::new(3);
+        c.apply("aé", &[Edit::replace(0..3, "aè")]);
+        assert_eq!(c.edits(), vec![Edit::replace(1..3, "è")]);
+        // A deletion and an insertion at its end that writes the same text back: nothing moved.
+        let mut c = Composed::new(original.len());
+        c.apply(
+            original,
+            &[Edit::insert(23, "EXPOSE 1\nCMD é\n"), Edit::delete(7..23)],
+        );
+        assert_eq!(c.edits(), vec![]);
     }
 
     #[test]

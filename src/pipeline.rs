@@ -1,12 +1,13 @@
 //! One file through the transforms: parse, run each transform, apply its changes, re-parse, and
 //! repeat until a pass changes nothing. The file is refused (left untouched, with an error naming
 //! the transform) when an output does not parse, edits overlap, or no fixed point is reached.
-//! Suppression comments (`# restage: ignore=ID`) are honoured here.
+//! Suppression comments (`# restage: ignore=ID`) are honoured here, and every position reported
+//! (notes, warnings) is mapped back to the original text through the edits applied so far.
 
 use std::fmt;
 
-use crate::edit::{self, Applicability, Change, Edit};
-use crate::syntax::{self, Document, ItemKind, Kind, SyntaxError};
+use crate::edit::{self, Applicability, Change, Composed, Edit, Origin};
+use crate::syntax::{self, Document, ItemKind, Kind, LineIndex, SyntaxError};
 use crate::transforms::{Context, Transform};
 
 /// How many passes over all transforms before restage gives up on reaching a fixed point.
@@ -28,11 +29,15 @@ pub struct Note {
     pub reason: String,
 }
 
-/// A problem that does not stop the file, at a 1-based line and column of the original text.
+/// A problem that does not stop the file, at a span of the original text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Warning {
+    /// 1-based line and column (in bytes) where the span starts.
     pub line: usize,
     pub column: usize,
+    /// 1-based line and column (in bytes) just past its end.
+    pub end_line: usize,
+    pub end_column: usize,
     pub message: String,
 }
 
@@ -49,6 +54,9 @@ pub struct Outcome {
     pub original: String,
     /// The text after every applied change (equal to `original` when nothing applied).
     pub text: String,
+    /// Every applied change, composed into edits against `original`: sorted, non-overlapping,
+    /// and applying them to `original` gives `text`.
+    pub edits: Vec<Edit>,
     /// Changes applied, in order.
     pub applied: Vec<Note>,
     /// Changes not applied: suggestions (DisplayOnly), and Unsafe changes without
@@ -103,9 +111,14 @@ pub fn run(
     options: Options,
 ) -> Result<Outcome, PipelineError> {
     let mut doc = syntax::parse(text).map_err(PipelineError::Syntax)?;
+    // Positions are reported in the original text: keep its line index, not the whole model.
+    let original = std::sync::Arc::new(doc.lines.clone());
     let known: Vec<&str> = crate::transforms::registry().iter().map(|t| t.id).collect();
+    // Suppressions are identified by their span in the original text; the comments of each
+    // intermediate document are matched back to them (see `Suppressions::identify`).
     let mut suppressions = Suppressions::of(&doc);
-    let mut warnings = suppressions.problems(&known);
+    let mut warnings = suppressions.problems(&original, &known);
+    let mut composed = Composed::new(text.len());
     let mut applied = Vec::new();
     let mut suggestions;
     let mut pass = 0;
@@ -113,14 +126,12 @@ pub fn run(
         pass += 1;
         let mut changed_by: Option<&'static str> = None;
         suggestions = Vec::new();
-        let mut current = Suppressions::of(&doc);
+        let mut current = suppressions.identify(&doc, &composed);
         for t in transforms {
             let mut accepted: Vec<Change> = Vec::new();
             for change in (t.run)(&doc, ctx) {
-                if let Some(n) = current.covering(&doc, &change) {
-                    if let Some(u) = suppressions.used.get_mut(n) {
-                        *u = true;
-                    }
+                if let Some(n) = current.covering(&change) {
+                    suppressions.used[n] = true;
                     continue;
                 }
                 let applies = match change.applicability {
@@ -129,7 +140,7 @@ pub fn run(
                     Applicability::DisplayOnly => false,
                 };
                 if !applies || change.edits.is_empty() {
-                    suggestions.push(note(&doc, &change));
+                    suggestions.push(note(&original, &doc, &composed, &change));
                     continue;
                 }
                 // A change that collides with one already accepted waits for the next pass.
@@ -156,13 +167,19 @@ pub fn run(
             if new_text == doc.text() {
                 continue;
             }
-            let new_doc = syntax::parse(&new_text).map_err(|e| PipelineError::Refused {
+            let mut new_doc = syntax::parse(&new_text).map_err(|e| PipelineError::Refused {
                 transform: t.id,
                 message: format!("its output does not parse ({e})"),
             })?;
-            applied.extend(accepted.iter().map(|c| note(&doc, c)));
+            applied.extend(accepted.iter().map(|c| note(&original, &doc, &composed, c)));
+            composed.apply(doc.text(), &edits);
+            // Transforms that name a line in a message (`the COPY at line 14`) get the file's.
+            new_doc.origin = Some(syntax::Origin {
+                lines: original.clone(),
+                composed: composed.clone(),
+            });
             doc = new_doc;
-            current = Suppressions::of(&doc);
+            current = suppressions.identify(&doc, &composed);
             changed_by = Some(t.id);
         }
         match changed_by {
@@ -176,24 +193,33 @@ pub fn run(
             Some(_) => {}
         }
     }
-    warnings.extend(suppressions.unused());
+    warnings.extend(suppressions.unused(&original));
+    let edits = composed.edits();
+    debug_assert_eq!(
+        edit::apply(text, &edits).as_deref(),
+        Ok(doc.text()),
+        "composed edits rebuild the output"
+    );
     Ok(Outcome {
         original: text.to_string(),
         text: doc.text().to_string(),
+        edits,
         applied,
         suggestions,
         warnings,
     })
 }
 
-fn note(doc: &Document, change: &Change) -> Note {
-    let (line, column) = doc.line_col(change.anchor);
+/// A change as reported, its positions mapped back to the original text: a change anchored in
+/// text restage wrote is reported where that text was written.
+fn note(original: &LineIndex, doc: &Document, composed: &Composed, change: &Change) -> Note {
     let end = doc
-        .instructions()
-        .iter()
-        .find(|i| i.extent.start <= change.anchor && change.anchor < i.extent.end)
+        .instruction_at(change.anchor)
         .map_or(change.anchor, |i| i.extent.end);
-    let (end_line, end_column) = doc.line_col(end);
+    let start = composed.map_start(change.anchor);
+    let end = composed.map_end(end).max(start);
+    let (line, column) = original.line_col(start);
+    let (end_line, end_column) = original.line_col(end);
     Note {
         transform: change.transform,
         applicability: change.applicability,
@@ -209,10 +235,13 @@ fn note(doc: &Document, change: &Change) -> Note {
 /// One `# restage:` comment.
 #[derive(Debug, Clone)]
 struct Suppression {
-    line: usize,
+    /// The comment: from its `#` to the end of its line (no terminator).
+    span: std::ops::Range<usize>,
     /// Empty: every transform.
     ids: Vec<String>,
     scope: Scope,
+    /// The comment's text (the bytes of `span`).
+    text: String,
     /// Text after `restage:` when it is not a directive restage knows.
     unknown: Option<String>,
 }
@@ -226,105 +255,95 @@ enum Scope {
     Nothing,
 }
 
-/// The suppression comments of a document, in file order.
+/// The suppression comments of the original document, in file order, and which of them
+/// suppressed a change.
 #[derive(Debug, Clone)]
 struct Suppressions {
     list: Vec<Suppression>,
     used: Vec<bool>,
 }
 
-impl Suppressions {
-    fn of(doc: &Document) -> Suppressions {
-        let text = doc.text();
-        let mut list = Vec::new();
-        let items = doc.items();
-        for (k, item) in items.iter().enumerate() {
-            if item.kind != ItemKind::Trivia {
-                continue;
-            }
-            let mut offset = item.range.start;
-            let lines: Vec<&str> = text[item.range.clone()].split_inclusive('\n').collect();
-            let count = lines.len();
-            for (n, line) in lines.into_iter().enumerate() {
-                let start = offset;
-                offset += line.len();
-                let t = line.trim().trim_start_matches('\u{feff}');
-                let Some(rest) = t.strip_prefix('#') else {
-                    continue;
-                };
-                let Some(directive) = rest.trim_start().strip_prefix("restage:") else {
-                    continue;
-                };
-                let directive = directive.trim();
-                let (name, ids) = match directive.split_once('=') {
-                    Some((n, ids)) => (n.trim(), parse_ids(ids)),
-                    None => (directive, Vec::new()),
-                };
-                let line_no = doc.line_col(start).0;
-                let (scope, unknown) = match name {
-                    "ignore-file" => (Scope::File, None),
-                    "ignore" if !ids.is_empty() => {
-                        // Only the last comment block line directly above an instruction counts:
-                        // the rest of this trivia after it must be comment lines only.
-                        let trailing_comments_only = n + 1 == count
-                            || text[offset..item.range.end]
-                                .lines()
-                                .all(|l| l.trim().starts_with('#'));
-                        let next = items.get(k + 1).and_then(|i| match i.kind {
-                            ItemKind::Instruction(ix) => Some(ix),
-                            ItemKind::Trivia => None,
-                        });
-                        match next {
-                            Some(ix) if trailing_comments_only => {
-                                let ins = &doc.instructions()[ix];
-                                let range = if ins.kind == Kind::From {
-                                    let stage =
-                                        &doc.stages()[ins.stage.expect("FROM opens a stage")];
-                                    let last = &doc.instructions()[stage.instructions.end - 1];
-                                    ins.extent.start..last.extent.end
-                                } else {
-                                    ins.extent.clone()
-                                };
-                                (Scope::Range(range), None)
-                            }
-                            _ => (Scope::Nothing, None),
-                        }
-                    }
-                    _ => (Scope::Nothing, Some(directive.to_string())),
-                };
-                list.push(Suppression {
-                    line: line_no,
-                    ids,
-                    scope,
-                    unknown,
-                });
-            }
-        }
-        let used = vec![false; list.len()];
-        Suppressions { list, used }
-    }
+/// The suppression comments of an intermediate document, each with the index of the original
+/// comment it is (`None` for a comment restage wrote).
+struct Current {
+    list: Vec<(Suppression, Option<usize>)>,
+}
 
-    /// The suppression that covers a change, if any.
-    fn covering(&self, _doc: &Document, change: &Change) -> Option<usize> {
-        self.list.iter().position(|s| {
+impl Current {
+    /// The original suppression that covers a change, if any.
+    fn covering(&self, change: &Change) -> Option<usize> {
+        self.list.iter().find_map(|(s, id)| {
             let id_ok = s.ids.is_empty() || s.ids.iter().any(|i| i == change.transform);
             let in_scope = match &s.scope {
                 Scope::File => true,
                 Scope::Range(r) => r.start <= change.anchor && change.anchor < r.end,
                 Scope::Nothing => false,
             };
-            id_ok && in_scope && s.unknown.is_none()
+            if id_ok && in_scope && s.unknown.is_none() {
+                *id
+            } else {
+                None
+            }
         })
+    }
+}
+
+impl Suppressions {
+    fn of(doc: &Document) -> Suppressions {
+        let list = scan(doc);
+        let used = vec![false; list.len()];
+        Suppressions { list, used }
+    }
+
+    /// The suppressions of `doc` (the original after the edits in `composed`), each matched to
+    /// the original comment it is: a comment in kept text by its original offset, a comment a
+    /// transform moved (deleted and written elsewhere) by its text, in order.
+    fn identify(&self, doc: &Document, composed: &Composed) -> Current {
+        let found = scan(doc);
+        let mut ids: Vec<Option<usize>> = vec![None; found.len()];
+        let mut claimed = vec![false; self.list.len()];
+        for (k, s) in found.iter().enumerate() {
+            if let Origin::Kept(at) = composed.origin(s.span.start)
+                && let Ok(n) = self.list.binary_search_by_key(&at, |o| o.span.start)
+            {
+                ids[k] = Some(n);
+                claimed[n] = true;
+            }
+        }
+        // Written comments: the unclaimed original with the same text, in order (a move); else
+        // the first original with that text (a copy, such as an instruction repeated in a new
+        // stage with its comments).
+        let mut by_text: std::collections::HashMap<&str, std::collections::VecDeque<usize>> =
+            std::collections::HashMap::new();
+        let mut first: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        for (n, o) in self.list.iter().enumerate() {
+            first.entry(o.text.as_str()).or_insert(n);
+            if !claimed[n] {
+                by_text.entry(o.text.as_str()).or_default().push_back(n);
+            }
+        }
+        for (k, s) in found.iter().enumerate() {
+            if ids[k].is_none() {
+                ids[k] = by_text
+                    .get_mut(s.text.as_str())
+                    .and_then(|q| q.pop_front())
+                    .or_else(|| first.get(s.text.as_str()).copied());
+            }
+        }
+        Current {
+            list: found.into_iter().zip(ids).collect(),
+        }
     }
 
     /// Comments restage cannot use: unknown directives, unknown ids, `ignore` not above an
     /// instruction.
-    fn problems(&self, known: &[&str]) -> Vec<Warning> {
+    fn problems(&self, original: &LineIndex, known: &[&str]) -> Vec<Warning> {
         let mut out = Vec::new();
         for s in &self.list {
             if let Some(d) = &s.unknown {
                 out.push(warning(
-                    s.line,
+                    original,
+                    s,
                     format!(
                         "unknown restage directive `{d}` (expected `ignore=ID[,ID]` or `ignore-file[=ID,...]`)"
                     ),
@@ -334,14 +353,16 @@ impl Suppressions {
             for id in &s.ids {
                 if !known.contains(&id.as_str()) {
                     out.push(warning(
-                        s.line,
+                        original,
+                        s,
                         format!("unknown transform id `{id}` in suppression"),
                     ));
                 }
             }
             if s.scope == Scope::Nothing {
                 out.push(warning(
-                    s.line,
+                    original,
+                    s,
                     "`restage: ignore` must be directly above an instruction".to_string(),
                 ));
             }
@@ -349,27 +370,153 @@ impl Suppressions {
         out
     }
 
-    fn unused(&self) -> Vec<Warning> {
+    /// Usable comments that suppressed no change.
+    fn unused(&self, original: &LineIndex) -> Vec<Warning> {
         self.list
             .iter()
             .zip(&self.used)
             .filter(|(s, used)| !**used && s.unknown.is_none() && s.scope != Scope::Nothing)
-            .map(|(s, _)| warning(s.line, "suppression never matched a change".to_string()))
+            .map(|(s, _)| {
+                warning(
+                    original,
+                    s,
+                    "suppression never matched a change".to_string(),
+                )
+            })
             .collect()
     }
 }
 
-fn warning(line: usize, message: String) -> Warning {
+/// The `# restage:` comments of a document, in file order. Linear in the size of the file.
+fn scan(doc: &Document) -> Vec<Suppression> {
+    let text = doc.text();
+    let mut list = Vec::new();
+    let items = doc.items();
+    for (k, item) in items.iter().enumerate() {
+        if item.kind != ItemKind::Trivia {
+            continue;
+        }
+        let lines: Vec<&str> = text[item.range.clone()].split_inclusive('\n').collect();
+        // Only the last lines of a comment block directly above an instruction count: every
+        // line after such a comment, up to the instruction, must be a comment too.
+        let last_not_comment = lines
+            .iter()
+            .rposition(|l| !l.trim().trim_start_matches('\u{feff}').starts_with('#'));
+        let mut offset = item.range.start;
+        for (n, line) in lines.iter().enumerate() {
+            let start = offset;
+            offset += line.len();
+            let body = line.trim_end_matches(['\n', '\r']);
+            let t = body.trim().trim_start_matches('\u{feff}');
+            let Some(rest) = t.strip_prefix('#') else {
+                continue;
+            };
+            let Some(directive) = rest.trim_start().strip_prefix("restage:") else {
+                continue;
+            };
+            let directive = directive.trim();
+            let (name, ids) = match directive.split_once('=') {
+                Some((n, ids)) => (n.trim(), parse_ids(ids)),
+                None => (directive, Vec::new()),
+            };
+            let hash = start + body.find('#').unwrap_or(0);
+            let span = hash..start + body.trim_end().len();
+            let (scope, unknown) = match name {
+                "ignore-file" => (Scope::File, None),
+                "ignore" if !ids.is_empty() => {
+                    let trailing_comments_only = last_not_comment.is_none_or(|j| j < n);
+                    let next = items.get(k + 1).and_then(|i| match i.kind {
+                        ItemKind::Instruction(ix) => Some(ix),
+                        ItemKind::Trivia => None,
+                    });
+                    match next {
+                        Some(ix) if trailing_comments_only => {
+                            let ins = &doc.instructions()[ix];
+                            let stage = ins.stage.map(|s| &doc.stages()[s]);
+                            let range = match stage {
+                                Some(stage) if ins.kind == Kind::From => {
+                                    let last = &doc.instructions()[stage.instructions.end - 1];
+                                    ins.extent.start..last.extent.end
+                                }
+                                _ => ins.extent.clone(),
+                            };
+                            (Scope::Range(range), None)
+                        }
+                        _ => (Scope::Nothing, None),
+                    }
+                }
+                _ => (Scope::Nothing, Some(directive.to_string())),
+            };
+            list.push(Suppression {
+                text: text[span.clone()].to_string(),
+                span,
+                ids,
+                scope,
+                unknown,
+            });
+        }
+    }
+    list
+}
+
+/// A warning about a suppression comment, at the comment's span in the original text.
+fn warning(original: &LineIndex, s: &Suppression, message: String) -> Warning {
+    let (line, column) = original.line_col(s.span.start);
+    let (end_line, end_column) = original.line_col(s.span.end);
     Warning {
         line,
-        column: 1,
+        column,
+        end_line,
+        end_column,
         message,
     }
 }
-
 fn parse_ids(s: &str) -> Vec<String> {
     s.split(',')
         .map(|x| x.trim().to_string())
         .filter(|x| !x.is_empty())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn moved_and_copied_comments_keep_their_identity() {
+        let text = "FROM a\n# restage: ignore=x\nRUN a\n# restage: ignore=y\nCMD b\n";
+        let original = syntax::parse(text).unwrap();
+        let suppressions = Suppressions::of(&original);
+        assert_eq!(suppressions.list.len(), 2);
+        // The RUN moves below the CMD with its comment, and a copy of the CMD's comment is
+        // written above a new RUN.
+        let edits = vec![
+            Edit::delete(7..33),
+            Edit::insert(
+                59,
+                "# restage: ignore=x\nRUN a\n# restage: ignore=y\nRUN c\n",
+            ),
+        ];
+        let new_text = edit::apply(text, &edits).unwrap();
+        let mut composed = Composed::new(text.len());
+        composed.apply(text, &edits);
+        let doc = syntax::parse(&new_text).unwrap();
+        let current = suppressions.identify(&doc, &composed);
+        let ids: Vec<(String, Option<usize>)> = current
+            .list
+            .iter()
+            .map(|(s, id)| (s.text.clone(), *id))
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                ("# restage: ignore=y".to_string(), Some(1)),
+                ("# restage: ignore=x".to_string(), Some(0)),
+                ("# restage: ignore=y".to_string(), Some(1)),
+            ]
+        );
+        // Warnings stay at the original comment: line 2, columns 1 to 20.
+        let w = warning(&original.lines, &suppressions.list[0], String::new());
+        assert_eq!((w.line, w.column, w.end_line, w.end_column), (2, 1, 2, 20));
+    }
 }

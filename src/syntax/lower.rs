@@ -6,7 +6,7 @@ use parse_dockerfile as pd;
 
 use super::{
     Document, Flag, Form, Instruction, Item, ItemKind, Kind, LineEnding, Span, Stage, Style,
-    SyntaxError, SyntaxErrorKind, Word, line_col,
+    SyntaxError, SyntaxErrorKind, Word,
 };
 
 const BOM: &str = "\u{feff}";
@@ -46,7 +46,20 @@ pub fn parse(text: &str) -> Result<Document, SyntaxError> {
 
     let mut lowered: Vec<Instruction> = Vec::with_capacity(parsed.instructions.len());
     for ins in &parsed.instructions {
-        let mut out = lower_instruction(ins, bom);
+        let mut out = lower_instruction(ins, bom).map_err(|what| {
+            // No span to report: the parser's type for it is unknown. Point at the line after
+            // the last instruction restage understood.
+            let after = lowered.last().map_or(0, |i: &Instruction| i.keyword.end);
+            let (line, _) = super::line_col(text, after);
+            SyntaxError {
+                kind: SyntaxErrorKind::Unsupported,
+                message: format!(
+                    "the parser returned {what} that restage does not know (after line {line}); the file is left alone"
+                ),
+                line: 0,
+                column: 0,
+            }
+        })?;
         for &offset in &resets {
             let keyword = offset + bom;
             if out.kind == Kind::Cmd && out.keyword.start == keyword {
@@ -131,7 +144,18 @@ pub fn parse(text: &str) -> Result<Document, SyntaxError> {
         stages,
         style,
         escape,
+        lines: super::LineIndex::new(text),
+        by_kind: Vec::new(),
+        origin: None,
     };
+    let mut doc = doc;
+    for (i, ins) in doc.instructions.iter().enumerate() {
+        let k = ins.kind as usize;
+        if doc.by_kind.len() <= k {
+            doc.by_kind.resize(k + 1, Vec::new());
+        }
+        doc.by_kind[k].push(i);
+    }
     check_trailing_escaped_escape(&doc)?;
     Ok(doc)
 }
@@ -160,7 +184,7 @@ fn check_trailing_escaped_escape(doc: &Document) -> Result<(), SyntaxError> {
             }
             let run = body.bytes().rev().take_while(|&b| b == esc).count();
             if run >= 2 && run % 2 == 0 {
-                let (line, column) = line_col(&doc.text, start + body.len() - run);
+                let (line, column) = doc.line_col(start + body.len() - run);
                 return Err(SyntaxError {
                     kind: SyntaxErrorKind::Unsupported,
                     message: format!(
@@ -267,28 +291,42 @@ fn empty_entrypoint_at(text: &str, line: usize) -> Option<usize> {
 
 fn classify(text: &str, bom: usize, e: &pd::Error) -> SyntaxError {
     let message = format!("{e:#}");
+    // The parser's lines and columns are 1-based, counted in the text after a BOM (which sits
+    // on line 1, before the first column restage reports, so lines are the same).
     let (line, column) = (e.line(), e.column());
     // The heredoc forms the parser does not accept (two heredocs in one RUN, a heredoc after a
-    // program name, a heredoc opened on a continued line) are valid for BuildKit.
-    let heredoc_line = text[bom..].lines().enumerate().any(|(n, l)| {
-        let near = line == 0 || n <= line;
-        near && has_heredoc_marker(l)
-    });
-    // A bare `ENTRYPOINT` is valid for BuildKit (an empty shell-form entrypoint).
-    let bare_entrypoint = message
-        .to_ascii_lowercase()
-        .starts_with("entrypoint instruction requires at least one argument");
-    let kind = if (heredoc_line || bare_entrypoint) && line > 0 {
-        SyntaxErrorKind::Unsupported
+    // program name, a heredoc opened on a continued line) are valid for BuildKit: a limitation,
+    // but only when the error is inside the instruction that opens the heredoc. An error after
+    // it (a misspelt keyword on a later line) is the file's.
+    let heredoc = if line > 0 {
+        opens_heredoc(&text[bom..], line)
     } else {
-        SyntaxErrorKind::Invalid
+        None
     };
-    let message = if kind == SyntaxErrorKind::Invalid {
-        message
-    } else if bare_entrypoint {
-        "an ENTRYPOINT without arguments is not handled yet".to_string()
+    // A bare `ENTRYPOINT` is valid for BuildKit (an empty shell-form entrypoint).
+    let bare_entrypoint = line > 0
+        && message
+            .to_ascii_lowercase()
+            .starts_with("entrypoint instruction requires at least one argument");
+    let (kind, message, line, column) = if bare_entrypoint {
+        (
+            SyntaxErrorKind::Unsupported,
+            "an ENTRYPOINT without arguments is not handled yet".to_string(),
+            line,
+            column,
+        )
+    } else if let Some(start) = heredoc {
+        // Reported at the instruction that opens the heredoc, where the form is.
+        (
+            SyntaxErrorKind::Unsupported,
+            format!(
+                "here-document form not handled yet ({message} at line {line}, column {column})"
+            ),
+            start,
+            1,
+        )
     } else {
-        format!("here-document form not handled yet ({message})")
+        (SyntaxErrorKind::Invalid, message, line, column)
     };
     SyntaxError {
         kind,
@@ -298,26 +336,103 @@ fn classify(text: &str, bom: usize, e: &pd::Error) -> SyntaxError {
     }
 }
 
-fn has_heredoc_marker(line: &str) -> bool {
+/// When 1-based `line` belongs to an instruction with a here-document marker (`<<EOF`,
+/// `<<-EOF`, `<<"EOF"`): its first line, a continued line, or a heredoc body, the 1-based line
+/// where that instruction starts. Tracks continuations (the `# escape=` character or `\`) and
+/// heredoc bodies up to their terminators.
+pub(super) fn opens_heredoc(body: &str, line: usize) -> Option<usize> {
+    let escape = escape_directive(body).unwrap_or('\\');
+    let mut has_marker = false;
+    let mut start = 1;
+    let mut continued = false;
+    // Terminators still to come, in order, and whether each may be indented with tabs (`<<-`).
+    let mut pending: std::collections::VecDeque<(String, bool)> = Default::default();
+    for (n, raw) in body.split('\n').enumerate() {
+        let l = raw.strip_suffix('\r').unwrap_or(raw);
+        if let Some((word, tabs)) = pending.front() {
+            let candidate = if *tabs { l.trim_start_matches('\t') } else { l };
+            if candidate == word {
+                pending.pop_front();
+            }
+            if n + 1 == line {
+                return has_marker.then_some(start);
+            }
+            continue;
+        }
+        let t = l.trim();
+        if !continued && !t.is_empty() && !t.starts_with('#') {
+            // A new instruction.
+            has_marker = false;
+            start = n + 1;
+        }
+        if !t.starts_with('#') {
+            let markers = heredoc_markers(l);
+            has_marker |= !markers.is_empty();
+            pending.extend(markers);
+            if !t.is_empty() {
+                continued = t.ends_with(escape);
+            }
+        }
+        if n + 1 == line {
+            return has_marker.then_some(start);
+        }
+    }
+    has_marker.then_some(start)
+}
+
+/// The `# escape=X` parser directive, if the file starts with one.
+fn escape_directive(body: &str) -> Option<char> {
+    for l in body.lines() {
+        let t = l.trim();
+        let rest = t.strip_prefix('#')?.trim_start();
+        let Some(value) = rest
+            .to_ascii_lowercase()
+            .strip_prefix("escape")
+            .map(|v| v.trim_start().to_string())
+        else {
+            continue;
+        };
+        return value.strip_prefix('=')?.trim().chars().next();
+    }
+    None
+}
+
+/// The here-document markers of a line: each terminator word and whether `<<-` allows tabs
+/// before it.
+pub(super) fn heredoc_markers(line: &str) -> Vec<(String, bool)> {
     let bytes = line.as_bytes();
+    let mut out = Vec::new();
     let mut i = 0;
     while let Some(p) = line[i..].find("<<") {
         let mut j = i + p + 2;
-        if bytes.get(j) == Some(&b'-') {
+        let tabs = bytes.get(j) == Some(&b'-');
+        if tabs {
             j += 1;
         }
-        if matches!(bytes.get(j), Some(b'"' | b'\'')) {
-            j += 1;
-        }
-        if bytes
+        let quote = match bytes.get(j) {
+            Some(q @ (b'"' | b'\'')) => {
+                j += 1;
+                Some(*q)
+            }
+            _ => None,
+        };
+        let word_len = bytes[j..]
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
+            .count();
+        let starts_word = bytes
             .get(j)
-            .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_')
-        {
-            return true;
+            .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_');
+        if starts_word {
+            out.push((line[j..j + word_len].to_string(), tabs));
+            j += word_len;
+            if quote.is_some() && bytes.get(j).copied() == quote {
+                j += 1;
+            }
         }
-        i = i + p + 2;
+        i = j;
     }
-    false
+    out
 }
 
 fn shift(span: &pd::Span, bom: usize) -> Span {
@@ -342,8 +457,12 @@ fn flags(options: &[pd::Flag<'_>], bom: usize) -> Vec<Flag> {
         .collect()
 }
 
-fn command(c: &pd::Command<'_>, bom: usize) -> Form {
-    match c {
+/// What the parser returned that this lowering does not know (a variant added by a newer
+/// `parse-dockerfile`): the file is refused rather than modelled wrongly.
+type Unknown = &'static str;
+
+fn command(c: &pd::Command<'_>, bom: usize) -> Result<Form, Unknown> {
+    Ok(match c {
         pd::Command::Exec(a) => Form::Exec {
             span: shift(&a.span, bom),
             words: a.value.iter().map(|w| word(w, bom)).collect(),
@@ -351,21 +470,29 @@ fn command(c: &pd::Command<'_>, bom: usize) -> Form {
         pd::Command::Shell(s) => Form::Shell {
             span: shift(&s.span, bom),
         },
-        _ => Form::None,
-    }
+        #[allow(unreachable_patterns)]
+        _ => return Err("a command form"),
+    })
 }
 
-fn sources(src: &[pd::Source<'_>], bom: usize, words: &mut Vec<Word>, docs: &mut Vec<Span>) {
+fn sources(
+    src: &[pd::Source<'_>],
+    bom: usize,
+    words: &mut Vec<Word>,
+    docs: &mut Vec<Span>,
+) -> Result<(), Unknown> {
     for s in src {
         match s {
             pd::Source::Path(p) => words.push(word(p, bom)),
             pd::Source::HereDoc(h) => docs.push(shift(&h.span, bom)),
-            _ => {}
+            #[allow(unreachable_patterns)]
+            _ => return Err("a COPY/ADD source"),
         }
     }
+    Ok(())
 }
 
-fn lower_instruction(ins: &pd::Instruction<'_>, bom: usize) -> Instruction {
+fn lower_instruction(ins: &pd::Instruction<'_>, bom: usize) -> Result<Instruction, Unknown> {
     let mut out = Instruction {
         kind: Kind::Run,
         extent: 0..0,
@@ -383,14 +510,14 @@ fn lower_instruction(ins: &pd::Instruction<'_>, bom: usize) -> Instruction {
             out.kind = Kind::Add;
             out.keyword = shift(&i.add.span, bom);
             out.flags = flags(&i.options, bom);
-            sources(&i.src, bom, &mut out.words, &mut out.heredocs);
+            sources(&i.src, bom, &mut out.words, &mut out.heredocs)?;
             out.words.push(word(&i.dest, bom));
         }
         pd::Instruction::Copy(i) => {
             out.kind = Kind::Copy;
             out.keyword = shift(&i.copy.span, bom);
             out.flags = flags(&i.options, bom);
-            sources(&i.src, bom, &mut out.words, &mut out.heredocs);
+            sources(&i.src, bom, &mut out.words, &mut out.heredocs)?;
             out.words.push(word(&i.dest, bom));
         }
         pd::Instruction::Arg(i) => {
@@ -401,12 +528,12 @@ fn lower_instruction(ins: &pd::Instruction<'_>, bom: usize) -> Instruction {
         pd::Instruction::Cmd(i) => {
             out.kind = Kind::Cmd;
             out.keyword = shift(&i.cmd.span, bom);
-            out.form = command(&i.arguments, bom);
+            out.form = command(&i.arguments, bom)?;
         }
         pd::Instruction::Entrypoint(i) => {
             out.kind = Kind::Entrypoint;
             out.keyword = shift(&i.entrypoint.span, bom);
-            out.form = command(&i.arguments, bom);
+            out.form = command(&i.arguments, bom)?;
         }
         pd::Instruction::Env(i) => {
             out.kind = Kind::Env;
@@ -433,11 +560,11 @@ fn lower_instruction(ins: &pd::Instruction<'_>, bom: usize) -> Instruction {
             out.flags = flags(&i.options, bom);
             match &i.arguments {
                 pd::HealthcheckArguments::Cmd { arguments, .. } => {
-                    out.form = command(arguments, bom);
+                    out.form = command(arguments, bom)?;
                 }
                 pd::HealthcheckArguments::None { .. } => {}
                 #[allow(unreachable_patterns)]
-                _ => {}
+                _ => return Err("a HEALTHCHECK form"),
             }
         }
         pd::Instruction::Label(i) => {
@@ -453,14 +580,14 @@ fn lower_instruction(ins: &pd::Instruction<'_>, bom: usize) -> Instruction {
         pd::Instruction::Onbuild(i) => {
             out.kind = Kind::Onbuild;
             out.keyword = shift(&i.onbuild.span, bom);
-            let inner = lower_instruction(&i.instruction, bom);
+            let inner = lower_instruction(&i.instruction, bom)?;
             out.onbuild = Some(inner.kind);
         }
         pd::Instruction::Run(i) => {
             out.kind = Kind::Run;
             out.keyword = shift(&i.run.span, bom);
             out.flags = flags(&i.options, bom);
-            out.form = command(&i.arguments, bom);
+            out.form = command(&i.arguments, bom)?;
             out.heredocs = i.here_docs.iter().map(|h| shift(&h.span, bom)).collect();
         }
         pd::Instruction::Shell(i) => {
@@ -496,13 +623,13 @@ fn lower_instruction(ins: &pd::Instruction<'_>, bom: usize) -> Instruction {
             out.words.push(word(&i.arguments, bom));
         }
         #[allow(unreachable_patterns)]
-        _ => {}
+        _ => return Err("an instruction"),
     }
     // The arguments start at the first non-blank byte after the keyword and flags; the caller
     // skips blanks and sets the end once the extent is known.
     let after = out.flags.last().map_or(out.keyword.end, |f| f.span.end);
     out.args = after..after;
-    out
+    Ok(out)
 }
 
 /// Skips spaces, tabs, and escaped line breaks from `from`, not past `end`.

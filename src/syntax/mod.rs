@@ -24,6 +24,19 @@ pub struct Document {
     pub(crate) stages: Vec<Stage>,
     pub(crate) style: Style,
     pub(crate) escape: char,
+    pub(crate) lines: LineIndex,
+    /// For each [`Kind`] (by its discriminant), the indices of the instructions of that kind.
+    pub(crate) by_kind: Vec<Vec<usize>>,
+    /// For a document the pipeline made by applying edits: the file as read (its line index)
+    /// and the edits that lead from it to this text, so positions in messages are the file's.
+    pub(crate) origin: Option<Origin>,
+}
+
+/// Where a rewritten document's text came from.
+#[derive(Debug, Clone)]
+pub(crate) struct Origin {
+    pub(crate) lines: std::sync::Arc<LineIndex>,
+    pub(crate) composed: crate::edit::Composed,
 }
 
 /// One piece of the file: an instruction's extent or the trivia around it.
@@ -338,9 +351,33 @@ impl Document {
         self.escape
     }
 
-    /// 1-based line and column of a byte offset.
+    /// 1-based line and column of a byte offset, in the file as read: for a document the
+    /// pipeline rewrote, an offset in text restage wrote is where that text was written.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
-        line_col(&self.text, offset)
+        match &self.origin {
+            Some(o) => o.lines.line_col(o.composed.map_start(offset)),
+            None => self.lines.line_col(offset),
+        }
+    }
+
+    /// Indices of the instructions of `kind` within `range` of [`Document::instructions`], in
+    /// order: a look-up, not a scan, so per-instruction questions stay linear overall.
+    pub fn indices_of(&self, kind: Kind, range: Range<usize>) -> &[usize] {
+        let Some(list) = self.by_kind.get(kind as usize) else {
+            return &[];
+        };
+        let start = list.partition_point(|&i| i < range.start);
+        let end = list.partition_point(|&i| i < range.end);
+        &list[start..end.max(start)]
+    }
+
+    /// The instruction whose extent holds `offset`, if any.
+    pub fn instruction_at(&self, offset: usize) -> Option<&Instruction> {
+        let i = self
+            .instructions
+            .partition_point(|ins| ins.extent.start <= offset);
+        let ins = self.instructions.get(i.checked_sub(1)?)?;
+        (offset < ins.extent.end).then_some(ins)
     }
 
     /// The comment lines directly above an instruction (no blank line between), as one span of
@@ -402,7 +439,8 @@ impl Document {
     }
 }
 
-/// 1-based line and column (in bytes) of `offset` in `text`.
+/// 1-based line and column (in bytes) of `offset` in `text`. For one lookup; many lookups in one
+/// text go through a [`LineIndex`].
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
     let before = &text.as_bytes()[..offset];
@@ -414,6 +452,38 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
             .map_or(0, |p| p + 1)
         + 1;
     (line, col)
+}
+
+/// Where each line of a text starts: 1-based line and column (in bytes) of any offset in
+/// O(log lines), so positions cost the same at the end of a large file as at its start.
+#[derive(Debug, Clone, Default)]
+pub struct LineIndex {
+    /// Offset of the first byte of each line; the first is 0.
+    starts: Vec<usize>,
+    len: usize,
+}
+
+impl LineIndex {
+    pub fn new(text: &str) -> LineIndex {
+        let mut starts = vec![0];
+        starts.extend(
+            text.bytes()
+                .enumerate()
+                .filter(|&(_, b)| b == b'\n')
+                .map(|(i, _)| i + 1),
+        );
+        LineIndex {
+            starts,
+            len: text.len(),
+        }
+    }
+
+    /// 1-based line and column (in bytes) of `offset` (clamped to the text).
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.len);
+        let line = self.starts.partition_point(|&s| s <= offset);
+        (line, offset - self.starts[line - 1] + 1)
+    }
 }
 
 #[cfg(test)]

@@ -134,3 +134,71 @@ fn bare_entrypoint_is_a_limitation_and_broken_from_stays_invalid() {
         assert_eq!(err.kind, SyntaxErrorKind::Invalid, "{text:?}");
     }
 }
+
+#[test]
+fn an_error_after_a_heredoc_is_the_files() {
+    let err = parse("FROM a\nRUN <<EOF\necho hi\nEOF\nFRM x\n").unwrap_err();
+    assert_eq!(
+        (err.kind, err.line, err.column),
+        (SyntaxErrorKind::Invalid, 5, 1),
+        "{err}"
+    );
+    // Even right after the terminator, or with a CRLF file and a BOM.
+    let err = parse("\u{feff}FROM a\r\nRUN <<-EOF\r\n\techo hi\r\n\tEOF\r\nFRM x\r\n").unwrap_err();
+    assert_eq!(
+        (err.kind, err.line, err.column),
+        (SyntaxErrorKind::Invalid, 5, 1),
+        "{err}"
+    );
+}
+
+#[test]
+fn heredoc_forms_the_parser_lacks_are_a_limitation_where_they_are() {
+    // Two heredocs in one RUN: valid for BuildKit.
+    let err = parse("FROM a\nRUN <<A <<B\none\nA\ntwo\nB\nRUN true\n").unwrap_err();
+    assert_eq!(err.kind, SyntaxErrorKind::Unsupported, "{err}");
+    assert_eq!((err.line, err.column), (2, 1), "{err}");
+    // A heredoc after a program name.
+    let err = parse("FROM a\nRUN python3 <<EOF\nprint(1)\nEOF\n").unwrap_err();
+    assert_eq!(err.kind, SyntaxErrorKind::Unsupported, "{err}");
+}
+
+#[test]
+fn heredoc_markers_and_escape_directive() {
+    assert_eq!(
+        lower::heredoc_markers("RUN <<-\"EOT\" cat <<'X' 1<<2"),
+        vec![("EOT".to_string(), true), ("X".to_string(), false)]
+    );
+    let text = "FROM a\nRUN <<EOF\nx\nEOF\nRUN y\n";
+    assert_eq!(lower::opens_heredoc(text, 3), Some(2));
+    assert_eq!(lower::opens_heredoc(text, 4), Some(2));
+    assert_eq!(lower::opens_heredoc(text, 5), None);
+    let continued = "# escape=`\nFROM a\nRUN x `\n  <<EOF\nb\nEOF\nRUN y\n";
+    assert_eq!(lower::opens_heredoc(continued, 5), Some(3));
+    assert_eq!(lower::opens_heredoc(continued, 7), None);
+}
+
+#[test]
+fn line_index_agrees_with_counting_from_the_start() {
+    for text in ["", "a", "FROM a\r\nRUN b\n\n# c\nCMD é\n", "\n\n", "x\ny"] {
+        let index = LineIndex::new(text);
+        for offset in 0..=text.len() + 2 {
+            assert_eq!(
+                index.line_col(offset),
+                line_col(text, offset),
+                "{text:?} at {offset}"
+            );
+        }
+    }
+}
+
+#[test]
+fn instruction_at_finds_the_extent_holding_an_offset() {
+    let doc = parse("# c\nFROM a\n\nRUN b\n").unwrap();
+    assert_eq!(doc.instruction_at(0).map(|i| i.kind), None);
+    assert_eq!(doc.instruction_at(4).map(|i| i.kind), Some(Kind::From));
+    assert_eq!(doc.instruction_at(10).map(|i| i.kind), Some(Kind::From));
+    assert_eq!(doc.instruction_at(11).map(|i| i.kind), None);
+    assert_eq!(doc.instruction_at(12).map(|i| i.kind), Some(Kind::Run));
+    assert_eq!(doc.instruction_at(18).map(|i| i.kind), None);
+}

@@ -68,11 +68,8 @@ pub fn workdir_at(doc: &Document, stage: &Stage, index: usize) -> Workdir {
 pub fn workdir_resolution(doc: &Document, stage: &Stage, index: usize) -> Resolution<Workdir> {
     let mut wd = Workdir::Inherited;
     let mut arg_defaults = Vec::new();
-    for ix in stage.instructions.start..index {
+    for &ix in doc.indices_of(Kind::Workdir, stage.instructions.start..index) {
         let ins = &doc.instructions()[ix];
-        if ins.kind != Kind::Workdir {
-            continue;
-        }
         let Some(word) = ins.words.first() else {
             continue;
         };

@@ -1,6 +1,7 @@
 //! `exec-form`: the final stage's shell-form `CMD`/`ENTRYPOINT` becomes JSON exec form, so the
 //! app runs as PID 1 and receives SIGTERM. Only plain words qualify (no variables, quotes, globs,
-//! lists, pipes, redirects, escapes or `~`), and never an ENTRYPOINT next to a CMD.
+//! lists, pipes, redirects, escapes or `~`), and never an ENTRYPOINT next to a CMD. A shell-form
+//! command left as it is gets a note (a suggestion with no edit) that says why.
 
 use super::Context;
 use crate::edit::{Applicability, Change, Edit};
@@ -8,6 +9,30 @@ use crate::shell::{is_assignment, is_plain_words};
 use crate::syntax::{Document, Form, Instruction, Kind};
 
 const ID: &str = "exec-form";
+
+/// What shell syntax `text` uses, for the note, when it is not plain words.
+fn shell_syntax(text: &str) -> Option<&'static str> {
+    if is_plain_words(text) {
+        return None;
+    }
+    let c = text
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || " \t-_./:=,@+%".contains(*c)))?;
+    Some(match c {
+        '$' => "a variable or substitution (`$`)",
+        '\'' | '"' => "quotes",
+        '`' => "a command substitution (a backquote)",
+        '*' | '?' | '[' | ']' => "a glob",
+        '&' | ';' | '|' => "a list or a pipe",
+        '<' | '>' => "a redirect",
+        '\\' => "an escape",
+        '~' => "`~`",
+        '#' => "a comment",
+        '(' | ')' | '{' | '}' => "a subshell or a group",
+        '!' => "`!`",
+        _ => "characters outside plain words",
+    })
+}
 
 /// Shell builtins and keywords that are not programs: exec form cannot run them.
 const BUILTINS: &[&str] = &[
@@ -20,39 +45,78 @@ const BUILTINS: &[&str] = &[
 pub(super) fn run(doc: &Document, _ctx: &Context) -> Vec<Change> {
     let stage = doc.final_stage();
     let body = &doc.stage_instructions(stage)[1..];
-    if body.iter().any(|i| i.kind == Kind::Shell) {
-        return Vec::new();
-    }
     let last = |kind: Kind| body.iter().rev().find(|i| i.kind == kind);
     let (cmd, entrypoint) = (last(Kind::Cmd), last(Kind::Entrypoint));
+    if let Some(shell) = body.iter().rev().find(|i| i.kind == Kind::Shell) {
+        let (line, _) = doc.line_col(shell.extent.start);
+        return [entrypoint, cmd]
+            .into_iter()
+            .flatten()
+            .filter(|i| i.is_shell_form())
+            .map(|i| {
+                keep(i,
+                    format!(
+                        "The stage sets SHELL at line {line}, so the shell form runs under that shell; exec form would bypass it"
+                    ),
+                )
+            })
+            .collect();
+    }
     // `ENTRYPOINT []` resets the entrypoint: CMD alone starts the container.
     let resets_entrypoint = entrypoint.is_some_and(Instruction::is_empty_exec);
     let entrypoint = entrypoint.filter(|e| !e.is_empty_exec());
     let mut changes = Vec::new();
-    if let Some(ep) = entrypoint
-        && cmd.is_none()
-        && let Some(change) = convert(doc, ep)
-    {
-        changes.push(change);
+    if let Some(ep) = entrypoint {
+        if cmd.is_none() {
+            changes.extend(convert(doc, ep));
+        } else if ep.is_shell_form() {
+            changes.push(keep(ep,
+                "The stage also sets CMD: a shell-form ENTRYPOINT ignores it, an exec-form one would receive it as arguments, so the container would start differently".to_string(),
+            ));
+        }
     }
-    if let Some(cmd) = cmd
-        && entrypoint.is_none()
-        && (resets_entrypoint || !inherits_entrypoint(doc, stage.index))
-        && let Some(change) = convert(doc, cmd)
-    {
-        changes.push(change);
+    if let Some(cmd) = cmd {
+        if entrypoint.is_some() {
+            if cmd.is_shell_form() {
+                changes.push(keep(cmd,
+                    "The stage sets an ENTRYPOINT, which receives CMD as its arguments; exec form would change those arguments".to_string(),
+                ));
+            }
+        } else if !resets_entrypoint && let Some(parent) = inherited_entrypoint(doc, stage.index) {
+            if cmd.is_shell_form() {
+                changes.push(keep(cmd,
+                    format!(
+                        "The stage is built FROM stage `{parent}`, whose ENTRYPOINT receives this CMD as its arguments; exec form would change those arguments"
+                    ),
+                ));
+            }
+        } else {
+            changes.extend(convert(doc, cmd));
+        }
     }
     changes
 }
 
-/// True when the stage is built FROM an earlier stage of the file that sets an ENTRYPOINT:
-/// a shell-form CMD is then its argument list, and exec form would change that list.
-fn inherits_entrypoint(doc: &Document, stage: usize) -> bool {
+/// A shell-form command restage leaves as it is, and why: a note with no edit.
+fn keep(ins: &Instruction, reason: String) -> Change {
+    Change::new(
+        ID,
+        Applicability::DisplayOnly,
+        ins.extent.start,
+        format!("Keep {} in shell form", ins.kind.keyword()),
+        reason,
+    )
+}
+
+/// The name of the earlier stage of the file the stage is built FROM (directly or through
+/// others) when it sets an ENTRYPOINT: a shell-form CMD is then its argument list, and exec form
+/// would change that list.
+fn inherited_entrypoint(doc: &Document, stage: usize) -> Option<String> {
     let mut current = stage;
     let mut seen = 0;
     while let Some(parent) = doc.stage_named(&doc.stages()[current].image.value) {
         if parent.index >= current || seen > doc.stages().len() {
-            return false;
+            return None;
         }
         if let Some(ep) = doc
             .stage_instructions(parent)
@@ -60,29 +124,56 @@ fn inherits_entrypoint(doc: &Document, stage: usize) -> bool {
             .rev()
             .find(|i| i.kind == Kind::Entrypoint)
         {
-            return !ep.is_empty_exec();
+            return (!ep.is_empty_exec()).then(|| doc.stages()[current].image.value.clone());
         }
         current = parent.index;
         seen += 1;
     }
-    false
+    None
 }
 
+/// The change for a shell-form command: exec form when its words are plain, otherwise a note
+/// saying why it stays. `None` when it is not in shell form.
 fn convert(doc: &Document, ins: &Instruction) -> Option<Change> {
     let Form::Shell { span } = &ins.form else {
         return None;
     };
     let raw = doc.slice(span);
-    if !is_plain_words(raw) {
-        return None;
+    if raw.contains('\n') {
+        return Some(keep(
+            ins,
+            "The command is continued over several lines; restage rewrites only a command on one line".to_string(),
+        ));
+    }
+    if let Some(what) = shell_syntax(raw) {
+        return Some(keep(
+            ins,
+            format!(
+                "`{}` uses {what}, which only a shell interprets; exec form would pass it to the program as is",
+                raw.trim()
+            ),
+        ));
     }
     let mut words: Vec<&str> = raw.split_whitespace().collect();
     if words.first() == Some(&"exec") && words.len() > 1 {
         words.remove(0);
     }
-    let program = *words.first()?;
-    if BUILTINS.contains(&program) || program == "exec" || is_assignment(program) {
-        return None;
+    let Some(&program) = words.first() else {
+        return Some(keep(ins, "The command is empty".to_string()));
+    };
+    if program == "exec" || BUILTINS.contains(&program) {
+        return Some(keep(
+            ins,
+            format!(
+                "`{program}` is a shell builtin or keyword, not a program: exec form cannot run it"
+            ),
+        ));
+    }
+    if is_assignment(program) {
+        return Some(keep(
+            ins,
+            format!("`{program}` sets a variable for the command, which only a shell does"),
+        ));
     }
     let lead = raw.len() - raw.trim_start().len();
     let start = span.start + lead;

@@ -737,13 +737,13 @@ fn env_sets(doc: &Document, stage: &Stage, name: &str, value: &str) -> bool {
 
 /// True when an ENV of the stage before instruction `index` sets `name` to `value`.
 fn env_sets_before(doc: &Document, stage: &Stage, index: usize, name: &str, value: &str) -> bool {
-    doc.instructions()[stage.instructions.start..index]
+    doc.indices_of(Kind::Env, stage.instructions.start..index)
         .iter()
+        .map(|&ix| &doc.instructions()[ix])
         .any(|i| {
-            i.kind == Kind::Env
-                && analysis::declarations(doc, i)
-                    .iter()
-                    .any(|d| d.name == name && d.value.as_deref() == Some(value))
+            analysis::declarations(doc, i)
+                .iter()
+                .any(|d| d.name == name && d.value.as_deref() == Some(value))
         })
 }
 

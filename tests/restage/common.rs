@@ -97,3 +97,47 @@ pub fn all_dockerfiles() -> Vec<PathBuf> {
     files.sort();
     files
 }
+
+/// The outcome's composed edits are sorted, apart from each other, and against the original:
+/// every byte outside them is the original's, in order, and applying them gives the output.
+pub fn check_edits(label: &str, o: &Outcome) {
+    for w in o.edits.windows(2) {
+        assert!(
+            w[0].range.end < w[1].range.start,
+            "{label}: composed edits not sorted and apart: {:?} then {:?}",
+            w[0].range,
+            w[1].range
+        );
+    }
+    // Walk the gaps between edits: the same bytes in the original and in the output.
+    let (mut orig_pos, mut out_pos) = (0, 0);
+    for e in &o.edits {
+        assert!(
+            e.range.end <= o.original.len(),
+            "{label}: edit past the end"
+        );
+        let gap = e.range.start - orig_pos;
+        assert_eq!(
+            o.original.as_bytes()[orig_pos..e.range.start],
+            o.text.as_bytes()[out_pos..out_pos + gap],
+            "{label}: bytes outside the edits differ (original offset {orig_pos})"
+        );
+        assert_eq!(
+            &o.text[out_pos + gap..out_pos + gap + e.text.len()],
+            e.text,
+            "{label}: an edit's text is not in the output where it belongs"
+        );
+        out_pos += gap + e.text.len();
+        orig_pos = e.range.end;
+    }
+    assert_eq!(
+        o.original.as_bytes()[orig_pos..],
+        o.text.as_bytes()[out_pos..],
+        "{label}: bytes after the last edit differ"
+    );
+    assert_eq!(
+        o.edits.is_empty(),
+        o.text == o.original,
+        "{label}: edits without a change, or a change without edits"
+    );
+}

@@ -5,11 +5,12 @@
 use std::fmt::Write;
 
 use restage::edit;
+use restage::pipeline::PipelineError;
 use restage::report;
 use restage::syntax;
 use restage::transforms;
 
-use crate::common::{case_options, cases, name, root, run_pipeline};
+use crate::common::{case_options, cases, check_edits, name, root, run_pipeline};
 
 /// Groups under fixtures/ that are not transform fixtures.
 const NOT_TRANSFORMS: &[&str] = &[
@@ -34,7 +35,9 @@ fn every_fixture_group_is_a_transform() {
 
 #[test]
 fn transform_fixtures() {
+    // Every case runs, each with its own snapshot; the failures are listed together at the end.
     let mut total = 0;
+    let mut failed = Vec::new();
     for t in transforms::registry() {
         let group = root().join("fixtures").join(t.id);
         if !group.is_dir() {
@@ -42,10 +45,13 @@ fn transform_fixtures() {
         }
         for dir in cases(t.id) {
             total += 1;
-            check_case(t.id, &dir);
+            if std::panic::catch_unwind(|| check_case(t.id, &dir)).is_err() {
+                failed.push(format!("{}/{}", t.id, name(&dir)));
+            }
         }
     }
     assert!(total > 0, "no transform fixtures found");
+    assert!(failed.is_empty(), "failing fixtures: {failed:?}");
 }
 
 fn check_case(id: &str, dir: &std::path::Path) {
@@ -65,31 +71,49 @@ fn check_case(id: &str, dir: &std::path::Path) {
             for n in &o.applied {
                 writeln!(
                     snap,
-                    "applied {}:{} {} ({}): {}\n    why: {}",
-                    n.line, n.column, n.transform, n.applicability, n.title, n.reason
+                    "applied {}:{}-{}:{} {} ({}): {}\n    why: {}",
+                    n.line,
+                    n.column,
+                    n.end_line,
+                    n.end_column,
+                    n.transform,
+                    n.applicability,
+                    n.title,
+                    n.reason
                 )
                 .unwrap();
             }
             for n in &o.suggestions {
                 writeln!(
                     snap,
-                    "not applied {}:{} {} ({}): {}\n    why: {}",
-                    n.line, n.column, n.transform, n.applicability, n.title, n.reason
+                    "not applied {}:{}-{}:{} {} ({}): {}\n    why: {}",
+                    n.line,
+                    n.column,
+                    n.end_line,
+                    n.end_column,
+                    n.transform,
+                    n.applicability,
+                    n.title,
+                    n.reason
                 )
                 .unwrap();
             }
             for w in &o.warnings {
-                writeln!(snap, "warning: {w}").unwrap();
+                writeln!(
+                    snap,
+                    "warning {}:{}-{}:{}: {}",
+                    w.line, w.column, w.end_line, w.end_column, w.message
+                )
+                .unwrap();
             }
             if o.applied.is_empty() && o.suggestions.is_empty() {
                 writeln!(snap, "no change").unwrap();
             }
             snap.push_str(&report::unified_diff("Dockerfile", &o.original, &o.text));
 
-            // Lossless outside the edits: the diff has only the lines the edits touch, so
-            // checking the unchanged prefix/suffix bytes is the strongest cheap test.
-            let prefix = common_prefix(&o.original, &o.text);
-            assert_eq!(&o.original[..prefix], &o.text[..prefix]);
+            // Lossless outside the edits: every byte outside the composed edits is the
+            // original's, and applying them to the original gives the output.
+            check_edits(&label, o);
             // Output re-parses.
             let out_doc = syntax::parse(&o.text)
                 .unwrap_or_else(|e| panic!("{label}: output does not parse: {e}"));
@@ -126,10 +150,6 @@ fn check_case(id: &str, dir: &std::path::Path) {
     insta::assert_snapshot!(format!("{id}-{}", name(dir)), snap);
 }
 
-fn common_prefix(a: &str, b: &str) -> usize {
-    a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count()
-}
-
 /// Style is kept: for every transform fixture, the CRLF and BOM variants of the input come out as
 /// the CRLF and BOM variants of the LF output (inserted text uses the file's line ending, and the
 /// BOM never shifts an edit).
@@ -151,9 +171,8 @@ fn crlf_and_bom_variants_rewrite_the_same_way() {
                 .select
                 .clone()
                 .unwrap_or_else(|| vec![t.id.to_string()]);
-            let Ok(lf) = run_pipeline(&file, &text, &ids, opts.unsafe_fixes) else {
-                continue;
-            };
+            let lf = run_pipeline(&file, &text, &ids, opts.unsafe_fixes)
+                .unwrap_or_else(|e| panic!("{}: refused: {e}", dir.display()));
             let crlf_in = text.replace('\n', "\r\n");
             let crlf = run_pipeline(&file, &crlf_in, &ids, opts.unsafe_fixes)
                 .unwrap_or_else(|e| panic!("{}: CRLF variant refused: {e}", dir.display()));
@@ -179,8 +198,10 @@ fn crlf_and_bom_variants_rewrite_the_same_way() {
 }
 
 /// Every Dockerfile under fixtures/, through every transform together (with and without unsafe
-/// fixes): the pipeline converges or refuses cleanly, the output re-parses, and a second run
-/// changes nothing. This is where transforms meet each other.
+/// fixes, and as CRLF and BOM variants): the pipeline converges, the output re-parses and keeps
+/// every byte outside its edits, and a second run applies nothing. Only the syntax fixtures
+/// pinned below are rejected, with the error their own snapshot shows. This is where transforms
+/// meet each other.
 #[test]
 fn all_transforms_together_converge_on_every_fixture() {
     let ids: Vec<String> = transforms::registry()
@@ -189,18 +210,74 @@ fn all_transforms_together_converge_on_every_fixture() {
         .collect();
     let files = crate::common::all_dockerfiles();
     assert!(files.len() > 50, "found {} Dockerfiles", files.len());
+    let fixtures = root().join("fixtures");
+    let mut rejected = Vec::new();
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap();
+        let rel = file
+            .parent()
+            .unwrap()
+            .strip_prefix(&fixtures)
+            .unwrap()
+            .display()
+            .to_string();
         for unsafe_fixes in [false, true] {
-            match run_pipeline(&file, &text, &ids, unsafe_fixes) {
-                Err(restage::pipeline::PipelineError::Syntax(_)) => {}
-                Err(e) => panic!("{}: {e}", file.display()),
-                Ok(o) => {
-                    syntax::parse(&o.text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-                    let again = run_pipeline(&file, &o.text, &ids, unsafe_fixes).unwrap();
-                    assert_eq!(again.text, o.text, "{}: not a fixed point", file.display());
+            let lf = match run_pipeline(&file, &text, &ids, unsafe_fixes) {
+                Err(PipelineError::Syntax(e)) => {
+                    if !unsafe_fixes {
+                        rejected.push(format!("{rel}: {e}"));
+                    }
+                    continue;
                 }
+                Err(e) => panic!("{rel}: {e}"),
+                Ok(o) => o,
+            };
+            check_converged(
+                &format!("{rel} (unsafe fixes: {unsafe_fixes})"),
+                &file,
+                &lf,
+                &ids,
+                unsafe_fixes,
+            );
+            if text.contains('\r') || text.starts_with('\u{feff}') {
+                continue;
             }
+            let crlf = run_pipeline(&file, &text.replace('\n', "\r\n"), &ids, unsafe_fixes)
+                .unwrap_or_else(|e| panic!("{rel}: CRLF variant: {e}"));
+            assert_eq!(
+                crlf.text,
+                lf.text.replace('\n', "\r\n"),
+                "{rel}: CRLF variant"
+            );
+            check_converged(&format!("{rel} (CRLF)"), &file, &crlf, &ids, unsafe_fixes);
+            let bom = run_pipeline(&file, &format!("\u{feff}{text}"), &ids, unsafe_fixes)
+                .unwrap_or_else(|e| panic!("{rel}: BOM variant: {e}"));
+            assert_eq!(
+                bom.text,
+                format!("\u{feff}{}", lf.text),
+                "{rel}: BOM variant"
+            );
+            check_converged(&format!("{rel} (BOM)"), &file, &bom, &ids, unsafe_fixes);
         }
     }
+    insta::assert_snapshot!("all-transforms-rejected", rejected.join("\n"));
+}
+
+fn check_converged(
+    label: &str,
+    file: &std::path::Path,
+    o: &restage::pipeline::Outcome,
+    ids: &[String],
+    unsafe_fixes: bool,
+) {
+    syntax::parse(&o.text).unwrap_or_else(|e| panic!("{label}: output does not parse: {e}"));
+    check_edits(label, o);
+    let again = run_pipeline(file, &o.text, ids, unsafe_fixes)
+        .unwrap_or_else(|e| panic!("{label}: second run: {e}"));
+    assert_eq!(again.text, o.text, "{label}: not a fixed point");
+    assert!(
+        again.applied.is_empty() && again.edits.is_empty(),
+        "{label}: second run applied {:?}",
+        again.applied
+    );
 }

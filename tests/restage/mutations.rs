@@ -1,12 +1,13 @@
 //! Robustness: thousands of mangled variants of the fixtures (bytes deleted, lines duplicated or
 //! dropped, shell and Dockerfile metacharacters inserted) go through every transform. Nothing may
-//! panic, and whatever restage accepts must re-parse and be a fixed point.
+//! panic or be refused, and whatever restage accepts must re-parse, keep every byte outside its
+//! composed edits, and be a fixed point.
 
 use restage::pipeline::PipelineError;
 use restage::syntax;
 use restage::transforms;
 
-use crate::common::run_pipeline;
+use crate::common::{check_edits, run_pipeline};
 
 /// A small deterministic generator (xorshift64*), so failures reproduce.
 struct Rng(u64);
@@ -126,22 +127,30 @@ fn mangled_fixtures_never_panic() {
             match result {
                 Err(_) => panic!("{}: panic on input {input:?}", file.display()),
                 Ok(Err(PipelineError::Syntax(_))) => {}
-                Ok(Err(PipelineError::Refused { transform, message })) => {
-                    // Refusing is allowed (the file is left untouched) but should be rare.
-                    eprintln!("{}: {transform} refused: {message}", file.display());
-                }
+                // A refusal is how the pipeline reports a broken invariant (a transform's output
+                // that does not parse, overlapping edits, no fixed point): a bug to fix.
+                Ok(Err(PipelineError::Refused { transform, message })) => panic!(
+                    "{}: {transform} refused ({message}) for input {input:?}",
+                    file.display()
+                ),
                 Ok(Ok(o)) => {
                     accepted += 1;
+                    check_edits(&format!("{} mangled {input:?}", file.display()), &o);
                     syntax::parse(&o.text).unwrap_or_else(|e| {
                         panic!(
                             "{}: output does not parse ({e}) for input {input:?}",
                             file.display()
                         )
                     });
-                    let again = run_pipeline(file, &o.text, &ids, unsafe_fixes).unwrap();
-                    assert_eq!(
-                        again.text,
-                        o.text,
+                    let again =
+                        run_pipeline(file, &o.text, &ids, unsafe_fixes).unwrap_or_else(|e| {
+                            panic!(
+                                "{}: second run failed ({e}) for input {input:?}",
+                                file.display()
+                            )
+                        });
+                    assert!(
+                        again.applied.is_empty() && again.text == o.text,
                         "{}: not a fixed point for input {input:?}",
                         file.display()
                     );
