@@ -1,5 +1,5 @@
 //! Command-line arguments (clap derive). Modes: print the diff (default), `--check`, `--write`;
-//! subcommands `list`, `explain`, `knowledge`, `files`.
+//! subcommands `list`, `explain`, `knowledge`, `files`, `lsp`.
 
 use std::path::PathBuf;
 
@@ -44,6 +44,11 @@ pub enum Command {
         context: Option<PathBuf>,
         #[command(flatten)]
         walk: WalkArgs,
+    },
+    /// Run a language server on stdin/stdout: diagnostics, code actions and hover for editors.
+    Lsp {
+        #[command(flatten)]
+        config: ConfigArgs,
     },
 }
 
