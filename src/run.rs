@@ -152,10 +152,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
             context,
             walk,
         }) => files(paths, config, context, walk),
-        Some(Command::Lsp { config }) => {
-            crate::lsp::run_stdio(config_choice(&config))?;
-            Ok(EXIT_OK)
-        }
+        Some(Command::Lsp { config }) => crate::lsp::run_stdio(config_choice(&config)),
         None => fix(cli.fix),
     }
 }

@@ -31,13 +31,14 @@ use crate::transforms;
 
 use analysis::{ChangeData, Which};
 
-/// Serves on stdin/stdout until the client says `exit`.
-pub fn run_stdio(config: ConfigChoice) -> Result<()> {
+/// Serves on stdin/stdout until the client says `exit`; returns the process exit code (0 after
+/// `shutdown` then `exit`, 1 when the client exits or goes away without `shutdown`).
+pub fn run_stdio(config: ConfigChoice) -> Result<i32> {
     let (connection, io_threads) = Connection::stdio();
-    serve(&connection, config)?;
+    let code = serve(&connection, config)?;
     drop(connection);
     io_threads.join().context("closing stdio")?;
-    Ok(())
+    Ok(code)
 }
 
 /// One open document.
@@ -54,8 +55,9 @@ struct Server<'a> {
     documents: HashMap<Url, Document>,
 }
 
-/// The initialize handshake, then requests and notifications until `shutdown` and `exit`.
-pub fn serve(connection: &Connection, config: ConfigChoice) -> Result<()> {
+/// The initialize handshake, then requests and notifications until `shutdown` and `exit`
+/// (exit code 0), or `exit` alone or the end of input (exit code 1, as LSP asks).
+pub fn serve(connection: &Connection, config: ConfigChoice) -> Result<i32> {
     let capabilities = ServerCapabilities {
         text_document_sync: Some(TextDocumentSyncCapability::Options(
             TextDocumentSyncOptions {
@@ -99,15 +101,16 @@ pub fn serve(connection: &Connection, config: ConfigChoice) -> Result<()> {
         match message {
             Message::Request(req) => {
                 if connection.handle_shutdown(&req)? {
-                    return Ok(());
+                    return Ok(0);
                 }
                 server.request(req)?;
             }
+            Message::Notification(n) if n.method == "exit" => return Ok(1),
             Message::Notification(n) => server.notification(n)?,
             Message::Response(_) => {}
         }
     }
-    Ok(())
+    Ok(1)
 }
 
 /// Runs `f`, turning a panic into an error message (the server keeps serving).
