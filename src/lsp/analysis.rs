@@ -74,18 +74,12 @@ fn prepare(path: &Path, config: &ConfigChoice) -> Result<Prepared, FileProblem> 
             unknown.join("; ")
         )));
     }
-    let builtin = Knowledge::builtin().map_err(|e| FileProblem(format!("{e:#}")))?;
-    let knowledge = match &settings.knowledge {
-        None => builtin,
-        Some(overrides) => {
-            let origin = overrides.origin.display().to_string();
-            let text = crate::config::read_config_text(&overrides.origin)
-                .map_err(|e| FileProblem(format!("configuration: {e}")))?;
-            builtin
-                .with_overrides_from_config(&text, &origin)
-                .map_err(|e| FileProblem(format!("configuration: {e:#}")))?
-        }
-    };
+    // A fresh cache too: the built-in knowledge is loaded once per process, the overrides of
+    // the restage.toml are read as they are now.
+    let knowledge = crate::run::KnowledgeCache::new()
+        .map_err(|e| FileProblem(format!("{e:#}")))?
+        .for_settings(&settings)
+        .map_err(|e| FileProblem(format!("configuration: {e}")))?;
     let build = BuildContext::read(path, settings.context.as_deref());
     Ok(Prepared {
         settings,
