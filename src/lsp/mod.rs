@@ -442,7 +442,10 @@ fn params<P: serde::de::DeserializeOwned>(n: Notification) -> Option<P> {
     match n.extract(&method) {
         Ok(p) => Some(p),
         Err(e) => {
-            eprintln!("restage lsp: bad parameters of `{method}`: {e:?}");
+            eprintln!(
+                "restage lsp: bad parameters of `{method}`: {}",
+                extract_error(&e)
+            );
             None
         }
     }
@@ -452,6 +455,14 @@ fn bad_params(id: RequestId, e: ExtractError<Request>) -> Response {
     Response::new_err(
         id,
         lsp_server::ErrorCode::InvalidParams as i32,
-        format!("{e:?}"),
+        format!("bad parameters: {}", extract_error(&e)),
     )
+}
+
+/// Why parameters could not be read, in one line.
+fn extract_error<T>(e: &ExtractError<T>) -> String {
+    match e {
+        ExtractError::JsonError { error, .. } => error.to_string(),
+        ExtractError::MethodMismatch(_) => "another method".to_string(),
+    }
 }

@@ -46,7 +46,7 @@ impl Client {
             .current_dir(dir)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("restage lsp starts");
         let stdin = child.stdin.take().unwrap();
@@ -141,14 +141,20 @@ impl Client {
         }
     }
 
-    /// shutdown, exit, and the server's exit code.
-    fn finish(mut self) -> (Vec<Value>, Option<i32>) {
+    /// shutdown, exit, and the server's exit code; its stderr must be `stderr`.
+    fn finish_with_stderr(mut self, stderr: &str) -> (Vec<Value>, Option<i32>) {
         let response = self.request("shutdown", Value::Null);
         assert_eq!(response["result"], Value::Null, "{response}");
         self.notify("exit", Value::Null);
         drop(self.stdin);
-        let status = self.child.wait().unwrap();
-        (self.transcript, status.code())
+        let out = self.child.wait_with_output().unwrap();
+        assert_eq!(String::from_utf8(out.stderr).unwrap(), stderr);
+        (self.transcript, out.status.code())
+    }
+
+    /// shutdown, exit, and the server's exit code; nothing on stderr.
+    fn finish(self) -> (Vec<Value>, Option<i32>) {
+        self.finish_with_stderr("")
     }
 }
 
@@ -424,13 +430,20 @@ fn exit_without_shutdown_exits_1() {
     let mut client = Client::start(tmp.path(), &[]);
     client.notify("exit", Value::Null);
     drop(client.stdin);
-    assert_eq!(client.child.wait().unwrap().code(), Some(1));
+    let out = client.child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8(out.stderr).unwrap(), "");
 }
 
 #[test]
-fn an_unknown_request_is_answered_with_an_error() {
+fn bad_and_unknown_requests_are_answered_with_errors() {
     let tmp = tempfile::tempdir().unwrap();
     let mut client = Client::start(tmp.path(), &[]);
+    let response = client.request("textDocument/hover", json!({"position": 3}));
+    assert_eq!(
+        response["error"],
+        json!({"code": -32602, "message": "bad parameters: invalid type: integer `3`, expected struct Position"})
+    );
     let response = client.request("textDocument/formatting", json!({}));
     assert_eq!(response["error"]["code"], -32601);
     assert_eq!(
@@ -438,5 +451,33 @@ fn an_unknown_request_is_answered_with_an_error() {
         "restage does not handle `textDocument/formatting`"
     );
     let (_, code) = client.finish();
+    assert_eq!(code, Some(0));
+}
+
+#[test]
+fn an_untitled_buffer_is_checked_and_a_bad_notification_is_dropped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut client = Client::start(tmp.path(), &["--no-config"]);
+    // No `languageId` and no text: reported on stderr, nothing published, the server goes on.
+    client.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": "file:///x/Dockerfile"}}),
+    );
+    client.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": "untitled:Untitled-1", "languageId": "dockerfile", "version": 1, "text": "FROM node:20-slim\nCMD node server.js\n"}}),
+    );
+    let published = client.diagnostics();
+    assert_eq!(published["uri"], "untitled:Untitled-1");
+    let codes: Vec<&Value> = published["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| &d["code"])
+        .collect();
+    assert_eq!(codes, [&json!("exec-form"), &json!("non-root-user")]);
+    let (_, code) = client.finish_with_stderr(
+        "restage lsp: bad parameters of `textDocument/didOpen`: missing field `languageId`\n",
+    );
     assert_eq!(code, Some(0));
 }
