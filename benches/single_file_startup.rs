@@ -5,9 +5,13 @@
 //! default, `-- --runs N` to change it) after a few warm-up runs. Prints the median and p90 wall
 //! time, the median CPU time and the largest peak RSS (from `wait4`, so each child's own), next to
 //! the cost of starting a process at all (`true`) and, when `hadolint` is on PATH, hadolint on the
-//! same file. Run without `--bench` (as `cargo test --benches` does) it runs restage once and
-//! checks its output, without timing.
+//! same file. Then what an editor pays per keystroke once the server runs: `restage lsp` gets the
+//! same file opened and then changed as many times, and each change is timed from sending
+//! `didChange` to receiving its diagnostics (and the server's peak RSS at the end). Run without
+//! `--bench` (as `cargo test --benches` does) it runs restage once and checks its output, and
+//! drives the server through a few changes, without timing.
 
+use std::io::{BufReader, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -230,8 +234,97 @@ fn bench(runs: usize) -> Res<()> {
     if let Some(t) = &floor {
         out.push_str(&row("`true` (starting a process)", t));
     }
+    let (lsp, lsp_rss) = lsp_round_trips(cwd, runs)?;
+    out.push_str(&format!(
+        "| `restage lsp`: `didChange` to its diagnostics | {} | {} | | {} |\n",
+        ms(percentile(&lsp, 50)),
+        ms(percentile(&lsp, 90)),
+        mib(lsp_rss)
+    ));
     println!("{out}");
     Ok(())
+}
+
+/// `restage lsp` in `cwd`: the Dockerfile opened, then changed `runs` times (after the warm-up);
+/// the sorted round trips from `didChange` to its `publishDiagnostics`, and the server's peak RSS.
+fn lsp_round_trips(cwd: &Path, runs: usize) -> Res<(Vec<Duration>, u64)> {
+    use lsp_server::{Message, Notification, Request, RequestId};
+    use serde_json::json;
+    let mut child = Command::new(BIN)
+        .arg("lsp")
+        .current_dir(cwd)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("starting restage lsp: {e}"))?;
+    let mut stdin = child.stdin.take().ok_or("no stdin")?;
+    let mut stdout = BufReader::new(child.stdout.take().ok_or("no stdout")?);
+    let mut send = move |m: Message| -> Res<()> {
+        m.write(&mut stdin).map_err(|e| e.to_string())?;
+        stdin.flush().map_err(|e| e.to_string())
+    };
+    let mut receive = || -> Res<Message> {
+        Message::read(&mut stdout)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| "restage lsp closed its output".to_string())
+    };
+    let notify = |method: &str, params: serde_json::Value| {
+        Message::Notification(Notification::new(method.to_string(), params))
+    };
+    send(Message::Request(Request::new(
+        RequestId::from(1),
+        "initialize".to_string(),
+        json!({"capabilities": {}}),
+    )))?;
+    receive()?;
+    send(notify("initialized", json!({})))?;
+    let uri = format!("file://{}/Dockerfile", cwd.display());
+    send(notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": uri, "languageId": "dockerfile", "version": 0, "text": DOCKERFILE}}),
+    ))?;
+    receive()?;
+    let mut times = Vec::with_capacity(runs);
+    for version in 1..=(WARM_UP + runs) {
+        // An edit as a keystroke makes it: a comment growing at the end.
+        let text = format!("{DOCKERFILE}# {}\n", "x".repeat(version % 7));
+        let start = Instant::now();
+        send(notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": uri, "version": version}, "contentChanges": [{"text": text}]}),
+        ))?;
+        match receive()? {
+            Message::Notification(n) if n.method == "textDocument/publishDiagnostics" => {}
+            other => return Err(format!("expected diagnostics, got {other:?}")),
+        }
+        if version > WARM_UP {
+            times.push(start.elapsed());
+        }
+    }
+    send(Message::Request(Request::new(
+        RequestId::from(2),
+        "shutdown".to_string(),
+        json!(null),
+    )))?;
+    receive()?;
+    send(notify("exit", json!(null)))?;
+    drop(send); // closes stdin
+    let pid = child.id() as libc::pid_t;
+    let mut status: libc::c_int = 0;
+    // SAFETY: an all-zero rusage is a valid value of this plain C struct.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `pid` is our child, not yet waited for; the pointers are to live locals.
+    if unsafe { libc::wait4(pid, &mut status, 0, &mut usage) } != pid {
+        return Err(format!(
+            "waiting for restage lsp: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    drop(child);
+    let rss_unit: u64 = if cfg!(target_os = "macos") { 1 } else { 1024 };
+    times.sort();
+    Ok((times, usage.ru_maxrss as u64 * rss_unit))
 }
 
 /// Without `--bench`: one run, its exit code and its output checked.
@@ -250,8 +343,9 @@ fn smoke() -> Res<()> {
             out.status.code()
         ));
     }
+    lsp_round_trips(dir.path(), 3)?;
     println!(
-        "single-file bench (smoke): restage checked the project; run with `cargo bench --bench single_file_startup` to time it"
+        "single-file bench (smoke): restage checked the project and restage lsp answered; run with `cargo bench --bench single_file_startup` to time it"
     );
     Ok(())
 }
