@@ -481,3 +481,63 @@ fn an_untitled_buffer_is_checked_and_a_bad_notification_is_dropped() {
     );
     assert_eq!(code, Some(0));
 }
+
+#[test]
+fn one_action_applies_every_change_of_its_transform() {
+    let tmp = project();
+    let dir = tmp.path();
+    std::fs::write(
+        dir.join("package-lock.json"),
+        "{\"name\":\"app\",\"lockfileVersion\":3,\"packages\":{}}\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("requirements.txt"), "flask==3.0.0\n").unwrap();
+    let text = "FROM node:20 AS web\nWORKDIR /app\nCOPY . .\nRUN npm ci\nRUN npm run build\n\nFROM python:3.12-slim\nWORKDIR /srv\nCOPY . .\nRUN pip install -r requirements.txt\nCOPY --from=web /app/dist /srv/static\nUSER 1000\nCMD [\"python\", \"app.py\"]\n";
+    std::fs::write(dir.join("Dockerfile"), text).unwrap();
+    let uri = uri(&dir.join("Dockerfile"));
+    let mut client = Client::start(dir, &["--no-config"]);
+    client.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": uri, "languageId": "dockerfile", "version": 1, "text": text}}),
+    );
+    let published = client.diagnostics();
+    let places: Vec<(&Value, &Value)> = published["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (&d["code"], &d["range"]["start"]["line"]))
+        .collect();
+    assert_eq!(
+        places,
+        [
+            (&json!("copy-order"), &json!(3)),
+            (&json!("copy-order"), &json!(9))
+        ]
+    );
+    let actions = code_actions(&mut client, &uri, 3, &at_line(&published, 3));
+    assert_eq!(
+        actions[0]["title"],
+        "restage: apply `copy-order` (2 changes in this file)"
+    );
+    let edits = &actions[0]["edit"]["changes"][&uri];
+    // Per change: the `COPY . .` line becomes the manifests, and `COPY . .` comes back after
+    // the install.
+    assert_eq!(edits.as_array().unwrap().len(), 4);
+    let out = Command::new(env!("CARGO_BIN_EXE_restage"))
+        .args([
+            "--write",
+            "--no-config",
+            "--select",
+            "copy-order",
+            "Dockerfile",
+        ])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let written = std::fs::read_to_string(dir.join("Dockerfile")).unwrap();
+    assert_eq!(apply(text, edits), written);
+    assert_ne!(written, text);
+    let (_, code) = client.finish();
+    assert_eq!(code, Some(0));
+}
