@@ -1,6 +1,7 @@
 //! restage's integration tests: one binary. `fixtures` runs every transform fixture with its
 //! invariants, `syntax` the lossless model over the syntax fixtures, `docs` each transform's
-//! documented example, `cli` the real binary on copied fixture trees, `lsp` the language server over JSON-RPC.
+//! documented example, `cli` the real binary on copied fixture trees, `lsp` the language server
+//! over JSON-RPC.
 
 mod cli;
 mod common;
