@@ -1,5 +1,5 @@
 //! Command-line arguments (clap derive). Modes: print the diff (default), `--check`, `--write`;
-//! subcommands `list`, `explain`, `knowledge`, `files`, `verify`, `completions`, `man`.
+//! subcommands `list`, `explain`, `knowledge`, `files`, `verify`, `lsp`, `completions`, `man`.
 
 use std::path::PathBuf;
 
@@ -55,6 +55,11 @@ pub enum Command {
     /// Build the original and the rewritten Dockerfile with a real engine, run both, and compare
     /// them. Exit 0: same behaviour; 1: something differs; 2: cannot verify.
     Verify(Box<VerifyArgs>),
+    /// Run a language server on stdin/stdout: diagnostics, code actions and hover for editors.
+    Lsp {
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
 }
 
 /// The subcommand a first path that does not exist was probably meant to be: `lst` -> `list`.

@@ -9,6 +9,7 @@ pub mod discover;
 pub mod edit;
 pub mod fsio;
 pub mod knowledge;
+pub mod lsp;
 pub mod output;
 pub mod packaging;
 pub mod pipeline;

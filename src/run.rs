@@ -152,6 +152,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
             context,
             walk,
         }) => files(paths, config, context, walk),
+        Some(Command::Lsp { config }) => crate::lsp::run_stdio(config_choice(&config)),
         Some(Command::Verify(args)) => Ok(crate::verify::command(&args)),
         Some(Command::Completions { shell }) => {
             print_stdout(&crate::packaging::completions(shell))?;
