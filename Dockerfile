@@ -5,8 +5,9 @@ WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
 COPY transforms ./transforms
-# Cargo.toml declares the bench target, so cargo wants its source present.
+# Cargo.toml declares the benches and the e2e test target, so cargo wants their sources present.
 COPY benches ./benches
+COPY tests/e2e.rs ./tests/e2e.rs
 RUN cargo build --release --locked --bin restage
 
 FROM gcr.io/distroless/cc-debian12:nonroot
