@@ -336,22 +336,15 @@ mod temp {
     /// The lock is held until the exit, so no write starts or finishes in between.
     fn install_handler() {
         HANDLER.call_once(|| {
-            #[cfg(unix)]
-            {
-                use signal_hook::consts::{SIGINT, SIGTERM};
-                let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
-                    return;
-                };
-                std::thread::spawn(move || {
-                    if let Some(signal) = signals.forever().next() {
-                        let pending = pending();
-                        for path in pending.iter() {
-                            let _ = std::fs::remove_file(path);
-                        }
-                        std::process::exit(128 + signal);
-                    }
-                });
-            }
+            crate::signals::on_interrupt(|signal| {
+                let pending = pending();
+                for path in pending.iter() {
+                    let _ = std::fs::remove_file(path);
+                }
+                // Kept locked until the process exits.
+                std::mem::forget(pending);
+                128 + signal
+            });
         });
     }
 

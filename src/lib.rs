@@ -15,6 +15,7 @@ pub mod pipeline;
 pub mod report;
 pub mod run;
 pub mod shell;
+mod signals;
 pub mod stdin;
 pub mod sync;
 pub mod syntax;

@@ -509,32 +509,35 @@ pub fn remove_all_live() {
 
 /// On Ctrl-C (or SIGTERM): remove what this run created, then exit with 130.
 pub fn install_interrupt_cleanup() {
-    let _ = ctrlc::set_handler(|| {
-        INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
-        CLEANING.with(|c| c.set(true));
-        eprintln!("restage: interrupted; removing the containers and images of this run");
-        let running: Vec<u32> = CHILDREN.lock().map(|c| c.clone()).unwrap_or_default();
-        for pid in &running {
-            // Our own child, by pid: a client that goes away cancels its build.
-            let _ = Command::new("kill")
-                .args(["-TERM", &pid.to_string()])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
-        }
-        if !running.is_empty() {
-            std::thread::sleep(Duration::from_secs(1));
-        }
-        let live: Vec<Live> = LIVE.lock().map(|l| l.clone()).unwrap_or_default();
-        remove_all_live();
-        // A build the daemon finished after its client left may tag its image late.
-        std::thread::sleep(Duration::from_secs(2));
-        if let Ok(mut l) = LIVE.lock() {
-            *l = live;
-        }
-        remove_all_live();
-        std::process::exit(130);
-    });
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| crate::signals::on_interrupt(interrupt_cleanup));
+}
+
+fn interrupt_cleanup(_signal: i32) -> i32 {
+    INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
+    CLEANING.with(|c| c.set(true));
+    eprintln!("restage: interrupted; removing the containers and images of this run");
+    let running: Vec<u32> = CHILDREN.lock().map(|c| c.clone()).unwrap_or_default();
+    for pid in &running {
+        // Our own child, by pid: a client that goes away cancels its build.
+        let _ = Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+    if !running.is_empty() {
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    let live: Vec<Live> = LIVE.lock().map(|l| l.clone()).unwrap_or_default();
+    remove_all_live();
+    // A build the daemon finished after its client left may tag its image late.
+    std::thread::sleep(Duration::from_secs(2));
+    if let Ok(mut l) = LIVE.lock() {
+        *l = live;
+    }
+    remove_all_live();
+    130
 }
 
 /// Removes a container (`rm -f`) when dropped, also while unwinding from a panic.
