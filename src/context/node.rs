@@ -8,15 +8,6 @@ use std::fmt;
 use serde::de::{IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
-/// npm lifecycle scripts that run during `npm install` / `npm ci` (and yarn/pnpm equivalents).
-pub const INSTALL_HOOKS: [&str; 5] = [
-    "preinstall",
-    "install",
-    "postinstall",
-    "prepare",
-    "prepublish",
-];
-
 /// What `package.json` says.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct PackageJson {
@@ -79,19 +70,6 @@ impl PackageJson {
             .iter()
             .find(|(n, _)| n == name)
             .map(|(_, command)| command.as_str())
-    }
-
-    /// The install lifecycle hooks this package defines (see [`INSTALL_HOOKS`]), in that order.
-    pub fn install_hooks(&self) -> Vec<&'static str> {
-        INSTALL_HOOKS
-            .into_iter()
-            .filter(|hook| self.script(hook).is_some())
-            .collect()
-    }
-
-    /// Whether `name` is a dependency or a dev dependency.
-    pub fn depends_on(&self, name: &str) -> bool {
-        self.dependencies.contains(name) || self.dev_dependencies.contains(name)
     }
 }
 
@@ -210,16 +188,15 @@ mod tests {
         let names: Vec<&str> = pkg.scripts.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, ["start", "build", "postinstall"]);
         assert_eq!(pkg.script("build"), Some("tsc -p ."));
-        assert_eq!(pkg.install_hooks(), ["postinstall"]);
         assert_eq!(pkg.workspaces, Some(vec!["packages/*".to_owned()]));
         let pm = pkg.package_manager.as_ref().expect("pm");
         assert_eq!(
             (pm.name.as_str(), pm.version.as_deref()),
             ("pnpm", Some("9.1.0"))
         );
-        assert!(pkg.depends_on("typescript"));
-        assert!(pkg.depends_on("express"));
-        assert!(!pkg.depends_on("react"));
+        assert!(pkg.dev_dependencies.contains("typescript"));
+        assert!(pkg.dependencies.contains("express"));
+        assert!(!pkg.dependencies.contains("react"));
     }
 
     #[test]

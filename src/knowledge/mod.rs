@@ -27,12 +27,10 @@ use std::sync::{Arc, OnceLock};
 use anyhow::anyhow;
 use serde::Deserialize;
 
-pub use commands::Prune;
-pub use commands::{Carry, CommandKind, CommandMatch, Ecosystem, Manifests};
+pub use commands::{CommandKind, CommandMatch, Ecosystem, Manifests};
 pub use image_ref::ImageRef;
-pub use images::{ExistingUser, ImageInfo, ImageRole, Os, RuntimeImage, RuntimeNeeds, UserPlan};
-pub use versions::VersionRange;
-pub use writers::{DEPENDENCY_KINDS, Writer, normalise_package};
+pub use images::{ImageInfo, ImageRole, Os, RuntimeImage, RuntimeNeeds, UserPlan};
+pub use writers::{Writer, normalise_package};
 
 use commands::Commands;
 use images::Images;

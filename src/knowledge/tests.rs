@@ -1,3 +1,4 @@
+use super::commands::Carry;
 use super::*;
 
 fn k() -> Knowledge {

@@ -2,11 +2,11 @@
 //! [`Document`] and its [`Context`] to proposed [`Change`]s: no IO, no clock, no order that
 //! depends on a hash map. Each one is documented in `transforms/<id>.md`, embedded here.
 
-pub mod analysis;
+pub(crate) mod analysis;
 mod copy_order;
-pub mod effects;
+pub(crate) mod effects;
 mod exec_form;
-pub mod facts;
+pub(crate) mod facts;
 mod multi_stage;
 mod non_root_user;
 pub(crate) mod start;

@@ -346,14 +346,6 @@ impl Engine {
             ok: x.success(),
             secs: x.elapsed.as_secs_f64(),
             steps: Progress::parse(&text),
-            failure: if x.success() {
-                None
-            } else {
-                Some(match log {
-                    Some(log) => format!("{} (log: {})", x.describe(), log.display()),
-                    None => x.describe(),
-                })
-            },
             failure_line,
         }
     }
@@ -377,8 +369,6 @@ pub struct Build {
     pub ok: bool,
     pub secs: f64,
     pub steps: Progress,
-    /// How it failed, with the tail of the output and the log's path.
-    pub failure: Option<String>,
     /// The one line of the output that says why it failed.
     pub failure_line: Option<String>,
 }
@@ -450,6 +440,7 @@ impl Progress {
     }
 
     /// For the RUN steps containing `needle`: (how many, how many of them were cached).
+    #[cfg(test)]
     pub fn cached_matching(&self, needle: &str) -> (usize, usize) {
         self.cached_where(|t| t.contains(needle))
     }
