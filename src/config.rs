@@ -164,13 +164,38 @@ impl Settings {
 
     /// One message per id not in `known`, e.g.
     /// `restage.toml:2:11: unknown transform id `mutli-stage``.
-    pub fn unknown_ids(&self, known: &[&str]) -> Vec<String> {
+    pub fn unknown_ids(&self, known: &[&str]) -> Vec<UnknownId> {
         self.mentions
             .iter()
             .filter(|m| !known.contains(&m.id.as_str()))
-            .map(|m| format!("{}: unknown transform id `{}`", m.origin, m.id))
+            .map(|m| UnknownId {
+                id: m.id.clone(),
+                origin: m.origin.clone(),
+            })
             .collect()
     }
+}
+
+/// A transform id that names no transform, and where it was written (`--select`,
+/// `restage.toml:2:11`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownId {
+    pub id: String,
+    pub origin: String,
+}
+
+impl fmt::Display for UnknownId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: unknown transform id `{}`", self.origin, self.id)
+    }
+}
+
+impl std::error::Error for UnknownId {}
+
+/// The messages of `unknown`, joined by `; `.
+pub fn join_unknown_ids(unknown: &[UnknownId]) -> String {
+    let messages: Vec<String> = unknown.iter().map(ToString::to_string).collect();
+    messages.join("; ")
 }
 
 /// A config file that cannot be used. Every Dockerfile under it gets this same error.
