@@ -23,6 +23,7 @@ mod compose;
 mod dependencies;
 mod dockerignore;
 mod dotnet;
+mod error;
 mod fsread;
 
 pub(crate) use fsread::normalize_rel;
@@ -45,6 +46,7 @@ pub use cargo_toml::CargoManifest;
 pub use dependencies::Dependencies;
 pub use dockerignore::DockerIgnore;
 pub use dotnet::CsProj;
+pub use error::ManifestError;
 pub use gomod::GoMod;
 pub use gradle::Gradle;
 pub use maven::Pom;
@@ -751,7 +753,7 @@ impl BuildContext {
     fn parse_root_file<T>(
         &mut self,
         rel: &str,
-        parse: impl FnOnce(&str) -> Result<T, String>,
+        parse: impl FnOnce(&str) -> Result<T, ManifestError>,
     ) -> Option<T> {
         let text = self.read_root_file(rel)?;
         match parse(&text) {

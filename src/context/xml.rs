@@ -12,7 +12,7 @@ pub(crate) type Document<'input> = roxmltree::Document<'input>;
 
 /// Why a file is not XML restage can read, with the 1-based position roxmltree reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct XmlError {
+pub struct XmlError {
     pub line: usize,
     pub column: usize,
     pub message: String,
@@ -25,12 +25,6 @@ impl fmt::Display for XmlError {
             "invalid XML at line {} column {}: {}",
             self.line, self.column, self.message
         )
-    }
-}
-
-impl From<XmlError> for String {
-    fn from(e: XmlError) -> String {
-        e.to_string()
     }
 }
 
