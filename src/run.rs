@@ -695,7 +695,7 @@ fn process(found: &Found, display: &str, job: &Job) -> FileReport {
     };
     let text = match read_text(path) {
         Ok(t) => t,
-        Err(reason) => return failed(display, reason),
+        Err(reason) => return failed(display, reason.to_string()),
     };
     let (report, rewritten) = process_text(path, text, display, job);
     if job.write
