@@ -55,8 +55,9 @@ use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::context::{absolute_lexical, line_col};
+use crate::context::absolute_lexical;
 use crate::fsio::{ReadFailure, read_bounded};
+use crate::syntax::line_char_col;
 
 /// The config file's name.
 pub const CONFIG_FILE_NAME: &str = "restage.toml";
@@ -281,7 +282,7 @@ pub fn read_config_text(path: &Path) -> Result<String, ConfigError> {
         let text = String::from_utf8_lossy(&e.as_bytes()[..at]);
         ConfigError {
             path: path.to_path_buf(),
-            position: Some(line_col(&text, at)),
+            position: Some(line_char_col(&text, at)),
             kind: ConfigErrorKind::Invalid("invalid UTF-8".to_owned()),
         }
     })
@@ -556,15 +557,15 @@ impl LoadedConfig {
         };
         let text = read_config_text(path)?;
         let raw: RawConfig = toml::from_str(&text).map_err(|e| {
-            let position = e.span().map(|span| line_col(&text, span.start));
+            let position = e.span().map(|span| line_char_col(&text, span.start));
             error(
                 position,
                 ConfigErrorKind::Invalid(e.message().trim().replace('\n', " ")),
             )
         })?;
-        let at = |span: std::ops::Range<usize>| Some(line_col(&text, span.start));
+        let at = |span: std::ops::Range<usize>| Some(line_char_col(&text, span.start));
         let origin = |span: std::ops::Range<usize>| {
-            let (line, col) = line_col(&text, span.start);
+            let (line, col) = line_char_col(&text, span.start);
             format!("{}:{line}:{col}", path.display())
         };
 

@@ -29,7 +29,7 @@ impl ManifestError {
         ManifestError::Toml {
             position: error
                 .span()
-                .map(|span| super::fsread::line_col(text, span.start)),
+                .map(|span| crate::syntax::line_char_col(text, span.start)),
             message: error.message().trim_end().to_owned(),
         }
     }

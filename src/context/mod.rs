@@ -53,8 +53,8 @@ pub use maven::Pom;
 pub use node::PackageJson;
 pub use python::{PyProject, RequirementsFile};
 
+pub(crate) use fsread::absolute_lexical;
 use fsread::{ReadError, parent_dir, read_capped};
-pub(crate) use fsread::{absolute_lexical, line_col};
 
 /// Files recorded when present at the context root (see also [`is_known_name`]).
 pub const KNOWN_FILES: &[&str] = &[

@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use super::fsread::line_col;
+use crate::syntax::line_char_col;
 
 /// A parsed document; [`root`] gives its root element.
 pub(crate) type Document<'input> = roxmltree::Document<'input>;
@@ -43,7 +43,7 @@ pub(crate) fn parse(text: &str) -> Result<Document<'_>, XmlError> {
             .to_owned();
         let (line, column) = match e {
             // No position of its own: the end of the file.
-            roxmltree::Error::UnclosedRootNode => line_col(text, text.len()),
+            roxmltree::Error::UnclosedRootNode => line_char_col(text, text.len()),
             _ => (pos.row as usize, pos.col as usize),
         };
         XmlError {
