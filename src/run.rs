@@ -742,7 +742,7 @@ pub(crate) fn process_text(
     let build = job.contexts.read(path, settings.context.as_deref());
     let ctx = Context {
         knowledge: &knowledge,
-        settings: &settings,
+        options: crate::transforms::TransformOptions::of(&settings),
         build: &build,
     };
     let options = Options {

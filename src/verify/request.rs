@@ -156,7 +156,7 @@ fn prepare(args: &VerifyArgs) -> Result<Prepared, String> {
                 .collect();
             let ctx = Context {
                 knowledge: &knowledge,
-                settings: &settings,
+                options: crate::transforms::TransformOptions::of(&settings),
                 build: &build,
             };
             let options = Options {
