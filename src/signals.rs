@@ -3,12 +3,13 @@
 //! cleanup. At the first signal a dedicated thread runs every cleanup in the order they were
 //! registered, then exits with the code the first one returned.
 
-use std::sync::{Mutex, Once};
-
+#[cfg(unix)]
 type Cleanup = Box<dyn Fn(i32) -> i32 + Send>;
 
-static CLEANUPS: Mutex<Vec<Cleanup>> = Mutex::new(Vec::new());
-static LISTENER: Once = Once::new();
+#[cfg(unix)]
+static CLEANUPS: std::sync::Mutex<Vec<Cleanup>> = std::sync::Mutex::new(Vec::new());
+#[cfg(unix)]
+static LISTENER: std::sync::Once = std::sync::Once::new();
 
 /// Registers `cleanup`, called with the signal's number on the listening thread; it returns the
 /// exit code. Without signal support (not unix) nothing is registered.
