@@ -55,8 +55,9 @@ use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::context::{absolute_lexical, line_col};
+use crate::context::absolute_lexical;
 use crate::fsio::{ReadFailure, read_bounded};
+use crate::syntax::line_char_col;
 
 /// The config file's name.
 pub const CONFIG_FILE_NAME: &str = "restage.toml";
@@ -164,13 +165,38 @@ impl Settings {
 
     /// One message per id not in `known`, e.g.
     /// `restage.toml:2:11: unknown transform id `mutli-stage``.
-    pub fn unknown_ids(&self, known: &[&str]) -> Vec<String> {
+    pub fn unknown_ids(&self, known: &[&str]) -> Vec<UnknownId> {
         self.mentions
             .iter()
             .filter(|m| !known.contains(&m.id.as_str()))
-            .map(|m| format!("{}: unknown transform id `{}`", m.origin, m.id))
+            .map(|m| UnknownId {
+                id: m.id.clone(),
+                origin: m.origin.clone(),
+            })
             .collect()
     }
+}
+
+/// A transform id that names no transform, and where it was written (`--select`,
+/// `restage.toml:2:11`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownId {
+    pub id: String,
+    pub origin: String,
+}
+
+impl fmt::Display for UnknownId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: unknown transform id `{}`", self.origin, self.id)
+    }
+}
+
+impl std::error::Error for UnknownId {}
+
+/// The messages of `unknown`, joined by `; `.
+pub fn join_unknown_ids(unknown: &[UnknownId]) -> String {
+    let messages: Vec<String> = unknown.iter().map(ToString::to_string).collect();
+    messages.join("; ")
 }
 
 /// A config file that cannot be used. Every Dockerfile under it gets this same error.
@@ -256,7 +282,7 @@ pub fn read_config_text(path: &Path) -> Result<String, ConfigError> {
         let text = String::from_utf8_lossy(&e.as_bytes()[..at]);
         ConfigError {
             path: path.to_path_buf(),
-            position: Some(line_col(&text, at)),
+            position: Some(line_char_col(&text, at)),
             kind: ConfigErrorKind::Invalid("invalid UTF-8".to_owned()),
         }
     })
@@ -531,15 +557,15 @@ impl LoadedConfig {
         };
         let text = read_config_text(path)?;
         let raw: RawConfig = toml::from_str(&text).map_err(|e| {
-            let position = e.span().map(|span| line_col(&text, span.start));
+            let position = e.span().map(|span| line_char_col(&text, span.start));
             error(
                 position,
                 ConfigErrorKind::Invalid(e.message().trim().replace('\n', " ")),
             )
         })?;
-        let at = |span: std::ops::Range<usize>| Some(line_col(&text, span.start));
+        let at = |span: std::ops::Range<usize>| Some(line_char_col(&text, span.start));
         let origin = |span: std::ops::Range<usize>| {
-            let (line, col) = line_col(&text, span.start);
+            let (line, col) = line_char_col(&text, span.start);
             format!("{}:{line}:{col}", path.display())
         };
 

@@ -110,24 +110,6 @@ pub struct Walk {
     pub exclude: Exclude,
 }
 
-/// The default exclusion when there is no configuration: `node_modules` directories.
-pub fn exclude_node_modules(path: &Path, _is_dir: bool) -> bool {
-    path.file_name().is_some_and(|n| n == "node_modules")
-}
-
-/// Finds the Dockerfiles under `roots`, sorted by path, each once; walked symlinks are not
-/// followed and `node_modules` is left out.
-pub fn discover(roots: &[PathBuf], threads: usize) -> Vec<Found> {
-    discover_with(
-        roots,
-        Walk {
-            threads,
-            follow: false,
-            exclude: std::sync::Arc::new(exclude_node_modules),
-        },
-    )
-}
-
 /// Finds the Dockerfiles under `roots`, sorted by path. One file reached twice (two spellings
 /// of a path, a symlink, a hard link) is kept once: the first in sorted order.
 pub fn discover_with(roots: &[PathBuf], walk: Walk) -> Vec<Found> {

@@ -231,6 +231,7 @@ impl Composed {
     }
 
     /// Length of the current text.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.starts
             .last()
@@ -238,6 +239,7 @@ impl Composed {
     }
 
     /// True when the current text is empty.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

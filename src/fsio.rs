@@ -190,26 +190,66 @@ fn special_fs_name(magic: u64) -> Option<&'static str> {
     })
 }
 
-/// Reads a file as a Dockerfile's text, or says in a few words why it cannot be one.
-pub fn read_text(path: &Path) -> std::result::Result<String, String> {
-    let bytes = read_bounded(path, MAX_FILE_BYTES).map_err(|e| match e {
-        ReadFailure::Directory => "is a directory, not a Dockerfile".to_string(),
-        ReadFailure::TooLarge { .. } => format!("{e} for Dockerfiles"),
-        other => other.to_string(),
-    })?;
-    if bytes.is_empty() {
-        return Err("empty file".into());
+/// Why a file cannot be a Dockerfile's text, in a few words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TextError {
+    /// The bytes could not be read.
+    Read(ReadFailure),
+    Empty,
+    /// A NUL byte at this offset.
+    Binary {
+        offset: usize,
+    },
+    /// Not UTF-8 from this byte on (1-based line and column of the byte).
+    InvalidUtf8 {
+        line: usize,
+        column: usize,
+        byte: usize,
+    },
+}
+
+impl std::fmt::Display for TextError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TextError::Read(ReadFailure::Directory) => {
+                f.write_str("is a directory, not a Dockerfile")
+            }
+            TextError::Read(e @ ReadFailure::TooLarge { .. }) => write!(f, "{e} for Dockerfiles"),
+            TextError::Read(e) => e.fmt(f),
+            TextError::Empty => f.write_str("empty file"),
+            TextError::Binary { offset } => write!(f, "binary file (NUL byte at offset {offset})"),
+            TextError::InvalidUtf8 { line, column, byte } => {
+                write!(
+                    f,
+                    "invalid UTF-8 at line {line} column {column} (byte {byte})"
+                )
+            }
+        }
     }
-    if let Some(p) = bytes.iter().position(|&b| b == 0) {
-        return Err(format!("binary file (NUL byte at offset {p})"));
+}
+
+impl std::error::Error for TextError {}
+
+/// Reads a file as a Dockerfile's text, or says why it cannot be one.
+pub fn read_text(path: &Path) -> std::result::Result<String, TextError> {
+    let bytes = read_bounded(path, MAX_FILE_BYTES).map_err(TextError::Read)?;
+    if bytes.is_empty() {
+        return Err(TextError::Empty);
+    }
+    if let Some(offset) = bytes.iter().position(|&b| b == 0) {
+        return Err(TextError::Binary { offset });
     }
     String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
-        let (line, col) = crate::syntax::line_col(
+        let (line, column) = crate::syntax::line_col(
             std::str::from_utf8(&e.as_bytes()[..at]).expect("valid up to here"),
             at,
         );
-        format!("invalid UTF-8 at line {line} column {col} (byte {at})")
+        TextError::InvalidUtf8 {
+            line,
+            column,
+            byte: at,
+        }
     })
 }
 
@@ -336,22 +376,15 @@ mod temp {
     /// The lock is held until the exit, so no write starts or finishes in between.
     fn install_handler() {
         HANDLER.call_once(|| {
-            #[cfg(unix)]
-            {
-                use signal_hook::consts::{SIGINT, SIGTERM};
-                let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
-                    return;
-                };
-                std::thread::spawn(move || {
-                    if let Some(signal) = signals.forever().next() {
-                        let pending = pending();
-                        for path in pending.iter() {
-                            let _ = std::fs::remove_file(path);
-                        }
-                        std::process::exit(128 + signal);
-                    }
-                });
-            }
+            crate::signals::on_interrupt(|signal| {
+                let pending = pending();
+                for path in pending.iter() {
+                    let _ = std::fs::remove_file(path);
+                }
+                // Kept locked until the process exits.
+                std::mem::forget(pending);
+                128 + signal
+            });
         });
     }
 
@@ -440,7 +473,7 @@ mod tests {
             Err(ReadFailure::SpecialFs("procfs"))
         );
         assert_eq!(
-            read_text(&link),
+            read_text(&link).map_err(|e| e.to_string()),
             Err("on a kernel file system (procfs), not read".to_owned())
         );
         if Path::new("/sys/kernel/mm/transparent_hugepage/enabled").is_file() {

@@ -2,22 +2,23 @@
 //! lossless model of each Dockerfile and emits text edits, shown as a unified diff, checked, or
 //! written in place.
 
-pub mod cli;
+pub(crate) mod cli;
 pub mod config;
 pub mod context;
-pub mod discover;
+pub(crate) mod discover;
 pub mod edit;
-pub mod fsio;
+pub(crate) mod fsio;
 pub mod knowledge;
 pub mod lsp;
-pub mod output;
-pub mod packaging;
+pub(crate) mod output;
+pub(crate) mod packaging;
 pub mod pipeline;
 pub mod report;
 pub mod run;
-pub mod shell;
-pub mod stdin;
-pub mod sync;
+pub(crate) mod shell;
+mod signals;
+pub(crate) mod stdin;
+pub(crate) mod sync;
 pub mod syntax;
 pub mod transforms;
 pub mod verify;

@@ -442,7 +442,7 @@ impl FileReport {
 pub struct KnowledgeCache {
     builtin: Knowledge,
     merged: std::sync::Mutex<
-        std::collections::BTreeMap<PathBuf, std::result::Result<Knowledge, String>>,
+        std::collections::BTreeMap<PathBuf, std::result::Result<Knowledge, KnowledgeError>>,
     >,
 }
 
@@ -455,7 +455,10 @@ impl KnowledgeCache {
     }
 
     /// The knowledge in force under these settings.
-    pub fn for_settings(&self, settings: &Settings) -> std::result::Result<Knowledge, String> {
+    pub fn for_settings(
+        &self,
+        settings: &Settings,
+    ) -> std::result::Result<Knowledge, KnowledgeError> {
         let Some(overrides) = &settings.knowledge else {
             return Ok(self.builtin.clone());
         };
@@ -465,14 +468,34 @@ impl KnowledgeCache {
             .or_insert_with(|| {
                 let origin = overrides.origin.display().to_string();
                 let text = crate::config::read_config_text(&overrides.origin)
-                    .map_err(|e| e.to_string())?;
+                    .map_err(KnowledgeError::Read)?;
                 self.builtin
                     .with_overrides_from_config(&text, &origin)
-                    .map_err(|e| format!("{e:#}"))
+                    .map_err(|e| KnowledgeError::Invalid(format!("{e:#}")))
             })
             .clone()
     }
 }
+
+/// Why a config file's `[knowledge]` table cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KnowledgeError {
+    /// The config file cannot be read (again) to take the table from.
+    Read(crate::config::ConfigError),
+    /// The table does not merge with the built-in knowledge (the whole chain of causes).
+    Invalid(String),
+}
+
+impl std::fmt::Display for KnowledgeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KnowledgeError::Read(e) => e.fmt(f),
+            KnowledgeError::Invalid(message) => f.write_str(message),
+        }
+    }
+}
+
+impl std::error::Error for KnowledgeError {}
 
 /// Everything a worker needs, shared read-only across threads.
 pub(crate) struct Job<'a> {
@@ -673,7 +696,7 @@ fn process(found: &Found, display: &str, job: &Job) -> FileReport {
     };
     let text = match read_text(path) {
         Ok(t) => t,
-        Err(reason) => return failed(display, reason),
+        Err(reason) => return failed(display, reason.to_string()),
     };
     let (report, rewritten) = process_text(path, text, display, job);
     if job.write
@@ -703,7 +726,10 @@ pub(crate) fn process_text(
     if !unknown.is_empty() {
         return no_text(failed(
             display,
-            format!("configuration: {}", unknown.join("; ")),
+            format!(
+                "configuration: {}",
+                crate::config::join_unknown_ids(&unknown)
+            ),
         ));
     }
     let selected: Vec<&'static Transform> = transforms::registry()
@@ -717,7 +743,7 @@ pub(crate) fn process_text(
     let build = job.contexts.read(path, settings.context.as_deref());
     let ctx = Context {
         knowledge: &knowledge,
-        settings: &settings,
+        options: crate::transforms::TransformOptions::of(&settings),
         build: &build,
     };
     let options = Options {

@@ -407,7 +407,10 @@ fn ids_mentioned_carry_their_origin() {
         ]
     );
     assert_eq!(
-        s.unknown_ids(&IDS),
+        s.unknown_ids(&IDS)
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
         [
             "--select: unknown transform id `copy-ordr`".to_owned(),
             format!("{}: unknown transform id `mutli-stage`", at(1, 26)),

@@ -3,6 +3,7 @@
 //! `src/bin/*.rs` and `src/bin/*/main.rs`, honouring `autobins` and the 2015-edition rule), and
 //! whether it is a workspace root.
 
+use super::ManifestError;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -99,12 +100,12 @@ enum Edition {
 impl CargoManifest {
     /// Parses `Cargo.toml`'s text; `layout` is what target discovery would find on disk.
     /// Errors read like `TOML parse error at line 3, column 5: invalid table header`.
-    pub(crate) fn parse(text: &str, layout: &SourceLayout) -> Result<CargoManifest, String> {
-        let raw: Raw = toml::from_str(text).map_err(|e| toml_error(text, &e))?;
+    pub(crate) fn parse(text: &str, layout: &SourceLayout) -> Result<CargoManifest, ManifestError> {
+        let raw: Raw = toml::from_str(text).map_err(|e| ManifestError::toml(text, &e))?;
         let workspace_members = raw.workspace.map(|w| w.members);
         let Some(package) = raw.package else {
             if raw.bin.is_some() {
-                return Err("`[[bin]]` without `[package]`".to_owned());
+                return Err(ManifestError::invalid("`[[bin]]` without `[package]`"));
             }
             return Ok(CargoManifest {
                 package_name: None,
@@ -114,7 +115,7 @@ impl CargoManifest {
         };
         let name = package
             .name
-            .ok_or_else(|| "`[package]` has no `name`".to_owned())?;
+            .ok_or_else(|| ManifestError::invalid("`[package]` has no `name`"))?;
         let edition = match &package.edition {
             None => Edition::E2015,
             Some(toml::Value::String(s)) if s == "2015" => Edition::E2015,
@@ -140,7 +141,7 @@ impl CargoManifest {
                     let bin_name = bin
                         .name
                         .clone()
-                        .ok_or_else(|| "a `[[bin]]` has no `name`".to_owned())?;
+                        .ok_or_else(|| ManifestError::invalid("a `[[bin]]` has no `name`"))?;
                     names.push(bin_name);
                     if let Some(path) = &bin.path {
                         paths.push(normalize_rel(path).unwrap_or_else(|| path.clone()));
@@ -170,18 +171,6 @@ impl CargoManifest {
             bins,
             workspace_members,
         })
-    }
-}
-
-/// A one-line TOML error: `TOML parse error at line L, column C: message`.
-pub(crate) fn toml_error(text: &str, error: &toml::de::Error) -> String {
-    let message = error.message().trim_end();
-    match error.span() {
-        Some(span) => {
-            let (line, col) = super::fsread::line_col(text, span.start);
-            format!("TOML parse error at line {line}, column {col}: {message}")
-        }
-        None => format!("TOML parse error: {message}"),
     }
 }
 
@@ -261,17 +250,20 @@ mod tests {
     #[test]
     fn errors_are_one_line_with_position() {
         let err = CargoManifest::parse("[package]\nname = \"x\"\n[[bin]\n", &layout(false, &[]))
-            .expect_err("bad");
+            .expect_err("bad")
+            .to_string();
         assert!(
             err.starts_with("TOML parse error at line 3, column"),
             "{err}"
         );
         assert!(!err.contains('\n'), "{err}");
         let err = CargoManifest::parse("[package]\nversion = \"1\"\n", &layout(false, &[]))
-            .expect_err("no name");
+            .expect_err("no name")
+            .to_string();
         assert_eq!(err, "`[package]` has no `name`");
         let err = CargoManifest::parse("[package]\nname = 3\n", &layout(false, &[]))
-            .expect_err("bad type");
+            .expect_err("bad type")
+            .to_string();
         assert!(err.contains("line 2, column 8"), "{err}");
     }
 }

@@ -4,6 +4,7 @@
 //! of directories, a pattern that matches a parent directory matches everything below it, and
 //! the last matching pattern wins.
 
+use super::ManifestError;
 use serde::{Serialize, Serializer};
 
 /// The parsed rules of one `.dockerignore` file (serialized as its cleaned patterns).
@@ -65,13 +66,13 @@ enum Token {
 impl DockerIgnore {
     /// [`DockerIgnore::parse`], reusing the result for a text already parsed in this process
     /// (compiling the patterns is the costly part of reading a build context).
-    pub fn parse_shared(text: &str) -> Result<DockerIgnore, String> {
+    pub fn parse_shared(text: &str) -> Result<DockerIgnore, ManifestError> {
         use std::collections::HashMap;
         use std::sync::{Mutex, OnceLock};
         /// The texts kept add up to at most this many bytes, so memory stays bounded
         /// whatever a monorepo's `.dockerignore` files hold.
         const CACHE_BYTES: usize = 8 << 20;
-        type Cache = (HashMap<String, Result<DockerIgnore, String>>, usize);
+        type Cache = (HashMap<String, Result<DockerIgnore, ManifestError>>, usize);
         static CACHE: OnceLock<Mutex<Cache>> = OnceLock::new();
         let cache = CACHE.get_or_init(Default::default);
         if let Some(hit) = crate::sync::lock(cache).0.get(text) {
@@ -94,7 +95,7 @@ impl DockerIgnore {
 
     /// Parses the text of a `.dockerignore`. Fails the way `docker build` does: on a lone `!`
     /// or a pattern that is not a valid glob (e.g. an unclosed `[`), naming the line.
-    pub fn parse(text: &str) -> Result<DockerIgnore, String> {
+    pub fn parse(text: &str) -> Result<DockerIgnore, ManifestError> {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let mut patterns = Vec::new();
         for (index, raw) in text.lines().enumerate() {
@@ -110,17 +111,18 @@ impl DockerIgnore {
                 None => (false, line),
             };
             if rest.is_empty() {
-                return Err(format!(
-                    "line {}: illegal exclusion pattern \"!\"",
-                    index + 1
+                return Err(ManifestError::line(
+                    index + 1,
+                    "illegal exclusion pattern \"!\"",
                 ));
             }
             let mut cleaned = go_clean(rest);
             if cleaned.len() > 1 && cleaned.starts_with('/') {
                 cleaned.remove(0);
             }
-            let kind = compile(&cleaned)
-                .map_err(|e| format!("line {}: bad pattern `{rest}`: {e}", index + 1))?;
+            let kind = compile(&cleaned).map_err(|e| {
+                ManifestError::line(index + 1, format!("bad pattern `{rest}`: {e}"))
+            })?;
             patterns.push(Pattern {
                 text: cleaned,
                 exclusion,
@@ -521,7 +523,9 @@ mod tests {
     #[test]
     fn bad_patterns_are_errors() {
         assert!(DockerIgnore::parse("ok\n!\n").is_err());
-        let err = DockerIgnore::parse("ok\n[abc\n").expect_err("unclosed class");
+        let err = DockerIgnore::parse("ok\n[abc\n")
+            .expect_err("unclosed class")
+            .to_string();
         assert!(err.starts_with("line 2:"), "{err}");
         assert!(DockerIgnore::parse("abc\\").is_err());
     }

@@ -4,6 +4,7 @@
 //! are taken into account. A property set under a `Condition`, or to a value containing `$(`,
 //! is unknown: MSBuild evaluation is not reproduced.
 
+use super::ManifestError;
 use serde::Serialize;
 
 use super::xml::{self, Element};
@@ -75,16 +76,19 @@ impl Props {
 }
 
 /// Reads the two properties from an MSBuild file (`Directory.Build.props` / `.targets`).
-pub(crate) fn parse_props(text: &str) -> Result<Props, String> {
+pub(crate) fn parse_props(text: &str) -> Result<Props, ManifestError> {
     let doc = xml::parse(text)?;
     Ok(props_of(project_root(&doc)?))
 }
 
 /// The root `<Project>` of an MSBuild file.
-fn project_root<'a, 'i>(doc: &'a xml::Document<'i>) -> Result<Element<'a, 'i>, String> {
+fn project_root<'a, 'i>(doc: &'a xml::Document<'i>) -> Result<Element<'a, 'i>, ManifestError> {
     let root = xml::root(doc);
     if !root.name().eq_ignore_ascii_case("Project") {
-        return Err(format!("root element is <{}>, not <Project>", root.name()));
+        return Err(ManifestError::Invalid(format!(
+            "root element is <{}>, not <Project>",
+            root.name()
+        )));
     }
     Ok(root)
 }
@@ -129,7 +133,7 @@ impl CsProj {
         text: &str,
         before: Option<Props>,
         after: Option<Props>,
-    ) -> Result<CsProj, String> {
+    ) -> Result<CsProj, ManifestError> {
         let doc = xml::parse(text)?;
         let root = project_root(&doc)?;
         let mut sdks: Vec<String> = root.attr("Sdk").map(str::to_owned).into_iter().collect();

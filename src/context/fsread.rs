@@ -62,19 +62,6 @@ pub(crate) fn read_capped(path: &Path) -> Result<String, ReadError> {
     Ok(text)
 }
 
-/// 1-based line and column (in characters) of a byte offset in `text`.
-pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let mut offset = offset.min(text.len());
-    while !text.is_char_boundary(offset) {
-        offset -= 1;
-    }
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let col = before[line_start..].chars().count() + 1;
-    (line, col)
-}
-
 /// A path relative to the context root, normalized: leading `/` and `./` dropped, `.` segments
 /// and empty segments removed, `..` applied. `None` if it climbs out of the root. The root
 /// itself is `""`.
@@ -134,16 +121,6 @@ mod tests {
         assert_eq!(normalize_rel("."), Some(String::new()));
         assert_eq!(normalize_rel("../x"), None);
         assert_eq!(normalize_rel("a/../../x"), None);
-    }
-
-    #[test]
-    fn line_col_counts_characters() {
-        let text = "ab\ncdé\nf";
-        assert_eq!(line_col(text, 0), (1, 1));
-        assert_eq!(line_col(text, 3), (2, 1));
-        assert_eq!(line_col(text, 7), (2, 4));
-        assert_eq!(line_col(text, 8), (3, 1));
-        assert_eq!(line_col(text, 100), (3, 2));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! `go.mod`: module path (whose last non-major-version element is `go build`'s default output
 //! name), `go` version, whether there are `require`s, and local `replace` targets.
 
+use super::ManifestError;
 use serde::Serialize;
 
 /// What `go.mod` says.
@@ -33,13 +34,13 @@ const DIRECTIVES: [&str; 10] = [
 
 impl GoMod {
     /// Parses `go.mod`; errors name the line, e.g. `line 4: unknown directive "requires"`.
-    pub fn parse(text: &str) -> Result<GoMod, String> {
+    pub fn parse(text: &str) -> Result<GoMod, ManifestError> {
         let mut module = None;
         let mut out = GoMod::default();
         let mut block: Option<(String, usize)> = None;
         for (index, line) in text.lines().enumerate() {
             let lineno = index + 1;
-            let tokens = tokenize(line).map_err(|e| format!("line {lineno}: {e}"))?;
+            let tokens = tokenize(line).map_err(|e| ManifestError::line(lineno, e))?;
             if tokens.is_empty() {
                 continue;
             }
@@ -50,24 +51,30 @@ impl GoMod {
                 }
                 let verb = verb.clone();
                 apply(&verb, &tokens, &mut module, &mut out)
-                    .map_err(|e| format!("line {lineno}: {e}"))?;
+                    .map_err(|e| ManifestError::line(lineno, e))?;
                 continue;
             }
             let verb = tokens[0].as_str();
             if !DIRECTIVES.contains(&verb) {
-                return Err(format!("line {lineno}: unknown directive \"{verb}\""));
+                return Err(ManifestError::line(
+                    lineno,
+                    format!("unknown directive \"{verb}\""),
+                ));
             }
             if tokens[1..] == ["("] {
                 block = Some((verb.to_owned(), lineno));
                 continue;
             }
             apply(verb, &tokens[1..], &mut module, &mut out)
-                .map_err(|e| format!("line {lineno}: {e}"))?;
+                .map_err(|e| ManifestError::line(lineno, e))?;
         }
         if let Some((verb, lineno)) = block {
-            return Err(format!("line {lineno}: `{verb} (` is never closed"));
+            return Err(ManifestError::line(
+                lineno,
+                format!("`{verb} (` is never closed"),
+            ));
         }
-        out.module = module.ok_or_else(|| "no module directive".to_owned())?;
+        out.module = module.ok_or_else(|| ManifestError::invalid("no module directive"))?;
         Ok(out)
     }
 
@@ -228,15 +235,15 @@ mod tests {
     #[test]
     fn malformed_files_are_errors() {
         assert_eq!(
-            GoMod::parse("go 1.22\n"),
+            GoMod::parse("go 1.22\n").map_err(|e| e.to_string()),
             Err("no module directive".to_owned())
         );
         assert_eq!(
-            GoMod::parse("module a\nrequires x v1\n"),
+            GoMod::parse("module a\nrequires x v1\n").map_err(|e| e.to_string()),
             Err("line 2: unknown directive \"requires\"".to_owned())
         );
         assert_eq!(
-            GoMod::parse("module a\nrequire (\n x v1\n"),
+            GoMod::parse("module a\nrequire (\n x v1\n").map_err(|e| e.to_string()),
             Err("line 2: `require (` is never closed".to_owned())
         );
         assert!(GoMod::parse("module \"a\n").is_err());

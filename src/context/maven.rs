@@ -2,6 +2,7 @@
 //! (default `${artifactId}-${version}`), modules. Only `${project.artifactId}` and
 //! `${project.version}` are resolved; any other `${...}` leaves that value unknown.
 
+use super::ManifestError;
 use serde::Serialize;
 
 use super::xml::{self, Element};
@@ -19,11 +20,14 @@ pub struct Pom {
 
 impl Pom {
     /// Parses `pom.xml`; errors read `invalid XML at line L column C: ...`.
-    pub fn parse(text: &str) -> Result<Pom, String> {
+    pub fn parse(text: &str) -> Result<Pom, ManifestError> {
         let doc = xml::parse(text)?;
         let root = xml::root(&doc);
         if root.name() != "project" {
-            return Err(format!("root element is <{}>, not <project>", root.name()));
+            return Err(ManifestError::Invalid(format!(
+                "root element is <{}>, not <project>",
+                root.name()
+            )));
         }
         let text_of = |el: Option<Element>| el.map(|e| e.text());
         let artifact_raw = text_of(root.child("artifactId"));
@@ -124,10 +128,11 @@ mod tests {
     fn malformed_pom() {
         let err =
             Pom::parse("<project>\n<artifactId>a</artifactId>\n<version>1</versio>\n</project>")
-                .expect_err("mismatched tag");
+                .expect_err("mismatched tag")
+                .to_string();
         assert!(err.starts_with("invalid XML at line 3"), "{err}");
         assert_eq!(
-            Pom::parse("<settings/>"),
+            Pom::parse("<settings/>").map_err(|e| e.to_string()),
             Err("root element is <settings>, not <project>".to_owned())
         );
     }

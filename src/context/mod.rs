@@ -14,7 +14,7 @@
 //! [`BuildContext::source`]):
 //! 1. the override the caller passes (`--context`, or `context` in `restage.toml`);
 //! 2. the `build.context` of a Compose service that names this Dockerfile (see the
-//!    `compose` module: the Dockerfile's directory and up to [`MAX_PARENT_LEVELS`] parents,
+//!    `compose` module: the Dockerfile's directory and up to [`compose::MAX_PARENT_LEVELS`] parents,
 //!    stopping at a directory holding `.git`);
 //! 3. the Dockerfile's own directory.
 
@@ -23,6 +23,7 @@ mod compose;
 mod dependencies;
 mod dockerignore;
 mod dotnet;
+mod error;
 mod fsread;
 
 pub(crate) use fsread::normalize_rel;
@@ -42,19 +43,18 @@ use std::sync::{Arc, Mutex, OnceLock};
 use serde::Serialize;
 
 pub use cargo_toml::CargoManifest;
-pub use compose::{COMPOSE_FILE_NAMES, MAX_PARENT_LEVELS};
 pub use dependencies::Dependencies;
 pub use dockerignore::DockerIgnore;
 pub use dotnet::CsProj;
-pub use fsread::MAX_FILE_BYTES;
+pub use error::ManifestError;
 pub use gomod::GoMod;
 pub use gradle::Gradle;
 pub use maven::Pom;
-pub use node::{INSTALL_HOOKS, PackageJson, PackageManager};
-pub use python::{PyProject, RequirementRefs, RequirementsFile};
+pub use node::PackageJson;
+pub use python::{PyProject, RequirementsFile};
 
+pub(crate) use fsread::absolute_lexical;
 use fsread::{ReadError, parent_dir, read_capped};
-pub(crate) use fsread::{absolute_lexical, line_col};
 
 /// Files recorded when present at the context root (see also [`is_known_name`]).
 pub const KNOWN_FILES: &[&str] = &[
@@ -753,7 +753,7 @@ impl BuildContext {
     fn parse_root_file<T>(
         &mut self,
         rel: &str,
-        parse: impl FnOnce(&str) -> Result<T, String>,
+        parse: impl FnOnce(&str) -> Result<T, ManifestError>,
     ) -> Option<T> {
         let text = self.read_root_file(rel)?;
         match parse(&text) {

@@ -2,20 +2,12 @@
 //! `packageManager`, install hooks, dependency names). A field of the wrong type makes the whole
 //! file unknown rather than half-read.
 
+use super::ManifestError;
 use std::collections::BTreeSet;
 use std::fmt;
 
 use serde::de::{IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
-
-/// npm lifecycle scripts that run during `npm install` / `npm ci` (and yarn/pnpm equivalents).
-pub const INSTALL_HOOKS: [&str; 5] = [
-    "preinstall",
-    "install",
-    "postinstall",
-    "prepare",
-    "prepublish",
-];
 
 /// What `package.json` says.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -44,22 +36,24 @@ pub struct PackageManager {
 impl PackageJson {
     /// Parses the text of a `package.json`; the error reads like
     /// `invalid JSON: expected `,` or `}` at line 3 column 5`.
-    pub fn parse(text: &str) -> Result<PackageJson, String> {
+    pub fn parse(text: &str) -> Result<PackageJson, ManifestError> {
         let raw: Raw = serde_json::from_str(text).map_err(|e| {
             if e.is_syntax() || e.is_eof() {
-                format!("invalid JSON: {e}")
+                ManifestError::Json(e.to_string())
             } else {
-                e.to_string()
+                ManifestError::Invalid(e.to_string())
             }
         })?;
         // serde would also accept a JSON array for the struct: npm would not.
         if !text.trim_start().starts_with('{') {
-            return Err("not a JSON object".to_owned());
+            return Err(ManifestError::invalid("not a JSON object"));
         }
         let workspaces = match raw.workspaces {
             None | Some(serde_json::Value::Null) => None,
             Some(value) => Some(workspace_globs(&value).ok_or_else(|| {
-                "`workspaces` is neither a list of strings nor { \"packages\": [...] }".to_owned()
+                ManifestError::invalid(
+                    "`workspaces` is neither a list of strings nor { \"packages\": [...] }",
+                )
             })?),
         };
         Ok(PackageJson {
@@ -79,19 +73,6 @@ impl PackageJson {
             .iter()
             .find(|(n, _)| n == name)
             .map(|(_, command)| command.as_str())
-    }
-
-    /// The install lifecycle hooks this package defines (see [`INSTALL_HOOKS`]), in that order.
-    pub fn install_hooks(&self) -> Vec<&'static str> {
-        INSTALL_HOOKS
-            .into_iter()
-            .filter(|hook| self.script(hook).is_some())
-            .collect()
-    }
-
-    /// Whether `name` is a dependency or a dev dependency.
-    pub fn depends_on(&self, name: &str) -> bool {
-        self.dependencies.contains(name) || self.dev_dependencies.contains(name)
     }
 }
 
@@ -210,16 +191,15 @@ mod tests {
         let names: Vec<&str> = pkg.scripts.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, ["start", "build", "postinstall"]);
         assert_eq!(pkg.script("build"), Some("tsc -p ."));
-        assert_eq!(pkg.install_hooks(), ["postinstall"]);
         assert_eq!(pkg.workspaces, Some(vec!["packages/*".to_owned()]));
         let pm = pkg.package_manager.as_ref().expect("pm");
         assert_eq!(
             (pm.name.as_str(), pm.version.as_deref()),
             ("pnpm", Some("9.1.0"))
         );
-        assert!(pkg.depends_on("typescript"));
-        assert!(pkg.depends_on("express"));
-        assert!(!pkg.depends_on("react"));
+        assert!(pkg.dev_dependencies.contains("typescript"));
+        assert!(pkg.dependencies.contains("express"));
+        assert!(!pkg.dependencies.contains("react"));
     }
 
     #[test]
@@ -233,21 +213,29 @@ mod tests {
 
     #[test]
     fn errors_name_the_position() {
-        let err =
-            PackageJson::parse("{\n  \"name\": \"x\",\n    \"main\" \"y\"\n}").expect_err("bad");
+        let err = PackageJson::parse("{\n  \"name\": \"x\",\n    \"main\" \"y\"\n}")
+            .expect_err("bad")
+            .to_string();
         assert_eq!(err, "invalid JSON: expected `:` at line 3 column 12");
-        let err = PackageJson::parse("{\"scripts\": []}").expect_err("bad type");
+        let err = PackageJson::parse("{\"scripts\": []}")
+            .expect_err("bad type")
+            .to_string();
         assert!(err.contains("line 1 column"), "{err}");
-        let err = PackageJson::parse("{\"scripts\": {\"a\": 1}}").expect_err("bad type");
+        let err = PackageJson::parse("{\"scripts\": {\"a\": 1}}")
+            .expect_err("bad type")
+            .to_string();
         assert!(err.starts_with("invalid type: integer `1`"), "{err}");
-        let err = PackageJson::parse("{\"workspaces\": 3}").expect_err("bad workspaces");
+        let err = PackageJson::parse("{\"workspaces\": 3}")
+            .expect_err("bad workspaces")
+            .to_string();
         assert!(err.contains("workspaces"), "{err}");
         assert!(PackageJson::parse("[]").is_err());
         // Deep nesting: skipped in unknown fields, refused in the ones we read; never a crash.
         let nest = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
         assert!(PackageJson::parse(&format!("{{\"x\": {}}}", nest(100_000))).is_ok());
         let err = PackageJson::parse(&format!("{{\"workspaces\": {}}}", nest(100_000)))
-            .expect_err("too deep");
+            .expect_err("too deep")
+            .to_string();
         assert!(err.contains("recursion limit exceeded"), "{err}");
     }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::cargo_toml::toml_error;
+use super::ManifestError;
 use super::fsread::normalize_rel;
 
 /// What `pyproject.toml` says.
@@ -55,8 +55,8 @@ struct RawTool {
 
 impl PyProject {
     /// Parses `pyproject.toml`; errors are one line with the position.
-    pub fn parse(text: &str) -> Result<PyProject, String> {
-        let raw: RawPyProject = toml::from_str(text).map_err(|e| toml_error(text, &e))?;
+    pub fn parse(text: &str) -> Result<PyProject, ManifestError> {
+        let raw: RawPyProject = toml::from_str(text).map_err(|e| ManifestError::toml(text, &e))?;
         let (name, scripts) = raw.project.map(|p| (p.name, p.scripts)).unwrap_or_default();
         let (poetry, uv) = raw
             .tool
@@ -66,7 +66,7 @@ impl PyProject {
         if let Some(table) = poetry.as_ref().and_then(|p| p.get("scripts")) {
             let table = table
                 .as_table()
-                .ok_or_else(|| "`[tool.poetry.scripts]` is not a table".to_owned())?;
+                .ok_or_else(|| ManifestError::invalid("`[tool.poetry.scripts]` is not a table"))?;
             for (script, value) in table {
                 let target = match value {
                     toml::Value::String(s) => Some(s.as_str()),
@@ -77,7 +77,9 @@ impl PyProject {
                     _ => None,
                 };
                 let target = target.ok_or_else(|| {
-                    format!("`[tool.poetry.scripts]` entry `{script}` has no target")
+                    ManifestError::Invalid(format!(
+                        "`[tool.poetry.scripts]` entry `{script}` has no target"
+                    ))
                 })?;
                 poetry_scripts.insert(script.clone(), target.to_owned());
             }
@@ -299,7 +301,9 @@ mod tests {
         let targets: Vec<&str> = p.poetry_scripts.values().map(String::as_str).collect();
         assert_eq!(targets, ["x.a:main", "x.b:main", "x.c:main"]);
         assert!(PyProject::parse("[tool.poetry.scripts]\na = 3\n").is_err());
-        let err = PyProject::parse("[project\nname = 1").expect_err("bad");
+        let err = PyProject::parse("[project\nname = 1")
+            .expect_err("bad")
+            .to_string();
         assert!(err.starts_with("TOML parse error at line 1"), "{err}");
     }
 
@@ -372,10 +376,12 @@ mod tests {
             &[("requirements.txt", "-r other.txt\n")],
             "requirements.txt",
         )
-        .expect_err("missing include");
+        .expect_err("missing include")
+        .to_string();
         assert_eq!(err, "other.txt: missing");
-        let err =
-            analyse(&[("requirements.txt", "-r\n")], "requirements.txt").expect_err("no file");
+        let err = analyse(&[("requirements.txt", "-r\n")], "requirements.txt")
+            .expect_err("no file")
+            .to_string();
         assert!(err.contains("names no file"), "{err}");
     }
 

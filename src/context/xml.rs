@@ -5,14 +5,14 @@
 
 use std::fmt;
 
-use super::fsread::line_col;
+use crate::syntax::line_char_col;
 
 /// A parsed document; [`root`] gives its root element.
 pub(crate) type Document<'input> = roxmltree::Document<'input>;
 
 /// Why a file is not XML restage can read, with the 1-based position roxmltree reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct XmlError {
+pub struct XmlError {
     pub line: usize,
     pub column: usize,
     pub message: String,
@@ -25,12 +25,6 @@ impl fmt::Display for XmlError {
             "invalid XML at line {} column {}: {}",
             self.line, self.column, self.message
         )
-    }
-}
-
-impl From<XmlError> for String {
-    fn from(e: XmlError) -> String {
-        e.to_string()
     }
 }
 
@@ -49,7 +43,7 @@ pub(crate) fn parse(text: &str) -> Result<Document<'_>, XmlError> {
             .to_owned();
         let (line, column) = match e {
             // No position of its own: the end of the file.
-            roxmltree::Error::UnclosedRootNode => line_col(text, text.len()),
+            roxmltree::Error::UnclosedRootNode => line_char_col(text, text.len()),
             _ => (pos.row as usize, pos.col as usize),
         };
         XmlError {

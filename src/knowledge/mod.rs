@@ -27,12 +27,10 @@ use std::sync::{Arc, OnceLock};
 use anyhow::anyhow;
 use serde::Deserialize;
 
-pub use commands::Prune;
-pub use commands::{Carry, CommandKind, CommandMatch, Ecosystem, Manifests};
+pub use commands::{CommandKind, CommandMatch, Ecosystem, Manifests};
 pub use image_ref::ImageRef;
-pub use images::{ExistingUser, ImageInfo, ImageRole, Os, RuntimeImage, RuntimeNeeds, UserPlan};
-pub use versions::VersionRange;
-pub use writers::{DEPENDENCY_KINDS, Writer, normalise_package};
+pub use images::{ImageInfo, ImageRole, Os, RuntimeImage, RuntimeNeeds, UserPlan};
+pub use writers::{Writer, normalise_package};
 
 use commands::Commands;
 use images::Images;
@@ -205,6 +203,7 @@ struct Inner {
     writers: Vec<Writer>,
     wrappers: Vec<String>,
     toolchains: Vec<(String, Option<String>)>,
+    runtime_stage: schema::RuntimeStageDef,
     /// Answers already given, by image reference: a monorepo asks about the same few images
     /// thousands of times, and matching the families' tag rules is the costly part.
     memo: Memo,
@@ -256,6 +255,10 @@ impl std::fmt::Debug for Knowledge {
             )
             .finish_non_exhaustive()
     }
+}
+
+fn contains(list: Option<&[String]>, program: &str) -> bool {
+    list.unwrap_or_default().iter().any(|p| p == program)
 }
 
 /// Parses one source into a layer; errors name the source, line and column.
@@ -335,6 +338,7 @@ impl Knowledge {
                     .iter()
                     .map(|t| (t.program.clone(), t.subcommand.clone()))
                     .collect(),
+                runtime_stage: layer.runtime_stage.clone().unwrap_or_default(),
                 sources,
                 layer,
                 images,
@@ -493,6 +497,24 @@ impl Knowledge {
         ok.then(|| PrivilegeDropper {
             program: name.clone(),
         })
+    }
+
+    /// The directories of the default PATH of the runtime images multi-stage writes, in order
+    /// (ecosystems.toml `[runtime_stage] path`).
+    pub fn runtime_path(&self) -> &[String] {
+        self.inner.runtime_stage.path.as_deref().unwrap_or_default()
+    }
+
+    /// Whether `program` (a bare name) only prepares the runtime filesystem without build tools
+    /// (`mkdir`, `chown`, `useradd`; ecosystems.toml `[runtime_stage] prep`).
+    pub fn is_runtime_prep(&self, program: &str) -> bool {
+        contains(self.inner.runtime_stage.prep.as_deref(), program)
+    }
+
+    /// Whether `program` (a bare name) has no effect on what the runtime needs (cleanup,
+    /// navigation, output; ecosystems.toml `[runtime_stage] neutral`).
+    pub fn is_runtime_neutral(&self, program: &str) -> bool {
+        contains(self.inner.runtime_stage.neutral.as_deref(), program)
     }
 
     /// Whether `program` (a bare name) starts another program rather than being the app: an

@@ -51,6 +51,8 @@ pub(crate) struct Layer {
     pub apt: Option<PackagesDef>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub apk: Option<PackagesDef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime_stage: Option<RuntimeStageDef>,
 }
 
 /// Index of the source (file or override) an entry came from, for error messages.
@@ -506,6 +508,20 @@ pub(crate) struct PackagesDef {
     pub dev: BTreeMap<String, Spanned<DevDef>>,
 }
 
+/// What multi-stage knows about the runtime stage it writes: the default PATH of the runtime
+/// images, and the commands a RUN may be made of to be carried into that stage. A list an
+/// override gives replaces the built-in one.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RuntimeStageDef {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prep: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub neutral: Option<Vec<String>>,
+}
+
 /// `"libpq-dev" = ["libpq5"]` (the same names on every Debian suite) or
 /// `"libssl-dev" = { bookworm = ["libssl3"], trixie = ["libssl3t64"] }` (names per suite).
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -558,6 +574,14 @@ impl Layer {
                 .get_or_insert_with(NumericUserDef::default);
             base.uid = n.uid.or(base.uid);
             base.gid = n.gid.or(base.gid);
+        }
+        if let Some(r) = over.runtime_stage {
+            let base = self
+                .runtime_stage
+                .get_or_insert_with(RuntimeStageDef::default);
+            base.path = r.path.or(base.path.take());
+            base.prep = r.prep.or(base.prep.take());
+            base.neutral = r.neutral.or(base.neutral.take());
         }
         prepend(&mut self.create, over.create);
         prepend(&mut self.self_managed, over.self_managed);

@@ -1,3 +1,4 @@
+use super::commands::Carry;
 use super::*;
 
 fn k() -> Knowledge {
@@ -1255,4 +1256,29 @@ fn managers_with_an_environment_of_their_own_and_dev_servers() {
         )
         .expect_err("not a boolean");
     assert!(format!("{err:#}").starts_with("restage.toml:4:"), "{err:#}");
+}
+
+#[test]
+fn runtime_stage_lists_come_from_the_knowledge_and_an_override_replaces_one_list() {
+    let builtin = k();
+    assert_eq!(
+        builtin.runtime_path().first().map(String::as_str),
+        Some("/usr/local/sbin")
+    );
+    assert_eq!(
+        builtin.runtime_path().last().map(String::as_str),
+        Some("/bin")
+    );
+    assert!(builtin.is_runtime_prep("mkdir"));
+    assert!(!builtin.is_runtime_prep("rm"));
+    assert!(builtin.is_runtime_neutral("rm"));
+    assert!(!builtin.is_runtime_neutral("npm"));
+    let config = "[knowledge.runtime_stage]\nprep = [\"setcap\"]\n";
+    let merged = builtin
+        .with_overrides_from_config(config, "restage.toml")
+        .expect("valid override");
+    assert!(merged.is_runtime_prep("setcap"));
+    assert!(!merged.is_runtime_prep("mkdir"));
+    assert!(merged.is_runtime_neutral("rm"));
+    assert_eq!(merged.runtime_path(), builtin.runtime_path());
 }

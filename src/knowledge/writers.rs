@@ -8,16 +8,13 @@ use globset::{Glob, GlobMatcher};
 use super::Sources;
 use super::schema::Layer;
 
-/// Dependency kinds a writer can be recognised by, as the build context names them.
-pub const DEPENDENCY_KINDS: [&str; 6] = ["npm", "pip", "gem", "composer", "go", "cargo"];
-
 /// A framework or library that writes into the application's own tree.
 #[derive(Debug, Clone)]
 pub struct Writer {
     pub id: String,
     /// Display name (`Ruby on Rails`).
     pub name: String,
-    /// Dependency markers: (kind from [`DEPENDENCY_KINDS`], normalised package name).
+    /// Dependency markers: (kind as the build context names it: `npm`, `pip`, `gem`, `composer`, `go`, `cargo`; normalised package name).
     pub dependencies: Vec<(&'static str, String)>,
     /// Globs over the names of entries at the build-context root (`*.sqlite3`, `manage.py`).
     files: Vec<(String, GlobMatcher)>,

@@ -71,7 +71,7 @@ fn prepare(path: &Path, config: &ConfigChoice) -> Result<Prepared, FileProblem> 
     if !unknown.is_empty() {
         return Err(FileProblem(format!(
             "configuration: {}",
-            unknown.join("; ")
+            crate::config::join_unknown_ids(&unknown)
         )));
     }
     // A fresh cache too: the built-in knowledge is loaded once per process, the overrides of
@@ -110,7 +110,7 @@ fn run(
     };
     let ctx = Context {
         knowledge: &p.knowledge,
-        settings: &p.settings,
+        options: crate::transforms::TransformOptions::of(&p.settings),
         build: &p.build,
     };
     pipeline::run(text, &ctx, &selected, Options { unsafe_fixes }).map_err(|e| {

@@ -14,7 +14,6 @@ mod text;
 use std::fmt;
 use std::io::Write;
 
-pub use json::SCHEMA_VERSION;
 pub use progress::Progress;
 
 use crate::cli::OutputFormat;

@@ -57,6 +57,7 @@ impl Progress {
     }
 
     /// Whether the bar is drawn.
+    #[cfg(test)]
     pub fn is_enabled(&self) -> bool {
         self.bar.is_some()
     }

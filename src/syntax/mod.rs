@@ -454,6 +454,19 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
+/// 1-based line and column in characters (not bytes) of `offset` in `text`, moved back to a
+/// character boundary: how restage places a problem in a manifest or config file, as TOML, JSON
+/// and XML tools count.
+pub fn line_char_col(text: &str, offset: usize) -> (usize, usize) {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let (line, byte_col) = line_col(text, offset);
+    let line_start = offset + 1 - byte_col;
+    (line, text[line_start..offset].chars().count() + 1)
+}
+
 /// Where each line of a text starts: 1-based line and column (in bytes) of any offset in
 /// O(log lines), so positions cost the same at the end of a large file as at its start.
 #[derive(Debug, Clone, Default)]

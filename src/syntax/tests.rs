@@ -202,3 +202,15 @@ fn instruction_at_finds_the_extent_holding_an_offset() {
     assert_eq!(doc.instruction_at(12).map(|i| i.kind), Some(Kind::Run));
     assert_eq!(doc.instruction_at(18).map(|i| i.kind), None);
 }
+
+#[test]
+fn line_char_col_counts_characters() {
+    let text = "ab\ncdé\nf";
+    assert_eq!(line_char_col(text, 0), (1, 1));
+    assert_eq!(line_char_col(text, 3), (2, 1));
+    // Inside `é`: its first byte.
+    assert_eq!(line_char_col(text, 6), (2, 3));
+    assert_eq!(line_char_col(text, 7), (2, 4));
+    assert_eq!(line_char_col(text, 8), (3, 1));
+    assert_eq!(line_char_col(text, 100), (3, 2));
+}

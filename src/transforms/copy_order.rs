@@ -1555,7 +1555,7 @@ mod tests {
         let settings = Settings::default();
         let ctx = Context {
             knowledge: &knowledge,
-            settings: &settings,
+            options: crate::transforms::TransformOptions::of(&settings),
             build,
         };
         let doc = parse(text).expect("parses");
@@ -1646,7 +1646,7 @@ mod tests {
         let build = context(&[]);
         let ctx = Context {
             knowledge: &knowledge,
-            settings: &settings,
+            options: crate::transforms::TransformOptions::of(&settings),
             build: &build,
         };
         let class = |text: &str| {
@@ -1756,7 +1756,7 @@ mod tests {
         let build = context(&["widget.gemspec", "Gemfile", "gradle/"]);
         let ctx = Context {
             knowledge: &knowledge,
-            settings: &settings,
+            options: crate::transforms::TransformOptions::of(&settings),
             build: &build,
         };
         assert_eq!(expand(&ctx, "*.gemspec").unwrap(), ["widget.gemspec"]);

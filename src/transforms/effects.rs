@@ -568,7 +568,7 @@ mod tests {
         let build = BuildContext::default();
         let ctx = Context {
             knowledge: &knowledge,
-            settings: &settings,
+            options: crate::transforms::TransformOptions::of(&settings),
             build: &build,
         };
         instruction(&doc, &doc.stages()[0], index, &ctx, "/")

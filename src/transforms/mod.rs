@@ -2,16 +2,16 @@
 //! [`Document`] and its [`Context`] to proposed [`Change`]s: no IO, no clock, no order that
 //! depends on a hash map. Each one is documented in `transforms/<id>.md`, embedded here.
 
-pub mod analysis;
+pub(crate) mod analysis;
 mod copy_order;
-pub mod effects;
+pub(crate) mod effects;
 mod exec_form;
-pub mod facts;
+pub(crate) mod facts;
 mod multi_stage;
 mod non_root_user;
 pub(crate) mod start;
 
-use crate::config::Settings;
+use crate::config::{Settings, UserStyle};
 use crate::context::BuildContext;
 use crate::edit::{Applicability, Change};
 use crate::knowledge::Knowledge;
@@ -22,8 +22,24 @@ use crate::syntax::Document;
 #[derive(Clone, Copy)]
 pub struct Context<'a> {
     pub knowledge: &'a Knowledge,
-    pub settings: &'a Settings,
+    pub options: TransformOptions,
     pub build: &'a BuildContext,
+}
+
+/// The settings transforms read; the rest of [`Settings`] (selection, unsafe fixes, context,
+/// knowledge overrides) is applied around them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TransformOptions {
+    /// How non-root-user writes the final `USER`.
+    pub user_style: UserStyle,
+}
+
+impl TransformOptions {
+    pub fn of(settings: &Settings) -> TransformOptions {
+        TransformOptions {
+            user_style: settings.user_style,
+        }
+    }
 }
 
 /// What a transform decided about one place of a file.

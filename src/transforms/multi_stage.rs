@@ -30,16 +30,6 @@ const ID: &str = "multi-stage";
 
 const NO_WORKDIR: &str = "the app has no WORKDIR of its own and its build writes into /, so restage cannot tell the application's files from the SDK's; add a WORKDIR such as /app";
 
-/// The default PATH of the Debian-based and distroless runtime images.
-const DEFAULT_PATH: &[&str] = &[
-    "/usr/local/sbin",
-    "/usr/local/bin",
-    "/usr/sbin",
-    "/usr/bin",
-    "/sbin",
-    "/bin",
-];
-
 /// Instructions whose effect is on the image's configuration: they move to the runtime stage.
 const MOVED: &[Kind] = &[
     Kind::Expose,
@@ -51,18 +41,6 @@ const MOVED: &[Kind] = &[
     Kind::Entrypoint,
     Kind::Maintainer,
     Kind::User,
-];
-
-/// Commands that prepare the runtime filesystem without build tools: a RUN made only of these
-/// (and neutral commands) is carried into the runtime stage.
-const PREP: &[&str] = &[
-    "mkdir", "chmod", "chown", "chgrp", "ln", "touch", "useradd", "groupadd", "adduser",
-    "addgroup", "usermod", "install", "cp", "mv", "rmdir",
-];
-
-/// Commands with no effect on what the runtime needs (cleanup, navigation, output).
-const NEUTRAL: &[&str] = &[
-    "rm", "cd", "true", "echo", "printf", "set", ":", "ls", "cat", "pwd", "id", "whoami", "sync",
 ];
 
 pub(super) fn run(doc: &Document, ctx: &Context) -> Vec<Change> {
@@ -762,8 +740,8 @@ impl Start {
     }
 
     /// Where the program can be: its path, or for a bare name each directory of the default
-    /// PATH of Debian-based and distroless images.
-    fn program_paths(&self, workdir: &str) -> Vec<String> {
+    /// PATH of the runtime images.
+    fn program_paths(&self, workdir: &str, knowledge: &crate::knowledge::Knowledge) -> Vec<String> {
         let Some(p) = self.program_word() else {
             return Vec::new();
         };
@@ -774,7 +752,11 @@ impl Start {
         } else if p.contains('/') {
             vec![analysis::join(workdir, p)]
         } else {
-            DEFAULT_PATH.iter().map(|d| format!("{d}/{p}")).collect()
+            knowledge
+                .runtime_path()
+                .iter()
+                .map(|d| format!("{d}/{p}"))
+                .collect()
         }
     }
 }
@@ -846,10 +828,10 @@ fn run_facts(doc: &Document, stage: &Stage, ix: usize, ctx: &Context, inherited:
             cwd_known = false;
             continue;
         }
-        if NEUTRAL.contains(&program) {
+        if ctx.knowledge.is_runtime_neutral(program) {
             continue;
         }
-        if PREP.contains(&program) {
+        if ctx.knowledge.is_runtime_prep(program) {
             continue;
         }
         f.prep_only = false;

@@ -173,7 +173,7 @@ fn plan(doc: &Document, ctx: &Context) -> Verdict {
     let instructions = doc.instructions();
     let from = &instructions[stage.from];
     let anchor = from.extent.start;
-    let style = ctx.settings.user_style;
+    let style = ctx.options.user_style;
 
     let root_user = match effective_user(doc, &chain) {
         Effective::NonRoot => return Verdict::Nothing,
@@ -1568,7 +1568,7 @@ mod tests {
         };
         let ctx = Context {
             knowledge: &knowledge,
-            settings: &settings,
+            options: crate::transforms::TransformOptions::of(&settings),
             build,
         };
         run(&parse(text).expect("parses"), &ctx)
@@ -1919,7 +1919,7 @@ mod tests {
         let build = context_with("pip", &["flask"], &["uploader.py"]);
         let ctx = Context {
             knowledge: &knowledge,
-            settings: &settings,
+            options: crate::transforms::TransformOptions::of(&settings),
             build: &build,
         };
         let text =

@@ -346,14 +346,6 @@ impl Engine {
             ok: x.success(),
             secs: x.elapsed.as_secs_f64(),
             steps: Progress::parse(&text),
-            failure: if x.success() {
-                None
-            } else {
-                Some(match log {
-                    Some(log) => format!("{} (log: {})", x.describe(), log.display()),
-                    None => x.describe(),
-                })
-            },
             failure_line,
         }
     }
@@ -377,8 +369,6 @@ pub struct Build {
     pub ok: bool,
     pub secs: f64,
     pub steps: Progress,
-    /// How it failed, with the tail of the output and the log's path.
-    pub failure: Option<String>,
     /// The one line of the output that says why it failed.
     pub failure_line: Option<String>,
 }
@@ -450,6 +440,7 @@ impl Progress {
     }
 
     /// For the RUN steps containing `needle`: (how many, how many of them were cached).
+    #[cfg(test)]
     pub fn cached_matching(&self, needle: &str) -> (usize, usize) {
         self.cached_where(|t| t.contains(needle))
     }
@@ -509,32 +500,35 @@ pub fn remove_all_live() {
 
 /// On Ctrl-C (or SIGTERM): remove what this run created, then exit with 130.
 pub fn install_interrupt_cleanup() {
-    let _ = ctrlc::set_handler(|| {
-        INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
-        CLEANING.with(|c| c.set(true));
-        eprintln!("restage: interrupted; removing the containers and images of this run");
-        let running: Vec<u32> = CHILDREN.lock().map(|c| c.clone()).unwrap_or_default();
-        for pid in &running {
-            // Our own child, by pid: a client that goes away cancels its build.
-            let _ = Command::new("kill")
-                .args(["-TERM", &pid.to_string()])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
-        }
-        if !running.is_empty() {
-            std::thread::sleep(Duration::from_secs(1));
-        }
-        let live: Vec<Live> = LIVE.lock().map(|l| l.clone()).unwrap_or_default();
-        remove_all_live();
-        // A build the daemon finished after its client left may tag its image late.
-        std::thread::sleep(Duration::from_secs(2));
-        if let Ok(mut l) = LIVE.lock() {
-            *l = live;
-        }
-        remove_all_live();
-        std::process::exit(130);
-    });
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| crate::signals::on_interrupt(interrupt_cleanup));
+}
+
+fn interrupt_cleanup(_signal: i32) -> i32 {
+    INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
+    CLEANING.with(|c| c.set(true));
+    eprintln!("restage: interrupted; removing the containers and images of this run");
+    let running: Vec<u32> = CHILDREN.lock().map(|c| c.clone()).unwrap_or_default();
+    for pid in &running {
+        // Our own child, by pid: a client that goes away cancels its build.
+        let _ = Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+    if !running.is_empty() {
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    let live: Vec<Live> = LIVE.lock().map(|l| l.clone()).unwrap_or_default();
+    remove_all_live();
+    // A build the daemon finished after its client left may tag its image late.
+    std::thread::sleep(Duration::from_secs(2));
+    if let Ok(mut l) = LIVE.lock() {
+        *l = live;
+    }
+    remove_all_live();
+    130
 }
 
 /// Removes a container (`rm -f`) when dropped, also while unwinding from a panic.

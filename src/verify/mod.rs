@@ -7,9 +7,9 @@
 
 pub mod compare;
 pub mod engine;
-pub mod http;
-pub mod render;
-pub mod request;
+pub(crate) mod http;
+pub(crate) mod render;
+pub(crate) mod request;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

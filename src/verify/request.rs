@@ -145,7 +145,10 @@ fn prepare(args: &VerifyArgs) -> Result<Prepared, String> {
             let known: Vec<&str> = transforms::registry().iter().map(|t| t.id).collect();
             let unknown = settings.unknown_ids(&known);
             if !unknown.is_empty() {
-                return Err(format!("configuration: {}", unknown.join("; ")));
+                return Err(format!(
+                    "configuration: {}",
+                    crate::config::join_unknown_ids(&unknown)
+                ));
             }
             let selected: Vec<&'static transforms::Transform> = transforms::registry()
                 .iter()
@@ -153,7 +156,7 @@ fn prepare(args: &VerifyArgs) -> Result<Prepared, String> {
                 .collect();
             let ctx = Context {
                 knowledge: &knowledge,
-                settings: &settings,
+                options: crate::transforms::TransformOptions::of(&settings),
                 build: &build,
             };
             let options = Options {

@@ -66,7 +66,7 @@ pub fn run_pipeline(
     let build = BuildContext::read(dockerfile, None);
     let ctx = Context {
         knowledge: &knowledge,
-        settings: &settings,
+        options: restage::transforms::TransformOptions::of(&settings),
         build: &build,
     };
     pipeline::run(text, &ctx, &selected(ids), Options { unsafe_fixes })

@@ -139,7 +139,7 @@ fn check_case(id: &str, dir: &std::path::Path) {
         let build = restage::context::BuildContext::read(&file, None);
         let ctx = transforms::Context {
             knowledge: &knowledge,
-            settings: &settings,
+            options: restage::transforms::TransformOptions::of(&settings),
             build: &build,
         };
         for change in (t.run)(&doc, &ctx) {

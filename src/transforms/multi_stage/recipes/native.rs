@@ -61,7 +61,7 @@ impl Recipe for Native {
             .iter()
             .flat_map(|(_, f)| f.binaries.clone())
             .collect();
-        let mut candidates = start.program_paths(&a.workdir);
+        let mut candidates = start.program_paths(&a.workdir, ctx.knowledge);
         // `cargo install` and `go install` put binaries on the SDK image's own PATH, which
         // the runtime image does not have: a binary started by name goes to /usr/local/bin.
         let sdk_bin = self.sdk_bin;
