@@ -13,7 +13,8 @@
 //! the targets are from the project's promise. Run without `--bench` (as `cargo test --benches`
 //! does) it only generates a small tree and checks that restage accepts every generated file;
 //! with `-- --generate DIR [COUNT]` it writes the monorepo to DIR and keeps it, and with
-//! `-- --generate-file PATH BYTES` one large Dockerfile (both for profiling).
+//! `-- --generate-file PATH BYTES` one large Dockerfile, and with `-- --generate-layouts DIR
+//! [COUNT]` the three layouts (all for profiling).
 
 use std::fmt::Write as _;
 use std::fs;
@@ -41,6 +42,8 @@ fn main() {
     // `--generate DIR [COUNT]`: write the monorepo there and keep it (to look at it or profile).
     let result = if let Some(i) = args.iter().position(|a| a == "--generate") {
         generate_only(&args[i + 1..])
+    } else if let Some(i) = args.iter().position(|a| a == "--generate-layouts") {
+        generate_layouts(&args[i + 1..])
     } else if let Some(i) = args.iter().position(|a| a == "--generate-file") {
         generate_file(&args[i + 1..])
     } else if args.iter().any(|a| a == "--bench") {
@@ -1524,6 +1527,20 @@ fn generate_only(args: &[String]) -> Res<()> {
         tree.context_files,
         tree.noise_files,
         mib(tree.bytes)
+    );
+    Ok(())
+}
+
+fn generate_layouts(args: &[String]) -> Res<()> {
+    let dir = args.first().ok_or("--generate-layouts needs a directory")?;
+    let count = match args.get(1) {
+        Some(n) => n.parse().map_err(|e| format!("bad count {n}: {e}"))?,
+        None => 10_000,
+    };
+    let bytes = layouts(Path::new(dir), count, SEED ^ 0x1A7)?;
+    println!(
+        "{dir}: {count} Dockerfiles in each of {LAYOUT_PER_FOLDER}/, {LAYOUT_FLAT}/, {LAYOUT_COMPOSE}/, {}",
+        mib(bytes)
     );
     Ok(())
 }

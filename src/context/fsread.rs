@@ -82,7 +82,17 @@ pub(crate) fn normalize_rel(path: &str) -> Option<String> {
 /// `path` made absolute against the current directory and lexically normalized (`.` and `..`
 /// resolved without touching the file system, so symlinks are not followed).
 pub(crate) fn absolute_lexical(path: &Path) -> PathBuf {
-    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    // `std::path::absolute` asks the kernel for the current directory on every call (several
+    // times per Dockerfile); restage never changes it, so it is read once.
+    static CWD: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    let absolute = if path.is_absolute() || path.as_os_str().is_empty() {
+        path.to_path_buf()
+    } else {
+        match CWD.get_or_init(|| std::env::current_dir().ok()) {
+            Some(cwd) => cwd.join(path),
+            None => path.to_path_buf(),
+        }
+    };
     let mut out = PathBuf::new();
     for component in absolute.components() {
         match component {
