@@ -497,6 +497,45 @@ impl std::fmt::Display for KnowledgeError {
 
 impl std::error::Error for KnowledgeError {}
 
+/// Runs the transforms `settings` enables over `text`, with the options it sets: the one way the
+/// fix command, `restage verify` and the language server run the pipeline on a file.
+pub(crate) fn run_settings(
+    text: &str,
+    settings: &Settings,
+    knowledge: &Knowledge,
+    build: &crate::context::BuildContext,
+) -> std::result::Result<pipeline::Outcome, PipelineError> {
+    let selected: Vec<&'static Transform> = transforms::registry()
+        .iter()
+        .filter(|t| settings.is_enabled(t.id))
+        .collect();
+    run_selected(
+        text,
+        settings,
+        knowledge,
+        build,
+        &selected,
+        settings.unsafe_fixes,
+    )
+}
+
+/// Runs `selected` over `text` (`unsafe_fixes` decides whether unsafe changes apply).
+pub(crate) fn run_selected(
+    text: &str,
+    settings: &Settings,
+    knowledge: &Knowledge,
+    build: &crate::context::BuildContext,
+    selected: &[&'static Transform],
+    unsafe_fixes: bool,
+) -> std::result::Result<pipeline::Outcome, PipelineError> {
+    let ctx = Context {
+        knowledge,
+        options: crate::transforms::TransformOptions::of(settings),
+        build,
+    };
+    pipeline::run(text, &ctx, selected, Options { unsafe_fixes })
+}
+
 /// Everything a worker needs, shared read-only across threads.
 pub(crate) struct Job<'a> {
     pub(crate) knowledge: &'a KnowledgeCache,
@@ -732,24 +771,12 @@ pub(crate) fn process_text(
             ),
         ));
     }
-    let selected: Vec<&'static Transform> = transforms::registry()
-        .iter()
-        .filter(|t| settings.is_enabled(t.id))
-        .collect();
     let knowledge = match job.knowledge.for_settings(&settings) {
         Ok(k) => k,
         Err(e) => return no_text(failed(display, format!("configuration: {e}"))),
     };
     let build = job.contexts.read(path, settings.context.as_deref());
-    let ctx = Context {
-        knowledge: &knowledge,
-        options: crate::transforms::TransformOptions::of(&settings),
-        build: &build,
-    };
-    let options = Options {
-        unsafe_fixes: settings.unsafe_fixes,
-    };
-    let outcome = match pipeline::run(&text, &ctx, &selected, options) {
+    let outcome = match run_settings(&text, &settings, &knowledge, &build) {
         Ok(o) => o,
         Err(PipelineError::Syntax(e)) => {
             let problem = Problem {

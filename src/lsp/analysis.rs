@@ -11,9 +11,9 @@ use crate::config::{CliOptions, ConfigChoice, ConfigResolver, Settings};
 use crate::context::BuildContext;
 use crate::edit::Applicability;
 use crate::knowledge::Knowledge;
-use crate::pipeline::{self, Note, Options, Outcome, PipelineError};
+use crate::pipeline::{Note, Outcome, PipelineError};
 use crate::syntax::SyntaxErrorKind;
-use crate::transforms::{self, Context, Transform};
+use crate::transforms::{self, Transform};
 
 use super::position::LineIndex;
 
@@ -108,12 +108,15 @@ fn run(
             unsafe_fixes || p.settings.unsafe_fixes,
         ),
     };
-    let ctx = Context {
-        knowledge: &p.knowledge,
-        options: crate::transforms::TransformOptions::of(&p.settings),
-        build: &p.build,
-    };
-    pipeline::run(text, &ctx, &selected, Options { unsafe_fixes }).map_err(|e| {
+    crate::run::run_selected(
+        text,
+        &p.settings,
+        &p.knowledge,
+        &p.build,
+        &selected,
+        unsafe_fixes,
+    )
+    .map_err(|e| {
         let index = LineIndex::new(text);
         vec![match e {
             PipelineError::Syntax(s) => {

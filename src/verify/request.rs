@@ -20,9 +20,8 @@ use super::{InstallStep, Probe, ProbeKind, Rebuild, Report, Request, render};
 use crate::cli::{EngineChoice, FixArgs, VerifyArgs, VerifyFormat};
 use crate::context::ContextReader;
 use crate::fsio::read_text;
-use crate::pipeline::{self, Options};
 use crate::run::{KnowledgeCache, fix_defaults, resolver};
-use crate::transforms::{self, Context};
+use crate::transforms;
 
 /// The `[verify]` table of restage.toml.
 #[derive(Debug, Default, Deserialize)]
@@ -150,19 +149,7 @@ fn prepare(args: &VerifyArgs) -> Result<Prepared, String> {
                     crate::config::join_unknown_ids(&unknown)
                 ));
             }
-            let selected: Vec<&'static transforms::Transform> = transforms::registry()
-                .iter()
-                .filter(|t| settings.is_enabled(t.id))
-                .collect();
-            let ctx = Context {
-                knowledge: &knowledge,
-                options: crate::transforms::TransformOptions::of(&settings),
-                build: &build,
-            };
-            let options = Options {
-                unsafe_fixes: settings.unsafe_fixes,
-            };
-            pipeline::run(&original_text, &ctx, &selected, options)
+            crate::run::run_settings(&original_text, &settings, &knowledge, &build)
                 .map_err(|e| format!("{display}: {e}"))?
                 .text
         }
