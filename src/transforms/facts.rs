@@ -9,48 +9,11 @@ use crate::shell::SimpleCommand;
 
 pub use crate::knowledge::OsPackageManager as PackageManager;
 
-/// Ecosystems `multi-stage` knows how to split.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ecosystem {
-    Node,
-    Python,
-    Go,
-    Rust,
-    Java,
-    Dotnet,
-}
-
-impl Ecosystem {
-    fn from_id(id: &str) -> Option<Ecosystem> {
-        Some(match id {
-            "node" => Ecosystem::Node,
-            "python" => Ecosystem::Python,
-            "go" => Ecosystem::Go,
-            "rust" => Ecosystem::Rust,
-            "java" => Ecosystem::Java,
-            "dotnet" => Ecosystem::Dotnet,
-            _ => return None,
-        })
-    }
-
-    /// The ecosystem's id in the knowledge files.
-    fn id(self) -> &'static str {
-        match self {
-            Ecosystem::Node => "node",
-            Ecosystem::Python => "python",
-            Ecosystem::Go => "go",
-            Ecosystem::Rust => "rust",
-            Ecosystem::Java => "java",
-            Ecosystem::Dotnet => "dotnet",
-        }
-    }
-}
-
 /// What an image is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Role {
-    /// An SDK image of this ecosystem.
-    Build(Ecosystem),
+    /// An SDK image of the ecosystem with this id in the knowledge files.
+    Build(String),
     /// Anything else restage knows (runtime, self-managed, an ecosystem multi-stage does not split).
     Other,
 }
@@ -79,11 +42,8 @@ pub fn image_ref(text: &str) -> Option<ImageRef> {
 pub fn image(ctx: &Context, text: &str) -> Option<ImageFacts> {
     let r = image_ref(text)?;
     let info = ctx.knowledge.image(&r)?;
-    let role = match (
-        info.role,
-        info.ecosystem.as_deref().and_then(Ecosystem::from_id),
-    ) {
-        (ImageRole::Build, Some(eco)) => Role::Build(eco),
+    let role = match (info.role, info.ecosystem.as_deref()) {
+        (ImageRole::Build, Some(eco)) => Role::Build(eco.to_string()),
         _ => Role::Other,
     };
     let package_manager = match info.os {
@@ -104,9 +64,9 @@ pub fn image(ctx: &Context, text: &str) -> Option<ImageFacts> {
 pub fn unsupported_version(
     ctx: &Context,
     image: &ImageFacts,
-    ecosystem: Ecosystem,
+    ecosystem: &str,
 ) -> Option<String> {
-    let eco = ctx.knowledge.ecosystem(ecosystem.id())?;
+    let eco = ctx.knowledge.ecosystem(ecosystem)?;
     let version = image.version.as_deref();
     if eco.supports(version) {
         return None;

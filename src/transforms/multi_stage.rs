@@ -18,7 +18,7 @@ mod runtime_fs;
 
 use super::analysis::{self, Workdir};
 use super::effects::{self, InstructionEffects};
-use super::facts::{self, Ecosystem, Needs, PackageClass, PackageManager, Role};
+use super::facts::{self, Needs, PackageClass, PackageManager, Role};
 use super::start::StartCommand;
 use super::{Context, Verdict, unsafe_because};
 use crate::edit::{Change, Edit};
@@ -89,7 +89,6 @@ struct Binary {
 }
 
 struct Analysis {
-    ecosystem: Ecosystem,
     workdir: String,
     runs: Vec<(usize, RunFacts)>,
     unsafe_reasons: Vec<String>,
@@ -102,7 +101,10 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
     let stage = doc.final_stage();
     let from = &doc.instructions()[stage.from];
     let image = facts::image(ctx, &stage.image.value).ok_or(Verdict::Nothing)?;
-    let Role::Build(ecosystem) = image.role else {
+    let Role::Build(ecosystem) = &image.role else {
+        return Err(Verdict::Nothing);
+    };
+    let Some(recipe) = recipes::for_ecosystem(ecosystem) else {
         return Err(Verdict::Nothing);
     };
     let anchor = from.extent.start;
@@ -122,7 +124,6 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
     }
     let end = stage.instructions.end;
     let resolved = analysis::workdir_resolution(doc, stage, end);
-    let recipe = recipes::for_ecosystem(ecosystem);
     let inherited = recipe.inherited_workdir();
     let own_workdir = matches!(resolved.value, Workdir::Known(_));
     let workdir = match resolved.value.clone() {
@@ -137,7 +138,6 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
     };
 
     let mut a = Analysis {
-        ecosystem,
         workdir,
         runs: Vec::new(),
         unsafe_reasons: resolved.arg_reason().into_iter().collect(),
@@ -666,7 +666,6 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
         ));
     }
     let applicability = unsafe_because(&mut reason, &a.unsafe_reasons);
-    let _ = &a.ecosystem;
     Ok(Change::new(
         ID,
         applicability,

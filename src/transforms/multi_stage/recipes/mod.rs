@@ -12,7 +12,7 @@ mod node;
 mod python;
 
 use super::super::Context;
-use super::super::facts::{Ecosystem, ImageFacts};
+use super::super::facts::ImageFacts;
 use super::{Analysis, RunFacts, Start, Verdict};
 use crate::edit::Edit;
 use crate::syntax::{Document, Stage};
@@ -78,16 +78,20 @@ pub(super) trait Recipe {
     }
 }
 
-/// The recipe of `ecosystem`.
-pub(super) fn for_ecosystem(ecosystem: Ecosystem) -> &'static dyn Recipe {
-    match ecosystem {
-        Ecosystem::Node => &node::Node,
-        Ecosystem::Python => &python::Python,
-        Ecosystem::Go => &native::GO,
-        Ecosystem::Rust => &native::RUST,
-        Ecosystem::Java => &jvm::Java,
-        Ecosystem::Dotnet => &dotnet::Dotnet,
-    }
+/// The recipe for the knowledge files' ecosystem `id`, or `None` when multi-stage has none (an
+/// SDK image of such an ecosystem is left alone). Which images are SDKs, of which ecosystem, and
+/// what their runtime receives (`carry`, `artifacts`) is knowledge; a recipe is the code that
+/// turns it into a build and a runtime stage.
+pub(super) fn for_ecosystem(id: &str) -> Option<&'static dyn Recipe> {
+    Some(match id {
+        "node" => &node::Node,
+        "python" => &python::Python,
+        "go" => &native::GO,
+        "rust" => &native::RUST,
+        "java" => &jvm::Java,
+        "dotnet" => &dotnet::Dotnet,
+        _ => return None,
+    })
 }
 
 /// The application directory, whole: the recipe of ecosystems whose build output stays in it.

@@ -9,14 +9,18 @@
 use super::super::super::Context;
 use super::super::super::analysis;
 use super::super::super::effects;
-use super::super::super::facts::{self, Ecosystem, ImageFacts};
+use super::super::super::facts::{self, ImageFacts};
 use super::super::{Analysis, Binary, refuse, runtime_fs};
 use super::{Carry, Input, Recipe, Verdict};
 use crate::syntax::{Document, Stage};
 
 /// A compiled-binary ecosystem.
 pub(super) struct Native {
-    ecosystem: Ecosystem,
+    /// The application directory holds the build output (Rust's target/, gigabytes), so it is
+    /// never carried whole.
+    build_output_in_app_dir: bool,
+    /// The binary may link OpenSSL dynamically (Rust crates that depend on `openssl`).
+    may_link_openssl: bool,
     /// Where the SDK image puts installed binaries.
     sdk_bin: &'static str,
     /// The working directory the SDK images set (the official golang images: /go).
@@ -26,14 +30,16 @@ pub(super) struct Native {
 }
 
 pub(super) const GO: Native = Native {
-    ecosystem: Ecosystem::Go,
+    build_output_in_app_dir: false,
+    may_link_openssl: false,
     sdk_bin: "/go/bin",
     inherited: "/go",
     sources: runtime_fs::go_source,
 };
 
 pub(super) const RUST: Native = Native {
-    ecosystem: Ecosystem::Rust,
+    build_output_in_app_dir: true,
+    may_link_openssl: true,
     sdk_bin: "/usr/local/cargo/bin",
     inherited: "/",
     sources: runtime_fs::rust_source,
@@ -54,7 +60,6 @@ impl Recipe for Native {
             inherited,
             ..
         } = *input;
-        let ecosystem = self.ecosystem;
         let mut carry = Carry::default();
         let binaries: Vec<Binary> = a
             .runs
@@ -90,7 +95,7 @@ impl Recipe for Native {
                     .extend(input.app_paths.clone().map_err(|why| refuse(anchor, why))?);
                 let built: Vec<&str> = binaries.iter().map(|b| b.path.as_str()).collect();
                 // A Rust application directory holds target/, gigabytes of build output.
-                if ecosystem == Ecosystem::Rust
+                if self.build_output_in_app_dir
                     || !built.iter().any(|b| analysis::is_within(b, &a.workdir))
                 {
                     return Err(refuse(
@@ -111,7 +116,7 @@ impl Recipe for Native {
     }
 
     fn runtime_packages(&self, ctx: &Context, image: &ImageFacts) -> Result<Vec<String>, String> {
-        if self.ecosystem == Ecosystem::Rust && facts::links_openssl(ctx) {
+        if self.may_link_openssl && facts::links_openssl(ctx) {
             // The binary links libssl dynamically; the builder had it, the runtime must too.
             let mut packages = facts::openssl_runtime(ctx, image)?;
             packages.push("ca-certificates".to_string());
