@@ -52,7 +52,7 @@ pub fn parse(text: &str) -> Result<Document, SyntaxError> {
             let after = lowered.last().map_or(0, |i: &Instruction| i.keyword.end);
             let (line, _) = super::line_col(text, after);
             SyntaxError {
-                kind: SyntaxErrorKind::Unsupported,
+                kind: SyntaxErrorKind::Unrecognized,
                 message: format!(
                     "the parser returned {what} that restage does not know (after line {line}); the file is left alone"
                 ),

@@ -257,6 +257,9 @@ pub enum SyntaxErrorKind {
     Invalid,
     /// Valid syntax that restage does not handle yet; the file is skipped, not judged.
     Unsupported,
+    /// The parser returned something this version of restage cannot model (a variant of a
+    /// newer parser): an error, since restage cannot vouch for the file either way.
+    Unrecognized,
 }
 
 impl fmt::Display for SyntaxError {
@@ -266,6 +269,9 @@ impl fmt::Display for SyntaxError {
         }
         match self.kind {
             SyntaxErrorKind::Invalid => write!(f, "invalid Dockerfile: {}", self.message),
+            SyntaxErrorKind::Unrecognized => {
+                write!(f, "internal error (please report it): {}", self.message)
+            }
             SyntaxErrorKind::Unsupported => {
                 write!(
                     f,
@@ -284,6 +290,9 @@ impl SyntaxError {
     pub fn message_with_kind(&self) -> String {
         match self.kind {
             SyntaxErrorKind::Invalid => format!("invalid Dockerfile: {}", self.message),
+            SyntaxErrorKind::Unrecognized => {
+                format!("internal error (please report it): {}", self.message)
+            }
             SyntaxErrorKind::Unsupported => {
                 format!(
                     "unsupported syntax (a restage limitation): {}",

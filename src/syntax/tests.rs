@@ -214,3 +214,18 @@ fn line_char_col_counts_characters() {
     assert_eq!(line_char_col(text, 8), (3, 1));
     assert_eq!(line_char_col(text, 100), (3, 2));
 }
+
+#[test]
+fn an_unrecognized_parser_result_is_an_error_not_a_skip() {
+    let e = SyntaxError {
+        kind: SyntaxErrorKind::Unrecognized,
+        message: "the parser returned an instruction that restage does not know".into(),
+        line: 0,
+        column: 0,
+    };
+    assert_ne!(e.kind, SyntaxErrorKind::Unsupported);
+    assert_eq!(
+        e.message_with_kind(),
+        "internal error (please report it): the parser returned an instruction that restage does not know"
+    );
+}

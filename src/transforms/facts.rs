@@ -61,11 +61,7 @@ pub fn image(ctx: &Context, text: &str) -> Option<ImageFacts> {
 
 /// Why restage's recipe for `ecosystem` does not work on this image's language version
 /// (`python:2.7`: no `venv`), or `None` when it does.
-pub fn unsupported_version(
-    ctx: &Context,
-    image: &ImageFacts,
-    ecosystem: &str,
-) -> Option<String> {
+pub fn unsupported_version(ctx: &Context, image: &ImageFacts, ecosystem: &str) -> Option<String> {
     let eco = ctx.knowledge.ecosystem(ecosystem)?;
     let version = image.version.as_deref();
     if eco.supports(version) {
