@@ -16,6 +16,9 @@
 //! `-- --generate-file PATH BYTES` one large Dockerfile, and with `-- --generate-layouts DIR
 //! [COUNT]` the three layouts (all for profiling).
 
+#[path = "common/wait.rs"]
+mod wait;
+
 use std::fmt::Write as _;
 use std::fs;
 use std::io::Write as _;
@@ -1333,21 +1336,8 @@ fn run_once(args: &[&str], cwd: &Path, stdout: Stdio, stderr: Stdio) -> Res<Run>
         .stderr(stderr)
         .spawn()
         .map_err(|e| format!("starting {BIN}: {e}"))?;
-    let pid = child.id() as libc::pid_t;
-    let mut status: libc::c_int = 0;
-    // SAFETY: an all-zero rusage is a valid value of this plain C struct.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    loop {
-        // SAFETY: `pid` is our child, not yet waited for; the pointers are to live locals.
-        let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-        if r == pid {
-            break;
-        }
-        let err = std::io::Error::last_os_error();
-        if err.kind() != std::io::ErrorKind::Interrupted {
-            return Err(format!("waiting for restage: {err}"));
-        }
-    }
+    let (status, usage) =
+        wait::wait4(&child).map_err(|err| format!("waiting for restage: {err}"))?;
     let wall = start.elapsed();
     // The child is reaped; dropping the handle does not wait again.
     drop(child);

@@ -16,6 +16,9 @@
 //! shape at a small size. `--bin PATH` times another restage binary (to compare two builds);
 //! `--only TEXT` runs just the shapes whose name contains TEXT.
 
+#[path = "common/wait.rs"]
+mod wait;
+
 use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -243,21 +246,8 @@ fn run_once(bin: &Path, dir: &Path) -> Res<Run> {
         .stderr(Stdio::null())
         .spawn()
         .map_err(|e| format!("starting {}: {e}", bin.display()))?;
-    let pid = child.id() as libc::pid_t;
-    let mut status: libc::c_int = 0;
-    // SAFETY: an all-zero rusage is a valid value of this plain C struct.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    loop {
-        // SAFETY: `pid` is our child, not yet waited for; the pointers are to live locals.
-        let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-        if r == pid {
-            break;
-        }
-        let err = std::io::Error::last_os_error();
-        if err.kind() != std::io::ErrorKind::Interrupted {
-            return Err(format!("waiting for restage: {err}"));
-        }
-    }
+    let (status, usage) =
+        wait::wait4(&child).map_err(|err| format!("waiting for restage: {err}"))?;
     let wall = start.elapsed();
     drop(child);
     if libc::WIFSIGNALED(status) {

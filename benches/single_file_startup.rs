@@ -11,6 +11,9 @@
 //! `--bench` (as `cargo test --benches` does) it runs restage once and checks its output, and
 //! drives the server through a few changes, without timing.
 
+#[path = "common/wait.rs"]
+mod wait;
+
 use std::io::{BufReader, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -86,21 +89,8 @@ fn run_once(program: &Path, args: &[&str], cwd: &Path) -> Res<Run> {
         .stderr(Stdio::null())
         .spawn()
         .map_err(|e| format!("starting {}: {e}", program.display()))?;
-    let pid = child.id() as libc::pid_t;
-    let mut status: libc::c_int = 0;
-    // SAFETY: an all-zero rusage is a valid value of this plain C struct.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    loop {
-        // SAFETY: `pid` is our child, not yet waited for; the pointers are to live locals.
-        let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-        if r == pid {
-            break;
-        }
-        let err = std::io::Error::last_os_error();
-        if err.kind() != std::io::ErrorKind::Interrupted {
-            return Err(format!("waiting for {}: {err}", program.display()));
-        }
-    }
+    let (status, usage) =
+        wait::wait4(&child).map_err(|err| format!("waiting for {}: {err}", program.display()))?;
     let wall = start.elapsed();
     drop(child);
     if libc::WIFSIGNALED(status) {
