@@ -158,6 +158,30 @@ fn installs(input: &Input, a: &Analysis) -> Result<Envs, String> {
     for (ix, f) in &a.runs {
         let ins = &doc.instructions()[*ix];
         let Some(commands) = analysis::run_commands(doc, ins) else {
+            // Shell syntax restage does not read (the change is unsafe already): a manager
+            // install named in its text still goes to the virtualenv.
+            let text = doc.slice(&ins.extent);
+            if text.contains("uv pip") && text.contains("--system") {
+                return Err(
+                    "a RUN restage cannot read runs `uv pip` with --system, which restage cannot drop there".into(),
+                );
+            }
+            if text.contains("uv sync") {
+                return Err(
+                    "a RUN restage cannot read runs `uv sync`, so restage cannot tell where its .venv is".into(),
+                );
+            }
+            let managers = ["poetry", "pipenv", "uv"].into_iter().filter(|m| {
+                ["install", "sync"].iter().any(|sub| {
+                    text.contains(&format!("{m} {sub}")) || text.contains(&format!("{m} pip {sub}"))
+                })
+            });
+            for m in managers {
+                envs.venv_at.get_or_insert(*ix);
+                if !envs.venv_managers.iter().any(|v| v == m) {
+                    envs.venv_managers.push(m.to_string());
+                }
+            }
             if f.pip {
                 envs.venv_at.get_or_insert(*ix);
             }
