@@ -69,6 +69,7 @@ const CASE_TESTS: &[(&str, &str)] = &[
     ("python_sqlite_at_start", "python-sqlite-at-start"),
     ("python_sqlite_migration", "python-sqlite-migration"),
     ("python_uv", "python-uv"),
+    ("python_uv_pip", "python-uv-pip"),
     ("rust_cargo_install", "rust-cargo-install"),
     ("rust_cli", "rust-cli"),
     ("rust_http", "rust-http"),
