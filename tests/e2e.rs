@@ -65,6 +65,7 @@ const CASE_TESTS: &[(&str, &str)] = &[
     ("python_no_workdir", "python-no-workdir"),
     ("python_pipenv", "python-pipenv"),
     ("python_poetry", "python-poetry"),
+    ("python_poetry_in_project", "python-poetry-in-project"),
     ("python_sqlite", "python-sqlite"),
     ("python_sqlite_at_start", "python-sqlite-at-start"),
     ("python_sqlite_migration", "python-sqlite-migration"),
