@@ -273,7 +273,14 @@ fn installs(input: &Input, a: &Analysis) -> Result<Envs, String> {
             if project_env {
                 // The project's .venv: inside the application directory, or refused.
                 let dir = effects::workdir(doc, stage, *ix, input.inherited);
+                // `poetry -C dir` / `--directory` / `--project`: the project is elsewhere.
+                let redirected = pw.iter().any(|w| {
+                    ["-C", "--directory", "-P", "--project"]
+                        .iter()
+                        .any(|f| w == f || w.starts_with(&format!("{f}=")))
+                });
                 let inside = !moved
+                    && !redirected
                     && a.workdir != "/"
                     && dir.is_some_and(|d| analysis::is_within(&d, &a.workdir));
                 if !inside {
