@@ -155,6 +155,10 @@ fn installs(input: &Input, a: &Analysis) -> Result<Envs, String> {
     } = *input;
     let mut envs = Envs::default();
     let mut in_project: Vec<String> = Vec::new();
+    // The first RUN that pip-installs only a manager, and whether a manager runs as
+    // `python -m <manager>` (then it must be importable from the virtualenv's Python).
+    let mut manager_pip: Option<usize> = None;
+    let mut launched = false;
     for (ix, f) in &a.runs {
         let ins = &doc.instructions()[*ix];
         let Some(commands) = analysis::run_commands(doc, ins) else {
@@ -217,9 +221,13 @@ fn installs(input: &Input, a: &Analysis) -> Result<Envs, String> {
                     .map(str::to_string)
                     .or_else(|| env_value_before(doc, stage, *ix, name))
             };
+            launched |= manager != "pip"
+                && pw.first().and_then(|p| p.rsplit('/').next()) != Some(m.program.as_str());
             let project_env = match manager.as_str() {
                 "pip" => {
-                    if !installs_only_managers(pw) {
+                    if installs_only_managers(pw) {
+                        manager_pip.get_or_insert(*ix);
+                    } else {
                         envs.venv_at.get_or_insert(*ix);
                     }
                     continue;
@@ -230,7 +238,12 @@ fn installs(input: &Input, a: &Analysis) -> Result<Envs, String> {
                 }
                 "pipenv" => truthy(assigned("PIPENV_VENV_IN_PROJECT").as_deref()),
                 "uv" => {
-                    let sub = pw.iter().skip(1).find(|w| !w.starts_with('-'));
+                    // The subcommand after the program (`python -m uv pip install` too).
+                    let sub = pw
+                        .iter()
+                        .skip_while(|w| w.rsplit('/').next() != Some(m.program.as_str()))
+                        .skip(1)
+                        .find(|w| !w.starts_with('-'));
                     if sub.is_some_and(|s| s == "pip") {
                         if truthy(assigned("UV_SYSTEM_PYTHON").as_deref()) {
                             return Err("UV_SYSTEM_PYTHON makes uv install into the system Python, which the runtime stage does not carry".into());
@@ -302,6 +315,10 @@ fn installs(input: &Input, a: &Analysis) -> Result<Envs, String> {
                 }
             }
         }
+    }
+    if launched && let Some(tool) = manager_pip {
+        // `python -m poetry` runs the virtualenv's Python: the manager goes into it too.
+        envs.venv_at = Some(envs.venv_at.map_or(tool, |v| v.min(tool)));
     }
     if let (Some(v), Some(p)) = (envs.venv_managers.first(), in_project.first()) {
         return Err(format!(
