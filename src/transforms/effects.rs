@@ -410,14 +410,18 @@ pub fn command(cmd: &SimpleCommand, cwd: Option<&str>, ctx: &Context) -> Command
                 } else {
                     sources.to_vec()
                 };
-                let into_dir = dest.ends_with('/')
-                    || sources.len() > 1
-                    || (program == "ln" && operands_len(&words) == 1);
                 let dest_abs = if program == "ln" && operands_len(&words) == 1 {
                     cwd.map(str::to_string)
                 } else {
                     resolve(dest)
                 };
+                // A directory of the images' PATH (`cp tool /usr/local/bin`) is a directory.
+                let into_dir = dest.ends_with('/')
+                    || sources.len() > 1
+                    || (program == "ln" && operands_len(&words) == 1)
+                    || dest_abs.as_deref().is_some_and(|d| {
+                        ctx.knowledge.runtime_path().iter().any(|p| p.as_str() == d)
+                    });
                 for s in &sources {
                     let name = s
                         .trim_end_matches('/')
@@ -576,6 +580,20 @@ mod tests {
 
     fn ops(e: &InstructionEffects) -> Vec<(String, Op)> {
         e.all().map(|p| (p.path.clone(), p.op.clone())).collect()
+    }
+
+    #[test]
+    fn cp_into_a_path_directory_creates_the_file_in_it() {
+        let src = "FROM a\nWORKDIR /src\nRUN cp build/tool /usr/local/bin && cp run.sh /entry\n";
+        assert_eq!(
+            ops(&effects(src, 2)),
+            [
+                ("/src/build/tool".into(), Op::Read),
+                ("/usr/local/bin/tool".into(), Op::Create),
+                ("/src/run.sh".into(), Op::Read),
+                ("/entry".into(), Op::Create),
+            ]
+        );
     }
 
     #[test]

@@ -166,20 +166,6 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
         // No build step and no toolchain installed: a slim base alone is not restage's call.
         return Err(Verdict::Nothing);
     }
-    let system_installers: Vec<&str> = a
-        .runs
-        .iter()
-        .flat_map(|(_, f)| f.installs.iter().map(|(m, _)| m.as_str()))
-        .filter(|m| ctx.knowledge.has_own_environment(m))
-        .collect();
-    if let Some(m) = system_installers.first() {
-        return Err(refuse(
-            anchor,
-            format!(
-                "{m} installs the dependencies; restage splits pip installs (into a virtualenv) but not {m}'s environment yet"
-            ),
-        ));
-    }
     for (ix, f) in &a.runs {
         if let Some(why) = &f.unknown {
             let line = analysis::line_of(doc, *ix);
@@ -868,6 +854,10 @@ fn run_facts(doc: &Document, stage: &Stage, ix: usize, ctx: &Context, inherited:
                     static_link: m.cgo_disabled || cgo_off_env,
                 });
             }
+            continue;
+        }
+        if recipes::build_setup(words) {
+            f.builds = true;
             continue;
         }
         f.unknown = Some(format!(

@@ -94,6 +94,12 @@ pub(super) fn for_ecosystem(id: &str) -> Option<&'static dyn Recipe> {
     })
 }
 
+/// A command that only prepares the build (a package manager's configuration, lock or export):
+/// known, and nothing of it reaches the runtime stage.
+pub(super) fn build_setup(words: &[String]) -> bool {
+    python::manager_setup(words)
+}
+
 /// The application directory, whole: the recipe of ecosystems whose build output stays in it.
 fn workdir_only(a: &Analysis, anchor: usize) -> Result<Carry, Verdict> {
     if a.workdir == "/" {
