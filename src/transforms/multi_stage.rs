@@ -207,6 +207,7 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
         runtime_env,
         static_link,
         bare_destinations,
+        note,
     } = recipe.carry(
         &recipes::Input {
             doc,
@@ -664,6 +665,9 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
                 .collect::<Vec<_>>()
                 .join(", ")
         ));
+    }
+    if let Some(note) = note {
+        reason.push_str(&format!(" ({note})"));
     }
     let applicability = unsafe_because(&mut reason, &a.unsafe_reasons);
     Ok(Change::new(
