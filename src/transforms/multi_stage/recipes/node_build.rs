@@ -62,6 +62,13 @@ pub(super) fn narrow(input: &Input, a: &Analysis) -> Result<Vec<String>, Whole> 
     ) else {
         return Err(None);
     };
+    if matches!(
+        ctx.build.dockerignore,
+        crate::context::DockerIgnoreState::Unknown { .. }
+    ) {
+        // Which files `COPY . .` brings is not known.
+        return Err(None);
+    }
     let b = Builds {
         ctx,
         pkg,
@@ -103,12 +110,16 @@ pub(super) fn narrow(input: &Input, a: &Analysis) -> Result<Vec<String>, Whole> 
             }
             continue;
         }
-        if !analysis::copies_from_context(ins) {
+        if ins.kind != Kind::Copy {
             continue;
         }
         let dest = effects::destination(doc, stage, ix, inherited).ok_or(None)?;
         if !analysis::is_within(&dest, wd) {
             continue;
+        }
+        if !analysis::copies_from_context(ins) {
+            // From another image: what it puts there is not listed.
+            return Err(None);
         }
         if !ins.heredocs.is_empty() {
             return Err(None);
@@ -159,9 +170,20 @@ pub(super) fn narrow(input: &Input, a: &Analysis) -> Result<Vec<String>, Whole> 
         entries.insert(o.entry.clone());
     }
 
-    // The start command, with the package.json scripts it runs.
-    let mut start_commands: Vec<Vec<String>> = vec![start.words.clone()];
-    script_commands(pkg, &start.words, 0, &mut start_commands)?;
+    // The start command (after wrappers such as `dumb-init`), with the package.json scripts it
+    // runs.
+    let program_at = start
+        .words
+        .iter()
+        .position(|w| {
+            !w.starts_with('-')
+                && !crate::shell::is_assignment(w)
+                && !ctx.knowledge.is_wrapper(w.rsplit('/').next().unwrap_or(w))
+        })
+        .unwrap_or(0);
+    let started = start.words[program_at.min(start.words.len())..].to_vec();
+    let mut start_commands: Vec<Vec<String>> = vec![started.clone()];
+    script_commands(pkg, &started, 0, &mut start_commands)?;
     let pm_start = start_commands
         .iter()
         .any(|c| c.first().is_some_and(|p| is_package_manager(p)));
@@ -191,6 +213,24 @@ pub(super) fn narrow(input: &Input, a: &Analysis) -> Result<Vec<String>, Whole> 
                     named.insert(e);
                 }
             }
+        }
+    }
+    // Paths the stage's ENV values and HEALTHCHECK name.
+    let env_values: Vec<String> = body
+        .clone()
+        .filter(|&ix| doc.instructions()[ix].kind == Kind::Env)
+        .flat_map(|ix| analysis::declarations(doc, &doc.instructions()[ix]))
+        .filter_map(|d| d.value)
+        .flat_map(|v| {
+            v.split([':', ',', ' ', '='])
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .chain(super::super::healthcheck_programs(doc, stage))
+        .collect();
+    for v in &env_values {
+        if let Some(e) = entry_named(v, wd) {
+            named.insert(e);
         }
     }
     // Config files the built app loads at run time (`next.config.mjs`) and what they import.
