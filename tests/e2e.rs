@@ -51,6 +51,7 @@ const CASE_TESTS: &[(&str, &str)] = &[
     ("go_http", "go-http"),
     ("java_http", "java-http"),
     ("java_plain", "java-plain"),
+    ("node_build_tsc_config", "node-build-tsc-config"),
     ("node_copy_order", "node-copy-order"),
     ("node_entrypoint_reset", "node-entrypoint-reset"),
     ("node_entrypoint_script", "node-entrypoint-script"),

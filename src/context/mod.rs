@@ -32,6 +32,7 @@ mod gradle;
 mod local_sources;
 mod maven;
 mod node;
+mod node_build;
 mod python;
 mod xml;
 
@@ -51,6 +52,7 @@ pub use gomod::GoMod;
 pub use gradle::Gradle;
 pub use maven::Pom;
 pub use node::PackageJson;
+pub use node_build::{NodeBuild, Setting, TsConfig};
 pub use python::{PyProject, RequirementsFile};
 
 pub(crate) use fsread::absolute_lexical;
@@ -348,6 +350,10 @@ pub struct BuildContext {
     pub listing: Option<Shared<BTreeMap<String, EntryKind>>>,
     pub dockerignore: DockerIgnoreState,
     pub package_json: Option<PackageJson>,
+    /// What a Node build reads besides package.json (tsconfigs, build-tool configs, the file
+    /// extensions under each root directory); `None` without a listed root `package.json`.
+    #[serde(skip)]
+    pub node_build: Option<NodeBuild>,
     pub cargo: Option<CargoManifest>,
     pub go_mod: Option<GoMod>,
     pub pom: Option<Pom>,
@@ -767,6 +773,13 @@ impl BuildContext {
 
     fn read_manifests(&mut self) {
         self.package_json = self.parse_root_file("package.json", PackageJson::parse);
+        if let Some(listing) = self
+            .listing
+            .as_ref()
+            .filter(|_| self.files.contains_key("package.json"))
+        {
+            self.node_build = Some(NodeBuild::read(&self.dir, listing));
+        }
 
         if self.files.contains_key("Cargo.toml") {
             let layout = cargo_toml::SourceLayout::scan(&self.dir);

@@ -14,6 +14,9 @@ use serde::{Deserialize, Deserializer, Serialize};
 pub struct PackageJson {
     pub name: Option<String>,
     pub main: Option<String>,
+    /// The paths `bin` names (a string, or an object of command names to paths).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub bin: Vec<String>,
     /// `scripts`, in file order (a repeated key keeps its first position and last value, as
     /// `JSON.parse` does).
     #[serde(serialize_with = "ordered_map")]
@@ -59,6 +62,22 @@ impl PackageJson {
         Ok(PackageJson {
             name: raw.name,
             main: raw.main,
+            bin: match raw.bin {
+                None | Some(serde_json::Value::Null) => Vec::new(),
+                Some(serde_json::Value::String(s)) => vec![s],
+                Some(serde_json::Value::Object(map)) => map
+                    .into_iter()
+                    .map(|(_, v)| v.as_str().map(str::to_owned))
+                    .collect::<Option<Vec<String>>>()
+                    .ok_or_else(|| {
+                        ManifestError::invalid("`bin` holds a value that is not a path")
+                    })?,
+                Some(_) => {
+                    return Err(ManifestError::invalid(
+                        "`bin` is neither a path nor an object",
+                    ));
+                }
+            },
             scripts: raw.scripts.map(|s| s.0).unwrap_or_default(),
             workspaces,
             package_manager: raw.package_manager.map(|raw| PackageManager::parse(&raw)),
@@ -110,6 +129,8 @@ struct Raw {
     name: Option<String>,
     #[serde(default)]
     main: Option<String>,
+    #[serde(default)]
+    bin: Option<serde_json::Value>,
     #[serde(default)]
     scripts: Option<OrderedScripts>,
     #[serde(default)]

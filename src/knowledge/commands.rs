@@ -97,6 +97,10 @@ pub struct Ecosystem {
     /// Commands that start a development server (`next dev`, `nodemon`): words, a prefix of
     /// the command's words.
     pub dev_servers: Vec<Vec<String>>,
+    /// Root entries of an app that only the build and development read (globs).
+    pub dev_files: Vec<String>,
+    /// Build tools whose output the runtime stage can carry without the sources.
+    pub builds: Vec<BuildTool>,
     /// The language versions whose images restage's recipe for this ecosystem works on
     /// (`3..` for Python: Python 2 has no `venv`); `None`: every version.
     pub versions: Option<VersionRange>,
@@ -114,6 +118,29 @@ impl Ecosystem {
             _ => true,
         }
     }
+}
+
+/// A build tool whose output restage can name (`[[ecosystem.build]]`): what it compiles, which
+/// config files may move its output, and what the built app still reads at run time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildTool {
+    /// The program as classified (`tsc`, `nest`, `next`, `vite`).
+    pub tool: String,
+    /// Root entries (globs) it compiles into its output.
+    pub sources: Vec<String>,
+    /// Its sources come from the tsconfig it compiles (`rootDir`, `include`, `files`).
+    pub tsconfig: bool,
+    /// File extensions a source directory may hold for it to be left behind.
+    pub extensions: Vec<String>,
+    /// Config files (globs) whose text may move the output.
+    pub config: Vec<String>,
+    /// Words that, in a config file, move the output (`distDir`, `outDir`).
+    pub overrides: Vec<String>,
+    /// Root entries (globs) the built app reads at run time, always carried.
+    pub runtime: Vec<String>,
+    /// A static build: the runtime stage carries it alone only when the start command names
+    /// the output directory (a static file server).
+    pub serves: bool,
 }
 
 /// One way to drop development dependencies, for the language versions in `versions` (every
@@ -315,6 +342,21 @@ impl Commands {
                         .dev_servers
                         .iter()
                         .map(|d| d.split_whitespace().map(str::to_string).collect())
+                        .collect(),
+                    dev_files: e.dev_files.clone(),
+                    builds: e
+                        .build
+                        .iter()
+                        .map(|b| BuildTool {
+                            tool: b.tool.clone(),
+                            sources: b.sources.clone(),
+                            tsconfig: b.tsconfig,
+                            extensions: b.extensions.clone(),
+                            config: b.config.clone(),
+                            overrides: b.overrides.clone(),
+                            runtime: b.runtime.clone(),
+                            serves: b.serves,
+                        })
                         .collect(),
                     versions,
                     versions_note: e.versions_note.clone(),

@@ -27,7 +27,7 @@ use std::sync::{Arc, OnceLock};
 use anyhow::anyhow;
 use serde::Deserialize;
 
-pub use commands::{CommandKind, CommandMatch, Ecosystem, Manifests};
+pub use commands::{BuildTool, CommandKind, CommandMatch, Ecosystem, Manifests};
 pub use image_ref::ImageRef;
 pub use images::{ImageInfo, ImageRole, Os, RuntimeImage, RuntimeNeeds, UserPlan};
 pub use writers::{Writer, normalise_package};

@@ -95,6 +95,10 @@ pub(crate) struct EcosystemDef {
     pub artifacts: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dev_servers: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dev_files: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub build: Vec<BuildDef>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub versions: Option<Spanned<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -103,6 +107,27 @@ pub(crate) struct EcosystemDef {
     pub note: Option<String>,
     #[serde(skip)]
     pub origin: Origin,
+}
+
+/// A build tool whose output the runtime stage can carry alone (`[[ecosystem.build]]`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct BuildDef {
+    pub tool: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extensions: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub config: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub overrides: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub runtime: Vec<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tsconfig: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub serves: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -193,6 +193,7 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
         runtime_env,
         static_link,
         bare_destinations,
+        note,
     } = recipe.carry(
         &recipes::Input {
             doc,
@@ -650,6 +651,9 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
                 .collect::<Vec<_>>()
                 .join(", ")
         ));
+    }
+    if let Some(note) = note {
+        reason.push_str(&format!(" ({note})"));
     }
     let applicability = unsafe_because(&mut reason, &a.unsafe_reasons);
     Ok(Change::new(

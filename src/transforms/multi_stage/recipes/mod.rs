@@ -9,6 +9,7 @@ mod dotnet;
 mod jvm;
 mod native;
 mod node;
+mod node_build;
 mod python;
 
 use super::super::Context;
@@ -45,6 +46,9 @@ pub(super) struct Carry {
     pub static_link: bool,
     /// Carried paths that land elsewhere in the runtime stage: (from, to).
     pub bare_destinations: Vec<(String, String)>,
+    /// Why the runtime stage carries more than it might, when that is worth saying: appended
+    /// to the change's reason.
+    pub note: Option<String>,
 }
 
 /// One ecosystem's answers to the skeleton.

@@ -6,7 +6,7 @@
 use super::super::super::Context;
 use super::super::super::facts;
 use super::super::{Analysis, NO_WORKDIR, RunFacts, Start, env_sets_before, refuse};
-use super::{Carry, Input, Recipe, Verdict};
+use super::{Carry, Input, Recipe, Verdict, node_build};
 use crate::edit::Edit;
 use crate::syntax::Kind;
 
@@ -86,9 +86,14 @@ impl Recipe for Node {
                 ),
             ));
         }
-        carry
-            .copies
-            .extend(input.app_paths.clone().map_err(|why| refuse(anchor, why))?);
+        let whole = input.app_paths.clone().map_err(|why| refuse(anchor, why))?;
+        match node_build::narrow(input, a) {
+            Ok(paths) => carry.copies.extend(paths),
+            Err(note) => {
+                carry.copies.extend(whole);
+                carry.note = note;
+            }
+        }
         Ok(carry)
     }
 }
