@@ -11,6 +11,7 @@
 //! [`Knowledge::writers`] and [`Knowledge::package`]. `transforms/README.md` documents
 //! every key of the files.
 
+mod builtin;
 mod commands;
 mod image_ref;
 mod images;
@@ -332,8 +333,17 @@ impl Knowledge {
             ..Sources::default()
         };
         let mut layer = Layer::default();
+        // The values build.rs read (no TOML to parse), unless checking like an override; on
+        // any error the TOML text is parsed instead, for toml's own messages.
+        let mut read = if lazy { builtin::layers() } else { None }.map(Vec::into_iter);
         for (name, text) in BUILTIN_FILES {
-            let l = parse_layer(&mut sources, name, Arc::from(text), false)?;
+            let l = match read.as_mut().and_then(Iterator::next) {
+                Some(mut l) => {
+                    l.set_origin(sources.push(name, Arc::from(text)));
+                    l
+                }
+                None => parse_layer(&mut sources, name, Arc::from(text), false)?,
+            };
             check_packages(&l, &layer.suite, &sources, sources.files.len() - 1)?;
             layer.merge(l);
         }

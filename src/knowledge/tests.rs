@@ -1354,3 +1354,20 @@ fn override_matchers_compile_at_load() {
     let (done, total) = compiled(&k3);
     assert!(done > 50 && done < total, "{done} of {total}");
 }
+
+#[test]
+fn built_in_files_read_at_build_time_are_what_toml_reads() {
+    assert_eq!(
+        super::builtin::files(),
+        BUILTIN_FILES.map(|(name, _)| name),
+        "build.rs reads the same files, in the same order"
+    );
+    let read = super::builtin::layers().expect("every built-in file deserializes");
+    assert_eq!(read.len(), BUILTIN_FILES.len());
+    for ((name, text), fast) in BUILTIN_FILES.iter().zip(read) {
+        let parsed: Layer = toml::from_str(text).expect("valid TOML");
+        // Debug shows every value and every span.
+        assert_eq!(format!("{fast:?}"), format!("{parsed:?}"), "{name}");
+        assert!(format!("{fast:?}").contains("span: "), "{name}: spans kept");
+    }
+}
