@@ -1,8 +1,10 @@
 //! Ecosystem and base-image knowledge: the data files under `transforms/` (ecosystems, images,
-//! users, packages), embedded in the binary, validated when loaded (unknown keys, bad globs and
-//! regexes are errors naming the file, line and column), merged with the user's `[knowledge]`
-//! overrides, and compiled once into matchers the transforms query. Everything here is pure:
-//! no IO, and no output whose order depends on a hash map.
+//! users, packages), read at build time (`build.rs`, `builtin.rs`) and embedded in the binary,
+//! validated when loaded (unknown keys, bad references, and in the user's `[knowledge]`
+//! overrides bad globs and regexes, are errors naming the file, line and column), merged with
+//! those overrides, and turned into matchers the transforms query, each compiled when first
+//! used (`lazy.rs`). Everything here is pure: no IO, and no output whose order depends on a
+//! hash map.
 //!
 //! Entry points: [`Knowledge::builtin`], [`Knowledge::with_overrides_from_config`] /
 //! [`Knowledge::with_overrides`], then the queries [`Knowledge::image`],
