@@ -555,10 +555,14 @@ fn fix(args: FixArgs) -> Result<i32> {
     let cwd = std::env::current_dir().context("reading the current directory")?;
     let roots = roots(&args.paths);
     let threads = args.jobs.unwrap_or(0);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .context("starting worker threads")?;
+    // Started only for more than one file: one file (an editor, a pre-commit hook) runs on
+    // this thread, without starting workers and handing it over.
+    let pool = || {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .context("starting worker threads")
+    };
     let stdin = crate::stdin::requested(&args)?;
     let format = args.output_format;
     if stdin.is_some() && args.write && format != OutputFormat::Text {
@@ -570,7 +574,8 @@ fn fix(args: FixArgs) -> Result<i32> {
         Some(_) => Vec::new(),
         None => discover::discover_with(
             &roots,
-            walk_options(&args, &resolver, pool.current_num_threads()),
+            // 0: one per CPU, as the pool.
+            walk_options(&args, &resolver, threads),
         ),
     };
     let progress = Progress::new(
@@ -599,24 +604,25 @@ fn fix(args: FixArgs) -> Result<i32> {
             rewritten = text;
             vec![report]
         }
-        None => pool.install(|| {
-            found
-                .par_iter()
-                .enumerate()
-                .map(|(i, f)| {
-                    let r = match broken.get(&i) {
-                        Some(reason) => FileReport {
-                            error_in_preamble: true,
-                            ..failed(&report::display_path(f.path(), job.cwd), reason.clone())
-                        },
-                        None => process_guarded(f, &job),
-                    };
-                    panic_for_test("worker");
-                    progress.tick();
-                    r
-                })
-                .collect()
-        }),
+        None => {
+            let work = |(i, f): (usize, &Found)| {
+                let r = match broken.get(&i) {
+                    Some(reason) => FileReport {
+                        error_in_preamble: true,
+                        ..failed(&report::display_path(f.path(), job.cwd), reason.clone())
+                    },
+                    None => process_guarded(f, &job),
+                };
+                panic_for_test("worker");
+                progress.tick();
+                r
+            };
+            if found.len() <= 1 {
+                found.iter().enumerate().map(work).collect()
+            } else {
+                pool()?.install(|| found.par_iter().enumerate().map(work).collect())
+            }
+        }
     };
     progress.finish();
 

@@ -3,10 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
-use regex::Regex;
-
 use super::Sources;
+use super::lazy::{LazyGlobSet, LazyRegex};
 use super::schema::{
     ArgsDef, CarryDef, CommandDef, KindDef, Layer, ManagerDef, OutputDef, PruneDef,
 };
@@ -189,16 +187,16 @@ pub(crate) struct Manager {
     /// Installs into an environment it manages itself (poetry, pipenv, uv).
     pub own_environment: bool,
     pub manifests: Manifests,
-    manifest_globs: GlobSet,
+    manifest_globs: LazyGlobSet,
     value_flags: Vec<String>,
     manifest_flags: Vec<String>,
     production: Vec<FlagSpec>,
     scripts_disabled_by: Vec<FlagSpec>,
-    build_scripts: GlobSet,
+    build_scripts: LazyGlobSet,
 }
 
 struct Launcher {
-    programs: GlobSet,
+    programs: LazyGlobSet,
     module_flag: Option<String>,
     subcommand: Option<String>,
     value_flags: Vec<String>,
@@ -249,8 +247,8 @@ struct Pattern {
     kind: CommandKind,
     subcommands: Vec<Vec<String>>,
     args: ArgsDef,
-    args_match: Option<Regex>,
-    args_require: Option<Regex>,
+    args_match: Option<LazyRegex>,
+    args_require: Option<LazyRegex>,
     require: Vec<FlagSpec>,
     require_any: Vec<FlagSpec>,
     forbid: Vec<FlagSpec>,
@@ -268,7 +266,7 @@ pub(crate) struct Commands {
     pub ecosystems: BTreeMap<String, Ecosystem>,
     patterns: Vec<Pattern>,
     /// Every pattern's program globs in one set; `pattern_of[glob index]` is the pattern index.
-    programs: GlobSet,
+    programs: LazyGlobSet,
     pattern_of: Vec<usize>,
 }
 
@@ -276,32 +274,39 @@ fn program_set(
     programs: &[toml::Spanned<String>],
     sources: &Sources,
     origin: usize,
-) -> anyhow::Result<GlobSet> {
-    let mut b = GlobSetBuilder::new();
+) -> anyhow::Result<LazyGlobSet> {
+    let mut globs = Vec::new();
     for p in programs {
-        let g = Glob::new(p.get_ref()).map_err(|e| {
+        globs.push(checked_glob(p, false, sources, origin)?);
+    }
+    glob_set(globs, false, sources.eager(origin))
+}
+
+fn glob_set(
+    globs: Vec<String>,
+    literal_separator: bool,
+    eager: bool,
+) -> anyhow::Result<LazyGlobSet> {
+    LazyGlobSet::new(globs, literal_separator, eager).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// A glob of source `origin`, checked now when its source's matchers are compiled at load.
+fn checked_glob(
+    p: &toml::Spanned<String>,
+    literal_separator: bool,
+    sources: &Sources,
+    origin: usize,
+) -> anyhow::Result<String> {
+    if sources.eager(origin) {
+        super::lazy::glob(p.get_ref(), literal_separator).map_err(|e| {
             sources.error(
                 origin,
                 p.span(),
                 &format!("bad glob `{}`: {e}", p.get_ref()),
             )
         })?;
-        b.add(g);
     }
-    b.build().map_err(|e| anyhow::anyhow!("{e}"))
-}
-
-fn file_glob(p: &toml::Spanned<String>, sources: &Sources, origin: usize) -> anyhow::Result<Glob> {
-    GlobBuilder::new(p.get_ref())
-        .literal_separator(true)
-        .build()
-        .map_err(|e| {
-            sources.error(
-                origin,
-                p.span(),
-                &format!("bad glob `{}`: {e}", p.get_ref()),
-            )
-        })
+    Ok(p.get_ref().clone())
 }
 
 impl Commands {
@@ -374,7 +379,7 @@ impl Commands {
                     &format!("unknown ecosystem `{}`", m.ecosystem.get_ref()),
                 ));
             }
-            let mut globs = GlobSetBuilder::new();
+            let mut globs = Vec::new();
             for p in m
                 .required
                 .iter()
@@ -382,11 +387,11 @@ impl Commands {
                 .chain(&m.lockfiles)
                 .chain(&m.optional)
             {
-                globs.add(file_glob(p, sources, o)?);
+                globs.push(checked_glob(p, true, sources, o)?);
             }
-            let mut scripts = GlobSetBuilder::new();
+            let mut scripts = Vec::new();
             for p in &m.build_scripts {
-                scripts.add(file_glob(p, sources, o)?);
+                scripts.push(checked_glob(p, true, sources, o)?);
             }
             let strings =
                 |v: &[toml::Spanned<String>]| v.iter().map(|s| s.get_ref().clone()).collect();
@@ -403,7 +408,7 @@ impl Commands {
                         lifecycle_scripts: m.lifecycle_scripts.clone(),
                         prune: compile_prune(m, sources)?,
                     },
-                    manifest_globs: globs.build().map_err(|e| anyhow::anyhow!("{e}"))?,
+                    manifest_globs: glob_set(globs, true, sources.eager(o))?,
                     value_flags: m.value_flags.clone(),
                     manifest_flags: m.manifest_flags.clone(),
                     production: m.production.iter().map(|s| FlagSpec::parse(s)).collect(),
@@ -412,22 +417,18 @@ impl Commands {
                         .iter()
                         .map(|s| FlagSpec::parse(s))
                         .collect(),
-                    build_scripts: scripts.build().map_err(|e| anyhow::anyhow!("{e}"))?,
+                    build_scripts: glob_set(scripts, true, sources.eager(o))?,
                 },
             );
         }
         let mut patterns = Vec::new();
-        let mut programs = GlobSetBuilder::new();
+        let mut programs = Vec::new();
         let mut pattern_of = Vec::new();
+        let mut eager_programs = false;
         for c in &layer.command {
+            eager_programs |= sources.eager(c.origin);
             for p in &c.program {
-                programs.add(Glob::new(p.get_ref()).map_err(|e| {
-                    sources.error(
-                        c.origin,
-                        p.span(),
-                        &format!("bad glob `{}`: {e}", p.get_ref()),
-                    )
-                })?);
+                programs.push(checked_glob(p, false, sources, c.origin)?);
                 pattern_of.push(patterns.len());
             }
             patterns.push(compile_pattern(c, &managers, &ecosystems, sources)?);
@@ -437,7 +438,7 @@ impl Commands {
             managers,
             ecosystems,
             patterns,
-            programs: programs.build().map_err(|e| anyhow::anyhow!("{e}"))?,
+            programs: glob_set(programs, false, eager_programs)?,
             pattern_of,
         })
     }
@@ -472,10 +473,10 @@ fn compile_pattern(
             return Err(sources.error(o, span, "a [[command]] needs `manager` or `ecosystem`"));
         }
     };
-    let regex = |r: &Option<toml::Spanned<String>>| -> anyhow::Result<Option<Regex>> {
+    let regex = |r: &Option<toml::Spanned<String>>| -> anyhow::Result<Option<LazyRegex>> {
         r.as_ref()
             .map(|r| {
-                Regex::new(r.get_ref())
+                LazyRegex::new(r.get_ref().clone(), sources.eager(o))
                     .map_err(|e| sources.error(o, r.span(), &format!("bad regex: {e}")))
             })
             .transpose()
@@ -764,6 +765,26 @@ impl Commands {
             pure,
             notes: p.note.clone().into_iter().collect(),
         })
+    }
+
+    /// Every matcher compiled on first use.
+    #[cfg(test)]
+    pub(crate) fn deferred(&self) -> Vec<&dyn super::lazy::Deferred> {
+        use super::lazy::Deferred;
+        let mut out: Vec<&dyn Deferred> = vec![&self.programs];
+        for l in &self.launchers {
+            out.push(&l.programs);
+        }
+        for m in self.managers.values() {
+            out.push(&m.manifest_globs);
+            out.push(&m.build_scripts);
+        }
+        for p in &self.patterns {
+            for r in p.args_match.iter().chain(&p.args_require) {
+                out.push(r);
+            }
+        }
+        out
     }
 
     pub(crate) fn is_manifest(&self, manager: &str, path: &str) -> bool {

@@ -4,11 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
-use regex::Regex;
-
 use super::Sources;
 use super::image_ref::{ImageRef, canonical_repository, spell};
+use super::lazy::{LazyGlobSet, LazyRegex, check_regex};
 use super::schema::{CandidateDef, FamilyDef, Layer, MappingDef, OsDef, RoleDef};
 
 /// What part an image plays in a multi-stage build.
@@ -158,7 +156,8 @@ struct Candidate {
 }
 
 struct Rule {
-    tag: Regex,
+    /// `^(?:expanded tag)$`.
+    tag: LazyRegex,
     role: RoleDef,
     os: Option<OsDef>,
     user: Option<String>,
@@ -183,7 +182,8 @@ struct Family {
 }
 
 struct Mapping {
-    from: Regex,
+    /// The `from` glob as a regex whose groups are its `*`s.
+    from: LazyRegex,
     to: Option<String>,
     role: RoleDef,
     family: Option<String>,
@@ -211,7 +211,7 @@ pub(crate) struct Images {
     suites: BTreeMap<String, Suite>,
     families: Vec<Family>,
     /// All families' repository globs in one set; `family_of[glob index]` is the family index.
-    family_set: GlobSet,
+    family_set: LazyGlobSet,
     family_of: Vec<usize>,
     mirrors: Vec<(String, String)>,
     mappings: Vec<Mapping>,
@@ -219,7 +219,7 @@ pub(crate) struct Images {
     new_user: NewUser,
     numeric: (u32, u32),
     create: Vec<CreateRecipe>,
-    self_managed: GlobSet,
+    self_managed: LazyGlobSet,
     self_managed_notes: Vec<Option<String>>,
 }
 
@@ -306,8 +306,9 @@ fn padded(mut v: Vec<u64>, fill: u64) -> Vec<u64> {
     v
 }
 
-/// Compiles a glob over image references (`registry.corp/node:*`) into a regex whose groups are the `*`s.
-pub(crate) fn glob_to_regex(glob: &str) -> Result<Regex, String> {
+/// Translates a glob over image references (`registry.corp/node:*`) into a regex whose groups
+/// are the `*`s (checked now, compiled on first use unless `eager`).
+fn glob_to_regex(glob: &str, eager: bool) -> Result<LazyRegex, String> {
     let mut re = String::from("^");
     let mut chars = glob.chars().peekable();
     while let Some(c) = chars.next() {
@@ -341,19 +342,20 @@ pub(crate) fn glob_to_regex(glob: &str) -> Result<Regex, String> {
         }
     }
     re.push('$');
-    Regex::new(&re).map_err(|e| format!("bad glob `{glob}`: {e}"))
+    LazyRegex::new(re, eager).map_err(|e| format!("bad glob `{glob}`: {e}"))
 }
 
-pub(crate) fn repo_glob(pattern: &str) -> Result<globset::Glob, String> {
+/// A glob over repositories, in canonical form; checked now with `eager`.
+fn repo_glob(pattern: &str, eager: bool) -> Result<String, String> {
     let canonical = canonical_repository(pattern);
-    GlobBuilder::new(&canonical)
-        .literal_separator(true)
-        .build()
-        .map_err(|e| format!("bad glob `{pattern}`: {e}"))
+    if eager {
+        super::lazy::glob(&canonical, true).map_err(|e| format!("bad glob `{pattern}`: {e}"))?;
+    }
+    Ok(canonical)
 }
 
-fn build_set(b: GlobSetBuilder) -> anyhow::Result<GlobSet> {
-    b.build().map_err(|e| anyhow::anyhow!("{e}"))
+fn build_set(globs: Vec<String>, eager: bool) -> anyhow::Result<LazyGlobSet> {
+    LazyGlobSet::new(globs, true, eager).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 impl Images {
@@ -389,13 +391,15 @@ impl Images {
             })
             .collect();
         let mut families = Vec::new();
-        let mut family_globs = GlobSetBuilder::new();
+        let mut family_globs = Vec::new();
         let mut family_of = Vec::new();
+        let mut eager_families = false;
         for f in &layer.family {
+            eager_families |= sources.eager(f.origin);
             for r in &f.repositories {
-                let g =
-                    repo_glob(r.get_ref()).map_err(|e| sources.error(f.origin, r.span(), &e))?;
-                family_globs.add(g);
+                let g = repo_glob(r.get_ref(), sources.eager(f.origin))
+                    .map_err(|e| sources.error(f.origin, r.span(), &e))?;
+                family_globs.push(g);
                 family_of.push(families.len());
             }
             families.push(compile_family(f, layer, &suites, &users, sources)?);
@@ -404,13 +408,15 @@ impl Images {
         for m in &layer.mapping {
             mappings.push(compile_mapping(m, layer, &users, sources)?);
         }
-        let mut self_managed = GlobSetBuilder::new();
+        let mut self_managed = Vec::new();
         let mut self_managed_notes = Vec::new();
+        let mut eager_self_managed = false;
         for s in &layer.self_managed {
+            eager_self_managed |= sources.eager(s.origin);
             for r in &s.repositories {
-                let g =
-                    repo_glob(r.get_ref()).map_err(|e| sources.error(s.origin, r.span(), &e))?;
-                self_managed.add(g);
+                let g = repo_glob(r.get_ref(), sources.eager(s.origin))
+                    .map_err(|e| sources.error(s.origin, r.span(), &e))?;
+                self_managed.push(g);
                 self_managed_notes.push(s.note.clone());
             }
         }
@@ -426,7 +432,7 @@ impl Images {
         Ok(Images {
             suites,
             families,
-            family_set: build_set(family_globs)?,
+            family_set: build_set(family_globs, eager_families)?,
             family_of,
             mirrors: layer
                 .mirror
@@ -445,7 +451,7 @@ impl Images {
                     command: c.command.clone(),
                 })
                 .collect(),
-            self_managed: build_set(self_managed)?,
+            self_managed: build_set(self_managed, eager_self_managed)?,
             self_managed_notes,
         })
     }
@@ -459,8 +465,11 @@ fn compile_family(
     sources: &Sources,
 ) -> anyhow::Result<Family> {
     let o = f.origin;
+    // A rule's tag expands the family's patterns and the global ones, which an override may
+    // have replaced: then it is compiled at load like the override's own entries.
+    let eager = sources.eager(o) || layer.patterns_origin.is_some_and(|p| sources.eager(p));
     for (name, body) in &f.patterns {
-        Regex::new(body.get_ref())
+        check_regex(body.get_ref(), sources.eager(o))
             .map_err(|e| sources.error(o, body.span(), &format!("bad pattern `{name}`: {e}")))?;
     }
     let check_user = |u: &Option<toml::Spanned<String>>| -> anyhow::Result<Option<String>> {
@@ -520,7 +529,7 @@ fn compile_family(
     for r in &f.rule {
         let expanded = expand_tag(r.tag.get_ref(), &f.patterns, &layer.patterns)
             .map_err(|e| sources.error(o, r.tag.span(), &e))?;
-        let tag = Regex::new(&format!("^(?:{expanded})$"))
+        let tag = LazyRegex::new(format!("^(?:{expanded})$"), eager)
             .map_err(|e| sources.error(o, r.tag.span(), &format!("bad tag pattern: {e}")))?;
         let mut runtime = Vec::new();
         for c in r.runtime.iter().flat_map(|rt| rt.candidates()) {
@@ -553,11 +562,15 @@ fn compile_family(
     })
 }
 
-fn compile_candidate(c: &CandidateDef, tag: &Regex) -> Result<Candidate, String> {
+fn compile_candidate(c: &CandidateDef, tag: &LazyRegex) -> Result<Candidate, String> {
     let image = Template::parse(&c.image)?;
-    let names: Vec<&str> = tag.capture_names().flatten().collect();
+    // A tag compiled on first use (a built-in one) was checked by the test suite instead.
+    let names = tag.capture_names().unwrap_or_default();
     for v in image.vars() {
-        if !SPECIAL_VARS.contains(&v) && !names.contains(&v) {
+        if !SPECIAL_VARS.contains(&v)
+            && tag.capture_names().is_some()
+            && !names.iter().any(|n| n == v)
+        {
             return Err(format!(
                 "placeholder `{{{v}}}` in `{}` is neither a group of the tag pattern nor one of {SPECIAL_VARS:?}",
                 c.image
@@ -581,7 +594,8 @@ fn compile_mapping(
     sources: &Sources,
 ) -> anyhow::Result<Mapping> {
     let o = m.origin;
-    let from = glob_to_regex(m.from.get_ref()).map_err(|e| sources.error(o, m.from.span(), &e))?;
+    let from = glob_to_regex(m.from.get_ref(), sources.eager(o))
+        .map_err(|e| sources.error(o, m.from.span(), &e))?;
     if let Some(to) = &m.to {
         let stars = m.from.get_ref().matches('*').count();
         if to.matches('*').count() > stars {
@@ -627,6 +641,21 @@ struct Hit<'a> {
 }
 
 impl Images {
+    /// Every matcher compiled on first use.
+    #[cfg(test)]
+    pub(crate) fn deferred(&self) -> Vec<&dyn super::lazy::Deferred> {
+        let mut out: Vec<&dyn super::lazy::Deferred> = vec![&self.family_set, &self.self_managed];
+        for f in &self.families {
+            out.extend(f.rules.iter().map(|r| &r.tag as &dyn super::lazy::Deferred));
+        }
+        out.extend(
+            self.mappings
+                .iter()
+                .map(|m| &m.from as &dyn super::lazy::Deferred),
+        );
+        out
+    }
+
     fn family_named(&self, name: &str) -> Option<&Family> {
         self.families.iter().find(|f| f.name == name)
     }
@@ -648,9 +677,10 @@ impl Images {
         let first = *self.family_set.matches(&canonical).first()?;
         let family = &self.families[self.family_of[first]];
         for rule in &family.rules {
-            if let Some(caps) = rule.tag.captures(tag) {
-                let groups = rule
-                    .tag
+            // A rule that failed to compile leaves the tag unknown rather than trying the next.
+            let re = rule.tag.get()?;
+            if let Some(caps) = re.captures(tag) {
+                let groups = re
                     .capture_names()
                     .flatten()
                     .filter_map(|n| {
@@ -760,16 +790,18 @@ impl Images {
             Some(t) => format!("{}:{t}", image.name()),
             None => image.name(),
         };
-        self.mappings.iter().find_map(|m| {
-            m.from.captures(&written).map(|c| {
+        for m in &self.mappings {
+            // A mapping that failed to compile leaves the image unknown.
+            if let Some(c) = m.from.get()?.captures(&written) {
                 let stars = c
                     .iter()
                     .skip(1)
                     .map(|g| g.map_or(String::new(), |g| g.as_str().to_string()))
                     .collect();
-                (m, stars)
-            })
-        })
+                return Some((m, stars));
+            }
+        }
+        None
     }
 
     pub(crate) fn is_self_managed(&self, image: &ImageRef) -> bool {

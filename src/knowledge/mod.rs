@@ -1,8 +1,10 @@
 //! Ecosystem and base-image knowledge: the data files under `transforms/` (ecosystems, images,
-//! users, packages), embedded in the binary, validated when loaded (unknown keys, bad globs and
-//! regexes are errors naming the file, line and column), merged with the user's `[knowledge]`
-//! overrides, and compiled once into matchers the transforms query. Everything here is pure:
-//! no IO, and no output whose order depends on a hash map.
+//! users, packages), read at build time (`build.rs`, `builtin.rs`) and embedded in the binary,
+//! validated when loaded (unknown keys, bad references, and in the user's `[knowledge]`
+//! overrides bad globs and regexes, are errors naming the file, line and column), merged with
+//! those overrides, and turned into matchers the transforms query, each compiled when first
+//! used (`lazy.rs`). Everything here is pure: no IO, and no output whose order depends on a
+//! hash map.
 //!
 //! Entry points: [`Knowledge::builtin`], [`Knowledge::with_overrides_from_config`] /
 //! [`Knowledge::with_overrides`], then the queries [`Knowledge::image`],
@@ -11,9 +13,11 @@
 //! [`Knowledge::writers`] and [`Knowledge::package`]. `transforms/README.md` documents
 //! every key of the files.
 
+mod builtin;
 mod commands;
 mod image_ref;
 mod images;
+mod lazy;
 mod schema;
 #[cfg(test)]
 mod tests;
@@ -58,17 +62,27 @@ const BUILTIN_FILES: [(&str, &str); 4] = [
 
 /// The texts the knowledge was loaded from, to turn spans into `file:line:col`.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Sources(Vec<(String, Arc<str>)>);
+pub(crate) struct Sources {
+    files: Vec<(String, Arc<str>)>,
+    /// The first `builtin` sources are the built-in files.
+    builtin: usize,
+}
 
 impl Sources {
     fn push(&mut self, name: &str, text: Arc<str>) -> usize {
-        self.0.push((name.to_string(), text));
-        self.0.len() - 1
+        self.files.push((name.to_string(), text));
+        self.files.len() - 1
+    }
+
+    /// Whether matchers of entries from source `origin` are compiled at load rather than on
+    /// first use: everything but the built-in files (see `lazy.rs`).
+    pub(crate) fn eager(&self, origin: usize) -> bool {
+        origin >= self.builtin
     }
 
     /// `name:line:col: message` for a span in source `origin`.
     pub(crate) fn error(&self, origin: usize, span: Range<usize>, message: &str) -> anyhow::Error {
-        let (name, text) = &self.0[origin];
+        let (name, text) = &self.files[origin];
         anyhow!("{}: {message}", location(name, text, span.start))
     }
 }
@@ -248,7 +262,7 @@ impl std::fmt::Debug for Knowledge {
                 &self
                     .inner
                     .sources
-                    .0
+                    .files
                     .iter()
                     .map(|(n, _)| n)
                     .collect::<Vec<_>>(),
@@ -285,8 +299,9 @@ fn parse_layer(
         anyhow!("{}: {message}", location(name, &text, at))
     })?;
     layer.set_origin(origin);
+    let eager = sources.eager(origin);
     for (pattern, body) in &layer.patterns {
-        regex::Regex::new(body.get_ref()).map_err(|e| {
+        lazy::check_regex(body.get_ref(), eager).map_err(|e| {
             sources.error(
                 origin,
                 body.span(),
@@ -307,12 +322,31 @@ impl Knowledge {
             .map_err(|e| anyhow!("{e}"))
     }
 
+    /// The built-in files, their regexes and glob sets compiled on first use (see `lazy.rs`).
     fn load_builtin() -> anyhow::Result<Knowledge> {
-        let mut sources = Sources::default();
+        Knowledge::load_builtin_files(true)
+    }
+
+    /// The built-in files; unless `lazy`, checked and compiled at load like an override (what
+    /// the test suite does, for errors that name the file, line and column).
+    fn load_builtin_files(lazy: bool) -> anyhow::Result<Knowledge> {
+        let mut sources = Sources {
+            builtin: if lazy { BUILTIN_FILES.len() } else { 0 },
+            ..Sources::default()
+        };
         let mut layer = Layer::default();
+        // The values build.rs read (no TOML to parse), unless checking like an override; on
+        // any error the TOML text is parsed instead, for toml's own messages.
+        let mut read = if lazy { builtin::layers() } else { None }.map(Vec::into_iter);
         for (name, text) in BUILTIN_FILES {
-            let l = parse_layer(&mut sources, name, Arc::from(text), false)?;
-            check_packages(&l, &layer.suite, &sources, sources.0.len() - 1)?;
+            let l = match read.as_mut().and_then(Iterator::next) {
+                Some(mut l) => {
+                    l.set_origin(sources.push(name, Arc::from(text)));
+                    l
+                }
+                None => parse_layer(&mut sources, name, Arc::from(text), false)?,
+            };
+            check_packages(&l, &layer.suite, &sources, sources.files.len() - 1)?;
             layer.merge(l);
         }
         Knowledge::compile(sources, layer)
@@ -358,7 +392,7 @@ impl Knowledge {
             &over,
             &self.inner.layer.suite,
             &sources,
-            sources.0.len() - 1,
+            sources.files.len() - 1,
         )?;
         let mut layer = self.inner.layer.clone();
         layer.merge(over);
@@ -404,6 +438,15 @@ impl Knowledge {
                 }
             })
         })
+    }
+
+    /// Every regex and glob set, compiled at load or on first use.
+    #[cfg(test)]
+    fn deferred(&self) -> Vec<&dyn lazy::Deferred> {
+        let mut out = self.inner.images.deferred();
+        out.extend(self.inner.commands.deferred());
+        out.extend(self.inner.writers.iter().flat_map(|w| w.deferred()));
+        out
     }
 
     /// The effective knowledge (built-in files merged with overrides) as one TOML document, in

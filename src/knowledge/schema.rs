@@ -21,6 +21,9 @@ pub(crate) struct Layer {
     pub command: Vec<CommandDef>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub patterns: BTreeMap<String, Spanned<String>>,
+    /// The last source that set a global pattern (tag rules of every family expand them).
+    #[serde(skip)]
+    pub patterns_origin: Option<Origin>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub suite: Vec<SuiteDef>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -559,6 +562,9 @@ pub(crate) enum DevDef {
 impl Layer {
     /// Stamps every entry that can fail to compile with the source it came from.
     pub fn set_origin(&mut self, origin: Origin) {
+        if !self.patterns.is_empty() {
+            self.patterns_origin = Some(origin);
+        }
         self.launcher.iter_mut().for_each(|d| d.origin = origin);
         self.ecosystem.iter_mut().for_each(|d| d.origin = origin);
         self.manager.iter_mut().for_each(|d| d.origin = origin);
@@ -580,6 +586,7 @@ impl Layer {
         for (k, v) in over.patterns {
             self.patterns.insert(k, v);
         }
+        self.patterns_origin = self.patterns_origin.max(over.patterns_origin);
         replace_by_key(&mut self.suite, over.suite, |s| s.name.clone(), false);
         prepend(&mut self.mirror, over.mirror);
         prepend(&mut self.mapping, over.mapping);

@@ -1282,3 +1282,92 @@ fn runtime_stage_lists_come_from_the_knowledge_and_an_override_replaces_one_list
     assert!(merged.is_runtime_neutral("rm"));
     assert_eq!(merged.runtime_path(), builtin.runtime_path());
 }
+
+/// (compiled, total) matchers.
+fn compiled(k: &Knowledge) -> (usize, usize) {
+    let all = k.deferred();
+    (all.iter().filter(|d| d.is_compiled()).count(), all.len())
+}
+
+#[test]
+fn built_in_matchers_compile_on_first_use_and_all_compile() {
+    let k = Knowledge::load_builtin().expect("loads");
+    let (done, total) = compiled(&k);
+    assert_eq!(done, 0, "loading compiles no regex or glob set");
+    assert!(total > 100, "{total}");
+    // One image and one command compile only what answering them needs.
+    let node = ImageRef::parse("node:20-slim").expect("reference");
+    assert_eq!(k.image(&node).map(|i| i.family), Some("node".to_string()));
+    assert!(k.classify_command(&["npm", "ci"]).is_some());
+    let (done, _) = compiled(&k);
+    assert!(done > 0 && done * 10 < total, "{done} of {total}");
+    // Every built-in regex and glob set compiles (what the deferred compile relies on).
+    let failed: Vec<String> = k
+        .deferred()
+        .iter()
+        .filter_map(|d| d.force().err())
+        .collect();
+    assert_eq!(failed, Vec::<String>::new());
+    assert_eq!(compiled(&k), (total, total));
+}
+
+#[test]
+fn built_in_files_pass_the_checks_an_override_gets() {
+    // Loaded as an override is: every regex and glob set compiled at load, and the checks that
+    // need a compiled regex (a runtime template's placeholders are groups of its tag). An
+    // error names the file, line and column.
+    let k = match Knowledge::load_builtin_files(false) {
+        Ok(k) => k,
+        Err(e) => panic!("{e:#}"),
+    };
+    let (done, total) = compiled(&k);
+    assert_eq!(done, total);
+}
+
+#[test]
+fn override_matchers_compile_at_load() {
+    // An override's own regexes and glob sets are compiled when it is loaded, so every error
+    // its text can cause is reported there, with its line and column.
+    let config = "[knowledge]\n[[knowledge.command]]\nmanager = \"npm\"\nkind = \"build\"\nprogram = [\"npm\"]\nargs = \"any\"\nargs_require = \"(?-u:\\\\w){1000000}\"\n";
+    let msg = format!(
+        "{:#}",
+        k().with_overrides_from_config(config, "restage.toml")
+            .expect_err("too big")
+    );
+    assert_eq!(
+        msg,
+        "restage.toml:7:16: bad regex: Compiled regex exceeds size limit of 10485760 bytes."
+    );
+    let config = "[knowledge]\n[[knowledge.mapping]]\nfrom = \"registry.corp/node:*\"\nto = \"registry.corp/node:*-slim\"\n";
+    let k2 = k()
+        .with_overrides_from_config(config, "restage.toml")
+        .expect("loads");
+    // The mapping, the command programs and the family set do not depend on the override here,
+    // except the mapping itself.
+    let (done, _) = compiled(&k2);
+    assert_eq!(done, 1, "only the override's mapping is compiled");
+    // A global pattern every family's tag rules expand: those rules compile at load.
+    let config = "[knowledge.patterns]\nsuite = \"trixie|bookworm\"\n";
+    let k3 = k()
+        .with_overrides_from_config(config, "restage.toml")
+        .expect("loads");
+    let (done, total) = compiled(&k3);
+    assert!(done > 50 && done < total, "{done} of {total}");
+}
+
+#[test]
+fn built_in_files_read_at_build_time_are_what_toml_reads() {
+    assert_eq!(
+        super::builtin::files(),
+        BUILTIN_FILES.map(|(name, _)| name),
+        "build.rs reads the same files, in the same order"
+    );
+    let read = super::builtin::layers().expect("every built-in file deserializes");
+    assert_eq!(read.len(), BUILTIN_FILES.len());
+    for ((name, text), fast) in BUILTIN_FILES.iter().zip(read) {
+        let parsed: Layer = toml::from_str(text).expect("valid TOML");
+        // Debug shows every value and every span.
+        assert_eq!(format!("{fast:?}"), format!("{parsed:?}"), "{name}");
+        assert!(format!("{fast:?}").contains("span: "), "{name}: spans kept");
+    }
+}

@@ -3,9 +3,8 @@
 //! paths, relative to the application root, it writes. Validated when loaded: a writer needs a
 //! marker and a path, its `dirs` are plain relative paths, its `files` valid globs.
 
-use globset::{Glob, GlobMatcher};
-
 use super::Sources;
+use super::lazy::LazyGlobSet;
 use super::schema::Layer;
 
 /// A framework or library that writes into the application's own tree.
@@ -17,7 +16,7 @@ pub struct Writer {
     /// Dependency markers: (kind as the build context names it: `npm`, `pip`, `gem`, `composer`, `go`, `cargo`; normalised package name).
     pub dependencies: Vec<(&'static str, String)>,
     /// Globs over the names of entries at the build-context root (`*.sqlite3`, `manage.py`).
-    files: Vec<(String, GlobMatcher)>,
+    files: Vec<(String, LazyGlobSet)>,
     /// The application root itself must be writable (the app creates files there): its
     /// directory is given to the user, not its contents.
     pub app_dir: bool,
@@ -32,6 +31,12 @@ impl Writer {
     /// Whether root entry `name` is one of this writer's file markers.
     pub fn matches_file(&self, name: &str) -> bool {
         self.files.iter().any(|(_, m)| m.is_match(name))
+    }
+
+    /// Every matcher compiled on first use.
+    #[cfg(test)]
+    pub(crate) fn deferred(&self) -> impl Iterator<Item = &dyn super::lazy::Deferred> {
+        self.files.iter().map(|(_, m)| m as _)
     }
 
     /// The file-marker globs, for messages.
@@ -89,10 +94,15 @@ pub(crate) fn compile(layer: &Layer, sources: &Sources) -> anyhow::Result<Vec<Wr
                     ),
                 ));
             }
-            let m = Glob::new(glob)
-                .map_err(|e| err(f.span(), &format!("writer `{id}`: bad glob `{glob}`: {e}")))?
-                .compile_matcher();
-            files.push((glob.clone(), m));
+            let eager = sources.eager(def.origin);
+            if eager {
+                super::lazy::glob(glob, false).map_err(|e| {
+                    err(f.span(), &format!("writer `{id}`: bad glob `{glob}`: {e}"))
+                })?;
+            }
+            let set = LazyGlobSet::new(vec![glob.clone()], false, eager)
+                .map_err(|e| err(f.span(), &format!("writer `{id}`: bad glob `{glob}`: {e}")))?;
+            files.push((glob.clone(), set));
         }
         if dependencies.is_empty() && files.is_empty() {
             return Err(err(
