@@ -207,6 +207,7 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
         runtime_env,
         static_link,
         bare_destinations,
+        note,
     } = recipe.carry(
         &recipes::Input {
             doc,
@@ -655,6 +656,9 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
         runtime.reference,
         dedup_nested(&copies).join(", ")
     );
+    if let Some(note) = &note {
+        reason.push_str(&format!(" ({note})"));
+    }
     if !runtime_packages.is_empty() {
         reason.push_str(&format!(
             " plus the runtime packages {}",

@@ -5,6 +5,7 @@
 //! stage needs, what the runtime image must offer (a static binary, OS packages), and when it
 //! refuses. Adding an ecosystem means one recipe here plus its knowledge data.
 
+mod artifact;
 mod dotnet;
 mod jvm;
 mod native;
@@ -45,6 +46,10 @@ pub(super) struct Carry {
     pub static_link: bool,
     /// Carried paths that land elsewhere in the runtime stage: (from, to).
     pub bare_destinations: Vec<(String, String)>,
+    /// Why the runtime stage receives more than the recipe's usual artifact (the whole
+    /// application directory when restage cannot name what the app reads), for the change's
+    /// reason.
+    pub note: Option<String>,
 }
 
 /// One ecosystem's answers to the skeleton.
