@@ -203,7 +203,7 @@ fn net_major(tfm: &str) -> Option<u32> {
     major.parse().ok()
 }
 
-/// .NET sources, project files and build output.
+/// .NET sources, project files, source trees and build output.
 fn dotnet_source(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
     [
@@ -213,7 +213,15 @@ fn dotnet_source(name: &str) -> bool {
     .any(|ext| lower.ends_with(ext))
         || matches!(
             lower.as_str(),
-            "bin" | "obj" | "global.json" | "nuget.config" | "properties" | "packages.lock.json"
+            "bin"
+                | "obj"
+                | "src"
+                | "test"
+                | "tests"
+                | "global.json"
+                | "nuget.config"
+                | "properties"
+                | "packages.lock.json"
         )
 }
 
