@@ -148,6 +148,22 @@ pub(super) fn launch(input: &Input, ctx: &Context) -> Option<Launch> {
     })
 }
 
+/// The most data entries carried one by one; beyond it the application directory comes whole
+/// (one COPY per entry would make as many layers).
+const MAX_DATA_COPIES: usize = 12;
+
+/// The data entries the app may read from `workdir`, or the whole directory when there are too
+/// many to copy one by one.
+pub(super) fn data_entries(data: Vec<String>, workdir: &str) -> Result<Vec<String>, Why> {
+    if data.len() > MAX_DATA_COPIES {
+        return Err(Why::Whole(format!(
+            "the build context puts {} entries besides sources into {workdir}, which the app may read",
+            data.len()
+        )));
+    }
+    Ok(data)
+}
+
 /// Whether a path's last component is a pattern (`target/*.jar`).
 pub(super) fn is_pattern(path: &str) -> bool {
     path.contains(['*', '?', '['])
@@ -167,13 +183,16 @@ pub(super) fn file_name(path: &str) -> &str {
 }
 
 /// A flag's value: `-o out`, `--output out`, `--output=out`, `-o:out` for `names`; advances
-/// `i` past what it read.
+/// `i` past what it read. `None` when the word at `i` is not one of them or has no value.
 pub(super) fn flag_value(words: &[String], i: &mut usize, names: &[&str]) -> Option<String> {
-    let w = words[*i].as_str();
+    let w = words.get(*i)?.as_str();
     for n in names {
         if w == *n {
-            *i += 1;
-            return words.get(*i).cloned();
+            let value = words.get(*i + 1).cloned();
+            if value.is_some() {
+                *i += 1;
+            }
+            return value;
         }
         if let Some(rest) = w.strip_prefix(n)
             && let Some(v) = rest.strip_prefix('=').or_else(|| rest.strip_prefix(':'))
@@ -182,4 +201,47 @@ pub(super) fn flag_value(words: &[String], i: &mut usize, names: &[&str]) -> Opt
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flag_values_in_every_spelling() {
+        let words: Vec<String> = ["publish", "-o", "out", "--output=/a", "-c:Release", "-r"]
+            .iter()
+            .map(|w| w.to_string())
+            .collect();
+        let value = |i: usize, names: &[&str]| {
+            let mut i = i;
+            flag_value(&words, &mut i, names).map(|v| (v, i))
+        };
+        assert_eq!(value(1, &["-o", "--output"]), Some(("out".into(), 2)));
+        assert_eq!(value(3, &["-o", "--output"]), Some(("/a".into(), 3)));
+        assert_eq!(value(4, &["-c"]), Some(("Release".into(), 4)));
+        assert_eq!(value(5, &["-r"]), None);
+        assert_eq!(value(6, &["-r"]), None);
+        assert_eq!(value(0, &["-o"]), None);
+    }
+
+    #[test]
+    fn paths() {
+        assert_eq!(parent("/app/target/*.jar"), "/app/target");
+        assert_eq!(parent("/app.jar"), "/");
+        assert_eq!(file_name("/app/target/*.jar"), "*.jar");
+        assert!(is_pattern("*.jar") && !is_pattern("app.jar"));
+    }
+
+    #[test]
+    fn many_data_entries_bring_the_whole_directory() {
+        let few: Vec<String> = (0..MAX_DATA_COPIES).map(|i| format!("/app/d{i}")).collect();
+        assert_eq!(data_entries(few.clone(), "/app").ok(), Some(few));
+        let many: Vec<String> = (0..=MAX_DATA_COPIES)
+            .map(|i| format!("/app/d{i}"))
+            .collect();
+        assert!(
+            matches!(data_entries(many, "/app"), Err(Why::Whole(w)) if w.contains("13 entries"))
+        );
+    }
 }

@@ -97,7 +97,7 @@ fn artifacts(input: &Input, a: &Analysis) -> Result<Vec<String>, Why> {
         // The app starts elsewhere: that directory is its content root.
         let data = super::native::data_paths(doc, stage, ctx, workdir, dotnet_source, inherited)
             .map_err(Why::Whole)?;
-        out.extend(data);
+        out.extend(artifact::data_entries(data, workdir)?);
     }
     Ok(out)
 }

@@ -321,7 +321,16 @@ fn artifacts(input: &Input, a: &Analysis) -> Result<Vec<String>, Why> {
     let mut data = super::native::data_paths(doc, stage, ctx, workdir, java_source, inherited)
         .map_err(Why::Whole)?;
     data.retain(|d| !b.manifests.contains(d));
+    let data = artifact::data_entries(data, workdir)?;
     let mut out = match start {
+        // A jar the context copies in by name is one of the data entries.
+        Start::Jar(jar)
+            if data
+                .iter()
+                .any(|d| analysis::is_within(&analysis::join(workdir, &jar), d)) =>
+        {
+            Vec::new()
+        }
         Start::Jar(jar) => jar_artifact(ctx, &b, workdir, &jar, launch.shell)?,
         Start::Classes(classpath) => {
             let sets_classpath = doc
