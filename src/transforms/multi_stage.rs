@@ -375,10 +375,20 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
     };
     let web = recipe.web(ctx);
     let runtime = facts::runtime_image(ctx, &stage.image.value, needs, web).ok_or_else(|| {
-        refuse(
-            anchor,
-            "restage knows no runtime image for this base image with what the start command needs",
-        )
+        let notes = facts::image_notes(ctx, &stage.image.value);
+        match notes.first() {
+            Some(note) => refuse(
+                anchor,
+                format!(
+                    "restage knows no runtime image for {}: {note}",
+                    stage.image.value
+                ),
+            ),
+            None => refuse(
+                anchor,
+                "restage knows no runtime image for this base image with what the start command needs",
+            ),
+        }
     })?;
     if !runtime.confident {
         a.unsafe_reasons.push(format!(
