@@ -137,6 +137,14 @@ fn publish_dir(ctx: &Context, cmd: &Command) -> Result<String, String> {
                 | "--configfile"
         ) {
             i += 1;
+        } else if matches!(w, "--self-contained" | "--sc")
+            && cmd
+                .words
+                .get(i + 1)
+                .is_some_and(|v| v.eq_ignore_ascii_case("true") || v.eq_ignore_ascii_case("false"))
+        {
+            // An optional value.
+            i += 1;
         } else if !w.starts_with('-') && project.is_none() {
             project = Some(w.to_string());
         }
