@@ -49,6 +49,7 @@ const CASE_TESTS: &[(&str, &str)] = &[
     ("go_cgo", "go-cgo"),
     ("go_data_workdir", "go-data-workdir"),
     ("go_http", "go-http"),
+    ("java_config", "java-config"),
     ("java_http", "java-http"),
     ("java_plain", "java-plain"),
     ("node_build_tsc_config", "node-build-tsc-config"),

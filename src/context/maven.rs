@@ -1,6 +1,7 @@
 //! `pom.xml`: artifactId, version (or the parent's), packaging (default `jar`), `build/finalName`
-//! (default `${artifactId}-${version}`), modules. Only `${project.artifactId}` and
-//! `${project.version}` are resolved; any other `${...}` leaves that value unknown.
+//! (default `${artifactId}-${version}`), modules, the build plugins and the dependencies the
+//! packaged app needs at run time. Only `${project.artifactId}` and `${project.version}` are
+//! resolved; any other `${...}` leaves that value unknown.
 
 use super::ManifestError;
 use serde::Serialize;
@@ -16,6 +17,13 @@ pub struct Pom {
     pub final_name: Option<String>,
     /// `<modules>` of a multi-module build, as written.
     pub modules: Vec<String>,
+    /// The artifactIds of `<build><plugins>` (not `pluginManagement`), as written.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub plugins: Vec<String>,
+    /// The artifactIds of `<dependencies>` the app needs at run time (scope `compile`,
+    /// `runtime` or unset; not `test`, `provided`, `system` or `import`), as written.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub runtime_dependencies: Vec<String>,
 }
 
 impl Pom {
@@ -55,12 +63,37 @@ impl Pom {
                     .collect()
             })
             .unwrap_or_default();
+        let plugins = root
+            .child("build")
+            .and_then(|b| b.child("plugins"))
+            .map(|p| {
+                p.children()
+                    .filter(|c| c.name() == "plugin")
+                    .filter_map(|c| c.child("artifactId").map(|a| a.text()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let runtime_dependencies = root
+            .child("dependencies")
+            .map(|d| {
+                d.children()
+                    .filter(|c| c.name() == "dependency")
+                    .filter(|c| {
+                        c.child("scope")
+                            .is_none_or(|s| matches!(s.text().trim(), "" | "compile" | "runtime"))
+                    })
+                    .filter_map(|c| c.child("artifactId").map(|a| a.text()))
+                    .collect()
+            })
+            .unwrap_or_default();
         Ok(Pom {
             artifact_id,
             version,
             packaging,
             final_name,
             modules,
+            plugins,
+            runtime_dependencies,
         })
     }
 }
@@ -94,6 +127,21 @@ mod tests {
         assert_eq!(pom.version.as_deref(), Some("1.4.0"));
         assert_eq!(pom.packaging.as_deref(), Some("war"));
         assert_eq!(pom.final_name.as_deref(), Some("shop-app"));
+        assert_eq!(pom.runtime_dependencies, vec!["x".to_owned()]);
+        assert!(pom.plugins.is_empty());
+    }
+
+    #[test]
+    fn plugins_and_runtime_dependencies() {
+        let pom = Pom::parse(
+            "<project><artifactId>a</artifactId><version>1</version><dependencies><dependency><artifactId>web</artifactId></dependency><dependency><artifactId>junit</artifactId><scope>test</scope></dependency><dependency><artifactId>servlet</artifactId><scope>provided</scope></dependency><dependency><artifactId>driver</artifactId><scope>runtime</scope></dependency></dependencies><build><pluginManagement><plugins><plugin><artifactId>managed</artifactId></plugin></plugins></pluginManagement><plugins><plugin><groupId>org.springframework.boot</groupId><artifactId>spring-boot-maven-plugin</artifactId></plugin></plugins></build></project>",
+        )
+        .expect("valid");
+        assert_eq!(
+            pom.runtime_dependencies,
+            vec!["web".to_owned(), "driver".to_owned()]
+        );
+        assert_eq!(pom.plugins, vec!["spring-boot-maven-plugin".to_owned()]);
     }
 
     #[test]

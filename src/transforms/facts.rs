@@ -33,6 +33,14 @@ pub struct ImageFacts {
     pub version: Option<String>,
 }
 
+/// The knowledge files' notes on the image `text` names (its tag rule's `note`).
+pub fn image_notes(ctx: &Context, text: &str) -> Vec<String> {
+    image_ref(text)
+        .and_then(|r| ctx.knowledge.image(&r))
+        .map(|info| info.notes)
+        .unwrap_or_default()
+}
+
 /// The image reference of a FROM, if restage can read it (no variables).
 pub fn image_ref(text: &str) -> Option<ImageRef> {
     ImageRef::parse(text)

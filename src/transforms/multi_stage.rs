@@ -361,10 +361,20 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
     };
     let web = recipe.web(ctx);
     let runtime = facts::runtime_image(ctx, &stage.image.value, needs, web).ok_or_else(|| {
-        refuse(
-            anchor,
-            "restage knows no runtime image for this base image with what the start command needs",
-        )
+        let notes = facts::image_notes(ctx, &stage.image.value);
+        match notes.first() {
+            Some(note) => refuse(
+                anchor,
+                format!(
+                    "restage knows no runtime image for {}: {note}",
+                    stage.image.value
+                ),
+            ),
+            None => refuse(
+                anchor,
+                "restage knows no runtime image for this base image with what the start command needs",
+            ),
+        }
     })?;
     if !runtime.confident {
         a.unsafe_reasons.push(format!(
@@ -642,6 +652,9 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
         runtime.reference,
         dedup_nested(&copies).join(", ")
     );
+    if let Some(note) = &note {
+        reason.push_str(&format!(" ({note})"));
+    }
     if !runtime_packages.is_empty() {
         reason.push_str(&format!(
             " plus the runtime packages {}",
@@ -651,9 +664,6 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
                 .collect::<Vec<_>>()
                 .join(", ")
         ));
-    }
-    if let Some(note) = note {
-        reason.push_str(&format!(" ({note})"));
     }
     let applicability = unsafe_because(&mut reason, &a.unsafe_reasons);
     Ok(Change::new(

@@ -5,6 +5,7 @@
 //! stage needs, what the runtime image must offer (a static binary, OS packages), and when it
 //! refuses. Adding an ecosystem means one recipe here plus its knowledge data.
 
+mod artifact;
 mod dotnet;
 mod jvm;
 mod native;

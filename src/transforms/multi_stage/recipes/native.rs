@@ -129,7 +129,7 @@ impl Recipe for Native {
 /// The data an app built into a binary may read relative to `workdir` at start (templates,
 /// static files, configuration): what the context copies put there besides sources and project
 /// metadata. `Err` when restage cannot tell (the context root cannot be listed, a glob).
-fn data_paths(
+pub(super) fn data_paths(
     doc: &Document,
     stage: &Stage,
     ctx: &Context,
