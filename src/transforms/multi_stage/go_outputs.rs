@@ -457,18 +457,70 @@ fn cwd_name(
                 .filter(|n| !n.is_empty())
                 .map(str::to_string))
         }
-        Mode::Module => match go_mod_at(doc, stage, index, ctx, cwd, inherited) {
-            Ok(name) => Ok(Some(name)),
-            Err(why) => Err(format!(
-                "`go {}` in module mode names the binary after the module path in go.mod, and {why}",
-                go.verb
-            )),
-        },
+        Mode::Module => {
+            // A package below the module root is named after its own directory, unless a
+            // go.mod there makes it a module of its own.
+            if let Some(rel) = context_subdir(doc, stage, index, cwd, inherited)
+                && ctx.build.on_disk
+                && !ctx.build.exists(&format!("{rel}/go.mod"))
+                && let Some(name) = last_element(cwd, Mode::Module)
+            {
+                return Ok(Some(name));
+            }
+            module_name(go, doc, stage, index, ctx, cwd, inherited)
+        }
         Mode::Unknown => Err(format!(
             "Go {} builds {cwd} in module mode only when a go.mod is there, and restage cannot tell whether one is, so the binary is named after either the directory or the module path",
             version.map_or_else(|| "on this image".to_string(), |(a, b)| format!("{a}.{b}"))
         )),
     }
+}
+
+/// The name of the binary of the module's root package in `cwd`.
+fn module_name(
+    go: &GoCommand,
+    doc: &Document,
+    stage: &Stage,
+    index: usize,
+    ctx: &Context,
+    cwd: &str,
+    inherited: &str,
+) -> Result<Option<String>, String> {
+    match go_mod_at(doc, stage, index, ctx, cwd, inherited) {
+        Ok(name) => Ok(Some(name)),
+        Err(why) => Err(format!(
+            "`go {}` in module mode names the binary after the module path in go.mod, and {why}",
+            go.verb
+        )),
+    }
+}
+
+/// The path of `cwd` inside the build context when a COPY of the context root put a directory
+/// above it in place (`COPY . /app` and `cwd` /app/cmd/api: `cmd/api`).
+fn context_subdir(
+    doc: &Document,
+    stage: &Stage,
+    index: usize,
+    cwd: &str,
+    inherited: &str,
+) -> Option<String> {
+    let instructions = doc.instructions();
+    (stage.from + 1..index).rev().find_map(|ix| {
+        let ins = &instructions[ix];
+        if !analysis::copies_from_context(ins)
+            || !ins.heredocs.is_empty()
+            || !analysis::sources(ins)
+                .iter()
+                .any(|s| matches!(s.value.as_str(), "." | "./"))
+        {
+            return None;
+        }
+        let dest = effects::destination(doc, stage, ix, inherited)?;
+        let rel = cwd
+            .strip_prefix(dest.trim_end_matches('/'))?
+            .strip_prefix('/')?;
+        (!rel.is_empty()).then(|| rel.to_string())
+    })
 }
 
 /// The binary name of the go.mod the build finds in `cwd`, when that go.mod is the context
