@@ -562,6 +562,109 @@ fn go_mod_at(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Settings;
+    use crate::context::BuildContext;
+    use crate::knowledge::Knowledge;
+
+    /// What the `go` command of the last RUN of `src` writes, as `path` or `path (unnamed)`.
+    fn outputs(src: &str) -> Vec<String> {
+        let doc = crate::syntax::parse(src).expect("parses");
+        let knowledge = Knowledge::builtin().expect("knowledge");
+        let build = BuildContext::default();
+        let ctx = Context {
+            knowledge: &knowledge,
+            options: crate::transforms::TransformOptions::of(&Settings::default()),
+            build: &build,
+        };
+        let stage = &doc.stages()[0];
+        let ix = doc
+            .indices_of(Kind::Run, stage.instructions.clone())
+            .last()
+            .copied()
+            .expect("a RUN");
+        let commands = analysis::run_commands(&doc, &doc.instructions()[ix]).expect("commands");
+        let cwd = effects::workdir(&doc, stage, ix, IMAGE_GOPATH);
+        commands
+            .iter()
+            .flat_map(|c| produced(&doc, stage, ix, &ctx, c, cwd.as_deref(), IMAGE_GOPATH))
+            .map(|p| match p.unnamed {
+                Some(_) => format!("{} (unnamed)", p.path),
+                None => p.path,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn install_directories() {
+        assert_eq!(
+            outputs("FROM golang:1.22\nRUN go install example.com/x/cmd/lint@v1.2.0\n"),
+            ["/go/bin/lint"]
+        );
+        assert_eq!(
+            outputs(
+                "FROM golang:1.22\nENV GOBIN=/usr/local/bin\nRUN go install example.com/x/tool/v3@latest\n"
+            ),
+            ["/usr/local/bin/tool"]
+        );
+        assert_eq!(
+            outputs("FROM golang:1.9\nENV GOPATH /work\nRUN go install github.com/acme/api\n"),
+            ["/work/bin/api"]
+        );
+        // Cross-compiled installs go to a GOOS_GOARCH directory; a GOBIN from a build argument
+        // is not known.
+        assert!(
+            outputs("FROM golang:1.22\nRUN GOOS=linux go install example.com/a@latest\n")
+                .is_empty()
+        );
+        assert!(
+            outputs("FROM golang:1.22\nARG GOBIN=/out\nRUN go install example.com/a@latest\n")
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn build_outputs() {
+        // `-o dir/` keeps the name; several packages without -o write nothing; `std` is no binary.
+        assert_eq!(
+            outputs("FROM golang:1.22\nWORKDIR /src\nRUN go build -o /out/ ./cmd/api\n"),
+            ["/out/api"]
+        );
+        assert!(
+            outputs("FROM golang:1.22\nWORKDIR /src\nRUN go build ./cmd/a ./cmd/b\n").is_empty()
+        );
+        assert!(outputs("FROM golang:1.8\nRUN CGO_ENABLED=0 go install -a std\n").is_empty());
+        assert!(outputs("FROM golang:1.22\nWORKDIR /src\nRUN go build ./...\n").is_empty());
+        assert!(
+            outputs("FROM golang:1.22\nWORKDIR /src\nRUN go build -buildmode=plugin .\n")
+                .is_empty()
+        );
+        // GOPATH mode: the directory names the binary.
+        assert_eq!(
+            outputs("FROM golang:1.10\nWORKDIR /go/src/github.com/acme/ledger\nRUN go build\n"),
+            ["/go/src/github.com/acme/ledger/ledger"]
+        );
+        // GO111MODULE=off on a modern image is GOPATH mode too.
+        assert_eq!(
+            outputs("FROM golang:1.20\nENV GO111MODULE=off\nWORKDIR /go/src/app\nRUN go install\n"),
+            ["/go/bin/app"]
+        );
+        // Module mode without a readable go.mod: the directory is known, the name is not.
+        assert_eq!(
+            outputs("FROM golang:1.22\nWORKDIR /src\nRUN go build\n"),
+            ["/src (unnamed)"]
+        );
+    }
+
+    #[test]
+    fn go_get_installs_only_before_go_1_18() {
+        assert_eq!(
+            outputs("FROM golang:1.17\nRUN go get -u github.com/acme/tool\n"),
+            ["/go/bin/tool"]
+        );
+        assert!(outputs("FROM golang:1.18\nRUN go get github.com/acme/tool\n").is_empty());
+        assert!(outputs("FROM golang\nRUN go get github.com/acme/tool\n").is_empty());
+        assert!(outputs("FROM golang:1.10\nRUN go get -d github.com/acme/tool\n").is_empty());
+    }
 
     #[test]
     fn version_elements() {
