@@ -258,9 +258,16 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
         let dest_word = analysis::destination(ins).map_or("", |w| w.value.as_str());
         let targets: Vec<String> = if dest_word.ends_with('/') || srcs.len() > 1 || dest == "/" {
             srcs.iter()
-                .map(|s| s.value.trim_end_matches('/'))
-                .filter(|s| !s.is_empty() && *s != ".")
-                .map(|s| analysis::join(&dest, s.rsplit('/').next().unwrap_or(s)))
+                .filter(|s| !matches!(s.value.trim_end_matches('/'), "" | "."))
+                .map(|s| {
+                    let name = s.value.trim_end_matches('/');
+                    // A directory leaves its contents in the destination, not itself.
+                    if dest != "/" && (s.value.ends_with('/') || ctx.build.is_dir(name)) {
+                        dest.clone()
+                    } else {
+                        analysis::join(&dest, name.rsplit('/').next().unwrap_or(name))
+                    }
+                })
                 .collect()
         } else {
             vec![dest.clone()]

@@ -264,12 +264,17 @@ fn data_paths(
             if runtime_fs::data_entries(std::iter::once(name), &sources).is_empty() {
                 continue;
             }
-            // A directory copied into a directory leaves its contents there, not itself.
+            // A directory copied into a directory leaves its contents there, not itself: the
+            // destination holds them, unless it is the application directory itself.
             if into_dir && (src.value.ends_with('/') || ctx.build.is_dir(s)) {
-                return Err(format!(
-                    "COPY `{}` puts the directory's contents into {dest}, and restage does not list them, so it cannot tell which data files the app reads from {workdir}",
-                    src.value
-                ));
+                if analysis::is_within(workdir, &dest) {
+                    return Err(format!(
+                        "COPY `{}` puts the directory's contents into {dest}, and restage does not list them, so it cannot tell which data files the app reads from {workdir}",
+                        src.value
+                    ));
+                }
+                out.push(dest.clone());
+                continue;
             }
             out.push(if into_dir {
                 analysis::join(&dest, name)
