@@ -46,9 +46,11 @@ use libtest_mimic::{Arguments, Failed, Trial};
 
 /// (test name, case directory under fixtures/e2e), sorted by directory.
 const CASE_TESTS: &[(&str, &str)] = &[
+    ("go_build_no_o", "go-build-no-o"),
     ("go_cgo", "go-cgo"),
     ("go_data_workdir", "go-data-workdir"),
     ("go_http", "go-http"),
+    ("go_install", "go-install"),
     ("java_config", "java-config"),
     ("java_http", "java-http"),
     ("java_plain", "java-plain"),

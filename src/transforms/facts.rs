@@ -184,7 +184,7 @@ pub fn classify(ctx: &Context, cmd: &SimpleCommand) -> Option<CommandFacts> {
     }
     if m.kind == CommandKind::Build && !cmd.expands {
         match manager.as_str() {
-            "go" => f.binaries = go_binaries(ctx, cmd, &m.outputs),
+            "go" => f.binaries = go_binaries(&m.outputs),
             "cargo" => {
                 if let Some(dir) = m.outputs.first() {
                     f.binaries = cargo_bins(ctx)
@@ -199,40 +199,12 @@ pub fn classify(ctx: &Context, cmd: &SimpleCommand) -> Option<CommandFacts> {
     Some(f)
 }
 
-/// The binary a `go build`/`go install` writes.
-fn go_binaries(ctx: &Context, cmd: &SimpleCommand, outputs: &[String]) -> Vec<String> {
-    let words = cmd.program_words();
-    let install = words.get(1).is_some_and(|w| w == "install");
-    if let Some(out) = outputs.first() {
-        if out.ends_with('/') {
-            return Vec::new();
-        }
-        return vec![out.clone()];
-    }
-    // No -o: named after the package's last path element (the module for `.`).
-    let packages: Vec<&String> = words[2..].iter().filter(|w| !w.starts_with('-')).collect();
-    let name = match packages.as_slice() {
-        [] => ctx
-            .build
-            .go_mod
-            .as_ref()
-            .map(|m| m.binary_name().to_string()),
-        [p] if p.as_str() == "." || p.as_str() == "./" => ctx
-            .build
-            .go_mod
-            .as_ref()
-            .map(|m| m.binary_name().to_string()),
-        [p] if p.starts_with("./") && !p.contains("...") => p
-            .trim_end_matches('/')
-            .rsplit('/')
-            .next()
-            .map(str::to_string),
-        _ => None,
-    };
-    match name {
-        Some(n) if install => vec![format!("/go/bin/{n}")],
-        Some(n) => vec![n],
-        None => Vec::new(),
+/// The binary a `go build`/`go install` writes to the file `-o` names. Without `-o FILE` the
+/// name and place follow Go's rules and the stage (multi-stage's `go_outputs`).
+fn go_binaries(outputs: &[String]) -> Vec<String> {
+    match outputs.first() {
+        Some(out) if !out.ends_with('/') => vec![out.clone()],
+        _ => Vec::new(),
     }
 }
 

@@ -13,6 +13,7 @@
 
 use std::collections::BTreeSet;
 
+mod go_outputs;
 mod recipes;
 mod runtime_fs;
 
@@ -83,9 +84,12 @@ struct RunFacts {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Binary {
+    /// Its absolute path; with `unnamed`, the directory it is written into.
     path: String,
     /// Go built with CGO_ENABLED=0.
     static_link: bool,
+    /// Why restage cannot name the binary (Go's name depends on a go.mod it cannot read).
+    unnamed: Option<String>,
 }
 
 struct Analysis {
@@ -241,9 +245,16 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
         let dest_word = analysis::destination(ins).map_or("", |w| w.value.as_str());
         let targets: Vec<String> = if dest_word.ends_with('/') || srcs.len() > 1 || dest == "/" {
             srcs.iter()
-                .map(|s| s.value.trim_end_matches('/'))
-                .filter(|s| !s.is_empty() && *s != ".")
-                .map(|s| analysis::join(&dest, s.rsplit('/').next().unwrap_or(s)))
+                .filter(|s| !matches!(s.value.trim_end_matches('/'), "" | "."))
+                .map(|s| {
+                    let name = s.value.trim_end_matches('/');
+                    // A directory leaves its contents in the destination, not itself.
+                    if dest != "/" && (s.value.ends_with('/') || ctx.build.is_dir(name)) {
+                        dest.clone()
+                    } else {
+                        analysis::join(&dest, name.rsplit('/').next().unwrap_or(name))
+                    }
+                })
                 .collect()
         } else {
             vec![dest.clone()]
@@ -812,19 +823,20 @@ fn run_facts(doc: &Document, stage: &Stage, ix: usize, ctx: &Context, inherited:
         );
         return f;
     };
-    let workdir = match analysis::workdir_at(doc, stage, ix) {
-        Workdir::Inherited => Workdir::Known(inherited.to_string()),
-        w => w,
-    };
+    // The working directory of each command: the stage's, then where a `cd` to a literal path
+    // went (`None` once restage cannot tell).
+    let mut cwd = effects::workdir(doc, stage, ix, inherited);
     let cgo_off_env = env_sets(doc, stage, "CGO_ENABLED", "0");
-    let mut cwd_known = true;
     for cmd in &commands {
         let words = cmd.program_words();
         let Some(program) = words.first().map(String::as_str) else {
             continue;
         };
         if program == "cd" {
-            cwd_known = false;
+            cwd = match words {
+                [_, dir] if !cmd.expands && dir != "-" => cwd.map(|c| analysis::join(&c, dir)),
+                _ => None,
+            };
             continue;
         }
         if ctx.knowledge.is_runtime_neutral(program) {
@@ -857,15 +869,25 @@ fn run_facts(doc: &Document, stage: &Stage, ix: usize, ctx: &Context, inherited:
             if let Some(install) = m.install {
                 f.installs.push(install);
             }
+            let static_link = m.cgo_disabled || cgo_off_env;
             for out in m.binaries {
-                let path = match (&workdir, cwd_known) {
+                let path = match &cwd {
                     _ if out.starts_with('/') => analysis::normalize(&out),
-                    (Workdir::Known(wd), true) => analysis::join(wd, &out),
-                    _ => continue,
+                    Some(wd) => analysis::join(wd, &out),
+                    None => continue,
                 };
                 f.binaries.push(Binary {
                     path,
-                    static_link: m.cgo_disabled || cgo_off_env,
+                    static_link,
+                    unnamed: None,
+                });
+            }
+            // Go without `-o FILE`: named and placed by Go's rules.
+            for out in go_outputs::produced(doc, stage, ix, ctx, cmd, cwd.as_deref(), inherited) {
+                f.binaries.push(Binary {
+                    path: out.path,
+                    static_link,
+                    unnamed: out.unnamed,
                 });
             }
             continue;

@@ -73,15 +73,26 @@ impl Recipe for Native {
         if let Some(p) = start.program_word().filter(|p| !p.contains(['/', '$'])) {
             candidates.push(format!("{sdk_bin}/{p}"));
         }
-        let chosen = binaries.iter().find(|b| candidates.contains(&b.path));
+        // A shell or init process started by name is the OS's, never a guess at a Go binary.
+        let guess_ok = start.program_word().is_some_and(|p| {
+            !ctx.knowledge
+                .is_wrapper(crate::transforms::start::base_name(p))
+        });
+        let chosen =
+            chosen_binary(&binaries, &candidates, guess_ok).map_err(|why| refuse(anchor, why))?;
         match chosen {
-            Some(bin) => {
-                carry.static_link = bin.static_link;
-                carry.copies.push(bin.path.clone());
-                if let Some(name) = bin.path.strip_prefix(&format!("{sdk_bin}/")) {
+            Some((path, static_link, guess)) => {
+                a.unsafe_reasons.extend(guess);
+                carry.static_link = static_link;
+                carry.copies.push(path.clone());
+                // Found on the SDK image's PATH: the runtime image's PATH has /usr/local/bin.
+                let by_name = start.program_word().is_some_and(|p| !p.contains('/'));
+                if let Some(name) = path.strip_prefix(&format!("{sdk_bin}/"))
+                    && by_name
+                {
                     carry
                         .bare_destinations
-                        .push((bin.path.clone(), format!("/usr/local/bin/{name}")));
+                        .push((path.clone(), format!("/usr/local/bin/{name}")));
                 }
                 // Templates, static files, config: the app may read them from its directory.
                 match data_paths(doc, stage, ctx, &a.workdir, self.sources, inherited) {
@@ -93,10 +104,20 @@ impl Recipe for Native {
                 carry
                     .copies
                     .extend(input.app_paths.clone().map_err(|why| refuse(anchor, why))?);
-                let built: Vec<&str> = binaries.iter().map(|b| b.path.as_str()).collect();
+                let built: Vec<String> = binaries
+                    .iter()
+                    .map(|b| match b.unnamed {
+                        Some(_) => format!("a binary in {}", b.path),
+                        None => b.path.clone(),
+                    })
+                    .collect();
                 // A Rust application directory holds target/, gigabytes of build output.
                 if self.build_output_in_app_dir
-                    || !built.iter().any(|b| analysis::is_within(b, &a.workdir))
+                    || !binaries.iter().any(|b| {
+                        // An install into the SDK's bin directory is not output in the app's.
+                        analysis::is_within(&b.path, &a.workdir)
+                            && !analysis::is_within(&b.path, sdk_bin)
+                    })
                 {
                     return Err(refuse(
                         anchor,
@@ -123,6 +144,56 @@ impl Recipe for Native {
             return Ok(packages);
         }
         Ok(Vec::new())
+    }
+}
+
+/// The binary the start command runs, of those the build writes: its path, whether it is
+/// static, and, when restage could not name the binary the build writes into that directory,
+/// why the match is a guess. `candidates` are the paths the start command's program may be, in
+/// the order it is looked for. `Err` when several unnamed outputs could be it.
+fn chosen_binary(
+    binaries: &[Binary],
+    candidates: &[String],
+    guess_ok: bool,
+) -> Result<Option<(String, bool, Option<String>)>, String> {
+    if let Some(b) = binaries
+        .iter()
+        .find(|b| b.unnamed.is_none() && candidates.contains(&b.path))
+    {
+        return Ok(Some((b.path.clone(), b.static_link, None)));
+    }
+    // Written into the directory the start command runs its program from, under a name
+    // restage cannot tell: the program is taken to be it, and the change says so.
+    let mut matches: Vec<(&String, &Binary, &String)> = Vec::new();
+    for c in candidates.iter().filter(|_| guess_ok) {
+        let dir = c
+            .rsplit_once('/')
+            .map_or("/", |(d, _)| if d.is_empty() { "/" } else { d });
+        for b in binaries {
+            if let Some(why) = &b.unnamed
+                && b.path == dir
+                && !matches.iter().any(|(m, _, _)| *m == c)
+            {
+                matches.push((c, b, why));
+            }
+        }
+    }
+    match matches.as_slice() {
+        [] => Ok(None),
+        [(path, b, why)] => Ok(Some((
+            (*path).clone(),
+            // Static only when every unnamed output there is.
+            binaries
+                .iter()
+                .filter(|o| o.path == b.path && o.unnamed.is_some())
+                .all(|o| o.static_link),
+            Some(format!(
+                "{why}; restage takes {path}, which the start command runs, to be that binary"
+            )),
+        ))),
+        [(first, _, _), (second, _, _), ..] => Err(format!(
+            "the start command's program could be {first} or {second}, both directories where the build writes binaries restage cannot name"
+        )),
     }
 }
 
@@ -191,6 +262,18 @@ pub(super) fn data_paths(
             }
             let name = s.rsplit('/').next().unwrap_or(s);
             if runtime_fs::data_entries(std::iter::once(name), &sources).is_empty() {
+                continue;
+            }
+            // A directory copied into a directory leaves its contents there, not itself: the
+            // destination holds them, unless it is the application directory itself.
+            if into_dir && (src.value.ends_with('/') || ctx.build.is_dir(s)) {
+                if analysis::is_within(workdir, &dest) {
+                    return Err(format!(
+                        "COPY `{}` puts the directory's contents into {dest}, and restage does not list them, so it cannot tell which data files the app reads from {workdir}",
+                        src.value
+                    ));
+                }
+                out.push(dest.clone());
                 continue;
             }
             out.push(if into_dir {
