@@ -45,6 +45,8 @@ pub(super) struct Carry {
     pub static_link: bool,
     /// Carried paths that land elsewhere in the runtime stage: (from, to).
     pub bare_destinations: Vec<(String, String)>,
+    /// The build stage drops dev dependencies the runtime stage would otherwise receive.
+    pub drops_dev: bool,
 }
 
 /// One ecosystem's answers to the skeleton.
