@@ -593,8 +593,15 @@ fn packages_and_privilege_droppers() {
         }
     );
     assert_eq!(
-        k.package("build-base", Apk, &Os::Alpine),
+        k.package("musl-dev", Apk, &Os::Alpine),
         PackageClass::BuildOnly
+    );
+    // What a compiler builds links its runtime libraries.
+    assert_eq!(
+        k.package("build-base", Apk, &Os::Alpine),
+        PackageClass::Dev {
+            runtime: vec!["libstdc++".into(), "libgcc".into(), "libgomp".into()]
+        }
     );
     assert_eq!(
         k.package("libfoo-dev", Apk, &Os::Alpine),

@@ -179,8 +179,29 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
     for (run_pos, (_, f)) in a.runs.iter().enumerate() {
         for p in &f.packages {
             manager = Some(p.manager);
+            if p.name.contains('$') {
+                return Err(refuse(
+                    anchor,
+                    format!(
+                        "the packages `{}` are named through a variable, so restage cannot tell build-only packages from the ones the app needs",
+                        p.name
+                    ),
+                ));
+            }
             if let Some(later_run) = removal(&a.runs, run_pos, p) {
-                let label = p.group.clone().unwrap_or_else(|| p.name.clone());
+                // A virtual group is named with its packages: `.build-deps (gcc, musl-dev)`.
+                let label = match &p.group {
+                    Some(g) => {
+                        let members: Vec<&str> = f
+                            .packages
+                            .iter()
+                            .filter(|q| q.group.as_ref() == Some(g) && q.command == p.command)
+                            .map(|q| q.name.as_str())
+                            .collect();
+                        format!("{g} ({})", members.join(", "))
+                    }
+                    None => p.name.clone(),
+                };
                 let list = if later_run {
                     &mut left_behind
                 } else {
@@ -735,7 +756,7 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
             left.push("the dev dependencies".into());
         }
         format!(
-            "the final image keeps what only the build needs ({}); the runtime stage on the same image {} gets only {}",
+            "the final image keeps what only the build needs: {}; the runtime stage on the same image {} gets only {}",
             left.join(", "),
             runtime.reference,
             dedup_nested(&copies).join(", ")
@@ -992,7 +1013,7 @@ fn nothing_left_behind(anchor: usize, image: &str, removed_in_place: &[String]) 
     refuse(
         anchor,
         format!(
-            "the runtime stage would be {image} again, and the build packages ({}) are already removed in the RUN that installs them, so a split would leave nothing behind",
+            "the runtime stage would be {image} again, and the build packages {} are already removed in the RUN that installs them, so a split would leave nothing behind",
             removed_in_place.join(", ")
         ),
     )
