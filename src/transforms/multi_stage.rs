@@ -176,6 +176,18 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
     // Packages the original already removes in the RUN that installs them.
     let mut removed_in_place: Vec<String> = Vec::new();
     let mut manager = None;
+    // The programs the start command and HEALTHCHECK may run: every word's file name.
+    let start_words: Vec<String> = StartCommand::of(doc, stage.from + 1..stage.instructions.end)
+        .effective()
+        .map(|s| s.args.clone())
+        .unwrap_or_default()
+        .into_iter()
+        .chain(healthcheck_programs(doc, stage))
+        .collect();
+    let started_programs: Vec<&str> = start_words
+        .iter()
+        .map(|w| w.rsplit('/').next().unwrap_or(w))
+        .collect();
     for (run_pos, (_, f)) in a.runs.iter().enumerate() {
         for p in &f.packages {
             manager = Some(p.manager);
@@ -214,6 +226,11 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
             }
             match facts::package(ctx, &image, p.manager, &p.name) {
                 PackageClass::NoRuntimeName(why) => return Err(refuse(anchor, why)),
+                // A build tool the container runs at start (`ENTRYPOINT ["make"]`, `CMD git
+                // pull && ...`) is a runtime package of this app.
+                PackageClass::BuildOnly if started_programs.contains(&p.name.as_str()) => {
+                    runtime_packages.insert(p.name.clone());
+                }
                 PackageClass::BuildOnly => left_behind.push(p.name.clone()),
                 PackageClass::RuntimeLibraries(libs) => {
                     left_behind.push(p.name.clone());
@@ -233,10 +250,11 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
     // On an Alpine SDK tag the runtime stage is the same image: a split is worth it only for
     // what it leaves behind (build packages, dev dependencies).
     let same_image = facts::maps_to_itself(ctx, &stage.image.value);
-    let may_drop_dev = a
-        .runs
-        .iter()
-        .any(|(_, f)| f.installs.iter().any(|(_, omits_dev)| !omits_dev));
+    let may_drop_dev = a.runs.iter().any(|(_, f)| {
+        f.installs.iter().any(|(manager, omits_dev)| {
+            !omits_dev && facts::prune_command(ctx, &image, manager).is_some()
+        })
+    });
     if same_image && left_behind.is_empty() && !may_drop_dev {
         return Err(nothing_left_behind(
             anchor,
