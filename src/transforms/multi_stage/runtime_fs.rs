@@ -417,6 +417,17 @@ pub(super) fn check(
                             parent(&e.path)
                         ));
                     }
+                    // A link to an absolute path the runtime stage lacks would dangle.
+                    if let Op::Link { target } = &e.op
+                        && target.starts_with('/')
+                        && !target.contains('$')
+                        && !exists(&analysis::normalize(target), &made)
+                        && !effects::is_system(target)
+                    {
+                        return Err(format!(
+                            "`{program}` makes a link to {target}, which the runtime stage does not have"
+                        ));
+                    }
                     made.push(e.path.clone());
                 }
                 Op::Mode | Op::Owner { .. } | Op::Content => {
