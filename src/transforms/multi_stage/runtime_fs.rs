@@ -161,6 +161,8 @@ pub(super) fn plan(
             fs.unmodelled.push(format!(
                 "the RUN at line {line} {why}, so restage replays it whole in the runtime stage without knowing what it does to the copied files"
             ));
+            // What restage does model of it is still checked (`cp` from a path left behind).
+            fs.kept[1].extend(e.commands.iter().cloned());
             continue;
         }
         let mut fates: Vec<Fate> = Vec::new();
@@ -437,6 +439,17 @@ pub(super) fn check(
                             e.path
                         ));
                     }
+                }
+                // `cp`/`mv`/`install` from a path the runtime stage lacks fails.
+                Op::Read
+                    if CONTENT.contains(&program)
+                        && !exists(&e.path, &made)
+                        && !effects::is_system(&e.path) =>
+                {
+                    return Err(format!(
+                        "`{program}` reads {}, which the runtime stage does not have",
+                        e.path
+                    ));
                 }
                 Op::Remove | Op::Read | Op::Write => {}
             }
