@@ -381,6 +381,23 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
             // `COPY . /` or a pattern into `/`: the app's files are the root paths (see above).
             continue;
         }
+        // A pattern names no path: the directory it copies into is carried, unless that is a
+        // directory of the system, whose other files are the SDK's.
+        let targets: Vec<String> = if targets.iter().any(|t| t.contains(['*', '?', '['])) {
+            if effects::is_system(&dest) {
+                return Err(refuse(
+                    anchor,
+                    format!(
+                        "the {} at line {} copies a pattern into {dest}, a directory of the system, so restage cannot tell which files to carry",
+                        ins.kind,
+                        analysis::line_of(doc, ix)
+                    ),
+                ));
+            }
+            vec![dest.clone()]
+        } else {
+            targets
+        };
         // Build steps that ran there make it a source tree; `/` itself is no source tree.
         let build_dirs: Vec<String> = a
             .runs
