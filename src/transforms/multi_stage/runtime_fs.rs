@@ -161,8 +161,13 @@ pub(super) fn plan(
             fs.unmodelled.push(format!(
                 "the RUN at line {line} {why}, so restage replays it whole in the runtime stage without knowing what it does to the copied files"
             ));
-            // What restage does model of it is still checked (`cp` from a path left behind).
-            fs.kept[1].extend(e.commands.iter().cloned());
+            // The sources its `cp`/`mv`/`install` read are still checked: a path left behind
+            // in the build stage makes the step fail.
+            fs.kept[1].extend(e.commands.iter().map(|c| {
+                let mut c = c.clone();
+                c.effects.retain(|p| matches!(p.op, Op::Read));
+                c
+            }));
             continue;
         }
         let mut fates: Vec<Fate> = Vec::new();
