@@ -123,9 +123,16 @@ pub fn is_scratch(path: &str) -> bool {
     SCRATCH_DIRS.iter().any(|d| analysis::is_within(path, d))
 }
 
+/// Directories inside [`SYSTEM_DIRS`] that hold applications, not the system's files
+/// (`WORKDIR /usr/src/app` is a common application directory): no runtime image has them.
+pub const APP_DIRS_IN_SYSTEM: &[&str] = &["/usr/src", "/usr/local/src"];
+
 /// True when `path` is (inside) a system directory.
 pub fn is_system(path: &str) -> bool {
     SYSTEM_DIRS.iter().any(|d| analysis::is_within(path, d))
+        && !APP_DIRS_IN_SYSTEM
+            .iter()
+            .any(|d| analysis::is_within(path, d))
 }
 
 /// Commands with no effect on the filesystem (navigation, output, checks).
@@ -687,5 +694,6 @@ mod tests {
     fn scratch_and_system() {
         assert!(is_scratch("/tmp") && is_scratch("/root/.cache/pip") && !is_scratch("/app"));
         assert!(is_system("/usr/local/bin/x") && !is_system("/docker-entrypoint.sh"));
+        assert!(!is_system("/usr/src/app/bin/server") && !is_system("/usr/local/src/app"));
     }
 }

@@ -108,6 +108,10 @@ pub struct RuntimeFacts {
     pub package_manager: Option<PackageManager>,
     /// Users the runtime image already has.
     pub users: Vec<String>,
+    /// The runtime image is the build image itself (same repository and tag: an Alpine build
+    /// image whose runtime is the same Alpine release); `reference` is then the build
+    /// reference as written, digest included.
+    pub same_image: bool,
 }
 
 pub fn runtime_image(
@@ -122,7 +126,17 @@ pub fn runtime_image(
         cgo: needs.cgo,
         web,
     };
-    let rt = ctx.knowledge.runtime_image(&r, &k_needs)?;
+    let mut rt = ctx.knowledge.runtime_image(&r, &k_needs)?;
+    let same_image = image_ref(&rt.reference).is_some_and(|o| {
+        o.canonical_name() == r.canonical_name() && o.tag.is_some() && o.tag == r.tag
+    });
+    if same_image && let Some(digest) = &r.digest_range {
+        // The same image keeps its digest: the mapping lost nothing. Its confidence is that of
+        // the reference without the digest.
+        let plain = image_ref(&text[..digest.start - 1])?;
+        rt = ctx.knowledge.runtime_image(&plain, &k_needs)?;
+        rt.reference = text.to_string();
+    }
     let package_manager = match rt.os {
         crate::knowledge::Os::Debian { .. } | crate::knowledge::Os::Ubuntu { .. } => {
             Some(PackageManager::Apt)
@@ -143,7 +157,19 @@ pub fn runtime_image(
         note: rt.notes.join("; "),
         package_manager,
         users,
+        same_image,
     })
+}
+
+/// True when the build image `text` has itself as its runtime image (an Alpine SDK tag: the
+/// runtime stage keeps the same musl and Alpine release).
+pub fn maps_to_itself(ctx: &Context, text: &str) -> bool {
+    let needs = Needs {
+        shell: true,
+        cgo: true,
+        packages: true,
+    };
+    runtime_image(ctx, text, needs, None).is_some_and(|rt| rt.same_image)
 }
 
 /// What one recognised command does, for `multi-stage`.

@@ -65,7 +65,10 @@ fn refuse(anchor: usize, reason: impl Into<String>) -> Verdict {
 #[derive(Debug, Default)]
 struct RunFacts {
     /// Packages installed with apt-get/apt or apk.
-    packages: Vec<(PackageManager, String)>,
+    packages: Vec<OsPackage>,
+    /// What `apk del` removes (package names and `--virtual` group names), with the index of
+    /// the command in the RUN.
+    removed: Vec<(String, usize)>,
     /// Every command is a filesystem preparation or neutral: the RUN can run in the runtime too.
     prep_only: bool,
     /// The RUN builds, installs dependencies, or otherwise needs the SDK.
@@ -80,6 +83,18 @@ struct RunFacts {
     pip: bool,
     /// Recognised build-tool commands (installs, builds, tests) it runs.
     tool_commands: usize,
+}
+
+/// One OS package a RUN installs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct OsPackage {
+    manager: PackageManager,
+    /// The name as written, version pin included.
+    name: String,
+    /// The `apk add --virtual` group it was installed in.
+    group: Option<String>,
+    /// The index of the installing command in the RUN.
+    command: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,6 +168,104 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
             a.runs.push((ix, f));
         }
     }
+    // OS packages: build-only ones stay; runtime ones are installed again.
+    // An apk package (or `--virtual` group) that a later `apk del` removes is build-only for
+    // this stage whatever its name: the original image does not keep it, so the runtime stage
+    // does not install it either. What the original left installed is what the app needs.
+    let mut runtime_packages: BTreeSet<String> = BTreeSet::new();
+    // Runtime library names restage derived from a `-dev` package (not written in the file).
+    let mut derived_packages: BTreeSet<String> = BTreeSet::new();
+    // Packages the original image carries that the runtime stage leaves behind.
+    let mut left_behind: Vec<String> = Vec::new();
+    // Packages the original already removes in the RUN that installs them.
+    let mut removed_in_place: Vec<String> = Vec::new();
+    let mut manager = None;
+    // The programs the start command and HEALTHCHECK may run: every word's file name.
+    let start_words: Vec<String> = StartCommand::of(doc, stage.from + 1..stage.instructions.end)
+        .effective()
+        .map(|s| s.args.clone())
+        .unwrap_or_default()
+        .into_iter()
+        .chain(healthcheck_programs(doc, stage))
+        .collect();
+    let started_programs: Vec<&str> = start_words
+        .iter()
+        .map(|w| w.rsplit('/').next().unwrap_or(w))
+        .collect();
+    for (run_pos, (_, f)) in a.runs.iter().enumerate() {
+        for p in &f.packages {
+            manager = Some(p.manager);
+            if p.name.contains('$') {
+                return Err(refuse(
+                    anchor,
+                    format!(
+                        "the packages `{}` are named through a variable, so restage cannot tell build-only packages from the ones the app needs",
+                        p.name
+                    ),
+                ));
+            }
+            if let Some(later_run) = removal(&a.runs, run_pos, p) {
+                // A virtual group is named with its packages: `.build-deps (gcc, musl-dev)`.
+                let label = match &p.group {
+                    Some(g) => {
+                        let members: Vec<&str> = f
+                            .packages
+                            .iter()
+                            .filter(|q| q.group.as_ref() == Some(g) && q.command == p.command)
+                            .map(|q| q.name.as_str())
+                            .collect();
+                        format!("{g} ({})", members.join(", "))
+                    }
+                    None => p.name.clone(),
+                };
+                let list = if later_run {
+                    &mut left_behind
+                } else {
+                    &mut removed_in_place
+                };
+                if !list.contains(&label) {
+                    list.push(label);
+                }
+                continue;
+            }
+            match facts::package(ctx, &image, p.manager, &p.name) {
+                PackageClass::NoRuntimeName(why) => return Err(refuse(anchor, why)),
+                // A build tool the container runs at start (`ENTRYPOINT ["make"]`, `CMD git
+                // pull && ...`) is a runtime package of this app.
+                PackageClass::BuildOnly if started_programs.contains(&p.name.as_str()) => {
+                    runtime_packages.insert(p.name.clone());
+                }
+                PackageClass::BuildOnly => left_behind.push(p.name.clone()),
+                PackageClass::RuntimeLibraries(libs) => {
+                    left_behind.push(p.name.clone());
+                    for lib in libs {
+                        if runtime_packages.insert(lib.clone()) {
+                            derived_packages.insert(lib);
+                        }
+                    }
+                }
+                PackageClass::Runtime | PackageClass::Unknown => {
+                    derived_packages.remove(&p.name);
+                    runtime_packages.insert(p.name.clone());
+                }
+            }
+        }
+    }
+    // On an Alpine SDK tag the runtime stage is the same image: a split is worth it only for
+    // what it leaves behind (build packages, dev dependencies).
+    let same_image = facts::maps_to_itself(ctx, &stage.image.value);
+    let may_drop_dev = a.runs.iter().any(|(_, f)| {
+        f.installs.iter().any(|(manager, omits_dev)| {
+            !omits_dev && facts::prune_command(ctx, &image, manager).is_some()
+        })
+    });
+    if same_image && left_behind.is_empty() && !may_drop_dev {
+        return Err(nothing_left_behind(
+            anchor,
+            &stage.image.value,
+            &removed_in_place,
+        ));
+    }
     let start = start_command(doc, stage, ctx);
     if let Some(tool) = start.as_ref().and_then(|s| s.toolchain.as_ref()) {
         return Err(refuse(
@@ -198,6 +311,7 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
         static_link,
         bare_destinations,
         note,
+        drops_dev,
     } = recipe.carry(
         &recipes::Input {
             doc,
@@ -265,6 +379,23 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
             // `COPY . /` or a pattern into `/`: the app's files are the root paths (see above).
             continue;
         }
+        // A pattern names no path: the directory it copies into is carried, unless that is a
+        // directory of the system, whose other files are the SDK's.
+        let targets: Vec<String> = if targets.iter().any(|t| t.contains(['*', '?', '['])) {
+            if effects::is_system(&dest) {
+                return Err(refuse(
+                    anchor,
+                    format!(
+                        "the {} at line {} copies a pattern into {dest}, a directory of the system, so restage cannot tell which files to carry",
+                        ins.kind,
+                        analysis::line_of(doc, ix)
+                    ),
+                ));
+            }
+            vec![dest.clone()]
+        } else {
+            targets
+        };
         // Build steps that ran there make it a source tree; `/` itself is no source tree.
         let build_dirs: Vec<String> = a
             .runs
@@ -328,24 +459,6 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
     );
     a.unsafe_reasons.extend(replays.unmodelled.iter().cloned());
 
-    // OS packages: build-only ones stay; runtime ones are installed again.
-    let mut runtime_packages: BTreeSet<String> = BTreeSet::new();
-    let mut manager = None;
-    for (_, f) in &a.runs {
-        for (pm, name) in &f.packages {
-            manager = Some(*pm);
-            match facts::package(ctx, &image, *pm, name) {
-                PackageClass::NoRuntimeName(why) => return Err(refuse(anchor, why)),
-                PackageClass::BuildOnly => {}
-                PackageClass::RuntimeLibraries(libs) => {
-                    runtime_packages.extend(libs);
-                }
-                PackageClass::Runtime | PackageClass::Unknown => {
-                    runtime_packages.insert(name.clone());
-                }
-            }
-        }
-    }
     let needed_packages = recipe
         .runtime_packages(ctx, &image)
         .map_err(|why| refuse(anchor, why))?;
@@ -387,7 +500,30 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
             ),
         }
     })?;
-    if !runtime.confident {
+    if runtime.same_image {
+        // Same image, same tag: nothing changes but what the runtime stage leaves behind.
+        if left_behind.is_empty() && !drops_dev {
+            return Err(nothing_left_behind(
+                anchor,
+                &stage.image.value,
+                &removed_in_place,
+            ));
+        }
+        // The image is certain; what its note doubts are the runtime library names restage
+        // derives from `-dev` packages.
+        if !runtime.confident && !derived_packages.is_empty() {
+            a.unsafe_reasons.push(format!(
+                "it installs {} in {}, and {}",
+                derived_packages
+                    .iter()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                runtime.reference,
+                runtime.note
+            ));
+        }
+    } else if !runtime.confident {
         a.unsafe_reasons.push(format!(
             "the runtime image {} is a best match, not a certain one ({})",
             runtime.reference, runtime.note
@@ -657,12 +793,25 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
     };
     edits.push(Edit::insert(end_offset, format!("{lead}{out}")));
 
-    let mut reason = format!(
-        "{} ships its SDK and build tools in the final image; the runtime stage {} gets only {}",
-        stage.image.value,
-        runtime.reference,
-        dedup_nested(&copies).join(", ")
-    );
+    let mut reason = if runtime.same_image {
+        let mut left = left_behind.clone();
+        if drops_dev {
+            left.push("the dev dependencies".into());
+        }
+        format!(
+            "the final image keeps what only the build needs: {}; the runtime stage on the same image {} gets only {}",
+            left.join(", "),
+            runtime.reference,
+            dedup_nested(&copies).join(", ")
+        )
+    } else {
+        format!(
+            "{} ships its SDK and build tools in the final image; the runtime stage {} gets only {}",
+            stage.image.value,
+            runtime.reference,
+            dedup_nested(&copies).join(", ")
+        )
+    };
     if let Some(note) = &note {
         reason.push_str(&format!(" ({note})"));
     }
@@ -827,7 +976,7 @@ fn run_facts(doc: &Document, stage: &Stage, ix: usize, ctx: &Context, inherited:
     // went (`None` once restage cannot tell).
     let mut cwd = effects::workdir(doc, stage, ix, inherited);
     let cgo_off_env = env_sets(doc, stage, "CGO_ENABLED", "0");
-    for cmd in &commands {
+    for (cmd_ix, cmd) in commands.iter().enumerate() {
         let words = cmd.program_words();
         let Some(program) = words.first().map(String::as_str) else {
             continue;
@@ -847,7 +996,18 @@ fn run_facts(doc: &Document, stage: &Stage, ix: usize, ctx: &Context, inherited:
         }
         f.prep_only = false;
         if let Some(pkgs) = os_packages(words) {
-            f.packages.extend(pkgs);
+            f.packages.extend(
+                pkgs.installs
+                    .into_iter()
+                    .map(|(manager, name, group)| OsPackage {
+                        manager,
+                        name,
+                        group,
+                        command: cmd_ix,
+                    }),
+            );
+            f.removed
+                .extend(pkgs.removes.into_iter().map(|name| (name, cmd_ix)));
             continue;
         }
         if is_global_install(words) {
@@ -904,6 +1064,42 @@ fn run_facts(doc: &Document, stage: &Stage, ix: usize, ctx: &Context, inherited:
     f
 }
 
+/// Why a stage whose runtime would be its own image is not split: nothing to say when it
+/// installs nothing to leave behind, a note when its build packages are already removed where
+/// they are installed (`apk add --virtual .build-deps ... && apk del .build-deps`).
+fn nothing_left_behind(anchor: usize, image: &str, removed_in_place: &[String]) -> Verdict {
+    if removed_in_place.is_empty() {
+        return Verdict::Nothing;
+    }
+    refuse(
+        anchor,
+        format!(
+            "the runtime stage would be {image} again, and the build packages {} are already removed in the RUN that installs them, so a split would leave nothing behind",
+            removed_in_place.join(", ")
+        ),
+    )
+}
+
+/// When a later `apk del` (in this RUN or a later one) removes apk package `p` of the RUN at
+/// `run_pos`, by name or by its `--virtual` group: `Some(true)` when the removal is in a later
+/// RUN (the original image still carries the package in a layer), `Some(false)` in the same RUN.
+fn removal(runs: &[(usize, RunFacts)], run_pos: usize, p: &OsPackage) -> Option<bool> {
+    if p.manager != PackageManager::Apk {
+        return None;
+    }
+    let base = p.name.split(['=', '>', '<', '~']).next().unwrap_or(&p.name);
+    let names = |n: &str| n == base || p.group.as_deref() == Some(n);
+    runs[run_pos..]
+        .iter()
+        .enumerate()
+        .find_map(|(offset, (_, f))| {
+            f.removed
+                .iter()
+                .any(|(n, cmd)| names(n) && (offset > 0 || *cmd > p.command))
+                .then_some(offset > 0)
+        })
+}
+
 fn short(cmd: &SimpleCommand) -> String {
     let w = cmd.program_words();
     w.iter().take(3).cloned().collect::<Vec<_>>().join(" ")
@@ -924,36 +1120,78 @@ fn is_global_install(words: &[String]) -> bool {
     }
 }
 
-/// Packages an apt-get/apt/apk command installs, or `None` when it is not a package command.
-/// `update`, `clean`, `autoremove`, `del` and friends install nothing.
-fn os_packages(words: &[String]) -> Option<Vec<(PackageManager, String)>> {
+/// What one apt-get/apt/apk command does to the OS packages.
+#[derive(Debug, Default)]
+struct PackageCommand {
+    /// Installed: manager, name as written, the `apk add --virtual` group.
+    installs: Vec<(PackageManager, String, Option<String>)>,
+    /// Names and virtual groups `apk del` removes.
+    removes: Vec<String>,
+}
+
+/// The packages an apt-get/apt/apk command installs or (apk) removes, or `None` when it is not a
+/// package command. `update`, `clean`, `upgrade` and friends install nothing.
+fn os_packages(words: &[String]) -> Option<PackageCommand> {
     let program = words.first()?.as_str();
-    let pm = match program {
-        "apt-get" | "apt" => PackageManager::Apt,
-        "apk" => PackageManager::Apk,
+    let (pm, value_flags): (PackageManager, &[&str]) = match program {
+        "apt-get" | "apt" => (
+            PackageManager::Apt,
+            &[
+                "-t",
+                "-o",
+                "-c",
+                "--target-release",
+                "--option",
+                "--config-file",
+            ],
+        ),
+        "apk" => (
+            PackageManager::Apk,
+            &[
+                "-t",
+                "--virtual",
+                "-X",
+                "--repository",
+                "-p",
+                "--root",
+                "--arch",
+                "--cache-dir",
+                "--keys-dir",
+                "--repositories-file",
+            ],
+        ),
         _ => return None,
     };
-    let sub_pos = words.iter().skip(1).position(|w| !w.starts_with('-'))? + 1;
-    let sub = words[sub_pos].as_str();
-    if !matches!(sub, "install" | "add") {
-        return Some(Vec::new());
+    // Operands (the subcommand, then package names), skipping flags and the values of flags
+    // that take one; `--virtual NAME` (`-t NAME`, `--virtual=NAME`) names apk's group.
+    let mut operands: Vec<&str> = Vec::new();
+    let mut group = None;
+    let mut words_iter = words[1..].iter().map(String::as_str);
+    while let Some(w) = words_iter.next() {
+        if let Some(flag) = value_flags.iter().find(|f| w == **f) {
+            let value = words_iter.next();
+            if pm == PackageManager::Apk && matches!(*flag, "-t" | "--virtual") {
+                group = value.map(str::to_string);
+            }
+        } else if let Some(v) = w.strip_prefix("--virtual=") {
+            group = Some(v.to_string());
+        } else if !w.starts_with('-') {
+            operands.push(w);
+        }
     }
-    let mut out = Vec::new();
-    let mut skip_next = false;
-    for w in &words[sub_pos + 1..] {
-        if skip_next {
-            skip_next = false;
-            continue;
+    let (sub, names) = operands.split_first()?;
+    let mut out = PackageCommand::default();
+    match (pm, *sub) {
+        (_, "install" | "add") => {
+            for name in names {
+                let name = name.split('=').next().unwrap_or(name);
+                out.installs.push((pm, name.to_string(), group.clone()));
+            }
         }
-        if w == "--virtual" || w == "-t" || w == "-o" || w == "--target-release" {
-            skip_next = true;
-            continue;
+        (PackageManager::Apk, "del") => {
+            out.removes = names.iter().map(|n| n.to_string()).collect();
         }
-        if w.starts_with('-') {
-            continue;
-        }
-        let name = w.split(['=']).next().unwrap_or(w);
-        out.push((pm, name.to_string()));
+        _ => {}
     }
     Some(out)
 }

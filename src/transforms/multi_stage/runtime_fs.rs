@@ -161,6 +161,13 @@ pub(super) fn plan(
             fs.unmodelled.push(format!(
                 "the RUN at line {line} {why}, so restage replays it whole in the runtime stage without knowing what it does to the copied files"
             ));
+            // The sources its `cp`/`mv`/`install` read are still checked: a path left behind
+            // in the build stage makes the step fail.
+            fs.kept[1].extend(e.commands.iter().map(|c| {
+                let mut c = c.clone();
+                c.effects.retain(|p| matches!(p.op, Op::Read));
+                c
+            }));
             continue;
         }
         let mut fates: Vec<Fate> = Vec::new();
@@ -417,6 +424,17 @@ pub(super) fn check(
                             parent(&e.path)
                         ));
                     }
+                    // A link to an absolute path the runtime stage lacks would dangle.
+                    if let Op::Link { target } = &e.op
+                        && target.starts_with('/')
+                        && !target.contains('$')
+                        && !exists(&analysis::normalize(target), &made)
+                        && !effects::is_system(target)
+                    {
+                        return Err(format!(
+                            "`{program}` makes a link to {target}, which the runtime stage does not have"
+                        ));
+                    }
                     made.push(e.path.clone());
                 }
                 Op::Mode | Op::Owner { .. } | Op::Content => {
@@ -426,6 +444,17 @@ pub(super) fn check(
                             e.path
                         ));
                     }
+                }
+                // `cp`/`mv`/`install` from a path the runtime stage lacks fails.
+                Op::Read
+                    if CONTENT.contains(&program)
+                        && !exists(&e.path, &made)
+                        && !effects::is_system(&e.path) =>
+                {
+                    return Err(format!(
+                        "`{program}` reads {}, which the runtime stage does not have",
+                        e.path
+                    ));
                 }
                 Op::Remove | Op::Read | Op::Write => {}
             }

@@ -50,6 +50,8 @@ pub(super) struct Carry {
     /// Why the runtime stage carries more than it might, when that is worth saying: appended
     /// to the change's reason.
     pub note: Option<String>,
+    /// The build stage drops dev dependencies the runtime stage would otherwise receive.
+    pub drops_dev: bool,
 }
 
 /// One ecosystem's answers to the skeleton.

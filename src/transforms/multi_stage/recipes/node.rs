@@ -72,6 +72,7 @@ impl Recipe for Node {
                 .find(|(_, f)| f.builds || f.unknown.is_some())
                 .map(|(ix, _)| *ix)
                 .expect("a build RUN exists");
+            carry.drops_dev = true;
             carry.inserts.push(Edit::insert(
                 instructions[last].extent.end,
                 format!(
