@@ -95,6 +95,12 @@ pub(crate) struct EcosystemDef {
     pub artifacts: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dev_servers: Vec<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub native_packages: BTreeMap<String, Vec<String>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub asset_packages: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub js_runtime_dependencies: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub versions: Option<Spanned<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

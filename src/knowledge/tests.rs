@@ -478,6 +478,8 @@ const COMMANDS: &[&str] = &[
     "bundle install",
     "bundle install --jobs 4 --retry 3",
     "bundle config set --local without development",
+    "bundle install --without development test",
+    "bundle update",
     "gem install bundler",
     "bundle exec rake assets:precompile",
     "bundle exec rails server",

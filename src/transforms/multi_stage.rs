@@ -60,6 +60,54 @@ fn refuse(anchor: usize, reason: impl Into<String>) -> Verdict {
     )
 }
 
+/// The one note for an image of an ecosystem multi-stage has no recipe for (PHP), when the
+/// stage looks naive: a RUN installs OS packages or runs a command the knowledge classifies
+/// (a dependency install, a build). `None` otherwise.
+fn no_recipe(doc: &Document, stage: &Stage, ctx: &Context) -> Option<Verdict> {
+    let r = facts::image_ref(&stage.image.value)?;
+    let eco_id = ctx.knowledge.image(&r)?.ecosystem?;
+    if recipes::for_ecosystem(&eco_id).is_some() {
+        return None;
+    }
+    let eco = ctx.knowledge.ecosystem(&eco_id)?;
+    let naive = doc
+        .stage_instructions(stage)
+        .iter()
+        .filter(|i| i.kind == Kind::Run)
+        .any(|i| match analysis::run_commands(doc, i) {
+            Some(commands) => commands.iter().any(|cmd| {
+                os_packages(cmd.program_words()).is_some_and(|p| !p.is_empty())
+                    || facts::classify(ctx, cmd).is_some()
+            }),
+            // Shell syntax restage does not read: a package install among its words.
+            None => match &i.form {
+                Form::Shell { span } => {
+                    let words = crate::shell::words(doc.slice(span), span.start, doc.escape());
+                    words.windows(2).any(|w| {
+                        matches!(w[0].as_str(), "apt-get" | "apt" | "apk")
+                            && matches!(w[1].as_str(), "install" | "add")
+                    })
+                }
+                _ => false,
+            },
+        });
+    if !naive {
+        return None;
+    }
+    let needs = eco
+        .note
+        .as_deref()
+        .map(|n| format!(" ({n})"))
+        .unwrap_or_default();
+    Some(refuse(
+        doc.instructions()[stage.from].extent.start,
+        format!(
+            "multi-stage has no recipe for {} yet, so restage cannot tell what a runtime stage would need{needs}",
+            eco.name
+        ),
+    ))
+}
+
 /// What one RUN instruction contributes.
 #[derive(Debug, Default)]
 struct RunFacts {
@@ -102,10 +150,10 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
     let from = &doc.instructions()[stage.from];
     let image = facts::image(ctx, &stage.image.value).ok_or(Verdict::Nothing)?;
     let Role::Build(ecosystem) = &image.role else {
-        return Err(Verdict::Nothing);
+        return Err(no_recipe(doc, stage, ctx).unwrap_or(Verdict::Nothing));
     };
     let Some(recipe) = recipes::for_ecosystem(ecosystem) else {
-        return Err(Verdict::Nothing);
+        return Err(no_recipe(doc, stage, ctx).unwrap_or(Verdict::Nothing));
     };
     let anchor = from.extent.start;
     if let Some(why) = facts::unsupported_version(ctx, &image, ecosystem) {
@@ -145,7 +193,7 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
     for ix in body.clone() {
         let ins = &instructions[ix];
         if ins.kind == Kind::Run {
-            let f = run_facts(doc, stage, ix, ctx, inherited);
+            let f = run_facts(doc, stage, ix, ctx, inherited, recipe);
             a.runs.push((ix, f));
         }
     }
@@ -336,6 +384,9 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
     for (_, f) in &a.runs {
         for (pm, name) in &f.packages {
             manager = Some(*pm);
+            if recipe.build_only_package(ctx, &start, name) {
+                continue;
+            }
             match facts::package(ctx, &image, *pm, name) {
                 PackageClass::NoRuntimeName(why) => return Err(refuse(anchor, why)),
                 PackageClass::BuildOnly => {}
@@ -798,7 +849,14 @@ fn healthcheck_needs_shell(doc: &Document, stage: &Stage) -> bool {
 }
 
 /// Classifies what a RUN does.
-fn run_facts(doc: &Document, stage: &Stage, ix: usize, ctx: &Context, inherited: &str) -> RunFacts {
+fn run_facts(
+    doc: &Document,
+    stage: &Stage,
+    ix: usize,
+    ctx: &Context,
+    inherited: &str,
+    recipe: &dyn Recipe,
+) -> RunFacts {
     let ins: &Instruction = &doc.instructions()[ix];
     let mut f = RunFacts {
         prep_only: true,
@@ -868,6 +926,11 @@ fn run_facts(doc: &Document, stage: &Stage, ix: usize, ctx: &Context, inherited:
                     static_link: m.cgo_disabled || cgo_off_env,
                 });
             }
+            continue;
+        }
+        if recipe.configures_build(words) {
+            // Configuration of the ecosystem's own tools, which the carried paths hold.
+            f.builds = true;
             continue;
         }
         f.unknown = Some(format!(
