@@ -664,10 +664,17 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
     }
     let copy_kw = style.keyword(Kind::Copy);
     for c in dedup_nested(&copies) {
-        let (from, to) = match bare_destinations.iter().find(|(p, _)| *p == c) {
+        let (from, mut to) = match bare_destinations.iter().find(|(p, _)| *p == c) {
             Some((p, d)) => (p.clone(), d.clone()),
             None => (c.clone(), c.clone()),
         };
+        // A pattern (`/usr/local/bin/*.sh`) copies its matches into their directory.
+        if let Some((dir, name)) = to.rsplit_once('/')
+            && name.contains(['*', '?', '['])
+            && !dir.contains(['*', '?', '['])
+        {
+            to = format!("{dir}/");
+        }
         match replays.chown.get(&c) {
             Some(owner) => out.push_str(&format!(
                 "{copy_kw} --from={alias} --chown={owner} {from} {to}{nl}"

@@ -14,6 +14,7 @@ use super::super::super::Context;
 use super::super::super::analysis;
 use super::super::super::effects;
 use super::super::super::facts::{self, ImageFacts, PackageClass, PackageManager};
+use super::super::super::start::StartCommand;
 use super::super::{Analysis, Start, refuse};
 use super::{Carry, Input, Recipe, Verdict};
 use crate::edit::Edit;
@@ -35,7 +36,6 @@ impl Recipe for Ruby {
             ctx,
             image,
             anchor,
-            start,
             ..
         } = *input;
         let end = stage.instructions.end;
@@ -45,8 +45,14 @@ impl Recipe for Ruby {
                 "restage knows the libraries of Ruby's native gems only by their Debian package names, and this image does not use apt",
             ));
         }
-        let env = production_env(doc, stage, start);
-        start_check(start, env.as_ref(), anchor)?;
+        // ENTRYPOINT and CMD together: `ENTRYPOINT ["./entrypoint.sh"]` with `CMD ["rails", "s"]`
+        // starts the Rails server too.
+        let words: Vec<String> = StartCommand::of(doc, stage.from + 1..end)
+            .parts()
+            .flat_map(|p| p.words.iter().cloned())
+            .collect();
+        let env = production_env(doc, stage, &words);
+        start_check(&words, env.as_ref(), anchor)?;
         let config = bundler_config(doc, stage, &a.runs).map_err(|why| refuse(anchor, why))?;
         let installs: Vec<usize> = a
             .runs
@@ -74,6 +80,11 @@ impl Recipe for Ruby {
             None => GEM_HOME.to_string(),
         };
         carry.copies.push(analysis::normalize(&gem_home));
+        // The official images set BUNDLE_APP_CONFIG to their GEM_HOME when they are built: Bundler's
+        // settings stay there even when the file moves GEM_HOME.
+        if analysis::normalize(&gem_home) != GEM_HOME {
+            carry.copies.push(GEM_HOME.to_string());
+        }
         for name in ["BUNDLE_PATH", "BUNDLE_APP_CONFIG", "BUNDLE_BIN"] {
             match analysis::variable_at(doc, stage, end, name) {
                 Some(r) => {
@@ -221,9 +232,8 @@ struct AppEnv {
 /// The Rails/Rack environment the start command runs in: an assignment in the start command,
 /// `rails server -e NAME`, else the stage's ENV (RAILS_ENV first, as Rails reads it). `None`
 /// when the file sets none (Rails and Sinatra then default to development).
-fn production_env(doc: &Document, stage: &Stage, start: &Start) -> Option<AppEnv> {
+fn production_env(doc: &Document, stage: &Stage, words: &[String]) -> Option<AppEnv> {
     let end = stage.instructions.end;
-    let words = &start.words;
     let flag = words
         .windows(2)
         .find_map(|w| matches!(w[0].as_str(), "-e" | "--environment").then(|| w[1].clone()));
@@ -259,8 +269,8 @@ fn is_rails_server(words: &[String]) -> bool {
 }
 
 /// Refuses start commands that need what the runtime stage leaves behind.
-fn start_check(start: &Start, env: Option<&AppEnv>, anchor: usize) -> Result<(), Verdict> {
-    let words: Vec<&str> = start.words.iter().map(String::as_str).collect();
+fn start_check(all: &[String], env: Option<&AppEnv>, anchor: usize) -> Result<(), Verdict> {
+    let words: Vec<&str> = all.iter().map(String::as_str).collect();
     for w in words.windows(2) {
         let program = w[0].rsplit('/').next().unwrap_or(w[0]);
         let installs = matches!(
@@ -316,7 +326,7 @@ fn start_check(start: &Start, env: Option<&AppEnv>, anchor: usize) -> Result<(),
             ),
         ));
     }
-    if is_rails_server(&start.words) && !env.is_some_and(|e| e.production) {
+    if is_rails_server(all) && !env.is_some_and(|e| e.production) {
         let why = match env {
             Some(e) => format!("{} is not production", e.name),
             None => "RAILS_ENV is not set, so it defaults to development".to_string(),
