@@ -489,6 +489,8 @@ pub(crate) struct WriterDef {
     pub cargo: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<Spanned<String>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub start: Vec<String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub app_dir: bool,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -1210,6 +1210,19 @@ fn writers_are_validated_and_merged() {
         bad("id = \"x\"\nname = \"X\"\nnpm = [\"x\"]\napp_dir = true\nwhatever = 1")
             .contains("unknown field")
     );
+    assert!(
+        bad("id = \"x\"\nname = \"X\"\nstart = [\"rake assets\"]\ndirs = [\"public\"]")
+            .contains("one word of the start command")
+    );
+    let assets = k()
+        .writers()
+        .iter()
+        .find(|w| w.id == "rails-assets-at-start")
+        .cloned()
+        .expect("a writer revealed by the start command");
+    assert!(
+        assets.dependencies.is_empty() && assets.start.contains(&"assets:precompile".to_string())
+    );
 
     // An override with the same id replaces the built-in writer.
     let config = "[knowledge]\n[[knowledge.writer]]\nid = \"rails\"\nname = \"Rails\"\ngem = [\"rails\"]\ndirs = [\"tmp\"]\n";
