@@ -73,24 +73,7 @@ fn no_recipe(doc: &Document, stage: &Stage, ctx: &Context) -> Option<Verdict> {
     let naive = doc
         .stage_instructions(stage)
         .iter()
-        .filter(|i| i.kind == Kind::Run)
-        .any(|i| match analysis::run_commands(doc, i) {
-            Some(commands) => commands.iter().any(|cmd| {
-                os_packages(cmd.program_words()).is_some_and(|p| !p.is_empty())
-                    || facts::classify(ctx, cmd).is_some()
-            }),
-            // Shell syntax restage does not read: a package install among its words.
-            None => match &i.form {
-                Form::Shell { span } => {
-                    let words = crate::shell::words(doc.slice(span), span.start, doc.escape());
-                    words.windows(2).any(|w| {
-                        matches!(w[0].as_str(), "apt-get" | "apt" | "apk")
-                            && matches!(w[1].as_str(), "install" | "add")
-                    })
-                }
-                _ => false,
-            },
-        });
+        .any(|i| installs_or_builds(doc, i, ctx));
     if !naive {
         return None;
     }
@@ -106,6 +89,68 @@ fn no_recipe(doc: &Document, stage: &Stage, ctx: &Context) -> Option<Verdict> {
             eco.name
         ),
     ))
+}
+
+/// Whether a RUN installs OS packages or runs a command the knowledge files classify (a
+/// dependency install, a build). Shell syntax restage does not read (a substitution, a
+/// redirect) is looked through as plain words split at `&&`, `||`, `;` and `|`.
+fn installs_or_builds(doc: &Document, ins: &Instruction, ctx: &Context) -> bool {
+    if ins.kind != Kind::Run {
+        return false;
+    }
+    let known = |words: &[String]| {
+        let n = words
+            .iter()
+            .take_while(|w| crate::shell::is_assignment(w))
+            .count();
+        let words = &words[n..];
+        let refs: Vec<&str> = words.iter().map(String::as_str).collect();
+        os_packages(words).is_some_and(|p| !p.is_empty())
+            || ctx.knowledge.classify_command(&refs).is_some()
+    };
+    if let Some(commands) = analysis::run_commands(doc, ins) {
+        return commands.iter().any(|cmd| known(&cmd.words));
+    }
+    let Form::Shell { span } = &ins.form else {
+        return false;
+    };
+    let words = crate::shell::words(doc.slice(span), span.start, doc.escape());
+    let mut chunk: Vec<String> = Vec::new();
+    let mut skip_target = false;
+    let escape = doc.escape().to_string();
+    // Split on whitespace, a line continuation leaves its escape character as a word.
+    for w in words
+        .iter()
+        .filter(|w| **w != escape)
+        .map(|w| w.trim_start_matches(['(', '{']))
+    {
+        let end = w.ends_with(';') || w.ends_with(')');
+        let w = w.trim_end_matches([';', ')']);
+        if matches!(w, "&&" | "||" | "|" | "") {
+            if known(&chunk) {
+                return true;
+            }
+            chunk.clear();
+            continue;
+        }
+        // A redirect (`> file`, `2>&1`) is no argument of the command.
+        let redirect = w.trim_start_matches(|c: char| c.is_ascii_digit());
+        if redirect.starts_with(['>', '<']) {
+            skip_target = matches!(redirect, ">" | ">>" | "<");
+            continue;
+        }
+        if std::mem::take(&mut skip_target) {
+            continue;
+        }
+        chunk.push(w.to_string());
+        if end {
+            if known(&chunk) {
+                return true;
+            }
+            chunk.clear();
+        }
+    }
+    known(&chunk)
 }
 
 /// What one RUN instruction contributes.
@@ -211,6 +256,20 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
         .iter()
         .any(|(_, f)| f.builds || !f.packages.is_empty())
     {
+        // A RUN restage cannot read that installs or builds: say why nothing is split.
+        if let Some((ix, _)) = a
+            .runs
+            .iter()
+            .find(|(ix, f)| f.unknown.is_some() && installs_or_builds(doc, &instructions[*ix], ctx))
+        {
+            return Err(refuse(
+                anchor,
+                format!(
+                    "the RUN at line {} installs or builds with shell syntax restage does not read (a here-document, substitution or redirect), so it cannot tell what the build leaves for the runtime",
+                    analysis::line_of(doc, *ix)
+                ),
+            ));
+        }
         // No build step and no toolchain installed: a slim base alone is not restage's call.
         return Err(Verdict::Nothing);
     }
