@@ -994,8 +994,8 @@ fn run_facts(
             }
             continue;
         }
-        if recipe.configures_build(words) {
-            // Configuration of the ecosystem's own tools, which the carried paths hold.
+        if recipe.writes_only_carried(words) {
+            // The ecosystem's own tools, writing where the runtime stage copies from.
             f.builds = true;
             continue;
         }

@@ -73,9 +73,9 @@ pub(super) trait Recipe {
         Ok(Vec::new())
     }
 
-    /// Whether a command the knowledge files do not classify only configures the ecosystem's
-    /// tools, writing into paths the runtime stage receives (`bundle config`).
-    fn configures_build(&self, _words: &[String]) -> bool {
+    /// Whether a command the knowledge files do not classify is one of the ecosystem's tools
+    /// writing only into paths the runtime stage receives (`bundle config`, `bundle update`).
+    fn writes_only_carried(&self, _words: &[String]) -> bool {
         false
     }
 

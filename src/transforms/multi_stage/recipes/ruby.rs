@@ -117,7 +117,10 @@ impl Recipe for Ruby {
             if env.as_ref().is_some_and(|e| e.production) && !config.groups {
                 settings.push(("without", "development test".to_string()));
             }
-            if !config.frozen && lock_installs_frozen(doc, stage, ctx, first, input.inherited) {
+            if !config.frozen
+                && !config.changes_lock
+                && lock_installs_frozen(doc, stage, ctx, first, input.inherited)
+            {
                 settings.push(("frozen", "true".to_string()));
             }
             if !settings.is_empty() {
@@ -177,17 +180,21 @@ impl Recipe for Ruby {
         Ok(out)
     }
 
-    fn configures_build(&self, words: &[String]) -> bool {
+    fn writes_only_carried(&self, words: &[String]) -> bool {
         // Bundler writes its settings to BUNDLE_APP_CONFIG (GEM_HOME in the official images)
-        // or the app's .bundle/config: both are carried.
+        // or the app's .bundle/config, gems to GEM_HOME or BUNDLE_PATH, the lockfile and
+        // binstubs next to the Gemfile: all carried.
         let program = words.first().map(|p| p.rsplit('/').next().unwrap_or(p));
+        let sub = words
+            .iter()
+            .skip(1)
+            .find(|w| !w.starts_with('-'))
+            .map(String::as_str);
         matches!(program, Some("bundle" | "bundler"))
-            && words
-                .iter()
-                .skip(1)
-                .find(|w| !w.starts_with('-'))
-                .map(String::as_str)
-                == Some("config")
+            && matches!(
+                sub,
+                Some("config" | "update" | "lock" | "remove" | "binstubs" | "clean")
+            )
     }
 
     fn build_only_package(&self, ctx: &Context, start: &Start, name: &str) -> bool {
@@ -348,6 +355,9 @@ struct BundlerConfig {
     groups: bool,
     /// The lockfile is installed frozen (`--deployment`, `--frozen`, BUNDLE_DEPLOYMENT, ...).
     frozen: bool,
+    /// A command changes the lockfile (`bundle update`, `bundle add`, `bundle lock`), which a
+    /// frozen bundle refuses.
+    changes_lock: bool,
     /// Bundle paths set by a command: (the RUN, the path as written).
     paths: Vec<(usize, String)>,
 }
@@ -404,6 +414,9 @@ fn bundler_config(
                 continue;
             };
             let (sub, rest) = (args[sub], &args[sub + 1..]);
+            if matches!(sub, "update" | "add" | "lock" | "remove" | "inject") {
+                config.changes_lock = true;
+            }
             match sub {
                 "install" | "" => {
                     let mut i = 0;
