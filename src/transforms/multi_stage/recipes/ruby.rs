@@ -88,7 +88,9 @@ impl Recipe for Ruby {
         for name in ["BUNDLE_PATH", "BUNDLE_APP_CONFIG", "BUNDLE_BIN"] {
             match analysis::variable_at(doc, stage, end, name) {
                 Some(r) => {
-                    if let Some(p) = absolute_outside(&r.value, &a.workdir) {
+                    // A relative value is relative to the application (the Gemfile's directory).
+                    let path = analysis::join(&a.workdir, &r.value);
+                    if let Some(p) = absolute_outside(&path, &a.workdir) {
                         carry.copies.push(p);
                     }
                 }
@@ -561,7 +563,7 @@ fn declares(doc: &Document, stage: &Stage, name: &str) -> bool {
 /// `path` when it is an absolute path outside `workdir` (inside it, the app directory carries it).
 fn absolute_outside(path: &str, workdir: &str) -> Option<String> {
     let p = analysis::normalize(path);
-    (p.starts_with('/')
+    (path.starts_with('/')
         && !p.contains('$')
         && (workdir == "/" || !analysis::is_within(&p, workdir)))
     .then_some(p)
@@ -633,4 +635,48 @@ fn lock_installs_frozen(
                 _ => false,
             }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bundler_1_images_get_the_old_config_syntax() {
+        assert!(
+            before_bundler_2_1("2.6.5") && before_bundler_2_1("2.3") && before_bundler_2_1("1.9.3")
+        );
+        assert!(
+            !before_bundler_2_1("2.7") && !before_bundler_2_1("2") && !before_bundler_2_1("3.3.1")
+        );
+        assert_eq!(
+            bundle_config("without", "development test", true),
+            "bundle config --local without development:test"
+        );
+        assert_eq!(
+            bundle_config("without", "development test", false),
+            "bundle config set --local without 'development test'"
+        );
+        assert_eq!(
+            bundle_config("frozen", "true", false),
+            "bundle config set --local frozen true"
+        );
+    }
+
+    #[test]
+    fn rails_server_is_read_after_bundle_exec_and_paths() {
+        let w = |s: &str| s.split(' ').map(str::to_string).collect::<Vec<_>>();
+        assert!(is_rails_server(&w("bundle exec rails s -b 0.0.0.0")));
+        assert!(is_rails_server(&w("./bin/rails server")));
+        assert!(!is_rails_server(&w("bin/rails assets:precompile")));
+        assert!(!is_rails_server(&w("bundle exec puma")));
+    }
+
+    #[test]
+    fn outside_the_app_only() {
+        assert_eq!(absolute_outside("/gems/", "/app"), Some("/gems".into()));
+        assert_eq!(absolute_outside("/app/vendor/bundle", "/app"), None);
+        assert_eq!(absolute_outside("vendor/bundle", "/app"), None);
+        assert_eq!(absolute_outside("$HOME/gems", "/app"), None);
+    }
 }
