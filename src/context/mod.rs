@@ -25,6 +25,7 @@ mod dockerignore;
 mod dotnet;
 mod error;
 mod fsread;
+mod gemfile_lock;
 
 pub(crate) use fsread::normalize_rel;
 mod gomod;
@@ -48,6 +49,7 @@ pub use dependencies::Dependencies;
 pub use dockerignore::DockerIgnore;
 pub use dotnet::CsProj;
 pub use error::ManifestError;
+pub use gemfile_lock::GemfileLock;
 pub use gomod::GoMod;
 pub use gradle::Gradle;
 pub use maven::Pom;
@@ -367,6 +369,9 @@ pub struct BuildContext {
     /// The package names `Cargo.lock` lists (`None`: no readable Cargo.lock). Tells whether a
     /// Rust binary links a system library such as OpenSSL (`openssl-sys`).
     pub cargo_lock_packages: Option<std::collections::BTreeSet<String>>,
+    /// What Gemfile.lock resolves (`None`: absent or unreadable, see `notes`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gemfile_lock: Option<GemfileLock>,
     /// The dependency names the root manifests declare, per kind (`npm`, `pip`, `gem`,
     /// `composer`, `go`, `cargo`), and the manifests whose dependencies are unknown.
     #[serde(skip)]
@@ -799,6 +804,8 @@ impl BuildContext {
                 });
             }
         }
+
+        self.gemfile_lock = self.parse_root_file("Gemfile.lock", GemfileLock::parse);
 
         let vendor = self.is_dir("vendor");
         self.go_mod = self

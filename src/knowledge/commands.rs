@@ -99,6 +99,13 @@ pub struct Ecosystem {
     pub dev_files: Vec<String>,
     /// Build tools whose output the runtime stage can carry without the sources.
     pub builds: Vec<BuildTool>,
+    /// Dependency (as its lockfile names it) -> OS packages its native code needs (apt names:
+    /// a `-dev` package stands for its runtime libraries).
+    pub native_packages: std::collections::BTreeMap<String, Vec<String>>,
+    /// OS packages only the build of front-end assets uses (nodejs, yarn).
+    pub asset_packages: Vec<String>,
+    /// Dependencies that need a JavaScript runtime when the app loads (`execjs`).
+    pub js_runtime_dependencies: Vec<String>,
     /// The language versions whose images restage's recipe for this ecosystem works on
     /// (`3..` for Python: Python 2 has no `venv`); `None`: every version.
     pub versions: Option<VersionRange>,
@@ -363,6 +370,9 @@ impl Commands {
                             serves: b.serves,
                         })
                         .collect(),
+                    native_packages: e.native_packages.clone(),
+                    asset_packages: e.asset_packages.clone(),
+                    js_runtime_dependencies: e.js_runtime_dependencies.clone(),
                     versions,
                     versions_note: e.versions_note.clone(),
                     note: e.note.clone(),

@@ -102,6 +102,12 @@ pub(crate) struct EcosystemDef {
     pub dev_files: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub build: Vec<BuildDef>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub native_packages: BTreeMap<String, Vec<String>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub asset_packages: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub js_runtime_dependencies: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub versions: Option<Spanned<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -511,6 +517,8 @@ pub(crate) struct WriterDef {
     pub cargo: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<Spanned<String>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub start: Vec<String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub app_dir: bool,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

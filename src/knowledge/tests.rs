@@ -478,6 +478,8 @@ const COMMANDS: &[&str] = &[
     "bundle install",
     "bundle install --jobs 4 --retry 3",
     "bundle config set --local without development",
+    "bundle install --without development test",
+    "bundle update",
     "gem install bundler",
     "bundle exec rake assets:precompile",
     "bundle exec rails server",
@@ -1217,6 +1219,19 @@ fn writers_are_validated_and_merged() {
     assert!(
         bad("id = \"x\"\nname = \"X\"\nnpm = [\"x\"]\napp_dir = true\nwhatever = 1")
             .contains("unknown field")
+    );
+    assert!(
+        bad("id = \"x\"\nname = \"X\"\nstart = [\"rake assets\"]\ndirs = [\"public\"]")
+            .contains("one word of the start command")
+    );
+    let assets = k()
+        .writers()
+        .iter()
+        .find(|w| w.id == "rails-assets-at-start")
+        .cloned()
+        .expect("a writer revealed by the start command");
+    assert!(
+        assets.dependencies.is_empty() && assets.start.contains(&"assets:precompile".to_string())
     );
 
     // An override with the same id replaces the built-in writer.

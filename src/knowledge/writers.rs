@@ -17,6 +17,8 @@ pub struct Writer {
     pub dependencies: Vec<(&'static str, String)>,
     /// Globs over the names of entries at the build-context root (`*.sqlite3`, `manage.py`).
     files: Vec<(String, LazyGlobSet)>,
+    /// Words the start command runs that reveal it (`assets:precompile`).
+    pub start: Vec<String>,
     /// The application root itself must be writable (the app creates files there): its
     /// directory is given to the user, not its contents.
     pub app_dir: bool,
@@ -104,11 +106,21 @@ pub(crate) fn compile(layer: &Layer, sources: &Sources) -> anyhow::Result<Vec<Wr
                 .map_err(|e| err(f.span(), &format!("writer `{id}`: bad glob `{glob}`: {e}")))?;
             files.push((glob.clone(), set));
         }
-        if dependencies.is_empty() && files.is_empty() {
+        if def
+            .start
+            .iter()
+            .any(|w| w.trim().is_empty() || w.contains(char::is_whitespace))
+        {
+            return Err(err(
+                def.id.span(),
+                &format!("writer `{id}`: a `start` marker is one word of the start command"),
+            ));
+        }
+        if dependencies.is_empty() && files.is_empty() && def.start.is_empty() {
             return Err(err(
                 def.id.span(),
                 &format!(
-                    "writer `{id}` has no marker (npm, pip, gem, composer, go, cargo or files)"
+                    "writer `{id}` has no marker (npm, pip, gem, composer, go, cargo, files or start)"
                 ),
             ));
         }
@@ -149,6 +161,7 @@ pub(crate) fn compile(layer: &Layer, sources: &Sources) -> anyhow::Result<Vec<Wr
             name: def.name.clone(),
             dependencies,
             files,
+            start: def.start.clone(),
             app_dir: def.app_dir,
             dirs,
             chown_files: def.chown_files,

@@ -241,7 +241,8 @@ fn run(
     };
     let mut cwd = workdir(doc, stage, index, inherited);
     for cmd in &commands {
-        let c = command(cmd, cwd.as_deref(), ctx);
+        let expanded = expand_env(doc, stage, index, cmd);
+        let c = command(expanded.as_ref().unwrap_or(cmd), cwd.as_deref(), ctx);
         if c.words.first().is_some_and(|w| w == "cd") {
             cwd = match (c.words.get(1), &cwd) {
                 (Some(d), _) if d.starts_with('/') && plain(d) => Some(analysis::normalize(d)),
@@ -254,6 +255,47 @@ fn run(
         }
         out.commands.push(c);
     }
+}
+
+/// `cmd` with its `$NAME` / `${NAME}` references replaced by the values the stage's ENV
+/// instructions give them (`ENV APP_HOME /app` then `RUN mkdir $APP_HOME`); `None` when it has
+/// none, uses a command substitution, or names a variable only an ARG (a build argument) or the
+/// base image sets.
+fn expand_env(
+    doc: &Document,
+    stage: &Stage,
+    index: usize,
+    cmd: &SimpleCommand,
+) -> Option<SimpleCommand> {
+    if !cmd.expands
+        || cmd
+            .words
+            .iter()
+            .any(|w| w.contains("$(") || w.contains('`'))
+    {
+        return None;
+    }
+    let lookup = |name: &str| {
+        analysis::variable_at(doc, stage, index, name)
+            .filter(|r| r.arg_defaults.is_empty())
+            .map(|r| r.value)
+    };
+    let words = cmd
+        .words
+        .iter()
+        .map(|w| {
+            if w.contains('$') {
+                analysis::expand_vars(w, &lookup)
+            } else {
+                Some(w.clone())
+            }
+        })
+        .collect::<Option<Vec<String>>>()?;
+    Some(SimpleCommand {
+        words,
+        expands: false,
+        ..cmd.clone()
+    })
 }
 
 /// A literal path word: no expansion, glob or home directory.
@@ -627,6 +669,21 @@ mod tests {
             ops(&effects(src, 3)),
             [("/data".into(), Op::CreateDir { parents: true })]
         );
+    }
+
+    #[test]
+    fn paths_through_env_values() {
+        // ENV values are facts of the file; a build argument's default is not.
+        let src = "FROM a\nENV APP_HOME /srv/app\nARG DATA=/data\nRUN mkdir -p $APP_HOME/tmp ${APP_HOME}/log && mkdir $DATA\n";
+        let e = effects(src, 3);
+        assert_eq!(
+            ops(&e)[..2],
+            [
+                ("/srv/app/tmp".into(), Op::CreateDir { parents: true }),
+                ("/srv/app/log".into(), Op::CreateDir { parents: true }),
+            ]
+        );
+        assert!(e.unknown.unwrap().contains("$DATA"));
     }
 
     #[test]

@@ -61,6 +61,99 @@ fn refuse(anchor: usize, reason: impl Into<String>) -> Verdict {
     )
 }
 
+/// The one note for an image of an ecosystem multi-stage has no recipe for (PHP), when the
+/// stage looks naive: a RUN installs OS packages or runs a command the knowledge classifies
+/// (a dependency install, a build). `None` otherwise.
+fn no_recipe(doc: &Document, stage: &Stage, ctx: &Context) -> Option<Verdict> {
+    let r = facts::image_ref(&stage.image.value)?;
+    let eco_id = ctx.knowledge.image(&r)?.ecosystem?;
+    if recipes::for_ecosystem(&eco_id).is_some() {
+        return None;
+    }
+    let eco = ctx.knowledge.ecosystem(&eco_id)?;
+    let naive = doc
+        .stage_instructions(stage)
+        .iter()
+        .any(|i| installs_or_builds(doc, i, ctx));
+    if !naive {
+        return None;
+    }
+    let needs = eco
+        .note
+        .as_deref()
+        .map(|n| format!(" ({n})"))
+        .unwrap_or_default();
+    Some(refuse(
+        doc.instructions()[stage.from].extent.start,
+        format!(
+            "multi-stage has no recipe for {} yet, so restage cannot tell what a runtime stage would need{needs}",
+            eco.name
+        ),
+    ))
+}
+
+/// Whether a RUN installs OS packages or runs a command the knowledge files classify (a
+/// dependency install, a build). Shell syntax restage does not read (a substitution, a
+/// redirect) is looked through as plain words split at `&&`, `||`, `;` and `|`.
+fn installs_or_builds(doc: &Document, ins: &Instruction, ctx: &Context) -> bool {
+    if ins.kind != Kind::Run {
+        return false;
+    }
+    let known = |words: &[String]| {
+        let n = words
+            .iter()
+            .take_while(|w| crate::shell::is_assignment(w))
+            .count();
+        let words = &words[n..];
+        let refs: Vec<&str> = words.iter().map(String::as_str).collect();
+        os_packages(words).is_some_and(|p| !p.installs.is_empty())
+            || ctx.knowledge.classify_command(&refs).is_some()
+    };
+    if let Some(commands) = analysis::run_commands(doc, ins) {
+        return commands.iter().any(|cmd| known(&cmd.words));
+    }
+    let Form::Shell { span } = &ins.form else {
+        return false;
+    };
+    let words = crate::shell::words(doc.slice(span), span.start, doc.escape());
+    let mut chunk: Vec<String> = Vec::new();
+    let mut skip_target = false;
+    let escape = doc.escape().to_string();
+    // Split on whitespace, a line continuation leaves its escape character as a word.
+    for w in words
+        .iter()
+        .filter(|w| **w != escape)
+        .map(|w| w.trim_start_matches(['(', '{']))
+    {
+        let end = w.ends_with(';') || w.ends_with(')');
+        let w = w.trim_end_matches([';', ')']);
+        if matches!(w, "&&" | "||" | "|" | "") {
+            if known(&chunk) {
+                return true;
+            }
+            chunk.clear();
+            continue;
+        }
+        // A redirect (`> file`, `2>&1`) is no argument of the command.
+        let redirect = w.trim_start_matches(|c: char| c.is_ascii_digit());
+        if redirect.starts_with(['>', '<']) {
+            skip_target = matches!(redirect, ">" | ">>" | "<");
+            continue;
+        }
+        if std::mem::take(&mut skip_target) {
+            continue;
+        }
+        chunk.push(w.to_string());
+        if end {
+            if known(&chunk) {
+                return true;
+            }
+            chunk.clear();
+        }
+    }
+    known(&chunk)
+}
+
 /// What one RUN instruction contributes.
 #[derive(Debug, Default)]
 struct RunFacts {
@@ -121,10 +214,10 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
     let from = &doc.instructions()[stage.from];
     let image = facts::image(ctx, &stage.image.value).ok_or(Verdict::Nothing)?;
     let Role::Build(ecosystem) = &image.role else {
-        return Err(Verdict::Nothing);
+        return Err(no_recipe(doc, stage, ctx).unwrap_or(Verdict::Nothing));
     };
     let Some(recipe) = recipes::for_ecosystem(ecosystem) else {
-        return Err(Verdict::Nothing);
+        return Err(no_recipe(doc, stage, ctx).unwrap_or(Verdict::Nothing));
     };
     let anchor = from.extent.start;
     if let Some(why) = facts::unsupported_version(ctx, &image, ecosystem) {
@@ -164,10 +257,11 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
     for ix in body.clone() {
         let ins = &instructions[ix];
         if ins.kind == Kind::Run {
-            let f = run_facts(doc, stage, ix, ctx, inherited);
+            let f = run_facts(doc, stage, ix, ctx, inherited, recipe);
             a.runs.push((ix, f));
         }
     }
+    let start = start_command(doc, stage, ctx);
     // OS packages: build-only ones stay; runtime ones are installed again.
     // An apk package (or `--virtual` group) that a later `apk del` removes is build-only for
     // this stage whatever its name: the original image does not keep it, so the runtime stage
@@ -228,6 +322,12 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
                 }
                 continue;
             }
+            if let Some(start) = &start
+                && recipe.build_only_package(ctx, start, &p.name)
+            {
+                left_behind.push(p.name.clone());
+                continue;
+            }
             match facts::package(ctx, &image, p.manager, &p.name) {
                 PackageClass::NoRuntimeName(why) => return Err(refuse(anchor, why)),
                 // A build tool the container runs at start (`ENTRYPOINT ["make"]`, `CMD git
@@ -266,7 +366,6 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
             &removed_in_place,
         ));
     }
-    let start = start_command(doc, stage, ctx);
     if let Some(tool) = start.as_ref().and_then(|s| s.toolchain.as_ref()) {
         return Err(refuse(
             anchor,
@@ -280,6 +379,20 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
         .iter()
         .any(|(_, f)| f.builds || !f.packages.is_empty())
     {
+        // A RUN restage cannot read that installs or builds: say why nothing is split.
+        if let Some((ix, _)) = a
+            .runs
+            .iter()
+            .find(|(ix, f)| f.unknown.is_some() && installs_or_builds(doc, &instructions[*ix], ctx))
+        {
+            return Err(refuse(
+                anchor,
+                format!(
+                    "the RUN at line {} installs or builds with shell syntax restage does not read (a here-document, substitution or redirect), so it cannot tell what the build leaves for the runtime",
+                    analysis::line_of(doc, *ix)
+                ),
+            ));
+        }
         // No build step and no toolchain installed: a slim base alone is not restage's call.
         return Err(Verdict::Nothing);
     }
@@ -757,10 +870,17 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
     }
     let copy_kw = style.keyword(Kind::Copy);
     for c in dedup_nested(&copies) {
-        let (from, to) = match bare_destinations.iter().find(|(p, _)| *p == c) {
+        let (from, mut to) = match bare_destinations.iter().find(|(p, _)| *p == c) {
             Some((p, d)) => (p.clone(), d.clone()),
             None => (c.clone(), c.clone()),
         };
+        // A pattern (`/usr/local/bin/*.sh`) copies its matches into their directory.
+        if let Some((dir, name)) = to.rsplit_once('/')
+            && name.contains(['*', '?', '['])
+            && !dir.contains(['*', '?', '['])
+        {
+            to = format!("{dir}/");
+        }
         match replays.chown.get(&c) {
             Some(owner) => out.push_str(&format!(
                 "{copy_kw} --from={alias} --chown={owner} {from} {to}{nl}"
@@ -958,7 +1078,14 @@ fn healthcheck_needs_shell(doc: &Document, stage: &Stage) -> bool {
 }
 
 /// Classifies what a RUN does.
-fn run_facts(doc: &Document, stage: &Stage, ix: usize, ctx: &Context, inherited: &str) -> RunFacts {
+fn run_facts(
+    doc: &Document,
+    stage: &Stage,
+    ix: usize,
+    ctx: &Context,
+    inherited: &str,
+    recipe: &dyn Recipe,
+) -> RunFacts {
     let ins: &Instruction = &doc.instructions()[ix];
     let mut f = RunFacts {
         prep_only: true,
@@ -1053,6 +1180,11 @@ fn run_facts(doc: &Document, stage: &Stage, ix: usize, ctx: &Context, inherited:
             continue;
         }
         if recipes::build_setup(words) {
+            f.builds = true;
+            continue;
+        }
+        if recipe.writes_only_carried(words) {
+            // The ecosystem's own tools, writing where the runtime stage copies from.
             f.builds = true;
             continue;
         }

@@ -1103,7 +1103,11 @@ fn app_writes(
     for unknown in &build.dependencies.unknown {
         unsafe_reasons.push(format!("{unknown}, {cannot}"));
     }
-    // The writers the context reveals, each with the marker that revealed it.
+    // The writers the context or the start command reveals, each with the marker that revealed it.
+    let start_words: Vec<String> = start_commands(doc, chain)
+        .parts()
+        .flat_map(|p| p.words.iter().cloned())
+        .collect();
     let mut found: Vec<(&crate::knowledge::Writer, String, Vec<String>)> = Vec::new();
     for w in ctx.knowledge.writers() {
         let files: Vec<String> = build
@@ -1117,7 +1121,13 @@ fn app_writes(
             .iter()
             .find(|(kind, name)| build.dependencies.has(kind, name))
             .map(|(kind, name)| format!("`{name}` in {}", manifest_of(kind)))
-            .or_else(|| files.first().map(|f| format!("`{f}` in the build context")));
+            .or_else(|| files.first().map(|f| format!("`{f}` in the build context")))
+            .or_else(|| {
+                w.start
+                    .iter()
+                    .find(|m| start_words.contains(m))
+                    .map(|m| format!("`{m}` in the start command"))
+            });
         if let Some(marker) = marker {
             found.push((w, marker, files));
         }

@@ -12,6 +12,7 @@ mod native;
 mod node;
 mod node_build;
 mod python;
+mod ruby;
 
 use super::super::Context;
 use super::super::facts::ImageFacts;
@@ -79,6 +80,18 @@ pub(super) trait Recipe {
         Ok(Vec::new())
     }
 
+    /// Whether a command the knowledge files do not classify is one of the ecosystem's tools
+    /// writing only into paths the runtime stage receives (`bundle config`, `bundle update`).
+    fn writes_only_carried(&self, _words: &[String]) -> bool {
+        false
+    }
+
+    /// Whether an OS package the build installed stays in the build stage although it is not
+    /// build-only by itself (Ruby's front-end tooling: nodejs, yarn).
+    fn build_only_package(&self, _ctx: &Context, _start: &Start, _name: &str) -> bool {
+        false
+    }
+
     /// Whether the app is a web app, when the runtime image depends on it.
     fn web(&self, _ctx: &Context) -> Option<bool> {
         None
@@ -97,6 +110,7 @@ pub(super) fn for_ecosystem(id: &str) -> Option<&'static dyn Recipe> {
         "rust" => &native::RUST,
         "java" => &jvm::Java,
         "dotnet" => &dotnet::Dotnet,
+        "ruby" => &ruby::Ruby,
         _ => return None,
     })
 }
