@@ -122,12 +122,25 @@ pub fn run(
     let mut applied = Vec::new();
     let mut suggestions;
     let mut pass = 0;
+    // Transforms are pure: one that changed nothing when it last ran, on the document as it is
+    // now, would change nothing again and report the same suggestions. `quiet[i]` is the
+    // version of the document transform `i` last left unchanged and the suggestions it made;
+    // the pass that proves the fixed point skips such transforms.
+    let mut version: usize = 0;
+    let mut quiet: Vec<Option<(usize, Vec<Note>)>> = vec![None; transforms.len()];
     loop {
         pass += 1;
         let mut changed_by: Option<&'static str> = None;
         suggestions = Vec::new();
         let mut current = suppressions.identify(&doc, &composed);
-        for t in transforms {
+        for (i, t) in transforms.iter().enumerate() {
+            if let Some((v, made)) = &quiet[i]
+                && *v == version
+            {
+                suggestions.extend(made.iter().cloned());
+                continue;
+            }
+            let first_suggestion = suggestions.len();
             let mut accepted: Vec<Change> = Vec::new();
             for change in (t.run)(&doc, ctx) {
                 if let Some(n) = current.covering(&change) {
@@ -157,6 +170,7 @@ pub fn run(
                 }
             }
             if accepted.is_empty() {
+                quiet[i] = Some((version, suggestions[first_suggestion..].to_vec()));
                 continue;
             }
             let edits: Vec<Edit> = accepted.iter().flat_map(|c| c.edits.clone()).collect();
@@ -165,6 +179,7 @@ pub fn run(
                 message: e.to_string(),
             })?;
             if new_text == doc.text() {
+                quiet[i] = Some((version, suggestions[first_suggestion..].to_vec()));
                 continue;
             }
             let mut new_doc = syntax::parse(&new_text).map_err(|e| PipelineError::Refused {
@@ -179,6 +194,7 @@ pub fn run(
                 composed: composed.clone(),
             });
             doc = new_doc;
+            version += 1;
             current = suppressions.identify(&doc, &composed);
             changed_by = Some(t.id);
         }
