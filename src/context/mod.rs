@@ -436,6 +436,10 @@ struct DirFacts {
     ctx: BuildContext,
     /// How many of `ctx.notes` come from listing the root.
     listing_notes: usize,
+    /// The listing holds no name ending in `.dockerignore` (in any letter case, for
+    /// case-insensitive file systems), so neither ignore file of a Dockerfile in this directory
+    /// needs looking up.
+    no_ignore_files: bool,
 }
 
 impl DirFacts {
@@ -445,12 +449,18 @@ impl DirFacts {
             on_disk: true,
             ..BuildContext::default()
         };
-        ctx.list_root();
+        let no_ignore_files = ctx.list_root();
         let listing_notes = ctx.notes.len();
         ctx.read_manifests();
-        DirFacts { ctx, listing_notes }
+        DirFacts {
+            ctx,
+            listing_notes,
+            no_ignore_files,
+        }
     }
 }
+
+const DOCKERIGNORE: &str = ".dockerignore";
 
 /// Number of independently locked shards of [`DirCache`]; workers asking for different
 /// directories rarely wait for each other.
@@ -466,22 +476,26 @@ type DirSlot = Arc<OnceLock<Arc<DirFacts>>>;
 /// the first worker that asks; others asking for it meanwhile wait for that one read.
 #[derive(Debug, Default)]
 struct DirCache {
-    shards: [Mutex<HashMap<PathBuf, DirSlot>>; DIR_SHARDS],
+    /// Keyed by the path's bytes: the paths are lexically normal, so equal paths are equal
+    /// bytes, and hashing bytes is cheaper than hashing a path component by component.
+    shards: [Mutex<HashMap<std::ffi::OsString, DirSlot>>; DIR_SHARDS],
     hasher: std::hash::RandomState,
 }
 
 impl DirCache {
     fn get(&self, dir: &Path) -> Arc<DirFacts> {
-        let shard = &self.shards[(self.hasher.hash_one(dir) as usize) % DIR_SHARDS];
+        let key = dir.as_os_str();
+        let hash = self.hasher.hash_one(key.as_encoded_bytes());
+        let shard = &self.shards[(hash as usize) % DIR_SHARDS];
         let slot: DirSlot = {
             let mut map = shard.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(slot) = map.get(dir) {
+            if let Some(slot) = map.get(key) {
                 Arc::clone(slot)
             } else {
                 if map.len() >= DIR_SHARD_CAPACITY {
                     map.clear();
                 }
-                Arc::clone(map.entry(dir.to_path_buf()).or_default())
+                Arc::clone(map.entry(key.to_os_string()).or_default())
             }
         };
         // Read outside the shard lock: a slow directory holds up only those who need it.
@@ -523,7 +537,9 @@ impl ContextReader {
         let manifest_notes = ctx.notes.split_off(facts.listing_notes);
         let listing_notes = std::mem::replace(&mut ctx.notes, compose_notes);
         ctx.notes.extend(listing_notes);
-        ctx.read_dockerignore(&dockerfile_abs);
+        if !(facts.no_ignore_files && dockerfile_abs.parent() == Some(ctx.dir.as_path())) {
+            ctx.read_dockerignore(&dockerfile_abs);
+        }
         ctx.notes.extend(manifest_notes);
         ctx
     }
@@ -667,7 +683,10 @@ impl BuildContext {
             .or_insert_with_key(|rel| entry_kind(&self.dir.join(rel)))
     }
 
-    fn list_root(&mut self) {
+    /// Lists the root. True when the listing was read whole and holds no name that could be
+    /// an ignore file: none ending in `.dockerignore` in any letter case (case-insensitive file
+    /// systems), and none that is not UTF-8.
+    fn list_root(&mut self) -> bool {
         let entries = match std::fs::read_dir(&self.dir) {
             Ok(entries) => entries,
             Err(e) => {
@@ -675,15 +694,27 @@ impl BuildContext {
                     "context directory {} cannot be listed: {e}",
                     self.dir.display()
                 ));
-                return;
+                return false;
             }
         };
         let mut listing = BTreeMap::new();
         let mut root_names = std::collections::BTreeSet::new();
-        for entry in entries.flatten() {
-            let Ok(name) = entry.file_name().into_string() else {
+        let mut no_ignore_files = true;
+        for entry in entries {
+            let Ok(entry) = entry else {
+                no_ignore_files = false;
                 continue;
             };
+            let Ok(name) = entry.file_name().into_string() else {
+                no_ignore_files = false;
+                continue;
+            };
+            if name.len() >= DOCKERIGNORE.len()
+                && name.as_bytes()[name.len() - DOCKERIGNORE.len()..]
+                    .eq_ignore_ascii_case(DOCKERIGNORE.as_bytes())
+            {
+                no_ignore_files = false;
+            }
             if root_names.len() < MAX_ROOT_NAMES {
                 root_names.insert(name.clone());
             }
@@ -699,6 +730,7 @@ impl BuildContext {
         }
         self.listing = Some(listing.into());
         self.root_names = root_names.into();
+        no_ignore_files
     }
 
     fn read_dockerignore(&mut self, dockerfile_abs: &Path) {
