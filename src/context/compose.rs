@@ -173,6 +173,20 @@ impl ComposeCache {
         Arc::clone(self.lock().entry(path.to_path_buf()).or_insert(loaded))
     }
 
+    /// Remembers what [`present`](Self::present) would find in `dir` from a listing of it
+    /// already made (every UTF-8 name in it), unless `dir` is known already.
+    pub(crate) fn seed<'a>(&self, dir: &Path, names: impl Iterator<Item = &'a str>) {
+        let mut map = crate::sync::lock(&self.1);
+        if map.contains_key(dir.as_os_str()) {
+            return;
+        }
+        let names: Vec<String> = names
+            .filter(|n| *n == ".git" || COMPOSE_FILE_NAMES.contains(n))
+            .map(str::to_string)
+            .collect();
+        map.insert(dir.as_os_str().to_os_string(), Arc::new(names));
+    }
+
     /// The compose file names and `.git` present in `dir`, listed once per directory (a
     /// monorepo lists each directory once instead of probing every name for every Dockerfile).
     fn present(&self, dir: &Path) -> Arc<Vec<String>> {

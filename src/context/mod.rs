@@ -515,19 +515,27 @@ impl ContextReader {
         let dockerfile_abs = absolute_lexical(dockerfile);
         let (dir, source) = match context_override {
             Some(dir) => (absolute_lexical(dir), ContextSource::Given),
-            None => match compose::find(&dockerfile_abs, &self.compose, &mut compose_notes) {
-                Some(choice) => (
-                    choice.context,
-                    ContextSource::Compose {
-                        file: choice.file,
-                        services: choice.services,
-                    },
-                ),
-                None => (
-                    absolute_lexical(&parent_dir(dockerfile)),
-                    ContextSource::DockerfileDir,
-                ),
-            },
+            None => {
+                let own = absolute_lexical(&parent_dir(dockerfile));
+                // The Dockerfile's directory is usually its context: list it once, for the
+                // Compose search and the context both.
+                if dockerfile_abs.parent() == Some(own.as_path()) {
+                    let facts = self.dirs.get(&own);
+                    if let Some(listing) = &facts.ctx.listing {
+                        self.compose.seed(&own, listing.keys().map(String::as_str));
+                    }
+                }
+                match compose::find(&dockerfile_abs, &self.compose, &mut compose_notes) {
+                    Some(choice) => (
+                        choice.context,
+                        ContextSource::Compose {
+                            file: choice.file,
+                            services: choice.services,
+                        },
+                    ),
+                    None => (own, ContextSource::DockerfileDir),
+                }
+            }
         };
         let facts = self.dirs.get(&dir);
         let mut ctx = facts.ctx.clone();
