@@ -315,6 +315,11 @@ impl Suppressions {
     /// the original comment it is: a comment in kept text by its original offset, a comment a
     /// transform moved (deleted and written elsewhere) by its text, in order.
     fn identify(&self, doc: &Document, composed: &Composed) -> Current {
+        // Without suppression comments in the original, none in a later text can be matched
+        // to one, and an unmatched comment suppresses nothing.
+        if self.list.is_empty() {
+            return Current { list: Vec::new() };
+        }
         let found = scan(doc);
         let mut ids: Vec<Option<usize>> = vec![None; found.len()];
         let mut claimed = vec![false; self.list.len()];
