@@ -127,8 +127,8 @@ fn render_diff(name: &[u8], old: &str, new: &str) -> String {
     if old == new {
         return String::new();
     }
-    let old_lines = lines_inclusive(old);
-    let new_lines = lines_inclusive(new);
+    let old_lines: Vec<&str> = old.split_inclusive('\n').collect();
+    let new_lines: Vec<&str> = new.split_inclusive('\n').collect();
     let diff = TextDiff::configure().diff_slices(&old_lines, &new_lines);
     let header = |prefix: &[u8]| quote_header_name(&[prefix, name].concat());
     let mut out = format!("--- {}\n+++ {}\n", header(b"a/"), header(b"b/"));
@@ -159,24 +159,6 @@ fn render_diff(name: &[u8], old: &str, new: &str) -> String {
                 }
             }
         }
-    }
-    out
-}
-
-/// `text.split_inclusive('\n')` collected, in one pass over the bytes (a diff is made for
-/// every changed file).
-fn lines_inclusive(text: &str) -> Vec<&str> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.iter().filter(|&&b| b == b'\n').count() + 1);
-    let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        if b == b'\n' {
-            out.push(&text[start..=i]);
-            start = i + 1;
-        }
-    }
-    if start < text.len() {
-        out.push(&text[start..]);
     }
     out
 }
@@ -393,22 +375,5 @@ mod tests {
         );
         let d = unified_diff("D", "", "n\n");
         assert_eq!(d, "--- a/D\n+++ b/D\n@@ -0,0 +1 @@\n+n\n");
-    }
-
-    #[test]
-    fn lines_inclusive_splits_as_split_inclusive() {
-        for text in [
-            "",
-            "\n",
-            "a",
-            "a\n",
-            "a\nb",
-            "a\r\nb\r\n",
-            "\n\na\n\n",
-            "é\nü",
-        ] {
-            let expected: Vec<&str> = text.split_inclusive('\n').collect();
-            assert_eq!(lines_inclusive(text), expected, "{text:?}");
-        }
     }
 }
