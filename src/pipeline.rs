@@ -503,6 +503,77 @@ fn parse_ids(s: &str) -> Vec<String> {
 mod tests {
     use super::*;
 
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    static SUGGESTER_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+    /// Appends `RUN b` once.
+    fn appender(doc: &Document, _: &Context) -> Vec<Change> {
+        if doc.text().contains("RUN b") {
+            return Vec::new();
+        }
+        let end = doc.text().len();
+        vec![
+            Change::new("appender", Applicability::Safe, 0, "append", "test")
+                .with_edits(vec![Edit::insert(end, "RUN b\n")]),
+        ]
+    }
+
+    /// Suggests, never edits; counts its runs.
+    fn suggester(_: &Document, _: &Context) -> Vec<Change> {
+        SUGGESTER_RUNS.fetch_add(1, Ordering::SeqCst);
+        vec![Change::new(
+            "suggester",
+            Applicability::DisplayOnly,
+            0,
+            "suggest",
+            "test",
+        )]
+    }
+
+    #[test]
+    fn a_transform_is_not_run_again_on_a_document_it_left_unchanged() {
+        let transform = |id, run| Transform {
+            id,
+            summary: "",
+            confidence: "",
+            doc: "",
+            run,
+        };
+        let appender = transform(
+            "appender",
+            appender as fn(&Document, &Context) -> Vec<Change>,
+        );
+        let suggester = transform("suggester", suggester);
+        let knowledge = crate::knowledge::Knowledge::builtin().expect("knowledge");
+        let build = crate::context::BuildContext::default();
+        let ctx = Context {
+            knowledge: &knowledge,
+            options: crate::transforms::TransformOptions::default(),
+            build: &build,
+        };
+        let outcome = run(
+            "FROM a\n",
+            &ctx,
+            &[&appender, &suggester],
+            Options {
+                unsafe_fixes: false,
+            },
+        )
+        .expect("runs");
+        assert_eq!(outcome.text, "FROM a\nRUN b\n");
+        // Pass 1: the appender changes the file, the suggester runs on the result. Pass 2: the
+        // appender changes nothing, so the document is the one the suggester already saw: it is
+        // not run again, and its suggestion is reported once.
+        assert_eq!(SUGGESTER_RUNS.load(Ordering::SeqCst), 1);
+        let titles: Vec<&str> = outcome
+            .suggestions
+            .iter()
+            .map(|n| n.title.as_str())
+            .collect();
+        assert_eq!(titles, ["suggest"]);
+    }
+
     #[test]
     fn moved_and_copied_comments_keep_their_identity() {
         let text = "FROM a\n# restage: ignore=x\nRUN a\n# restage: ignore=y\nCMD b\n";
