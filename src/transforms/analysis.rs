@@ -968,6 +968,30 @@ mod tests {
     }
 
     #[test]
+    fn commands_are_split_once_per_document() {
+        let doc = parse("FROM a\nRUN a && b $X\nRUN [\"c\", \"d\"]\nCMD e\n").unwrap();
+        for ins in doc.instructions() {
+            let first = commands(&doc, ins);
+            assert!(matches!(first, None | Some(std::borrow::Cow::Borrowed(_))));
+            // The memo answers again with the same commands; a copy of the instruction (not
+            // the document's) is split on the spot, to the same result.
+            assert_eq!(commands(&doc, ins), first);
+            let copy = ins.clone();
+            let fresh = commands(&doc, &copy);
+            assert!(matches!(fresh, None | Some(std::borrow::Cow::Owned(_))));
+            assert_eq!(fresh, first);
+            assert_eq!(run_commands(&doc, ins), first.map(|c| c.into_owned()));
+        }
+        let words: Vec<Vec<String>> = doc
+            .instructions()
+            .iter()
+            .filter_map(|ins| commands(&doc, ins))
+            .flat_map(|c| c.iter().map(|c| c.words.clone()).collect::<Vec<_>>())
+            .collect();
+        assert_eq!(words, [vec!["a"], vec!["b", "$X"], vec!["c", "d"]]);
+    }
+
+    #[test]
     fn is_normal_agrees_with_the_definition() {
         let definition = |path: &str| {
             path.starts_with('/')
