@@ -299,7 +299,9 @@ pub struct ConfigResolver {
     fixed: Option<Arc<LoadedConfig>>,
     /// Settings for Dockerfiles with no config file.
     bare: Arc<Settings>,
-    by_dir: RwLock<HashMap<PathBuf, DirLookup>>,
+    /// By the directory's bytes (its path is lexically normal): cheaper to hash than a path,
+    /// and asked for every entry of the walk and every Dockerfile.
+    by_dir: RwLock<HashMap<std::ffi::OsString, DirLookup>>,
     by_file: RwLock<HashMap<PathBuf, Result<Arc<LoadedConfig>, ConfigError>>>,
     /// `--exclude`, rooted at the current directory.
     cli_exclude: Gitignore,
@@ -436,7 +438,7 @@ impl ConfigResolver {
             let Some(current) = dir else {
                 break Ok(None);
             };
-            if let Some(hit) = read_lock(&self.by_dir).get(current) {
+            if let Some(hit) = read_lock(&self.by_dir).get(current.as_os_str()) {
                 break hit.clone();
             }
             visited.push(current.to_path_buf());
@@ -453,7 +455,7 @@ impl ConfigResolver {
         };
         let mut cache = write_lock(&self.by_dir);
         for dir in visited {
-            cache.insert(dir, result.clone());
+            cache.insert(dir.into_os_string(), result.clone());
         }
         result
     }

@@ -122,12 +122,25 @@ pub fn run(
     let mut applied = Vec::new();
     let mut suggestions;
     let mut pass = 0;
+    // Transforms are pure: one that changed nothing when it last ran, on the document as it is
+    // now, would change nothing again and report the same suggestions. `quiet[i]` is the
+    // version of the document transform `i` last left unchanged and the suggestions it made;
+    // the pass that proves the fixed point skips such transforms.
+    let mut version: usize = 0;
+    let mut quiet: Vec<Option<(usize, Vec<Note>)>> = vec![None; transforms.len()];
     loop {
         pass += 1;
         let mut changed_by: Option<&'static str> = None;
         suggestions = Vec::new();
         let mut current = suppressions.identify(&doc, &composed);
-        for t in transforms {
+        for (i, t) in transforms.iter().enumerate() {
+            if let Some((v, made)) = &quiet[i]
+                && *v == version
+            {
+                suggestions.extend(made.iter().cloned());
+                continue;
+            }
+            let first_suggestion = suggestions.len();
             let mut accepted: Vec<Change> = Vec::new();
             for change in (t.run)(&doc, ctx) {
                 if let Some(n) = current.covering(&change) {
@@ -157,6 +170,7 @@ pub fn run(
                 }
             }
             if accepted.is_empty() {
+                quiet[i] = Some((version, suggestions[first_suggestion..].to_vec()));
                 continue;
             }
             let edits: Vec<Edit> = accepted.iter().flat_map(|c| c.edits.clone()).collect();
@@ -165,6 +179,7 @@ pub fn run(
                 message: e.to_string(),
             })?;
             if new_text == doc.text() {
+                quiet[i] = Some((version, suggestions[first_suggestion..].to_vec()));
                 continue;
             }
             let mut new_doc = syntax::parse(&new_text).map_err(|e| PipelineError::Refused {
@@ -179,6 +194,7 @@ pub fn run(
                 composed: composed.clone(),
             });
             doc = new_doc;
+            version += 1;
             current = suppressions.identify(&doc, &composed);
             changed_by = Some(t.id);
         }
@@ -299,6 +315,11 @@ impl Suppressions {
     /// the original comment it is: a comment in kept text by its original offset, a comment a
     /// transform moved (deleted and written elsewhere) by its text, in order.
     fn identify(&self, doc: &Document, composed: &Composed) -> Current {
+        // Without suppression comments in the original, none in a later text can be matched
+        // to one, and an unmatched comment suppresses nothing.
+        if self.list.is_empty() {
+            return Current { list: Vec::new() };
+        }
         let found = scan(doc);
         let mut ids: Vec<Option<usize>> = vec![None; found.len()];
         let mut claimed = vec![false; self.list.len()];
@@ -481,6 +502,77 @@ fn parse_ids(s: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    static SUGGESTER_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+    /// Appends `RUN b` once.
+    fn appender(doc: &Document, _: &Context) -> Vec<Change> {
+        if doc.text().contains("RUN b") {
+            return Vec::new();
+        }
+        let end = doc.text().len();
+        vec![
+            Change::new("appender", Applicability::Safe, 0, "append", "test")
+                .with_edits(vec![Edit::insert(end, "RUN b\n")]),
+        ]
+    }
+
+    /// Suggests, never edits; counts its runs.
+    fn suggester(_: &Document, _: &Context) -> Vec<Change> {
+        SUGGESTER_RUNS.fetch_add(1, Ordering::SeqCst);
+        vec![Change::new(
+            "suggester",
+            Applicability::DisplayOnly,
+            0,
+            "suggest",
+            "test",
+        )]
+    }
+
+    #[test]
+    fn a_transform_is_not_run_again_on_a_document_it_left_unchanged() {
+        let transform = |id, run| Transform {
+            id,
+            summary: "",
+            confidence: "",
+            doc: "",
+            run,
+        };
+        let appender = transform(
+            "appender",
+            appender as fn(&Document, &Context) -> Vec<Change>,
+        );
+        let suggester = transform("suggester", suggester);
+        let knowledge = crate::knowledge::Knowledge::builtin().expect("knowledge");
+        let build = crate::context::BuildContext::default();
+        let ctx = Context {
+            knowledge: &knowledge,
+            options: crate::transforms::TransformOptions::default(),
+            build: &build,
+        };
+        let outcome = run(
+            "FROM a\n",
+            &ctx,
+            &[&appender, &suggester],
+            Options {
+                unsafe_fixes: false,
+            },
+        )
+        .expect("runs");
+        assert_eq!(outcome.text, "FROM a\nRUN b\n");
+        // Pass 1: the appender changes the file, the suggester runs on the result. Pass 2: the
+        // appender changes nothing, so the document is the one the suggester already saw: it is
+        // not run again, and its suggestion is reported once.
+        assert_eq!(SUGGESTER_RUNS.load(Ordering::SeqCst), 1);
+        let titles: Vec<&str> = outcome
+            .suggestions
+            .iter()
+            .map(|n| n.title.as_str())
+            .collect();
+        assert_eq!(titles, ["suggest"]);
+    }
 
     #[test]
     fn moved_and_copied_comments_keep_their_identity() {

@@ -543,6 +543,9 @@ pub(crate) struct Job<'a> {
     pub(crate) contexts: &'a ContextReader,
     pub(crate) write: bool,
     pub(crate) keep_texts: bool,
+    /// Whether the output shows diffs (text without `--write`, JSON, Markdown); other outputs
+    /// never read them, so none is computed.
+    pub(crate) diffs: bool,
     pub(crate) cwd: &'a Path,
 }
 
@@ -593,6 +596,11 @@ fn fix(args: FixArgs) -> Result<i32> {
         contexts: &contexts,
         write: args.write,
         keep_texts: matches!(format, OutputFormat::Sarif | OutputFormat::Gitlab),
+        diffs: match format {
+            OutputFormat::Text => !args.write,
+            OutputFormat::Json | OutputFormat::Markdown => true,
+            OutputFormat::Sarif | OutputFormat::Github | OutputFormat::Gitlab => false,
+        },
         cwd: &cwd,
     };
     // A broken restage.toml is reported once, not once per Dockerfile under it.
@@ -825,6 +833,8 @@ pub(crate) fn process_text(
         return (report, None);
     }
     report.status = Status::Changed;
-    report.diff = report::unified_diff_path(path, job.cwd, &outcome.original, &outcome.text);
+    if job.diffs {
+        report.diff = report::unified_diff_path(path, job.cwd, &outcome.original, &outcome.text);
+    }
     (report, Some(outcome.text))
 }

@@ -51,8 +51,12 @@ struct Candidate {
 #[derive(Debug, Default)]
 pub(crate) struct ComposeCache(
     Mutex<HashMap<PathBuf, Arc<Loaded>>>,
-    /// Per directory: which compose file names and `.git` it holds, from one listing.
-    Mutex<HashMap<PathBuf, Arc<Vec<String>>>>,
+    /// Per directory (by its bytes): which compose file names and `.git` it holds, from one
+    /// listing.
+    Mutex<HashMap<std::ffi::OsString, Arc<Vec<String>>>>,
+    /// Per directory a search starts from (by its bytes: the paths are lexically normal):
+    /// whether no directory the search visits holds a Compose file.
+    Mutex<HashMap<std::ffi::OsString, bool>>,
 );
 
 #[derive(Debug)]
@@ -169,11 +173,25 @@ impl ComposeCache {
         Arc::clone(self.lock().entry(path.to_path_buf()).or_insert(loaded))
     }
 
+    /// Remembers what [`present`](Self::present) would find in `dir` from a listing of it
+    /// already made (every UTF-8 name in it), unless `dir` is known already.
+    pub(crate) fn seed<'a>(&self, dir: &Path, names: impl Iterator<Item = &'a str>) {
+        let mut map = crate::sync::lock(&self.1);
+        if map.contains_key(dir.as_os_str()) {
+            return;
+        }
+        let names: Vec<String> = names
+            .filter(|n| *n == ".git" || COMPOSE_FILE_NAMES.contains(n))
+            .map(str::to_string)
+            .collect();
+        map.insert(dir.as_os_str().to_os_string(), Arc::new(names));
+    }
+
     /// The compose file names and `.git` present in `dir`, listed once per directory (a
     /// monorepo lists each directory once instead of probing every name for every Dockerfile).
     fn present(&self, dir: &Path) -> Arc<Vec<String>> {
         let lock = || crate::sync::lock(&self.1);
-        if let Some(hit) = lock().get(dir) {
+        if let Some(hit) = lock().get(dir.as_os_str()) {
             return Arc::clone(hit);
         }
         let names: Vec<String> = match std::fs::read_dir(dir) {
@@ -184,7 +202,42 @@ impl ComposeCache {
                 .collect(),
             Err(_) => Vec::new(),
         };
-        Arc::clone(lock().entry(dir.to_path_buf()).or_insert(Arc::new(names)))
+        Arc::clone(
+            lock()
+                .entry(dir.as_os_str().to_os_string())
+                .or_insert(Arc::new(names)),
+        )
+    }
+
+    /// True when no directory a search from `dir` visits (`dir`, then its parents up to
+    /// [`MAX_PARENT_LEVELS`], stopping after one with `.git`) holds a Compose file: the search
+    /// finds nothing and says nothing. Answered once per directory, so the Dockerfiles of a
+    /// monorepo without Compose files cost one lookup each.
+    fn nothing_from(&self, dir: &Path) -> bool {
+        if let Some(&hit) = crate::sync::lock(&self.2).get(dir.as_os_str()) {
+            return hit;
+        }
+        let mut nothing = true;
+        let mut at = dir.to_path_buf();
+        for _level in 0..=MAX_PARENT_LEVELS {
+            let present = self.present(&at);
+            if present
+                .iter()
+                .any(|p| COMPOSE_FILE_NAMES.contains(&p.as_str()))
+            {
+                nothing = false;
+                break;
+            }
+            if present.iter().any(|p| p == ".git") {
+                break;
+            }
+            match at.parent() {
+                Some(parent) => at = parent.to_path_buf(),
+                None => break,
+            }
+        }
+        crate::sync::lock(&self.2).insert(dir.as_os_str().to_os_string(), nothing);
+        nothing
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<PathBuf, Arc<Loaded>>> {
@@ -236,6 +289,9 @@ pub(crate) fn find(
     let file_name = dockerfile.file_name()?;
     let mut canonical: Option<Option<PathBuf>> = None;
     let mut dir = dockerfile.parent()?.to_path_buf();
+    if cache.nothing_from(&dir) {
+        return None;
+    }
     let mut shown_prefix = String::new();
     for _level in 0..=MAX_PARENT_LEVELS {
         let mut found: Vec<Candidate> = Vec::new();

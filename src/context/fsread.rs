@@ -93,6 +93,9 @@ pub(crate) fn absolute_lexical(path: &Path) -> PathBuf {
             None => path.to_path_buf(),
         }
     };
+    if is_lexically_normal(absolute.as_os_str().as_encoded_bytes()) {
+        return absolute;
+    }
     let mut out = PathBuf::new();
     for component in absolute.components() {
         match component {
@@ -106,6 +109,27 @@ pub(crate) fn absolute_lexical(path: &Path) -> PathBuf {
         }
     }
     out
+}
+
+/// True when rebuilding `path` from its components gives it back byte for byte: `/`, or a
+/// `/` followed by segments none of which is empty (`//`, a trailing `/`), `.` or `..`.
+fn is_lexically_normal(path: &[u8]) -> bool {
+    if path.first() != Some(&b'/') {
+        return false;
+    }
+    if path.len() == 1 {
+        return true;
+    }
+    let mut start = 1;
+    for i in 1..=path.len() {
+        if i == path.len() || path[i] == b'/' {
+            if matches!(&path[start..i], b"" | b"." | b"..") {
+                return false;
+            }
+            start = i + 1;
+        }
+    }
+    true
 }
 
 /// The directory a file lives in, `.` for a bare file name.
@@ -131,6 +155,48 @@ mod tests {
         assert_eq!(normalize_rel("."), Some(String::new()));
         assert_eq!(normalize_rel("../x"), None);
         assert_eq!(normalize_rel("a/../../x"), None);
+    }
+
+    #[test]
+    fn normal_paths_are_kept_as_they_are() {
+        let rebuilt = |p: &str| {
+            let mut out = PathBuf::new();
+            for component in Path::new(p).components() {
+                match component {
+                    Component::ParentDir => {
+                        if !out.pop() {
+                            out.push(component);
+                        }
+                    }
+                    Component::CurDir => {}
+                    other => out.push(other),
+                }
+            }
+            out
+        };
+        for p in [
+            "/",
+            "//",
+            "/a",
+            "/a/",
+            "/a//b",
+            "/a/./b",
+            "/a/../b",
+            "/.",
+            "/..",
+            "/a/.b",
+            "/a/..b",
+            "/a/b.",
+            "/srv/app/Dockerfile",
+            "/a/b/..",
+        ] {
+            if is_lexically_normal(p.as_bytes()) {
+                assert_eq!(rebuilt(p).as_os_str(), p, "{p}");
+            }
+            assert_eq!(absolute_lexical(Path::new(p)), rebuilt(p), "{p}");
+        }
+        assert!(is_lexically_normal(b"/srv/app/Dockerfile"));
+        assert!(!is_lexically_normal(b"/srv/./app"));
     }
 
     #[test]

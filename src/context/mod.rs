@@ -447,6 +447,10 @@ struct DirFacts {
     ctx: BuildContext,
     /// How many of `ctx.notes` come from listing the root.
     listing_notes: usize,
+    /// The listing holds no name ending in `.dockerignore` (in any letter case, for
+    /// case-insensitive file systems), so neither ignore file of a Dockerfile in this directory
+    /// needs looking up.
+    no_ignore_files: bool,
 }
 
 impl DirFacts {
@@ -456,12 +460,18 @@ impl DirFacts {
             on_disk: true,
             ..BuildContext::default()
         };
-        ctx.list_root();
+        let no_ignore_files = ctx.list_root();
         let listing_notes = ctx.notes.len();
         ctx.read_manifests();
-        DirFacts { ctx, listing_notes }
+        DirFacts {
+            ctx,
+            listing_notes,
+            no_ignore_files,
+        }
     }
 }
+
+const DOCKERIGNORE: &str = ".dockerignore";
 
 /// Number of independently locked shards of [`DirCache`]; workers asking for different
 /// directories rarely wait for each other.
@@ -477,22 +487,26 @@ type DirSlot = Arc<OnceLock<Arc<DirFacts>>>;
 /// the first worker that asks; others asking for it meanwhile wait for that one read.
 #[derive(Debug, Default)]
 struct DirCache {
-    shards: [Mutex<HashMap<PathBuf, DirSlot>>; DIR_SHARDS],
+    /// Keyed by the path's bytes: the paths are lexically normal, so equal paths are equal
+    /// bytes, and hashing bytes is cheaper than hashing a path component by component.
+    shards: [Mutex<HashMap<std::ffi::OsString, DirSlot>>; DIR_SHARDS],
     hasher: std::hash::RandomState,
 }
 
 impl DirCache {
     fn get(&self, dir: &Path) -> Arc<DirFacts> {
-        let shard = &self.shards[(self.hasher.hash_one(dir) as usize) % DIR_SHARDS];
+        let key = dir.as_os_str();
+        let hash = self.hasher.hash_one(key.as_encoded_bytes());
+        let shard = &self.shards[(hash as usize) % DIR_SHARDS];
         let slot: DirSlot = {
             let mut map = shard.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(slot) = map.get(dir) {
+            if let Some(slot) = map.get(key) {
                 Arc::clone(slot)
             } else {
                 if map.len() >= DIR_SHARD_CAPACITY {
                     map.clear();
                 }
-                Arc::clone(map.entry(dir.to_path_buf()).or_default())
+                Arc::clone(map.entry(key.to_os_string()).or_default())
             }
         };
         // Read outside the shard lock: a slow directory holds up only those who need it.
@@ -512,19 +526,27 @@ impl ContextReader {
         let dockerfile_abs = absolute_lexical(dockerfile);
         let (dir, source) = match context_override {
             Some(dir) => (absolute_lexical(dir), ContextSource::Given),
-            None => match compose::find(&dockerfile_abs, &self.compose, &mut compose_notes) {
-                Some(choice) => (
-                    choice.context,
-                    ContextSource::Compose {
-                        file: choice.file,
-                        services: choice.services,
-                    },
-                ),
-                None => (
-                    absolute_lexical(&parent_dir(dockerfile)),
-                    ContextSource::DockerfileDir,
-                ),
-            },
+            None => {
+                let own = absolute_lexical(&parent_dir(dockerfile));
+                // The Dockerfile's directory is usually its context: list it once, for the
+                // Compose search and the context both.
+                if dockerfile_abs.parent() == Some(own.as_path()) {
+                    let facts = self.dirs.get(&own);
+                    if let Some(listing) = &facts.ctx.listing {
+                        self.compose.seed(&own, listing.keys().map(String::as_str));
+                    }
+                }
+                match compose::find(&dockerfile_abs, &self.compose, &mut compose_notes) {
+                    Some(choice) => (
+                        choice.context,
+                        ContextSource::Compose {
+                            file: choice.file,
+                            services: choice.services,
+                        },
+                    ),
+                    None => (own, ContextSource::DockerfileDir),
+                }
+            }
         };
         let facts = self.dirs.get(&dir);
         let mut ctx = facts.ctx.clone();
@@ -534,7 +556,9 @@ impl ContextReader {
         let manifest_notes = ctx.notes.split_off(facts.listing_notes);
         let listing_notes = std::mem::replace(&mut ctx.notes, compose_notes);
         ctx.notes.extend(listing_notes);
-        ctx.read_dockerignore(&dockerfile_abs);
+        if !(facts.no_ignore_files && dockerfile_abs.parent() == Some(ctx.dir.as_path())) {
+            ctx.read_dockerignore(&dockerfile_abs);
+        }
         ctx.notes.extend(manifest_notes);
         ctx
     }
@@ -678,7 +702,10 @@ impl BuildContext {
             .or_insert_with_key(|rel| entry_kind(&self.dir.join(rel)))
     }
 
-    fn list_root(&mut self) {
+    /// Lists the root. True when the listing was read whole and holds no name that could be
+    /// an ignore file: none ending in `.dockerignore` in any letter case (case-insensitive file
+    /// systems), and none that is not UTF-8.
+    fn list_root(&mut self) -> bool {
         let entries = match std::fs::read_dir(&self.dir) {
             Ok(entries) => entries,
             Err(e) => {
@@ -686,15 +713,27 @@ impl BuildContext {
                     "context directory {} cannot be listed: {e}",
                     self.dir.display()
                 ));
-                return;
+                return false;
             }
         };
         let mut listing = BTreeMap::new();
         let mut root_names = std::collections::BTreeSet::new();
-        for entry in entries.flatten() {
-            let Ok(name) = entry.file_name().into_string() else {
+        let mut no_ignore_files = true;
+        for entry in entries {
+            let Ok(entry) = entry else {
+                no_ignore_files = false;
                 continue;
             };
+            let Ok(name) = entry.file_name().into_string() else {
+                no_ignore_files = false;
+                continue;
+            };
+            if name.len() >= DOCKERIGNORE.len()
+                && name.as_bytes()[name.len() - DOCKERIGNORE.len()..]
+                    .eq_ignore_ascii_case(DOCKERIGNORE.as_bytes())
+            {
+                no_ignore_files = false;
+            }
             if root_names.len() < MAX_ROOT_NAMES {
                 root_names.insert(name.clone());
             }
@@ -710,6 +749,7 @@ impl BuildContext {
         }
         self.listing = Some(listing.into());
         self.root_names = root_names.into();
+        no_ignore_files
     }
 
     fn read_dockerignore(&mut self, dockerfile_abs: &Path) {

@@ -147,8 +147,11 @@ pub fn parse(text: &str) -> Result<Document, SyntaxError> {
         lines: super::LineIndex::new(text),
         by_kind: Vec::new(),
         origin: None,
+        commands: Vec::new(),
     };
     let mut doc = doc;
+    doc.commands
+        .resize_with(doc.instructions.len(), std::sync::OnceLock::new);
     for (i, ins) in doc.instructions.iter().enumerate() {
         let k = ins.kind as usize;
         if doc.by_kind.len() <= k {
@@ -164,6 +167,15 @@ pub fn parse(text: &str) -> Result<Document, SyntaxError> {
 /// continuation, which BuildKit does not. Rather than guess, such files are left alone.
 fn check_trailing_escaped_escape(doc: &Document) -> Result<(), SyntaxError> {
     let esc = doc.escape as u8;
+    // Most files have no two escape characters in a row anywhere: nothing to look at.
+    let pair = match esc {
+        b'\\' => Some("\\\\"),
+        b'`' => Some("``"),
+        _ => None,
+    };
+    if pair.is_some_and(|pair| !doc.text.contains(pair)) {
+        return Ok(());
+    }
     for ins in &doc.instructions {
         let mut offset = ins.extent.start;
         for line in doc.text[ins.extent.clone()].split_inclusive('\n') {
@@ -667,17 +679,22 @@ fn line_start(text: &str, offset: usize) -> usize {
 /// End (after the terminator) of the last line in `start..end` that is neither blank nor a
 /// comment; the first line always counts.
 fn last_content_line_end(text: &str, start: usize, end: usize) -> usize {
+    // From the last line backwards: usually the last line is the one.
     let region = &text[start..end];
-    let mut result = None;
-    let mut offset = start;
-    for (n, line) in region.split_inclusive('\n').enumerate() {
-        offset += line.len();
-        let t = line.trim();
-        if n == 0 || !(t.is_empty() || t.starts_with('#')) {
-            result = Some(offset);
+    let bytes = region.as_bytes();
+    let mut line_end = bytes.len();
+    while line_end > 0 {
+        let line_start = bytes[..line_end - 1]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |p| p + 1);
+        let t = region[line_start..line_end].trim();
+        if line_start == 0 || !(t.is_empty() || t.starts_with('#')) {
+            return start + line_end;
         }
+        line_end = line_start;
     }
-    result.unwrap_or(end)
+    end
 }
 
 /// The offset before the line terminator that ends at `end` (if any).
@@ -728,5 +745,39 @@ fn detect_style(text: &str, instructions: &[Instruction]) -> Style {
         lowercase_keywords,
         continuation_indent: continuation_indent.unwrap_or_else(|| "    ".to_string()),
         final_newline: text.ends_with('\n'),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::last_content_line_end;
+
+    /// The definition: the end of the last line in `start..end` that is neither blank nor a
+    /// comment, the first line always counting.
+    fn by_definition(text: &str, start: usize, end: usize) -> usize {
+        let mut result = None;
+        let mut offset = start;
+        for (n, line) in text[start..end].split_inclusive('\n').enumerate() {
+            offset += line.len();
+            let t = line.trim();
+            if n == 0 || !(t.is_empty() || t.starts_with('#')) {
+                result = Some(offset);
+            }
+        }
+        result.unwrap_or(end)
+    }
+
+    #[test]
+    fn last_content_line_end_scans_back_to_the_definition() {
+        let text = "RUN a \\\n  b\n\n# c\n  \r\nCMD x\n# tail\n\nRUN y\r\n  # z\n\nEND";
+        for start in 0..=text.len() {
+            for end in start..=text.len() {
+                assert_eq!(
+                    last_content_line_end(text, start, end),
+                    by_definition(text, start, end),
+                    "{start}..{end}"
+                );
+            }
+        }
     }
 }

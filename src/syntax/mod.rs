@@ -30,6 +30,9 @@ pub struct Document {
     /// For a document the pipeline made by applying edits: the file as read (its line index)
     /// and the edits that lead from it to this text, so positions in messages are the file's.
     pub(crate) origin: Option<Origin>,
+    /// The simple commands of each instruction, read on first use (see
+    /// `transforms::analysis::commands`): several transforms ask about the same RUN.
+    pub(crate) commands: Vec<std::sync::OnceLock<Option<Vec<crate::shell::SimpleCommand>>>>,
 }
 
 /// Where a rewritten document's text came from.
@@ -304,6 +307,19 @@ impl SyntaxError {
 }
 
 impl Document {
+    /// The memo of `ins`'s simple commands, when `ins` is one of this document's instructions
+    /// (not a copy).
+    pub(crate) fn commands_memo(
+        &self,
+        ins: &Instruction,
+    ) -> Option<&std::sync::OnceLock<Option<Vec<crate::shell::SimpleCommand>>>> {
+        let ix = self
+            .instructions
+            .binary_search_by_key(&ins.extent.start, |i| i.extent.start)
+            .ok()?;
+        std::ptr::eq(&self.instructions[ix], ins).then(|| &self.commands[ix])
+    }
+
     /// The whole text, BOM included.
     pub fn text(&self) -> &str {
         &self.text

@@ -279,11 +279,7 @@ pub fn join(base: &str, path: &str) -> String {
 /// Folds `.`, `..` and repeated slashes of an absolute path; keeps no trailing slash (but `/`).
 pub fn normalize(path: &str) -> String {
     // Most paths are already normal: `/app`, `/usr/src/app`.
-    let already = path.starts_with('/')
-        && (path.len() == 1 || !path.ends_with('/'))
-        && !path.contains("//")
-        && path.split('/').all(|p| p != "." && p != "..");
-    if already {
+    if is_normal(path) {
         return path.to_string();
     }
     let mut parts: Vec<&str> = Vec::new();
@@ -297,6 +293,29 @@ pub fn normalize(path: &str) -> String {
         }
     }
     format!("/{}", parts.join("/"))
+}
+
+/// True for `/` and for an absolute path whose every segment after the leading `/` is neither
+/// empty (`//`, a trailing `/`) nor `.` nor `..`. One pass over the bytes: callers ask about every
+/// COPY destination and WORKDIR of a file, in every transform.
+fn is_normal(path: &str) -> bool {
+    let b = path.as_bytes();
+    if b.first() != Some(&b'/') {
+        return false;
+    }
+    if b.len() == 1 {
+        return true;
+    }
+    let mut start = 1;
+    for i in 1..=b.len() {
+        if i == b.len() || b[i] == b'/' {
+            if matches!(&b[start..i], b"" | b"." | b"..") {
+                return false;
+            }
+            start = i + 1;
+        }
+    }
+    true
 }
 
 /// True when `path` is `dir` or inside it (both absolute and normalised).
@@ -385,6 +404,25 @@ pub fn destination_resolution(
 /// The simple commands of a RUN, or `None` when restage cannot read it: a here-document, or
 /// shell syntax the reader does not model. Exec form is one command.
 pub fn run_commands(doc: &Document, ins: &Instruction) -> Option<Vec<SimpleCommand>> {
+    commands(doc, ins).map(std::borrow::Cow::into_owned)
+}
+
+/// [`run_commands`] without the copy: each RUN of a document is split once, however many
+/// transforms ask.
+pub fn commands<'a>(
+    doc: &'a Document,
+    ins: &Instruction,
+) -> Option<std::borrow::Cow<'a, [SimpleCommand]>> {
+    match doc.commands_memo(ins) {
+        Some(memo) => memo
+            .get_or_init(|| split_run(doc, ins))
+            .as_deref()
+            .map(std::borrow::Cow::Borrowed),
+        None => split_run(doc, ins).map(std::borrow::Cow::Owned),
+    }
+}
+
+fn split_run(doc: &Document, ins: &Instruction) -> Option<Vec<SimpleCommand>> {
     if ins.kind != Kind::Run || !ins.heredocs.is_empty() {
         return None;
     }
@@ -927,5 +965,63 @@ mod tests {
         assert_eq!(variable_at(&quoted, st, 3, "L"), None);
         assert!(is_within("/app/dist", "/app") && !is_within("/application", "/app"));
         assert_eq!(normalize("/a/./b//c/.."), "/a/b");
+    }
+
+    #[test]
+    fn commands_are_split_once_per_document() {
+        let doc = parse("FROM a\nRUN a && b $X\nRUN [\"c\", \"d\"]\nCMD e\n").unwrap();
+        for ins in doc.instructions() {
+            let first = commands(&doc, ins);
+            assert!(matches!(first, None | Some(std::borrow::Cow::Borrowed(_))));
+            // The memo answers again with the same commands; a copy of the instruction (not
+            // the document's) is split on the spot, to the same result.
+            assert_eq!(commands(&doc, ins), first);
+            let copy = ins.clone();
+            let fresh = commands(&doc, &copy);
+            assert!(matches!(fresh, None | Some(std::borrow::Cow::Owned(_))));
+            assert_eq!(fresh, first);
+            assert_eq!(run_commands(&doc, ins), first.map(|c| c.into_owned()));
+        }
+        let words: Vec<Vec<String>> = doc
+            .instructions()
+            .iter()
+            .filter_map(|ins| commands(&doc, ins))
+            .flat_map(|c| c.iter().map(|c| c.words.clone()).collect::<Vec<_>>())
+            .collect();
+        assert_eq!(words, [vec!["a"], vec!["b", "$X"], vec!["c", "d"]]);
+    }
+
+    #[test]
+    fn is_normal_agrees_with_the_definition() {
+        let definition = |path: &str| {
+            path.starts_with('/')
+                && (path.len() == 1 || !path.ends_with('/'))
+                && !path.contains("//")
+                && path.split('/').all(|p| p != "." && p != "..")
+        };
+        let cases = [
+            "",
+            "/",
+            "//",
+            "/app",
+            "/app/",
+            "app",
+            "/usr/src/app",
+            "/a//b",
+            "/.",
+            "/..",
+            "/a/.",
+            "/a/../b",
+            "/a/.b",
+            "/a/..b",
+            "/.a",
+            "./a",
+            "/a/b/",
+            "/a/b/.",
+            "/é/x",
+        ];
+        for path in cases {
+            assert_eq!(is_normal(path), definition(path), "{path:?}");
+        }
     }
 }

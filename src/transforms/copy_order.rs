@@ -214,7 +214,7 @@ fn already_cached(
         if ins.kind != Kind::Run {
             continue;
         }
-        let Some(commands) = analysis::run_commands(doc, ins) else {
+        let Some(commands) = analysis::commands(doc, ins) else {
             // The stub-source trick writes a file with a redirect, which the reader gives up on.
             let text = doc.slice(&ins.extent);
             if matches!(focus, Class::CargoBuild(_))
@@ -226,7 +226,7 @@ fn already_cached(
             }
             continue;
         };
-        for c in &commands {
+        for c in commands.iter() {
             let cached = match (classify(ctx, c, None), focus) {
                 (Class::Install(early), Class::Install(late)) => {
                     early.manager == late.manager
@@ -567,7 +567,7 @@ fn check_between(
                 }
             }
             Kind::Run => {
-                let Some(commands) = analysis::run_commands(doc, ins) else {
+                let Some(commands) = analysis::commands(doc, ins) else {
                     return Err(format!(
                         "the RUN at line {line}, between the copy of the context and the install, uses shell syntax restage does not read"
                     ));

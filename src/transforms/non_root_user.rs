@@ -721,14 +721,14 @@ fn created_user(doc: &Document, chain: &[&Stage]) -> Result<Option<Who>, String>
                 analysis::line_of(doc, ix)
             )
         };
-        let Some(commands) = analysis::run_commands(doc, ins) else {
+        let Some(commands) = analysis::commands(doc, ins) else {
             let raw = doc.slice(&ins.extent);
             if ["useradd", "adduser"].iter().any(|p| raw.contains(p)) {
                 return Err(cannot());
             }
             continue;
         };
-        for cmd in &commands {
+        for cmd in commands.iter() {
             let words = cmd.program_words();
             let Some(program) = words.first() else {
                 continue;
@@ -940,7 +940,7 @@ fn writable_dirs(
                 }
             }
             Kind::Run => {
-                let Some(commands) = analysis::run_commands(doc, ins) else {
+                let Some(commands) = analysis::commands(doc, ins) else {
                     if doc.slice(&ins.extent).contains("mkdir") {
                         unsafe_reasons.push(format!(
                             "the RUN at line {} creates directories restage cannot read, which the app may need to write",
@@ -950,7 +950,7 @@ fn writable_dirs(
                     continue;
                 };
                 let mut cwd = analysis::workdir_at(doc, stage_of(ix), ix);
-                for cmd in &commands {
+                for cmd in commands.iter() {
                     let words = cmd.program_words();
                     let Some(program) = words.first() else {
                         continue;
