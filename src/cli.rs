@@ -248,9 +248,10 @@ pub struct FixArgs {
     /// Print only errors (and the diff, which is the output).
     #[arg(short, long)]
     pub quiet: bool,
-    /// How to report: a diff with notes (text), or one document on stdout for a machine.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Text, value_name = "FORMAT")]
-    pub output_format: OutputFormat,
+    /// How to report: a diff with notes (text), or one document on stdout for a machine
+    /// [default: text, or `output-format` in restage.toml]
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub output_format: Option<OutputFormat>,
     /// With --check, also fail on changes not applied: `unsafe` fixes, or any `suggestion`.
     #[arg(long, value_enum, default_value_t = FailLevel::Safe, requires = "check")]
     pub fail_level: FailLevel,
@@ -276,8 +277,9 @@ pub enum ColorChoice {
     Never,
 }
 
-/// `--output-format`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+/// `--output-format` (also `output-format` in restage.toml).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum OutputFormat {
     /// The unified diff on stdout, notes and the summary on stderr.
     Text,

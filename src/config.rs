@@ -17,6 +17,8 @@
 //! context = "."                            # build context dir, relative to this file
 //! exclude = ["node_modules"]              # walk exclusions (gitignore-style, relative to this
 //! extend-exclude = ["legacy/"]             # file); `exclude` replaces the default, `extend-` adds
+//! output-format = "github"                # the fix command's --output-format when none is given
+//!                                          # (top level only; from the file of the current directory)
 //! [non-root-user]
 //! user-style = "numeric"                   # or "named": how the final USER is written
 //! [[overrides]]
@@ -426,6 +428,18 @@ impl ConfigResolver {
         Arc::new(move |path: &Path, is_dir: bool| resolver.is_excluded(path, is_dir))
     }
 
+    /// `output-format` of the config file that applies to the directory `dir` (the current
+    /// directory: the setting is for the whole run), or `None` (no file, the file does not set
+    /// it, or it cannot be loaded: its error is reported with the Dockerfiles under it).
+    pub(crate) fn output_format_for(&self, dir: &Path) -> Option<crate::cli::OutputFormat> {
+        let config = match &self.cli.config {
+            ConfigChoice::None => None,
+            ConfigChoice::Path(_) => self.fixed.clone(),
+            ConfigChoice::Search => self.lookup_dir(&absolute_lexical(dir)).ok().flatten(),
+        };
+        config.and_then(|c| c.output_format)
+    }
+
     /// The config file that applies to `dockerfile` (without resolving settings).
     pub fn config_file_for(&self, dockerfile: &Path) -> Result<Option<PathBuf>, ConfigError> {
         Ok(self.settings_for(dockerfile)?.config_file.clone())
@@ -505,6 +519,8 @@ struct LoadedConfig {
     top: Layer,
     overrides: Vec<Override>,
     knowledge: Option<Arc<KnowledgeOverrides>>,
+    /// Top-level `output-format`.
+    output_format: Option<crate::cli::OutputFormat>,
     mentions: Arc<Vec<IdMention>>,
     /// `exclude` (or [`DEFAULT_EXCLUDE`]) and `extend-exclude`, rooted at `dir`.
     exclude: Gitignore,
@@ -530,6 +546,8 @@ struct RawConfig {
     /// Opaque here: read by `restage verify`.
     #[allow(dead_code)]
     verify: Option<toml::Table>,
+    /// The fix command's `--output-format` when the command line names none.
+    output_format: Option<crate::cli::OutputFormat>,
 }
 
 #[derive(Deserialize)]
@@ -695,6 +713,7 @@ impl LoadedConfig {
             dir,
             top,
             overrides,
+            output_format: raw.output_format,
             mentions: Arc::new(mentions),
             resolved: RwLock::default(),
         })

@@ -260,7 +260,7 @@ pub(crate) fn fix_defaults() -> FixArgs {
         jobs: None,
         color: ColorChoice::Never,
         quiet: false,
-        output_format: OutputFormat::Text,
+        output_format: None,
         fail_level: FailLevel::Safe,
         exit_zero: false,
         statistics: false,
@@ -567,7 +567,11 @@ fn fix(args: FixArgs) -> Result<i32> {
             .context("starting worker threads")
     };
     let stdin = crate::stdin::requested(&args)?;
-    let format = args.output_format;
+    // The command line wins, then `output-format` of the current directory's restage.toml.
+    let format = args
+        .output_format
+        .or_else(|| resolver.output_format_for(&cwd))
+        .unwrap_or(OutputFormat::Text);
     if stdin.is_some() && args.write && format != OutputFormat::Text {
         bail!(
             "--write with stdin prints the rewritten file on stdout; it takes --output-format text"

@@ -297,7 +297,7 @@ fn unknown_key_is_an_error_with_line_and_column() {
         err.to_string(),
         format!(
             "{}:3:1: unknown field `selct`, expected one of `select`, `ignore`, `unsafe-fixes`, \
-             `context`, `non-root-user`, `overrides`, `knowledge`, `exclude`, `extend-exclude`, `verify`",
+             `context`, `non-root-user`, `overrides`, `knowledge`, `exclude`, `extend-exclude`, `verify`, `output-format`",
             path.display()
         )
     );

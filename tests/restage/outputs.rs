@@ -526,3 +526,45 @@ fn progress_bar_only_on_a_terminal_outside_ci_without_quiet_in_text() {
         assert!(!out.contains("files "), "restage {args} {env:?}: {out:?}");
     }
 }
+
+#[test]
+fn output_format_setting_in_restage_toml_and_the_command_line_wins() {
+    let plain = tree();
+    let text = restage(plain.path(), &[]);
+    let tmp = tree();
+    write(tmp.path(), "restage.toml", "output-format = \"github\"\n");
+    let from_file = restage(tmp.path(), &[]);
+    let from_flag = restage(tmp.path(), &["--output-format", "github"]);
+    assert!(from_file.stdout.starts_with("::"), "{}", from_file.stdout);
+    assert_eq!(whole(&from_file), whole(&from_flag));
+    // The flag wins over the file, and `text` is the default without either.
+    let flag_text = restage(tmp.path(), &["--output-format", "text"]);
+    assert_eq!(whole(&flag_text), whole(&text));
+    // `--no-config` ignores the setting with the rest of the file.
+    let no_config = restage(tmp.path(), &["--no-config"]);
+    assert_eq!(whole(&no_config), whole(&text));
+    // From a subdirectory, the file above still applies to the run.
+    let sub = restage(&tmp.path().join("app"), &[]);
+    assert!(sub.stdout.starts_with("::"), "{}", sub.stdout);
+}
+
+#[test]
+fn output_format_setting_errors_name_the_place() {
+    let tmp = tree();
+    write(tmp.path(), "restage.toml", "output-format = \"xml\"\n");
+    let bad_value = restage(tmp.path(), &["app/Dockerfile"]);
+    write(
+        tmp.path(),
+        "restage.toml",
+        "[[overrides]]\npaths = [\"app\"]\noutput-format = \"json\"\n",
+    );
+    let in_override = restage(tmp.path(), &["app/Dockerfile"]);
+    insta::assert_snapshot!(
+        "output_format_setting_errors",
+        format!(
+            "{}\n=== in an override\n{}",
+            whole(&bad_value),
+            whole(&in_override)
+        )
+    );
+}
