@@ -21,6 +21,7 @@ and looks for the shapes that broke real builds or that a reviewer rejects:
   blank-holes       more consecutive blank lines than the original had anywhere
 
 Prints a count per check and up to N examples each (default 3). Exit 1 when any check fires.
+`breakers.py --self-test` runs the checks on small written cases (each must fire or stay quiet).
 """
 
 import fnmatch
@@ -94,9 +95,11 @@ def within(path, d):
 
 
 def runtime_facts(stage):
-    """WORKDIR (last), carried destinations, and runtime RUN texts with their WORKDIR."""
+    """WORKDIR (last), carried destinations (with the WORKDIRs, which create their directory),
+    runtime RUN texts with their WORKDIR, and the COPY --from destinations alone."""
     workdir = "/"
     carried = []
+    copied = []
     runs = []
     for ins in stage[1:]:
         kw, args = kw_args(ins)
@@ -114,9 +117,10 @@ def runtime_facts(stage):
                 dest = words[-1].strip('"')
                 dest = dest if dest.startswith("/") else workdir + "/" + dest
                 carried.append(norm(dest))
+                copied.append(norm(dest))
         elif kw == "RUN":
             runs.append((workdir, args))
-    return workdir, carried, runs
+    return workdir, carried, runs, copied
 
 
 def commands(run_text):
@@ -145,10 +149,22 @@ def check(orig, out):
     final = sw[-1]
     from_final = final[0]
     from_first = sw[0][0]
-    workdir, carried, runs = runtime_facts(final)
+    workdir, carried, runs, copied = runtime_facts(final)
+    # A WORKDIR creates its own directory, not the directories below it.
+    workdirs = [c for c in carried if c not in copied]
 
     if split:
         created = []
+        # A package the runtime stage installs creates its own /etc, /var/lib and /var/log
+        # directories (nginx: /var/lib/nginx).
+        for _, text in runs:
+            for cmd in commands(text):
+                words = cmd.split()
+                if words[:2] in (["apt-get", "install"], ["apt", "install"], ["apk", "add"]):
+                    for name in words[2:]:
+                        if not name.startswith("-"):
+                            name = re.split(r"[=<>:]", name)[0]
+                            created.extend(f"{d}/{name}" for d in ("/etc", "/var/lib", "/var/log"))
         for wd, text in runs:
             for cmd in commands(text):
                 prog = cmd.split()[0] if cmd.split() else ""
@@ -161,7 +177,7 @@ def check(orig, out):
                 targets = paths_of(cmd, wd)
                 if prog == "mkdir" and not re.search(r"(^|\s)-[a-zA-Z]*p", cmd):
                     for t in targets:
-                        if any(within(t, c) for c in carried) or t == workdir:
+                        if any(within(t, c) for c in copied) or t in workdirs or t == workdir:
                             found.append(("replay-mkdir", cmd))
                 if prog in ("rm", "touch", "mv", "cp"):
                     # cp reads its sources: only the destination is written.
@@ -263,7 +279,49 @@ def check(orig, out):
     return found
 
 
+# (original, rewrite, the checks that must fire): run by `breakers.py --self-test`.
+SELF_TEST = [
+    (
+        "FROM node:20\nWORKDIR /app\nCOPY . .\nRUN mkdir data\nCMD node s.js\n",
+        "FROM node:20 AS build\nWORKDIR /app\nCOPY . .\nRUN mkdir data\n\n"
+        "FROM node:20-slim\nWORKDIR /app\nCOPY --from=build /app /app\nRUN mkdir data\nCMD node s.js\n",
+        ["replay-mkdir"],
+    ),
+    (
+        "FROM golang:1.22\nWORKDIR /go/src\nRUN mkdir ./app/\nRUN go install ./...\nCMD [\"app\"]\n",
+        "FROM golang:1.22 AS build\nWORKDIR /go/src\nRUN mkdir ./app/\nRUN go install ./...\n\n"
+        "FROM debian:12-slim\nWORKDIR /go/src\nCOPY --from=build /go/bin/app /usr/local/bin/app\n"
+        "RUN mkdir ./app/\nCMD [\"app\"]\n",
+        [],
+    ),
+    (
+        "FROM ruby:3\nRUN apt-get install -y nginx\nRUN chown -R www-data /var/lib/nginx\nCMD x\n",
+        "FROM ruby:3 AS build\nRUN apt-get install -y nginx\n\nFROM ruby:3-slim\n"
+        "RUN apt-get install -y nginx\nRUN chown -R www-data /var/lib/nginx\nCMD x\n",
+        [],
+    ),
+    (
+        "FROM ruby:3\nRUN chown -R www-data /var/lib/nginx\nCMD x\n",
+        "FROM ruby:3 AS build\n\nFROM ruby:3-slim\nRUN chown -R www-data /var/lib/nginx\nCMD x\n",
+        ["missing-path"],
+    ),
+]
+
+
+def self_test():
+    failures = 0
+    for i, (orig, out, expected) in enumerate(SELF_TEST):
+        got = sorted({cls for cls, _ in check(orig, out)})
+        if got != sorted(expected):
+            print(f"self-test case {i}: expected {expected}, got {got}")
+            failures += 1
+    print(f"{len(SELF_TEST) - failures} passed, {failures} failed")
+    return 1 if failures else 0
+
+
 def main():
+    if "--self-test" in sys.argv:
+        return self_test()
     if len(sys.argv) < 2:
         print(__doc__)
         return 2

@@ -346,6 +346,25 @@ fn scan(dir: &Path, mode: &'static str, flags: &[&str]) -> Scan {
         }
     }
 
+    // The breaker checks themselves: each written case fires or stays quiet as it must.
+    let mut cmd = Command::new("python3");
+    cmd.arg(repo_root().join("scripts/breakers.py"))
+        .arg("--self-test");
+    let self_test = run(cmd, Duration::from_secs(60));
+    lines.extend(
+        self_test
+            .output
+            .lines()
+            .map(|l| format!("breakers.py self-test: {l}")),
+    );
+    if self_test.code != Some(0) {
+        problems.push(format!(
+            "scripts/breakers.py --self-test failed ({:?}):\n{}",
+            self_test.code,
+            self_test.output.trim_end()
+        ));
+    }
+
     // Known breakers over the rewrites.
     let mut cmd = Command::new("python3");
     cmd.arg(repo_root().join("scripts/breakers.py"))
