@@ -96,8 +96,13 @@ pub(crate) fn absolute_lexical(path: &Path) -> PathBuf {
     if is_lexically_normal(absolute.as_os_str().as_encoded_bytes()) {
         return absolute;
     }
+    rebuilt(&absolute)
+}
+
+/// `path` rebuilt from its components: `.` dropped, `..` taking back the element before it.
+fn rebuilt(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
-    for component in absolute.components() {
+    for component in path.components() {
         match component {
             Component::ParentDir => {
                 if !out.pop() {
@@ -159,21 +164,7 @@ mod tests {
 
     #[test]
     fn normal_paths_are_kept_as_they_are() {
-        let rebuilt = |p: &str| {
-            let mut out = PathBuf::new();
-            for component in Path::new(p).components() {
-                match component {
-                    Component::ParentDir => {
-                        if !out.pop() {
-                            out.push(component);
-                        }
-                    }
-                    Component::CurDir => {}
-                    other => out.push(other),
-                }
-            }
-            out
-        };
+        let rebuilt = |p: &str| rebuilt(Path::new(p));
         for p in [
             "/",
             "//",

@@ -158,6 +158,15 @@ struct Raw {
     no_emit: Option<bool>,
 }
 
+/// The value of the nearest file of `chain` that sets it; unknown when a base could not be read.
+fn nearest<T>(chain: &[Raw], unknown_base: bool, get: &dyn Fn(&Raw) -> Option<T>) -> Setting<T> {
+    match chain.iter().find_map(get) {
+        Some(v) => Setting::Set(v),
+        None if unknown_base => Setting::Unknown,
+        None => Setting::Unset,
+    }
+}
+
 fn read_tsconfig(dir: &Path, name: &str) -> Result<TsConfig, String> {
     let mut chain: Vec<Raw> = Vec::new();
     let mut unknown_base = false;
@@ -179,35 +188,9 @@ fn read_tsconfig(dir: &Path, name: &str) -> Result<TsConfig, String> {
         chain.push(raw);
     }
     // `chain[0]` is the file itself; the nearest definition wins.
-    let pick = |get: &dyn Fn(&Raw) -> Option<String>| -> Setting<String> {
-        for raw in &chain {
-            if let Some(v) = get(raw) {
-                return Setting::Set(v);
-            }
-        }
-        if unknown_base {
-            Setting::Unknown
-        } else {
-            Setting::Unset
-        }
-    };
-    let pick_list = |get: &dyn Fn(&Raw) -> Option<Vec<String>>| -> Setting<Vec<String>> {
-        for raw in &chain {
-            if let Some(v) = get(raw) {
-                return Setting::Set(v);
-            }
-        }
-        if unknown_base {
-            Setting::Unknown
-        } else {
-            Setting::Unset
-        }
-    };
-    let no_emit = match chain.iter().find_map(|r| r.no_emit) {
-        Some(v) => Setting::Set(v),
-        None if unknown_base => Setting::Unknown,
-        None => Setting::Unset,
-    };
+    let pick = |get: &dyn Fn(&Raw) -> Option<String>| nearest(&chain, unknown_base, get);
+    let pick_list = |get: &dyn Fn(&Raw) -> Option<Vec<String>>| nearest(&chain, unknown_base, get);
+    let no_emit = nearest(&chain, unknown_base, &|r: &Raw| r.no_emit);
     Ok(TsConfig {
         out_dir: pick(&|r| r.out_dir.as_ref().and_then(|p| join(&r.dir, p))),
         root_dir: pick(&|r| r.root_dir.as_ref().and_then(|p| join(&r.dir, p))),
