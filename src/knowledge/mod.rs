@@ -498,7 +498,7 @@ impl Knowledge {
     }
 
     /// Whether a manager installs into an environment it manages itself (`own_environment`:
-    /// poetry, pipenv, uv), which multi-stage does not carry.
+    /// poetry, pipenv, uv): multi-stage points it at its virtualenv or carries the project's `.venv`.
     pub fn has_own_environment(&self, manager: &str) -> bool {
         self.inner
             .commands
