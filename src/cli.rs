@@ -122,15 +122,9 @@ pub struct WalkArgs {
     pub exclude: Vec<String>,
 }
 
-/// `restage verify`.
-#[derive(Debug, Clone, Args)]
-pub struct VerifyArgs {
-    /// A Dockerfile, or a directory with one.
-    #[arg(default_value = ".")]
-    pub path: PathBuf,
-    /// Verify this Dockerfile as the rewrite instead of computing restage's.
-    #[arg(long, value_name = "FILE")]
-    pub against: Option<PathBuf>,
+/// What runs on each Dockerfile: the same flags for the fix command and `restage verify`.
+#[derive(Debug, Clone, Args, Default)]
+pub struct PipelineArgs {
     /// Run only these transforms (comma-separated ids).
     #[arg(long, value_delimiter = ',', value_name = "ID,...")]
     pub select: Option<Vec<String>>,
@@ -140,9 +134,22 @@ pub struct VerifyArgs {
     /// Also apply changes that rely on a guess (marked unsafe).
     #[arg(long)]
     pub unsafe_fixes: bool,
-    /// Build context (default: the Dockerfile's directory, or what compose says).
+    /// Build context for every Dockerfile (default: its directory, or what compose says).
     #[arg(long, value_name = "DIR")]
     pub context: Option<PathBuf>,
+}
+
+/// `restage verify`.
+#[derive(Debug, Clone, Args)]
+pub struct VerifyArgs {
+    /// A Dockerfile, or a directory with one.
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    /// Verify this Dockerfile as the rewrite instead of computing restage's.
+    #[arg(long, value_name = "FILE")]
+    pub against: Option<PathBuf>,
+    #[command(flatten)]
+    pub pipeline: PipelineArgs,
     /// Probe: publish PORT on 127.0.0.1 and GET PATH (default `/`) from both containers.
     #[arg(long, value_name = "PORT[/PATH]", conflicts_with = "run")]
     pub http: Option<String>,
@@ -227,18 +234,8 @@ pub struct FixArgs {
     /// Rewrite files in place (atomically).
     #[arg(long)]
     pub write: bool,
-    /// Run only these transforms (comma-separated ids).
-    #[arg(long, value_delimiter = ',', value_name = "ID,...")]
-    pub select: Option<Vec<String>>,
-    /// Do not run these transforms (comma-separated ids).
-    #[arg(long, value_delimiter = ',', value_name = "ID,...")]
-    pub ignore: Vec<String>,
-    /// Also apply changes that rely on a guess (marked unsafe).
-    #[arg(long)]
-    pub unsafe_fixes: bool,
-    /// Build context for every Dockerfile (default: its directory, or what compose says).
-    #[arg(long, value_name = "DIR")]
-    pub context: Option<PathBuf>,
+    #[command(flatten)]
+    pub pipeline: PipelineArgs,
     /// Worker threads (default: the number of CPUs).
     #[arg(short = 'j', long, value_name = "N")]
     pub jobs: Option<usize>,

@@ -12,7 +12,7 @@ use clap::Parser;
 use rayon::prelude::*;
 
 use crate::cli::{
-    Cli, ColorChoice, Command, ConfigArgs, FailLevel, FixArgs, OutputFormat, WalkArgs,
+    Cli, ColorChoice, Command, ConfigArgs, FailLevel, FixArgs, OutputFormat, PipelineArgs, WalkArgs,
 };
 use crate::config::{CliOptions, ConfigChoice, ConfigResolver, Settings};
 use crate::context::ContextReader;
@@ -180,7 +180,10 @@ fn files(
 ) -> Result<i32> {
     let args = FixArgs {
         paths,
-        context,
+        pipeline: PipelineArgs {
+            context,
+            ..PipelineArgs::default()
+        },
         config,
         walk,
         ..fix_defaults()
@@ -253,10 +256,7 @@ pub(crate) fn fix_defaults() -> FixArgs {
         stdin_filename: None,
         check: false,
         write: false,
-        select: None,
-        ignore: Vec::new(),
-        unsafe_fixes: false,
-        context: None,
+        pipeline: PipelineArgs::default(),
         jobs: None,
         color: ColorChoice::Never,
         quiet: false,
@@ -293,7 +293,7 @@ fn print_stdout(s: &str) -> Result<()> {
 }
 
 /// Checks the ids named on the command line against the registry.
-fn check_ids(args: &FixArgs) -> Result<()> {
+pub(crate) fn check_ids(args: &PipelineArgs) -> Result<()> {
     for id in args.select.iter().flatten().chain(&args.ignore) {
         if transforms::find(id).is_none() {
             bail!("unknown transform id `{id}` (see `restage list`)");
@@ -305,10 +305,10 @@ fn check_ids(args: &FixArgs) -> Result<()> {
 /// The resolver for the configuration the command line asks for.
 pub fn resolver(args: &FixArgs) -> Result<ConfigResolver> {
     let options = CliOptions {
-        select: args.select.clone(),
-        ignore: args.ignore.clone(),
-        unsafe_fixes: args.unsafe_fixes,
-        context: args.context.clone(),
+        select: args.pipeline.select.clone(),
+        ignore: args.pipeline.ignore.clone(),
+        unsafe_fixes: args.pipeline.unsafe_fixes,
+        context: args.pipeline.context.clone(),
         config: config_choice(&args.config),
         exclude: args.walk.exclude.clone(),
     };
@@ -550,7 +550,7 @@ pub(crate) struct Job<'a> {
 }
 
 fn fix(args: FixArgs) -> Result<i32> {
-    check_ids(&args)?;
+    check_ids(&args.pipeline)?;
     panic_for_test("run");
     let knowledge = KnowledgeCache::new()?;
     let resolver = std::sync::Arc::new(resolver(&args)?);

@@ -20,7 +20,7 @@ use super::{InstallStep, Probe, ProbeKind, Rebuild, Report, Request, render};
 use crate::cli::{EngineChoice, FixArgs, VerifyArgs, VerifyFormat};
 use crate::context::ContextReader;
 use crate::fsio::read_text;
-use crate::run::{KnowledgeCache, fix_defaults, resolver};
+use crate::run::{KnowledgeCache, check_ids, fix_defaults, resolver};
 use crate::transforms;
 
 /// The `[verify]` table of restage.toml.
@@ -108,19 +108,12 @@ fn prepare(args: &VerifyArgs) -> Result<Prepared, String> {
     let original_text = read_text(&dockerfile).map_err(|e| format!("{display}: {e}"))?;
     let fix_args = FixArgs {
         paths: vec![dockerfile.clone()],
-        select: args.select.clone(),
-        ignore: args.ignore.clone(),
-        unsafe_fixes: args.unsafe_fixes,
-        context: args.context.clone(),
+        pipeline: args.pipeline.clone(),
         quiet: true,
         config: args.config.clone(),
         ..fix_defaults()
     };
-    for id in fix_args.select.iter().flatten().chain(&fix_args.ignore) {
-        if transforms::find(id).is_none() {
-            return Err(format!("unknown transform id `{id}` (see `restage list`)"));
-        }
-    }
+    check_ids(&fix_args.pipeline).map_err(|e| format!("{e:#}"))?;
     let resolver = resolver(&fix_args).map_err(|e| format!("{e:#}"))?;
     let settings = resolver
         .settings_for(&dockerfile)
