@@ -2,7 +2,7 @@
 # the binary. Usage: docker run --rm -v "$PWD:/src" -w /src restage --check .
 FROM rust:1-bookworm AS build
 WORKDIR /src
-COPY Cargo.toml Cargo.lock ./
+COPY Cargo.toml Cargo.lock build.rs ./
 COPY src ./src
 COPY transforms ./transforms
 # Cargo.toml declares the benches and the e2e test target, so cargo wants their sources present.
