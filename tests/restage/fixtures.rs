@@ -68,35 +68,22 @@ fn check_case(id: &str, dir: &std::path::Path) {
     match &outcome {
         Err(e) => writeln!(snap, "refused: {e}").unwrap(),
         Ok(o) => {
-            for n in &o.applied {
-                writeln!(
-                    snap,
-                    "applied {}:{}-{}:{} {} ({}): {}\n    why: {}",
-                    n.line,
-                    n.column,
-                    n.end_line,
-                    n.end_column,
-                    n.transform,
-                    n.applicability,
-                    n.title,
-                    n.reason
-                )
-                .unwrap();
-            }
-            for n in &o.suggestions {
-                writeln!(
-                    snap,
-                    "not applied {}:{}-{}:{} {} ({}): {}\n    why: {}",
-                    n.line,
-                    n.column,
-                    n.end_line,
-                    n.end_column,
-                    n.transform,
-                    n.applicability,
-                    n.title,
-                    n.reason
-                )
-                .unwrap();
+            for (label, notes) in [("applied", &o.applied), ("not applied", &o.suggestions)] {
+                for n in notes {
+                    writeln!(
+                        snap,
+                        "{label} {}:{}-{}:{} {} ({}): {}\n    why: {}",
+                        n.line,
+                        n.column,
+                        n.end_line,
+                        n.end_column,
+                        n.transform,
+                        n.applicability,
+                        n.title,
+                        n.reason
+                    )
+                    .unwrap();
+                }
             }
             for w in &o.warnings {
                 writeln!(
