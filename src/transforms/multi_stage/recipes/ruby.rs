@@ -116,7 +116,12 @@ impl Recipe for Ruby {
         // lockfile frozen, before the first `bundle install`.
         if let Some(&first) = installs.first() {
             let mut settings: Vec<(&str, String)> = Vec::new();
-            if env.as_ref().is_some_and(|e| e.production) && !config.groups {
+            // A `.bundle/config` the context sends is copied over the app's own after the
+            // install, and would make Bundler look for the groups left out: keep them then.
+            let sends_bundle_config =
+                ctx.build.exists(".bundle/config") && !ctx.build.is_ignored(".bundle/config");
+            if env.as_ref().is_some_and(|e| e.production) && !config.groups && !sends_bundle_config
+            {
                 settings.push(("without", "development test".to_string()));
             }
             if !config.frozen
