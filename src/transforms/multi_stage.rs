@@ -1237,17 +1237,46 @@ fn short(cmd: &SimpleCommand) -> String {
     w.iter().take(3).cloned().collect::<Vec<_>>().join(" ")
 }
 
-/// `npm install -g X`, `yarn global add X`, `pnpm add -g X`.
+/// `npm install -g X`, `yarn global add X`, `pnpm add -g X`, with the global flag anywhere on
+/// the line (`npm -g install X`, `npm --location=global i X`) and npm's abbreviations of
+/// `install`.
 fn is_global_install(words: &[String]) -> bool {
     let w: Vec<&str> = words.iter().map(String::as_str).collect();
-    match w.as_slice() {
-        ["npm", "install" | "i" | "add", rest @ ..] => {
-            rest.iter().any(|a| *a == "-g" || *a == "--global")
+    let Some((&program, args)) = w.split_first() else {
+        return false;
+    };
+    let global = || {
+        args.iter().enumerate().any(|(i, a)| {
+            matches!(
+                *a,
+                "-g" | "--global" | "--global=true" | "--location=global"
+            ) || (*a == "--location" && args.get(i + 1) == Some(&"global"))
+        })
+    };
+    // The words that are not flags, in order: the subcommand first.
+    let mut plain = args.iter().filter(|a| !a.starts_with('-'));
+    match program {
+        "npm" => {
+            matches!(
+                plain.next(),
+                Some(
+                    &("install"
+                        | "i"
+                        | "in"
+                        | "ins"
+                        | "inst"
+                        | "insta"
+                        | "instal"
+                        | "isnt"
+                        | "isnta"
+                        | "isntal"
+                        | "isntall"
+                        | "add")
+                )
+            ) && global()
         }
-        ["yarn", "global", "add", ..] => true,
-        ["pnpm", "add" | "install" | "i", rest @ ..] => {
-            rest.iter().any(|a| *a == "-g" || *a == "--global")
-        }
+        "pnpm" => matches!(plain.next(), Some(&("add" | "install" | "i"))) && global(),
+        "yarn" => plain.next() == Some(&"global") && plain.next() == Some(&"add"),
         _ => false,
     }
 }
