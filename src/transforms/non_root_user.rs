@@ -249,7 +249,7 @@ fn plan(doc: &Document, ctx: &Context) -> Verdict {
     }
 
     let mut unsafe_reasons: Vec<String> = Vec::new();
-    if let Some(why) = root_home(doc, &chain, &start) {
+    if let Some(why) = root_home(doc, &chain, &start).or_else(|| root_home_builds(doc, &chain)) {
         return refuse(anchor, why);
     }
     if root_user.is_some() {
@@ -1052,6 +1052,147 @@ fn root_home(doc: &Document, chain: &[&Stage], start: &StartCommand) -> Option<S
                 )
             })
         })
+}
+
+/// Programs a RUN may run in root's home without leaving anything there for the app: removing
+/// caches, printing, shell built-ins.
+const HOME_NEUTRAL: &[&str] = &[
+    "rm", "ls", "echo", "printf", "cat", "true", ":", "set", "export", "cd", "pwd", "test", "[",
+    "apt-get", "apt", "apk", "dpkg", "yum", "dnf", "ldconfig", "sleep",
+];
+
+/// Programs whose path arguments name what they create (a clone, a download, a copy, an
+/// environment): one under root's home puts the app's files or tools where a non-root user
+/// cannot reach them.
+const HOME_WRITERS: &[&str] = &[
+    "git",
+    "wget",
+    "curl",
+    "mkdir",
+    "cp",
+    "mv",
+    "ln",
+    "tar",
+    "unzip",
+    "install",
+    "virtualenv",
+    "pip",
+    "pip3",
+    "python",
+    "python3",
+    "npm",
+    "yarn",
+    "pnpm",
+    "go",
+    "cargo",
+    "gem",
+    "bundle",
+];
+
+/// Why the final stage cannot run as another user because its build put things in root's home
+/// without WORKDIR or the start command saying so: an ENV puts a directory there on PATH (a
+/// toolchain installed for root: rustup, nvm, `pip install --user`'s scripts), `pip install
+/// --user` installs the app's packages into /root/.local, where another user's Python does not
+/// look, or a RUN clones, downloads or creates files there (`cd ~ && git clone ...`).
+fn root_home_builds(doc: &Document, chain: &[&Stage]) -> Option<String> {
+    let instructions = doc.instructions();
+    // `~` and $HOME are root's home unless the chain sets HOME elsewhere.
+    let home_at = |ix: usize| variable_at(doc, chain, ix, "HOME");
+    let advice = "/root is root's home directory (mode 0700 on Debian, Ubuntu and Alpine images), so a non-root user could not use what is there. Install it outside /root (for example under /usr/local or /opt), then run restage again";
+    for ix in chain_body(chain) {
+        let ins = &instructions[ix];
+        let line = analysis::line_of(doc, ix);
+        let home_is_root = home_at(ix).is_none_or(|h| in_root_home(&analysis::normalize(&h)));
+        let under_home = |w: &str| {
+            let w = w.trim_matches(|c| c == '"' || c == '\'');
+            if home_is_root
+                && (w == "~"
+                    || w.starts_with("~/")
+                    || ["$HOME", "${HOME}"]
+                        .iter()
+                        .any(|h| w == *h || w.starts_with(&format!("{h}/"))))
+            {
+                return true;
+            }
+            w.starts_with("/root") && in_root_home(&analysis::normalize(w))
+        };
+        match ins.kind {
+            Kind::Env => {
+                for d in analysis::declarations(doc, ins) {
+                    let value = d.value.unwrap_or_default();
+                    if d.name == "PATH"
+                        && let Some(dir) = value.split(':').find(|c| under_home(c))
+                    {
+                        return Some(format!(
+                            "the ENV at line {line} puts {dir} on PATH, under root's home: {advice}"
+                        ));
+                    }
+                }
+            }
+            Kind::Run => {
+                let Some(commands) = analysis::commands(doc, ins) else {
+                    continue;
+                };
+                let pip_user = variable_at(doc, chain, ix, "PIP_USER").is_some_and(|v| {
+                    matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on")
+                });
+                let user_base_elsewhere =
+                    variable_at(doc, chain, ix, "PYTHONUSERBASE").is_some_and(|b| !under_home(&b));
+                let mut in_home = false;
+                for cmd in commands.iter() {
+                    let words = cmd.program_words();
+                    let Some((program, args)) = words.split_first() else {
+                        continue;
+                    };
+                    let name = program.rsplit('/').next().unwrap_or(program);
+                    if name == "cd" {
+                        in_home = match args {
+                            [] => home_is_root,
+                            [dir]
+                                if dir.starts_with('/')
+                                    || dir.starts_with('~')
+                                    || dir.starts_with('$') =>
+                            {
+                                under_home(dir)
+                            }
+                            _ => in_home,
+                        };
+                        continue;
+                    }
+                    let is_pip = name.starts_with("pip")
+                        || (name.starts_with("python")
+                            && args.windows(2).any(|w| w[0] == "-m" && w[1] == "pip"));
+                    if is_pip
+                        && args.iter().any(|a| a == "install")
+                        && (args.iter().any(|a| a == "--user") || pip_user)
+                        && !user_base_elsewhere
+                        && home_is_root
+                    {
+                        return Some(format!(
+                            "the RUN at line {line} runs `{}`, which installs the packages into /root/.local, where the Python of another user does not look: {advice}",
+                            words.join(" ")
+                        ));
+                    }
+                    if in_home && !HOME_NEUTRAL.contains(&name) {
+                        return Some(format!(
+                            "the RUN at line {line} runs `{}` in root's home: {advice}",
+                            words.join(" ")
+                        ));
+                    }
+                    if HOME_WRITERS.contains(&name)
+                        && let Some(w) = args.iter().find(|a| under_home(a))
+                    {
+                        return Some(format!(
+                            "the RUN at line {line} runs `{}`, which writes {w}, under root's home: {advice}",
+                            words.join(" ")
+                        ));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// What the app writes into its own tree, from the writers (users.toml `[[writer]]`) the build
