@@ -214,6 +214,7 @@ struct Inner {
     apt: Packages,
     apk: Packages,
     droppers: Vec<(String, Vec<String>)>,
+    root_programs: Vec<(String, String)>,
     writers: Vec<Writer>,
     wrappers: Vec<String>,
     toolchains: Vec<(String, Option<String>)>,
@@ -364,6 +365,11 @@ impl Knowledge {
                     .privilege_dropper
                     .iter()
                     .map(|d| (d.program.clone(), d.requires.clone()))
+                    .collect(),
+                root_programs: layer
+                    .root_program
+                    .iter()
+                    .map(|r| (r.program.clone(), r.note.clone()))
                     .collect(),
                 writers,
                 wrappers: layer.wrapper.iter().map(|w| w.program.clone()).collect(),
@@ -540,6 +546,20 @@ impl Knowledge {
         ok.then(|| PrivilegeDropper {
             program: name.clone(),
         })
+    }
+
+    /// Why `program` (a path or a bare name) needs root when the container starts, when it is a
+    /// `[[root_program]]` (a name ending in `*` matches names it begins: `php-fpm*`).
+    pub fn root_program(&self, program: &str) -> Option<&str> {
+        let name = program.rsplit('/').next()?;
+        self.inner
+            .root_programs
+            .iter()
+            .find(|(p, _)| match p.strip_suffix('*') {
+                Some(prefix) => name.starts_with(prefix),
+                None => p == name,
+            })
+            .map(|(_, note)| note.as_str())
     }
 
     /// The directories of the default PATH of the runtime images multi-stage writes, in order

@@ -45,6 +45,8 @@ pub(crate) struct Layer {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub privilege_dropper: Vec<DropperDef>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub root_program: Vec<RootProgramDef>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub writer: Vec<WriterDef>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub wrapper: Vec<WrapperDef>,
@@ -480,6 +482,15 @@ pub(crate) struct DropperDef {
     pub requires: Vec<String>,
 }
 
+/// A program that needs root when the container starts (a system daemon, a service manager, a
+/// command that changes the system): a start command that runs one keeps root.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RootProgramDef {
+    pub program: String,
+    pub note: String,
+}
+
 /// A program a start command runs to start another one (an init process, a shell, `env`).
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -584,7 +595,7 @@ impl Layer {
     }
 
     /// Merges `over` on top of `self`: keyed entries (ecosystem, manager, family, suite, user,
-    /// privilege_dropper, writer, wrapper, toolchain) replace the entry with the same key; ordered entries (launcher, command,
+    /// privilege_dropper, root_program, writer, wrapper, toolchain) replace the entry with the same key; ordered entries (launcher, command,
     /// mirror, mapping, create, self_managed) and new families go first so they win.
     pub fn merge(&mut self, over: Layer) {
         prepend(&mut self.launcher, over.launcher);
@@ -629,6 +640,12 @@ impl Layer {
             &mut self.privilege_dropper,
             over.privilege_dropper,
             |d| d.program.clone(),
+            false,
+        );
+        replace_by_key(
+            &mut self.root_program,
+            over.root_program,
+            |r| r.program.clone(),
             false,
         );
         replace_by_key(

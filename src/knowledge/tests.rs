@@ -628,6 +628,13 @@ fn packages_and_privilege_droppers() {
             .is_none()
     );
     assert!(k.privilege_dropper(&["node", "server.js"]).is_none());
+
+    // Programs that need root at start: by base name, and `*` entries by prefix.
+    assert!(k.root_program("/usr/bin/supervisord").is_some());
+    assert!(k.root_program("cron").is_some());
+    assert!(k.root_program("php-fpm8.2").is_some());
+    assert!(k.root_program("node").is_none());
+    assert!(k.root_program("service.py").is_none());
     assert!(k.is_self_managed_image(&ImageRef::parse("postgres:16").expect("valid")));
     assert!(k.is_self_managed_image(&ImageRef::parse("docker.io/library/mysql:8").expect("valid")));
     assert!(!k.is_self_managed_image(&ImageRef::parse("node:20").expect("valid")));

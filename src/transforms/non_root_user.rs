@@ -225,6 +225,22 @@ fn plan(doc: &Document, ctx: &Context) -> Verdict {
     if start.parts().any(|p| has_privilege_dropper(ctx, &p.words)) {
         return Verdict::Nothing;
     }
+    if let Some((ix, program, note)) = start.parts().find_map(|p| {
+        p.words.iter().find_map(|w| {
+            ctx.knowledge
+                .root_program(w)
+                .map(|note| (p.index, w.clone(), note))
+        })
+    }) {
+        return refuse(
+            anchor,
+            format!(
+                "the {} (line {}) runs `{program}`, which needs root: {note}. Configure it to run as another user (or start it through a privilege dropper such as gosu), then run restage again",
+                instructions[ix].kind,
+                analysis::line_of(doc, ix)
+            ),
+        );
+    }
 
     let who = match choose_user(doc, &chain, &info, &reference) {
         Ok(who) => who,
