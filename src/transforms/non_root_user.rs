@@ -274,6 +274,12 @@ fn plan(doc: &Document, ctx: &Context) -> Verdict {
                 .into(),
         );
     }
+    if start.parts().next().is_none() {
+        unsafe_reasons.push(
+            "the image has no CMD or ENTRYPOINT of its own, so what runs in it is chosen at `docker run` (a shell, a build, a tool), and restage cannot tell whether that needs root or writes where root owns"
+                .into(),
+        );
+    }
     let port_notes = privileged_ports(doc, &chain);
     if let Some(tool) = start.toolchain(ctx.knowledge) {
         unsafe_reasons.push(format!(
