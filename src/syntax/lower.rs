@@ -160,7 +160,55 @@ pub fn parse(text: &str) -> Result<Document, SyntaxError> {
         doc.by_kind[k].push(i);
     }
     check_trailing_escaped_escape(&doc)?;
+    check_unclosed_heredoc(&doc, bom)?;
     Ok(doc)
+}
+
+/// A here-document whose terminator never comes runs to the end of the file: the parser reads
+/// `RUN <<EOF` on the last line as a plain command, but anything written after it would become
+/// the heredoc's body. Such a file is left alone rather than edited into another meaning.
+fn check_unclosed_heredoc(doc: &Document, bom: usize) -> Result<(), SyntaxError> {
+    let Some(last) = doc.instructions.last() else {
+        return Ok(());
+    };
+    // The parser reads `RUN <<EOF` on the last line as a shell command, not as a heredoc.
+    if !matches!(last.kind, Kind::Run | Kind::Copy | Kind::Add)
+        || !doc.text[last.extent.clone()].contains("<<")
+    {
+        return Ok(());
+    }
+    let from = line_start(&doc.text, last.extent.start);
+    let text = &doc.text[from.max(bom)..];
+    let mut pending: std::collections::VecDeque<(String, bool)> = Default::default();
+    let mut first = true;
+    for raw in text.split('\n') {
+        let l = raw.strip_suffix('\r').unwrap_or(raw);
+        if let Some((word, tabs)) = pending.front() {
+            let candidate = if *tabs { l.trim_start_matches('\t') } else { l };
+            if candidate == word {
+                pending.pop_front();
+            }
+            continue;
+        }
+        if first || !l.trim_start().starts_with('#') {
+            pending.extend(heredoc_markers(l));
+        }
+        first = false;
+    }
+    match pending.front() {
+        None => Ok(()),
+        Some((word, _)) => {
+            let (line, column) = doc.line_col(last.keyword.start);
+            Err(SyntaxError {
+                kind: SyntaxErrorKind::Unsupported,
+                message: format!(
+                    "here-document `{word}` is not closed: no `{word}` line before the end of the file"
+                ),
+                line,
+                column,
+            })
+        }
+    }
 }
 
 /// `parse-dockerfile` reads a line ending in an escaped escape character (`ENV C foo\\`) as a
