@@ -274,6 +274,17 @@ fn plan(doc: &Document, ctx: &Context) -> Verdict {
                 .into(),
         );
     }
+    if let Some((part, at)) = start.program(ctx.knowledge) {
+        let program = &part.words[at];
+        let base = start::base_name(program).to_ascii_lowercase();
+        if base.ends_with(".sh") || base.ends_with(".bash") {
+            unsafe_reasons.push(format!(
+                "the {} (line {}) runs `{program}`, a script restage does not read: start scripts often start daemons or prepare files as root before the app",
+                instructions[part.index].kind,
+                analysis::line_of(doc, part.index)
+            ));
+        }
+    }
     if start.parts().next().is_none() {
         unsafe_reasons.push(
             "the image has no CMD or ENTRYPOINT of its own, so what runs in it is chosen at `docker run` (a shell, a build, a tool), and restage cannot tell whether that needs root or writes where root owns"
@@ -1868,8 +1879,18 @@ mod tests {
             assert_eq!(cs[0].applicability, Applicability::DisplayOnly, "{text}");
             assert!(cs[0].edits.is_empty());
         }
-        // A start script in CMD (no ENTRYPOINT) is the app itself, not an entrypoint.
+        // A start script in CMD (no ENTRYPOINT) is not an entrypoint that drops privileges, but
+        // restage cannot read it either (it may start daemons as root): unsafe, not refused.
         let cmd = "FROM node:20-slim\nCOPY . /app\nCMD [\"/app/start.sh\"]\n";
+        let cs = changes(cmd, UserStyle::Numeric);
+        assert_eq!(cs[0].applicability, Applicability::Unsafe);
+        assert!(
+            cs[0]
+                .reason
+                .contains("runs `/app/start.sh`, a script restage does not read")
+        );
+        // A program that is not a script is read as the app.
+        let cmd = "FROM node:20-slim\nCOPY . /app\nCMD [\"node\", \"/app/start.js\"]\n";
         assert_eq!(
             changes(cmd, UserStyle::Numeric)[0].applicability,
             Applicability::Safe
