@@ -580,6 +580,26 @@ impl Knowledge {
         contains(self.inner.runtime_stage.neutral.as_deref(), program)
     }
 
+    /// Whether the command `words` only cleans or configures the package managers' caches of
+    /// the build (ecosystems.toml `[runtime_stage] build_cleanup`, matched as leading words:
+    /// `npm cache clean --force`): it leaves nothing the runtime needs, and stays in the build.
+    pub fn is_build_cleanup(&self, words: &[String]) -> bool {
+        let program = words.first().map(|p| p.rsplit('/').next().unwrap_or(p));
+        self.inner
+            .runtime_stage
+            .build_cleanup
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .any(|entry| {
+                let mut want = entry.split_whitespace();
+                want.next() == program
+                    && want
+                        .enumerate()
+                        .all(|(i, w)| words.get(i + 1).map(String::as_str) == Some(w))
+            })
+    }
+
     /// Whether `program` (a bare name) starts another program rather than being the app: an
     /// init process, a shell, `env`, `exec` (ecosystems.toml `[[wrapper]]`).
     pub fn is_wrapper(&self, program: &str) -> bool {

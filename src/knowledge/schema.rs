@@ -567,6 +567,8 @@ pub(crate) struct RuntimeStageDef {
     pub prep: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub neutral: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build_cleanup: Option<Vec<String>>,
 }
 
 /// `"libpq-dev" = ["libpq5"]` (the same names on every Debian suite) or
@@ -633,6 +635,7 @@ impl Layer {
             base.path = r.path.or(base.path.take());
             base.prep = r.prep.or(base.prep.take());
             base.neutral = r.neutral.or(base.neutral.take());
+            base.build_cleanup = r.build_cleanup.or(base.build_cleanup.take());
         }
         prepend(&mut self.create, over.create);
         prepend(&mut self.self_managed, over.self_managed);

@@ -185,6 +185,10 @@ pub struct CommandFacts {
     pub binaries: Vec<String>,
     /// `CGO_ENABLED=0` is set for it.
     pub cgo_disabled: bool,
+    /// The package.json script a `npm run X` / `yarn X` / `pnpm X` runs, when its name is not
+    /// one of the manager's build scripts (`build`, `compile`, ...): what it does is only known
+    /// from its text.
+    pub run_script: Option<String>,
 }
 
 /// Classifies a simple command with the knowledge files; `None` when it is not recognised.
@@ -207,6 +211,9 @@ pub fn classify(ctx: &Context, cmd: &SimpleCommand) -> Option<CommandFacts> {
     }
     if m.kind == CommandKind::DependencyInstall {
         f.install = Some((manager.clone(), m.production));
+    }
+    if m.kind == CommandKind::RunScript {
+        f.run_script = m.script.clone();
     }
     if m.kind == CommandKind::Build && !cmd.expands {
         match manager.as_str() {

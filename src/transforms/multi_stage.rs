@@ -1122,6 +1122,9 @@ fn run_facts(
             continue;
         }
         f.prep_only = false;
+        if ctx.knowledge.is_build_cleanup(words) {
+            continue;
+        }
         if let Some(pkgs) = os_packages(words) {
             f.packages.extend(
                 pkgs.installs
@@ -1145,6 +1148,12 @@ fn run_facts(
             continue;
         }
         if let Some(m) = facts::classify(ctx, cmd) {
+            if let Some(script) = &m.run_script
+                && let Err(why) = script_stays_in_app(ctx, script, 0)
+            {
+                f.unknown = Some(format!("runs `{}`, {why}", words.join(" ")));
+                continue;
+            }
             f.builds = true;
             f.tool_commands += 1;
             if m.pip {
@@ -1230,6 +1239,50 @@ fn removal(runs: &[(usize, RunFacts)], run_pos: usize, p: &OsPackage) -> Option<
                 .any(|(n, cmd)| names(n) && (offset > 0 || *cmd > p.command))
                 .then_some(offset > 0)
         })
+}
+
+/// Whether the package.json script `name` only runs commands restage recognises (builds and
+/// installs, which write into the application directory, and commands that leave nothing
+/// behind, like `rm` and `echo`), following `npm run` of other scripts a few levels deep. The
+/// reason otherwise.
+fn script_stays_in_app(ctx: &Context, name: &str, depth: usize) -> Result<(), String> {
+    let Some(package) = &ctx.build.package_json else {
+        return Err(format!(
+            "and restage cannot read package.json, so it cannot tell what the script `{name}` writes"
+        ));
+    };
+    let Some(text) = package.script(name) else {
+        return Err(format!("and package.json has no script `{name}`"));
+    };
+    let unread = || {
+        format!(
+            "and restage does not recognise what the package.json script `{name}` runs (`{text}`)"
+        )
+    };
+    let commands = crate::shell::split(text, 0, '\\').ok_or_else(unread)?;
+    for cmd in &commands {
+        let words = cmd.program_words();
+        let Some(program) = words.first().map(String::as_str) else {
+            continue;
+        };
+        // `rm` of the script's own output and `echo` leave nothing outside the app; preparing
+        // a path (`mkdir`, `chown`), which a RUN's replay would repeat, is hidden in a script.
+        if ctx.knowledge.is_runtime_neutral(program) || ctx.knowledge.is_build_cleanup(words) {
+            continue;
+        }
+        if is_global_install(words) {
+            return Err(unread());
+        }
+        match facts::classify(ctx, cmd) {
+            Some(m) => match &m.run_script {
+                Some(inner) if depth < 3 => script_stays_in_app(ctx, inner, depth + 1)?,
+                Some(_) => return Err(unread()),
+                None => {}
+            },
+            None => return Err(unread()),
+        }
+    }
+    Ok(())
 }
 
 fn short(cmd: &SimpleCommand) -> String {
