@@ -89,6 +89,7 @@ const IMAGES: &[&str] = &[
     "golang",
     "golang:1",
     "golang:1.5",
+    "golang:1.7.1",
     "golang:1.23rc1",
     "golang:1.22-alpine3.19",
     "golang:1.22-alpine",
@@ -138,6 +139,9 @@ const IMAGES: &[&str] = &[
     "mcr.microsoft.com/dotnet/runtime:6.0",
     // ruby, php
     "ruby:3.3",
+    "ruby:2.4.2",
+    "ruby:2.6.3",
+    "ruby",
     "ruby:3.3-bookworm",
     "ruby:3.3-slim",
     "ruby:3.3-alpine",
@@ -1010,6 +1014,34 @@ fn runtime_libraries_are_named_per_debian_suite() {
         PackageClass::DevUnresolved {
             suite: Some("noble".into())
         }
+    );
+    // Entries checked on bullseye to trixie only: the older suites are not guessed.
+    assert_eq!(dev(&k, "libaio-dev", &on("bookworm")), libs(&["libaio1"]));
+    assert_eq!(dev(&k, "libaio-dev", &on("trixie")), libs(&["libaio1t64"]));
+    assert_eq!(
+        dev(&k, "libaio-dev", &on("stretch")),
+        PackageClass::DevUnresolved {
+            suite: Some("stretch".into())
+        }
+    );
+    assert_eq!(
+        dev(&k, "freetds-dev", &on("bullseye")),
+        libs(&["libct4", "libsybdb5"])
+    );
+    // Provided-only names map to what their provider installs.
+    assert_eq!(dev(&k, "libxslt-dev", &on("trixie")), libs(&["libxslt1.1"]));
+    assert_eq!(
+        dev(&k, "libidn11-dev", &on("bullseye")),
+        libs(&["libidn11"])
+    );
+    assert_eq!(
+        dev(&k, "libidn11-dev", &on("bookworm")),
+        libs(&["libidn12"])
+    );
+    // A name no package provides on the suite stays unknown.
+    assert_eq!(
+        dev(&k, "libmysqlclient-dev", &on("bookworm")),
+        PackageClass::DevUnknown
     );
     // Headers of the distribution's Python are build-only.
     assert_eq!(
