@@ -1428,3 +1428,39 @@ fn built_in_files_read_at_build_time_are_what_toml_reads() {
         assert!(format!("{fast:?}").contains("span: "), "{name}: spans kept");
     }
 }
+
+#[test]
+fn image_env_is_built_in_knowledge() {
+    let k = k();
+    let env = |image: &str| {
+        k.image(&ImageRef::parse(image).expect("valid"))
+            .map(|i| i.env)
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        env("golang:1.22").get("GOPATH").map(String::as_str),
+        Some("/go")
+    );
+    assert_eq!(
+        env("golang:1.8-alpine3.6")
+            .get("GOPATH")
+            .map(String::as_str),
+        Some("/go")
+    );
+    assert!(env("python:3.12").is_empty());
+    assert_eq!(
+        Knowledge::builtin_image_env(&ImageRef::parse("golang").expect("valid"), "GOPATH")
+            .as_deref(),
+        Some("/go")
+    );
+    let err = k
+        .with_overrides_from_config(
+            "[[knowledge.family]]\nname = \"tools\"\nrepositories = [\"corp/tools\"]\nenv = { GOPATH = \"/srv/go\" }\n",
+            "restage.toml",
+        )
+        .expect_err("env cannot be overridden");
+    assert_eq!(
+        format!("{err:#}"),
+        "restage.toml:4:18: family `tools`: `env` (GOPATH) is built-in knowledge only and cannot be overridden"
+    );
+}

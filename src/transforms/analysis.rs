@@ -110,8 +110,10 @@ pub fn workdir_resolution(doc: &Document, stage: &Stage, index: usize) -> Resolu
 /// The value of variable `name` at instruction `index` of `stage`, by Docker's rules: the last
 /// ENV of the stage before it that sets the name (ENV wins over ARG), else the last ARG of the
 /// stage that declares it, with its default or the default of the global ARG (before the first
-/// FROM) of that name. `None` when nothing in the file gives it a value (the base image's ENV,
-/// an ARG without a default) or the value uses shell syntax restage does not read.
+/// FROM) of that name, else the ENV the base image sets when the knowledge files know it
+/// (`GOPATH` of the golang images). `None` when nothing gives it a value (an ARG without a
+/// default, an image ENV restage does not know) or the value uses shell syntax restage does not
+/// read.
 pub fn variable_at(
     doc: &Document,
     stage: &Stage,
@@ -174,7 +176,30 @@ pub fn variable_at(
             });
         }
     }
-    None
+    image_env(doc, stage, name).map(|value| Resolution {
+        value,
+        arg_defaults: Vec::new(),
+    })
+}
+
+/// The ENV `name` the stage's base image sets, from the knowledge files; `None` for a stage
+/// built on another stage, an image reference with a variable, or an unknown image or name.
+fn image_env(doc: &Document, stage: &Stage, name: &str) -> Option<String> {
+    let image = stage.image.value.as_str();
+    if image.contains('$') {
+        return None;
+    }
+    // `FROM build` names an earlier stage, not an image.
+    let earlier_stage = doc.stages()[..stage.index].iter().any(|s| {
+        s.alias
+            .as_ref()
+            .is_some_and(|a| a.value.eq_ignore_ascii_case(image))
+    });
+    if earlier_stage {
+        return None;
+    }
+    let r = crate::knowledge::ImageRef::parse(image)?;
+    crate::knowledge::Knowledge::builtin_image_env(&r, name)
 }
 
 /// The last declaration of `name` by a global ARG (before the first FROM).
@@ -716,6 +741,45 @@ mod tests {
         );
         // An unterminated quote is not guessed at.
         assert_eq!(workdir_at(&doc, st, 6), Workdir::Unknown);
+    }
+
+    #[test]
+    fn workdir_from_the_base_images_env() {
+        // golang images set GOPATH=/go (images.toml); the file's own ENV or ARG wins.
+        let doc = parse(concat!(
+            "FROM golang:1.22 AS golang\n",
+            "WORKDIR $GOPATH/src/example.com/app\n",
+            "COPY . ${GOPATH}/src/example.com/tool/\n",
+            "ENV GOPATH=/work\n",
+            "WORKDIR $GOPATH/src\n",
+            "FROM golang\n",
+            "WORKDIR $GOPATH/src\n",
+            "FROM golang:1.22\n",
+            "ARG GOPATH\n",
+            "WORKDIR $GOPATH/src\n",
+            "FROM python:3.12\n",
+            "WORKDIR $GOPATH/src\n",
+        ))
+        .unwrap();
+        let stages = doc.stages();
+        let st = &stages[0];
+        let r = workdir_resolution(&doc, st, 2);
+        assert_eq!(r.value, Workdir::Known("/go/src/example.com/app".into()));
+        assert!(
+            r.arg_defaults.is_empty(),
+            "an image ENV is no build argument"
+        );
+        assert_eq!(
+            resolved_destination(&doc, st, 2).as_deref(),
+            Some("/go/src/example.com/tool")
+        );
+        assert_eq!(workdir_at(&doc, st, 5), Workdir::Known("/work/src".into()));
+        // `FROM golang` names the stage above, not the image.
+        assert_eq!(workdir_at(&doc, &stages[1], 7), Workdir::Unknown);
+        // An ARG without a default: a build argument restage cannot read.
+        assert_eq!(workdir_at(&doc, &stages[2], 11), Workdir::Unknown);
+        // An image whose ENV the knowledge files do not name.
+        assert_eq!(workdir_at(&doc, &stages[3], 12), Workdir::Unknown);
     }
 
     #[test]

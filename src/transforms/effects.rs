@@ -259,9 +259,9 @@ fn run(
 
 /// `cmd` with its `$NAME` / `${NAME}` references replaced by the values the stage's ENV
 /// instructions give them (`ENV APP_HOME /app` then `RUN mkdir $APP_HOME`); `None` when it has
-/// none, uses a command substitution, or names a variable only an ARG (a build argument) or the
-/// base image sets.
-fn expand_env(
+/// none, uses a command substitution, or names a variable only an ARG (a build argument) or a
+/// base-image ENV the knowledge files do not know sets.
+pub(crate) fn expand_env(
     doc: &Document,
     stage: &Stage,
     index: usize,

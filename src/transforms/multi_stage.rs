@@ -1144,7 +1144,17 @@ fn run_facts(
             ));
             continue;
         }
-        if let Some(m) = facts::classify(ctx, cmd) {
+        // `go build -o $GOPATH/bin/app`: a build command is read with the stage's ENV (and the
+        // image's, `GOPATH` of the golang images) expanded, as the shell will see it.
+        // A value with blanks would be split by the shell: not read as one word.
+        let expanded = effects::expand_env(doc, stage, ix, cmd).filter(|e| {
+            cmd.words
+                .iter()
+                .zip(&e.words)
+                .all(|(w, x)| !w.contains('$') || !x.contains(char::is_whitespace))
+        });
+        let build_cmd = expanded.as_ref().unwrap_or(cmd);
+        if let Some(m) = facts::classify(ctx, build_cmd) {
             f.builds = true;
             f.tool_commands += 1;
             if m.pip {
@@ -1170,7 +1180,9 @@ fn run_facts(
                 });
             }
             // Go without `-o FILE`: named and placed by Go's rules.
-            for out in go_outputs::produced(doc, stage, ix, ctx, cmd, cwd.as_deref(), inherited) {
+            for out in
+                go_outputs::produced(doc, stage, ix, ctx, build_cmd, cwd.as_deref(), inherited)
+            {
                 f.binaries.push(Binary {
                     path: out.path,
                     static_link,
