@@ -49,6 +49,7 @@ const CASE_TESTS: &[(&str, &str)] = &[
     ("go_build_no_o", "go-build-no-o"),
     ("go_cgo", "go-cgo"),
     ("go_data_workdir", "go-data-workdir"),
+    ("go_gopath_workdir", "go-gopath-workdir"),
     ("go_http", "go-http"),
     ("go_install", "go-install"),
     ("java_config", "java-config"),
