@@ -66,6 +66,18 @@ pub fn workdir_at(doc: &Document, stage: &Stage, index: usize) -> Workdir {
 /// [`workdir_at`], also resolving variables from ARG defaults (by Docker's scoping: an ARG of
 /// the stage, with its own default or that of the global ARG it re-declares), and saying so.
 pub fn workdir_resolution(doc: &Document, stage: &Stage, index: usize) -> Resolution<Workdir> {
+    workdir_resolution_under(doc, stage, index, None)
+}
+
+/// [`workdir_resolution`] for a stage whose base image's working directory is `inherited`
+/// (`/` for an image that sets none): a relative WORKDIR before any absolute one is joined to
+/// it, as BuildKit does, instead of being unknown.
+pub fn workdir_resolution_under(
+    doc: &Document,
+    stage: &Stage,
+    index: usize,
+    inherited: Option<&str>,
+) -> Resolution<Workdir> {
     let mut wd = Workdir::Inherited;
     let mut arg_defaults = Vec::new();
     for &ix in doc.indices_of(Kind::Workdir, stage.instructions.start..index) {
@@ -91,9 +103,10 @@ pub fn workdir_resolution(doc: &Document, stage: &Stage, index: usize) -> Resolu
         } else if path.is_empty() {
             Workdir::Unknown
         } else {
-            match &wd {
-                Workdir::Known(base) => Workdir::Known(join(base, &path)),
-                // Relative to an unknown or inherited directory.
+            match (&wd, inherited) {
+                (Workdir::Known(base), _) => Workdir::Known(join(base, &path)),
+                (Workdir::Inherited, Some(base)) => Workdir::Known(join(base, &path)),
+                // Relative to an unknown directory, or to the image's when it is not known.
                 _ => Workdir::Unknown,
             }
         };
@@ -741,6 +754,19 @@ mod tests {
         );
         // An unterminated quote is not guessed at.
         assert_eq!(workdir_at(&doc, st, 6), Workdir::Unknown);
+    }
+
+    #[test]
+    fn relative_workdir_under_the_images_own() {
+        let doc =
+            parse("FROM python:3.12\nWORKDIR srv/app\nWORKDIR ../web\nCOPY . static/\n").unwrap();
+        let st = &doc.stages()[0];
+        // Without the image's directory, a relative WORKDIR is not known.
+        assert_eq!(workdir_at(&doc, st, 3), Workdir::Unknown);
+        let under = |i: usize, base: &str| workdir_resolution_under(&doc, st, i, Some(base)).value;
+        assert_eq!(under(2, "/"), Workdir::Known("/srv/app".into()));
+        assert_eq!(under(3, "/"), Workdir::Known("/srv/web".into()));
+        assert_eq!(under(3, "/go"), Workdir::Known("/go/srv/web".into()));
     }
 
     #[test]

@@ -235,8 +235,8 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
         ));
     }
     let end = stage.instructions.end;
-    let resolved = analysis::workdir_resolution(doc, stage, end);
     let inherited = recipe.inherited_workdir();
+    let resolved = analysis::workdir_resolution_under(doc, stage, end, Some(inherited));
     let own_workdir = matches!(resolved.value, Workdir::Known(_));
     let workdir = match resolved.value.clone() {
         Workdir::Known(w) => w,
