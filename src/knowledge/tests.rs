@@ -140,6 +140,7 @@ const IMAGES: &[&str] = &[
     // ruby, php
     "ruby:3.3",
     "ruby:2.4.2",
+    "ruby:2.1.2",
     "ruby:2.6.3",
     "ruby",
     "ruby:3.3-bookworm",
@@ -1462,5 +1463,20 @@ fn image_env_is_built_in_knowledge() {
     assert_eq!(
         format!("{err:#}"),
         "restage.toml:4:18: family `tools`: `env` (GOPATH) is built-in knowledge only and cannot be overridden"
+    );
+}
+
+#[test]
+fn ruby_tags_without_a_slim_tag_keep_their_suite_and_have_no_runtime() {
+    let k = k();
+    let r = ImageRef::parse("ruby:2.1.2").expect("valid");
+    let info = k.image(&r).expect("known");
+    assert_eq!(info.suite(), Some("jessie"));
+    assert_eq!(info.version.as_deref(), Some("2.1.2"));
+    assert!(k.runtime_image(&r, &RuntimeNeeds::default()).is_none());
+    // 2.1.5 is the first with a -slim tag.
+    assert_eq!(
+        runtime_line(&k, "ruby:2.1.5", &RuntimeNeeds::default()),
+        "ruby:2.1.5 -> ruby:2.1.5-slim [debian/jessie, create app 10001:10001]"
     );
 }
