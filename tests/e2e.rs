@@ -66,6 +66,7 @@ const CASE_TESTS: &[(&str, &str)] = &[
     ("python_compiled", "python-compiled"),
     ("python_copy_order", "python-copy-order"),
     ("python_flask", "python-flask"),
+    ("python_libarchive", "python-libarchive"),
     ("python_mkdir_workdir", "python-mkdir-workdir"),
     ("python_no_workdir", "python-no-workdir"),
     ("python_pipenv", "python-pipenv"),
