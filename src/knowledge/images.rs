@@ -86,6 +86,8 @@ pub struct ImageInfo {
     pub version: Option<String>,
     /// Remarks from the knowledge files.
     pub notes: Vec<String>,
+    /// ENV the image sets, as far as the knowledge files say (`GOPATH` of the golang images).
+    pub env: BTreeMap<String, String>,
 }
 
 impl ImageInfo {
@@ -178,6 +180,7 @@ struct Family {
     user: Option<String>,
     default_suites: Vec<(VersionKey, String)>,
     version_aliases: BTreeMap<String, String>,
+    env: BTreeMap<String, String>,
     rules: Vec<Rule>,
 }
 
@@ -525,6 +528,20 @@ fn compile_family(
         }
         version_aliases.insert(alias.clone(), version.get_ref().clone());
     }
+    let mut env = BTreeMap::new();
+    for (name, value) in &f.env {
+        let valid_name = !name.is_empty()
+            && !name.starts_with(|c: char| c.is_ascii_digit())
+            && name.bytes().all(|b| b == b'_' || b.is_ascii_alphanumeric());
+        if !valid_name || value.get_ref().contains('$') {
+            return Err(sources.error(
+                o,
+                value.span(),
+                &format!("bad env `{name}`: want a variable name and a literal value"),
+            ));
+        }
+        env.insert(name.clone(), value.get_ref().clone());
+    }
     let mut rules = Vec::new();
     for r in &f.rule {
         let expanded = expand_tag(r.tag.get_ref(), &f.patterns, &layer.patterns)
@@ -558,6 +575,7 @@ fn compile_family(
         user: check_user(&f.user)?,
         default_suites,
         version_aliases,
+        env,
         rules,
     })
 }
@@ -820,6 +838,7 @@ impl Images {
                 runs_as: None,
                 version: None,
                 notes: note.into_iter().collect(),
+                env: BTreeMap::new(),
             });
         }
         if let Some((m, _)) = self.mapping(image) {
@@ -846,6 +865,7 @@ impl Images {
                     .cloned(),
                 version: None,
                 notes: m.note.clone().into_iter().collect(),
+                env: family.map(|f| f.env.clone()).unwrap_or_default(),
             });
         }
         let hit = self.hit(image)?;
@@ -881,6 +901,7 @@ impl Images {
                 })
                 .filter(|v| super::versions::components(v).is_some()),
             notes: hit.rule.note.clone().into_iter().collect(),
+            env: hit.family.env.clone(),
         })
     }
 

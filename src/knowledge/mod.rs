@@ -394,6 +394,22 @@ impl Knowledge {
     ) -> anyhow::Result<Knowledge> {
         let mut sources = self.inner.sources.clone();
         let over = over(&mut sources)?;
+        // Base-image ENV is read where no configuration is at hand (resolving `$GOPATH` in any
+        // transform), from the built-in files only: an override could not change it.
+        if let Some((f, (name, value))) = over
+            .family
+            .iter()
+            .find_map(|f| f.env.iter().next().map(|e| (f, e)))
+        {
+            return Err(sources.error(
+                sources.files.len() - 1,
+                value.span(),
+                &format!(
+                    "family `{}`: `env` ({name}) is built-in knowledge only and cannot be overridden",
+                    f.name
+                ),
+            ));
+        }
         check_packages(
             &over,
             &self.inner.layer.suite,
@@ -459,6 +475,17 @@ impl Knowledge {
     /// the schema of the files (for `restage knowledge`).
     pub fn to_toml(&self) -> String {
         toml::to_string(&self.inner.layer).expect("the knowledge schema serializes to TOML")
+    }
+
+    /// The value of ENV `name` the image sets, from the built-in knowledge (a family's `env`);
+    /// `None` when the knowledge files do not say.
+    pub(crate) fn builtin_image_env(image: &ImageRef, name: &str) -> Option<String> {
+        Knowledge::builtin()
+            .ok()?
+            .image(image)?
+            .env
+            .get(name)
+            .cloned()
     }
 
     /// What restage knows about an image; `None` for unknown images or tags.

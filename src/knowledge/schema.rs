@@ -413,6 +413,9 @@ pub(crate) struct FamilyDef {
     pub default_suites: Vec<SuiteRangeDef>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub version_aliases: BTreeMap<String, Spanned<String>>,
+    /// ENV the family's images set (`GOPATH = "/go"`), which a Dockerfile's `$VAR` can use.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, Spanned<String>>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub patterns: BTreeMap<String, Spanned<String>>,
     #[serde(default)]

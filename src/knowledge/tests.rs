@@ -89,6 +89,7 @@ const IMAGES: &[&str] = &[
     "golang",
     "golang:1",
     "golang:1.5",
+    "golang:1.7.1",
     "golang:1.23rc1",
     "golang:1.22-alpine3.19",
     "golang:1.22-alpine",
@@ -138,6 +139,10 @@ const IMAGES: &[&str] = &[
     "mcr.microsoft.com/dotnet/runtime:6.0",
     // ruby, php
     "ruby:3.3",
+    "ruby:2.4.2",
+    "ruby:2.1.2",
+    "ruby:2.6.3",
+    "ruby",
     "ruby:3.3-bookworm",
     "ruby:3.3-slim",
     "ruby:3.3-alpine",
@@ -1018,6 +1023,34 @@ fn runtime_libraries_are_named_per_debian_suite() {
             suite: Some("noble".into())
         }
     );
+    // Entries checked on bullseye to trixie only: the older suites are not guessed.
+    assert_eq!(dev(&k, "libaio-dev", &on("bookworm")), libs(&["libaio1"]));
+    assert_eq!(dev(&k, "libaio-dev", &on("trixie")), libs(&["libaio1t64"]));
+    assert_eq!(
+        dev(&k, "libaio-dev", &on("stretch")),
+        PackageClass::DevUnresolved {
+            suite: Some("stretch".into())
+        }
+    );
+    assert_eq!(
+        dev(&k, "freetds-dev", &on("bullseye")),
+        libs(&["libct4", "libsybdb5"])
+    );
+    // Provided-only names map to what their provider installs.
+    assert_eq!(dev(&k, "libxslt-dev", &on("trixie")), libs(&["libxslt1.1"]));
+    assert_eq!(
+        dev(&k, "libidn11-dev", &on("bullseye")),
+        libs(&["libidn11"])
+    );
+    assert_eq!(
+        dev(&k, "libidn11-dev", &on("bookworm")),
+        libs(&["libidn12"])
+    );
+    // A name no package provides on the suite stays unknown.
+    assert_eq!(
+        dev(&k, "libmysqlclient-dev", &on("bookworm")),
+        PackageClass::DevUnknown
+    );
     // Headers of the distribution's Python are build-only.
     assert_eq!(
         dev(&k, "python-dev", &on("buster")),
@@ -1402,4 +1435,55 @@ fn built_in_files_read_at_build_time_are_what_toml_reads() {
         assert_eq!(format!("{fast:?}"), format!("{parsed:?}"), "{name}");
         assert!(format!("{fast:?}").contains("span: "), "{name}: spans kept");
     }
+}
+
+#[test]
+fn image_env_is_built_in_knowledge() {
+    let k = k();
+    let env = |image: &str| {
+        k.image(&ImageRef::parse(image).expect("valid"))
+            .map(|i| i.env)
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        env("golang:1.22").get("GOPATH").map(String::as_str),
+        Some("/go")
+    );
+    assert_eq!(
+        env("golang:1.8-alpine3.6")
+            .get("GOPATH")
+            .map(String::as_str),
+        Some("/go")
+    );
+    assert!(env("python:3.12").is_empty());
+    assert_eq!(
+        Knowledge::builtin_image_env(&ImageRef::parse("golang").expect("valid"), "GOPATH")
+            .as_deref(),
+        Some("/go")
+    );
+    let err = k
+        .with_overrides_from_config(
+            "[[knowledge.family]]\nname = \"tools\"\nrepositories = [\"corp/tools\"]\nenv = { GOPATH = \"/srv/go\" }\n",
+            "restage.toml",
+        )
+        .expect_err("env cannot be overridden");
+    assert_eq!(
+        format!("{err:#}"),
+        "restage.toml:4:18: family `tools`: `env` (GOPATH) is built-in knowledge only and cannot be overridden"
+    );
+}
+
+#[test]
+fn ruby_tags_without_a_slim_tag_keep_their_suite_and_have_no_runtime() {
+    let k = k();
+    let r = ImageRef::parse("ruby:2.1.2").expect("valid");
+    let info = k.image(&r).expect("known");
+    assert_eq!(info.suite(), Some("jessie"));
+    assert_eq!(info.version.as_deref(), Some("2.1.2"));
+    assert!(k.runtime_image(&r, &RuntimeNeeds::default()).is_none());
+    // 2.1.5 is the first with a -slim tag.
+    assert_eq!(
+        runtime_line(&k, "ruby:2.1.5", &RuntimeNeeds::default()),
+        "ruby:2.1.5 -> ruby:2.1.5-slim [debian/jessie, create app 10001:10001]"
+    );
 }

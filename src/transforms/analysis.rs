@@ -66,6 +66,18 @@ pub fn workdir_at(doc: &Document, stage: &Stage, index: usize) -> Workdir {
 /// [`workdir_at`], also resolving variables from ARG defaults (by Docker's scoping: an ARG of
 /// the stage, with its own default or that of the global ARG it re-declares), and saying so.
 pub fn workdir_resolution(doc: &Document, stage: &Stage, index: usize) -> Resolution<Workdir> {
+    workdir_resolution_under(doc, stage, index, None)
+}
+
+/// [`workdir_resolution`] for a stage whose base image's working directory is `inherited`
+/// (`/` for an image that sets none): a relative WORKDIR before any absolute one is joined to
+/// it, as BuildKit does, instead of being unknown.
+pub fn workdir_resolution_under(
+    doc: &Document,
+    stage: &Stage,
+    index: usize,
+    inherited: Option<&str>,
+) -> Resolution<Workdir> {
     let mut wd = Workdir::Inherited;
     let mut arg_defaults = Vec::new();
     for &ix in doc.indices_of(Kind::Workdir, stage.instructions.start..index) {
@@ -91,9 +103,10 @@ pub fn workdir_resolution(doc: &Document, stage: &Stage, index: usize) -> Resolu
         } else if path.is_empty() {
             Workdir::Unknown
         } else {
-            match &wd {
-                Workdir::Known(base) => Workdir::Known(join(base, &path)),
-                // Relative to an unknown or inherited directory.
+            match (&wd, inherited) {
+                (Workdir::Known(base), _) => Workdir::Known(join(base, &path)),
+                (Workdir::Inherited, Some(base)) => Workdir::Known(join(base, &path)),
+                // Relative to an unknown directory, or to the image's when it is not known.
                 _ => Workdir::Unknown,
             }
         };
@@ -110,8 +123,10 @@ pub fn workdir_resolution(doc: &Document, stage: &Stage, index: usize) -> Resolu
 /// The value of variable `name` at instruction `index` of `stage`, by Docker's rules: the last
 /// ENV of the stage before it that sets the name (ENV wins over ARG), else the last ARG of the
 /// stage that declares it, with its default or the default of the global ARG (before the first
-/// FROM) of that name. `None` when nothing in the file gives it a value (the base image's ENV,
-/// an ARG without a default) or the value uses shell syntax restage does not read.
+/// FROM) of that name, else the ENV the base image sets when the knowledge files know it
+/// (`GOPATH` of the golang images). `None` when nothing gives it a value (an ARG without a
+/// default, an image ENV restage does not know) or the value uses shell syntax restage does not
+/// read.
 pub fn variable_at(
     doc: &Document,
     stage: &Stage,
@@ -174,7 +189,30 @@ pub fn variable_at(
             });
         }
     }
-    None
+    image_env(doc, stage, name).map(|value| Resolution {
+        value,
+        arg_defaults: Vec::new(),
+    })
+}
+
+/// The ENV `name` the stage's base image sets, from the knowledge files; `None` for a stage
+/// built on another stage, an image reference with a variable, or an unknown image or name.
+fn image_env(doc: &Document, stage: &Stage, name: &str) -> Option<String> {
+    let image = stage.image.value.as_str();
+    if image.contains('$') {
+        return None;
+    }
+    // `FROM build` names an earlier stage, not an image.
+    let earlier_stage = doc.stages()[..stage.index].iter().any(|s| {
+        s.alias
+            .as_ref()
+            .is_some_and(|a| a.value.eq_ignore_ascii_case(image))
+    });
+    if earlier_stage {
+        return None;
+    }
+    let r = crate::knowledge::ImageRef::parse(image)?;
+    crate::knowledge::Knowledge::builtin_image_env(&r, name)
 }
 
 /// The last declaration of `name` by a global ARG (before the first FROM).
@@ -716,6 +754,58 @@ mod tests {
         );
         // An unterminated quote is not guessed at.
         assert_eq!(workdir_at(&doc, st, 6), Workdir::Unknown);
+    }
+
+    #[test]
+    fn relative_workdir_under_the_images_own() {
+        let doc =
+            parse("FROM python:3.12\nWORKDIR srv/app\nWORKDIR ../web\nCOPY . static/\n").unwrap();
+        let st = &doc.stages()[0];
+        // Without the image's directory, a relative WORKDIR is not known.
+        assert_eq!(workdir_at(&doc, st, 3), Workdir::Unknown);
+        let under = |i: usize, base: &str| workdir_resolution_under(&doc, st, i, Some(base)).value;
+        assert_eq!(under(2, "/"), Workdir::Known("/srv/app".into()));
+        assert_eq!(under(3, "/"), Workdir::Known("/srv/web".into()));
+        assert_eq!(under(3, "/go"), Workdir::Known("/go/srv/web".into()));
+    }
+
+    #[test]
+    fn workdir_from_the_base_images_env() {
+        // golang images set GOPATH=/go (images.toml); the file's own ENV or ARG wins.
+        let doc = parse(concat!(
+            "FROM golang:1.22 AS golang\n",
+            "WORKDIR $GOPATH/src/example.com/app\n",
+            "COPY . ${GOPATH}/src/example.com/tool/\n",
+            "ENV GOPATH=/work\n",
+            "WORKDIR $GOPATH/src\n",
+            "FROM golang\n",
+            "WORKDIR $GOPATH/src\n",
+            "FROM golang:1.22\n",
+            "ARG GOPATH\n",
+            "WORKDIR $GOPATH/src\n",
+            "FROM python:3.12\n",
+            "WORKDIR $GOPATH/src\n",
+        ))
+        .unwrap();
+        let stages = doc.stages();
+        let st = &stages[0];
+        let r = workdir_resolution(&doc, st, 2);
+        assert_eq!(r.value, Workdir::Known("/go/src/example.com/app".into()));
+        assert!(
+            r.arg_defaults.is_empty(),
+            "an image ENV is no build argument"
+        );
+        assert_eq!(
+            resolved_destination(&doc, st, 2).as_deref(),
+            Some("/go/src/example.com/tool")
+        );
+        assert_eq!(workdir_at(&doc, st, 5), Workdir::Known("/work/src".into()));
+        // `FROM golang` names the stage above, not the image.
+        assert_eq!(workdir_at(&doc, &stages[1], 7), Workdir::Unknown);
+        // An ARG without a default: a build argument restage cannot read.
+        assert_eq!(workdir_at(&doc, &stages[2], 11), Workdir::Unknown);
+        // An image whose ENV the knowledge files do not name.
+        assert_eq!(workdir_at(&doc, &stages[3], 12), Workdir::Unknown);
     }
 
     #[test]

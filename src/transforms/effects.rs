@@ -146,7 +146,11 @@ const USER_TOOLS: &[&str] = &["useradd", "groupadd", "adduser", "addgroup", "use
 
 /// The working directory at instruction `index`, with `inherited` for the base image's own.
 pub fn workdir(doc: &Document, stage: &Stage, index: usize, inherited: &str) -> Option<String> {
-    match analysis::workdir_at(doc, stage, index) {
+    let r = analysis::workdir_resolution_under(doc, stage, index, Some(inherited));
+    if !r.arg_defaults.is_empty() {
+        return None;
+    }
+    match r.value {
         Workdir::Known(w) => Some(w),
         Workdir::Inherited => Some(inherited.to_string()),
         Workdir::Unknown => None,
@@ -160,17 +164,19 @@ pub fn destination(doc: &Document, stage: &Stage, index: usize, inherited: &str)
     if let Some(dest) = analysis::resolved_destination(doc, stage, index) {
         return Some(dest);
     }
-    // A relative destination under the base image's working directory.
-    if !matches!(analysis::workdir_at(doc, stage, index), Workdir::Inherited) {
+    // A relative destination under the base image's working directory, or under a relative
+    // WORKDIR joined to it.
+    if matches!(analysis::workdir_at(doc, stage, index), Workdir::Known(_)) {
         return None;
     }
+    let wd = workdir(doc, stage, index, inherited)?;
     let dest = analysis::destination(&doc.instructions()[index])?
         .value
         .trim_matches(['"', '\'']);
     if dest.contains('$') || dest.is_empty() {
         return None;
     }
-    Some(analysis::join(inherited, dest))
+    Some(analysis::join(&wd, dest))
 }
 
 /// The effects of instruction `index` of `stage`; `inherited` is the working directory the
@@ -200,8 +206,8 @@ pub fn instruction(
             }
             None => out.unknown = Some(format!("the {} destination uses a variable", ins.kind)),
         },
-        Kind::Workdir => match analysis::workdir_at(doc, stage, index + 1) {
-            Workdir::Known(w) => out
+        Kind::Workdir => match workdir(doc, stage, index + 1, inherited) {
+            Some(w) => out
                 .effects
                 .push(PathEffect::new(w, Op::CreateDir { parents: true })),
             _ => out.unknown = Some("the WORKDIR uses a variable".into()),
@@ -259,9 +265,9 @@ fn run(
 
 /// `cmd` with its `$NAME` / `${NAME}` references replaced by the values the stage's ENV
 /// instructions give them (`ENV APP_HOME /app` then `RUN mkdir $APP_HOME`); `None` when it has
-/// none, uses a command substitution, or names a variable only an ARG (a build argument) or the
-/// base image sets.
-fn expand_env(
+/// none, uses a command substitution, or names a variable only an ARG (a build argument) or a
+/// base-image ENV the knowledge files do not know sets.
+pub(crate) fn expand_env(
     doc: &Document,
     stage: &Stage,
     index: usize,

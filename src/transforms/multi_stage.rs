@@ -235,8 +235,8 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
         ));
     }
     let end = stage.instructions.end;
-    let resolved = analysis::workdir_resolution(doc, stage, end);
     let inherited = recipe.inherited_workdir();
+    let resolved = analysis::workdir_resolution_under(doc, stage, end, Some(inherited));
     let own_workdir = matches!(resolved.value, Workdir::Known(_));
     let workdir = match resolved.value.clone() {
         Workdir::Known(w) => w,
@@ -1147,7 +1147,17 @@ fn run_facts(
             ));
             continue;
         }
-        if let Some(m) = facts::classify(ctx, cmd) {
+        // `go build -o $GOPATH/bin/app`: a build command is read with the stage's ENV (and the
+        // image's, `GOPATH` of the golang images) expanded, as the shell will see it.
+        // A value with blanks would be split by the shell: not read as one word.
+        let expanded = effects::expand_env(doc, stage, ix, cmd).filter(|e| {
+            cmd.words
+                .iter()
+                .zip(&e.words)
+                .all(|(w, x)| !w.contains('$') || !x.contains(char::is_whitespace))
+        });
+        let build_cmd = expanded.as_ref().unwrap_or(cmd);
+        if let Some(m) = facts::classify(ctx, build_cmd) {
             if let Some(script) = &m.run_script
                 && let Err(why) = script_stays_in_app(ctx, script, 0)
             {
@@ -1179,7 +1189,9 @@ fn run_facts(
                 });
             }
             // Go without `-o FILE`: named and placed by Go's rules.
-            for out in go_outputs::produced(doc, stage, ix, ctx, cmd, cwd.as_deref(), inherited) {
+            for out in
+                go_outputs::produced(doc, stage, ix, ctx, build_cmd, cwd.as_deref(), inherited)
+            {
                 f.binaries.push(Binary {
                     path: out.path,
                     static_link,

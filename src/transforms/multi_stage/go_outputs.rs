@@ -17,9 +17,6 @@ use super::super::facts;
 use crate::shell::SimpleCommand;
 use crate::syntax::{Document, Kind, Stage};
 
-/// GOPATH in the official golang images (`ENV GOPATH /go`).
-const IMAGE_GOPATH: &str = "/go";
-
 /// Go build flags that take a value (Go's flag package also accepts `-flag=value`).
 const VALUE_FLAGS: &[&str] = &[
     "o",
@@ -270,7 +267,11 @@ pub(super) fn produced(
         return Vec::new();
     }
     let gopath = match env.var("GOPATH") {
-        Var::Unset => IMAGE_GOPATH.to_string(),
+        // The image's own GOPATH (`/go` in the official images, from the knowledge files).
+        Var::Unset => match analysis::variable_at(doc, stage, index, "GOPATH") {
+            Some(r) => r.value,
+            None => return Vec::new(),
+        },
         Var::Value(v) => match v.split(':').next() {
             Some(first) if first.starts_with('/') => analysis::normalize(first),
             _ => return Vec::new(),
@@ -583,10 +584,12 @@ mod tests {
             .copied()
             .expect("a RUN");
         let commands = analysis::run_commands(&doc, &doc.instructions()[ix]).expect("commands");
-        let cwd = effects::workdir(&doc, stage, ix, IMAGE_GOPATH);
+        // The golang images' WORKDIR.
+        let inherited = "/go";
+        let cwd = effects::workdir(&doc, stage, ix, inherited);
         commands
             .iter()
-            .flat_map(|c| produced(&doc, stage, ix, &ctx, c, cwd.as_deref(), IMAGE_GOPATH))
+            .flat_map(|c| produced(&doc, stage, ix, &ctx, c, cwd.as_deref(), inherited))
             .map(|p| match p.unnamed {
                 Some(_) => format!("{} (unnamed)", p.path),
                 None => p.path,
