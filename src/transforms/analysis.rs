@@ -270,10 +270,35 @@ fn variable_len(text: &str) -> Option<usize> {
 /// Joins `path` to the absolute directory `base` (an absolute `path` wins) and normalises.
 pub fn join(base: &str, path: &str) -> String {
     if path.starts_with('/') {
-        normalize(path)
-    } else {
-        normalize(&format!("{base}/{path}"))
+        return normalize(path);
     }
+    if !is_normal(base) {
+        return normalize(&format!("{base}/{path}"));
+    }
+    // `base` is already normal: fold `path`'s segments onto it, as `normalize` would (a `..`
+    // drops the last segment, none left: stays at `/`), without building the joined text.
+    let mut out = String::with_capacity(base.len() + path.len() + 1);
+    if base != "/" {
+        out.push_str(base);
+    }
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                if let Some(i) = out.rfind('/') {
+                    out.truncate(i);
+                }
+            }
+            p => {
+                out.push('/');
+                out.push_str(p);
+            }
+        }
+    }
+    if out.is_empty() {
+        out.push('/');
+    }
+    out
 }
 
 /// Folds `.`, `..` and repeated slashes of an absolute path; keeps no trailing slash (but `/`).
@@ -684,6 +709,47 @@ pub fn with_newline(doc: &Document, text: &str) -> String {
 mod tests {
     use super::*;
     use crate::syntax::parse;
+
+    #[test]
+    fn join_folds_like_normalizing_the_joined_text() {
+        let bases = [
+            "/",
+            "/app",
+            "/usr/src/app",
+            "/a/b/",
+            "/a/./b",
+            "/a/../b",
+            "//x",
+        ];
+        let paths = [
+            ".",
+            "./",
+            "src",
+            "src/",
+            "./src/../lib",
+            "..",
+            "../..",
+            "../../..",
+            "a//b",
+            "a/./b/..",
+            "",
+            "...",
+            "..a/b",
+            "x/../../y",
+        ];
+        for base in bases {
+            for path in paths {
+                assert_eq!(
+                    join(base, path),
+                    normalize(&format!("{base}/{path}")),
+                    "join({base:?}, {path:?})"
+                );
+            }
+        }
+        assert_eq!(join("/app", "."), "/app");
+        assert_eq!(join("/app", "../.."), "/");
+        assert_eq!(join("/usr/src/app", "./dist/"), "/usr/src/app/dist");
+    }
 
     #[test]
     fn workdir_resolution_of_literals() {
