@@ -146,7 +146,7 @@ fn plan(doc: &Document, ctx: &Context, stage: &Stage) -> Verdict {
         let Some(&last_broad) = broads.last() else {
             continue;
         };
-        let Some(commands) = analysis::run_commands(doc, ins) else {
+        let Some(commands) = analysis::commands(doc, ins) else {
             continue;
         };
         let tree = tree_of(doc, stage, last_broad);
@@ -157,7 +157,7 @@ fn plan(doc: &Document, ctx: &Context, stage: &Stage) -> Verdict {
         if let Some(focus) = classes.iter().position(Class::is_focus) {
             target = Some(Target {
                 ix,
-                commands,
+                commands: commands.into_owned(),
                 classes,
                 focus,
             });
