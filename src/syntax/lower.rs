@@ -148,9 +148,12 @@ pub fn parse(text: &str) -> Result<Document, SyntaxError> {
         by_kind: Vec::new(),
         origin: None,
         commands: Vec::new(),
+        start_words: Vec::new(),
     };
     let mut doc = doc;
     doc.commands
+        .resize_with(doc.instructions.len(), std::sync::OnceLock::new);
+    doc.start_words
         .resize_with(doc.instructions.len(), std::sync::OnceLock::new);
     for (i, ins) in doc.instructions.iter().enumerate() {
         let k = ins.kind as usize;

@@ -33,7 +33,14 @@ pub struct Document {
     /// The simple commands of each instruction, read on first use (see
     /// `transforms::analysis::commands`): several transforms ask about the same RUN.
     pub(crate) commands: Vec<std::sync::OnceLock<Option<Vec<crate::shell::SimpleCommand>>>>,
+    /// The words of each ENTRYPOINT and CMD, read on first use (see `transforms::start`): the
+    /// arguments Docker passes and those split into shell words. multi-stage and non-root-user
+    /// read the start command of a stage several times.
+    pub(crate) start_words: Vec<StartWordsMemo>,
 }
+
+/// The memo of one instruction's start words: (arguments, words).
+pub(crate) type StartWordsMemo = std::sync::OnceLock<(Vec<String>, Vec<String>)>;
 
 /// Where a rewritten document's text came from.
 #[derive(Debug, Clone)]
@@ -318,6 +325,11 @@ impl Document {
             .binary_search_by_key(&ins.extent.start, |i| i.extent.start)
             .ok()?;
         std::ptr::eq(&self.instructions[ix], ins).then(|| &self.commands[ix])
+    }
+
+    /// The memo of the start words of instruction `index` (see [`Document::start_words`]).
+    pub(crate) fn start_words_memo(&self, index: usize) -> Option<&StartWordsMemo> {
+        self.start_words.get(index)
     }
 
     /// The whole text, BOM included.
