@@ -175,8 +175,8 @@ fn render_diff(name: &[u8], old: &str, new: &str) -> String {
     if old == new {
         return String::new();
     }
-    let old_lines: Vec<&str> = old.split_inclusive('\n').collect();
-    let new_lines: Vec<&str> = new.split_inclusive('\n').collect();
+    let old_lines = lines_inclusive(old);
+    let new_lines = lines_inclusive(new);
     let diff = TextDiff::configure().diff_slices(&old_lines, &new_lines);
     let header = |prefix: &[u8]| quote_header_name(&[prefix, name].concat());
     let mut out = format!("--- {}\n+++ {}\n", header(b"a/"), header(b"b/"));
@@ -207,6 +207,22 @@ fn render_diff(name: &[u8], old: &str, new: &str) -> String {
                 }
             }
         }
+    }
+    out
+}
+
+/// `text.split_inclusive('\n')`, collected: each line with its `\n`, the last without one when
+/// the text does not end with it. Line ends are found with `memchr` (a diff is rendered for
+/// every changed file).
+fn lines_inclusive(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for end in memchr::memchr_iter(b'\n', text.as_bytes()) {
+        out.push(&text[start..=end]);
+        start = end + 1;
+    }
+    if start < text.len() {
+        out.push(&text[start..]);
     }
     out
 }
@@ -385,6 +401,23 @@ mod tests {
             "b/Dockerfile"
         );
         assert_eq!(display_path(Path::new("Dockerfile"), cwd), "Dockerfile");
+    }
+
+    #[test]
+    fn lines_split_like_split_inclusive() {
+        for text in [
+            "",
+            "\n",
+            "a",
+            "a\n",
+            "a\nb",
+            "a\r\nb\n\n",
+            "\n\nx\r",
+            "é\nü",
+        ] {
+            let expected: Vec<&str> = text.split_inclusive('\n').collect();
+            assert_eq!(lines_inclusive(text), expected, "{text:?}");
+        }
     }
 
     /// The shortcut for plain paths gives what the general way gives.
