@@ -737,7 +737,7 @@ fn redirecting_flag<'a>(manager: &str, args: &[&'a str]) -> Option<&'a str> {
     args.iter().copied().find(|w| {
         flags.iter().any(|f| {
             *w == *f
-                || w.starts_with(&format!("{f}="))
+                || w.strip_prefix(f).is_some_and(|rest| rest.starts_with('='))
                 || (f.len() == 2
                     && !f.starts_with("--")
                     && w.starts_with(f)
