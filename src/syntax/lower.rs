@@ -144,7 +144,7 @@ pub fn parse(text: &str) -> Result<Document, SyntaxError> {
         stages,
         style,
         escape,
-        lines: super::LineIndex::new(text),
+        lines: std::sync::OnceLock::new(),
         by_kind: Vec::new(),
         origin: None,
         commands: Vec::new(),

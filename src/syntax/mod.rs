@@ -24,7 +24,9 @@ pub struct Document {
     pub(crate) stages: Vec<Stage>,
     pub(crate) style: Style,
     pub(crate) escape: char,
-    pub(crate) lines: LineIndex,
+    /// The line index of `text`, built on first use: the pipeline reports positions in the
+    /// file as read, so the documents it makes from edits (which carry `origin`) rarely need one.
+    pub(crate) lines: std::sync::OnceLock<LineIndex>,
     /// For each [`Kind`] (by its discriminant), the indices of the instructions of that kind.
     pub(crate) by_kind: Vec<Vec<usize>>,
     /// For a document the pipeline made by applying edits: the file as read (its line index)
@@ -332,6 +334,11 @@ impl Document {
         self.start_words.get(index)
     }
 
+    /// The line index of [`Document::text`].
+    pub(crate) fn line_index(&self) -> &LineIndex {
+        self.lines.get_or_init(|| LineIndex::new(&self.text))
+    }
+
     /// The whole text, BOM included.
     pub fn text(&self) -> &str {
         &self.text
@@ -393,7 +400,7 @@ impl Document {
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         match &self.origin {
             Some(o) => o.lines.line_col(o.composed.map_start(offset)),
-            None => self.lines.line_col(offset),
+            None => self.line_index().line_col(offset),
         }
     }
 
