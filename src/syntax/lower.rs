@@ -149,12 +149,15 @@ pub fn parse(text: &str) -> Result<Document, SyntaxError> {
         origin: None,
         commands: Vec::new(),
         start_words: Vec::new(),
+        workdirs: Vec::new(),
     };
     let mut doc = doc;
     doc.commands
         .resize_with(doc.instructions.len(), std::sync::OnceLock::new);
     doc.start_words
         .resize_with(doc.instructions.len(), std::sync::OnceLock::new);
+    doc.workdirs
+        .resize_with(doc.instructions.len() + 1, std::sync::OnceLock::new);
     for (i, ins) in doc.instructions.iter().enumerate() {
         let k = ins.kind as usize;
         if doc.by_kind.len() <= k {

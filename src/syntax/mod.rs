@@ -39,7 +39,16 @@ pub struct Document {
     /// arguments Docker passes and those split into shell words. multi-stage and non-root-user
     /// read the start command of a stage several times.
     pub(crate) start_words: Vec<StartWordsMemo>,
+    /// The working directory at each instruction (and at the end of the last), read on first
+    /// use (see `transforms::analysis::workdir_resolution`): every COPY destination of every
+    /// transform is resolved against it.
+    pub(crate) workdirs: Vec<WorkdirMemo>,
 }
+
+/// The memo of the working directory in force at one instruction of its own stage.
+pub(crate) type WorkdirMemo = std::sync::OnceLock<
+    crate::transforms::analysis::Resolution<crate::transforms::analysis::Workdir>,
+>;
 
 /// The memo of one instruction's start words: (arguments, words).
 pub(crate) type StartWordsMemo = std::sync::OnceLock<(Vec<String>, Vec<String>)>;
@@ -332,6 +341,11 @@ impl Document {
     /// The memo of the start words of instruction `index` (see [`Document::start_words`]).
     pub(crate) fn start_words_memo(&self, index: usize) -> Option<&StartWordsMemo> {
         self.start_words.get(index)
+    }
+
+    /// The memo of the working directory at instruction `index` (see [`Document::workdirs`]).
+    pub(crate) fn workdir_memo(&self, index: usize) -> Option<&WorkdirMemo> {
+        self.workdirs.get(index)
     }
 
     /// The line index of [`Document::text`].

@@ -66,6 +66,23 @@ pub fn workdir_at(doc: &Document, stage: &Stage, index: usize) -> Workdir {
 /// [`workdir_at`], also resolving variables from ARG defaults (by Docker's scoping: an ARG of
 /// the stage, with its own default or that of the global ARG it re-declares), and saying so.
 pub fn workdir_resolution(doc: &Document, stage: &Stage, index: usize) -> Resolution<Workdir> {
+    // Within the document's own stage (after its FROM, up to its end) an index names one stage,
+    // so the answer is kept per index: every COPY destination of every transform asks.
+    let own = doc
+        .stages()
+        .get(stage.index)
+        .is_some_and(|s| std::ptr::eq(s, stage))
+        && stage.instructions.start < index
+        && index <= stage.instructions.end;
+    match doc.workdir_memo(index) {
+        Some(memo) if own => memo
+            .get_or_init(|| resolve_workdir(doc, stage, index))
+            .clone(),
+        _ => resolve_workdir(doc, stage, index),
+    }
+}
+
+fn resolve_workdir(doc: &Document, stage: &Stage, index: usize) -> Resolution<Workdir> {
     let mut wd = Workdir::Inherited;
     let mut arg_defaults = Vec::new();
     for &ix in doc.indices_of(Kind::Workdir, stage.instructions.start..index) {
@@ -709,6 +726,35 @@ pub fn with_newline(doc: &Document, text: &str) -> String {
 mod tests {
     use super::*;
     use crate::syntax::parse;
+
+    /// The memo answers what resolving answers, for every stage and index (asked twice, and
+    /// for a copy of a stage, which is not memoized).
+    #[test]
+    fn memoized_workdirs_are_the_resolved_ones() {
+        let doc = parse(concat!(
+            "ARG BASE=/opt\n",
+            "FROM a AS one\n",
+            "WORKDIR /app\n",
+            "COPY . .\n",
+            "WORKDIR src\n",
+            "FROM b\n",
+            "ARG BASE\n",
+            "WORKDIR $BASE/x\n",
+            "COPY a b/\n",
+            "WORKDIR /w\n",
+        ))
+        .unwrap();
+        let n = doc.instructions().len();
+        for stage in doc.stages() {
+            let copy = stage.clone();
+            for index in 0..=n {
+                let want = resolve_workdir(&doc, stage, index);
+                assert_eq!(workdir_resolution(&doc, stage, index), want, "{index}");
+                assert_eq!(workdir_resolution(&doc, stage, index), want, "{index}");
+                assert_eq!(workdir_resolution(&doc, &copy, index), want, "{index}");
+            }
+        }
+    }
 
     #[test]
     fn join_folds_like_normalizing_the_joined_text() {
