@@ -225,10 +225,10 @@ struct Inner {
 
 #[derive(Default)]
 struct Memo {
-    image: std::sync::Mutex<std::collections::HashMap<String, Option<ImageInfo>>>,
-    runtime: std::sync::Mutex<std::collections::HashMap<String, Option<RuntimeImage>>>,
+    image: std::sync::Mutex<rustc_hash::FxHashMap<String, Option<ImageInfo>>>,
+    runtime: std::sync::Mutex<rustc_hash::FxHashMap<String, Option<RuntimeImage>>>,
     /// Command classifications, by the command's words (see `command_key`).
-    command: std::sync::Mutex<std::collections::HashMap<Vec<u8>, Option<CommandMatch>>>,
+    command: std::sync::Mutex<rustc_hash::FxHashMap<Vec<u8>, Option<CommandMatch>>>,
 }
 
 /// The memo key of a command's words: each word with its length in front, so no two lists of
@@ -245,7 +245,7 @@ fn command_key(words: &[&str]) -> Vec<u8> {
 /// Looks `key` up in `map`, computing and remembering the answer on a miss (bounded: the map
 /// is cleared when it grows past a few thousand entries).
 fn memoized<K: std::hash::Hash + Eq, T: Clone>(
-    map: &std::sync::Mutex<std::collections::HashMap<K, T>>,
+    map: &std::sync::Mutex<rustc_hash::FxHashMap<K, T>>,
     key: K,
     compute: impl FnOnce() -> T,
 ) -> T {
