@@ -303,7 +303,7 @@ pub struct ConfigResolver {
     bare: Arc<Settings>,
     /// By the directory's bytes (its path is lexically normal): cheaper to hash than a path,
     /// and asked for every entry of the walk and every Dockerfile.
-    by_dir: RwLock<HashMap<std::ffi::OsString, DirLookup>>,
+    by_dir: RwLock<rustc_hash::FxHashMap<std::ffi::OsString, DirLookup>>,
     by_file: RwLock<HashMap<PathBuf, Result<Arc<LoadedConfig>, ConfigError>>>,
     /// `--exclude`, rooted at the current directory.
     cli_exclude: Gitignore,

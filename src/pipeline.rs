@@ -112,7 +112,7 @@ pub fn run(
 ) -> Result<Outcome, PipelineError> {
     let mut doc = syntax::parse(text).map_err(PipelineError::Syntax)?;
     // Positions are reported in the original text: keep its line index, not the whole model.
-    let original = std::sync::Arc::new(doc.lines.clone());
+    let original = std::sync::Arc::new(doc.line_index().clone());
     let known: Vec<&str> = crate::transforms::registry().iter().map(|t| t.id).collect();
     // Suppressions are identified by their span in the original text; the comments of each
     // intermediate document are matched back to them (see `Suppressions::identify`).
@@ -608,7 +608,7 @@ mod tests {
             ]
         );
         // Warnings stay at the original comment: line 2, columns 1 to 20.
-        let w = warning(&original.lines, &suppressions.list[0], String::new());
+        let w = warning(original.line_index(), &suppressions.list[0], String::new());
         assert_eq!((w.line, w.column, w.end_line, w.end_column), (2, 1, 2, 20));
     }
 }

@@ -16,6 +16,9 @@ pub struct Colors(pub bool);
 
 /// The path as shown in diffs and messages: relative to `cwd` when it is below it, with `/`.
 pub fn display_path(path: &Path, cwd: &Path) -> String {
+    if let Some(plain) = plain_shown(path, cwd).and_then(|b| std::str::from_utf8(b).ok()) {
+        return plain.to_string();
+    }
     shown(path, cwd)
         .components()
         .map(|c| c.as_os_str().to_string_lossy())
@@ -26,6 +29,9 @@ pub fn display_path(path: &Path, cwd: &Path) -> String {
 
 /// [`display_path`] as raw bytes (a file name need not be UTF-8), for diff headers.
 fn display_path_bytes(path: &Path, cwd: &Path) -> Vec<u8> {
+    if let Some(plain) = plain_shown(path, cwd) {
+        return plain.to_vec();
+    }
     let mut out: Vec<u8> = Vec::new();
     for (i, c) in shown(path, cwd).components().enumerate() {
         let part = os_bytes(c.as_os_str());
@@ -46,6 +52,48 @@ fn os_bytes(s: &std::ffi::OsStr) -> Vec<u8> {
 #[cfg(not(unix))]
 fn os_bytes(s: &std::ffi::OsStr) -> Vec<u8> {
     s.to_string_lossy().into_owned().into_bytes()
+}
+
+/// [`shown`] without building paths, for the usual case: `path` has no `.` or `..` component
+/// (but leading `./`), no repeated or trailing slash, and neither has `cwd`, which is absolute.
+/// Such a path is already normal, so `shown` is the part after `cwd/`, else the path itself.
+/// `None` when either is not that plain: the caller takes the general way.
+#[cfg(unix)]
+fn plain_shown<'a>(path: &'a Path, cwd: &Path) -> Option<&'a [u8]> {
+    use std::os::unix::ffi::OsStrExt;
+    fn plain(p: &[u8]) -> bool {
+        !p.is_empty()
+            && !p.ends_with(b"/")
+            && p.split(|&b| b == b'/')
+                .enumerate()
+                .all(|(i, part)| !matches!(part, b"." | b"..") && (i == 0 || !part.is_empty()))
+    }
+    let cwd = cwd.as_os_str().as_bytes();
+    if !(cwd == b"/" || (cwd.starts_with(b"/") && plain(cwd))) {
+        return None;
+    }
+    let mut p = path.as_os_str().as_bytes();
+    if !p.starts_with(b"/") {
+        while let Some(rest) = p.strip_prefix(b"./") {
+            p = rest;
+        }
+        // Relative: below `cwd` by construction.
+        return (!p.starts_with(b"/") && plain(p)).then_some(p);
+    }
+    if !plain(p) {
+        return None;
+    }
+    let below = if cwd == b"/" {
+        Some(&p[1..])
+    } else {
+        p.strip_prefix(cwd).and_then(|r| r.strip_prefix(b"/"))
+    };
+    Some(below.filter(|r| !r.is_empty()).unwrap_or(p))
+}
+
+#[cfg(not(unix))]
+fn plain_shown<'a>(_path: &'a Path, _cwd: &Path) -> Option<&'a [u8]> {
+    None
 }
 
 /// The path relative to `cwd` when below it, else as given; normalized.
@@ -127,8 +175,8 @@ fn render_diff(name: &[u8], old: &str, new: &str) -> String {
     if old == new {
         return String::new();
     }
-    let old_lines: Vec<&str> = old.split_inclusive('\n').collect();
-    let new_lines: Vec<&str> = new.split_inclusive('\n').collect();
+    let old_lines = lines_inclusive(old);
+    let new_lines = lines_inclusive(new);
     let diff = TextDiff::configure().diff_slices(&old_lines, &new_lines);
     let header = |prefix: &[u8]| quote_header_name(&[prefix, name].concat());
     let mut out = format!("--- {}\n+++ {}\n", header(b"a/"), header(b"b/"));
@@ -159,6 +207,22 @@ fn render_diff(name: &[u8], old: &str, new: &str) -> String {
                 }
             }
         }
+    }
+    out
+}
+
+/// `text.split_inclusive('\n')`, collected: each line with its `\n`, the last without one when
+/// the text does not end with it. Line ends are found with `memchr` (a diff is rendered for
+/// every changed file).
+fn lines_inclusive(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for end in memchr::memchr_iter(b'\n', text.as_bytes()) {
+        out.push(&text[start..=end]);
+        start = end + 1;
+    }
+    if start < text.len() {
+        out.push(&text[start..]);
     }
     out
 }
@@ -337,6 +401,76 @@ mod tests {
             "b/Dockerfile"
         );
         assert_eq!(display_path(Path::new("Dockerfile"), cwd), "Dockerfile");
+    }
+
+    #[test]
+    fn lines_split_like_split_inclusive() {
+        for text in [
+            "",
+            "\n",
+            "a",
+            "a\n",
+            "a\nb",
+            "a\r\nb\n\n",
+            "\n\nx\r",
+            "é\nü",
+        ] {
+            let expected: Vec<&str> = text.split_inclusive('\n').collect();
+            assert_eq!(lines_inclusive(text), expected, "{text:?}");
+        }
+    }
+
+    /// The shortcut for plain paths gives what the general way gives.
+    #[test]
+    fn plain_paths_show_as_the_general_way_shows_them() {
+        let paths = [
+            "Dockerfile",
+            "./svc/Dockerfile",
+            "././svc/Dockerfile",
+            ".//svc/Dockerfile",
+            "svc//Dockerfile",
+            "svc/./Dockerfile",
+            "svc/../Dockerfile",
+            "../x/Dockerfile",
+            "svc/",
+            ".",
+            "./",
+            "/repo",
+            "/repo/",
+            "/repo/svc/Dockerfile",
+            "/repo2/Dockerfile",
+            "/repository/Dockerfile",
+            "/other/Dockerfile",
+            "/",
+            "//repo/Dockerfile",
+            "/repo/./Dockerfile",
+            "/repo/a/../Dockerfile",
+            "...",
+            "a/.../b",
+            "a/..b",
+        ];
+        for cwd in ["/repo", "/", "/repo/", "/a/../repo", "/r e/p.o"] {
+            let cwd = Path::new(cwd);
+            for p in paths {
+                let path = Path::new(p);
+                let general = shown(path, cwd);
+                let text = general
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join("/")
+                    .replace("//", "/");
+                assert_eq!(display_path(path, cwd), text, "{p:?} in {cwd:?}");
+                let mut bytes: Vec<u8> = Vec::new();
+                for (i, c) in general.components().enumerate() {
+                    if i > 0 && !bytes.ends_with(b"/") {
+                        bytes.push(b'/');
+                    }
+                    bytes.extend_from_slice(&os_bytes(c.as_os_str()));
+                }
+                assert_eq!(display_path_bytes(path, cwd), bytes, "{p:?} in {cwd:?}");
+            }
+        }
     }
 
     #[test]

@@ -37,7 +37,7 @@ mod node_build;
 mod python;
 mod xml;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::hash::BuildHasher;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -324,7 +324,7 @@ impl Clone for PathLookups {
 /// Memo of [`BuildContext::root_names_matching`] answers, by key. Clones share it, so the
 /// contexts of one directory filter its root names once per key, not once per Dockerfile.
 #[derive(Debug, Default, Clone)]
-pub struct RootMatches(Arc<Mutex<HashMap<String, Shared<Vec<String>>>>>);
+pub struct RootMatches(Arc<Mutex<rustc_hash::FxHashMap<String, Shared<Vec<String>>>>>);
 
 /// What restage knows about the build context of one Dockerfile. Every `Option` fact is
 /// `None` when the file is absent *or* unknown; [`BuildContext::exists`] tells which, and
@@ -489,14 +489,13 @@ type DirSlot = Arc<OnceLock<Arc<DirFacts>>>;
 struct DirCache {
     /// Keyed by the path's bytes: the paths are lexically normal, so equal paths are equal
     /// bytes, and hashing bytes is cheaper than hashing a path component by component.
-    shards: [Mutex<HashMap<std::ffi::OsString, DirSlot>>; DIR_SHARDS],
-    hasher: std::hash::RandomState,
+    shards: [Mutex<rustc_hash::FxHashMap<std::ffi::OsString, DirSlot>>; DIR_SHARDS],
 }
 
 impl DirCache {
     fn get(&self, dir: &Path) -> Arc<DirFacts> {
         let key = dir.as_os_str();
-        let hash = self.hasher.hash_one(key.as_encoded_bytes());
+        let hash = rustc_hash::FxBuildHasher.hash_one(key.as_encoded_bytes());
         let shard = &self.shards[(hash as usize) % DIR_SHARDS];
         let slot: DirSlot = {
             let mut map = shard.lock().unwrap_or_else(|e| e.into_inner());

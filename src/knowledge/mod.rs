@@ -226,15 +226,28 @@ struct Inner {
 
 #[derive(Default)]
 struct Memo {
-    image: std::sync::Mutex<std::collections::HashMap<String, Option<ImageInfo>>>,
-    runtime: std::sync::Mutex<std::collections::HashMap<String, Option<RuntimeImage>>>,
+    image: std::sync::Mutex<rustc_hash::FxHashMap<String, Option<ImageInfo>>>,
+    runtime: std::sync::Mutex<rustc_hash::FxHashMap<String, Option<RuntimeImage>>>,
+    /// Command classifications, by the command's words (see `command_key`).
+    command: std::sync::Mutex<rustc_hash::FxHashMap<Vec<u8>, Option<CommandMatch>>>,
+}
+
+/// The memo key of a command's words: each word with its length in front, so no two lists of
+/// words share a key.
+fn command_key(words: &[&str]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(words.iter().map(|w| w.len() + 8).sum());
+    for w in words {
+        key.extend_from_slice(&(w.len() as u64).to_le_bytes());
+        key.extend_from_slice(w.as_bytes());
+    }
+    key
 }
 
 /// Looks `key` up in `map`, computing and remembering the answer on a miss (bounded: the map
 /// is cleared when it grows past a few thousand entries).
-fn memoized<T: Clone>(
-    map: &std::sync::Mutex<std::collections::HashMap<String, T>>,
-    key: String,
+fn memoized<K: std::hash::Hash + Eq, T: Clone>(
+    map: &std::sync::Mutex<rustc_hash::FxHashMap<K, T>>,
+    key: K,
     compute: impl FnOnce() -> T,
 ) -> T {
     if let Some(hit) = crate::sync::lock(map).get(&key) {
@@ -513,7 +526,10 @@ impl Knowledge {
     /// on `&&`, `||`, `;`, `|`). Leading `NAME=value` assignments (also after `env`) are stripped
     /// and reported in [`CommandMatch::env`]. `None` when no pattern matches.
     pub fn classify_command(&self, words: &[&str]) -> Option<CommandMatch> {
-        self.inner.commands.classify(words)
+        // A monorepo's files run the same few commands; the answer depends on the words only.
+        memoized(&self.inner.memo.command, command_key(words), || {
+            self.inner.commands.classify(words)
+        })
     }
 
     /// The manifest files of a package manager (`npm`, `pip`, `cargo`, ...).

@@ -144,14 +144,20 @@ pub fn parse(text: &str) -> Result<Document, SyntaxError> {
         stages,
         style,
         escape,
-        lines: super::LineIndex::new(text),
+        lines: std::sync::OnceLock::new(),
         by_kind: Vec::new(),
         origin: None,
         commands: Vec::new(),
+        start_words: Vec::new(),
+        workdirs: Vec::new(),
     };
     let mut doc = doc;
     doc.commands
         .resize_with(doc.instructions.len(), std::sync::OnceLock::new);
+    doc.start_words
+        .resize_with(doc.instructions.len(), std::sync::OnceLock::new);
+    doc.workdirs
+        .resize_with(doc.instructions.len() + 1, std::sync::OnceLock::new);
     for (i, ins) in doc.instructions.iter().enumerate() {
         let k = ins.kind as usize;
         if doc.by_kind.len() <= k {
@@ -718,10 +724,7 @@ fn skip_blanks(text: &str, from: usize, end: usize, escape: char) -> usize {
 }
 
 fn line_start(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset]
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map_or(0, |p| p + 1)
+    memchr::memrchr(b'\n', &text.as_bytes()[..offset]).map_or(0, |p| p + 1)
 }
 
 /// End (after the terminator) of the last line in `start..end` that is neither blank nor a
@@ -732,10 +735,7 @@ fn last_content_line_end(text: &str, start: usize, end: usize) -> usize {
     let bytes = region.as_bytes();
     let mut line_end = bytes.len();
     while line_end > 0 {
-        let line_start = bytes[..line_end - 1]
-            .iter()
-            .rposition(|&b| b == b'\n')
-            .map_or(0, |p| p + 1);
+        let line_start = memchr::memrchr(b'\n', &bytes[..line_end - 1]).map_or(0, |p| p + 1);
         let t = region[line_start..line_end].trim();
         if line_start == 0 || !(t.is_empty() || t.starts_with('#')) {
             return start + line_end;

@@ -24,7 +24,9 @@ pub struct Document {
     pub(crate) stages: Vec<Stage>,
     pub(crate) style: Style,
     pub(crate) escape: char,
-    pub(crate) lines: LineIndex,
+    /// The line index of `text`, built on first use: the pipeline reports positions in the
+    /// file as read, so the documents it makes from edits (which carry `origin`) rarely need one.
+    pub(crate) lines: std::sync::OnceLock<LineIndex>,
     /// For each [`Kind`] (by its discriminant), the indices of the instructions of that kind.
     pub(crate) by_kind: Vec<Vec<usize>>,
     /// For a document the pipeline made by applying edits: the file as read (its line index)
@@ -33,7 +35,23 @@ pub struct Document {
     /// The simple commands of each instruction, read on first use (see
     /// `transforms::analysis::commands`): several transforms ask about the same RUN.
     pub(crate) commands: Vec<std::sync::OnceLock<Option<Vec<crate::shell::SimpleCommand>>>>,
+    /// The words of each ENTRYPOINT and CMD, read on first use (see `transforms::start`): the
+    /// arguments Docker passes and those split into shell words. multi-stage and non-root-user
+    /// read the start command of a stage several times.
+    pub(crate) start_words: Vec<StartWordsMemo>,
+    /// The working directory at each instruction (and at the end of the last), read on first
+    /// use (see `transforms::analysis::workdir_resolution`): every COPY destination of every
+    /// transform is resolved against it.
+    pub(crate) workdirs: Vec<WorkdirMemo>,
 }
+
+/// The memo of the working directory in force at one instruction of its own stage.
+pub(crate) type WorkdirMemo = std::sync::OnceLock<
+    crate::transforms::analysis::Resolution<crate::transforms::analysis::Workdir>,
+>;
+
+/// The memo of one instruction's start words: (arguments, words).
+pub(crate) type StartWordsMemo = std::sync::OnceLock<(Vec<String>, Vec<String>)>;
 
 /// Where a rewritten document's text came from.
 #[derive(Debug, Clone)]
@@ -320,6 +338,21 @@ impl Document {
         std::ptr::eq(&self.instructions[ix], ins).then(|| &self.commands[ix])
     }
 
+    /// The memo of the start words of instruction `index` (see [`Document::start_words`]).
+    pub(crate) fn start_words_memo(&self, index: usize) -> Option<&StartWordsMemo> {
+        self.start_words.get(index)
+    }
+
+    /// The memo of the working directory at instruction `index` (see [`Document::workdirs`]).
+    pub(crate) fn workdir_memo(&self, index: usize) -> Option<&WorkdirMemo> {
+        self.workdirs.get(index)
+    }
+
+    /// The line index of [`Document::text`].
+    pub(crate) fn line_index(&self) -> &LineIndex {
+        self.lines.get_or_init(|| LineIndex::new(&self.text))
+    }
+
     /// The whole text, BOM included.
     pub fn text(&self) -> &str {
         &self.text
@@ -381,7 +414,7 @@ impl Document {
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         match &self.origin {
             Some(o) => o.lines.line_col(o.composed.map_start(offset)),
-            None => self.lines.line_col(offset),
+            None => self.line_index().line_col(offset),
         }
     }
 
@@ -504,12 +537,7 @@ pub struct LineIndex {
 impl LineIndex {
     pub fn new(text: &str) -> LineIndex {
         let mut starts = vec![0];
-        starts.extend(
-            text.bytes()
-                .enumerate()
-                .filter(|&(_, b)| b == b'\n')
-                .map(|(i, _)| i + 1),
-        );
+        starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1));
         LineIndex {
             starts,
             len: text.len(),

@@ -66,13 +66,38 @@ pub fn workdir_at(doc: &Document, stage: &Stage, index: usize) -> Workdir {
 /// [`workdir_at`], also resolving variables from ARG defaults (by Docker's scoping: an ARG of
 /// the stage, with its own default or that of the global ARG it re-declares), and saying so.
 pub fn workdir_resolution(doc: &Document, stage: &Stage, index: usize) -> Resolution<Workdir> {
-    workdir_resolution_under(doc, stage, index, None)
+    // Within the document's own stage (after its FROM, up to its end) an index names one stage,
+    // so the answer is kept per index: every COPY destination of every transform asks.
+    let own = doc
+        .stages()
+        .get(stage.index)
+        .is_some_and(|s| std::ptr::eq(s, stage))
+        && stage.instructions.start < index
+        && index <= stage.instructions.end;
+    match doc.workdir_memo(index) {
+        Some(memo) if own => memo
+            .get_or_init(|| resolve_workdir(doc, stage, index, None))
+            .clone(),
+        _ => resolve_workdir(doc, stage, index, None),
+    }
 }
 
 /// [`workdir_resolution`] for a stage whose base image's working directory is `inherited`
 /// (`/` for an image that sets none): a relative WORKDIR before any absolute one is joined to
 /// it, as BuildKit does, instead of being unknown.
 pub fn workdir_resolution_under(
+    doc: &Document,
+    stage: &Stage,
+    index: usize,
+    inherited: Option<&str>,
+) -> Resolution<Workdir> {
+    match inherited {
+        None => workdir_resolution(doc, stage, index),
+        Some(_) => resolve_workdir(doc, stage, index, inherited),
+    }
+}
+
+fn resolve_workdir(
     doc: &Document,
     stage: &Stage,
     index: usize,
@@ -308,10 +333,35 @@ fn variable_len(text: &str) -> Option<usize> {
 /// Joins `path` to the absolute directory `base` (an absolute `path` wins) and normalises.
 pub fn join(base: &str, path: &str) -> String {
     if path.starts_with('/') {
-        normalize(path)
-    } else {
-        normalize(&format!("{base}/{path}"))
+        return normalize(path);
     }
+    if !is_normal(base) {
+        return normalize(&format!("{base}/{path}"));
+    }
+    // `base` is already normal: fold `path`'s segments onto it, as `normalize` would (a `..`
+    // drops the last segment, none left: stays at `/`), without building the joined text.
+    let mut out = String::with_capacity(base.len() + path.len() + 1);
+    if base != "/" {
+        out.push_str(base);
+    }
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                if let Some(i) = out.rfind('/') {
+                    out.truncate(i);
+                }
+            }
+            p => {
+                out.push('/');
+                out.push_str(p);
+            }
+        }
+    }
+    if out.is_empty() {
+        out.push('/');
+    }
+    out
 }
 
 /// Folds `.`, `..` and repeated slashes of an absolute path; keeps no trailing slash (but `/`).
@@ -722,6 +772,76 @@ pub fn with_newline(doc: &Document, text: &str) -> String {
 mod tests {
     use super::*;
     use crate::syntax::parse;
+
+    /// The memo answers what resolving answers, for every stage and index (asked twice, and
+    /// for a copy of a stage, which is not memoized).
+    #[test]
+    fn memoized_workdirs_are_the_resolved_ones() {
+        let doc = parse(concat!(
+            "ARG BASE=/opt\n",
+            "FROM a AS one\n",
+            "WORKDIR /app\n",
+            "COPY . .\n",
+            "WORKDIR src\n",
+            "FROM b\n",
+            "ARG BASE\n",
+            "WORKDIR $BASE/x\n",
+            "COPY a b/\n",
+            "WORKDIR /w\n",
+        ))
+        .unwrap();
+        let n = doc.instructions().len();
+        for stage in doc.stages() {
+            let copy = stage.clone();
+            for index in 0..=n {
+                let want = resolve_workdir(&doc, stage, index, None);
+                assert_eq!(workdir_resolution(&doc, stage, index), want, "{index}");
+                assert_eq!(workdir_resolution(&doc, stage, index), want, "{index}");
+                assert_eq!(workdir_resolution(&doc, &copy, index), want, "{index}");
+            }
+        }
+    }
+
+    #[test]
+    fn join_folds_like_normalizing_the_joined_text() {
+        let bases = [
+            "/",
+            "/app",
+            "/usr/src/app",
+            "/a/b/",
+            "/a/./b",
+            "/a/../b",
+            "//x",
+        ];
+        let paths = [
+            ".",
+            "./",
+            "src",
+            "src/",
+            "./src/../lib",
+            "..",
+            "../..",
+            "../../..",
+            "a//b",
+            "a/./b/..",
+            "",
+            "...",
+            "..a/b",
+            "x/../../y",
+        ];
+        for base in bases {
+            for path in paths {
+                assert_eq!(
+                    join(base, path),
+                    normalize(&format!("{base}/{path}")),
+                    "join({base:?}, {path:?})"
+                );
+            }
+        }
+        assert_eq!(join("/app", "."), "/app");
+        assert_eq!(join("/app", "../.."), "/");
+        assert_eq!(join("/usr/src/app", "./dist/"), "/usr/src/app/dist");
+    }
 
     #[test]
     fn workdir_resolution_of_literals() {

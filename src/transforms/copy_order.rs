@@ -146,7 +146,7 @@ fn plan(doc: &Document, ctx: &Context, stage: &Stage) -> Verdict {
         let Some(&last_broad) = broads.last() else {
             continue;
         };
-        let Some(commands) = analysis::run_commands(doc, ins) else {
+        let Some(commands) = analysis::commands(doc, ins) else {
             continue;
         };
         let tree = tree_of(doc, stage, last_broad);
@@ -157,7 +157,7 @@ fn plan(doc: &Document, ctx: &Context, stage: &Stage) -> Verdict {
         if let Some(focus) = classes.iter().position(Class::is_focus) {
             target = Some(Target {
                 ix,
-                commands,
+                commands: commands.into_owned(),
                 classes,
                 focus,
             });
@@ -737,7 +737,7 @@ fn redirecting_flag<'a>(manager: &str, args: &[&'a str]) -> Option<&'a str> {
     args.iter().copied().find(|w| {
         flags.iter().any(|f| {
             *w == *f
-                || w.starts_with(&format!("{f}="))
+                || w.strip_prefix(f).is_some_and(|rest| rest.starts_with('='))
                 || (f.len() == 2
                     && !f.starts_with("--")
                     && w.starts_with(f)

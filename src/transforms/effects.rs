@@ -238,7 +238,7 @@ fn run(
     out: &mut InstructionEffects,
 ) {
     let ins = &doc.instructions()[index];
-    let Some(commands) = analysis::run_commands(doc, ins) else {
+    let Some(commands) = analysis::commands(doc, ins) else {
         out.unknown = Some(
             "uses shell syntax restage does not read (a here-document, substitution or redirect)"
                 .into(),
@@ -246,7 +246,7 @@ fn run(
         return;
     };
     let mut cwd = workdir(doc, stage, index, inherited);
-    for cmd in &commands {
+    for cmd in commands.iter() {
         let expanded = expand_env(doc, stage, index, cmd);
         let c = command(expanded.as_ref().unwrap_or(cmd), cwd.as_deref(), ctx);
         if c.words.first().is_some_and(|w| w == "cd") {

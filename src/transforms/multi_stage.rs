@@ -109,7 +109,7 @@ fn installs_or_builds(doc: &Document, ins: &Instruction, ctx: &Context) -> bool 
         os_packages(words).is_some_and(|p| !p.installs.is_empty())
             || ctx.knowledge.classify_command(&refs).is_some()
     };
-    if let Some(commands) = analysis::run_commands(doc, ins) {
+    if let Some(commands) = analysis::commands(doc, ins) {
         return commands.iter().any(|cmd| known(&cmd.words));
     }
     let Form::Shell { span } = &ins.form else {
@@ -1091,7 +1091,7 @@ fn run_facts(
         prep_only: true,
         ..RunFacts::default()
     };
-    let Some(commands) = analysis::run_commands(doc, ins) else {
+    let Some(commands) = analysis::commands(doc, ins) else {
         f.prep_only = false;
         f.unknown = Some(
             "uses shell syntax restage does not read (a here-document, substitution or redirect)"

@@ -36,16 +36,18 @@ impl StartCommand {
     /// The last ENTRYPOINT and the last CMD among the instructions `indices` of `doc`.
     pub fn of(doc: &Document, indices: impl IntoIterator<Item = usize>) -> StartCommand {
         let instructions = doc.instructions();
-        let mut start = StartCommand::default();
+        let (mut entrypoint, mut cmd) = (None, None);
         for ix in indices {
-            let slot = match instructions[ix].kind {
-                Kind::Entrypoint => &mut start.entrypoint,
-                Kind::Cmd => &mut start.cmd,
-                _ => continue,
-            };
-            *slot = Some(part(doc, ix));
+            match instructions[ix].kind {
+                Kind::Entrypoint => entrypoint = Some(ix),
+                Kind::Cmd => cmd = Some(ix),
+                _ => {}
+            }
         }
-        start
+        StartCommand {
+            entrypoint: entrypoint.map(|ix| part(doc, ix)),
+            cmd: cmd.map(|ix| part(doc, ix)),
+        }
     }
 
     /// ENTRYPOINT then CMD, those set.
@@ -96,27 +98,43 @@ fn is_wrapper_word(knowledge: &Knowledge, word: &str) -> bool {
 
 fn part(doc: &Document, index: usize) -> Part {
     let ins = &doc.instructions()[index];
-    match &ins.form {
-        Form::Exec { words, .. } => Part {
-            index,
-            shell_form: false,
-            args: words.iter().map(|w| w.value.clone()).collect(),
-            words: words
+    // The words are split once per document (a memo in it), however often a stage's start
+    // command is read.
+    let words_of = || match &ins.form {
+        Form::Exec { words, .. } => (
+            words.iter().map(|w| w.value.clone()).collect(),
+            words
                 .iter()
                 .flat_map(|w| shell::words(&w.value, 0, '\\'))
                 .collect(),
-            empty: words.is_empty(),
-        },
+        ),
         Form::Shell { span } => {
             let words = shell::words(doc.slice(span), span.start, doc.escape());
-            Part {
-                index,
-                shell_form: true,
-                args: words.clone(),
-                words,
-                empty: false,
-            }
+            (words.clone(), words)
         }
+        Form::None => (Vec::new(), Vec::new()),
+    };
+    let (args, words) = match doc.start_words_memo(index) {
+        Some(memo) => memo.get_or_init(words_of).clone(),
+        None => words_of(),
+    };
+    match &ins.form {
+        Form::Exec {
+            words: elements, ..
+        } => Part {
+            index,
+            shell_form: false,
+            args,
+            words,
+            empty: elements.is_empty(),
+        },
+        Form::Shell { .. } => Part {
+            index,
+            shell_form: true,
+            args,
+            words,
+            empty: false,
+        },
         Form::None => Part {
             index,
             shell_form: false,
