@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """How much of the real-world corpus multi-stage splits, by ecosystem and base family.
 
-Usage: coverage.py RESTAGE_BINARY [--unsafe-fixes] [--corpus DIR] [--list GROUP]
+Usage: coverage.py RESTAGE_BINARY [--unsafe-fixes] [--corpus DIR] [--list GROUP] [--repos DIR]
 
 A file is *naive* when it has a single stage, its base image belongs to an ecosystem restage
 knows (node, python, go, rust, ruby, php, java, dotnet), the tag is not a runtime-only variant
@@ -13,13 +13,25 @@ when a multi-stage change is applied (safe by default; unsafe too with --unsafe-
 *noted* when multi-stage only reports why it does not split it, and *silent* otherwise.
 `--list GROUP` (e.g. `ruby/glibc`) prints that group's files with their outcome and reason.
 The classification reads the text with regular expressions: it is a measure, not a parser.
+
+`--repos DIR` also measures the naive files with their build context. The corpus's manifest
+(`manifest.tsv` beside the corpus folder: file name, repo, commit, path) names where each file
+comes from; for each naive file whose repository has a snapshot at DIR/<owner>+<name>/repo (a git
+directory, or a clone with its .git) holding the manifest's commit, the Dockerfile's directory at
+that commit is extracted (`git archive`; file by file, leaving out blobs a partial snapshot lacks)
+into a temporary folder and restage runs there, so it
+reads that directory as the build context. The context is always the Dockerfile's directory: a
+compose file naming another context is not read. A second table prints, for those files only,
+each group's outcome with the context and without it (the bare corpus file).
 """
 
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections import defaultdict
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -109,6 +121,146 @@ def classify(text):
     return eco, ("alpine" if "alpine" in tag else "glibc")
 
 
+def run_restage(cmd, paths):
+    """restage's JSON report of each path (one run, in chunks under the argument limit)."""
+    results = {}
+    for start in range(0, len(paths), 500):
+        chunk = paths[start : start + 500]
+        proc = subprocess.run(cmd + chunk, capture_output=True, text=True)
+        doc = json.loads(proc.stdout)
+        for f in doc["files"]:
+            results[f["path"]] = f
+    return results
+
+
+def outcome(report):
+    """split, noted or silent, and the multi-stage reason, of one file's report."""
+    ms = [c for c in report.get("changes", []) if c["id"] == "multi-stage"]
+    if any(c["applied"] for c in ms):
+        return "split", ms[0]["reason"]
+    if ms:
+        return "noted", ms[0]["reason"]
+    return "silent", ""
+
+
+def read_manifest(corpus):
+    """file name -> (repo, commit, path) from the manifest beside the corpus folder."""
+    path = os.path.join(os.path.dirname(os.path.normpath(corpus)), "manifest.tsv")
+    out = {}
+    with open(path, encoding="utf-8") as f:
+        header = f.readline().rstrip("\n").split("\t")
+        col = {name: i for i, name in enumerate(header)}
+        for line in f:
+            cells = line.rstrip("\n").split("\t")
+            if len(cells) == len(header):
+                out[cells[col["file_name"]]] = (cells[col["repo"]], cells[col["commit"]], cells[col["path"]])
+    return out
+
+
+def git_dir(repos, repo):
+    """The git directory of repo's snapshot under repos, or None."""
+    base = os.path.join(repos, repo.replace("/", "+"), "repo")
+    if os.path.isdir(os.path.join(base, ".git")):
+        return os.path.join(base, ".git")
+    if os.path.isfile(os.path.join(base, "HEAD")):
+        return base
+    return None
+
+
+def materialise(gitdir, commit, path, dest):
+    """Extract the directory of path at commit into dest; the Dockerfile's path there, or None."""
+    folder, name = os.path.split(path)
+    tree = f"{commit}:{folder}" if folder else commit
+    os.makedirs(dest)
+    archive = subprocess.run(["git", "--git-dir", gitdir, "archive", "--format=tar", tree],
+                             capture_output=True)
+    if archive.returncode == 0:
+        untar = subprocess.run(["tar", "-x", "-C", dest], input=archive.stdout, capture_output=True)
+        if untar.returncode != 0:
+            return None
+    elif not extract_present(gitdir, tree, dest):
+        return None
+    dockerfile = os.path.join(dest, name)
+    return dockerfile if os.path.isfile(dockerfile) else None
+
+
+def extract_present(gitdir, tree, dest):
+    """File by file, for a snapshot that lacks some (large) blobs: those are left out."""
+    listing = subprocess.run(["git", "--git-dir", gitdir, "ls-tree", "-r", "-z", tree], capture_output=True)
+    if listing.returncode != 0:
+        return False
+    for entry in listing.stdout.split(b"\0"):
+        if not entry:
+            continue
+        meta, _, rel = entry.partition(b"\t")
+        mode, kind, obj = meta.split()
+        if kind != b"blob":
+            continue
+        blob = subprocess.run(["git", "--git-dir", gitdir, "cat-file", "blob", obj.decode()], capture_output=True)
+        if blob.returncode != 0:
+            continue
+        target = os.path.join(dest, os.fsdecode(rel))
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        if mode == b"120000":
+            os.symlink(os.fsdecode(blob.stdout), target)
+            continue
+        with open(target, "wb") as f:
+            f.write(blob.stdout)
+        if mode == b"100755":
+            os.chmod(target, 0o755)
+    return True
+
+
+def with_contexts(cmd, naive, bare, corpus, repos, mode):
+    """The table of the naive files that have a snapshot: with their context and without."""
+    manifest = read_manifest(corpus)
+    rows = defaultdict(lambda: {"naive": 0, "ctx": defaultdict(int), "bare": defaultdict(int)})
+    scratch = tempfile.mkdtemp(prefix="restage-coverage-")
+    try:
+        placed, used = {}, set()
+        for n, path in enumerate(sorted(naive)):
+            entry = manifest.get(os.path.basename(path))
+            if entry is None:
+                continue
+            repo, commit, inner = entry
+            gitdir = git_dir(repos, repo)
+            if gitdir is None:
+                continue
+            known = subprocess.run(["git", "--git-dir", gitdir, "cat-file", "-e", commit + "^{commit}"],
+                                   capture_output=True)
+            if known.returncode != 0:
+                continue
+            dockerfile = materialise(gitdir, commit, inner, os.path.join(scratch, str(n)))
+            if dockerfile is not None:
+                placed[dockerfile] = path
+                used.add(repo)
+        results = run_restage(cmd, sorted(placed))
+        for dockerfile, path in placed.items():
+            eco, fam = naive[path]
+            with_ctx, _ = outcome(results.get(dockerfile, {}))
+            without, _ = outcome(bare.get(path, {}))
+            for key in ((eco, fam), ("all", fam)):
+                rows[key]["naive"] += 1
+                rows[key]["ctx"][with_ctx] += 1
+                rows[key]["bare"][without] += 1
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+    total = sum(r["naive"] for k, r in rows.items() if k[0] == "all")
+    print()
+    print(f"with the build context ({mode}): {total} naive files from {len(used)} repositories under {repos}")
+    print(f"{'group':16} {'naive':>6} | {'context':>7} {'%':>6} {'noted':>6} {'silent':>6} | "
+          f"{'bare':>6} {'%':>6} {'noted':>6} {'silent':>6}")
+    for key in sorted(rows, key=lambda k: (k[0] == "all", k)):
+        r = rows[key]
+        cells = []
+        for side in ("ctx", "bare"):
+            c = r[side]
+            pct = 100.0 * c["split"] / r["naive"] if r["naive"] else 0.0
+            cells.append(f"{c['split']:7} {pct:6.1f} {c['noted']:6} {c['silent']:6}")
+        print(f"{key[0] + '/' + key[1]:16} {r['naive']:6} | {cells[0]} | {cells[1][1:]}")
+
+
 def main(argv):
     args = list(argv)
     unsafe = "--unsafe-fixes" in args
@@ -118,6 +270,11 @@ def main(argv):
     if "--corpus" in args:
         i = args.index("--corpus")
         corpus = args[i + 1]
+        del args[i : i + 2]
+    repos = None
+    if "--repos" in args:
+        i = args.index("--repos")
+        repos = args[i + 1]
         del args[i : i + 2]
     if "--list" in args:
         i = args.index("--list")
@@ -141,33 +298,17 @@ def main(argv):
     cmd = [binary, "--output-format", "json", "--exit-zero"]
     if unsafe:
         cmd.append("--unsafe-fixes")
-    # One run over all naive files (in chunks, to stay under the argument limit).
-    paths = sorted(naive)
-    results = {}
-    for start in range(0, len(paths), 500):
-        chunk = paths[start : start + 500]
-        proc = subprocess.run(cmd + chunk, capture_output=True, text=True)
-        doc = json.loads(proc.stdout)
-        for f in doc["files"]:
-            results[f["path"]] = f
+    results = run_restage(cmd, sorted(naive))
 
     rows = defaultdict(lambda: {"naive": 0, "split": 0, "noted": 0, "silent": 0})
     listed = []
     for path, (eco, fam) in naive.items():
-        f = results.get(path, {})
-        ms = [c for c in f.get("changes", []) if c["id"] == "multi-stage"]
-        if any(c["applied"] for c in ms):
-            outcome = "split"
-        elif ms:
-            outcome = "noted"
-        else:
-            outcome = "silent"
+        result, why = outcome(results.get(path, {}))
         for key in ((eco, fam), ("all", fam)):
             rows[key]["naive"] += 1
-            rows[key][outcome] += 1
+            rows[key][result] += 1
         if listing == f"{eco}/{fam}":
-            why = ms[0]["reason"] if ms else ""
-            listed.append(f"{outcome:6} {os.path.basename(path)}  {why}")
+            listed.append(f"{result:6} {os.path.basename(path)}  {why}")
 
     mode = "--unsafe-fixes" if unsafe else "default"
     print(f"multi-stage coverage of naive single-stage files ({mode})")
@@ -178,6 +319,8 @@ def main(argv):
         print(f"{key[0] + '/' + key[1]:16} {r['naive']:6} {r['split']:6} {pct:6.1f} {r['noted']:6} {r['silent']:6}")
     for line in listed:
         print(line)
+    if repos is not None:
+        with_contexts(cmd, naive, results, corpus, repos, mode)
 
 
 if __name__ == "__main__":
