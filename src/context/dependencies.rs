@@ -588,6 +588,67 @@ mod tests {
     }
 
     #[test]
+    fn python_installs_per_file() {
+        let d = deps(&[
+            (
+                "requirements.txt",
+                "-r requirements-base.txt\nMySQL_python\n",
+            ),
+            ("requirements-base.txt", "psycopg2==2.9.10\n"),
+            (
+                "poetry.lock",
+                "[[package]]\nname = \"PyCurl\"\nversion = \"7.45.3\"\n[metadata]\nlock-version = \"2.0\"\n",
+            ),
+            ("uv.lock", "version = 1\n"),
+            (
+                "Pipfile.lock",
+                "{\"default\": {\"python-magic\": {}}, \"develop\": {\"pytest\": {}}}",
+            ),
+            (
+                "pyproject.toml",
+                "[project]\nname = \"x\"\ndynamic = [\"dependencies\"]\n",
+            ),
+        ]);
+        let names = |f: &str| {
+            d.python[f]
+                .clone()
+                .map(|s| s.into_iter().collect::<Vec<_>>())
+        };
+        assert_eq!(
+            names("requirements.txt"),
+            Ok(vec!["mysql-python".to_owned(), "psycopg2".to_owned()])
+        );
+        assert_eq!(
+            names("requirements-base.txt"),
+            Ok(vec!["psycopg2".to_owned()])
+        );
+        assert_eq!(names("poetry.lock"), Ok(vec!["pycurl".to_owned()]));
+        assert_eq!(names("uv.lock"), Ok(vec![]));
+        assert_eq!(
+            names("Pipfile.lock"),
+            Ok(vec!["pytest".to_owned(), "python-magic".to_owned()])
+        );
+        assert_eq!(
+            names("pyproject.toml"),
+            Err(
+                "pyproject.toml: its dependencies are dynamic (the build backend computes them)"
+                    .to_owned()
+            )
+        );
+        let d = deps(&[(
+            "pyproject.toml",
+            "[build-system]\nrequires = [\"setuptools\"]\n",
+        )]);
+        assert!(d.python["pyproject.toml"].is_err());
+        let d = deps(&[("Pipfile.lock", "{")]);
+        assert!(
+            d.python["Pipfile.lock"]
+                .as_ref()
+                .is_err_and(|e| e.starts_with("Pipfile.lock: invalid JSON"))
+        );
+    }
+
+    #[test]
     fn unreadable_manifests_are_unknown() {
         let d = deps(&[("setup.py", "setup()")]);
         assert_eq!(d.unknown.len(), 1);

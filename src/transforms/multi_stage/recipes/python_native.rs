@@ -294,7 +294,20 @@ impl Reader<'_> {
         // The project in the directory the context's root was copied to.
         let at = self.absolute(path);
         if at.is_some() && at == self.context_root() {
-            return self.manifest(&["pyproject.toml"], "pip");
+            return match self
+                .input
+                .ctx
+                .build
+                .dependencies
+                .python
+                .get("pyproject.toml")
+            {
+                Some(Ok(names)) => Ok(names.clone()),
+                Some(Err(e)) => Err(format!("restage cannot read {e}")),
+                None => Err(format!(
+                    "`pip install {spec}` installs the project, and restage reads a project's dependencies only from pyproject.toml"
+                )),
+            };
         }
         Err(format!(
             "`pip install {spec}` installs local sources whose dependencies restage does not read"
