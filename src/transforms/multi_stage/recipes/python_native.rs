@@ -357,8 +357,11 @@ impl Reader<'_> {
         match build.dependencies.python.get(&rel) {
             Some(Ok(names)) => Ok(names.clone()),
             Some(Err(e)) => Err(format!("restage cannot read {e}")),
+            None if !rel.contains('/') && build.on_disk && !build.exists(&rel) => {
+                Err(format!("the build context has no `{rel}`"))
+            }
             None => Err(format!(
-                "restage cannot read `{file}` in the build context (it reads requirements*.txt at its root)"
+                "restage reads requirements files only at the context root (`requirements*.txt`), not `{file}`"
             )),
         }
     }
