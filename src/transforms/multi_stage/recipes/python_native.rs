@@ -171,7 +171,9 @@ fn installed(
                     if managers_only(pw) {
                         continue;
                     }
-                    let args = sub_at.map_or(&[][..], |i| &after[i + 1..]);
+                    // pip's global options may come before `install`, some with a value.
+                    let at = after.iter().position(|w| *w == "install");
+                    let args = at.map_or(&[][..], |i| &after[i + 1..]);
                     read.pip_args(args, ctx.knowledge.value_flags("pip"), false, &mut names)?;
                 }
                 "uv" if sub == Some("pip") => {
