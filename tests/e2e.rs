@@ -67,6 +67,7 @@ const CASE_TESTS: &[(&str, &str)] = &[
     ("python_copy_order", "python-copy-order"),
     ("python_flask", "python-flask"),
     ("python_libarchive", "python-libarchive"),
+    ("python_libpq_full_image", "python-libpq-full-image"),
     ("python_mkdir_workdir", "python-mkdir-workdir"),
     ("python_no_workdir", "python-no-workdir"),
     ("python_pipenv", "python-pipenv"),

@@ -23,6 +23,13 @@ pub struct Dependencies {
     /// Manifests present whose dependencies restage could not read, with why
     /// (`composer.json: invalid JSON ...`, `setup.py: restage does not read it`).
     pub unknown: Vec<String>,
+    /// For each Python manifest or lockfile at the root (`requirements*.txt` with its `-r` /
+    /// `-c` includes, `pyproject.toml`, `Pipfile`, `poetry.lock`, `Pipfile.lock`, `uv.lock`):
+    /// the normalised names of the packages installing it brings in, as far as the file says,
+    /// or why restage cannot tell. A `pyproject.toml` counts its optional dependencies and
+    /// groups too; one whose `[project]` dependencies are dynamic, or that has neither
+    /// `[project]` nor `[tool.poetry]` (setup.py declares them), is unknown.
+    pub python: BTreeMap<String, Result<BTreeSet<String>, String>>,
 }
 
 impl Dependencies {
@@ -79,11 +86,16 @@ pub(crate) fn read(
             Ok(names) => {
                 python_read = true;
                 deps.seen("pip");
-                for n in names {
-                    deps.add("pip", &n);
+                for n in &names {
+                    deps.add("pip", n);
                 }
+                deps.python
+                    .insert(name.clone(), Ok(normalised("pip", &names)));
             }
-            Err(e) => deps.unknown.push(e),
+            Err(e) => {
+                deps.python.insert(name.clone(), Err(e.clone()));
+                deps.unknown.push(e);
+            }
         }
     }
     for (name, parse) in [
@@ -96,15 +108,50 @@ pub(crate) fn read(
         if !present(name) {
             continue;
         }
-        match read(name).and_then(|t| parse(&t)) {
+        let text = read(name);
+        match text.as_deref().map_err(Clone::clone).and_then(parse) {
             Ok(names) => {
                 python_read = true;
                 deps.seen("pip");
-                for n in names {
-                    deps.add("pip", &n);
+                for n in &names {
+                    deps.add("pip", n);
                 }
+                let installs = if name == "pyproject.toml" {
+                    text.as_deref()
+                        .map_err(Clone::clone)
+                        .and_then(pyproject_installs)
+                        .map(|()| normalised("pip", &names))
+                } else {
+                    Ok(normalised("pip", &names))
+                };
+                deps.python.insert(
+                    name.to_owned(),
+                    installs.map_err(|e| format!("{name}: {e}")),
+                );
             }
-            Err(e) => deps.unknown.push(format!("{name}: {e}")),
+            Err(e) => {
+                deps.python
+                    .insert(name.to_owned(), Err(format!("{name}: {e}")));
+                deps.unknown.push(format!("{name}: {e}"));
+            }
+        }
+    }
+    for (name, parse) in [
+        (
+            "poetry.lock",
+            toml_packages as fn(&str) -> Result<Vec<String>, String>,
+        ),
+        ("uv.lock", toml_packages),
+        ("Pipfile.lock", pipfile_lock),
+    ] {
+        if present(name) {
+            let names = read(name).and_then(|t| parse(&t));
+            deps.python.insert(
+                name.to_owned(),
+                names
+                    .map(|n| normalised("pip", &n))
+                    .map_err(|e| format!("{name}: {e}")),
+            );
         }
     }
     if !python_read {
@@ -188,6 +235,71 @@ pub(crate) fn read(
         }
     }
     deps
+}
+
+fn normalised(kind: &str, names: &[String]) -> BTreeSet<String> {
+    names
+        .iter()
+        .map(|n| normalise_package(kind, n))
+        .filter(|n| !n.is_empty())
+        .collect()
+}
+
+/// `Ok` when `pyproject.toml` declares what installing the project brings in: a `[project]`
+/// table whose dependencies are not dynamic, or Poetry's tables.
+fn pyproject_installs(text: &str) -> Result<(), String> {
+    let t = toml_table(text)?;
+    match t.get("project") {
+        Some(project) => {
+            let dynamic = project
+                .get("dynamic")
+                .and_then(toml::Value::as_array)
+                .is_some_and(|a| {
+                    a.iter().any(|v| {
+                        matches!(v.as_str(), Some("dependencies" | "optional-dependencies"))
+                    })
+                });
+            if dynamic {
+                return Err("its dependencies are dynamic (the build backend computes them)".into());
+            }
+            Ok(())
+        }
+        None if t.get("tool").and_then(|t| t.get("poetry")).is_some() => Ok(()),
+        None => Err(
+            "it has no [project] table, so the build backend (setup.py, setup.cfg) declares the dependencies"
+                .into(),
+        ),
+    }
+}
+
+/// The `name` of every `[[package]]` of a TOML lockfile (poetry.lock, uv.lock).
+fn toml_packages(text: &str) -> Result<Vec<String>, String> {
+    let t = toml_table(text)?;
+    // A project without dependencies has no `[[package]]`.
+    let packages = match t.get("package") {
+        None => return Ok(Vec::new()),
+        Some(p) => p
+            .as_array()
+            .ok_or("its `package` is not an array of tables")?,
+    };
+    Ok(packages
+        .iter()
+        .filter_map(|p| p.get("name").and_then(toml::Value::as_str))
+        .map(str::to_owned)
+        .collect())
+}
+
+/// The packages of Pipfile.lock's `default` and `develop` sections.
+fn pipfile_lock(text: &str) -> Result<Vec<String>, String> {
+    let v: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| format!("invalid JSON: {e}"))?;
+    let mut out = Vec::new();
+    for section in ["default", "develop"] {
+        if let Some(o) = v.get(section).and_then(serde_json::Value::as_object) {
+            out.extend(o.keys().cloned());
+        }
+    }
+    Ok(out)
 }
 
 /// The project name at the start of a PEP 508 requirement (`Flask[async]>=3 ; python_version`).
@@ -473,6 +585,67 @@ mod tests {
             "[packages]\nflask = \"*\"\n[dev-packages]\npytest = \"*\"\n",
         )]);
         assert!(d.has("pip", "flask") && d.has("pip", "pytest"));
+    }
+
+    #[test]
+    fn python_installs_per_file() {
+        let d = deps(&[
+            (
+                "requirements.txt",
+                "-r requirements-base.txt\nMySQL_python\n",
+            ),
+            ("requirements-base.txt", "psycopg2==2.9.10\n"),
+            (
+                "poetry.lock",
+                "[[package]]\nname = \"PyCurl\"\nversion = \"7.45.3\"\n[metadata]\nlock-version = \"2.0\"\n",
+            ),
+            ("uv.lock", "version = 1\n"),
+            (
+                "Pipfile.lock",
+                "{\"default\": {\"python-magic\": {}}, \"develop\": {\"pytest\": {}}}",
+            ),
+            (
+                "pyproject.toml",
+                "[project]\nname = \"x\"\ndynamic = [\"dependencies\"]\n",
+            ),
+        ]);
+        let names = |f: &str| {
+            d.python[f]
+                .clone()
+                .map(|s| s.into_iter().collect::<Vec<_>>())
+        };
+        assert_eq!(
+            names("requirements.txt"),
+            Ok(vec!["mysql-python".to_owned(), "psycopg2".to_owned()])
+        );
+        assert_eq!(
+            names("requirements-base.txt"),
+            Ok(vec!["psycopg2".to_owned()])
+        );
+        assert_eq!(names("poetry.lock"), Ok(vec!["pycurl".to_owned()]));
+        assert_eq!(names("uv.lock"), Ok(vec![]));
+        assert_eq!(
+            names("Pipfile.lock"),
+            Ok(vec!["pytest".to_owned(), "python-magic".to_owned()])
+        );
+        assert_eq!(
+            names("pyproject.toml"),
+            Err(
+                "pyproject.toml: its dependencies are dynamic (the build backend computes them)"
+                    .to_owned()
+            )
+        );
+        let d = deps(&[(
+            "pyproject.toml",
+            "[build-system]\nrequires = [\"setuptools\"]\n",
+        )]);
+        assert!(d.python["pyproject.toml"].is_err());
+        let d = deps(&[("Pipfile.lock", "{")]);
+        assert!(
+            d.python["Pipfile.lock"]
+                .as_ref()
+                .is_err_and(|e| e.starts_with("Pipfile.lock: invalid JSON"))
+        );
     }
 
     #[test]

@@ -195,7 +195,7 @@ pub(crate) struct Manager {
     pub own_environment: bool,
     pub manifests: Manifests,
     manifest_globs: LazyGlobSet,
-    value_flags: Vec<String>,
+    pub value_flags: Vec<String>,
     manifest_flags: Vec<String>,
     production: Vec<FlagSpec>,
     scripts_disabled_by: Vec<FlagSpec>,

@@ -541,6 +541,15 @@ impl Knowledge {
             .map(|m| &m.manifests)
     }
 
+    /// The flags of a package manager that take a value (`-r FILE`, `--index-url URL`).
+    pub fn value_flags(&self, manager: &str) -> &[String] {
+        self.inner
+            .commands
+            .managers
+            .get(manager)
+            .map_or(&[], |m| m.value_flags.as_slice())
+    }
+
     /// Whether `path` (relative to the build context) is one of a manager's manifest files.
     pub fn is_manifest(&self, manager: &str, path: &str) -> bool {
         self.inner.commands.is_manifest(manager, path)

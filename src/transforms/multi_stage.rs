@@ -425,6 +425,7 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
         bare_destinations,
         note,
         drops_dev,
+        packages: carried_packages,
     } = recipe.carry(
         &recipes::Input {
             doc,
@@ -572,9 +573,10 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
     );
     a.unsafe_reasons.extend(replays.unmodelled.iter().cloned());
 
-    let needed_packages = recipe
+    let mut needed_packages = recipe
         .runtime_packages(ctx, &image)
         .map_err(|why| refuse(anchor, why))?;
+    needed_packages.extend(carried_packages);
     if !needed_packages.is_empty() {
         runtime_packages.extend(needed_packages);
         manager.get_or_insert(image.package_manager);

@@ -12,6 +12,7 @@ mod native;
 mod node;
 mod node_build;
 mod python;
+mod python_native;
 mod ruby;
 
 use super::super::Context;
@@ -53,6 +54,9 @@ pub(super) struct Carry {
     pub note: Option<String>,
     /// The build stage drops dev dependencies the runtime stage would otherwise receive.
     pub drops_dev: bool,
+    /// OS packages (runtime names) the runtime stage installs for what the build stage built
+    /// against the SDK image's own libraries (Python's native packages).
+    pub packages: Vec<String>,
 }
 
 /// One ecosystem's answers to the skeleton.

@@ -94,6 +94,9 @@ impl Recipe for Python {
             carry.copies.push(VENV.to_string());
         }
         carry.inserts.extend(envs.edits);
+        carry.packages =
+            super::python_native::runtime_libraries(input, a, &|w| installs_only_managers(w))
+                .map_err(|why| refuse(anchor, why))?;
         carry
             .copies
             .extend(input.app_paths.clone().map_err(|why| refuse(anchor, why))?);
