@@ -104,6 +104,20 @@ impl Recipe for Python {
     }
 }
 
+/// The classification of a command that installs Python packages: the dependencies of
+/// manifests, the project itself, or packages it names.
+pub(super) fn install_command(
+    ctx: &crate::transforms::Context,
+    words: &[&str],
+) -> Option<crate::knowledge::CommandMatch> {
+    let m = ctx.knowledge.classify_command(words)?;
+    matches!(
+        m.kind,
+        CommandKind::DependencyInstall | CommandKind::InstallsProject | CommandKind::AddsPackages
+    )
+    .then_some(m)
+}
+
 /// True for a command the managers run only to prepare the build (configuration, lock files,
 /// exports): it leaves nothing the runtime needs.
 pub(super) fn manager_setup(words: &[String]) -> bool {
@@ -207,17 +221,9 @@ fn installs(input: &Input, a: &Analysis) -> Result<Envs, String> {
             {
                 return Err("the Dockerfile makes a virtualenv of its own with `uv venv`".into());
             }
-            let Some(m) = ctx.knowledge.classify_command(&words) else {
+            let Some(m) = install_command(ctx, &words) else {
                 continue;
             };
-            if !matches!(
-                m.kind,
-                CommandKind::DependencyInstall
-                    | CommandKind::InstallsProject
-                    | CommandKind::AddsPackages
-            ) {
-                continue;
-            }
             let manager = m.manager.clone().unwrap_or_default();
             let assigned = |name: &str| {
                 m.env_value(name)

@@ -18,7 +18,7 @@ use super::super::super::effects;
 use super::super::super::facts::{self, PackageClass, PackageManager};
 use super::super::Analysis;
 use super::Input;
-use crate::knowledge::{CommandKind, normalise_package};
+use crate::knowledge::normalise_package;
 use crate::syntax::{Document, Kind, Stage};
 
 /// The OS packages (runtime names) the runtime stage needs for the native Python packages the
@@ -135,17 +135,9 @@ fn installed(
         });
         for cmd in &commands {
             let words: Vec<&str> = cmd.words.iter().map(String::as_str).collect();
-            let Some(m) = ctx.knowledge.classify_command(&words) else {
+            let Some(m) = super::python::install_command(ctx, &words) else {
                 continue;
             };
-            if !matches!(
-                m.kind,
-                CommandKind::DependencyInstall
-                    | CommandKind::InstallsProject
-                    | CommandKind::AddsPackages
-            ) {
-                continue;
-            }
             let manager = m.manager.clone().unwrap_or_default();
             let pw = cmd.program_words();
             // The words after the program (`python -m pip install ...` too).
