@@ -476,7 +476,9 @@ const DOCKERIGNORE: &str = ".dockerignore";
 /// Number of independently locked shards of [`DirCache`]; workers asking for different
 /// directories rarely wait for each other.
 const DIR_SHARDS: usize = 16;
-/// Directories kept per shard. A shard that is full is emptied: the cache only has to hold the
+/// Directories kept per shard. A shard that is full keeps only the directories asked for more
+/// than once since it was last full (a context many Dockerfiles share, such as the root a
+/// Compose file points every service at) and drops the rest: the cache only has to hold the
 /// directories being worked on, and files are processed in path order, so a directory's
 /// Dockerfiles come together. A directory read twice gives the same facts.
 const DIR_SHARD_CAPACITY: usize = 64;
@@ -489,7 +491,8 @@ type DirSlot = Arc<OnceLock<Arc<DirFacts>>>;
 struct DirCache {
     /// Keyed by the path's bytes: the paths are lexically normal, so equal paths are equal
     /// bytes, and hashing bytes is cheaper than hashing a path component by component.
-    shards: [Mutex<rustc_hash::FxHashMap<std::ffi::OsString, DirSlot>>; DIR_SHARDS],
+    /// Each slot with how often it was asked for since the shard was last full.
+    shards: [Mutex<rustc_hash::FxHashMap<std::ffi::OsString, (DirSlot, u32)>>; DIR_SHARDS],
 }
 
 impl DirCache {
@@ -499,13 +502,23 @@ impl DirCache {
         let shard = &self.shards[(hash as usize) % DIR_SHARDS];
         let slot: DirSlot = {
             let mut map = shard.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(slot) = map.get(key) {
+            if let Some((slot, asked)) = map.get_mut(key) {
+                *asked = asked.saturating_add(1);
                 Arc::clone(slot)
             } else {
                 if map.len() >= DIR_SHARD_CAPACITY {
-                    map.clear();
+                    // Keep the shared directories; without them a Compose root would be listed
+                    // and walked again every few dozen Dockerfiles.
+                    map.retain(|_, (_, asked)| *asked > 1);
+                    if map.len() >= DIR_SHARD_CAPACITY / 2 {
+                        map.clear();
+                    }
+                    map.values_mut().for_each(|(_, asked)| *asked = 1);
                 }
-                Arc::clone(map.entry(key.to_os_string()).or_default())
+                let (slot, _) = map
+                    .entry(key.to_os_string())
+                    .or_insert_with(|| (DirSlot::default(), 1));
+                Arc::clone(slot)
             }
         };
         // Read outside the shard lock: a slow directory holds up only those who need it.
@@ -625,6 +638,41 @@ impl BuildContext {
             .collect();
         memo.insert(key.to_owned(), found.clone());
         found
+    }
+
+    /// The names of the context root's listing that the `.dockerignore` in force keeps and for
+    /// which `matches` holds, in order, or `None` when the root could not be listed. Like
+    /// [`root_names_matching`](BuildContext::root_names_matching), the answer is remembered
+    /// under `key` (with the ignore file in force) for every Dockerfile whose context is the
+    /// same directory: a folder of many Dockerfiles filters its listing once.
+    pub fn listed_names_matching(
+        &self,
+        key: &str,
+        matches: impl Fn(&str) -> bool,
+    ) -> Option<Shared<Vec<String>>> {
+        let listing = self.listing.as_ref()?;
+        let ignore = match &self.dockerignore {
+            DockerIgnoreState::Absent => String::new(),
+            DockerIgnoreState::Rules { file, .. } | DockerIgnoreState::Unknown { file } => {
+                file.display().to_string()
+            }
+        };
+        let key = format!("listed\n{key}\n{ignore}");
+        let mut memo = self
+            .root_matches
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(hit) = memo.get(&key) {
+            return Some(hit.clone());
+        }
+        let found: Shared<Vec<String>> = listing
+            .keys()
+            .filter(|n| !self.is_ignored(n) && matches(n))
+            .cloned()
+            .collect();
+        memo.insert(key, found.clone());
+        Some(found)
     }
 
     /// The known root entries, directories with a trailing `/` (e.g. `vendor/`).

@@ -552,3 +552,21 @@ fn root_names_matching_is_shared_by_key() {
     let txt = b.root_names_matching("*.txt", |n| n.ends_with(".txt"));
     assert_eq!(*txt, vec!["notes.txt".to_string()]);
 }
+
+#[test]
+fn a_shared_context_directory_stays_cached_while_single_use_ones_come_and_go() {
+    // A Compose root shared by every service is asked for by each Dockerfile, between the
+    // Dockerfiles' own directories: it must not be read again when a shard fills up.
+    let cache = super::DirCache::default();
+    let root = std::path::Path::new("/nonexistent-restage-test/root");
+    let first = cache.get(root);
+    for i in 0..(super::DIR_SHARDS * super::DIR_SHARD_CAPACITY * 3) {
+        let own = std::path::PathBuf::from(format!("/nonexistent-restage-test/svc-{i}"));
+        cache.get(&own);
+        let again = cache.get(root);
+        assert!(
+            std::sync::Arc::ptr_eq(&first, &again),
+            "the shared directory was read again after {i} others"
+        );
+    }
+}

@@ -478,28 +478,46 @@ pub(super) fn data_entries<'a>(
     sources: &dyn Fn(&str) -> bool,
 ) -> Vec<String> {
     listing
-        .filter(|name| !sources(name) && !is_metadata(name))
+        .filter(|name| is_data_entry(name, sources))
         .map(str::to_string)
         .collect()
 }
 
-/// Project metadata never read by a running app.
+/// Whether the root entry `name` is data (see [`data_entries`]).
+pub(super) fn is_data_entry(name: &str, sources: &dyn Fn(&str) -> bool) -> bool {
+    !sources(name) && !is_metadata(name)
+}
+
+/// Project metadata never read by a running app. Compared without regard to ASCII case, and
+/// without allocating: a folder of thousands of Dockerfiles asks for every name.
 fn is_metadata(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
+    let starts = |p: &str| {
+        name.len() >= p.len() && name.as_bytes()[..p.len()].eq_ignore_ascii_case(p.as_bytes())
+    };
+    let ends = |s: &str| {
+        name.len() >= s.len()
+            && name.as_bytes()[name.len() - s.len()..].eq_ignore_ascii_case(s.as_bytes())
+    };
     (name.starts_with('.') && !name.starts_with(".env"))
-        || lower.starts_with("dockerfile")
-        || lower.ends_with(".dockerfile")
-        || lower.ends_with(".md")
-        || lower.starts_with("readme")
-        || lower.starts_with("license")
-        || lower.starts_with("licence")
-        || lower.starts_with("changelog")
-        || lower.starts_with("docker-compose")
-        || lower.starts_with("compose.")
-        || matches!(
-            lower.as_str(),
-            "makefile" | "justfile" | "taskfile.yml" | "node_modules" | "docs" | "doc"
-        )
+        || starts("dockerfile")
+        || ends(".dockerfile")
+        || ends(".md")
+        || starts("readme")
+        || starts("license")
+        || starts("licence")
+        || starts("changelog")
+        || starts("docker-compose")
+        || starts("compose.")
+        || [
+            "makefile",
+            "justfile",
+            "taskfile.yml",
+            "node_modules",
+            "docs",
+            "doc",
+        ]
+        .iter()
+        .any(|m| name.eq_ignore_ascii_case(m))
 }
 
 /// A directory every Linux root has: copying a context entry of that name into `/` merges into it.

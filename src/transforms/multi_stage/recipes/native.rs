@@ -227,16 +227,17 @@ pub(super) fn data_paths(
         for src in srcs {
             let s = src.value.trim_start_matches("./").trim_end_matches('/');
             if s.is_empty() || s == "." {
-                let Some(listing) = &ctx.build.listing else {
+                // Keyed by the recipe's source test: one filtering of a folder's listing for
+                // every Dockerfile built from that folder.
+                let key = format!("data entries {:p}", sources as *const ());
+                let Some(entries) = ctx
+                    .build
+                    .listed_names_matching(&key, |n| runtime_fs::is_data_entry(n, &sources))
+                else {
                     return Err(format!(
                         "the build context cannot be listed, so restage cannot tell which data files (templates, static files, config) the app reads from {workdir}"
                     ));
                 };
-                let names = listing
-                    .keys()
-                    .map(String::as_str)
-                    .filter(|n| !ctx.build.is_ignored(n));
-                let entries = runtime_fs::data_entries(names, &sources);
                 if dest == "/"
                     && let Some(clash) = entries.iter().find(|n| runtime_fs::is_top_level_system(n))
                 {
@@ -244,7 +245,7 @@ pub(super) fn data_paths(
                         "the context's `{clash}` is copied into /{clash}, a directory of the operating system, so restage cannot carry it alone"
                     ));
                 }
-                out.extend(entries.into_iter().map(|n| analysis::join(&dest, &n)));
+                out.extend(entries.iter().map(|n| analysis::join(&dest, n)));
                 continue;
             }
             if s.contains(['*', '?', '[', '$']) {
