@@ -1134,16 +1134,18 @@ fn root_home_builds(doc: &Document, chain: &[&Stage]) -> Option<String> {
     let advice = "/root is root's home directory (mode 0700 on Debian, Ubuntu and Alpine images), so a non-root user could not use what is there. Install it outside /root (for example under /usr/local or /opt), then run restage again";
     for ix in chain_body(chain) {
         let ins = &instructions[ix];
+        if !matches!(ins.kind, Kind::Env | Kind::Run) {
+            continue;
+        }
         let line = analysis::line_of(doc, ix);
         let home_is_root = home_at(ix).is_none_or(|h| in_root_home(&analysis::normalize(&h)));
         let under_home = |w: &str| {
             let w = w.trim_matches(|c| c == '"' || c == '\'');
             if home_is_root
-                && (w == "~"
-                    || w.starts_with("~/")
-                    || ["$HOME", "${HOME}"]
-                        .iter()
-                        .any(|h| w == *h || w.starts_with(&format!("{h}/"))))
+                && ["~", "$HOME", "${HOME}"].iter().any(|h| {
+                    w.strip_prefix(h)
+                        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+                })
             {
                 return true;
             }
