@@ -52,7 +52,8 @@ if [ "$vendor" = 1 ]; then
 fi
 
 say "building $tag (restage $version, vendored: $vendor)"
-"$docker" build -t "$tag" -f "$dockerfile" "$ctx"
+# The build log goes to stderr: the classic builder prints it on stdout, BuildKit on stderr.
+"$docker" build -t "$tag" -f "$dockerfile" "$ctx" >&2
 out="$("$docker" run --rm "$tag" --version)"
 say "restage --version in the image: $out"
 user="$("$docker" image inspect -f '{{.Config.User}}' "$tag")"
