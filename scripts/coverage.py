@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """How much of the real-world corpus multi-stage splits, by ecosystem and base family.
 
-Usage: coverage.py RESTAGE_BINARY [--unsafe-fixes] [--corpus DIR] [--list GROUP] [--repos DIR]
+Usage: coverage.py RESTAGE_BINARY [--unsafe-fixes] [--corpus DIR] [--list GROUP] [--repos DIR [--keep DIR]]
 
 A file is *naive* when it has a single stage, its base image belongs to an ecosystem restage
 knows (node, python, go, rust, ruby, php, java, dotnet), the tag is not a runtime-only variant
@@ -22,7 +22,9 @@ that commit is extracted (`git archive`; file by file, leaving out blobs a parti
 into a temporary folder and restage runs there, so it
 reads that directory as the build context. The context is always the Dockerfile's directory: a
 compose file naming another context is not read. A second table prints, for those files only,
-each group's outcome with the context and without it (the bare corpus file).
+each group's outcome with the context and without it (the bare corpus file); with `--list GROUP`
+that group's files follow with their outcome in context, and `--keep DIR` leaves the extracted
+contexts in DIR (numbered folders) to read or rerun.
 """
 
 import json
@@ -211,11 +213,18 @@ def extract_present(gitdir, tree, dest):
     return True
 
 
-def with_contexts(cmd, naive, bare, corpus, repos, mode):
-    """The table of the naive files that have a snapshot: with their context and without."""
+def with_contexts(cmd, naive, bare, corpus, repos, mode, listing=None, keep=None):
+    """The table of the naive files that have a snapshot: with their context and without.
+
+    With listing, the files of that group are printed with their outcome in context; with keep,
+    the extracted contexts stay in that folder (one numbered folder per file) for reading."""
     manifest = read_manifest(corpus)
     rows = defaultdict(lambda: {"naive": 0, "ctx": defaultdict(int), "bare": defaultdict(int)})
-    scratch = tempfile.mkdtemp(prefix="restage-coverage-")
+    scratch = keep if keep else tempfile.mkdtemp(prefix="restage-coverage-")
+    if keep:
+        shutil.rmtree(keep, ignore_errors=True)
+        os.makedirs(keep)
+    listed = []
     try:
         placed, used = {}, set()
         for n, path in enumerate(sorted(naive)):
@@ -237,14 +246,18 @@ def with_contexts(cmd, naive, bare, corpus, repos, mode):
         results = run_restage(cmd, sorted(placed))
         for dockerfile, path in placed.items():
             eco, fam = naive[path]
-            with_ctx, _ = outcome(results.get(dockerfile, {}))
+            with_ctx, why = outcome(results.get(dockerfile, {}))
             without, _ = outcome(bare.get(path, {}))
+            if listing == f"{eco}/{fam}":
+                where = os.path.relpath(dockerfile, scratch) if keep else os.path.basename(path)
+                listed.append(f"{with_ctx:6} {where}  {why}")
             for key in ((eco, fam), ("all", fam)):
                 rows[key]["naive"] += 1
                 rows[key]["ctx"][with_ctx] += 1
                 rows[key]["bare"][without] += 1
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        if not keep:
+            shutil.rmtree(scratch, ignore_errors=True)
 
     total = sum(r["naive"] for k, r in rows.items() if k[0] == "all")
     print()
@@ -259,6 +272,10 @@ def with_contexts(cmd, naive, bare, corpus, repos, mode):
             pct = 100.0 * c["split"] / r["naive"] if r["naive"] else 0.0
             cells.append(f"{c['split']:7} {pct:6.1f} {c['noted']:6} {c['silent']:6}")
         print(f"{key[0] + '/' + key[1]:16} {r['naive']:6} | {cells[0]} | {cells[1][1:]}")
+    if listed:
+        print(f"{listing} with the build context:")
+    for line in sorted(listed):
+        print(line)
 
 
 def main(argv):
@@ -275,6 +292,11 @@ def main(argv):
     if "--repos" in args:
         i = args.index("--repos")
         repos = args[i + 1]
+        del args[i : i + 2]
+    keep = None
+    if "--keep" in args:
+        i = args.index("--keep")
+        keep = os.path.abspath(args[i + 1])
         del args[i : i + 2]
     if "--list" in args:
         i = args.index("--list")
@@ -320,7 +342,7 @@ def main(argv):
     for line in listed:
         print(line)
     if repos is not None:
-        with_contexts(cmd, naive, results, corpus, repos, mode)
+        with_contexts(cmd, naive, results, corpus, repos, mode, listing, keep)
 
 
 if __name__ == "__main__":
