@@ -24,7 +24,11 @@ reads that directory as the build context. The context is always the Dockerfile'
 compose file naming another context is not read. A second table prints, for those files only,
 each group's outcome with the context and without it (the bare corpus file); with `--list GROUP`
 that group's files follow with their outcome in context, and `--keep DIR` leaves the extracted
-contexts in DIR (numbered folders) to read or rerun.
+contexts in DIR (numbered folders) to read or rerun. The last columns count the files where a
+runtime stage on the very same image (Node, Python and Ruby on Alpine) would leave nothing behind:
+no build-only apk package, no build step, no global npm tool, and no dev dependencies installed
+(Node: a production-only install or a package.json without devDependencies; Ruby: no development
+or test group left in). `split/rest` is the split rate over the other files.
 """
 
 import json
@@ -69,6 +73,59 @@ BUILDS = re.compile(
     r"|apk add|apt-get install|apt install|make\b)",
     re.M,
 )
+
+
+# What a runtime stage on the very same image could leave behind (Alpine: the runtime is the same
+# tag). Read with the build context, for node, python and ruby on Alpine only: on glibc the
+# runtime is another, smaller image, so a split always leaves the SDK behind.
+APK_BUILD_ONLY = re.compile(
+    r"\bapk add\b[^&;|]*?\s(build-base|alpine-sdk|gcc|g\+\+|make|cmake|musl-dev|libc-dev|linux-headers"
+    r"|autoconf|automake|libtool|git|cargo|rust|go|python3?|py3?-pip|[\w.+-]+-dev)(\s|$)",
+    re.M,
+)
+BUILD_STEP = re.compile(
+    r"\b(npm run (build|compile|dist)|yarn (run )?build|pnpm (run )?build|npx tsc|tsc\b|webpack\b"
+    r"|ng build|vite build|next build|setup\.py (build|bdist|install)|go (build|install)|cargo build"
+    r"|rake assets|assets:precompile|make\b)",
+    re.M,
+)
+NODE_GLOBAL = re.compile(r"\b(npm (i|install|add)\b[^&;|]*\s(-g|--global)\b|npm -g|yarn global add|pnpm (add|i|install) (-g|--global))")
+NODE_PROD_ONLY = re.compile(
+    r"\b(npm (ci|install|i)\b[^&;|]*(--production|--only[= ]prod|--omit[= ]dev)|yarn( install)?[^&;|]*--production"
+    r"|NODE_ENV[= ]\"?production)"
+)
+
+
+def nothing_to_leave(text, folder, eco, fam):
+    """True when a same-image runtime stage would leave nothing behind: no build-only packages,
+    no build step, and (Node) no dev dependencies installed, no global tools; (Ruby) no
+    development or test group left in. A measure read with regular expressions, not a parser."""
+    if fam != "alpine" or eco not in ("node", "python", "ruby"):
+        return False
+    runs = "\n".join(rest for kw, rest in instructions(text) if kw == "RUN")
+    if APK_BUILD_ONLY.search(runs) or BUILD_STEP.search(runs):
+        return False
+    if eco == "node":
+        if NODE_GLOBAL.search(runs):
+            return False
+        if NODE_PROD_ONLY.search(text):
+            return True
+        try:
+            with open(os.path.join(folder, "package.json"), encoding="utf-8") as f:
+                manifest = json.load(f)
+        except (OSError, ValueError):
+            return False
+        return isinstance(manifest, dict) and not manifest.get("devDependencies")
+    if eco == "ruby":
+        try:
+            with open(os.path.join(folder, "Gemfile"), encoding="utf-8") as f:
+                gemfile = f.read()
+        except OSError:
+            return False
+        grouped = re.search(r"^\s*group\b[^\n]*:(development|test)", gemfile, re.M)
+        excluded = re.search(r"(--without|BUNDLE_WITHOUT|without)[^\n]*development", text)
+        return not grouped or bool(excluded)
+    return True
 
 
 def instructions(text):
@@ -219,7 +276,8 @@ def with_contexts(cmd, naive, bare, corpus, repos, mode, listing=None, keep=None
     With listing, the files of that group are printed with their outcome in context; with keep,
     the extracted contexts stay in that folder (one numbered folder per file) for reading."""
     manifest = read_manifest(corpus)
-    rows = defaultdict(lambda: {"naive": 0, "ctx": defaultdict(int), "bare": defaultdict(int)})
+    rows = defaultdict(lambda: {"naive": 0, "ctx": defaultdict(int), "bare": defaultdict(int),
+                                "nothing": 0, "nothing_split": 0})
     scratch = keep if keep else tempfile.mkdtemp(prefix="restage-coverage-")
     if keep:
         shutil.rmtree(keep, ignore_errors=True)
@@ -248,6 +306,10 @@ def with_contexts(cmd, naive, bare, corpus, repos, mode, listing=None, keep=None
             eco, fam = naive[path]
             with_ctx, why = outcome(results.get(dockerfile, {}))
             without, _ = outcome(bare.get(path, {}))
+            with open(dockerfile, encoding="utf-8", errors="replace") as f:
+                nothing = nothing_to_leave(f.read(), os.path.dirname(dockerfile), eco, fam)
+            if nothing:
+                why = f"[nothing to leave behind] {why}"
             if listing == f"{eco}/{fam}":
                 where = os.path.relpath(dockerfile, scratch) if keep else os.path.basename(path)
                 listed.append(f"{with_ctx:6} {where}  {why}")
@@ -255,6 +317,9 @@ def with_contexts(cmd, naive, bare, corpus, repos, mode, listing=None, keep=None
                 rows[key]["naive"] += 1
                 rows[key]["ctx"][with_ctx] += 1
                 rows[key]["bare"][without] += 1
+                if nothing:
+                    rows[key]["nothing"] += 1
+                    rows[key]["nothing_split"] += with_ctx == "split"
     finally:
         if not keep:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -263,7 +328,7 @@ def with_contexts(cmd, naive, bare, corpus, repos, mode, listing=None, keep=None
     print()
     print(f"with the build context ({mode}): {total} naive files from {len(used)} repositories under {repos}")
     print(f"{'group':16} {'naive':>6} | {'context':>7} {'%':>6} {'noted':>6} {'silent':>6} | "
-          f"{'bare':>6} {'%':>6} {'noted':>6} {'silent':>6}")
+          f"{'bare':>6} {'%':>6} {'noted':>6} {'silent':>6} | {'nothing':>7} {'split/rest':>10} {'%':>6}")
     for key in sorted(rows, key=lambda k: (k[0] == "all", k)):
         r = rows[key]
         cells = []
@@ -271,7 +336,11 @@ def with_contexts(cmd, naive, bare, corpus, repos, mode, listing=None, keep=None
             c = r[side]
             pct = 100.0 * c["split"] / r["naive"] if r["naive"] else 0.0
             cells.append(f"{c['split']:7} {pct:6.1f} {c['noted']:6} {c['silent']:6}")
-        print(f"{key[0] + '/' + key[1]:16} {r['naive']:6} | {cells[0]} | {cells[1][1:]}")
+        rest = r["naive"] - r["nothing"]
+        split_rest = r["ctx"]["split"] - r["nothing_split"]
+        pct = 100.0 * split_rest / rest if rest else 0.0
+        print(f"{key[0] + '/' + key[1]:16} {r['naive']:6} | {cells[0]} | {cells[1][1:]} | "
+              f"{r['nothing']:7} {f'{split_rest}/{rest}':>10} {pct:6.1f}")
     if listed:
         print(f"{listing} with the build context:")
     for line in sorted(listed):
