@@ -431,8 +431,11 @@ impl Reader<'_> {
                 if !src.is_empty() && (abs == dest || abs == analysis::join(&dest, base)) {
                     return Some(src);
                 }
-                // A file under a directory (or the context root) copied to `dest`.
-                if abs != dest && analysis::is_within(&abs, &dest) {
+                // A file under a directory (or the context root) copied to `dest`. A source that
+                // is a file of the context (`COPY requirements-test.txt ./`) holds nothing under it.
+                let build = &self.input.ctx.build;
+                let directory = src.is_empty() || !build.on_disk || build.is_dir(&src);
+                if directory && abs != dest && analysis::is_within(&abs, &dest) {
                     let rest = abs[dest.len()..].trim_start_matches('/');
                     let joined = if src.is_empty() {
                         rest.to_string()
