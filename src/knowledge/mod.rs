@@ -652,6 +652,27 @@ impl Knowledge {
             })
     }
 
+    /// Whether the command `words` only prints facts about the build machine: a program of
+    /// `[runtime_stage] queries` (`uname -r`), or a program named by its bare name with one
+    /// argument of `query_flags` (`curl --version`, `go version`). It leaves nothing the runtime
+    /// needs and stays in the build stage (its program may not be in the runtime image).
+    pub fn is_build_query(&self, words: &[String]) -> bool {
+        let stage = &self.inner.runtime_stage;
+        let Some(program) = words.first() else {
+            return false;
+        };
+        if contains(stage.queries.as_deref(), program) {
+            return true;
+        }
+        match words {
+            [program, flag] => {
+                !program.contains(['/', '$', '.', '='])
+                    && contains(stage.query_flags.as_deref(), flag)
+            }
+            _ => false,
+        }
+    }
+
     /// Whether `program` (a bare name) starts another program rather than being the app: an
     /// init process, a shell, `env`, `exec` (ecosystems.toml `[[wrapper]]`).
     pub fn is_wrapper(&self, program: &str) -> bool {

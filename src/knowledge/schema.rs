@@ -572,6 +572,10 @@ pub(crate) struct RuntimeStageDef {
     pub neutral: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub build_cleanup: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queries: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query_flags: Option<Vec<String>>,
 }
 
 /// `"libpq-dev" = ["libpq5"]` (the same names on every Debian suite) or
@@ -639,6 +643,8 @@ impl Layer {
             base.prep = r.prep.or(base.prep.take());
             base.neutral = r.neutral.or(base.neutral.take());
             base.build_cleanup = r.build_cleanup.or(base.build_cleanup.take());
+            base.queries = r.queries.or(base.queries.take());
+            base.query_flags = r.query_flags.or(base.query_flags.take());
         }
         prepend(&mut self.create, over.create);
         prepend(&mut self.self_managed, over.self_managed);

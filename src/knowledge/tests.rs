@@ -1348,6 +1348,34 @@ fn runtime_stage_lists_come_from_the_knowledge_and_an_override_replaces_one_list
     assert_eq!(merged.runtime_path(), builtin.runtime_path());
 }
 
+#[test]
+fn build_queries_print_and_leave_nothing() {
+    let builtin = Knowledge::builtin().expect("built-in knowledge");
+    let words = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
+    for query in [
+        "uname -r",
+        "uname",
+        "curl --version",
+        "node -v",
+        "go version",
+        "java -version",
+    ] {
+        assert!(builtin.is_build_query(&words(query)), "{query}");
+    }
+    // A script or a path may read the flag its own way (`-v`: verbose); a second argument is
+    // more than a question.
+    for not_query in [
+        "./install.sh -v",
+        "/opt/tool/bin/tool --version",
+        "setup.sh --version",
+        "curl --version https://example.com",
+        "npm install",
+        "$TOOL --version",
+    ] {
+        assert!(!builtin.is_build_query(&words(not_query)), "{not_query}");
+    }
+}
+
 /// (compiled, total) matchers.
 fn compiled(k: &Knowledge) -> (usize, usize) {
     let all = k.deferred();

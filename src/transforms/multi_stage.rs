@@ -1124,7 +1124,7 @@ fn run_facts(
             continue;
         }
         f.prep_only = false;
-        if ctx.knowledge.is_build_cleanup(words) {
+        if ctx.knowledge.is_build_cleanup(words) || ctx.knowledge.is_build_query(words) {
             continue;
         }
         if let Some(pkgs) = os_packages(words) {
