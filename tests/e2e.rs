@@ -52,6 +52,7 @@ const CASE_TESTS: &[(&str, &str)] = &[
     ("go_gopath_workdir", "go-gopath-workdir"),
     ("go_http", "go-http"),
     ("go_install", "go-install"),
+    ("go_start_script", "go-start-script"),
     ("java_config", "java-config"),
     ("java_http", "java-http"),
     ("java_plain", "java-plain"),

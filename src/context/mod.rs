@@ -321,6 +321,17 @@ impl Clone for PathLookups {
     }
 }
 
+/// Memo of [`BuildContext::read_text`] answers, by context-relative path: a file read once per
+/// context however many transforms ask. For in-memory contexts (tests), the texts to answer.
+#[derive(Debug, Default)]
+pub struct FileTexts(pub Mutex<BTreeMap<String, Result<Arc<str>, String>>>);
+
+impl Clone for FileTexts {
+    fn clone(&self) -> Self {
+        FileTexts(Mutex::new(crate::sync::lock(&self.0).clone()))
+    }
+}
+
 /// Memo of [`BuildContext::root_names_matching`] answers, by key. Clones share it, so the
 /// contexts of one directory filter its root names once per key, not once per Dockerfile.
 #[derive(Debug, Default, Clone)]
@@ -394,6 +405,8 @@ pub struct BuildContext {
     pub local_sources: BTreeMap<String, Result<Vec<String>, String>>,
     #[serde(skip)]
     pub lookups: PathLookups,
+    #[serde(skip)]
+    pub texts: FileTexts,
 }
 
 /// A read-only value shared by every build context that comes from the same directory: cloning
@@ -593,6 +606,34 @@ impl BuildContext {
     /// Whether `rel_path` exists and is a directory (symlinks followed).
     pub fn is_dir(&self, rel_path: &str) -> bool {
         self.kind(rel_path) == Some(EntryKind::Dir)
+    }
+
+    /// The text of the small file `rel_path` of the context (a start script, say), read once
+    /// and remembered; why not when it is missing, left out by `.dockerignore`, too large, not
+    /// UTF-8 or unreadable. An in-memory context answers only the texts it was given.
+    pub fn read_text(&self, rel_path: &str) -> Result<Arc<str>, String> {
+        let Some(rel) = normalize_rel(rel_path).filter(|r| !r.is_empty()) else {
+            return Err(format!("`{rel_path}` is not a file of the build context"));
+        };
+        let mut memo = crate::sync::lock(&self.texts.0);
+        if let Some(hit) = memo.get(&rel) {
+            return hit.clone();
+        }
+        let answer = if !self.on_disk {
+            Err(format!("the build context has no {rel}"))
+        } else if self.is_ignored(&rel) {
+            Err(format!(
+                ".dockerignore leaves {rel} out of the build context"
+            ))
+        } else {
+            match read_capped(&self.dir.join(&rel)) {
+                Ok(text) => Ok(Arc::from(text)),
+                Err(ReadError::Missing) => Err(format!("the build context has no {rel}")),
+                Err(e) => Err(format!("{rel} is {}", e.describe())),
+            }
+        };
+        memo.insert(rel, answer.clone());
+        answer
     }
 
     /// Whether `.dockerignore` leaves `rel_path` out of the context (Docker's semantics; see

@@ -373,6 +373,14 @@ pub fn is_dev_dependency(ctx: &Context, name: &str) -> bool {
     })
 }
 
+/// Whether package.json lists `name` among its (production) dependencies.
+pub fn is_dependency(ctx: &Context, name: &str) -> bool {
+    ctx.build
+        .package_json
+        .as_ref()
+        .is_some_and(|p| p.dependencies.iter().any(|d| d == name))
+}
+
 /// A package.json script.
 pub fn script(ctx: &Context, name: &str) -> Option<String> {
     ctx.build

@@ -16,6 +16,7 @@ use std::collections::BTreeSet;
 mod go_outputs;
 mod recipes;
 mod runtime_fs;
+mod start_script;
 
 use super::analysis::{self, Workdir};
 use super::effects::{self, InstructionEffects};
@@ -408,6 +409,35 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
             "the stage has no CMD or ENTRYPOINT, so restage cannot tell what the runtime needs",
         )
     })?;
+    if let Some(script) = &start.script {
+        let binaries: Vec<String> = a
+            .runs
+            .iter()
+            .flat_map(|(_, f)| f.binaries.iter().map(|b| b.path.clone()))
+            .collect();
+        if let Err(why) = start_script::check(
+            doc,
+            stage,
+            ctx,
+            inherited,
+            script,
+            recipe,
+            &start.programs,
+            &binaries,
+        ) {
+            a.unsafe_reasons.push(format!(
+                "the start command runs `{script}`, and {why} (the runtime image lacks what only the build image has: curl, netcat, compilers, the devDependencies)"
+            ));
+        }
+    }
+    if let Some(shell) = &start.interactive_shell {
+        return Err(refuse(
+            anchor,
+            format!(
+                "the container only opens a shell (`{shell}`), so what runs in it is typed at `docker run -it` and restage cannot tell what the runtime needs"
+            ),
+        ));
+    }
 
     // The application directory, or at `/` the paths the COPYs put there.
     let app_paths: Result<Vec<String>, String> = if a.workdir == "/" {
@@ -592,6 +622,8 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
     // What the runtime image must offer.
     let needs = Needs {
         shell: start.shell_form
+            || start.runs_shell
+            || start.script.is_some()
             || !replays.is_empty()
             || healthcheck_needs_shell(doc, stage)
             || !runtime_packages.is_empty(),
@@ -1013,6 +1045,14 @@ struct Start {
     shell_form: bool,
     /// A build tool run at start (`go run`, `cargo run`, `mvn`, ...).
     toolchain: Option<String>,
+    /// The shell, when all the container starts is an interactive shell (`CMD ["bash"]`).
+    interactive_shell: Option<String>,
+    /// An exec-form ENTRYPOINT or CMD names a shell (`["sh", "-c", ...]`).
+    runs_shell: bool,
+    /// The shell script the start command runs (`./start.sh`).
+    script: Option<String>,
+    /// The program each of ENTRYPOINT and CMD names first.
+    programs: Vec<String>,
 }
 
 impl Start {
@@ -1058,6 +1098,13 @@ fn start_command(doc: &Document, stage: &Stage, ctx: &Context) -> Option<Start> 
         words,
         shell_form: chosen.shell_form,
         toolchain: start.toolchain(ctx.knowledge),
+        interactive_shell: start.interactive_shell(ctx.knowledge).map(str::to_string),
+        runs_shell: start.runs_shell(),
+        script: start.script().map(str::to_string),
+        programs: start
+            .parts()
+            .filter_map(|p| p.args.first().cloned())
+            .collect(),
     })
 }
 

@@ -285,6 +285,11 @@ fn plan(doc: &Document, ctx: &Context) -> Verdict {
             ));
         }
     }
+    if let Some(shell) = start.interactive_shell(ctx.knowledge) {
+        unsafe_reasons.push(format!(
+            "the container only opens a shell (`{shell}`), so what runs in it is typed at `docker run -it` (a build, a tool, a package install), and restage cannot tell whether that needs root or writes where root owns"
+        ));
+    }
     if start.parts().next().is_none() {
         unsafe_reasons.push(
             "the image has no CMD or ENTRYPOINT of its own, so what runs in it is chosen at `docker run` (a shell, a build, a tool), and restage cannot tell whether that needs root or writes where root owns"

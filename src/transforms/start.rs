@@ -76,6 +76,51 @@ impl StartCommand {
         })
     }
 
+    /// The shell the container opens when all it starts is an interactive shell (`CMD
+    /// ["bash"]`, `ENTRYPOINT /bin/sh`, `CMD ["tini", "--", "bash", "-l"]`): what runs in it is
+    /// then typed by whoever attaches, like an image without a start command. Init processes
+    /// and `env`/`exec` before the shell are skipped; any other word (a script, `-c`) is a
+    /// command, not a session.
+    pub fn interactive_shell(&self, knowledge: &Knowledge) -> Option<&str> {
+        let args: Vec<&String> = match self.entrypoint.as_ref().filter(|e| !e.empty) {
+            Some(e) => e
+                .args
+                .iter()
+                .chain(self.cmd.iter().flat_map(|c| c.args.iter()))
+                .collect(),
+            None => self.cmd.as_ref()?.args.iter().collect(),
+        };
+        let is_shell = |w: &str| SHELLS.contains(&base_name(w));
+        let mut words = args
+            .into_iter()
+            .map(String::as_str)
+            .skip_while(|w| !is_shell(w) && is_wrapper_word(knowledge, w));
+        let shell = words.next().filter(|w| is_shell(w))?;
+        words
+            .all(|w| matches!(w, "-l" | "-i" | "--login" | "-il" | "-li"))
+            .then_some(shell)
+    }
+
+    /// Whether an exec-form ENTRYPOINT or CMD starts a shell by name (`["/bin/sh", "-c", ...]`,
+    /// `["bash", "start.sh"]`): the image must have it, as it must for a shell form.
+    pub fn runs_shell(&self) -> bool {
+        self.parts()
+            .flat_map(|p| p.args.iter())
+            .any(|w| SHELLS.contains(&base_name(w)))
+    }
+
+    /// The first shell script the start command runs (`./start.sh`, `sh -c "./boot.sh && ..."`,
+    /// `bash /app/run.bash`), by its name ending: a program in a file restage does not read.
+    pub fn script(&self) -> Option<&str> {
+        self.parts()
+            .flat_map(|p| p.words.iter())
+            .map(String::as_str)
+            .find(|w| {
+                let base = base_name(w).to_ascii_lowercase();
+                (base.ends_with(".sh") || base.ends_with(".bash")) && base.len() > 3
+            })
+    }
+
     /// The build tool the start command runs when it compiles the app at start (`go run`,
     /// `dotnet watch`, `mvnw`), named as written (base name and subcommand).
     pub fn toolchain(&self, knowledge: &Knowledge) -> Option<String> {
@@ -85,6 +130,9 @@ impl StartCommand {
         knowledge.toolchain(base_name(words[at]), sub)
     }
 }
+
+/// The shells a container may open for a session.
+const SHELLS: &[&str] = &["sh", "bash", "ash", "dash", "zsh"];
 
 /// The last path component of a program (`/sbin/tini` -> `tini`).
 pub fn base_name(program: &str) -> &str {

@@ -24,6 +24,11 @@ use crate::syntax::Kind;
 pub(super) struct Java;
 
 impl Recipe for Java {
+    fn runs_at_start(&self, _ctx: &Context, words: &[String]) -> Option<Result<(), String>> {
+        let program = words.first()?;
+        (program.rsplit('/').next() == Some("java")).then_some(Ok(()))
+    }
+
     fn carry(&self, input: &Input, a: &mut Analysis) -> Result<Carry, Verdict> {
         let artifacts = artifacts(input, a);
         artifact::carry(input, a, artifacts)

@@ -96,6 +96,13 @@ pub(super) trait Recipe {
         false
     }
 
+    /// Whether a command of the start script (`words`: the program and its arguments) runs
+    /// something the runtime stage has: the ecosystem's runtime (`node`, `python`, `java`) or
+    /// what the app installed for run time. `None` when the recipe does not know the program.
+    fn runs_at_start(&self, _ctx: &Context, _words: &[String]) -> Option<Result<(), String>> {
+        None
+    }
+
     /// Whether the app is a web app, when the runtime image depends on it.
     fn web(&self, _ctx: &Context) -> Option<bool> {
         None

@@ -13,6 +13,49 @@ use crate::syntax::Kind;
 pub(super) struct Node;
 
 impl Recipe for Node {
+    fn runs_at_start(&self, ctx: &Context, words: &[String]) -> Option<Result<(), String>> {
+        let program = words.first()?;
+        let base = program.rsplit('/').next().unwrap_or(program);
+        let words: Vec<&str> = std::iter::once(base)
+            .chain(words[1..].iter().map(String::as_str))
+            .collect();
+        match base {
+            "node" | "nodejs" => Some(Ok(())),
+            "npx"
+                if words
+                    .get(1)
+                    .is_some_and(|t| facts::is_dev_dependency(ctx, t)) =>
+            {
+                Some(Err(format!(
+                    "`{}`, and `{}` is a devDependency the runtime stage would not have",
+                    words.join(" "),
+                    words[1]
+                )))
+            }
+            "npm" | "npx" | "yarn" | "pnpm" => Some(
+                check_words(ctx, &words).map_err(|why| format!("`{}`: {why}", words.join(" "))),
+            ),
+            // `node_modules/.bin/knex`: a package's command, there when it is a dependency.
+            _ if program.contains("node_modules/.bin/") => {
+                Some(if facts::is_dev_dependency(ctx, base) {
+                    Err(format!(
+                        "`{base}`, a devDependency the runtime stage would not have"
+                    ))
+                } else if facts::is_dependency(ctx, base) {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "`{program}`, which no dependency of package.json names"
+                    ))
+                })
+            }
+            _ if facts::is_dev_dependency(ctx, base) => Some(Err(format!(
+                "`{base}`, a devDependency the runtime stage would not have"
+            ))),
+            _ => None,
+        }
+    }
+
     fn root_paths(&self, runs: &[(usize, RunFacts)], out: &mut Vec<String>) -> Result<(), String> {
         let installs = runs.iter().filter(|(_, f)| !f.installs.is_empty()).count();
         // A build besides the dependency install writes output restage cannot name.
@@ -102,23 +145,25 @@ impl Recipe for Node {
 /// Refuses Node start commands that need dev dependencies or a dev server.
 fn start_check(ctx: &Context, start: &Start, anchor: usize) -> Result<(), Verdict> {
     let words: Vec<&str> = start.words.iter().map(String::as_str).collect();
-    let script = match words.as_slice() {
+    check_words(ctx, &words).map_err(|why| refuse(anchor, why))
+}
+
+/// Why the Node command `words` (a start command, or a command of the start script) needs
+/// what the runtime stage leaves out: a devDependency, a development server, pnpm.
+fn check_words(ctx: &Context, words: &[&str]) -> Result<(), String> {
+    let script = match words {
         ["npm", "start", ..] | ["yarn", "start", ..] => Some("start"),
         ["npm", "run" | "run-script", name, ..] | ["yarn", "run", name, ..] => Some(*name),
         ["yarn", name, ..] if !name.starts_with('-') => Some(*name),
         ["pnpm", ..] => {
-            return Err(refuse(
-                anchor,
-                "the start command runs pnpm, which the slim image only fetches on first use; start the app with node directly",
-            ));
+            return Err(
+                "the start command runs pnpm, which the slim image only fetches on first use; start the app with node directly".into(),
+            );
         }
         ["npx", tool, ..] => {
             if facts::is_dev_dependency(ctx, tool) {
-                return Err(refuse(
-                    anchor,
-                    format!(
-                        "the start command runs `{tool}`, a devDependency the runtime stage would not have"
-                    ),
+                return Err(format!(
+                    "the start command runs `{tool}`, a devDependency the runtime stage would not have"
                 ));
             }
             None
@@ -133,27 +178,20 @@ fn start_check(ctx: &Context, start: &Start, anchor: usize) -> Result<(), Verdic
                     .find(|w| !crate::shell::is_assignment(w) && *w != "cross-env" && *w != "env")
                     .unwrap_or("");
                 if facts::is_dev_dependency(ctx, program) {
-                    return Err(refuse(
-                        anchor,
-                        format!(
-                            "the `{name}` script runs `{program}`, a devDependency the runtime stage would not have"
-                        ),
+                    return Err(format!(
+                        "the `{name}` script runs `{program}`, a devDependency the runtime stage would not have"
                     ));
                 }
                 if facts::is_dev_server(ctx, &cmd) {
-                    return Err(refuse(
-                        anchor,
-                        format!(
-                            "the `{name}` script starts a development server (`{cmd}`); build the app and start it in production mode"
-                        ),
+                    return Err(format!(
+                        "the `{name}` script starts a development server (`{cmd}`); build the app and start it in production mode"
                     ));
                 }
             }
             None if name == "start" && facts::package_json_read(ctx) => {}
             None => {
-                return Err(refuse(
-                    anchor,
-                    format!("restage cannot read the `{name}` script from package.json"),
+                return Err(format!(
+                    "restage cannot read the `{name}` script from package.json"
                 ));
             }
         }

@@ -38,6 +38,34 @@ const MANAGER_PACKAGES: &[&str] = &[
 ];
 
 impl Recipe for Python {
+    fn runs_at_start(
+        &self,
+        ctx: &super::super::super::Context,
+        words: &[String],
+    ) -> Option<Result<(), String>> {
+        let program = words.first()?;
+        let base = program.rsplit('/').next().unwrap_or(program);
+        if base == "python" || base == "python3" || base.starts_with("python3.") {
+            return Some(if program.contains('/') && !program.starts_with(VENV) {
+                Err(format!(
+                    "`{program}`, the system interpreter by path, which bypasses the virtualenv that carries the packages"
+                ))
+            } else {
+                Ok(())
+            });
+        }
+        if matches!(base, "pip" | "pip3") {
+            return Some(Err(format!(
+                "`{}`: an install at start needs what the build image had (compilers, headers)",
+                words.join(" ")
+            )));
+        }
+        // A console script of a package the requirements install (`gunicorn`, `celery`): in
+        // the virtualenv the runtime stage receives.
+        let name = crate::knowledge::normalise_package("pip", base);
+        ctx.build.dependencies.has("pip", &name).then_some(Ok(()))
+    }
+
     fn carry(&self, input: &Input, a: &mut Analysis) -> Result<Carry, Verdict> {
         let Input {
             doc, start, anchor, ..
