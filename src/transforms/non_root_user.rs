@@ -1208,6 +1208,16 @@ fn root_home_builds(doc: &Document, chain: &[&Stage]) -> Option<String> {
                             words.join(" ")
                         ));
                     }
+                    if name == "poetry"
+                        && home_is_root
+                        && let Some(sub) = poetry_installs(args)
+                        && poetry_venv_in_cache(doc, chain, ix, &under_home)
+                    {
+                        return Some(format!(
+                            "the RUN at line {line} runs `{}`, which {sub}s into a virtualenv under poetry's cache directory in root's home (~/.cache/pypoetry/virtualenvs), where poetry run as another user does not look: {advice}; or have poetry install into the project (`ENV POETRY_VIRTUALENVS_IN_PROJECT=true`) or into the image's Python (`ENV POETRY_VIRTUALENVS_CREATE=false`)",
+                            words.join(" ")
+                        ));
+                    }
                     if in_home && !HOME_NEUTRAL.contains(&name) {
                         return Some(format!(
                             "the RUN at line {line} runs `{}` in root's home: {advice}",
@@ -1228,6 +1238,72 @@ fn root_home_builds(doc: &Document, chain: &[&Stage]) -> Option<String> {
         }
     }
     None
+}
+
+/// The poetry subcommand among `args` that installs the project's dependencies into its
+/// virtualenv (`install`, `sync`, `add`), if any.
+fn poetry_installs(args: &[String]) -> Option<&'static str> {
+    let sub = args.iter().find(|a| !a.starts_with('-'))?;
+    ["install", "sync", "add"].into_iter().find(|s| sub == s)
+}
+
+/// True when poetry, run by root at instruction `ix`, creates its virtualenv in its default place,
+/// `{cache-dir}/virtualenvs` with the cache in `~/.cache/pypoetry`: nothing before it in the chain
+/// (ENV, or `poetry config` in a RUN) turns virtualenvs off, puts them in the project, points
+/// them, the cache or XDG_CACHE_HOME outside root's home, or activates a virtualenv (VIRTUAL_ENV),
+/// which poetry would use instead.
+fn poetry_venv_in_cache(
+    doc: &Document,
+    chain: &[&Stage],
+    ix: usize,
+    under_home: &dyn Fn(&str) -> bool,
+) -> bool {
+    let truthy = |v: &str| {
+        !matches!(
+            v.trim_matches(['"', '\'']).to_ascii_lowercase().as_str(),
+            "" | "0" | "false" | "no" | "off"
+        )
+    };
+    // `poetry config [--local] KEY VALUE` up to and including instruction `ix`, the last wins.
+    let instructions = doc.instructions();
+    let config = |key: &str| -> Option<String> {
+        let mut value = None;
+        for i in chain_body(chain).filter(|&i| i <= ix) {
+            let ins = &instructions[i];
+            if ins.kind != Kind::Run {
+                continue;
+            }
+            let Some(commands) = analysis::commands(doc, ins) else {
+                continue;
+            };
+            for cmd in commands.iter() {
+                let w = cmd.program_words();
+                let rest: Vec<&String> = w.iter().skip(2).filter(|x| !x.starts_with('-')).collect();
+                if w.first()
+                    .is_some_and(|p| p.rsplit('/').next() == Some("poetry"))
+                    && w.get(1).is_some_and(|s| s == "config")
+                    && rest.first().is_some_and(|k| *k == key)
+                {
+                    value = rest.get(1).map(|v| v.to_string());
+                }
+            }
+        }
+        value
+    };
+    let setting = |env: &str, key: &str| config(key).or_else(|| variable_at(doc, chain, ix, env));
+    if setting("POETRY_VIRTUALENVS_CREATE", "virtualenvs.create").is_some_and(|v| !truthy(&v)) {
+        return false;
+    }
+    if setting("POETRY_VIRTUALENVS_IN_PROJECT", "virtualenvs.in-project")
+        .is_some_and(|v| truthy(&v))
+    {
+        return false;
+    }
+    let elsewhere = |v: Option<String>| v.is_some_and(|v| !under_home(&v));
+    !(elsewhere(setting("POETRY_VIRTUALENVS_PATH", "virtualenvs.path"))
+        || elsewhere(setting("POETRY_CACHE_DIR", "cache-dir"))
+        || elsewhere(variable_at(doc, chain, ix, "XDG_CACHE_HOME"))
+        || variable_at(doc, chain, ix, "VIRTUAL_ENV").is_some())
 }
 
 /// What the app writes into its own tree, from the writers (users.toml `[[writer]]`) the build
