@@ -265,7 +265,10 @@ fn plan(doc: &Document, ctx: &Context) -> Verdict {
     }
 
     let mut unsafe_reasons: Vec<String> = Vec::new();
-    if let Some(why) = root_home(doc, &chain, &start).or_else(|| root_home_builds(doc, &chain)) {
+    if let Some(why) = root_home(doc, &chain, &start)
+        .or_else(|| root_home_builds(doc, &chain))
+        .or_else(|| uv_run_installs(doc, &chain, &start))
+    {
         return refuse(anchor, why);
     }
     if root_user.is_some() {
@@ -1304,6 +1307,109 @@ fn poetry_venv_in_cache(
         || elsewhere(setting("POETRY_CACHE_DIR", "cache-dir"))
         || elsewhere(variable_at(doc, chain, ix, "XDG_CACHE_HOME"))
         || variable_at(doc, chain, ix, "VIRTUAL_ENV").is_some())
+}
+
+/// `uv sync` flags that leave out what `uv run` installs by default (the dev group, the
+/// project itself, editable installs): with one of them in the build and not in the start
+/// command, `uv run` installs the rest into the virtualenv at start.
+const UV_SYNC_LEAVES_OUT: &[&str] = &[
+    "--no-dev",
+    "--only-dev",
+    "--no-default-groups",
+    "--no-group",
+    "--only-group",
+    "--no-install-project",
+    "--no-install-workspace",
+    "--no-install-package",
+    "--no-editable",
+];
+
+/// `uv run` flags that ask for more than a plain `uv sync` installs.
+const UV_RUN_ADDS: &[&str] = &[
+    "--group",
+    "--all-groups",
+    "--extra",
+    "--all-extras",
+    "--dev",
+];
+
+/// Why the final stage cannot run as another user because its start command runs `uv run`,
+/// which syncs the project's virtualenv before the app starts: when the build's `uv sync` left
+/// something out that `uv run` installs by default (`--no-dev`, `--no-install-project`, ...), the
+/// sync at start writes into the virtualenv, which the build made root-owned, and fails as
+/// another user (`Permission denied`). A start command with the build's selection, `--no-sync`
+/// or UV_NO_SYNC installs nothing and reads the virtualenv only.
+fn uv_run_installs(doc: &Document, chain: &[&Stage], start: &StartCommand) -> Option<String> {
+    let flag_name = |w: &str| w.split('=').next().unwrap_or(w).to_string();
+    let (part, run_flags) = start.parts().find_map(|p| {
+        let at = p
+            .words
+            .windows(2)
+            .position(|w| start::base_name(&w[0]) == "uv" && w[1] == "run")?;
+        let flags: Vec<String> = p.words[at + 2..]
+            .iter()
+            .take_while(|w| w.starts_with('-'))
+            .map(|w| flag_name(w))
+            .collect();
+        Some((p, flags))
+    })?;
+    let no_sync = variable_at(doc, chain, part.index, "UV_NO_SYNC")
+        .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on"));
+    if no_sync
+        || run_flags
+            .iter()
+            .any(|f| f == "--no-sync" || f == "--no-project")
+    {
+        return None;
+    }
+    // The last `uv sync` of the build, with its flags.
+    let instructions = doc.instructions();
+    let (sync_ix, sync_words) = chain_body(chain)
+        .filter(|&i| instructions[i].kind == Kind::Run)
+        .filter_map(|i| {
+            let commands = analysis::commands(doc, &instructions[i])?;
+            commands
+                .iter()
+                .rev()
+                .map(|c| {
+                    c.program_words()
+                        .iter()
+                        .map(|w| w.to_string())
+                        .collect::<Vec<String>>()
+                })
+                .find(|w| {
+                    w.windows(2)
+                        .any(|p| start::base_name(&p[0]) == "uv" && p[1] == "sync")
+                })
+                .map(|w| (i, w))
+        })
+        .last()?;
+    let sync_flags: Vec<String> = sync_words
+        .iter()
+        .filter(|w| w.starts_with('-'))
+        .map(|w| flag_name(w))
+        .collect();
+    let left_out = sync_flags
+        .iter()
+        .find(|f| UV_SYNC_LEAVES_OUT.contains(&f.as_str()) && !run_flags.contains(f));
+    let added = run_flags
+        .iter()
+        .find(|f| UV_RUN_ADDS.contains(&f.as_str()) && !sync_flags.contains(f));
+    let sync = format!(
+        "the build's `{}` (line {})",
+        sync_words.join(" "),
+        analysis::line_of(doc, sync_ix)
+    );
+    let what = match (left_out, added) {
+        (Some(f), _) => format!("what {sync} left out with {f}"),
+        (None, Some(f)) => format!("what its {f} asks for beyond {sync}"),
+        (None, None) => return None,
+    };
+    Some(format!(
+        "the {} (line {}) starts the app with `uv run`, which first installs into the project's virtualenv {what}; that needs write access to the virtualenv, which the build leaves root-owned, so as another user it fails with Permission denied. Give `uv run` the same selection as the build (or --no-sync), or start the virtualenv's own programs, then run restage again",
+        instructions[part.index].kind,
+        analysis::line_of(doc, part.index)
+    ))
 }
 
 /// What the app writes into its own tree, from the writers (users.toml `[[writer]]`) the build
