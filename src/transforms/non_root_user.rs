@@ -1293,7 +1293,8 @@ fn poetry_venv_in_cache(
         }
         value
     };
-    let setting = |env: &str, key: &str| config(key).or_else(|| variable_at(doc, chain, ix, env));
+    // Poetry reads its environment variables before its configuration files.
+    let setting = |env: &str, key: &str| variable_at(doc, chain, ix, env).or_else(|| config(key));
     if setting("POETRY_VIRTUALENVS_CREATE", "virtualenvs.create").is_some_and(|v| !truthy(&v)) {
         return false;
     }
@@ -2155,6 +2156,108 @@ mod tests {
         assert_eq!(resolve_path("x", &Workdir::Inherited), None);
         assert_eq!(resolve_path("/d/{a,b}", &Workdir::Inherited), None);
         assert!(user_value_is_numeric("10001:10001") && !user_value_is_numeric("app"));
+    }
+
+    #[test]
+    fn poetry_virtualenvs_in_roots_cache_are_refused_unless_placed_elsewhere() {
+        let base = "FROM python:3.11\nRUN pip install poetry\nWORKDIR /srv\nCOPY . .\n";
+        let refused = [
+            "RUN poetry install\n",
+            "RUN poetry sync --no-root\n",
+            "ENV POETRY_VIRTUALENVS_PATH=/root/venvs\nRUN poetry install\n",
+            "RUN poetry config virtualenvs.in-project false && poetry install\n",
+            "ENV POETRY_VIRTUALENVS_IN_PROJECT=false\nRUN poetry config virtualenvs.in-project true && poetry install\n",
+        ];
+        for body in refused {
+            let text = format!("{base}{body}CMD [\"poetry\", \"run\", \"python\", \"app.py\"]\n");
+            let cs = changes(&text, UserStyle::Numeric);
+            assert_eq!(cs[0].applicability, Applicability::DisplayOnly, "{text}");
+            assert!(cs[0].reason.contains("pypoetry"), "{}", cs[0].reason);
+        }
+        let kept = [
+            "ENV POETRY_VIRTUALENVS_CREATE=false\nRUN poetry install\n",
+            "RUN poetry config virtualenvs.create false\nRUN poetry install\n",
+            "RUN poetry config --local virtualenvs.in-project true && poetry install\n",
+            "ENV POETRY_VIRTUALENVS_PATH=/opt/venvs\nRUN poetry install\n",
+            "ENV POETRY_CACHE_DIR=/opt/poetry\nRUN poetry install\n",
+            "ENV XDG_CACHE_HOME=/var/cache\nRUN poetry install\n",
+            "ENV VIRTUAL_ENV=/opt/venv PATH=/opt/venv/bin:$PATH\nRUN python -m venv /opt/venv && poetry install\n",
+            "ENV HOME=/home/build\nRUN poetry install\n",
+            // The environment variable wins over `poetry config`.
+            "ENV POETRY_VIRTUALENVS_CREATE=false\nRUN poetry config virtualenvs.create true && poetry install\n",
+            "RUN poetry build\n",
+        ];
+        for body in kept {
+            let text = format!("{base}{body}CMD [\"poetry\", \"run\", \"python\", \"app.py\"]\n");
+            let cs = changes(&text, UserStyle::Numeric);
+            assert_eq!(
+                cs[0].applicability,
+                Applicability::Safe,
+                "{text}: {}",
+                cs[0].reason
+            );
+        }
+    }
+
+    #[test]
+    fn uv_run_that_would_install_at_start_is_refused() {
+        let base = "FROM python:3.12-slim\nRUN pip install uv\nWORKDIR /srv\nCOPY . .\n";
+        let refused = [
+            (
+                "RUN uv sync --frozen --no-dev\n",
+                "[\"uv\", \"run\", \"python\", \"app.py\"]",
+            ),
+            (
+                "RUN uv sync --no-install-project\n",
+                "[\"sh\", \"-c\", \"uv run python app.py\"]",
+            ),
+            (
+                "RUN uv sync\n",
+                "[\"uv\", \"run\", \"--extra\", \"web\", \"python\", \"app.py\"]",
+            ),
+            (
+                "RUN uv sync --no-group=docs\n",
+                "[\"uv\", \"run\", \"app\"]",
+            ),
+        ];
+        for (sync, cmd) in refused {
+            let text = format!("{base}{sync}CMD {cmd}\n");
+            let cs = changes(&text, UserStyle::Numeric);
+            assert_eq!(cs[0].applicability, Applicability::DisplayOnly, "{text}");
+            assert!(cs[0].reason.contains("uv run"), "{}", cs[0].reason);
+        }
+        let kept = [
+            (
+                "RUN uv sync --frozen\n",
+                "[\"uv\", \"run\", \"python\", \"app.py\"]",
+            ),
+            (
+                "RUN uv sync --frozen --no-dev\n",
+                "[\"uv\", \"run\", \"--no-dev\", \"python\", \"app.py\"]",
+            ),
+            (
+                "RUN uv sync --no-dev\n",
+                "[\"uv\", \"run\", \"--no-sync\", \"python\", \"app.py\"]",
+            ),
+            (
+                "ENV UV_NO_SYNC=1\nRUN uv sync --no-dev\n",
+                "[\"uv\", \"run\", \"python\", \"app.py\"]",
+            ),
+            (
+                "RUN uv sync --no-dev\n",
+                "[\".venv/bin/python\", \"app.py\"]",
+            ),
+        ];
+        for (sync, cmd) in kept {
+            let text = format!("{base}{sync}CMD {cmd}\n");
+            let cs = changes(&text, UserStyle::Numeric);
+            assert_eq!(
+                cs[0].applicability,
+                Applicability::Safe,
+                "{text}: {}",
+                cs[0].reason
+            );
+        }
     }
 
     #[test]
