@@ -265,7 +265,10 @@ fn plan(doc: &Document, ctx: &Context) -> Verdict {
     }
 
     let mut unsafe_reasons: Vec<String> = Vec::new();
-    if let Some(why) = root_home(doc, &chain, &start).or_else(|| root_home_builds(doc, &chain)) {
+    if let Some(why) = root_home(doc, &chain, &start)
+        .or_else(|| root_home_builds(doc, &chain))
+        .or_else(|| uv_run_installs(doc, &chain, &start))
+    {
         return refuse(anchor, why);
     }
     if root_user.is_some() {
@@ -1213,6 +1216,16 @@ fn root_home_builds(doc: &Document, chain: &[&Stage]) -> Option<String> {
                             words.join(" ")
                         ));
                     }
+                    if name == "poetry"
+                        && home_is_root
+                        && let Some(sub) = poetry_installs(args)
+                        && poetry_venv_in_cache(doc, chain, ix, &under_home)
+                    {
+                        return Some(format!(
+                            "the RUN at line {line} runs `{}`, which {sub}s into a virtualenv under poetry's cache directory in root's home (~/.cache/pypoetry/virtualenvs), where poetry run as another user does not look: {advice}; or have poetry install into the project (`ENV POETRY_VIRTUALENVS_IN_PROJECT=true`) or into the image's Python (`ENV POETRY_VIRTUALENVS_CREATE=false`)",
+                            words.join(" ")
+                        ));
+                    }
                     if in_home && !HOME_NEUTRAL.contains(&name) {
                         return Some(format!(
                             "the RUN at line {line} runs `{}` in root's home: {advice}",
@@ -1233,6 +1246,176 @@ fn root_home_builds(doc: &Document, chain: &[&Stage]) -> Option<String> {
         }
     }
     None
+}
+
+/// The poetry subcommand among `args` that installs the project's dependencies into its
+/// virtualenv (`install`, `sync`, `add`), if any.
+fn poetry_installs(args: &[String]) -> Option<&'static str> {
+    let sub = args.iter().find(|a| !a.starts_with('-'))?;
+    ["install", "sync", "add"].into_iter().find(|s| sub == s)
+}
+
+/// True when poetry, run by root at instruction `ix`, creates its virtualenv in its default place,
+/// `{cache-dir}/virtualenvs` with the cache in `~/.cache/pypoetry`: nothing before it in the chain
+/// (ENV, or `poetry config` in a RUN) turns virtualenvs off, puts them in the project, points
+/// them, the cache or XDG_CACHE_HOME outside root's home, or activates a virtualenv (VIRTUAL_ENV),
+/// which poetry would use instead.
+fn poetry_venv_in_cache(
+    doc: &Document,
+    chain: &[&Stage],
+    ix: usize,
+    under_home: &dyn Fn(&str) -> bool,
+) -> bool {
+    let truthy = |v: &str| {
+        !matches!(
+            v.trim_matches(['"', '\'']).to_ascii_lowercase().as_str(),
+            "" | "0" | "false" | "no" | "off"
+        )
+    };
+    // `poetry config [--local] KEY VALUE` up to and including instruction `ix`, the last wins.
+    let instructions = doc.instructions();
+    let config = |key: &str| -> Option<String> {
+        let mut value = None;
+        for i in chain_body(chain).filter(|&i| i <= ix) {
+            let ins = &instructions[i];
+            if ins.kind != Kind::Run {
+                continue;
+            }
+            let Some(commands) = analysis::commands(doc, ins) else {
+                continue;
+            };
+            for cmd in commands.iter() {
+                let w = cmd.program_words();
+                let rest: Vec<&String> = w.iter().skip(2).filter(|x| !x.starts_with('-')).collect();
+                if w.first()
+                    .is_some_and(|p| p.rsplit('/').next() == Some("poetry"))
+                    && w.get(1).is_some_and(|s| s == "config")
+                    && rest.first().is_some_and(|k| *k == key)
+                {
+                    value = rest.get(1).map(|v| v.to_string());
+                }
+            }
+        }
+        value
+    };
+    // Poetry reads its environment variables before its configuration files.
+    let setting = |env: &str, key: &str| variable_at(doc, chain, ix, env).or_else(|| config(key));
+    if setting("POETRY_VIRTUALENVS_CREATE", "virtualenvs.create").is_some_and(|v| !truthy(&v)) {
+        return false;
+    }
+    if setting("POETRY_VIRTUALENVS_IN_PROJECT", "virtualenvs.in-project")
+        .is_some_and(|v| truthy(&v))
+    {
+        return false;
+    }
+    let elsewhere = |v: Option<String>| v.is_some_and(|v| !under_home(&v));
+    !(elsewhere(setting("POETRY_VIRTUALENVS_PATH", "virtualenvs.path"))
+        || elsewhere(setting("POETRY_CACHE_DIR", "cache-dir"))
+        || elsewhere(variable_at(doc, chain, ix, "XDG_CACHE_HOME"))
+        || variable_at(doc, chain, ix, "VIRTUAL_ENV").is_some())
+}
+
+/// `uv sync` flags that leave out what `uv run` installs by default (the dev group, the
+/// project itself, editable installs): with one of them in the build and not in the start
+/// command, `uv run` installs the rest into the virtualenv at start.
+const UV_SYNC_LEAVES_OUT: &[&str] = &[
+    "--no-dev",
+    "--only-dev",
+    "--no-default-groups",
+    "--no-group",
+    "--only-group",
+    "--no-install-project",
+    "--no-install-workspace",
+    "--no-install-package",
+    "--no-editable",
+];
+
+/// `uv run` flags that ask for more than a plain `uv sync` installs.
+const UV_RUN_ADDS: &[&str] = &[
+    "--group",
+    "--all-groups",
+    "--extra",
+    "--all-extras",
+    "--dev",
+];
+
+/// Why the final stage cannot run as another user because its start command runs `uv run`,
+/// which syncs the project's virtualenv before the app starts: when the build's `uv sync` left
+/// something out that `uv run` installs by default (`--no-dev`, `--no-install-project`, ...), the
+/// sync at start writes into the virtualenv, which the build made root-owned, and fails as
+/// another user (`Permission denied`). A start command with the build's selection, `--no-sync`
+/// or UV_NO_SYNC installs nothing and reads the virtualenv only.
+fn uv_run_installs(doc: &Document, chain: &[&Stage], start: &StartCommand) -> Option<String> {
+    let flag_name = |w: &str| w.split('=').next().unwrap_or(w).to_string();
+    let (part, run_flags) = start.parts().find_map(|p| {
+        let at = p
+            .words
+            .windows(2)
+            .position(|w| start::base_name(&w[0]) == "uv" && w[1] == "run")?;
+        let flags: Vec<String> = p.words[at + 2..]
+            .iter()
+            .take_while(|w| w.starts_with('-'))
+            .map(|w| flag_name(w))
+            .collect();
+        Some((p, flags))
+    })?;
+    let no_sync = variable_at(doc, chain, part.index, "UV_NO_SYNC")
+        .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on"));
+    if no_sync
+        || run_flags
+            .iter()
+            .any(|f| f == "--no-sync" || f == "--no-project")
+    {
+        return None;
+    }
+    // The last `uv sync` of the build, with its flags.
+    let instructions = doc.instructions();
+    let (sync_ix, sync_words) = chain_body(chain)
+        .filter(|&i| instructions[i].kind == Kind::Run)
+        .filter_map(|i| {
+            let commands = analysis::commands(doc, &instructions[i])?;
+            commands
+                .iter()
+                .rev()
+                .map(|c| {
+                    c.program_words()
+                        .iter()
+                        .map(|w| w.to_string())
+                        .collect::<Vec<String>>()
+                })
+                .find(|w| {
+                    w.windows(2)
+                        .any(|p| start::base_name(&p[0]) == "uv" && p[1] == "sync")
+                })
+                .map(|w| (i, w))
+        })
+        .last()?;
+    let sync_flags: Vec<String> = sync_words
+        .iter()
+        .filter(|w| w.starts_with('-'))
+        .map(|w| flag_name(w))
+        .collect();
+    let left_out = sync_flags
+        .iter()
+        .find(|f| UV_SYNC_LEAVES_OUT.contains(&f.as_str()) && !run_flags.contains(f));
+    let added = run_flags
+        .iter()
+        .find(|f| UV_RUN_ADDS.contains(&f.as_str()) && !sync_flags.contains(f));
+    let sync = format!(
+        "the build's `{}` (line {})",
+        sync_words.join(" "),
+        analysis::line_of(doc, sync_ix)
+    );
+    let what = match (left_out, added) {
+        (Some(f), _) => format!("what {sync} left out with {f}"),
+        (None, Some(f)) => format!("what its {f} asks for beyond {sync}"),
+        (None, None) => return None,
+    };
+    Some(format!(
+        "the {} (line {}) starts the app with `uv run`, which first installs into the project's virtualenv {what}; that needs write access to the virtualenv, which the build leaves root-owned, so as another user it fails with Permission denied. Give `uv run` the same selection as the build (or --no-sync), or start the virtualenv's own programs, then run restage again",
+        instructions[part.index].kind,
+        analysis::line_of(doc, part.index)
+    ))
 }
 
 /// What the app writes into its own tree, from the writers (users.toml `[[writer]]`) the build
@@ -1978,6 +2161,108 @@ mod tests {
         assert_eq!(resolve_path("x", &Workdir::Inherited), None);
         assert_eq!(resolve_path("/d/{a,b}", &Workdir::Inherited), None);
         assert!(user_value_is_numeric("10001:10001") && !user_value_is_numeric("app"));
+    }
+
+    #[test]
+    fn poetry_virtualenvs_in_roots_cache_are_refused_unless_placed_elsewhere() {
+        let base = "FROM python:3.11\nRUN pip install poetry\nWORKDIR /srv\nCOPY . .\n";
+        let refused = [
+            "RUN poetry install\n",
+            "RUN poetry sync --no-root\n",
+            "ENV POETRY_VIRTUALENVS_PATH=/root/venvs\nRUN poetry install\n",
+            "RUN poetry config virtualenvs.in-project false && poetry install\n",
+            "ENV POETRY_VIRTUALENVS_IN_PROJECT=false\nRUN poetry config virtualenvs.in-project true && poetry install\n",
+        ];
+        for body in refused {
+            let text = format!("{base}{body}CMD [\"poetry\", \"run\", \"python\", \"app.py\"]\n");
+            let cs = changes(&text, UserStyle::Numeric);
+            assert_eq!(cs[0].applicability, Applicability::DisplayOnly, "{text}");
+            assert!(cs[0].reason.contains("pypoetry"), "{}", cs[0].reason);
+        }
+        let kept = [
+            "ENV POETRY_VIRTUALENVS_CREATE=false\nRUN poetry install\n",
+            "RUN poetry config virtualenvs.create false\nRUN poetry install\n",
+            "RUN poetry config --local virtualenvs.in-project true && poetry install\n",
+            "ENV POETRY_VIRTUALENVS_PATH=/opt/venvs\nRUN poetry install\n",
+            "ENV POETRY_CACHE_DIR=/opt/poetry\nRUN poetry install\n",
+            "ENV XDG_CACHE_HOME=/var/cache\nRUN poetry install\n",
+            "ENV VIRTUAL_ENV=/opt/venv PATH=/opt/venv/bin:$PATH\nRUN python -m venv /opt/venv && poetry install\n",
+            "ENV HOME=/home/build\nRUN poetry install\n",
+            // The environment variable wins over `poetry config`.
+            "ENV POETRY_VIRTUALENVS_CREATE=false\nRUN poetry config virtualenvs.create true && poetry install\n",
+            "RUN poetry build\n",
+        ];
+        for body in kept {
+            let text = format!("{base}{body}CMD [\"poetry\", \"run\", \"python\", \"app.py\"]\n");
+            let cs = changes(&text, UserStyle::Numeric);
+            assert_eq!(
+                cs[0].applicability,
+                Applicability::Safe,
+                "{text}: {}",
+                cs[0].reason
+            );
+        }
+    }
+
+    #[test]
+    fn uv_run_that_would_install_at_start_is_refused() {
+        let base = "FROM python:3.12-slim\nRUN pip install uv\nWORKDIR /srv\nCOPY . .\n";
+        let refused = [
+            (
+                "RUN uv sync --frozen --no-dev\n",
+                "[\"uv\", \"run\", \"python\", \"app.py\"]",
+            ),
+            (
+                "RUN uv sync --no-install-project\n",
+                "[\"sh\", \"-c\", \"uv run python app.py\"]",
+            ),
+            (
+                "RUN uv sync\n",
+                "[\"uv\", \"run\", \"--extra\", \"web\", \"python\", \"app.py\"]",
+            ),
+            (
+                "RUN uv sync --no-group=docs\n",
+                "[\"uv\", \"run\", \"app\"]",
+            ),
+        ];
+        for (sync, cmd) in refused {
+            let text = format!("{base}{sync}CMD {cmd}\n");
+            let cs = changes(&text, UserStyle::Numeric);
+            assert_eq!(cs[0].applicability, Applicability::DisplayOnly, "{text}");
+            assert!(cs[0].reason.contains("uv run"), "{}", cs[0].reason);
+        }
+        let kept = [
+            (
+                "RUN uv sync --frozen\n",
+                "[\"uv\", \"run\", \"python\", \"app.py\"]",
+            ),
+            (
+                "RUN uv sync --frozen --no-dev\n",
+                "[\"uv\", \"run\", \"--no-dev\", \"python\", \"app.py\"]",
+            ),
+            (
+                "RUN uv sync --no-dev\n",
+                "[\"uv\", \"run\", \"--no-sync\", \"python\", \"app.py\"]",
+            ),
+            (
+                "ENV UV_NO_SYNC=1\nRUN uv sync --no-dev\n",
+                "[\"uv\", \"run\", \"python\", \"app.py\"]",
+            ),
+            (
+                "RUN uv sync --no-dev\n",
+                "[\".venv/bin/python\", \"app.py\"]",
+            ),
+        ];
+        for (sync, cmd) in kept {
+            let text = format!("{base}{sync}CMD {cmd}\n");
+            let cs = changes(&text, UserStyle::Numeric);
+            assert_eq!(
+                cs[0].applicability,
+                Applicability::Safe,
+                "{text}: {}",
+                cs[0].reason
+            );
+        }
     }
 
     #[test]

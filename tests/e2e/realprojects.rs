@@ -30,7 +30,24 @@ pub struct ProjectList {
     /// `docker tag` for the run when the engine has no such image, removed afterwards.
     #[serde(default)]
     pub aliases: BTreeMap<String, Vec<String>>,
+    /// Tag -> Dockerfile text: images no registry here serves (`ghcr.io/astral-sh/uv:latest`),
+    /// built for the run with an empty context when the engine has no such tag, removed
+    /// afterwards.
+    #[serde(default)]
+    pub images: BTreeMap<String, String>,
     pub project: Vec<Project>,
+}
+
+/// `[project.environment]`: an environment difference for one project's run only. Each tag of
+/// `tags` is rebuilt as `FROM <tag>` plus `ENV` of `env` and tagged over the original while the
+/// project runs (original and rewrite alike); the tag goes back to its previous image afterwards.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Environment {
+    pub tags: Vec<String>,
+    pub env: Vec<String>,
+    /// Why, in one line (the report and the log print it).
+    pub reason: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -55,6 +72,8 @@ pub struct Project {
     /// Part of the sample that runs when `RESTAGE_REALPROJECTS` is unset (as in CI).
     #[serde(default)]
     pub sample: bool,
+    #[serde(default)]
+    pub environment: Option<Environment>,
 }
 
 fn default_dockerfile() -> String {
@@ -94,6 +113,24 @@ impl Project {
                 "{}: dir must be relative to the repository",
                 self.name
             ));
+        }
+        if let Some(env) = &self.environment {
+            let bad = env.env.iter().find(|kv| {
+                let (k, _) = kv.split_once('=').unwrap_or(("", ""));
+                k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            });
+            if env.tags.is_empty() || env.env.is_empty() || env.reason.is_empty() {
+                return Err(format!(
+                    "{}: environment needs tags, env and reason",
+                    self.name
+                ));
+            }
+            if let Some(kv) = bad {
+                return Err(format!(
+                    "{}: environment env {kv:?} is not NAME=value",
+                    self.name
+                ));
+            }
         }
         Ok(())
     }
@@ -200,6 +237,124 @@ impl Drop for Aliases<'_> {
     }
 }
 
+/// Images of `[images]` built for this run, removed on drop (only those this run built).
+struct Images<'a> {
+    engine: &'a Engine,
+    built: Vec<String>,
+}
+
+impl Images<'_> {
+    fn apply<'a>(engine: &'a Engine, images: &BTreeMap<String, String>) -> Images<'a> {
+        let mut made = Images {
+            engine,
+            built: Vec::new(),
+        };
+        for (tag, dockerfile) in images {
+            if engine.inspect(tag).is_ok() {
+                continue;
+            }
+            match build_from_text(engine, tag, dockerfile) {
+                Ok(()) => {
+                    loud(&format!("[realprojects] image {tag} built for the run"));
+                    made.built.push(tag.clone());
+                }
+                Err(e) => loud(&format!("[realprojects] could not build {tag}: {e}")),
+            }
+        }
+        made
+    }
+}
+
+impl Drop for Images<'_> {
+    fn drop(&mut self) {
+        for tag in &self.built {
+            let _ = self.engine.run(&["rmi", tag], Duration::from_secs(60));
+        }
+    }
+}
+
+/// Builds `dockerfile` (text) with an empty context as `tag`.
+fn build_from_text(engine: &Engine, tag: &str, dockerfile: &str) -> Result<(), String> {
+    let tmp = tempfile::Builder::new()
+        .prefix("restage-realprojects-image-")
+        .tempdir()
+        .map_err(|e| format!("temp dir: {e}"))?;
+    let file = tmp.path().join("Dockerfile");
+    std::fs::write(&file, dockerfile).map_err(|e| format!("{}: {e}", file.display()))?;
+    let build = engine.build(
+        tmp.path(),
+        &file,
+        tag,
+        false,
+        None,
+        Duration::from_secs(600),
+    );
+    if build.ok {
+        Ok(())
+    } else {
+        Err(build.failure_line.unwrap_or_default())
+    }
+}
+
+/// A project's `[project.environment]`, applied for its run: each tag points at an image with the
+/// extra `ENV` lines; on drop each tag points at its previous image again and the extra images
+/// are removed.
+struct Overlay<'a> {
+    engine: &'a Engine,
+    /// (tag, previous image ID, overlay image ID)
+    applied: Vec<(String, String, String)>,
+}
+
+impl Overlay<'_> {
+    fn apply<'a>(engine: &'a Engine, env: &Environment) -> Result<Overlay<'a>, String> {
+        let mut made = Overlay {
+            engine,
+            applied: Vec::new(),
+        };
+        let lines: Vec<String> = env
+            .env
+            .iter()
+            .map(|kv| {
+                let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+                format!("ENV {k}={v:?}")
+            })
+            .collect();
+        for tag in &env.tags {
+            let previous = image_id(engine, tag)?;
+            let text = format!("FROM {tag}\n{}\n", lines.join("\n"));
+            build_from_text(engine, tag, &text)?;
+            let overlay = image_id(engine, tag)?;
+            loud(&format!(
+                "[realprojects] environment: {tag} gets {} for this project ({})",
+                env.env.join(" "),
+                env.reason
+            ));
+            made.applied.push((tag.clone(), previous, overlay));
+        }
+        Ok(made)
+    }
+}
+
+impl Drop for Overlay<'_> {
+    fn drop(&mut self) {
+        for (tag, previous, overlay) in self.applied.iter().rev() {
+            let _ = self
+                .engine
+                .run(&["tag", previous, tag], Duration::from_secs(60));
+            let _ = self.engine.run(&["rmi", overlay], Duration::from_secs(60));
+        }
+    }
+}
+
+fn image_id(engine: &Engine, tag: &str) -> Result<String, String> {
+    engine
+        .inspect(tag)?
+        .get("Id")
+        .and_then(|v| v.as_str())
+        .map(str::to_string)
+        .ok_or_else(|| format!("image inspect {tag}: no Id"))
+}
+
 /// Why a prepared context cannot be used, or `None` when it can.
 fn missing_context(dir: &Path, project: &Project) -> Option<String> {
     if !dir.is_dir() {
@@ -259,6 +414,7 @@ pub fn run_all() {
         }
     };
     let _gate = GATE.lock().unwrap_or_else(|e| e.into_inner());
+    let images = Images::apply(engine, &list.images);
     let aliases = Aliases::apply(engine, &list.aliases);
     let root = contexts_dir();
     let start = Instant::now();
@@ -293,7 +449,18 @@ pub fn run_all() {
         ));
         let t = Instant::now();
         let spec = project.spec().validated(&dir);
-        let mut row = harness::run_case_in(engine, &project.name, &dir, spec);
+        let overlay = match &project.environment {
+            Some(env) => Overlay::apply(engine, env).map(Some),
+            None => Ok(None),
+        };
+        let mut row = match overlay {
+            Ok(_overlay) => harness::run_case_in(engine, &project.name, &dir, spec),
+            Err(e) => {
+                let mut row = report::Row::new(&project.name);
+                row.fail(false, format!("environment: {e}"));
+                row
+            }
+        };
         row.total_secs = Some(t.elapsed().as_secs_f64());
         loud(&format!(
             "[realprojects] {}: {} in {:.0} s",
@@ -310,6 +477,7 @@ pub fn run_all() {
         }
     }
     drop(aliases);
+    drop(images);
     loud(&format!(
         "[realprojects] {} passed, {} failed, {} SKIPPED (not passed) in {:.0} s",
         passed.len(),
