@@ -19,6 +19,8 @@ and looks for the shapes that broke real builds or that a reviewer rejects:
   dev-in-runtime    a -dev / -devel package installed in the runtime stage
   label-after-user  LABEL/MAINTAINER moved after the added USER
   blank-holes       more consecutive blank lines than the original had anywhere
+  no-shell          a runtime stage on an image without a shell (distroless, scratch) whose start
+                    command needs one: shell form, a shell or a `.sh` script named, or a RUN
 
 Prints a count per check and up to N examples each (default 3). Exit 1 when any check fires.
 `breakers.py --self-test` runs the checks on small written cases (each must fire or stay quiet).
@@ -208,6 +210,19 @@ def check(orig, out):
                 for name in BOOKWORM_ONLY:
                     if re.search(r"(?<![\w.-])" + re.escape(name) + r"(?![\w.-])", text):
                         found.append(("suite-names", f"{from_final}: {name}"))
+        image = from_final.split()[1] if len(from_final.split()) > 1 else ""
+        if "distroless" in image or image == "scratch":
+            for ins in final[1:]:
+                kw, args = kw_args(ins)
+                needs = kw == "RUN" or (
+                    kw in ("CMD", "ENTRYPOINT")
+                    and (
+                        not args.lstrip().startswith("[")
+                        or re.search(r'"(/bin/|/usr/bin/)?(sh|bash|ash|dash)"|\.(sh|bash)"', args)
+                    )
+                )
+                if needs:
+                    found.append(("no-shell", f"{image}: {ins[:60]}"))
         m = re.search(r"node:(\d+)", from_first)
         if m and int(m.group(1)) <= 14 and "npm prune --omit=dev" in out:
             found.append(("npm-omit-old", from_first))
@@ -304,6 +319,24 @@ SELF_TEST = [
         "FROM ruby:3\nRUN chown -R www-data /var/lib/nginx\nCMD x\n",
         "FROM ruby:3 AS build\n\nFROM ruby:3-slim\nRUN chown -R www-data /var/lib/nginx\nCMD x\n",
         ["missing-path"],
+    ),
+]
+
+
+SELF_TEST += [
+    (
+        "FROM golang:1.22\nWORKDIR /src\nCOPY . .\nRUN go build -o app .\nCMD [\"./start.sh\"]\n",
+        "FROM golang:1.22 AS build\nWORKDIR /src\nCOPY . .\nRUN go build -o app .\n\n"
+        "FROM gcr.io/distroless/base-debian12\nWORKDIR /src\nCOPY --from=build /src /src\n"
+        "CMD [\"./start.sh\"]\n",
+        ["no-shell"],
+    ),
+    (
+        "FROM golang:1.22\nWORKDIR /src\nCOPY . .\nRUN go build -o app .\nCMD [\"./app\"]\n",
+        "FROM golang:1.22 AS build\nWORKDIR /src\nCOPY . .\nRUN go build -o app .\n\n"
+        "FROM gcr.io/distroless/static-debian12\nWORKDIR /src\nCOPY --from=build /src/app /src/app\n"
+        "CMD [\"./app\"]\n",
+        [],
     ),
 ]
 
