@@ -54,6 +54,9 @@ pub(super) struct Carry {
     pub note: Option<String>,
     /// The build stage drops dev dependencies the runtime stage would otherwise receive.
     pub drops_dev: bool,
+    /// Why the dev dependencies stay, when the recipe could leave them out but does not (said
+    /// when a runtime stage on the same image would leave nothing else behind).
+    pub kept_dev: Option<String>,
     /// OS packages (runtime names) the runtime stage installs for what the build stage built
     /// against the SDK image's own libraries (Python's native packages).
     pub packages: Vec<String>,
@@ -93,6 +96,12 @@ pub(super) trait Recipe {
     /// Whether an OS package the build installed stays in the build stage although it is not
     /// build-only by itself (Ruby's front-end tooling: nodejs, yarn).
     fn build_only_package(&self, _ctx: &Context, _start: &Start, _name: &str) -> bool {
+        false
+    }
+
+    /// Whether the recipe may leave the dev dependencies of `manager`'s install out of the
+    /// build stage by itself (Bundler's groups), besides a prune command the knowledge names.
+    fn may_drop_dev(&self, _manager: &str) -> bool {
         false
     }
 

@@ -1,10 +1,12 @@
 //! Ruby: Bundler installs the gems into GEM_HOME (/usr/local/bundle in the official images,
 //! which also holds Bundler's configuration, BUNDLE_APP_CONFIG) or into the BUNDLE_PATH the file
-//! sets; the runtime stage, on the same version's slim image, receives that directory and the
-//! application directory. When the app runs in a production environment (RAILS_ENV, RACK_ENV or
+//! sets; the runtime stage, on the same version's slim image (an Alpine tag: the same image),
+//! receives that directory and the application directory. When the app runs in a production environment (RAILS_ENV, RACK_ENV or
 //! APP_ENV), the build stage first tells Bundler to leave the development and test groups out,
 //! and to install Gemfile.lock frozen when the lockfile provably installs as it is. Gems with
 //! native code that links libraries the slim image lacks (knowledge data) get those libraries;
+//! on Alpine the runtime is the build image itself, so its libraries are the runtime libraries
+//! of the `-dev` packages the file installs and keeps (mapped like every apk package);
 //! the front-end asset tooling (nodejs, yarn) stays in the build stage unless the start command
 //! or a gem that needs a JavaScript runtime (execjs) uses it. Refused: a start command that runs
 //! `bundle install`, tests, or the Rails server in the development environment, and Bundler
@@ -39,7 +41,10 @@ impl Recipe for Ruby {
             ..
         } = *input;
         let end = stage.instructions.end;
-        if image.package_manager != PackageManager::Apt {
+        // An Alpine tag is its own runtime image: the gems' libraries are there already, or
+        // come from the `-dev` packages the file installs (their runtime names are mapped).
+        let same_image = facts::maps_to_itself(ctx, &stage.image.value);
+        if image.package_manager != PackageManager::Apt && !same_image {
             return Err(refuse(
                 anchor,
                 "restage knows the libraries of Ruby's native gems only by their Debian package names, and this image does not use apt",
@@ -123,6 +128,19 @@ impl Recipe for Ruby {
             if env.as_ref().is_some_and(|e| e.production) && !config.groups && !sends_bundle_config
             {
                 settings.push(("without", "development test".to_string()));
+                // On the same image the gems left out are what the split saves besides the
+                // build packages.
+                carry.drops_dev = same_image;
+            } else if same_image {
+                carry.kept_dev = Some(match &env {
+                    _ if config.groups => "the file chooses the Bundler groups itself".to_string(),
+                    _ if sends_bundle_config => "the build context's .bundle/config chooses the Bundler groups".to_string(),
+                    Some(e) => format!(
+                        "{} is not production, so the Gemfile's development and test groups stay",
+                        e.name
+                    ),
+                    None => "the file sets no production environment (RAILS_ENV, RACK_ENV or APP_ENV), so the Gemfile's development and test groups stay".to_string(),
+                });
             }
             if !config.frozen
                 && !config.changes_lock
@@ -144,14 +162,14 @@ impl Recipe for Ruby {
                     format!("{run_kw} {}{nl}", commands.join(" && ")),
                 ));
             }
-            if ctx.build.gemfile_lock.is_none() {
+            if ctx.build.gemfile_lock.is_none() && !same_image {
                 a.unsafe_reasons.push(format!(
                     "restage cannot read the build context's Gemfile.lock, so it cannot tell which gems have native extensions that need libraries {} has and its slim image lacks",
                     stage.image.value
                 ));
             }
         }
-        if let Some(gems) = gem_installs(doc, &a.runs) {
+        if let Some(gems) = gem_installs(doc, &a.runs).filter(|_| !same_image) {
             a.unsafe_reasons.push(format!(
                 "`gem install {gems}` installs gems no Gemfile.lock lists, so restage cannot tell whether their native extensions need libraries {} has and its slim image lacks",
                 stage.image.value
@@ -168,6 +186,11 @@ impl Recipe for Ruby {
         else {
             return Ok(Vec::new());
         };
+        // The same image has every library the build linked, but for the packages the file
+        // installs, which the skeleton maps already.
+        if facts::maps_to_itself(ctx, &image.reference) {
+            return Ok(Vec::new());
+        }
         let mut out = Vec::new();
         for (gem, packages) in &eco.native_packages {
             if !lock.gems.contains(gem) {
@@ -202,6 +225,11 @@ impl Recipe for Ruby {
                 sub,
                 Some("config" | "update" | "lock" | "remove" | "binstubs" | "clean")
             )
+    }
+
+    fn may_drop_dev(&self, manager: &str) -> bool {
+        // `bundle config set --local without 'development test'` before the install.
+        manager == "bundler"
     }
 
     fn build_only_package(&self, ctx: &Context, start: &Start, name: &str) -> bool {
