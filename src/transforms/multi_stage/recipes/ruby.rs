@@ -175,6 +175,16 @@ impl Recipe for Ruby {
                 stage.image.value
             ));
         }
+        // pip outside a virtualenv installs into the system Python, which the runtime stage
+        // gets again from its package manager without the packages.
+        for (ix, f) in &a.runs {
+            if f.pip {
+                let line = analysis::line_of(doc, *ix);
+                a.unsafe_reasons.push(format!(
+                    "the RUN at line {line} installs Python packages with pip into the system Python, which the runtime stage does not receive"
+                ));
+            }
+        }
         carry
             .copies
             .extend(input.app_paths.clone().map_err(|why| refuse(anchor, why))?);
