@@ -129,8 +129,15 @@ impl Recipe for Ruby {
             {
                 settings.push(("without", "development test".to_string()));
                 // On the same image the gems left out are what the split saves besides the
-                // build packages.
-                carry.drops_dev = same_image;
+                // build packages, when the Gemfile has any (unread: it may).
+                if ctx.build.dependencies.gemfile_dev_groups == Some(false) {
+                    if same_image {
+                        carry.kept_dev =
+                            Some("the Gemfile has no development or test group".to_string());
+                    }
+                } else {
+                    carry.drops_dev = same_image;
+                }
             } else if same_image {
                 carry.kept_dev = Some(match &env {
                     _ if config.groups => "the file chooses the Bundler groups itself".to_string(),
@@ -144,7 +151,7 @@ impl Recipe for Ruby {
             }
             if !config.frozen
                 && !config.changes_lock
-                && lock_installs_frozen(doc, stage, ctx, first, input.inherited)
+                && lock_installs_frozen(doc, stage, ctx, first, input.inherited, image)
             {
                 settings.push(("frozen", "true".to_string()));
             }
@@ -645,20 +652,29 @@ fn bundle_config(key: &str, value: &str, legacy: bool) -> String {
 }
 
 /// Whether Gemfile.lock can be installed frozen: the build context's lockfile was read, lists
-/// `ruby` or a Linux platform, records every gem the Gemfile declares, and a COPY before the
-/// first install brings it next to the Gemfile.
+/// `ruby` or a Linux platform (on Alpine a musl one: Bundler tells `x86_64-linux-musl` from
+/// `x86_64-linux`, and a frozen install never adds a platform), records every gem the Gemfile
+/// declares, and a COPY before the first install brings it next to the Gemfile.
 fn lock_installs_frozen(
     doc: &Document,
     stage: &Stage,
     ctx: &Context,
     first_install: usize,
     inherited: &str,
+    image: &ImageFacts,
 ) -> bool {
     let Some(lock) = &ctx.build.gemfile_lock else {
         return false;
     };
+    let platform = if image.package_manager == PackageManager::Apk {
+        lock.platforms
+            .iter()
+            .any(|p| p == "ruby" || p.ends_with("-linux-musl"))
+    } else {
+        lock.installs_on_linux()
+    };
     let declared = ctx.build.dependencies.names.get("gem");
-    if !lock.installs_on_linux() || !declared.is_some_and(|d| lock.records(d)) {
+    if !platform || !declared.is_some_and(|d| lock.records(d)) {
         return false;
     }
     let install_dir = effects::workdir(doc, stage, first_install, inherited);
