@@ -30,6 +30,9 @@ pub struct Dependencies {
     /// groups too; one whose `[project]` dependencies are dynamic, or that has neither
     /// `[project]` nor `[tool.poetry]` (setup.py declares them), is unknown.
     pub python: BTreeMap<String, Result<BTreeSet<String>, String>>,
+    /// Whether the Gemfile at the root puts gems in the development or test group (`group
+    /// :development, :test do`, `gem "x", group: :test`); `None` when there is no readable Gemfile.
+    pub gemfile_dev_groups: Option<bool>,
 }
 
 impl Dependencies {
@@ -173,6 +176,7 @@ pub(crate) fn read(
             Ok(text) => {
                 deps.seen("gem");
                 let gems = if name == "Gemfile" {
+                    deps.gemfile_dev_groups = Some(gemfile_dev_groups(&text));
                     gemfile(&text)
                 } else {
                     gemfile_lock(&text)
@@ -440,6 +444,18 @@ fn gemfile(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// Whether a Gemfile names the development or test group: a `group` block or a `group:`/
+/// `groups:` option (`:group =>` too) that lists it.
+fn gemfile_dev_groups(text: &str) -> bool {
+    static GROUP: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"(?:^\s*group\b|\bgroups?:|:groups?\s*=>).*[:"'](?:development|test)\b"#)
+            .expect("valid regex")
+    });
+    text.lines()
+        .map(|l| l.split('#').next().unwrap_or(""))
+        .any(|l| GROUP.is_match(l))
+}
+
 /// The gems a Gemfile.lock resolves: `    name (version)` lines under `specs:`.
 fn gemfile_lock(text: &str) -> Vec<String> {
     static SPEC: LazyLock<Regex> =
@@ -534,6 +550,21 @@ mod tests {
         read: &dyn Fn(&str) -> Result<String, String>,
     ) -> Dependencies {
         super::read(map, None, read)
+    }
+
+    #[test]
+    fn gemfile_development_and_test_groups() {
+        assert!(gemfile_dev_groups(
+            "gem 'rails'\ngroup :development, :test do\n  gem 'debug'\nend\n"
+        ));
+        assert!(gemfile_dev_groups("group(:test) do\nend\n"));
+        assert!(gemfile_dev_groups("gem \"rspec\", group: :test\n"));
+        assert!(gemfile_dev_groups("gem 'pry', groups: [:development]\n"));
+        assert!(gemfile_dev_groups("gem 'pry', :group => 'development'\n"));
+        assert!(!gemfile_dev_groups(
+            "gem 'rails'\ngroup :production do\n  gem 'pg'\nend\n# group :test\n"
+        ));
+        assert!(!gemfile_dev_groups("gem 'test-unit'\ngem 'minitest'\n"));
     }
 
     #[test]

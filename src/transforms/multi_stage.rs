@@ -357,14 +357,23 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
     let same_image = facts::maps_to_itself(ctx, &stage.image.value);
     let may_drop_dev = a.runs.iter().any(|(_, f)| {
         f.installs.iter().any(|(manager, omits_dev)| {
-            !omits_dev && facts::prune_command(ctx, &image, manager).is_some()
+            !omits_dev
+                && (facts::prune_command(ctx, &image, manager).is_some()
+                    || recipe.may_drop_dev(manager))
         })
     });
     if same_image && left_behind.is_empty() && !may_drop_dev {
+        // A RUN restage cannot read may install what a split would leave behind: say so.
+        if removed_in_place.is_empty()
+            && let Some(why) = unreadable_install(doc, &a.runs, ctx, anchor)
+        {
+            return Err(why);
+        }
         return Err(nothing_left_behind(
             anchor,
             &stage.image.value,
             &removed_in_place,
+            None,
         ));
     }
     if let Some(tool) = start.as_ref().and_then(|s| s.toolchain.as_ref()) {
@@ -381,18 +390,8 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
         .any(|(_, f)| f.builds || !f.packages.is_empty())
     {
         // A RUN restage cannot read that installs or builds: say why nothing is split.
-        if let Some((ix, _)) = a
-            .runs
-            .iter()
-            .find(|(ix, f)| f.unknown.is_some() && installs_or_builds(doc, &instructions[*ix], ctx))
-        {
-            return Err(refuse(
-                anchor,
-                format!(
-                    "the RUN at line {} installs or builds with shell syntax restage does not read (a here-document, substitution or redirect), so it cannot tell what the build leaves for the runtime",
-                    analysis::line_of(doc, *ix)
-                ),
-            ));
+        if let Some(why) = unreadable_install(doc, &a.runs, ctx, anchor) {
+            return Err(why);
         }
         // No build step and no toolchain installed: a slim base alone is not restage's call.
         return Err(Verdict::Nothing);
@@ -455,6 +454,7 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
         bare_destinations,
         note,
         drops_dev,
+        kept_dev,
         packages: carried_packages,
     } = recipe.carry(
         &recipes::Input {
@@ -654,6 +654,7 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
                 anchor,
                 &stage.image.value,
                 &removed_in_place,
+                kept_dev.as_deref(),
             ));
         }
         // The image is certain; what its note doubts are the runtime library names restage
@@ -759,7 +760,13 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
             .chain(&replays.post)
             .any(|text| text.contains(&user));
         let numeric = user.chars().all(|c| c.is_ascii_digit());
-        if !(numeric || user == "root" || created || runtime.users.contains(&user)) {
+        // On the very same image, a user no RUN of the stage creates is the image's own.
+        let images_own = runtime.same_image
+            && !a.runs.iter().any(|(ix, _)| {
+                let text = doc.slice(&instructions[*ix].extent);
+                text.contains(&user) && ["adduser", "useradd"].iter().any(|c| text.contains(c))
+            });
+        if !(numeric || user == "root" || created || images_own || runtime.users.contains(&user)) {
             return Err(refuse(
                 anchor,
                 format!(
@@ -1269,9 +1276,44 @@ fn run_facts(
 /// Why a stage whose runtime would be its own image is not split: nothing to say when it
 /// installs nothing to leave behind, a note when its build packages are already removed where
 /// they are installed (`apk add --virtual .build-deps ... && apk del .build-deps`).
-fn nothing_left_behind(anchor: usize, image: &str, removed_in_place: &[String]) -> Verdict {
+/// A RUN restage cannot read that installs or builds, as the refusal that names it.
+fn unreadable_install(
+    doc: &Document,
+    runs: &[(usize, RunFacts)],
+    ctx: &Context,
+    anchor: usize,
+) -> Option<Verdict> {
+    let instructions = doc.instructions();
+    let (ix, _) = runs
+        .iter()
+        .find(|(ix, f)| f.unknown.is_some() && installs_or_builds(doc, &instructions[*ix], ctx))?;
+    Some(refuse(
+        anchor,
+        format!(
+            "the RUN at line {} installs or builds with shell syntax restage does not read (a here-document, substitution or redirect), so it cannot tell what the build leaves for the runtime",
+            analysis::line_of(doc, *ix)
+        ),
+    ))
+}
+
+/// The refusal of a split whose runtime stage, on the same image, would leave nothing behind;
+/// `kept_dev` says why the dev dependencies stay, when the recipe could leave them out.
+fn nothing_left_behind(
+    anchor: usize,
+    image: &str,
+    removed_in_place: &[String],
+    kept_dev: Option<&str>,
+) -> Verdict {
     if removed_in_place.is_empty() {
-        return Verdict::Nothing;
+        return match kept_dev {
+            Some(why) => refuse(
+                anchor,
+                format!(
+                    "the runtime stage would be {image} again and would leave nothing behind: no build-only package stays installed, and {why}"
+                ),
+            ),
+            None => Verdict::Nothing,
+        };
     }
     refuse(
         anchor,

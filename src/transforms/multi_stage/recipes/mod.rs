@@ -54,6 +54,9 @@ pub(super) struct Carry {
     pub note: Option<String>,
     /// The build stage drops dev dependencies the runtime stage would otherwise receive.
     pub drops_dev: bool,
+    /// Why the dev dependencies stay, when the recipe could leave them out but does not (said
+    /// when a runtime stage on the same image would leave nothing else behind).
+    pub kept_dev: Option<String>,
     /// OS packages (runtime names) the runtime stage installs for what the build stage built
     /// against the SDK image's own libraries (Python's native packages).
     pub packages: Vec<String>,
@@ -101,6 +104,12 @@ pub(super) trait Recipe {
     /// what the app installed for run time. `None` when the recipe does not know the program.
     fn runs_at_start(&self, _ctx: &Context, _words: &[String]) -> Option<Result<(), String>> {
         None
+    }
+
+    /// Whether the recipe may leave the dev dependencies of `manager`'s install out of the
+    /// build stage by itself (Bundler's groups), besides a prune command the knowledge names.
+    fn may_drop_dev(&self, _manager: &str) -> bool {
+        false
     }
 
     /// Whether the app is a web app, when the runtime image depends on it.

@@ -1,10 +1,12 @@
 //! Ruby: Bundler installs the gems into GEM_HOME (/usr/local/bundle in the official images,
 //! which also holds Bundler's configuration, BUNDLE_APP_CONFIG) or into the BUNDLE_PATH the file
-//! sets; the runtime stage, on the same version's slim image, receives that directory and the
-//! application directory. When the app runs in a production environment (RAILS_ENV, RACK_ENV or
+//! sets; the runtime stage, on the same version's slim image (an Alpine tag: the same image),
+//! receives that directory and the application directory. When the app runs in a production environment (RAILS_ENV, RACK_ENV or
 //! APP_ENV), the build stage first tells Bundler to leave the development and test groups out,
 //! and to install Gemfile.lock frozen when the lockfile provably installs as it is. Gems with
 //! native code that links libraries the slim image lacks (knowledge data) get those libraries;
+//! on Alpine the runtime is the build image itself, so its libraries are the runtime libraries
+//! of the `-dev` packages the file installs and keeps (mapped like every apk package);
 //! the front-end asset tooling (nodejs, yarn) stays in the build stage unless the start command
 //! or a gem that needs a JavaScript runtime (execjs) uses it. Refused: a start command that runs
 //! `bundle install`, tests, or the Rails server in the development environment, and Bundler
@@ -39,7 +41,10 @@ impl Recipe for Ruby {
             ..
         } = *input;
         let end = stage.instructions.end;
-        if image.package_manager != PackageManager::Apt {
+        // An Alpine tag is its own runtime image: the gems' libraries are there already, or
+        // come from the `-dev` packages the file installs (their runtime names are mapped).
+        let same_image = facts::maps_to_itself(ctx, &stage.image.value);
+        if image.package_manager != PackageManager::Apt && !same_image {
             return Err(refuse(
                 anchor,
                 "restage knows the libraries of Ruby's native gems only by their Debian package names, and this image does not use apt",
@@ -123,10 +128,30 @@ impl Recipe for Ruby {
             if env.as_ref().is_some_and(|e| e.production) && !config.groups && !sends_bundle_config
             {
                 settings.push(("without", "development test".to_string()));
+                // On the same image the gems left out are what the split saves besides the
+                // build packages, when the Gemfile has any (unread: it may).
+                if ctx.build.dependencies.gemfile_dev_groups == Some(false) {
+                    if same_image {
+                        carry.kept_dev =
+                            Some("the Gemfile has no development or test group".to_string());
+                    }
+                } else {
+                    carry.drops_dev = same_image;
+                }
+            } else if same_image {
+                carry.kept_dev = Some(match &env {
+                    _ if config.groups => "the file chooses the Bundler groups itself".to_string(),
+                    _ if sends_bundle_config => "the build context's .bundle/config chooses the Bundler groups".to_string(),
+                    Some(e) => format!(
+                        "{} is not production, so the Gemfile's development and test groups stay",
+                        e.name
+                    ),
+                    None => "the file sets no production environment (RAILS_ENV, RACK_ENV or APP_ENV), so the Gemfile's development and test groups stay".to_string(),
+                });
             }
             if !config.frozen
                 && !config.changes_lock
-                && lock_installs_frozen(doc, stage, ctx, first, input.inherited)
+                && lock_installs_frozen(doc, stage, ctx, first, input.inherited, image)
             {
                 settings.push(("frozen", "true".to_string()));
             }
@@ -144,18 +169,28 @@ impl Recipe for Ruby {
                     format!("{run_kw} {}{nl}", commands.join(" && ")),
                 ));
             }
-            if ctx.build.gemfile_lock.is_none() {
+            if ctx.build.gemfile_lock.is_none() && !same_image {
                 a.unsafe_reasons.push(format!(
                     "restage cannot read the build context's Gemfile.lock, so it cannot tell which gems have native extensions that need libraries {} has and its slim image lacks",
                     stage.image.value
                 ));
             }
         }
-        if let Some(gems) = gem_installs(doc, &a.runs) {
+        if let Some(gems) = gem_installs(doc, &a.runs).filter(|_| !same_image) {
             a.unsafe_reasons.push(format!(
                 "`gem install {gems}` installs gems no Gemfile.lock lists, so restage cannot tell whether their native extensions need libraries {} has and its slim image lacks",
                 stage.image.value
             ));
+        }
+        // pip outside a virtualenv installs into the system Python, which the runtime stage
+        // gets again from its package manager without the packages.
+        for (ix, f) in &a.runs {
+            if f.pip {
+                let line = analysis::line_of(doc, *ix);
+                a.unsafe_reasons.push(format!(
+                    "the RUN at line {line} installs Python packages with pip into the system Python, which the runtime stage does not receive"
+                ));
+            }
         }
         carry
             .copies
@@ -168,6 +203,11 @@ impl Recipe for Ruby {
         else {
             return Ok(Vec::new());
         };
+        // The same image has every library the build linked, but for the packages the file
+        // installs, which the skeleton maps already.
+        if facts::maps_to_itself(ctx, &image.reference) {
+            return Ok(Vec::new());
+        }
         let mut out = Vec::new();
         for (gem, packages) in &eco.native_packages {
             if !lock.gems.contains(gem) {
@@ -202,6 +242,11 @@ impl Recipe for Ruby {
                 sub,
                 Some("config" | "update" | "lock" | "remove" | "binstubs" | "clean")
             )
+    }
+
+    fn may_drop_dev(&self, manager: &str) -> bool {
+        // `bundle config set --local without 'development test'` before the install.
+        manager == "bundler"
     }
 
     fn build_only_package(&self, ctx: &Context, start: &Start, name: &str) -> bool {
@@ -607,20 +652,29 @@ fn bundle_config(key: &str, value: &str, legacy: bool) -> String {
 }
 
 /// Whether Gemfile.lock can be installed frozen: the build context's lockfile was read, lists
-/// `ruby` or a Linux platform, records every gem the Gemfile declares, and a COPY before the
-/// first install brings it next to the Gemfile.
+/// `ruby` or a Linux platform (on Alpine a musl one: Bundler tells `x86_64-linux-musl` from
+/// `x86_64-linux`, and a frozen install never adds a platform), records every gem the Gemfile
+/// declares, and a COPY before the first install brings it next to the Gemfile.
 fn lock_installs_frozen(
     doc: &Document,
     stage: &Stage,
     ctx: &Context,
     first_install: usize,
     inherited: &str,
+    image: &ImageFacts,
 ) -> bool {
     let Some(lock) = &ctx.build.gemfile_lock else {
         return false;
     };
+    let platform = if image.package_manager == PackageManager::Apk {
+        lock.platforms
+            .iter()
+            .any(|p| p == "ruby" || p.ends_with("-linux-musl"))
+    } else {
+        lock.installs_on_linux()
+    };
     let declared = ctx.build.dependencies.names.get("gem");
-    if !lock.installs_on_linux() || !declared.is_some_and(|d| lock.records(d)) {
+    if !platform || !declared.is_some_and(|d| lock.records(d)) {
         return false;
     }
     let install_dir = effects::workdir(doc, stage, first_install, inherited);
