@@ -90,6 +90,10 @@ pub(super) fn narrow(input: &Input, a: &Analysis) -> Result<Vec<String>, Whole> 
         }
         let commands = analysis::run_commands(doc, &doc.instructions()[*ix]).ok_or(None)?;
         for cmd in &commands {
+            // A global package goes outside the application directory.
+            if super::super::is_global_install(cmd.program_words()) {
+                continue;
+            }
             let words: Vec<&str> = cmd.program_words().iter().map(String::as_str).collect();
             b.command(&words, 0, &mut outputs)?;
         }
