@@ -273,7 +273,9 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
         .flat_map(|g| global_tools::packages(g))
         .collect();
     let globals_needed = if a.runs.iter().any(|(_, f)| !f.globals.is_empty()) {
-        Some(global_tools::start_needs(doc, stage, ctx, &globals))
+        Some(global_tools::start_needs(
+            doc, stage, ctx, &globals, &a.workdir,
+        ))
     } else {
         None
     };

@@ -6,8 +6,8 @@
 //! packages stay in the build stage. Otherwise [`start_needs`] says which program may need them.
 
 use super::super::Context;
-use super::super::analysis;
 use super::super::start::{StartCommand, base_name};
+use super::super::{analysis, effects};
 use crate::shell::{self, SimpleCommand};
 use crate::syntax::{Document, Form, Instruction, Kind, Stage};
 
@@ -16,8 +16,6 @@ const NODE: &[&str] = &["node", "nodejs"];
 /// Package managers a start command may run: a global install of one of them (or of corepack,
 /// which provides yarn and pnpm) changes the program the start command runs.
 const MANAGERS: &[&str] = &["npm", "yarn", "pnpm", "corepack"];
-/// The global folders of the node images: a path there names a global package's file.
-const GLOBAL_DIRS: &[&str] = &["/usr/local/lib/node_modules", "/usr/lib/node_modules"];
 /// Shell builtins a start command may run besides node.
 const BUILTINS: &[&str] = &["cd", "echo", "true", "exit", ":"];
 /// What a HEALTHCHECK may run besides: the runtime stage installs these when it does.
@@ -47,12 +45,14 @@ pub(super) fn packages(words: &[String]) -> Vec<String> {
 }
 
 /// Why the running app may need the global packages `installed` (a clause naming what runs
-/// them), or `Ok` when the start command and HEALTHCHECK run only node.
+/// them), or `Ok` when the start command and HEALTHCHECK run only node on files of the
+/// application directory `workdir`.
 pub(super) fn start_needs(
     doc: &Document,
     stage: &Stage,
     ctx: &Context,
     installed: &[String],
+    workdir: &str,
 ) -> Result<(), String> {
     let body = stage.from + 1..stage.instructions.end;
     let instructions = doc.instructions();
@@ -71,6 +71,7 @@ pub(super) fn start_needs(
     }
     let mut chain = Chain {
         ctx,
+        workdir,
         managers: Vec::new(),
         also: &[],
     };
@@ -138,6 +139,7 @@ fn form_text(doc: &Document, ix: usize) -> Result<String, String> {
 /// Walks a start command down to the programs it runs.
 struct Chain<'a> {
     ctx: &'a Context<'a>,
+    workdir: &'a str,
     /// The package managers it runs, in order.
     managers: Vec<String>,
     /// Programs allowed besides node and the builtins.
@@ -175,11 +177,15 @@ impl Chain<'_> {
         let program = base_name(first);
         let args = &words[1..];
         if NODE.contains(&program) {
-            if let Some(p) = args
-                .iter()
-                .find(|a| GLOBAL_DIRS.iter().any(|d| analysis::is_within(a, d)))
-            {
-                return Err(format!("{by} runs node on `{p}`, in the global folder"));
+            // A file elsewhere may be a global package's (`node /usr/local/bin/graphql-faker`,
+            // a bin link into the global folder).
+            if let Some(p) = args.iter().find(|a| {
+                a.starts_with('/')
+                    && (!analysis::is_within(a, self.workdir) || effects::is_system(a))
+            }) {
+                return Err(format!(
+                    "{by} runs node on `{p}`, outside the application directory"
+                ));
             }
             return Ok(());
         }
