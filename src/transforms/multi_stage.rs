@@ -266,12 +266,23 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
     }
     let start = start_command(doc, stage, ctx);
     // Global packages: left in the build stage when the start command runs only node.
-    let globals: Vec<String> = a
+    let mut globals: Vec<String> = Vec::new();
+    for name in a
         .runs
         .iter()
         .flat_map(|(_, f)| f.globals.iter())
         .flat_map(|g| global_tools::packages(g))
-        .collect();
+    {
+        if !globals.contains(&name) {
+            globals.push(name);
+        }
+    }
+    // `npm install -g` alone installs the package of the working directory.
+    let globals_label = if globals.is_empty() {
+        "the global install".to_string()
+    } else {
+        format!("the global packages {}", globals.join(", "))
+    };
     let globals_needed = if a.runs.iter().any(|(_, f)| !f.globals.is_empty()) {
         Some(global_tools::start_needs(
             doc, stage, ctx, &globals, &a.workdir,
@@ -947,8 +958,7 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
         }
         if globals_left {
             left.push(format!(
-                "the global packages {} (the start command runs only node)",
-                globals.join(", ")
+                "{globals_label} (the start command runs only node)"
             ));
         }
         format!(
@@ -980,8 +990,7 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
     }
     if globals_left && !runtime.same_image {
         reason.push_str(&format!(
-            "; the global packages ({}) stay in the build stage: the start command runs only node",
-            globals.join(", ")
+            "; {globals_label} stay in the build stage: the start command runs only node"
         ));
     }
     let applicability = unsafe_because(&mut reason, &a.unsafe_reasons);
