@@ -11,11 +11,6 @@ use super::super::{analysis, effects};
 use crate::shell::{self, SimpleCommand};
 use crate::syntax::{Document, Form, Instruction, Kind, Stage};
 
-/// The programs that run the app and find nothing in the global folder.
-const NODE: &[&str] = &["node", "nodejs"];
-/// Package managers a start command may run: a global install of one of them (or of corepack,
-/// which provides yarn and pnpm) changes the program the start command runs.
-const MANAGERS: &[&str] = &["npm", "yarn", "pnpm", "corepack"];
 /// Shell builtins a start command may run besides node.
 const BUILTINS: &[&str] = &["cd", "echo", "true", "exit", ":"];
 /// What a HEALTHCHECK may run besides: the runtime stage installs these when it does.
@@ -95,9 +90,11 @@ pub(super) fn start_needs(
         (None, Some(c)) if !c.empty => chain.words(&c.args, by, 0)?,
         (None, _) => return Err("the stage has no start command".into()),
     }
+    let node = ctx.knowledge.ecosystem("node");
+    let managers = node.map_or(&[][..], |e| e.package_managers.as_slice());
     if let Some(m) = installed
         .iter()
-        .find(|p| MANAGERS.contains(&p.as_str()) && !chain.managers.is_empty())
+        .find(|p| managers.contains(p) && !chain.managers.is_empty())
     {
         return Err(format!(
             "the start command runs `{}` and the global install replaces `{m}`",
@@ -176,7 +173,12 @@ impl Chain<'_> {
         };
         let program = base_name(first);
         let args = &words[1..];
-        if NODE.contains(&program) {
+        let interpreters = self
+            .ctx
+            .knowledge
+            .ecosystem("node")
+            .map_or(&[][..], |e| e.interpreters.as_slice());
+        if interpreters.iter().any(|i| i == program) {
             // A file elsewhere may be a global package's (`node /usr/local/bin/graphql-faker`,
             // a bin link into the global folder).
             if let Some(p) = args.iter().find(|a| {
@@ -282,5 +284,16 @@ mod tests {
         );
         assert_eq!(packages(&w("yarn global add pm2")), ["pm2"]);
         assert_eq!(packages(&w("pnpm add -g serve")), ["serve"]);
+        // The package of the working directory.
+        assert!(packages(&w("npm install -g")).is_empty());
+    }
+
+    #[test]
+    fn node_knowledge_names_the_interpreter_and_managers() {
+        let k = crate::knowledge::Knowledge::builtin().expect("builtin knowledge");
+        let node = k.ecosystem("node").expect("node ecosystem");
+        assert_eq!(node.interpreters, ["node", "nodejs"]);
+        assert!(node.package_managers.iter().any(|m| m == "npm"));
+        assert!(node.package_managers.iter().any(|m| m == "corepack"));
     }
 }
