@@ -60,6 +60,7 @@ const CASE_TESTS: &[(&str, &str)] = &[
     ("node_copy_order", "node-copy-order"),
     ("node_entrypoint_reset", "node-entrypoint-reset"),
     ("node_entrypoint_script", "node-entrypoint-script"),
+    ("node_global_nodemon", "node-global-nodemon"),
     ("node_mkdir_before_workdir", "node-mkdir-before-workdir"),
     ("node_plain_npm", "node-plain-npm"),
     ("node_ts_npm", "node-ts-npm"),

@@ -106,6 +106,12 @@ pub struct Ecosystem {
     pub asset_packages: Vec<String>,
     /// Dependencies that need a JavaScript runtime when the app loads (`execjs`).
     pub js_runtime_dependencies: Vec<String>,
+    /// The programs that run the app's code (`node`): a start command that runs only these
+    /// does not run a globally installed package's command.
+    pub interpreters: Vec<String>,
+    /// Package managers a start command may run (`npm start`); a global install of one of them
+    /// changes what the start command runs.
+    pub package_managers: Vec<String>,
     /// The language versions whose images restage's recipe for this ecosystem works on
     /// (`3..` for Python: Python 2 has no `venv`); `None`: every version.
     pub versions: Option<VersionRange>,
@@ -373,6 +379,8 @@ impl Commands {
                     native_packages: e.native_packages.clone(),
                     asset_packages: e.asset_packages.clone(),
                     js_runtime_dependencies: e.js_runtime_dependencies.clone(),
+                    interpreters: e.interpreters.clone(),
+                    package_managers: e.package_managers.clone(),
                     versions,
                     versions_note: e.versions_note.clone(),
                     note: e.note.clone(),

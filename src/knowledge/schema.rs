@@ -110,6 +110,10 @@ pub(crate) struct EcosystemDef {
     pub asset_packages: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub js_runtime_dependencies: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub interpreters: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub package_managers: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub versions: Option<Spanned<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

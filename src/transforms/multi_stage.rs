@@ -13,6 +13,7 @@
 
 use std::collections::BTreeSet;
 
+mod global_tools;
 mod go_outputs;
 mod recipes;
 mod runtime_fs;
@@ -177,6 +178,8 @@ struct RunFacts {
     pip: bool,
     /// Recognised build-tool commands (installs, builds, tests) it runs.
     tool_commands: usize,
+    /// Global package installs (`npm install -g X`), as written.
+    globals: Vec<Vec<String>>,
 }
 
 /// One OS package a RUN installs.
@@ -263,6 +266,32 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
         }
     }
     let start = start_command(doc, stage, ctx);
+    // Global packages: left in the build stage when the start command runs only node.
+    let mut globals: Vec<String> = Vec::new();
+    for name in a
+        .runs
+        .iter()
+        .flat_map(|(_, f)| f.globals.iter())
+        .flat_map(|g| global_tools::packages(g))
+    {
+        if !globals.contains(&name) {
+            globals.push(name);
+        }
+    }
+    // `npm install -g` alone installs the package of the working directory.
+    let globals_label = if globals.is_empty() {
+        "the global install".to_string()
+    } else {
+        format!("the global packages {}", globals.join(", "))
+    };
+    let globals_needed = if a.runs.iter().any(|(_, f)| !f.globals.is_empty()) {
+        Some(global_tools::start_needs(
+            doc, stage, ctx, &globals, &a.workdir,
+        ))
+    } else {
+        None
+    };
+    let globals_left = matches!(globals_needed, Some(Ok(())));
     // OS packages: build-only ones stay; runtime ones are installed again.
     // An apk package (or `--virtual` group) that a later `apk del` removes is build-only for
     // this stage whatever its name: the original image does not keep it, so the runtime stage
@@ -362,7 +391,7 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
                     || recipe.may_drop_dev(manager))
         })
     });
-    if same_image && left_behind.is_empty() && !may_drop_dev {
+    if same_image && left_behind.is_empty() && !may_drop_dev && !globals_left {
         // A RUN restage cannot read may install what a split would leave behind: say so.
         if removed_in_place.is_empty()
             && let Some(why) = unreadable_install(doc, &a.runs, ctx, anchor)
@@ -397,7 +426,14 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
         return Err(Verdict::Nothing);
     }
     for (ix, f) in &a.runs {
-        if let Some(why) = &f.unknown {
+        let global = match (&globals_needed, f.globals.first()) {
+            (Some(Err(needs)), Some(g)) => Some(format!(
+                "installs a global package (`{}`), which the app may need at runtime: {needs}",
+                g.join(" ")
+            )),
+            _ => None,
+        };
+        if let Some(why) = f.unknown.as_ref().or(global.as_ref()) {
             let line = analysis::line_of(doc, *ix);
             a.unsafe_reasons.push(format!("RUN at line {line} {why}; what it leaves outside {} would not reach the runtime stage", a.workdir));
         }
@@ -649,7 +685,7 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
     })?;
     if runtime.same_image {
         // Same image, same tag: nothing changes but what the runtime stage leaves behind.
-        if left_behind.is_empty() && !drops_dev {
+        if left_behind.is_empty() && !drops_dev && !globals_left {
             return Err(nothing_left_behind(
                 anchor,
                 &stage.image.value,
@@ -959,6 +995,11 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
         if drops_dev {
             left.push("the dev dependencies".into());
         }
+        if globals_left {
+            left.push(format!(
+                "{globals_label} (the start command runs only node)"
+            ));
+        }
         format!(
             "the final image keeps what only the build needs: {}; the runtime stage on the same image {} gets only {}",
             left.join(", "),
@@ -984,6 +1025,11 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
                 .cloned()
                 .collect::<Vec<_>>()
                 .join(", ")
+        ));
+    }
+    if globals_left && !runtime.same_image {
+        reason.push_str(&format!(
+            "; {globals_label} stay in the build stage: the start command runs only node"
         ));
     }
     let applicability = unsafe_because(&mut reason, &a.unsafe_reasons);
@@ -1197,10 +1243,10 @@ fn run_facts(
             continue;
         }
         if is_global_install(words) {
-            f.unknown = Some(format!(
-                "installs a global package (`{}`), which the app may need at runtime",
-                words.join(" ")
-            ));
+            // Outside the application directory: whether the app needs it is decided with the
+            // start command (`global_tools`).
+            f.globals.push(words.to_vec());
+            f.builds = true;
             continue;
         }
         // `go build -o $GOPATH/bin/app`: a build command is read with the stage's ENV (and the

@@ -5,6 +5,7 @@
 
 use super::super::super::Context;
 use super::super::super::facts;
+use super::super::super::{analysis, effects};
 use super::super::{Analysis, NO_WORKDIR, RunFacts, Start, env_sets_before, refuse};
 use super::{Carry, Input, Recipe, Verdict, node_build};
 use crate::edit::Edit;
@@ -86,6 +87,25 @@ impl Recipe for Node {
         let run_kw = doc.style().keyword(Kind::Run);
         let mut carry = Carry::default();
         start_check(ctx, start, anchor)?;
+        // An install above the application directory (a workspace root, then `WORKDIR
+        // packages/server`) leaves node_modules where Node looks but the runtime stage does not.
+        if a.workdir != "/" {
+            for (ix, _) in a.runs.iter().filter(|(_, f)| !f.installs.is_empty()) {
+                let Some(dir) = effects::workdir(doc, stage, *ix, input.inherited) else {
+                    continue;
+                };
+                if dir != "/" && dir != a.workdir && analysis::is_within(&a.workdir, &dir) {
+                    return Err(refuse(
+                        anchor,
+                        format!(
+                            "the dependency install at line {} runs in {dir}, above the application directory {}, so the node_modules Node finds there would not reach the runtime stage",
+                            analysis::line_of(doc, *ix),
+                            a.workdir
+                        ),
+                    ));
+                }
+            }
+        }
         let installs: Vec<(String, bool, usize)> = a
             .runs
             .iter()

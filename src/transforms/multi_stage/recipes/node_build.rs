@@ -85,11 +85,26 @@ pub(super) fn narrow(input: &Input, a: &Analysis) -> Result<Vec<String>, Whole> 
         if !f.builds {
             continue;
         }
+        let commands = analysis::run_commands(doc, &doc.instructions()[*ix]).ok_or(None)?;
+        // A RUN that only installs global packages (wherever it runs) adds no output.
+        let k = &ctx.knowledge;
+        let globals_only = commands.iter().all(|c| {
+            let w = c.program_words();
+            w.first().is_none_or(|p| k.is_runtime_neutral(p))
+                || k.is_build_cleanup(w)
+                || super::super::is_global_install(w)
+        });
+        if globals_only {
+            continue;
+        }
         if effects::workdir(doc, stage, *ix, inherited).as_deref() != Some(wd) {
             return Err(None);
         }
-        let commands = analysis::run_commands(doc, &doc.instructions()[*ix]).ok_or(None)?;
         for cmd in &commands {
+            // A global package goes outside the application directory.
+            if super::super::is_global_install(cmd.program_words()) {
+                continue;
+            }
             let words: Vec<&str> = cmd.program_words().iter().map(String::as_str).collect();
             b.command(&words, 0, &mut outputs)?;
         }
