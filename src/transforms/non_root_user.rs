@@ -715,21 +715,22 @@ fn variable_at(doc: &Document, chain: &[&Stage], ix: usize, name: &str) -> Optio
         let ins = &instructions[i];
         match ins.kind {
             Kind::Env => {
-                if let Some(d) = analysis::declarations(doc, ins)
-                    .into_iter()
+                if let Some(d) = analysis::declared(doc, ins)
+                    .iter()
                     .rfind(|d| d.name == name)
                 {
-                    let v = d.value.unwrap_or_default();
+                    let v = d.value.clone().unwrap_or_default();
                     return (!v.contains('$')).then_some(v);
                 }
             }
             Kind::Arg if ins.stage == stage => {
-                if let Some(d) = analysis::declarations(doc, ins)
-                    .into_iter()
+                if let Some(d) = analysis::declared(doc, ins)
+                    .iter()
                     .rfind(|d| d.name == name)
                 {
                     let v = d
                         .value
+                        .clone()
                         .or_else(|| analysis::global_arg(doc, name).and_then(|g| g.value))?;
                     return (!v.contains('$')).then_some(v);
                 }
