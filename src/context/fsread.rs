@@ -85,6 +85,28 @@ pub(crate) fn absolute_lexical(path: &Path) -> PathBuf {
     // `std::path::absolute` asks the kernel for the current directory on every call (several
     // times per Dockerfile); restage never changes it, so it is read once.
     static CWD: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    // A relative path without `..` under a normal current directory: its segments are appended
+    // to the directory's in one pass, without joining first.
+    #[cfg(unix)]
+    if !path.is_absolute()
+        && !path.as_os_str().is_empty()
+        && let Some(cwd) = CWD.get_or_init(|| std::env::current_dir().ok())
+    {
+        let base = cwd.as_os_str().as_encoded_bytes();
+        if is_lexically_normal(base) {
+            let mut out = Vec::with_capacity(base.len() + 1 + path.as_os_str().len());
+            if base != b"/" {
+                out.extend_from_slice(base);
+            }
+            if push_without_dots(&mut out, path.as_os_str().as_encoded_bytes()) {
+                if out.is_empty() {
+                    out.push(b'/');
+                }
+                use std::os::unix::ffi::OsStringExt;
+                return PathBuf::from(std::ffi::OsString::from_vec(out));
+            }
+        }
+    }
     let absolute = if path.is_absolute() || path.as_os_str().is_empty() {
         path.to_path_buf()
     } else {
@@ -114,20 +136,29 @@ fn without_dots(path: &[u8]) -> Option<Vec<u8>> {
         return None;
     }
     let mut out = Vec::with_capacity(path.len());
+    if !push_without_dots(&mut out, path) {
+        return None;
+    }
+    if out.is_empty() {
+        out.push(b'/');
+    }
+    Some(out)
+}
+
+/// Appends `/segment` to `out` for each segment of `path` that is not empty or `.`; false (with
+/// `out` partly written) at a `..` segment.
+fn push_without_dots(out: &mut Vec<u8>, path: &[u8]) -> bool {
     for segment in path.split(|&b| b == b'/') {
         match segment {
             b"" | b"." => {}
-            b".." => return None,
+            b".." => return false,
             s => {
                 out.push(b'/');
                 out.extend_from_slice(s);
             }
         }
     }
-    if out.is_empty() {
-        out.push(b'/');
-    }
-    Some(out)
+    true
 }
 
 /// `path` rebuilt from its components: `.` dropped, `..` taking back the element before it.
@@ -268,6 +299,18 @@ mod tests {
             absolute_lexical(Path::new("/srv/./svc-1//Dockerfile")),
             PathBuf::from("/srv/svc-1/Dockerfile")
         );
+        // Relative paths: appended to the current directory, as joining and rebuilding does.
+        let cwd = std::env::current_dir().expect("current directory");
+        for p in [
+            "./svc-1/Dockerfile",
+            "a//b/./c/",
+            ".",
+            "a",
+            "./a/../b",
+            "../x",
+        ] {
+            assert_eq!(absolute_lexical(Path::new(p)), rebuilt(&cwd.join(p)), "{p}");
+        }
     }
 
     #[test]
