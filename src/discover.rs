@@ -178,9 +178,38 @@ pub fn discover_with(roots: &[PathBuf], walk: Walk) -> Vec<Found> {
         });
     }
     let mut found = found.into_inner().expect("no panic while holding the lock");
-    found.sort();
+    // `Found`'s order, with each path's components read once rather than at every comparison.
+    found.sort_by_cached_key(|f| match f {
+        Found::File(p) => (0u8, order_key(p), String::new()),
+        Found::Problem(p, reason) => (1u8, order_key(p), reason.clone()),
+    });
     found.dedup_by(|a, b| a.path() == b.path());
     dedup_by_identity(found)
+}
+
+/// Bytes that compare like `path` compares with other paths (component by component): each
+/// component is a tag in the order of [`std::path::Component`]'s variants, a normal
+/// component's bytes, and a 0 that ends it (no component holds a 0 byte).
+fn order_key(path: &Path) -> Vec<u8> {
+    use std::path::Component;
+    let mut key = Vec::with_capacity(path.as_os_str().len() + 8);
+    for c in path.components() {
+        match c {
+            Component::Prefix(p) => {
+                key.push(1);
+                key.extend_from_slice(p.as_os_str().as_encoded_bytes());
+            }
+            Component::RootDir => key.push(2),
+            Component::CurDir => key.push(3),
+            Component::ParentDir => key.push(4),
+            Component::Normal(n) => {
+                key.push(5);
+                key.extend_from_slice(n.as_encoded_bytes());
+            }
+        }
+        key.push(0);
+    }
+    key
 }
 
 /// Keeps the first of the files that are one file (same device and inode).
@@ -251,6 +280,28 @@ pub fn io_reason(e: &std::io::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn order_keys_sort_paths_as_path_order_does() {
+        let paths: Vec<PathBuf> = [
+            "a/b", "a-b", "a", "a/", "a//b", "./a", "./x", "-a", ".a", "../a", "/a", "/", "a/./b",
+            "a/b/c", "a/bc", "ab", "a b", "./a/b", "a/../b", "a\u{e9}", "a/\u{e9}", "", ".",
+        ]
+        .iter()
+        .map(PathBuf::from)
+        .collect();
+        for x in &paths {
+            for y in &paths {
+                assert_eq!(
+                    order_key(x).cmp(&order_key(y)),
+                    x.cmp(y),
+                    "{} against {}",
+                    x.display(),
+                    y.display()
+                );
+            }
+        }
+    }
 
     #[test]
     fn dockerfile_names() {

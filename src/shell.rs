@@ -248,11 +248,22 @@ pub fn split(text: &str, base: usize, escape: char) -> Option<Vec<SimpleCommand>
                 }
             }
             _ => {
-                let ch = text[i..].chars().next()?;
-                word.push(ch);
+                // A run of plain characters is copied at once. Every byte that ends it is
+                // ASCII, so the run ends on a character boundary.
+                let run = bytes[i..]
+                    .iter()
+                    .position(|&c| c == esc || !is_plain(c))
+                    .unwrap_or(bytes.len() - i)
+                    .max(1);
+                let run = if text.is_char_boundary(i + run) {
+                    run
+                } else {
+                    text[i..].chars().next()?.len_utf8()
+                };
+                word.push_str(&text[i..i + run]);
                 in_word = true;
                 cmd_start.get_or_insert(i);
-                i += ch.len_utf8();
+                i += run;
                 cmd_end = i;
             }
         }
@@ -276,6 +287,36 @@ pub fn split(text: &str, base: usize, escape: char) -> Option<Vec<SimpleCommand>
         return None;
     }
     Some(out)
+}
+
+/// A byte [`split`] copies into a word as it is: not a blank, quote, escape, operator,
+/// expansion or glob character.
+fn is_plain(b: u8) -> bool {
+    !matches!(
+        b,
+        b' ' | b'\t'
+            | b'\r'
+            | b'\n'
+            | b'\\'
+            | b'\''
+            | b'"'
+            | b'&'
+            | b'|'
+            | b';'
+            | b'$'
+            | b'`'
+            | b'('
+            | b')'
+            | b'<'
+            | b'>'
+            | b'{'
+            | b'}'
+            | b'*'
+            | b'?'
+            | b'['
+            | b'~'
+            | b'#'
+    )
 }
 
 /// The length of the expansion at the start of `text` (`$NAME`, `${...}`, `$(...)`, `$((...))`,
@@ -371,6 +412,29 @@ mod tests {
         assert_eq!(
             &text[cmds[2].span.start - 10..cmds[2].span.end - 10],
             "npm ci --omit=dev"
+        );
+    }
+
+    #[test]
+    fn plain_runs_end_at_every_special_character() {
+        let text = "echo h\u{e9}llo w\u{f6}rld\u{2192}x a#b c*d e\\ f\u{e9}'g h'$HOME~";
+        let cmds = split(text, 0, '\\').unwrap();
+        assert_eq!(
+            cmds[0].words,
+            [
+                "echo",
+                "h\u{e9}llo",
+                "w\u{f6}rld\u{2192}x",
+                "a#b",
+                "c*d",
+                "e f\u{e9}g h$HOME~"
+            ]
+        );
+        assert_eq!(cmds[0].span, 0..text.len());
+        assert!(cmds[0].expands);
+        assert_eq!(
+            words("a\u{e9}&&b"),
+            Some(vec![vec!["a\u{e9}".to_string()], vec!["b".to_string()]])
         );
     }
 

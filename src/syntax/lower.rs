@@ -150,6 +150,7 @@ pub fn parse(text: &str) -> Result<Document, SyntaxError> {
         commands: Vec::new(),
         start_words: Vec::new(),
         workdirs: Vec::new(),
+        declarations: Vec::new(),
     };
     let mut doc = doc;
     doc.commands
@@ -158,6 +159,8 @@ pub fn parse(text: &str) -> Result<Document, SyntaxError> {
         .resize_with(doc.instructions.len(), std::sync::OnceLock::new);
     doc.workdirs
         .resize_with(doc.instructions.len() + 1, std::sync::OnceLock::new);
+    doc.declarations
+        .resize_with(doc.instructions.len(), std::sync::OnceLock::new);
     for (i, ins) in doc.instructions.iter().enumerate() {
         let k = ins.kind as usize;
         if doc.by_kind.len() <= k {

@@ -43,7 +43,15 @@ pub struct Document {
     /// use (see `transforms::analysis::workdir_resolution`): every COPY destination of every
     /// transform is resolved against it.
     pub(crate) workdirs: Vec<WorkdirMemo>,
+    /// The names each ENV and ARG declares, read on first use (see
+    /// `transforms::analysis::declared`): variables are looked up by scanning the ENVs and ARGs
+    /// before an instruction, for every instruction that names one.
+    pub(crate) declarations: Vec<DeclarationsMemo>,
 }
+
+/// The memo of one ENV or ARG instruction's declarations.
+pub(crate) type DeclarationsMemo =
+    std::sync::OnceLock<Vec<crate::transforms::analysis::Declaration>>;
 
 /// The memo of the working directory in force at one instruction of its own stage.
 pub(crate) type WorkdirMemo = std::sync::OnceLock<
@@ -346,6 +354,16 @@ impl Document {
     /// The memo of the working directory at instruction `index` (see [`Document::workdirs`]).
     pub(crate) fn workdir_memo(&self, index: usize) -> Option<&WorkdirMemo> {
         self.workdirs.get(index)
+    }
+
+    /// The memo of the declarations of `ins`, when `ins` is one of this document's instructions
+    /// (not a copy).
+    pub(crate) fn declarations_memo(&self, ins: &Instruction) -> Option<&DeclarationsMemo> {
+        let ix = self
+            .instructions
+            .binary_search_by_key(&ins.extent.start, |i| i.extent.start)
+            .ok()?;
+        std::ptr::eq(&self.instructions[ix], ins).then(|| &self.declarations[ix])
     }
 
     /// The line index of [`Document::text`].

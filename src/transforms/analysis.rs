@@ -245,8 +245,8 @@ pub fn global_arg(doc: &Document, name: &str) -> Option<Declaration> {
     doc.instructions()
         .iter()
         .filter(|g| g.stage.is_none() && g.kind == Kind::Arg)
-        .flat_map(|g| declarations(doc, g))
-        .rfind(|d| d.name == name)
+        .rev()
+        .find_map(|g| declared(doc, g).iter().rfind(|d| d.name == name).cloned())
 }
 
 /// `text` with its variables expanded by [`variable_at`] at `index`; records the ARGs used.
@@ -572,6 +572,22 @@ pub struct Declaration {
 /// their quotes removed and escapes (the file's escape character) resolved. Empty for other
 /// instructions.
 pub fn declarations(doc: &Document, ins: &Instruction) -> Vec<Declaration> {
+    declared(doc, ins).into_owned()
+}
+
+/// [`declarations`], borrowed from the document's memo when `ins` is one of its instructions:
+/// read once per document however many lookups scan the instruction.
+pub fn declared<'a>(doc: &'a Document, ins: &Instruction) -> std::borrow::Cow<'a, [Declaration]> {
+    if !matches!(ins.kind, Kind::Env | Kind::Arg) {
+        return std::borrow::Cow::Borrowed(&[]);
+    }
+    match doc.declarations_memo(ins) {
+        Some(memo) => std::borrow::Cow::Borrowed(memo.get_or_init(|| read_declarations(doc, ins))),
+        None => std::borrow::Cow::Owned(read_declarations(doc, ins)),
+    }
+}
+
+fn read_declarations(doc: &Document, ins: &Instruction) -> Vec<Declaration> {
     if !matches!(ins.kind, Kind::Env | Kind::Arg) {
         return Vec::new();
     }
@@ -617,9 +633,9 @@ pub fn declarations(doc: &Document, ins: &Instruction) -> Vec<Declaration> {
 /// The variable names an ENV or ARG instruction defines; empty for other instructions.
 pub fn defined_names(doc: &Document, ins: &Instruction) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    for d in declarations(doc, ins) {
+    for d in declared(doc, ins).iter() {
         if !out.contains(&d.name) {
-            out.push(d.name);
+            out.push(d.name.clone());
         }
     }
     out
@@ -627,7 +643,7 @@ pub fn defined_names(doc: &Document, ins: &Instruction) -> Vec<String> {
 
 /// The value the last declaration of `name` in `ins` gives, when it gives one.
 fn declared_value(doc: &Document, ins: &Instruction, name: &str) -> Option<Declaration> {
-    declarations(doc, ins).into_iter().rfind(|d| d.name == name)
+    declared(doc, ins).iter().rfind(|d| d.name == name).cloned()
 }
 
 /// Splits on blanks outside quotes and escapes, keeping each word's raw text and its place.

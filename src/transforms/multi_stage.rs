@@ -1085,7 +1085,7 @@ fn env_sets_before(doc: &Document, stage: &Stage, index: usize, name: &str, valu
         .iter()
         .map(|&ix| &doc.instructions()[ix])
         .any(|i| {
-            analysis::declarations(doc, i)
+            analysis::declared(doc, i)
                 .iter()
                 .any(|d| d.name == name && d.value.as_deref() == Some(value))
         })

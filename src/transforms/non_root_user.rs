@@ -723,21 +723,22 @@ fn variable_at(doc: &Document, chain: &[&Stage], ix: usize, name: &str) -> Optio
         let ins = &instructions[i];
         match ins.kind {
             Kind::Env => {
-                if let Some(d) = analysis::declarations(doc, ins)
-                    .into_iter()
+                if let Some(d) = analysis::declared(doc, ins)
+                    .iter()
                     .rfind(|d| d.name == name)
                 {
-                    let v = d.value.unwrap_or_default();
+                    let v = d.value.clone().unwrap_or_default();
                     return (!v.contains('$')).then_some(v);
                 }
             }
             Kind::Arg if ins.stage == stage => {
-                if let Some(d) = analysis::declarations(doc, ins)
-                    .into_iter()
+                if let Some(d) = analysis::declared(doc, ins)
+                    .iter()
                     .rfind(|d| d.name == name)
                 {
                     let v = d
                         .value
+                        .clone()
                         .or_else(|| analysis::global_arg(doc, name).and_then(|g| g.value))?;
                     return (!v.contains('$')).then_some(v);
                 }
@@ -1473,11 +1474,22 @@ fn app_writes(
         .flat_map(|p| p.words.iter().cloned())
         .collect();
     let mut found: Vec<(&crate::knowledge::Writer, String, Vec<String>)> = Vec::new();
-    for w in ctx.knowledge.writers() {
-        let files: Vec<String> = build
-            .root_names_matching(&w.file_globs().join("\n"), |n| w.matches_file(n))
+    // The root names any writer's globs match, filtered from the listing once (one memo entry
+    // for all writers, keyed by all their globs), then each writer's own among them, in order.
+    let writers = ctx.knowledge.writers();
+    let mut key = String::from("\0writers");
+    for w in writers {
+        key.push('\0');
+        for g in w.file_globs() {
+            key.push('\n');
+            key.push_str(g);
+        }
+    }
+    let markers = build.root_names_matching(&key, |n| writers.iter().any(|w| w.matches_file(n)));
+    for w in writers {
+        let files: Vec<String> = markers
             .iter()
-            .filter(|n| !build.is_ignored(n))
+            .filter(|n| w.matches_file(n) && !build.is_ignored(n))
             .cloned()
             .collect();
         let marker = w
