@@ -188,7 +188,8 @@ def run_restage(cmd, paths):
         proc = subprocess.run(cmd + chunk, capture_output=True, text=True)
         doc = json.loads(proc.stdout)
         for f in doc["files"]:
-            results[f["path"]] = f
+            # restage names a file under the current directory relative to it.
+            results[os.path.abspath(f["path"])] = f
     return results
 
 

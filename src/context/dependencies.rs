@@ -313,6 +313,15 @@ fn pep508_name(spec: &str) -> Option<String> {
     NAME.captures(spec).map(|c| c[1].to_owned())
 }
 
+/// The normalised project names the requirements file `rel` (anywhere in the context, read
+/// through `read`) installs with the files it includes.
+pub(super) fn requirements_names(
+    rel: &str,
+    read: &dyn Fn(&str) -> Result<String, String>,
+) -> Result<BTreeSet<String>, String> {
+    requirements(rel, read).map(|names| normalised("pip", &names))
+}
+
 /// Names in a requirements file and the files it includes with `-r` / `-c`.
 fn requirements(
     rel: &str,

@@ -636,6 +636,27 @@ impl BuildContext {
         answer
     }
 
+    /// What a requirements file that is not one of the root's `requirements*.txt` (read when the
+    /// context is) installs: `requirements/prod.txt`, `requirement.txt`. Read on demand through
+    /// [`read_text`](BuildContext::read_text), with its `-r`/`-c` includes; the normalised
+    /// project names, or why not: unreadable, or it installs local sources (`-e .`, `./pkg`)
+    /// whose dependencies restage does not read.
+    pub fn requirements_names(
+        &self,
+        rel: &str,
+    ) -> Result<std::collections::BTreeSet<String>, String> {
+        let read = |f: &str| self.read_text(f).map(|t| t.to_string());
+        let exists = |f: &str| self.exists(f);
+        let refs = python::analyse_requirements(rel, &read, &exists)?;
+        if !refs.local.is_empty() {
+            return Err(format!(
+                "{rel} installs local sources ({}) whose dependencies restage does not read",
+                refs.local.join(", ")
+            ));
+        }
+        dependencies::requirements_names(rel, &read)
+    }
+
     /// Whether `.dockerignore` leaves `rel_path` out of the context (Docker's semantics; see
     /// [`DockerIgnore`]). When the ignore file could not be read, everything counts as ignored.
     pub fn is_ignored(&self, rel_path: &str) -> bool {

@@ -351,12 +351,17 @@ impl Reader<'_> {
         match build.dependencies.python.get(&rel) {
             Some(Ok(names)) => Ok(names.clone()),
             Some(Err(e)) => Err(format!("restage cannot read {e}")),
-            None if !rel.contains('/') && build.on_disk && !build.exists(&rel) => {
+            None if build.on_disk && !build.exists(&rel) => {
                 Err(format!("the build context has no `{rel}`"))
             }
-            None => Err(format!(
-                "restage reads requirements files only at the context root (`requirements*.txt`), not `{file}`"
-            )),
+            // Another name or folder (`requirements/prod.txt`, `requirement.txt`): read now.
+            None => build.requirements_names(&rel).map_err(|e| {
+                if e.contains("local sources") {
+                    e
+                } else {
+                    format!("restage cannot read {e}")
+                }
+            }),
         }
     }
 
