@@ -4,7 +4,7 @@
 //! start command that runs a devDependency, a dev server or pnpm is refused too.
 
 use super::super::super::Context;
-use super::super::super::facts;
+use super::super::super::facts::{self, ImageFacts, PackageClass, PackageManager};
 use super::super::super::{analysis, effects};
 use super::super::{Analysis, NO_WORKDIR, RunFacts, Start, env_sets_before, refuse};
 use super::{Carry, Input, Recipe, Verdict, node_build};
@@ -14,6 +14,36 @@ use crate::syntax::Kind;
 pub(super) struct Node;
 
 impl Recipe for Node {
+    fn runtime_packages(&self, ctx: &Context, image: &ImageFacts) -> Result<Vec<String>, String> {
+        let (Some(pkg), Some(eco)) = (&ctx.build.package_json, ctx.knowledge.ecosystem("node"))
+        else {
+            return Ok(Vec::new());
+        };
+        // The same image (Alpine) has every library the build linked.
+        if facts::maps_to_itself(ctx, &image.reference) {
+            return Ok(Vec::new());
+        }
+        let mut out = Vec::new();
+        for (name, packages) in &eco.native_packages {
+            if !pkg.dependencies.contains(name) {
+                continue;
+            }
+            for dev in packages {
+                match facts::package(ctx, image, PackageManager::Apt, dev) {
+                    PackageClass::RuntimeLibraries(libs) => out.extend(libs),
+                    PackageClass::Runtime | PackageClass::Unknown => out.push(dev.clone()),
+                    PackageClass::BuildOnly => {}
+                    PackageClass::NoRuntimeName(why) => {
+                        return Err(format!(
+                            "the npm package `{name}` links a library, and {why}"
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
     fn runs_at_start(&self, ctx: &Context, words: &[String]) -> Option<Result<(), String>> {
         let program = words.first()?;
         let base = program.rsplit('/').next().unwrap_or(program);
