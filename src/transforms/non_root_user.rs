@@ -222,7 +222,7 @@ fn plan(doc: &Document, ctx: &Context) -> Verdict {
         return Verdict::Nothing;
     }
     let start = start_commands(doc, &chain);
-    if start.parts().any(|p| has_privilege_dropper(ctx, &p.words)) {
+    if start.parts().any(|p| has_privilege_dropper(ctx, p.words)) {
         return Verdict::Nothing;
     }
     if let Some((ix, program, note)) = start.parts().find_map(|p| {
@@ -653,7 +653,7 @@ fn resolve_image(doc: &Document, written: &str) -> Result<(String, bool), String
 }
 
 /// How the container starts: the last ENTRYPOINT and the last CMD of the chain.
-fn start_commands(doc: &Document, chain: &[&Stage]) -> StartCommand {
+fn start_commands<'a>(doc: &'a Document, chain: &[&Stage]) -> StartCommand<'a> {
     StartCommand::of(doc, chain_body(chain))
 }
 
