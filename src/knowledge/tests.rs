@@ -379,6 +379,41 @@ fn image_ref_parse() {
     }
 }
 
+#[test]
+fn image_ref_refuses_variables_and_every_blank() {
+    // ASCII blanks (vertical tab and form feed included), Unicode blanks, `$` anywhere: refused.
+    for text in [
+        "$IMAGE",
+        "node:${TAG}",
+        "node:20 ",
+        "node:20\t",
+        "node\x0b:20",
+        "node\x0c",
+        "\rnode",
+        "no\u{a0}de",
+        "node:20\u{2003}",
+        "nöde:$V",
+    ] {
+        assert_eq!(ImageRef::parse(text), None, "{text:?}");
+    }
+    // Other control characters and non-ASCII letters are not blanks: the name rules refuse them.
+    for text in ["node\x1c", "nöde", "node:2ö", "reg.io/ä/b"] {
+        assert_eq!(ImageRef::parse(text), None, "{text:?}");
+    }
+    let r = ImageRef::parse("gcr.io/distroless/static-debian12:nonroot").expect("parses");
+    assert_eq!(
+        (r.registry.as_deref(), r.path.as_str(), r.tag.as_deref()),
+        (
+            Some("gcr.io"),
+            "distroless/static-debian12",
+            Some("nonroot")
+        )
+    );
+    // A first component without `.` or `:` (nor `localhost`) is a path, not a registry.
+    let r = ImageRef::parse("my_org/app__x:1").expect("parses");
+    assert_eq!((r.registry, r.path.as_str()), (None, "my_org/app__x"));
+}
+
 const COMMANDS: &[&str] = &[
     // node
     "npm ci",
