@@ -129,12 +129,19 @@ impl ImageRef {
 
 impl std::fmt::Display for ImageRef {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.name())?;
+        // `name()`, then `:tag` and `@digest`, written piece by piece (no intermediate string).
+        if let Some(r) = &self.registry {
+            f.write_str(r)?;
+            f.write_str("/")?;
+        }
+        f.write_str(&self.path)?;
         if let Some(t) = &self.tag {
-            write!(f, ":{t}")?;
+            f.write_str(":")?;
+            f.write_str(t)?;
         }
         if let Some(d) = &self.digest {
-            write!(f, "@{d}")?;
+            f.write_str("@")?;
+            f.write_str(d)?;
         }
         Ok(())
     }

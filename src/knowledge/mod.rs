@@ -226,7 +226,7 @@ struct Inner {
 
 #[derive(Default)]
 struct Memo {
-    image: std::sync::Mutex<rustc_hash::FxHashMap<String, Option<ImageInfo>>>,
+    image: std::sync::Mutex<rustc_hash::FxHashMap<String, Option<Arc<ImageInfo>>>>,
     runtime: std::sync::Mutex<rustc_hash::FxHashMap<String, Option<RuntimeImage>>>,
     /// Command classifications, by the command's words (see `command_key`).
     command: std::sync::Mutex<rustc_hash::FxHashMap<Vec<u8>, Option<CommandMatch>>>,
@@ -502,9 +502,11 @@ impl Knowledge {
     }
 
     /// What restage knows about an image; `None` for unknown images or tags.
-    pub fn image(&self, image: &ImageRef) -> Option<ImageInfo> {
+    /// Shared with the memo (not cloned out of it): most images are asked about several
+    /// times per file.
+    pub fn image(&self, image: &ImageRef) -> Option<Arc<ImageInfo>> {
         memoized(&self.inner.memo.image, image.to_string(), || {
-            self.inner.images.image(image)
+            self.inner.images.image(image).map(Arc::new)
         })
     }
 

@@ -313,7 +313,7 @@ fn user_creation_commands() {
         "gcr.io/distroless/static-debian12",
     ] {
         let info = k.image(&ImageRef::parse(i).expect("valid")).expect("known");
-        let line = match info.user {
+        let line = match &info.user {
             Some(UserPlan::Create { command, name, .. }) => {
                 format!("{i}: RUN {command} ; USER {name}")
             }
@@ -1431,7 +1431,10 @@ fn built_in_matchers_compile_on_first_use_and_all_compile() {
     assert!(total > 100, "{total}");
     // One image and one command compile only what answering them needs.
     let node = ImageRef::parse("node:20-slim").expect("reference");
-    assert_eq!(k.image(&node).map(|i| i.family), Some("node".to_string()));
+    assert_eq!(
+        k.image(&node).map(|i| i.family.clone()),
+        Some("node".to_string())
+    );
     assert!(k.classify_command(&["npm", "ci"]).is_some());
     let (done, _) = compiled(&k);
     assert!(done > 0 && done * 10 < total, "{done} of {total}");
@@ -1511,7 +1514,7 @@ fn image_env_is_built_in_knowledge() {
     let k = k();
     let env = |image: &str| {
         k.image(&ImageRef::parse(image).expect("valid"))
-            .map(|i| i.env)
+            .map(|i| i.env.clone())
             .unwrap_or_default()
     };
     assert_eq!(

@@ -37,7 +37,7 @@ pub struct ImageFacts {
 pub fn image_notes(ctx: &Context, text: &str) -> Vec<String> {
     image_ref(text)
         .and_then(|r| ctx.knowledge.image(&r))
-        .map(|info| info.notes)
+        .map(|info| info.notes.clone())
         .unwrap_or_default()
 }
 
@@ -62,8 +62,8 @@ pub fn image(ctx: &Context, text: &str) -> Option<ImageFacts> {
         role,
         package_manager,
         reference: text.to_string(),
-        os: info.os,
-        version: info.version,
+        os: info.os.clone(),
+        version: info.version.clone(),
     })
 }
 

@@ -68,7 +68,7 @@ fn refuse(anchor: usize, reason: impl Into<String>) -> Verdict {
 /// (a dependency install, a build). `None` otherwise.
 fn no_recipe(doc: &Document, stage: &Stage, ctx: &Context) -> Option<Verdict> {
     let r = facts::image_ref(&stage.image.value)?;
-    let eco_id = ctx.knowledge.image(&r)?.ecosystem?;
+    let eco_id = ctx.knowledge.image(&r)?.ecosystem.clone()?;
     if recipes::for_ecosystem(&eco_id).is_some() {
         return None;
     }
