@@ -127,8 +127,10 @@ pub fn runtime_image(
         web,
     };
     let mut rt = ctx.knowledge.runtime_image(&r, &k_needs)?;
+    // The tags first: they are cheap to compare and mostly differ (`golang:1.22` runs on
+    // `debian:bookworm-slim`), which spares the canonical names.
     let same_image = image_ref(&rt.reference).is_some_and(|o| {
-        o.canonical_name() == r.canonical_name() && o.tag.is_some() && o.tag == r.tag
+        o.tag.is_some() && o.tag == r.tag && o.canonical_name() == r.canonical_name()
     });
     if same_image && let Some(digest) = &r.digest_range {
         // The same image keeps its digest: the mapping lost nothing. Its confidence is that of
