@@ -229,7 +229,7 @@ struct Memo {
     image: std::sync::Mutex<rustc_hash::FxHashMap<String, Option<Arc<ImageInfo>>>>,
     runtime: std::sync::Mutex<rustc_hash::FxHashMap<String, Option<RuntimeImage>>>,
     /// Command classifications, by the command's words (see `command_key`).
-    command: std::sync::Mutex<rustc_hash::FxHashMap<Vec<u8>, Option<CommandMatch>>>,
+    command: std::sync::Mutex<rustc_hash::FxHashMap<Vec<u8>, Option<Arc<CommandMatch>>>>,
 }
 
 /// The memo key of a command's words: each word with its length in front, so no two lists of
@@ -527,10 +527,11 @@ impl Knowledge {
     /// Classifies ONE simple command given as shell words after quote removal (the caller splits
     /// on `&&`, `||`, `;`, `|`). Leading `NAME=value` assignments (also after `env`) are stripped
     /// and reported in [`CommandMatch::env`]. `None` when no pattern matches.
-    pub fn classify_command(&self, words: &[&str]) -> Option<CommandMatch> {
+    pub fn classify_command(&self, words: &[&str]) -> Option<Arc<CommandMatch>> {
         // A monorepo's files run the same few commands; the answer depends on the words only.
+        // It is shared out of the memo, not cloned.
         memoized(&self.inner.memo.command, command_key(words), || {
-            self.inner.commands.classify(words)
+            self.inner.commands.classify(words).map(Arc::new)
         })
     }
 
