@@ -227,7 +227,7 @@ struct Inner {
 #[derive(Default)]
 struct Memo {
     image: std::sync::Mutex<rustc_hash::FxHashMap<String, Option<Arc<ImageInfo>>>>,
-    runtime: std::sync::Mutex<rustc_hash::FxHashMap<String, Option<RuntimeImage>>>,
+    runtime: std::sync::Mutex<rustc_hash::FxHashMap<String, Option<Arc<RuntimeImage>>>>,
     /// Command classifications, by the command's words (see `command_key`).
     command: std::sync::Mutex<rustc_hash::FxHashMap<Vec<u8>, Option<Arc<CommandMatch>>>>,
 }
@@ -512,10 +512,15 @@ impl Knowledge {
 
     /// The runtime image for the final stage when building on `image`. A runtime image maps to
     /// itself (`unchanged`); a self-managed or unknown image, or an unknown default suite, gives `None`.
-    pub fn runtime_image(&self, image: &ImageRef, needs: &RuntimeNeeds) -> Option<RuntimeImage> {
+    /// Shared with the memo (not cloned out of it).
+    pub fn runtime_image(
+        &self,
+        image: &ImageRef,
+        needs: &RuntimeNeeds,
+    ) -> Option<Arc<RuntimeImage>> {
         let key = format!("{image}|{}|{}|{:?}", needs.shell, needs.cgo, needs.web);
         memoized(&self.inner.memo.runtime, key, || {
-            self.inner.images.runtime_image(image, needs)
+            self.inner.images.runtime_image(image, needs).map(Arc::new)
         })
     }
 

@@ -127,6 +127,7 @@ pub fn runtime_image(
         web,
     };
     let mut rt = ctx.knowledge.runtime_image(&r, &k_needs)?;
+    let mut reference = None;
     // The tags first: they are cheap to compare and mostly differ (`golang:1.22` runs on
     // `debian:bookworm-slim`), which spares the canonical names.
     let same_image = image_ref(&rt.reference).is_some_and(|o| {
@@ -137,7 +138,7 @@ pub fn runtime_image(
         // the reference without the digest.
         let plain = image_ref(&text[..digest.start - 1])?;
         rt = ctx.knowledge.runtime_image(&plain, &k_needs)?;
-        rt.reference = text.to_string();
+        reference = Some(text.to_string());
     }
     let package_manager = match rt.os {
         crate::knowledge::Os::Debian { .. } | crate::knowledge::Os::Ubuntu { .. } => {
@@ -154,7 +155,7 @@ pub fn runtime_image(
         _ => Vec::new(),
     };
     Some(RuntimeFacts {
-        reference: rt.reference,
+        reference: reference.unwrap_or_else(|| rt.reference.clone()),
         confident: rt.confident,
         note: rt.notes.join("; "),
         package_manager,
