@@ -243,6 +243,26 @@ fn command_key(words: &[&str]) -> Vec<u8> {
     key
 }
 
+/// The memo key of an image reference: its text as displayed (`registry/path:tag@digest`),
+/// pushed piece by piece.
+fn image_key(image: &ImageRef) -> String {
+    let pieces = [
+        image.registry.as_deref().map(|r| [r, "/"]),
+        Some([image.path.as_str(), ""]),
+        image.tag.as_deref().map(|t| [":", t]),
+        image.digest.as_deref().map(|d| ["@", d]),
+    ];
+    let mut key = String::with_capacity(pieces.iter().flatten().flatten().map(|p| p.len()).sum());
+    for piece in pieces.iter().flatten().flatten() {
+        key.push_str(piece);
+    }
+    key
+}
+
+fn bool_text(b: bool) -> &'static str {
+    if b { "true" } else { "false" }
+}
+
 /// Looks `key` up in `map`, computing and remembering the answer on a miss (bounded: the map
 /// is cleared when it grows past a few thousand entries).
 fn memoized<K: std::hash::Hash + Eq, T: Clone>(
@@ -505,7 +525,7 @@ impl Knowledge {
     /// Shared with the memo (not cloned out of it): most images are asked about several
     /// times per file.
     pub fn image(&self, image: &ImageRef) -> Option<Arc<ImageInfo>> {
-        memoized(&self.inner.memo.image, image.to_string(), || {
+        memoized(&self.inner.memo.image, image_key(image), || {
             self.inner.images.image(image).map(Arc::new)
         })
     }
@@ -518,7 +538,22 @@ impl Knowledge {
         image: &ImageRef,
         needs: &RuntimeNeeds,
     ) -> Option<Arc<RuntimeImage>> {
-        let key = format!("{image}|{}|{}|{:?}", needs.shell, needs.cgo, needs.web);
+        // `{image}|{shell}|{cgo}|{web:?}`, pushed piece by piece (no formatting machinery).
+        let mut key = image_key(image);
+        for part in [
+            "|",
+            bool_text(needs.shell),
+            "|",
+            bool_text(needs.cgo),
+            "|",
+            match needs.web {
+                None => "None",
+                Some(true) => "Some(true)",
+                Some(false) => "Some(false)",
+            },
+        ] {
+            key.push_str(part);
+        }
         memoized(&self.inner.memo.runtime, key, || {
             self.inner.images.runtime_image(image, needs).map(Arc::new)
         })

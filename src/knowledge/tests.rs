@@ -1559,3 +1559,19 @@ fn ruby_tags_without_a_slim_tag_keep_their_suite_and_have_no_runtime() {
         "ruby:2.1.5 -> ruby:2.1.5-slim [debian/jessie, create app 10001:10001]"
     );
 }
+
+/// The memo key of an image is its displayed text, however much of it is written.
+#[test]
+fn image_memo_key_is_the_displayed_reference() {
+    for text in [
+        "node",
+        "node:20-slim",
+        "library/node@sha256:0123456789abcdef0123456789abcdef",
+        "registry.corp:5000/team/app:1.2-rc@sha256:0123456789abcdef0123456789abcdef",
+        "localhost/app",
+    ] {
+        let r = ImageRef::parse(text).expect("parses");
+        assert_eq!(super::image_key(&r), text);
+        assert_eq!(r.to_string(), text);
+    }
+}
