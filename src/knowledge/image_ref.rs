@@ -36,10 +36,13 @@ impl ImageRef {
     /// Parses an image reference; `None` for empty text, whitespace, `$` variables or anything
     /// that is not a valid reference.
     pub fn parse(text: &str) -> Option<ImageRef> {
-        if text.is_empty() || text.contains('$') || text.chars().any(char::is_whitespace) {
+        // Every separator looked for is ASCII, so byte positions are character boundaries.
+        let bytes = text.as_bytes();
+        if text.is_empty() || has_variable_or_blank(text) {
             return None;
         }
-        let (before_digest, digest_range) = match text.find('@') {
+        let position = |within: &[u8], byte: u8| within.iter().position(|&b| b == byte);
+        let (before_digest, digest_range) = match position(bytes, b'@') {
             Some(at) => (&text[..at], Some(at + 1..text.len())),
             None => (text, None),
         };
@@ -48,8 +51,9 @@ impl ImageRef {
         {
             return None;
         }
-        let last_slash = before_digest.rfind('/').map_or(0, |i| i + 1);
-        let (name_end, tag_range) = match before_digest[last_slash..].find(':') {
+        let before = before_digest.as_bytes();
+        let last_slash = before.iter().rposition(|&b| b == b'/').map_or(0, |i| i + 1);
+        let (name_end, tag_range) = match position(&before[last_slash..], b':') {
             Some(c) => (
                 last_slash + c,
                 Some(last_slash + c + 1..before_digest.len()),
@@ -62,18 +66,22 @@ impl ImageRef {
             return None;
         }
         let name = &text[..name_end];
-        let (registry, path) = match name.split_once('/') {
-            Some((first, rest))
-                if first.contains('.') || first.contains(':') || first == "localhost" =>
+        let (registry, path) = match position(name.as_bytes(), b'/') {
+            Some(slash)
+                if {
+                    let first = &name.as_bytes()[..slash];
+                    first.iter().any(|&b| b == b'.' || b == b':') || first == b"localhost"
+                } =>
             {
+                let first = &name[..slash];
                 if !valid_registry(first) {
                     return None;
                 }
-                (Some(first.to_string()), rest)
+                (Some(first.to_string()), &name[slash + 1..])
             }
             _ => (None, name),
         };
-        if path.is_empty() || !path.split('/').all(valid_component) {
+        if path.is_empty() || !path.as_bytes().split(|&b| b == b'/').all(valid_component) {
             return None;
         }
         Some(ImageRef {
@@ -121,12 +129,19 @@ impl ImageRef {
 
 impl std::fmt::Display for ImageRef {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.name())?;
+        // `name()`, then `:tag` and `@digest`, written piece by piece (no intermediate string).
+        if let Some(r) = &self.registry {
+            f.write_str(r)?;
+            f.write_str("/")?;
+        }
+        f.write_str(&self.path)?;
         if let Some(t) = &self.tag {
-            write!(f, ":{t}")?;
+            f.write_str(":")?;
+            f.write_str(t)?;
         }
         if let Some(d) = &self.digest {
-            write!(f, "@{d}")?;
+            f.write_str("@")?;
+            f.write_str(d)?;
         }
         Ok(())
     }
@@ -194,9 +209,21 @@ pub(crate) fn spell(canonical: &str, style: HubStyle, registry: Option<&str>) ->
     }
 }
 
-fn valid_component(c: &str) -> bool {
+/// Whether `text` holds a `$` or a whitespace character (`char::is_whitespace`), in one pass
+/// over its bytes when it is ASCII.
+fn has_variable_or_blank(text: &str) -> bool {
+    for &b in text.as_bytes() {
+        match b {
+            b'$' | b' ' | b'\t'..=b'\r' => return true,
+            0x80.. => return text.contains('$') || text.chars().any(char::is_whitespace),
+            _ => {}
+        }
+    }
+    false
+}
+
+fn valid_component(b: &[u8]) -> bool {
     // [a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*
-    let b = c.as_bytes();
     if b.is_empty() || !is_alnum(b[0]) || !is_alnum(b[b.len() - 1]) {
         return false;
     }
@@ -210,8 +237,8 @@ fn valid_component(c: &str) -> bool {
         while i < b.len() && !is_alnum(b[i]) {
             i += 1;
         }
-        let sep = &c[start..i];
-        if !(sep == "." || sep == "_" || sep == "__" || sep.bytes().all(|x| x == b'-')) {
+        let sep = &b[start..i];
+        if !(sep == b"." || sep == b"_" || sep == b"__" || sep.iter().all(|&x| x == b'-')) {
             return false;
         }
     }

@@ -226,10 +226,10 @@ struct Inner {
 
 #[derive(Default)]
 struct Memo {
-    image: std::sync::Mutex<rustc_hash::FxHashMap<String, Option<ImageInfo>>>,
-    runtime: std::sync::Mutex<rustc_hash::FxHashMap<String, Option<RuntimeImage>>>,
+    image: std::sync::Mutex<rustc_hash::FxHashMap<String, Option<Arc<ImageInfo>>>>,
+    runtime: std::sync::Mutex<rustc_hash::FxHashMap<String, Option<Arc<RuntimeImage>>>>,
     /// Command classifications, by the command's words (see `command_key`).
-    command: std::sync::Mutex<rustc_hash::FxHashMap<Vec<u8>, Option<CommandMatch>>>,
+    command: std::sync::Mutex<rustc_hash::FxHashMap<Vec<u8>, Option<Arc<CommandMatch>>>>,
 }
 
 /// The memo key of a command's words: each word with its length in front, so no two lists of
@@ -241,6 +241,26 @@ fn command_key(words: &[&str]) -> Vec<u8> {
         key.extend_from_slice(w.as_bytes());
     }
     key
+}
+
+/// The memo key of an image reference: its text as displayed (`registry/path:tag@digest`),
+/// pushed piece by piece.
+fn image_key(image: &ImageRef) -> String {
+    let pieces = [
+        image.registry.as_deref().map(|r| [r, "/"]),
+        Some([image.path.as_str(), ""]),
+        image.tag.as_deref().map(|t| [":", t]),
+        image.digest.as_deref().map(|d| ["@", d]),
+    ];
+    let mut key = String::with_capacity(pieces.iter().flatten().flatten().map(|p| p.len()).sum());
+    for piece in pieces.iter().flatten().flatten() {
+        key.push_str(piece);
+    }
+    key
+}
+
+fn bool_text(b: bool) -> &'static str {
+    if b { "true" } else { "false" }
 }
 
 /// Looks `key` up in `map`, computing and remembering the answer on a miss (bounded: the map
@@ -502,18 +522,40 @@ impl Knowledge {
     }
 
     /// What restage knows about an image; `None` for unknown images or tags.
-    pub fn image(&self, image: &ImageRef) -> Option<ImageInfo> {
-        memoized(&self.inner.memo.image, image.to_string(), || {
-            self.inner.images.image(image)
+    /// Shared with the memo (not cloned out of it): most images are asked about several
+    /// times per file.
+    pub fn image(&self, image: &ImageRef) -> Option<Arc<ImageInfo>> {
+        memoized(&self.inner.memo.image, image_key(image), || {
+            self.inner.images.image(image).map(Arc::new)
         })
     }
 
     /// The runtime image for the final stage when building on `image`. A runtime image maps to
     /// itself (`unchanged`); a self-managed or unknown image, or an unknown default suite, gives `None`.
-    pub fn runtime_image(&self, image: &ImageRef, needs: &RuntimeNeeds) -> Option<RuntimeImage> {
-        let key = format!("{image}|{}|{}|{:?}", needs.shell, needs.cgo, needs.web);
+    /// Shared with the memo (not cloned out of it).
+    pub fn runtime_image(
+        &self,
+        image: &ImageRef,
+        needs: &RuntimeNeeds,
+    ) -> Option<Arc<RuntimeImage>> {
+        // `{image}|{shell}|{cgo}|{web:?}`, pushed piece by piece (no formatting machinery).
+        let mut key = image_key(image);
+        for part in [
+            "|",
+            bool_text(needs.shell),
+            "|",
+            bool_text(needs.cgo),
+            "|",
+            match needs.web {
+                None => "None",
+                Some(true) => "Some(true)",
+                Some(false) => "Some(false)",
+            },
+        ] {
+            key.push_str(part);
+        }
         memoized(&self.inner.memo.runtime, key, || {
-            self.inner.images.runtime_image(image, needs)
+            self.inner.images.runtime_image(image, needs).map(Arc::new)
         })
     }
 
@@ -525,10 +567,11 @@ impl Knowledge {
     /// Classifies ONE simple command given as shell words after quote removal (the caller splits
     /// on `&&`, `||`, `;`, `|`). Leading `NAME=value` assignments (also after `env`) are stripped
     /// and reported in [`CommandMatch::env`]. `None` when no pattern matches.
-    pub fn classify_command(&self, words: &[&str]) -> Option<CommandMatch> {
+    pub fn classify_command(&self, words: &[&str]) -> Option<Arc<CommandMatch>> {
         // A monorepo's files run the same few commands; the answer depends on the words only.
+        // It is shared out of the memo, not cloned.
         memoized(&self.inner.memo.command, command_key(words), || {
-            self.inner.commands.classify(words)
+            self.inner.commands.classify(words).map(Arc::new)
         })
     }
 

@@ -313,7 +313,7 @@ fn user_creation_commands() {
         "gcr.io/distroless/static-debian12",
     ] {
         let info = k.image(&ImageRef::parse(i).expect("valid")).expect("known");
-        let line = match info.user {
+        let line = match &info.user {
             Some(UserPlan::Create { command, name, .. }) => {
                 format!("{i}: RUN {command} ; USER {name}")
             }
@@ -377,6 +377,41 @@ fn image_ref_parse() {
     ] {
         assert_eq!(ImageRef::parse(bad), None, "{bad:?}");
     }
+}
+
+#[test]
+fn image_ref_refuses_variables_and_every_blank() {
+    // ASCII blanks (vertical tab and form feed included), Unicode blanks, `$` anywhere: refused.
+    for text in [
+        "$IMAGE",
+        "node:${TAG}",
+        "node:20 ",
+        "node:20\t",
+        "node\x0b:20",
+        "node\x0c",
+        "\rnode",
+        "no\u{a0}de",
+        "node:20\u{2003}",
+        "nöde:$V",
+    ] {
+        assert_eq!(ImageRef::parse(text), None, "{text:?}");
+    }
+    // Other control characters and non-ASCII letters are not blanks: the name rules refuse them.
+    for text in ["node\x1c", "nöde", "node:2ö", "reg.io/ä/b"] {
+        assert_eq!(ImageRef::parse(text), None, "{text:?}");
+    }
+    let r = ImageRef::parse("gcr.io/distroless/static-debian12:nonroot").expect("parses");
+    assert_eq!(
+        (r.registry.as_deref(), r.path.as_str(), r.tag.as_deref()),
+        (
+            Some("gcr.io"),
+            "distroless/static-debian12",
+            Some("nonroot")
+        )
+    );
+    // A first component without `.` or `:` (nor `localhost`) is a path, not a registry.
+    let r = ImageRef::parse("my_org/app__x:1").expect("parses");
+    assert_eq!((r.registry, r.path.as_str()), (None, "my_org/app__x"));
 }
 
 const COMMANDS: &[&str] = &[
@@ -1396,7 +1431,10 @@ fn built_in_matchers_compile_on_first_use_and_all_compile() {
     assert!(total > 100, "{total}");
     // One image and one command compile only what answering them needs.
     let node = ImageRef::parse("node:20-slim").expect("reference");
-    assert_eq!(k.image(&node).map(|i| i.family), Some("node".to_string()));
+    assert_eq!(
+        k.image(&node).map(|i| i.family.clone()),
+        Some("node".to_string())
+    );
     assert!(k.classify_command(&["npm", "ci"]).is_some());
     let (done, _) = compiled(&k);
     assert!(done > 0 && done * 10 < total, "{done} of {total}");
@@ -1476,7 +1514,7 @@ fn image_env_is_built_in_knowledge() {
     let k = k();
     let env = |image: &str| {
         k.image(&ImageRef::parse(image).expect("valid"))
-            .map(|i| i.env)
+            .map(|i| i.env.clone())
             .unwrap_or_default()
     };
     assert_eq!(
@@ -1520,4 +1558,20 @@ fn ruby_tags_without_a_slim_tag_keep_their_suite_and_have_no_runtime() {
         runtime_line(&k, "ruby:2.1.5", &RuntimeNeeds::default()),
         "ruby:2.1.5 -> ruby:2.1.5-slim [debian/jessie, create app 10001:10001]"
     );
+}
+
+/// The memo key of an image is its displayed text, however much of it is written.
+#[test]
+fn image_memo_key_is_the_displayed_reference() {
+    for text in [
+        "node",
+        "node:20-slim",
+        "library/node@sha256:0123456789abcdef0123456789abcdef",
+        "registry.corp:5000/team/app:1.2-rc@sha256:0123456789abcdef0123456789abcdef",
+        "localhost/app",
+    ] {
+        let r = ImageRef::parse(text).expect("parses");
+        assert_eq!(super::image_key(&r), text);
+        assert_eq!(r.to_string(), text);
+    }
 }

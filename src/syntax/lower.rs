@@ -150,6 +150,7 @@ pub fn parse(text: &str) -> Result<Document, SyntaxError> {
         commands: Vec::new(),
         start_words: Vec::new(),
         workdirs: Vec::new(),
+        destinations: Vec::new(),
         declarations: Vec::new(),
     };
     let mut doc = doc;
@@ -159,6 +160,8 @@ pub fn parse(text: &str) -> Result<Document, SyntaxError> {
         .resize_with(doc.instructions.len(), std::sync::OnceLock::new);
     doc.workdirs
         .resize_with(doc.instructions.len() + 1, std::sync::OnceLock::new);
+    doc.destinations
+        .resize_with(doc.instructions.len(), std::sync::OnceLock::new);
     doc.declarations
         .resize_with(doc.instructions.len(), std::sync::OnceLock::new);
     for (i, ins) in doc.instructions.iter().enumerate() {

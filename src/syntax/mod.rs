@@ -43,6 +43,10 @@ pub struct Document {
     /// use (see `transforms::analysis::workdir_resolution`): every COPY destination of every
     /// transform is resolved against it.
     pub(crate) workdirs: Vec<WorkdirMemo>,
+    /// The destination of each COPY and ADD resolved against the working directory, read on
+    /// first use (see `transforms::analysis::destination_resolution`): copy-order, multi-stage
+    /// and non-root-user each resolve the same destinations.
+    pub(crate) destinations: Vec<DestinationMemo>,
     /// The names each ENV and ARG declares, read on first use (see
     /// `transforms::analysis::declared`): variables are looked up by scanning the ENVs and ARGs
     /// before an instruction, for every instruction that names one.
@@ -57,6 +61,10 @@ pub(crate) type DeclarationsMemo =
 pub(crate) type WorkdirMemo = std::sync::OnceLock<
     crate::transforms::analysis::Resolution<crate::transforms::analysis::Workdir>,
 >;
+
+/// The memo of the resolved destination of one instruction of its own stage.
+pub(crate) type DestinationMemo =
+    std::sync::OnceLock<Option<crate::transforms::analysis::Resolution<String>>>;
 
 /// The memo of one instruction's start words: (arguments, words).
 pub(crate) type StartWordsMemo = std::sync::OnceLock<(Vec<String>, Vec<String>)>;
@@ -354,6 +362,11 @@ impl Document {
     /// The memo of the working directory at instruction `index` (see [`Document::workdirs`]).
     pub(crate) fn workdir_memo(&self, index: usize) -> Option<&WorkdirMemo> {
         self.workdirs.get(index)
+    }
+
+    /// The memo of the destination of instruction `index` (see [`Document::destinations`]).
+    pub(crate) fn destination_memo(&self, index: usize) -> Option<&DestinationMemo> {
+        self.destinations.get(index)
     }
 
     /// The memo of the declarations of `ins`, when `ins` is one of this document's instructions

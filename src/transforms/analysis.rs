@@ -68,18 +68,23 @@ pub fn workdir_at(doc: &Document, stage: &Stage, index: usize) -> Workdir {
 pub fn workdir_resolution(doc: &Document, stage: &Stage, index: usize) -> Resolution<Workdir> {
     // Within the document's own stage (after its FROM, up to its end) an index names one stage,
     // so the answer is kept per index: every COPY destination of every transform asks.
-    let own = doc
-        .stages()
-        .get(stage.index)
-        .is_some_and(|s| std::ptr::eq(s, stage))
-        && stage.instructions.start < index
-        && index <= stage.instructions.end;
+    let own = own_stage(doc, stage, index);
     match doc.workdir_memo(index) {
         Some(memo) if own => memo
             .get_or_init(|| resolve_workdir(doc, stage, index, None))
             .clone(),
         _ => resolve_workdir(doc, stage, index, None),
     }
+}
+
+/// Whether `stage` is one of `doc`'s own stages (not a copy) and `index` is after its FROM, up
+/// to its end: then `index` names that stage, and answers about it can be kept per index.
+fn own_stage(doc: &Document, stage: &Stage, index: usize) -> bool {
+    doc.stages()
+        .get(stage.index)
+        .is_some_and(|s| std::ptr::eq(s, stage))
+        && stage.instructions.start < index
+        && index <= stage.instructions.end
 }
 
 /// [`workdir_resolution`] for a stage whose base image's working directory is `inherited`
@@ -450,8 +455,10 @@ pub fn is_broad_copy(ins: &Instruction) -> bool {
 /// the destination is absolute): quotes removed and variables expanded from literal ENVs, like
 /// [`workdir_at`]; `None` when it needs an ARG default (see [`destination_resolution`]).
 pub fn resolved_destination(doc: &Document, stage: &Stage, index: usize) -> Option<String> {
-    let r = destination_resolution(doc, stage, index)?;
-    r.arg_defaults.is_empty().then_some(r.value)
+    with_destination(doc, stage, index, |r| {
+        let r = r?;
+        r.arg_defaults.is_empty().then(|| r.value.clone())
+    })
 }
 
 /// [`resolved_destination`], also resolving variables from ARG defaults, and saying so.
@@ -460,6 +467,28 @@ pub fn destination_resolution(
     stage: &Stage,
     index: usize,
 ) -> Option<Resolution<String>> {
+    with_destination(doc, stage, index, |r| r.cloned())
+}
+
+/// Reads the destination resolution of instruction `index`: from the document's memo when
+/// `stage` is its own (each COPY's destination is asked for by several transforms), else
+/// resolved for this call.
+fn with_destination<T>(
+    doc: &Document,
+    stage: &Stage,
+    index: usize,
+    read: impl FnOnce(Option<&Resolution<String>>) -> T,
+) -> T {
+    match doc.destination_memo(index) {
+        Some(memo) if own_stage(doc, stage, index) => read(
+            memo.get_or_init(|| resolve_destination(doc, stage, index))
+                .as_ref(),
+        ),
+        _ => read(resolve_destination(doc, stage, index).as_ref()),
+    }
+}
+
+fn resolve_destination(doc: &Document, stage: &Stage, index: usize) -> Option<Resolution<String>> {
     let ins = &doc.instructions()[index];
     let mut arg_defaults = Vec::new();
     let dest = expand_word(
@@ -816,6 +845,76 @@ mod tests {
                 assert_eq!(workdir_resolution(&doc, &copy, index), want, "{index}");
             }
         }
+    }
+
+    /// The destination memo answers what resolving answers, for every stage and index (asked
+    /// twice, and for a copy of a stage, which is not memoized).
+    #[test]
+    fn memoized_destinations_are_the_resolved_ones() {
+        let doc = parse(concat!(
+            "ARG BASE=/opt\n",
+            "FROM a AS one\n",
+            "WORKDIR /app\n",
+            "COPY . .\n",
+            "COPY x /abs/./y/\n",
+            "WORKDIR src\n",
+            "ADD z sub/\n",
+            "FROM b\n",
+            "ARG BASE\n",
+            "COPY a $BASE/b/\n",
+            "WORKDIR $BASE/x\n",
+            "COPY a b/\n",
+            "COPY --from=one /app .\n",
+        ))
+        .unwrap();
+        let n = doc.instructions().len();
+        let mut resolved = 0;
+        for stage in doc.stages() {
+            let copy = stage.clone();
+            for index in 0..n {
+                let want = resolve_destination(&doc, stage, index);
+                let plain = want
+                    .as_ref()
+                    .filter(|r| r.arg_defaults.is_empty())
+                    .map(|r| r.value.clone());
+                resolved += usize::from(want.is_some());
+                for s in [stage, stage, &copy] {
+                    assert_eq!(destination_resolution(&doc, s, index), want, "{index}");
+                    assert_eq!(resolved_destination(&doc, s, index), plain, "{index}");
+                }
+            }
+        }
+        assert_eq!(resolved, 7);
+        let d = &doc;
+        let own: Vec<_> = d
+            .stages()
+            .iter()
+            .flat_map(|s| {
+                (s.from + 1..s.instructions.end).map(move |i| (i, resolved_destination(d, s, i)))
+            })
+            .collect();
+        let some = |p: &str| Some(p.to_string());
+        assert_eq!(
+            own,
+            [
+                (2, None),
+                (3, some("/app")),
+                (4, some("/abs/y")),
+                (5, None),
+                (6, some("/app/src/sub")),
+                (8, None),
+                // From the default of `ARG BASE`: only `destination_resolution` answers.
+                (9, None),
+                (10, None),
+                (11, None),
+                (12, None),
+            ]
+        );
+        let guess = destination_resolution(&doc, &doc.stages()[1], 9).expect("from the default");
+        assert_eq!(
+            (guess.value.as_str(), guess.arg_defaults),
+            ("/opt/b", vec!["BASE".to_string()])
+        );
     }
 
     #[test]

@@ -83,11 +83,11 @@ pub(super) fn run(doc: &Document, ctx: &Context) -> Vec<Change> {
 #[derive(Debug, Clone)]
 enum Class {
     /// A dependency install from manifests (knowledge: `dependency-install`).
-    Install(Box<CommandMatch>),
+    Install(std::sync::Arc<CommandMatch>),
     /// Installs the project itself, which needs the sources (`pip install .`).
-    Project(Box<CommandMatch>),
+    Project(std::sync::Arc<CommandMatch>),
     /// `cargo build`.
-    CargoBuild(Box<CommandMatch>),
+    CargoBuild(std::sync::Arc<CommandMatch>),
     /// Reads no source and builds nothing: OS packages, global tools, tool configuration,
     /// cache cleanup, paths outside the application directory.
     Setup,
@@ -1315,8 +1315,8 @@ fn classify(ctx: &Context, cmd: &SimpleCommand, tree: Option<&str>) -> Class {
     if let Some(m) = ctx.knowledge.classify_command(&words) {
         let program_words = cmd.program_words();
         return match m.kind {
-            CommandKind::DependencyInstall => Class::Install(Box::new(m)),
-            CommandKind::InstallsProject => Class::Project(Box::new(m)),
+            CommandKind::DependencyInstall => Class::Install(m),
+            CommandKind::InstallsProject => Class::Project(m),
             CommandKind::Build
                 if m.manager.as_deref() == Some("cargo")
                     && program_words
@@ -1325,7 +1325,7 @@ fn classify(ctx: &Context, cmd: &SimpleCommand, tree: Option<&str>) -> Class {
                         .find(|w| !w.starts_with('-'))
                         .is_some_and(|w| w == "build" || w == "b") =>
             {
-                Class::CargoBuild(Box::new(m))
+                Class::CargoBuild(m)
             }
             CommandKind::AddsPackages if !substitutes && adds_tools(&m, program_words) => {
                 Class::Setup

@@ -37,7 +37,7 @@ pub struct ImageFacts {
 pub fn image_notes(ctx: &Context, text: &str) -> Vec<String> {
     image_ref(text)
         .and_then(|r| ctx.knowledge.image(&r))
-        .map(|info| info.notes)
+        .map(|info| info.notes.clone())
         .unwrap_or_default()
 }
 
@@ -62,8 +62,8 @@ pub fn image(ctx: &Context, text: &str) -> Option<ImageFacts> {
         role,
         package_manager,
         reference: text.to_string(),
-        os: info.os,
-        version: info.version,
+        os: info.os.clone(),
+        version: info.version.clone(),
     })
 }
 
@@ -127,15 +127,18 @@ pub fn runtime_image(
         web,
     };
     let mut rt = ctx.knowledge.runtime_image(&r, &k_needs)?;
+    let mut reference = None;
+    // The tags first: they are cheap to compare and mostly differ (`golang:1.22` runs on
+    // `debian:bookworm-slim`), which spares the canonical names.
     let same_image = image_ref(&rt.reference).is_some_and(|o| {
-        o.canonical_name() == r.canonical_name() && o.tag.is_some() && o.tag == r.tag
+        o.tag.is_some() && o.tag == r.tag && o.canonical_name() == r.canonical_name()
     });
     if same_image && let Some(digest) = &r.digest_range {
         // The same image keeps its digest: the mapping lost nothing. Its confidence is that of
         // the reference without the digest.
         let plain = image_ref(&text[..digest.start - 1])?;
         rt = ctx.knowledge.runtime_image(&plain, &k_needs)?;
-        rt.reference = text.to_string();
+        reference = Some(text.to_string());
     }
     let package_manager = match rt.os {
         crate::knowledge::Os::Debian { .. } | crate::knowledge::Os::Ubuntu { .. } => {
@@ -152,7 +155,7 @@ pub fn runtime_image(
         _ => Vec::new(),
     };
     Some(RuntimeFacts {
-        reference: rt.reference,
+        reference: reference.unwrap_or_else(|| rt.reference.clone()),
         confident: rt.confident,
         note: rt.notes.join("; "),
         package_manager,

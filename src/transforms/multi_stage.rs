@@ -68,7 +68,7 @@ fn refuse(anchor: usize, reason: impl Into<String>) -> Verdict {
 /// (a dependency install, a build). `None` otherwise.
 fn no_recipe(doc: &Document, stage: &Stage, ctx: &Context) -> Option<Verdict> {
     let r = facts::image_ref(&stage.image.value)?;
-    let eco_id = ctx.knowledge.image(&r)?.ecosystem?;
+    let eco_id = ctx.knowledge.image(&r)?.ecosystem.clone()?;
     if recipes::for_ecosystem(&eco_id).is_some() {
         return None;
     }
@@ -307,7 +307,7 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
     // The programs the start command and HEALTHCHECK may run: every word's file name.
     let start_words: Vec<String> = StartCommand::of(doc, stage.from + 1..stage.instructions.end)
         .effective()
-        .map(|s| s.args.clone())
+        .map(|s| s.args.to_vec())
         .unwrap_or_default()
         .into_iter()
         .chain(healthcheck_programs(doc, stage))
@@ -1143,7 +1143,7 @@ fn start_command(doc: &Document, stage: &Stage, ctx: &Context) -> Option<Start> 
     if matches!(doc.instructions()[chosen.index].form, Form::None) {
         return None;
     }
-    let mut words = chosen.args.clone();
+    let mut words = chosen.args.to_vec();
     if chosen.shell_form && words.first().is_some_and(|w| w == "exec") {
         words.remove(0);
     }

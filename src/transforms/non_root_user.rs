@@ -222,7 +222,7 @@ fn plan(doc: &Document, ctx: &Context) -> Verdict {
         return Verdict::Nothing;
     }
     let start = start_commands(doc, &chain);
-    if start.parts().any(|p| has_privilege_dropper(ctx, &p.words)) {
+    if start.parts().any(|p| has_privilege_dropper(ctx, p.words)) {
         return Verdict::Nothing;
     }
     if let Some((ix, program, note)) = start.parts().find_map(|p| {
@@ -653,7 +653,7 @@ fn resolve_image(doc: &Document, written: &str) -> Result<(String, bool), String
 }
 
 /// How the container starts: the last ENTRYPOINT and the last CMD of the chain.
-fn start_commands(doc: &Document, chain: &[&Stage]) -> StartCommand {
+fn start_commands<'a>(doc: &'a Document, chain: &[&Stage]) -> StartCommand<'a> {
     StartCommand::of(doc, chain_body(chain))
 }
 
@@ -1717,7 +1717,7 @@ fn writerless_images(doc: &Document, chain: &[&Stage], ctx: &Context) -> bool {
             .ok()
             .and_then(|(r, _)| ImageRef::parse(&r))
             .and_then(|image| ctx.knowledge.image(&image))
-            .and_then(|info| info.ecosystem);
+            .and_then(|info| info.ecosystem.clone());
         ecosystem.is_some_and(|e| !with_writers.contains(&e.as_str()))
     })
 }
@@ -1995,7 +1995,7 @@ mod tests {
         let k = Knowledge::builtin().unwrap();
         let runs_as = |r: &str| {
             k.image(&ImageRef::parse(r).unwrap())
-                .and_then(|i| i.runs_as)
+                .and_then(|i| i.runs_as.clone())
                 .map(|u| u.name)
         };
         for r in [
@@ -2010,7 +2010,10 @@ mod tests {
             Some("app")
         );
         // .NET 8+ SDK images inherit `app` from the aspnet image; 6.0/7.0 have no such user.
-        let user = |r: &str| k.image(&ImageRef::parse(r).unwrap()).and_then(|i| i.user);
+        let user = |r: &str| {
+            k.image(&ImageRef::parse(r).unwrap())
+                .and_then(|i| i.user.clone())
+        };
         for r in [
             "mcr.microsoft.com/dotnet/sdk:8.0",
             "mcr.microsoft.com/dotnet/sdk:9.0-alpine",
@@ -2507,7 +2510,7 @@ mod tests {
         let k = Knowledge::builtin().unwrap();
         let Some(UserPlan::Create { command, .. }) = k
             .image(&ImageRef::parse("debian:bookworm-slim").unwrap())
-            .and_then(|i| i.user)
+            .and_then(|i| i.user.clone())
         else {
             panic!("debian creates a user");
         };

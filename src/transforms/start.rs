@@ -10,31 +10,31 @@ use crate::syntax::{Document, Form, Kind};
 
 /// One ENTRYPOINT or CMD.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Part {
+pub struct Part<'a> {
     /// Its instruction index.
     pub index: usize,
     /// Shell form (run by the stage's SHELL, `/bin/sh -c` by default).
     pub shell_form: bool,
     /// The arguments Docker passes: the exec-form elements as written, or the words of the
     /// shell-form text (split like a shell would; on whitespace where `shell.rs` gives up).
-    pub args: Vec<String>,
+    pub args: &'a [String],
     /// `args`, with every exec-form element split into words too (the script of
     /// `sh -c "..."`): what the wrappers and the program are looked for in.
-    pub words: Vec<String>,
+    pub words: &'a [String],
     /// `ENTRYPOINT []` (resets the image's entrypoint) or a form restage does not read.
     pub empty: bool,
 }
 
 /// The start command of a stage or chain.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct StartCommand {
-    pub entrypoint: Option<Part>,
-    pub cmd: Option<Part>,
+pub struct StartCommand<'a> {
+    pub entrypoint: Option<Part<'a>>,
+    pub cmd: Option<Part<'a>>,
 }
 
-impl StartCommand {
+impl<'a> StartCommand<'a> {
     /// The last ENTRYPOINT and the last CMD among the instructions `indices` of `doc`.
-    pub fn of(doc: &Document, indices: impl IntoIterator<Item = usize>) -> StartCommand {
+    pub fn of(doc: &'a Document, indices: impl IntoIterator<Item = usize>) -> StartCommand<'a> {
         let instructions = doc.instructions();
         let (mut entrypoint, mut cmd) = (None, None);
         for ix in indices {
@@ -51,13 +51,13 @@ impl StartCommand {
     }
 
     /// ENTRYPOINT then CMD, those set.
-    pub fn parts(&self) -> impl Iterator<Item = &Part> {
+    pub fn parts(&self) -> impl Iterator<Item = &Part<'a>> {
         self.entrypoint.iter().chain(self.cmd.iter())
     }
 
     /// What names the program Docker runs: the ENTRYPOINT unless it is empty (`ENTRYPOINT []`),
     /// else the CMD.
-    pub fn effective(&self) -> Option<&Part> {
+    pub fn effective(&self) -> Option<&Part<'a>> {
         self.entrypoint
             .as_ref()
             .filter(|e| !e.empty)
@@ -67,7 +67,7 @@ impl StartCommand {
     /// The program started, after wrappers, flags and assignments: the ENTRYPOINT's words, then
     /// the CMD's (its arguments when there is an ENTRYPOINT). Its part and its position in
     /// that part's words.
-    pub fn program(&self, knowledge: &Knowledge) -> Option<(&Part, usize)> {
+    pub fn program(&self, knowledge: &Knowledge) -> Option<(&Part<'a>, usize)> {
         self.parts().find_map(|p| {
             p.words
                 .iter()
@@ -144,10 +144,10 @@ fn is_wrapper_word(knowledge: &Knowledge, word: &str) -> bool {
     knowledge.is_wrapper(base_name(word)) || word.starts_with('-') || shell::is_assignment(word)
 }
 
-fn part(doc: &Document, index: usize) -> Part {
+fn part(doc: &Document, index: usize) -> Part<'_> {
     let ins = &doc.instructions()[index];
-    // The words are split once per document (a memo in it), however often a stage's start
-    // command is read.
+    // The words are split once per document (a memo in it, kept for every instruction) and
+    // borrowed, however often a stage's start command is read.
     let words_of = || match &ins.form {
         Form::Exec { words, .. } => (
             words.iter().map(|w| w.value.clone()).collect(),
@@ -162,9 +162,13 @@ fn part(doc: &Document, index: usize) -> Part {
         }
         Form::None => (Vec::new(), Vec::new()),
     };
-    let (args, words) = match doc.start_words_memo(index) {
-        Some(memo) => memo.get_or_init(words_of).clone(),
-        None => words_of(),
+    let (args, words): (&[String], &[String]) = match doc.start_words_memo(index) {
+        Some(memo) => {
+            let (args, words) = memo.get_or_init(words_of);
+            (args, words)
+        }
+        // Every instruction has a memo; an index past them has no words.
+        None => (&[], &[]),
     };
     match &ins.form {
         Form::Exec {
@@ -186,8 +190,8 @@ fn part(doc: &Document, index: usize) -> Part {
         Form::None => Part {
             index,
             shell_form: false,
-            args: Vec::new(),
-            words: Vec::new(),
+            args: &[],
+            words: &[],
             empty: true,
         },
     }
@@ -198,11 +202,12 @@ mod tests {
     use super::*;
     use crate::syntax::parse;
 
-    fn start(text: &str) -> (Document, StartCommand) {
-        let doc = parse(text).expect("parses");
-        let n = doc.instructions().len();
-        let s = StartCommand::of(&doc, 0..n);
-        (doc, s)
+    fn doc(text: &str) -> Document {
+        parse(text).expect("parses")
+    }
+
+    fn start(doc: &Document) -> StartCommand<'_> {
+        StartCommand::of(doc, 0..doc.instructions().len())
     }
 
     fn knowledge() -> Knowledge {
@@ -211,25 +216,29 @@ mod tests {
 
     #[test]
     fn entrypoint_wins_unless_empty() {
-        let (_, s) = start("FROM a\nENTRYPOINT [\"tini\", \"--\"]\nCMD node \"dist/server.js\"\n");
+        let d = doc("FROM a\nENTRYPOINT [\"tini\", \"--\"]\nCMD node \"dist/server.js\"\n");
+        let s = start(&d);
         assert_eq!(s.effective().map(|p| p.index), Some(1));
         assert_eq!(
-            s.cmd.as_ref().map(|p| p.args.clone()).unwrap(),
+            s.cmd.as_ref().map(|p| p.args.to_vec()).unwrap(),
             ["node", "dist/server.js"]
         );
-        let (_, s) = start("FROM a\nENTRYPOINT []\nCMD [\"./app\"]\n");
+        let d = doc("FROM a\nENTRYPOINT []\nCMD [\"./app\"]\n");
+        let s = start(&d);
         assert_eq!(s.effective().map(|p| p.index), Some(2));
-        let (_, s) = start("FROM a\nCMD a\nCMD [\"b\"]\n");
-        assert_eq!(s.effective().map(|p| p.args.clone()).unwrap(), ["b"]);
+        let d = doc("FROM a\nCMD a\nCMD [\"b\"]\n");
+        let s = start(&d);
+        assert_eq!(s.effective().map(|p| p.args.to_vec()).unwrap(), ["b"]);
         assert!(s.entrypoint.is_none());
     }
 
     #[test]
     fn the_program_is_found_past_wrappers() {
         let k = knowledge();
-        let (_, s) = start(
+        let d = doc(
             "FROM a\nENTRYPOINT [\"/sbin/tini\", \"--\"]\nCMD [\"sh\", \"-c\", \"exec env A=1 ./run.sh\"]\n",
         );
+        let s = start(&d);
         let (part, at) = s.program(&k).unwrap();
         assert_eq!((part.index, part.words[at].as_str()), (2, "./run.sh"));
         // An exec-form element keeps its blanks in `args`, not in `words`.
@@ -239,7 +248,7 @@ mod tests {
     #[test]
     fn toolchains_at_start() {
         let k = knowledge();
-        let tool = |text: &str| start(text).1.toolchain(&k);
+        let tool = |text: &str| start(&doc(text)).toolchain(&k);
         assert_eq!(tool("FROM a\nCMD go run .\n").as_deref(), Some("go run"));
         assert_eq!(
             tool("FROM a\nCMD [\"./mvnw\", \"spring-boot:run\"]\n").as_deref(),

@@ -77,17 +77,17 @@ pub(super) fn start_needs(
         (Some(e), _) if e.shell_form => chain.text(form_text(doc, e.index), by, 0)?,
         (Some(e), Some(c)) if c.shell_form && !c.empty => {
             // Docker passes a shell-form CMD to an exec-form ENTRYPOINT as `/bin/sh -c "..."`.
-            let mut args = e.args.clone();
+            let mut args = e.args.to_vec();
             args.extend(["/bin/sh".into(), "-c".into(), form_text(doc, c.index)?]);
             chain.words(&args, by, 0)?;
         }
         (Some(e), c) => {
-            let mut args = e.args.clone();
+            let mut args = e.args.to_vec();
             args.extend(c.iter().flat_map(|c| c.args.iter().cloned()));
             chain.words(&args, by, 0)?;
         }
         (None, Some(c)) if c.shell_form => chain.text(form_text(doc, c.index), by, 0)?,
-        (None, Some(c)) if !c.empty => chain.words(&c.args, by, 0)?,
+        (None, Some(c)) if !c.empty => chain.words(c.args, by, 0)?,
         (None, _) => return Err("the stage has no start command".into()),
     }
     let node = ctx.knowledge.ecosystem("node");

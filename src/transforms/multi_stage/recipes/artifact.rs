@@ -132,7 +132,7 @@ pub(super) fn launch(input: &Input, ctx: &Context) -> Option<Launch> {
         Some(e) if !e.empty => start.parts().collect(),
         _ => start.cmd.iter().collect(),
     };
-    let words: Vec<String> = parts.iter().flat_map(|p| p.words.clone()).collect();
+    let words: Vec<String> = parts.iter().flat_map(|p| p.words.iter().cloned()).collect();
     let at = words.iter().position(|w| {
         !(ctx.knowledge.is_wrapper(base_name(w))
             || w.starts_with('-')

@@ -137,7 +137,7 @@ impl Recipe for Python {
 pub(super) fn install_command(
     ctx: &crate::transforms::Context,
     words: &[&str],
-) -> Option<crate::knowledge::CommandMatch> {
+) -> Option<std::sync::Arc<crate::knowledge::CommandMatch>> {
     let m = ctx.knowledge.classify_command(words)?;
     matches!(
         m.kind,
