@@ -137,6 +137,37 @@ pub(super) fn for_ecosystem(id: &str) -> Option<&'static dyn Recipe> {
 
 /// A command that only prepares the build (a package manager's configuration, lock or export):
 /// known, and nothing of it reaches the runtime stage.
+/// The Debian runtime libraries the ecosystem's native packages (`[ecosystem.native_packages]`:
+/// dependency -> the apt packages its native code builds against) need on `image`, for the
+/// dependencies `installed` says the app has. `what` names a dependency in a refusal ("the
+/// npm package").
+pub(super) fn native_libraries(
+    ctx: &Context,
+    image: &ImageFacts,
+    native_packages: &std::collections::BTreeMap<String, Vec<String>>,
+    installed: impl Fn(&str) -> bool,
+    what: &str,
+) -> Result<Vec<String>, String> {
+    use super::super::facts::{self, PackageClass, PackageManager};
+    let mut out = Vec::new();
+    for (dependency, os_packages) in native_packages {
+        if !installed(dependency) {
+            continue;
+        }
+        for name in os_packages {
+            match facts::package(ctx, image, PackageManager::Apt, name) {
+                PackageClass::RuntimeLibraries(libs) => out.extend(libs),
+                PackageClass::Runtime | PackageClass::Unknown => out.push(name.clone()),
+                PackageClass::BuildOnly => {}
+                PackageClass::NoRuntimeName(why) => {
+                    return Err(format!("{what} `{dependency}` links a library, and {why}"));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
 pub(super) fn build_setup(words: &[String]) -> bool {
     python::manager_setup(words)
 }

@@ -4,7 +4,7 @@
 //! start command that runs a devDependency, a dev server or pnpm is refused too.
 
 use super::super::super::Context;
-use super::super::super::facts::{self, ImageFacts, PackageClass, PackageManager};
+use super::super::super::facts::{self, ImageFacts};
 use super::super::super::{analysis, effects};
 use super::super::{Analysis, NO_WORKDIR, RunFacts, Start, env_sets_before, refuse};
 use super::{Carry, Input, Recipe, Verdict, node_build};
@@ -23,25 +23,13 @@ impl Recipe for Node {
         if facts::maps_to_itself(ctx, &image.reference) {
             return Ok(Vec::new());
         }
-        let mut out = Vec::new();
-        for (name, packages) in &eco.native_packages {
-            if !pkg.dependencies.contains(name) {
-                continue;
-            }
-            for dev in packages {
-                match facts::package(ctx, image, PackageManager::Apt, dev) {
-                    PackageClass::RuntimeLibraries(libs) => out.extend(libs),
-                    PackageClass::Runtime | PackageClass::Unknown => out.push(dev.clone()),
-                    PackageClass::BuildOnly => {}
-                    PackageClass::NoRuntimeName(why) => {
-                        return Err(format!(
-                            "the npm package `{name}` links a library, and {why}"
-                        ));
-                    }
-                }
-            }
-        }
-        Ok(out)
+        super::native_libraries(
+            ctx,
+            image,
+            &eco.native_packages,
+            |name| pkg.dependencies.contains(name),
+            "the npm package",
+        )
     }
 
     fn runs_at_start(&self, ctx: &Context, words: &[String]) -> Option<Result<(), String>> {

@@ -15,7 +15,7 @@ use std::collections::BTreeSet;
 
 use super::super::super::analysis;
 use super::super::super::effects;
-use super::super::super::facts::{self, PackageClass, PackageManager};
+use super::super::super::facts::{self, PackageManager};
 use super::super::Analysis;
 use super::Input;
 use crate::knowledge::normalise_package;
@@ -54,25 +54,13 @@ pub(super) fn runtime_libraries(
             return Ok(Vec::new());
         }
     };
-    let mut out = Vec::new();
-    for (package, os_packages) in &eco.native_packages {
-        if !names.contains(&normalise_package("pip", package)) {
-            continue;
-        }
-        for name in os_packages {
-            match facts::package(ctx, image, PackageManager::Apt, name) {
-                PackageClass::RuntimeLibraries(libs) => out.extend(libs),
-                PackageClass::Runtime | PackageClass::Unknown => out.push(name.clone()),
-                PackageClass::BuildOnly => {}
-                PackageClass::NoRuntimeName(why) => {
-                    return Err(format!(
-                        "the Python package `{package}` links a library, and {why}"
-                    ));
-                }
-            }
-        }
-    }
-    Ok(out)
+    super::native_libraries(
+        ctx,
+        image,
+        &eco.native_packages,
+        |package| names.contains(&normalise_package("pip", package)),
+        "the Python package",
+    )
 }
 
 /// The normalised names of the Python packages the stage installs; `Err` says what restage

@@ -15,7 +15,7 @@
 use super::super::super::Context;
 use super::super::super::analysis;
 use super::super::super::effects;
-use super::super::super::facts::{self, ImageFacts, PackageClass, PackageManager};
+use super::super::super::facts::{self, ImageFacts, PackageManager};
 use super::super::super::start::StartCommand;
 use super::super::{Analysis, Start, refuse};
 use super::{Carry, Input, Recipe, Verdict};
@@ -208,23 +208,13 @@ impl Recipe for Ruby {
         if facts::maps_to_itself(ctx, &image.reference) {
             return Ok(Vec::new());
         }
-        let mut out = Vec::new();
-        for (gem, packages) in &eco.native_packages {
-            if !lock.gems.contains(gem) {
-                continue;
-            }
-            for name in packages {
-                match facts::package(ctx, image, PackageManager::Apt, name) {
-                    PackageClass::RuntimeLibraries(libs) => out.extend(libs),
-                    PackageClass::Runtime | PackageClass::Unknown => out.push(name.clone()),
-                    PackageClass::BuildOnly => {}
-                    PackageClass::NoRuntimeName(why) => {
-                        return Err(format!("the gem `{gem}` links a library, and {why}"));
-                    }
-                }
-            }
-        }
-        Ok(out)
+        super::native_libraries(
+            ctx,
+            image,
+            &eco.native_packages,
+            |gem| lock.gems.contains(gem),
+            "the gem",
+        )
     }
 
     fn writes_only_carried(&self, words: &[String]) -> bool {
