@@ -90,7 +90,6 @@ impl<'a> StartCommand<'a> {
                 .collect(),
             None => self.cmd.as_ref()?.args.iter().collect(),
         };
-        let is_shell = |w: &str| SHELLS.contains(&base_name(w));
         let mut words = args
             .into_iter()
             .map(String::as_str)
@@ -106,7 +105,7 @@ impl<'a> StartCommand<'a> {
     pub fn runs_shell(&self) -> bool {
         self.parts()
             .flat_map(|p| p.args.iter())
-            .any(|w| SHELLS.contains(&base_name(w)))
+            .any(|w| is_shell(w))
     }
 
     /// The first shell script the start command runs (`./start.sh`, `sh -c "./boot.sh && ..."`,
@@ -133,6 +132,11 @@ impl<'a> StartCommand<'a> {
 
 /// The shells a container may open for a session.
 const SHELLS: &[&str] = &["sh", "bash", "ash", "dash", "zsh"];
+
+/// Whether `program` (a name or a path) is a POSIX-style shell.
+pub fn is_shell(program: &str) -> bool {
+    SHELLS.contains(&base_name(program))
+}
 
 /// The last path component of a program (`/sbin/tini` -> `tini`).
 pub fn base_name(program: &str) -> &str {

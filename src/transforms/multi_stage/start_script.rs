@@ -8,6 +8,7 @@
 use super::super::Context;
 use super::super::analysis;
 use super::super::effects;
+use super::super::start::is_shell;
 use super::recipes::Recipe;
 use crate::knowledge::Knowledge;
 use crate::syntax::{Document, Kind, Stage};
@@ -18,7 +19,7 @@ const SHELL_BASICS: &[&str] = &[
     "set", "export", "unset", "echo", "printf", "cd", "true", "false", ":", "test", "[", "exit",
     "trap", "wait", "shift", "umask", "ulimit", "sleep", "exec", "readonly", "local", "return",
     "grep", "egrep", "fgrep", "sed", "awk", "cut", "tr", "head", "tail", "sort", "uniq", "wc",
-    "basename", "dirname", "tee", "xargs", "hostname", "expr", "seq", "date", "env", "id",
+    "basename", "dirname", "tee", "hostname", "expr", "seq", "date", "env", "id",
 ];
 
 /// Words that open or close a block of an `if` or a loop, alone or before a command on the
@@ -203,7 +204,7 @@ fn commands(text: &str) -> Result<Vec<Vec<String>>, String> {
                 [shell, ..] => shell.rsplit('/').next().unwrap_or(shell),
                 [] => "sh",
             };
-            if !matches!(shell, "sh" | "bash" | "ash" | "dash") {
+            if !is_shell(shell) {
                 return Err(format!("`{}`, not a shell", line.trim()));
             }
             continue;
@@ -332,7 +333,7 @@ fn command_ok(
         || here
             .start_programs
             .iter()
-            .any(|p| p == program && !is_script(p))
+            .any(|p| p == program && !is_script(p) && !is_shell(p))
         || here
             .binaries
             .iter()
@@ -383,6 +384,30 @@ mod tests {
         let programs: Vec<&str> = cmds.iter().map(|c| c[0].as_str()).collect();
         assert_eq!(programs, ["[", "echo", "exit", "[", "locust", "locust"]);
         assert_eq!(cmds[4], ["locust", "-f", "load.py"]);
+    }
+
+    #[test]
+    fn a_shell_or_xargs_in_the_script_is_not_vouched_for() {
+        use super::{Here, command_ok};
+        let knowledge = crate::knowledge::Knowledge::builtin().expect("built-in knowledge");
+        let build = crate::context::BuildContext::default();
+        let ctx = crate::transforms::Context {
+            knowledge: &knowledge,
+            options: Default::default(),
+            build: &build,
+        };
+        let recipe = super::super::recipes::for_ecosystem("node").expect("node recipe");
+        // `CMD ["sh", "start.sh"]`: `sh` starts the container, yet `sh other.sh` in the script
+        // runs a file restage has not read.
+        let here = Here {
+            workdir: "/app",
+            start_programs: &["sh".to_string()],
+            binaries: &[],
+        };
+        let words = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
+        assert!(command_ok(&ctx, recipe, &words("sh other.sh"), &here).is_err());
+        assert!(command_ok(&ctx, recipe, &words("xargs curl -fsS"), &here).is_err());
+        assert!(command_ok(&ctx, recipe, &words("node server.js"), &here).is_ok());
     }
 
     #[test]

@@ -40,15 +40,11 @@ impl Recipe for Node {
             .collect();
         match base {
             "node" | "nodejs" => Some(Ok(())),
-            "npx"
-                if words
-                    .get(1)
-                    .is_some_and(|t| facts::is_dev_dependency(ctx, t)) =>
-            {
+            "npx" if npx_tool(&words).is_some_and(|t| facts::is_dev_dependency(ctx, t)) => {
                 Some(Err(format!(
                     "`{}`, and `{}` is a devDependency the runtime stage would not have",
                     words.join(" "),
-                    words[1]
+                    npx_tool(&words).unwrap_or_default()
                 )))
             }
             "npm" | "npx" | "yarn" | "pnpm" => Some(
@@ -198,8 +194,10 @@ fn check_words(ctx: &Context, words: &[&str]) -> Result<(), String> {
                 "the start command runs pnpm, which the slim image only fetches on first use; start the app with node directly".into(),
             );
         }
-        ["npx", tool, ..] => {
-            if facts::is_dev_dependency(ctx, tool) {
+        ["npx", ..] => {
+            if let Some(tool) = npx_tool(words)
+                && facts::is_dev_dependency(ctx, tool)
+            {
                 return Err(format!(
                     "the start command runs `{tool}`, a devDependency the runtime stage would not have"
                 ));
@@ -235,4 +233,9 @@ fn check_words(ctx: &Context, words: &[&str]) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// The package `npx` runs: the first word after it that is not a flag (`npx --yes knex`).
+fn npx_tool<'a>(words: &[&'a str]) -> Option<&'a str> {
+    words.iter().skip(1).find(|w| !w.starts_with('-')).copied()
 }
