@@ -82,7 +82,7 @@ pub(super) fn check(
 /// through the latest COPY/ADD from the context that put it there, or a `cp`/`mv` in a RUN
 /// whose source is traced in turn. `None` when nothing before put a file there; `Some(Err)`
 /// when a RUN changes it in a way restage does not follow.
-fn context_source(
+pub(super) fn context_source(
     doc: &Document,
     stage: &Stage,
     ctx: &Context,

@@ -150,6 +150,9 @@ impl Recipe for Node {
                 .map(|(ix, _)| *ix)
                 .expect("a build RUN exists");
             carry.drops_dev = true;
+            if let Some(why) = undeclared_require(input) {
+                a.unsafe_reasons.push(why);
+            }
             carry.inserts.push(Edit::insert(
                 instructions[last].extent.end,
                 format!(
@@ -238,4 +241,107 @@ fn check_words(ctx: &Context, words: &[&str]) -> Result<(), String> {
 /// The package `npx` runs: the first word after it that is not a flag (`npx --yes knex`).
 fn npx_tool<'a>(words: &[&'a str]) -> Option<&'a str> {
     words.iter().skip(1).find(|w| !w.starts_with('-')).copied()
+}
+
+/// Node's own modules: a `require` of one needs no package.
+const NODE_BUILTINS: &[&str] = &[
+    "assert",
+    "async_hooks",
+    "buffer",
+    "child_process",
+    "cluster",
+    "console",
+    "constants",
+    "crypto",
+    "dgram",
+    "diagnostics_channel",
+    "dns",
+    "domain",
+    "events",
+    "fs",
+    "http",
+    "http2",
+    "https",
+    "inspector",
+    "module",
+    "net",
+    "os",
+    "path",
+    "perf_hooks",
+    "process",
+    "punycode",
+    "querystring",
+    "readline",
+    "repl",
+    "stream",
+    "string_decoder",
+    "sys",
+    "timers",
+    "tls",
+    "trace_events",
+    "tty",
+    "url",
+    "util",
+    "v8",
+    "vm",
+    "wasi",
+    "worker_threads",
+    "zlib",
+];
+
+/// Why pruning the dev dependencies may take a package the entry file loads: `node server.js`
+/// requires `express`, which package.json does not list among its dependencies, so it comes
+/// from the tree the dev dependencies pulled in (webpack-dev-server brings express). Only the
+/// entry file the start command names is read (through the COPYs, from the build context).
+fn undeclared_require(input: &Input) -> Option<String> {
+    use std::sync::LazyLock;
+    static IMPORT: LazyLock<regex::Regex> = LazyLock::new(|| {
+        regex::Regex::new(
+            r#"(?:require\s*\(\s*|\bfrom\s+|\bimport\s*\(?\s*)['"]([^'"./][^'"]*)['"]"#,
+        )
+        .expect("valid regex")
+    });
+    let pkg = input.ctx.build.package_json.as_ref()?;
+    let words = &input.start.words;
+    let at = words
+        .iter()
+        .position(|w| w == "node" || w.ends_with("/node"))?;
+    let entry = words[at + 1..].iter().find(|w| !w.starts_with('-'))?;
+    let workdir = effects::workdir(
+        input.doc,
+        input.stage,
+        input.stage.instructions.end - 1,
+        input.inherited,
+    )?;
+    let path = if entry.starts_with('/') {
+        analysis::normalize(entry)
+    } else {
+        analysis::join(&workdir, entry)
+    };
+    let source = super::super::start_script::context_source(
+        input.doc,
+        input.stage,
+        input.ctx,
+        input.inherited,
+        input.stage.instructions.end,
+        &path,
+    )?
+    .ok()?;
+    let text = input.ctx.build.read_text(&source).ok()?;
+    IMPORT.captures_iter(&text).find_map(|c| {
+        let spec = c.get(1)?.as_str();
+        let spec = spec.strip_prefix("node:").unwrap_or(spec);
+        let mut parts = spec.split('/');
+        let first = parts.next()?;
+        let name = if first.starts_with('@') {
+            format!("{first}/{}", parts.next()?)
+        } else {
+            first.to_string()
+        };
+        (!NODE_BUILTINS.contains(&name.as_str()) && !pkg.dependencies.contains(&name)).then(|| {
+            format!(
+                "{source} loads `{name}`, which package.json does not list among its dependencies: it may come from the tree of a dev dependency, which the prune removes"
+            )
+        })
+    })
 }
