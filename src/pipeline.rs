@@ -182,12 +182,17 @@ pub fn run(
                 quiet[i] = Some((version, suggestions[first_suggestion..].to_vec()));
                 continue;
             }
-            let mut new_doc = syntax::parse(&new_text).map_err(|e| PipelineError::Refused {
-                transform: t.id,
-                message: format!("its output does not parse ({e})"),
-            })?;
             applied.extend(accepted.iter().map(|c| note(&original, &doc, &composed, c)));
             composed.apply(doc.text(), &edits);
+            // The new document is built from this one: the instructions the edits did not
+            // touch are kept (see `syntax::reparse`).
+            let changed = edits.iter().map(|e| e.range.start).min().unwrap_or(0)
+                ..edits.iter().map(|e| e.range.end).max().unwrap_or(0);
+            let mut new_doc =
+                syntax::reparse(doc, changed, new_text).map_err(|e| PipelineError::Refused {
+                    transform: t.id,
+                    message: format!("its output does not parse ({e})"),
+                })?;
             // Transforms that name a line in a message (`the COPY at line 14`) get the file's.
             new_doc.origin = Some(syntax::Origin {
                 lines: original.clone(),

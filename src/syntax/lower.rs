@@ -13,6 +13,11 @@ const BOM: &str = "\u{feff}";
 
 /// Parses a Dockerfile into a lossless [`Document`].
 pub fn parse(text: &str) -> Result<Document, SyntaxError> {
+    parse_owned(text.to_string())
+}
+
+/// [`parse`], keeping `text` as the document's.
+pub(super) fn parse_owned(text: String) -> Result<Document, SyntaxError> {
     let bom = if text.starts_with(BOM) { BOM.len() } else { 0 };
     let body = &text[bom..];
     if body.trim().is_empty() {
@@ -32,10 +37,10 @@ pub fn parse(text: &str) -> Result<Document, SyntaxError> {
         Ok(parsed) => parsed,
         Err(first) => {
             let (text_masked, offsets) =
-                mask_empty_entrypoints(body, first).map_err(|e| classify(text, bom, &e))?;
+                mask_empty_entrypoints(body, first).map_err(|e| classify(&text, bom, &e))?;
             masked = text_masked;
             resets = offsets;
-            pd::parse(&masked).map_err(|e| classify(text, bom, &e))?
+            pd::parse(&masked).map_err(|e| classify(&text, bom, &e))?
         }
     };
     let escape = parsed
@@ -50,7 +55,7 @@ pub fn parse(text: &str) -> Result<Document, SyntaxError> {
             // No span to report: the parser's type for it is unknown. Point at the line after
             // the last instruction restage understood.
             let after = lowered.last().map_or(0, |i: &Instruction| i.keyword.end);
-            let (line, _) = super::line_col(text, after);
+            let (line, _) = super::line_col(&text, after);
             SyntaxError {
                 kind: SyntaxErrorKind::Unrecognized,
                 message: format!(
@@ -69,31 +74,60 @@ pub fn parse(text: &str) -> Result<Document, SyntaxError> {
             } else if out.kind == Kind::Onbuild
                 && out.onbuild == Some(Kind::Cmd)
                 && out.keyword.end <= keyword
-                && parsed_extent_contains(text, out.keyword.end, keyword)
+                && parsed_extent_contains(&text, out.keyword.end, keyword)
             {
                 out.onbuild = Some(Kind::Entrypoint);
             }
         }
         lowered.push(out);
     }
+    drop(parsed);
+    let fresh = 0..lowered.len();
+    assemble(text, lowered, escape, bom, fresh)
+}
 
+/// The document of `text`, whose `lowered` instructions index it: the extents and arguments of
+/// the instructions in `fresh` are computed here (the others' are final), then the stages,
+/// items, style and memos of all, and the checks every document passes.
+fn assemble(
+    text: String,
+    mut lowered: Vec<Instruction>,
+    escape: char,
+    bom: usize,
+    fresh: std::ops::Range<usize>,
+) -> Result<Document, SyntaxError> {
     // Extents: from the keyword's line start to the end of the last content line before the
     // next keyword's line.
-    let starts: Vec<usize> = lowered
-        .iter()
-        .map(|i| line_start(text, i.keyword.start).max(bom))
-        .collect();
-    for i in 0..lowered.len() {
-        let region_end = starts.get(i + 1).copied().unwrap_or(text.len());
-        let content_end = last_content_line_end(text, starts[i], region_end);
-        let args_end = trim_line_end(text, content_end);
-        let args_start = skip_blanks(text, lowered[i].args.start, args_end, escape);
-        lowered[i].extent = starts[i]..content_end;
+    let start_of = |lowered: &[Instruction], i: usize| {
+        if fresh.contains(&i) {
+            line_start(&text, lowered[i].keyword.start).max(bom)
+        } else {
+            lowered[i].extent.start
+        }
+    };
+    let mut next_start = fresh
+        .end
+        .checked_sub(1)
+        .map(|last| {
+            if last + 1 < lowered.len() {
+                start_of(&lowered, last + 1)
+            } else {
+                text.len()
+            }
+        })
+        .unwrap_or(text.len());
+    for i in fresh.clone().rev() {
+        let start = start_of(&lowered, i);
+        let content_end = last_content_line_end(&text, start, next_start);
+        let args_end = trim_line_end(&text, content_end);
+        let args_start = skip_blanks(&text, lowered[i].args.start, args_end, escape);
+        lowered[i].extent = start..content_end;
         lowered[i].args = args_start..args_end.max(args_start);
+        next_start = start;
     }
 
     // Stages: each FROM opens one that runs to the next FROM.
-    let mut stages: Vec<Stage> = Vec::new();
+    let mut stages: Vec<Stage> = Vec::with_capacity(4);
     for i in 0..lowered.len() {
         if lowered[i].kind == Kind::From {
             if let Some(last) = stages.last_mut() {
@@ -108,9 +142,7 @@ pub fn parse(text: &str) -> Result<Document, SyntaxError> {
                 alias: words.get(1).cloned(),
             });
         }
-        if let Some(last) = stages.last() {
-            lowered[i].stage = Some(last.index);
-        }
+        lowered[i].stage = stages.last().map(|last| last.index);
     }
 
     // Items.
@@ -136,44 +168,235 @@ pub fn parse(text: &str) -> Result<Document, SyntaxError> {
         });
     }
 
-    let style = detect_style(text, &lowered);
+    let style = detect_style(&text, &lowered);
+    let n = lowered.len();
+    // One list per kind, each allocated once at its size.
+    let mut counts = [0usize; KINDS];
+    for ins in &lowered {
+        counts[ins.kind as usize] += 1;
+    }
+    let mut by_kind: Vec<Vec<usize>> = counts.iter().map(|&c| Vec::with_capacity(c)).collect();
+    for (i, ins) in lowered.iter().enumerate() {
+        by_kind[ins.kind as usize].push(i);
+    }
+    fn memos<T>(len: usize) -> Vec<std::sync::OnceLock<T>> {
+        let mut v = Vec::with_capacity(len);
+        v.resize_with(len, std::sync::OnceLock::new);
+        v
+    }
     let doc = Document {
-        text: text.to_string(),
+        text,
         items,
         instructions: lowered,
         stages,
         style,
         escape,
         lines: std::sync::OnceLock::new(),
-        by_kind: Vec::new(),
+        by_kind,
         origin: None,
-        commands: Vec::new(),
-        start_words: Vec::new(),
-        workdirs: Vec::new(),
-        destinations: Vec::new(),
-        declarations: Vec::new(),
+        commands: memos(n),
+        start_words: memos(n),
+        workdirs: memos(n + 1),
+        destinations: memos(n),
+        declarations: memos(n),
     };
-    let mut doc = doc;
-    doc.commands
-        .resize_with(doc.instructions.len(), std::sync::OnceLock::new);
-    doc.start_words
-        .resize_with(doc.instructions.len(), std::sync::OnceLock::new);
-    doc.workdirs
-        .resize_with(doc.instructions.len() + 1, std::sync::OnceLock::new);
-    doc.destinations
-        .resize_with(doc.instructions.len(), std::sync::OnceLock::new);
-    doc.declarations
-        .resize_with(doc.instructions.len(), std::sync::OnceLock::new);
-    for (i, ins) in doc.instructions.iter().enumerate() {
-        let k = ins.kind as usize;
-        if doc.by_kind.len() <= k {
-            doc.by_kind.resize(k + 1, Vec::new());
-        }
-        doc.by_kind[k].push(i);
-    }
     check_trailing_escaped_escape(&doc)?;
     check_unclosed_heredoc(&doc, bom)?;
     Ok(doc)
+}
+
+/// What [`reparse_region`] puts before a region so that it starts a stage (after the escape
+/// directive, if any), and after it to prove the region ends where an instruction may start.
+const REGION_PREFIX: &str = "FROM a\n";
+
+/// The document of `text`, the text of `old` with `changed` (a range of `old`'s text) replaced,
+/// built from `old`'s instructions outside the change (their spans moved) and a parse of the
+/// instructions around it. `Err` gives `text` back when that cannot be sure to give what a
+/// whole parse gives.
+pub(super) fn reparse_region(
+    old: Document,
+    changed: std::ops::Range<usize>,
+    text: String,
+) -> Result<Result<Document, SyntaxError>, String> {
+    let Some((first, end, window)) = region(&old, changed, &text) else {
+        return Err(text);
+    };
+    let delta = text.len().wrapping_sub(old.text.len());
+    let escape = old.escape;
+    let mut instructions = old.instructions;
+    let added = window.len();
+    instructions.splice(first..end, window);
+    for ins in &mut instructions[first + added..] {
+        move_spans(ins, delta);
+    }
+    Ok(assemble(
+        text,
+        instructions,
+        escape,
+        0,
+        first..first + added,
+    ))
+}
+
+/// For [`reparse_region`]: the first and end index of `old`'s instructions to replace, and
+/// their replacements lowered (extents and arguments still to compute), when sure.
+fn region(
+    old: &Document,
+    changed: std::ops::Range<usize>,
+    text: &str,
+) -> Option<(usize, usize, Vec<Instruction>)> {
+    // The file's head (a BOM, the parser directives, the first instruction) is never
+    // re-parsed.
+    if old.text.starts_with(BOM) {
+        return None;
+    }
+    let delta = text.len().wrapping_sub(old.text.len());
+    // The region: from the extent of the instruction the change starts in (or after), to the
+    // start of the first instruction that starts after the change.
+    let first = old
+        .instructions
+        .partition_point(|i| i.extent.start <= changed.start)
+        .checked_sub(1)?;
+    if first == 0 {
+        return None;
+    }
+    let end = old
+        .instructions
+        .partition_point(|i| i.extent.start <= changed.end);
+    let region_start = old.instructions[first].extent.start;
+    let old_region_end = old
+        .instructions
+        .get(end)
+        .map_or(old.text.len(), |i| i.extent.start);
+    let region_end = old_region_end.wrapping_add(delta);
+    if region_end < region_start || region_end > text.len() {
+        return None;
+    }
+    let region = text.get(region_start..region_end)?;
+    // A here-document in the region: its markers and bodies are not worth the risk. (Those
+    // of the instructions kept are their own: each of them starts and ends where the parser
+    // starts and ends an instruction, as the region does.)
+    if memchr::memmem::find(region.as_bytes(), b"<<").is_some() {
+        return None;
+    }
+    // The region is parsed after the file's escape directive and a FROM (so it may hold any
+    // instruction) and, when instructions follow it, before another FROM: the parser must end
+    // the region's last instruction where the region ends, as it does in the whole text (no
+    // continuation left open).
+    let prefix = match old.escape {
+        '\\' => REGION_PREFIX,
+        '`' => "# escape=`\nFROM a\n",
+        _ => return None,
+    };
+    let tail = end < old.instructions.len();
+    let mut synthetic = String::with_capacity(prefix.len() + region.len() + REGION_PREFIX.len());
+    synthetic.push_str(prefix);
+    synthetic.push_str(region);
+    let sentinel_at = synthetic.len();
+    if tail {
+        synthetic.push_str(REGION_PREFIX);
+    }
+    let by = region_start.wrapping_sub(prefix.len());
+    let mut window: Vec<Instruction> = Vec::new();
+    let mut saw_sentinel = false;
+    for (n, parsed) in pd::parse_iter(&synthetic).ok()?.enumerate() {
+        let parsed = parsed.ok()?;
+        let is_from = matches!(parsed, pd::Instruction::From(_));
+        if n == 0 {
+            if !is_from {
+                return None;
+            }
+            continue;
+        }
+        let ins = lower_instruction(&parsed, by).ok()?;
+        let at = ins.keyword.start.wrapping_sub(by);
+        if saw_sentinel || at > sentinel_at || (at == sentinel_at && !tail) {
+            return None;
+        }
+        if at == sentinel_at {
+            if !is_from {
+                return None;
+            }
+            saw_sentinel = true;
+            continue;
+        }
+        window.push(ins);
+    }
+    if tail != saw_sentinel {
+        return None;
+    }
+
+    // The instruction before the region keeps its extent: only blank and comment lines can
+    // come between it and the region's first keyword.
+    let next_start = window
+        .first()
+        .map_or(region_end, |i| line_start(text, i.keyword.start));
+    let before = &old.instructions[first - 1];
+    if last_content_line_end(text, before.extent.start, next_start) != before.extent.end {
+        return None;
+    }
+
+    // What a whole parse rejects and a region cannot see: an instruction other than ARG
+    // before the first FROM, no FROM, two stages of one name.
+    let all = old.instructions[..first]
+        .iter()
+        .chain(&window)
+        .chain(&old.instructions[end..]);
+    let mut aliases: Vec<&str> = Vec::new();
+    let mut staged = false;
+    for ins in all {
+        match ins.kind {
+            Kind::From => {
+                staged = true;
+                if let Some(alias) = ins.words.get(1) {
+                    if aliases.iter().any(|a| a.eq_ignore_ascii_case(&alias.value)) {
+                        return None;
+                    }
+                    aliases.push(&alias.value);
+                }
+            }
+            Kind::Arg => {}
+            _ if !staged => return None,
+            _ => {}
+        }
+    }
+    if !staged {
+        return None;
+    }
+    Some((first, end, window))
+}
+
+/// Moves every span of `ins` by `delta` (added modulo the word size, so it may move back).
+fn move_spans(ins: &mut Instruction, delta: usize) {
+    let m = |s: &mut Span| {
+        s.start = s.start.wrapping_add(delta);
+        s.end = s.end.wrapping_add(delta);
+    };
+    m(&mut ins.extent);
+    m(&mut ins.keyword);
+    m(&mut ins.args);
+    for f in &mut ins.flags {
+        m(&mut f.span);
+        if let Some(v) = &mut f.value {
+            m(&mut v.span);
+        }
+    }
+    for w in &mut ins.words {
+        m(&mut w.span);
+    }
+    match &mut ins.form {
+        Form::None => {}
+        Form::Exec { span, words } => {
+            m(span);
+            for w in words {
+                m(&mut w.span);
+            }
+        }
+        Form::Shell { span } => m(span),
+    }
+    for h in &mut ins.heredocs {
+        m(h);
+    }
 }
 
 /// A here-document whose terminator never comes runs to the end of the file: the parser reads
@@ -233,7 +456,8 @@ fn check_trailing_escaped_escape(doc: &Document) -> Result<(), SyntaxError> {
         b'`' => Some("``"),
         _ => None,
     };
-    if pair.is_some_and(|pair| !doc.text.contains(pair)) {
+    if pair.is_some_and(|pair| memchr::memmem::find(doc.text.as_bytes(), pair.as_bytes()).is_none())
+    {
         return Ok(());
     }
     for ins in &doc.instructions {
@@ -273,6 +497,9 @@ fn check_trailing_escaped_escape(doc: &Document) -> Result<(), SyntaxError> {
 }
 
 const ENTRYPOINT: &str = "ENTRYPOINT";
+
+/// How many [`Kind`]s there are (the last is `Workdir`).
+const KINDS: usize = Kind::Workdir as usize + 1;
 
 /// True when `keyword` is on the same line as `from` (the wrapped instruction of an ONBUILD).
 fn parsed_extent_contains(text: &str, from: usize, keyword: usize) -> bool {
@@ -507,8 +734,10 @@ pub(super) fn heredoc_markers(line: &str) -> Vec<(String, bool)> {
     out
 }
 
-fn shift(span: &pd::Span, bom: usize) -> Span {
-    span.start + bom..span.end + bom
+/// A parser span moved by `by` (added modulo the word size: a region parsed after a prefix
+/// moves back to its place in the file).
+fn shift(span: &pd::Span, by: usize) -> Span {
+    span.start.wrapping_add(by)..span.end.wrapping_add(by)
 }
 
 fn word(s: &pd::UnescapedString<'_>, bom: usize) -> Word {
@@ -742,13 +971,29 @@ fn last_content_line_end(text: &str, start: usize, end: usize) -> usize {
     let mut line_end = bytes.len();
     while line_end > 0 {
         let line_start = memchr::memrchr(b'\n', &bytes[..line_end - 1]).map_or(0, |p| p + 1);
-        let t = region[line_start..line_end].trim();
-        if line_start == 0 || !(t.is_empty() || t.starts_with('#')) {
+        if line_start == 0 || is_content_line(&region[line_start..line_end]) {
             return start + line_end;
         }
         line_end = line_start;
     }
     end
+}
+
+/// True for a line that is neither blank nor a comment (`line.trim()` neither empty nor
+/// starting with `#`), looking at bytes while they are ASCII.
+fn is_content_line(line: &str) -> bool {
+    match line
+        .bytes()
+        .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c))
+    {
+        None => false,
+        Some(b'#') => false,
+        Some(b) if b.is_ascii() => true,
+        Some(_) => {
+            let t = line.trim();
+            !(t.is_empty() || t.starts_with('#'))
+        }
+    }
 }
 
 /// The offset before the line terminator that ends at `end` (if any).
@@ -784,12 +1029,12 @@ fn detect_style(text: &str, instructions: &[Instruction]) -> Style {
             continue;
         }
         for line in text[ins.extent.clone()].split_inclusive('\n').skip(1) {
-            let indent: String = line
-                .chars()
-                .take_while(|c| *c == ' ' || *c == '\t')
-                .collect();
-            if !indent.is_empty() && !line.trim().is_empty() {
-                continuation_indent = Some(indent);
+            let blanks = line
+                .bytes()
+                .take_while(|b| *b == b' ' || *b == b'\t')
+                .count();
+            if blanks > 0 && !line.trim().is_empty() {
+                continuation_indent = Some(line[..blanks].to_string());
                 break 'outer;
             }
         }
@@ -804,7 +1049,34 @@ fn detect_style(text: &str, instructions: &[Instruction]) -> Style {
 
 #[cfg(test)]
 mod tests {
-    use super::last_content_line_end;
+    use super::{is_content_line, last_content_line_end};
+
+    #[test]
+    fn content_lines_are_what_trim_says() {
+        for line in [
+            "",
+            "\n",
+            " \t\r\n",
+            "\x0b\x0c#x\n",
+            "\x0b",
+            "\u{a0}",
+            "\u{a0}# c\n",
+            "\u{2003}x",
+            "é",
+            "  RUN x\n",
+            "#",
+            " # c",
+            "\u{85}\n",
+            "x#",
+        ] {
+            let t = line.trim();
+            assert_eq!(
+                is_content_line(line),
+                !(t.is_empty() || t.starts_with('#')),
+                "{line:?}"
+            );
+        }
+    }
 
     /// The definition: the end of the last line in `start..end` that is neither blank nor a
     /// comment, the first line always counting.

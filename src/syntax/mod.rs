@@ -12,6 +12,40 @@ use std::ops::Range;
 
 pub use lower::parse;
 
+/// The document of `text`, which is `old`'s text with the bytes of `changed` (a range of
+/// `old`'s text) replaced: exactly what [`parse`] gives, the same document or the same error.
+/// The instructions outside the change are taken from `old` (their spans moved) and only
+/// those around it are parsed again, unless the file's head, an escape directive, a
+/// here-document or anything else the shortcut cannot be sure of is involved: then the whole
+/// text is parsed. Debug builds (and any build with `RESTAGE_CHECK_REPARSE` set) parse the
+/// whole text too and panic when the two differ.
+pub(crate) fn reparse(old: Document, changed: Span, text: String) -> Result<Document, SyntaxError> {
+    let whole = checking_reparse().then(|| parse(&text));
+    let result = match lower::reparse_region(old, changed, text) {
+        Ok(result) => result,
+        Err(text) => lower::parse_owned(text),
+    };
+    if let Some(whole) = whole {
+        let same = match (&whole, &result) {
+            (Ok(a), Ok(b)) => a.same_model(b),
+            (Err(a), Err(b)) => a == b,
+            _ => false,
+        };
+        assert!(
+            same,
+            "a re-parse differs from the whole parse: {result:?} against {whole:?}"
+        );
+    }
+    result
+}
+
+/// Whether [`reparse`] checks itself against a whole parse.
+fn checking_reparse() -> bool {
+    static CHECK: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    cfg!(debug_assertions)
+        || *CHECK.get_or_init(|| std::env::var_os("RESTAGE_CHECK_REPARSE").is_some())
+}
+
 /// Byte range into [`Document::text`].
 pub type Span = Range<usize>;
 
@@ -175,7 +209,7 @@ pub enum Form {
 }
 
 /// One instruction of the file.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Instruction {
     pub kind: Kind,
     /// Whole lines: from the start of the keyword's line to just after the line terminator of the
@@ -219,7 +253,7 @@ impl Instruction {
 }
 
 /// A build stage: `FROM` and the instructions up to the next `FROM`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stage {
     pub index: usize,
     /// Index of the FROM instruction in [`Document::instructions`].
@@ -341,6 +375,23 @@ impl SyntaxError {
 }
 
 impl Document {
+    /// True when `other` models the same text the same way (the memos and the origin aside,
+    /// which are filled on use and set by the pipeline).
+    pub(crate) fn same_model(&self, other: &Document) -> bool {
+        self.text == other.text
+            && self.items == other.items
+            && self.instructions == other.instructions
+            && self.stages == other.stages
+            && self.style == other.style
+            && self.escape == other.escape
+            && self.by_kind == other.by_kind
+            && self.commands.len() == other.commands.len()
+            && self.start_words.len() == other.start_words.len()
+            && self.workdirs.len() == other.workdirs.len()
+            && self.destinations.len() == other.destinations.len()
+            && self.declarations.len() == other.declarations.len()
+    }
+
     /// The memo of `ins`'s simple commands, when `ins` is one of this document's instructions
     /// (not a copy).
     pub(crate) fn commands_memo(

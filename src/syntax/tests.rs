@@ -229,3 +229,153 @@ fn an_unrecognized_parser_result_is_an_error_not_a_skip() {
         "internal error (please report it): the parser returned an instruction that restage does not know"
     );
 }
+
+/// `text` with `range` replaced by `with`, re-parsed from the document of `text` and parsed
+/// whole: both must give the same document or the same error. Returns whether the re-parse
+/// kept instructions of the old document (rather than parsing the whole text).
+fn reparse_matches(text: &str, range: Span, with: &str) -> bool {
+    let old = parse(text).unwrap();
+    let mut new_text = text.to_string();
+    new_text.replace_range(range.clone(), with);
+    let whole = parse(&new_text);
+    let partial = lower::reparse_region(old.clone(), range.clone(), new_text.clone());
+    let kept = partial.is_ok();
+    let result = partial.unwrap_or_else(|t| parse(&t));
+    match (&whole, &result) {
+        (Ok(a), Ok(b)) => assert!(
+            a.same_model(b),
+            "{text:?} with {range:?} -> {with:?}:\n{b:#?}\nagainst\n{a:#?}"
+        ),
+        (Err(a), Err(b)) => assert_eq!(a, b, "{text:?} with {range:?} -> {with:?}"),
+        _ => panic!("{text:?} with {range:?} -> {with:?}: {result:?} against {whole:?}"),
+    }
+    // The pipeline's entry point agrees (it checks itself in debug builds).
+    let via = reparse(old, range, new_text);
+    assert_eq!(via.is_ok(), whole.is_ok());
+    kept
+}
+
+#[test]
+fn a_reparse_keeps_the_instructions_an_edit_did_not_touch() {
+    let text = "FROM node:20\nWORKDIR /app\nCOPY . .\nRUN npm ci \\\n    && npm run build\n# start\nCMD [\"node\", \"index.js\"]\n";
+    let cmd = text.find("# start").unwrap();
+    // non-root-user's edit: lines inserted before the last instructions.
+    assert!(reparse_matches(
+        text,
+        cmd..cmd,
+        "RUN chown -R node /app\nUSER node\n"
+    ));
+    // A replaced argument in the middle, a deleted instruction, an inserted comment.
+    let copy = text.find("COPY").unwrap();
+    assert!(reparse_matches(text, copy + 5..copy + 6, "./src"));
+    assert!(reparse_matches(text, copy..copy + 9, ""));
+    assert!(reparse_matches(text, copy..copy, "# copied\n"));
+    // A new stage in the middle.
+    assert!(reparse_matches(text, copy..copy, "FROM node:20 AS run\n"));
+}
+
+#[test]
+fn a_reparse_refuses_what_a_whole_parse_refuses() {
+    let text = "FROM a AS build\nRUN make\nFROM b\nCOPY --from=build /x /x\nCMD x\n";
+    let copy = text.find("COPY").unwrap();
+    // A second stage named `build`, an unknown keyword, an instruction before the first FROM.
+    reparse_matches(text, copy..copy, "FROM c AS build\n");
+    reparse_matches(text, copy..copy, "BOGUS x\n");
+    let text = "ARG a\nARG b\nFROM x\nRUN y\n";
+    let from = text.find("FROM").unwrap();
+    reparse_matches(text, from..from, "RUN z\n");
+    reparse_matches(text, from..from + 7, "");
+}
+
+#[test]
+fn a_reparse_sees_continuations_across_the_edited_region() {
+    let text = "FROM a\nRUN one\nRUN two\n\n# c\nRUN three\nCMD x\n";
+    let two = text.find("RUN two").unwrap();
+    // The edited instruction now continues onto the next ones (blank and comment lines
+    // included): the region cannot end where it did.
+    for with in [
+        "RUN two \\",
+        "RUN two \\ ",
+        "RUN two \\\r",
+        "RUN [\"two\", \\",
+    ] {
+        reparse_matches(text, two..two + 7, with);
+    }
+    // A continuation just before the edit, and an edit that ends one.
+    let text = "FROM a\nRUN one \\\n    one-more\nRUN two \\\n  # c\n  more\nCMD x\n";
+    let two = text.find("RUN two").unwrap();
+    let more = text.find("  more").unwrap();
+    reparse_matches(text, two..two, "USER x\n");
+    reparse_matches(text, more..more + 7, "");
+    reparse_matches(text, two + 7..two + 9, "\n");
+}
+
+#[test]
+fn a_reparse_parses_the_whole_text_when_it_cannot_be_sure() {
+    // The first instruction, a here-document in the region, a BOM.
+    let text = "FROM a\nRUN b\nCMD c\n";
+    assert!(!reparse_matches(text, 0..6, "FROM z"));
+    assert!(!reparse_matches(text, 7..7, "RUN <<EOF\nx\nEOF\n"));
+    let text = "\u{feff}FROM a\nRUN b\nCMD c\n";
+    let cmd = text.find("CMD").unwrap();
+    assert!(!reparse_matches(text, cmd..cmd, "USER u\n"));
+    // `ENTRYPOINT []`, which the parser only takes masked.
+    let text = "FROM a\nRUN b\nCMD c\n";
+    assert!(!reparse_matches(text, 13..13, "ENTRYPOINT []\n"));
+}
+
+#[test]
+fn a_reparse_keeps_here_documents_and_the_escape_character_outside_the_region() {
+    let text = "FROM a\nRUN <<EOF\nx \\\nEOF\nRUN b\nCMD c\n";
+    let cmd = text.find("CMD").unwrap();
+    assert!(reparse_matches(text, cmd..cmd, "USER u\n"));
+    let text = "# escape=`\nFROM a\nRUN b `\n  c\nCMD c\n";
+    let cmd = text.find("CMD").unwrap();
+    assert!(reparse_matches(text, cmd..cmd, "USER u\n"));
+    // The region's instruction continues with the file's escape character, not `\`.
+    assert!(reparse_matches(text, cmd..cmd, "RUN d \\\n"));
+    reparse_matches(text, cmd..cmd, "RUN d `\n");
+}
+
+/// Every way of inserting, replacing or deleting a line in a few files against a whole parse.
+#[test]
+fn a_reparse_of_any_line_edit_matches_a_whole_parse() {
+    let texts = [
+        "FROM a AS b\nARG X=1\nRUN one \\\n  two\n\n# c\nCOPY --chown=u [\"x\", \\\n  \"/y\"]\nUSER u\nCMD [\"c\"]\n",
+        "ARG V\r\nFROM a:$V\r\nENV A=1 \\\r\n  B=2\r\nWORKDIR /w\r\nRUN x\r\nENTRYPOINT []\r\n",
+        "# syntax=docker/dockerfile:1\nFROM a\nONBUILD RUN x\nHEALTHCHECK CMD curl x\nEXPOSE 1 2\nVOLUME [\"/v\"]\nCMD c",
+        "# escape=`\nFROM a\nRUN a `\n  b \\\nRUN c\nCOPY <<EOF /x\nbody `\nEOF\nCMD d\n",
+    ];
+    let lines = [
+        "",
+        "RUN z\n",
+        "# note\n",
+        "\n",
+        "RUN z \\\n",
+        "FROM q AS b\n",
+        "FROM q AS r\n",
+        "CMD [\"a\",\n",
+        "  continued\n",
+        "ENTRYPOINT []\n",
+        "USER\n",
+        "RUN z `\n",
+        "RUN <<EOF\n",
+        "EOF\n",
+    ];
+    let mut kept = 0;
+    for text in texts {
+        let starts: Vec<usize> = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        for (k, &start) in starts.iter().enumerate() {
+            let next = starts.get(k + 1).copied().unwrap_or(text.len());
+            for with in lines {
+                // Insert before the line, replace it.
+                kept += reparse_matches(text, start..start, with) as usize;
+                kept += reparse_matches(text, start..next, with) as usize;
+            }
+        }
+    }
+    // Most edits keep instructions (not all: the first line, results that do not parse).
+    assert!(kept > 100, "{kept}");
+}
