@@ -170,14 +170,20 @@ fn assemble(
 
     let style = detect_style(&text, &lowered);
     let n = lowered.len();
-    // One list per kind, each allocated once at its size.
-    let mut counts = [0usize; KINDS];
+    // The instructions' indices by kind: counted, then placed (one allocation).
+    let mut kind_starts = [0usize; KINDS + 1];
     for ins in &lowered {
-        counts[ins.kind as usize] += 1;
+        kind_starts[ins.kind as usize + 1] += 1;
     }
-    let mut by_kind: Vec<Vec<usize>> = counts.iter().map(|&c| Vec::with_capacity(c)).collect();
+    for k in 0..KINDS {
+        kind_starts[k + 1] += kind_starts[k];
+    }
+    let mut by_kind = vec![0; n];
+    let mut next = kind_starts;
     for (i, ins) in lowered.iter().enumerate() {
-        by_kind[ins.kind as usize].push(i);
+        let k = ins.kind as usize;
+        by_kind[next[k]] = i;
+        next[k] += 1;
     }
     fn memos<T>(len: usize) -> Vec<std::sync::OnceLock<T>> {
         let mut v = Vec::with_capacity(len);
@@ -193,6 +199,7 @@ fn assemble(
         escape,
         lines: std::sync::OnceLock::new(),
         by_kind,
+        kind_starts,
         origin: None,
         commands: memos(n),
         start_words: memos(n),
@@ -408,7 +415,7 @@ fn check_unclosed_heredoc(doc: &Document, bom: usize) -> Result<(), SyntaxError>
     };
     // The parser reads `RUN <<EOF` on the last line as a shell command, not as a heredoc.
     if !matches!(last.kind, Kind::Run | Kind::Copy | Kind::Add)
-        || !doc.text[last.extent.clone()].contains("<<")
+        || memchr::memmem::find(doc.text[last.extent.clone()].as_bytes(), b"<<").is_none()
     {
         return Ok(());
     }
@@ -451,14 +458,11 @@ fn check_unclosed_heredoc(doc: &Document, bom: usize) -> Result<(), SyntaxError>
 fn check_trailing_escaped_escape(doc: &Document) -> Result<(), SyntaxError> {
     let esc = doc.escape as u8;
     // Most files have no two escape characters in a row anywhere: nothing to look at.
-    let pair = match esc {
-        b'\\' => Some("\\\\"),
-        b'`' => Some("``"),
-        _ => None,
-    };
-    if pair.is_some_and(|pair| memchr::memmem::find(doc.text.as_bytes(), pair.as_bytes()).is_none())
-    {
-        return Ok(());
+    if matches!(esc, b'\\' | b'`') {
+        let bytes = doc.text.as_bytes();
+        if !memchr::memchr_iter(esc, bytes).any(|i| bytes.get(i + 1) == Some(&esc)) {
+            return Ok(());
+        }
     }
     for ins in &doc.instructions {
         let mut offset = ins.extent.start;
@@ -499,7 +503,7 @@ fn check_trailing_escaped_escape(doc: &Document) -> Result<(), SyntaxError> {
 const ENTRYPOINT: &str = "ENTRYPOINT";
 
 /// How many [`Kind`]s there are (the last is `Workdir`).
-const KINDS: usize = Kind::Workdir as usize + 1;
+pub(super) const KINDS: usize = Kind::Workdir as usize + 1;
 
 /// True when `keyword` is on the same line as `from` (the wrapped instruction of an ONBUILD).
 fn parsed_extent_contains(text: &str, from: usize, keyword: usize) -> bool {
@@ -1010,7 +1014,7 @@ fn trim_line_end(text: &str, end: usize) -> usize {
 }
 
 fn detect_style(text: &str, instructions: &[Instruction]) -> Style {
-    let line_ending = match text.find('\n') {
+    let line_ending = match memchr::memchr(b'\n', text.as_bytes()) {
         Some(p) if p > 0 && text.as_bytes()[p - 1] == b'\r' => LineEnding::CrLf,
         _ => LineEnding::Lf,
     };

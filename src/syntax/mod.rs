@@ -61,14 +61,16 @@ pub struct Document {
     /// The line index of `text`, built on first use: the pipeline reports positions in the
     /// file as read, so the documents it makes from edits (which carry `origin`) rarely need one.
     pub(crate) lines: std::sync::OnceLock<LineIndex>,
-    /// For each [`Kind`] (by its discriminant), the indices of the instructions of that kind.
-    pub(crate) by_kind: Vec<Vec<usize>>,
+    /// The indices of the instructions, by [`Kind`] (its discriminant) then in order: those of
+    /// kind `k` are `by_kind[kind_starts[k]..kind_starts[k + 1]]`.
+    pub(crate) by_kind: Vec<usize>,
+    pub(crate) kind_starts: [usize; lower::KINDS + 1],
     /// For a document the pipeline made by applying edits: the file as read (its line index)
     /// and the edits that lead from it to this text, so positions in messages are the file's.
     pub(crate) origin: Option<Origin>,
     /// The simple commands of each instruction, read on first use (see
     /// `transforms::analysis::commands`): several transforms ask about the same RUN.
-    pub(crate) commands: Vec<std::sync::OnceLock<Option<Vec<crate::shell::SimpleCommand>>>>,
+    pub(crate) commands: Vec<CommandsMemo>,
     /// The words of each ENTRYPOINT and CMD, read on first use (see `transforms::start`): the
     /// arguments Docker passes and those split into shell words. multi-stage and non-root-user
     /// read the start command of a stage several times.
@@ -86,6 +88,9 @@ pub struct Document {
     /// before an instruction, for every instruction that names one.
     pub(crate) declarations: Vec<DeclarationsMemo>,
 }
+
+/// The memo of one RUN's simple commands.
+pub(crate) type CommandsMemo = std::sync::OnceLock<Option<Vec<crate::shell::SimpleCommand>>>;
 
 /// The memo of one ENV or ARG instruction's declarations.
 pub(crate) type DeclarationsMemo =
@@ -385,6 +390,7 @@ impl Document {
             && self.style == other.style
             && self.escape == other.escape
             && self.by_kind == other.by_kind
+            && self.kind_starts == other.kind_starts
             && self.commands.len() == other.commands.len()
             && self.start_words.len() == other.start_words.len()
             && self.workdirs.len() == other.workdirs.len()
@@ -503,9 +509,8 @@ impl Document {
     /// Indices of the instructions of `kind` within `range` of [`Document::instructions`], in
     /// order: a look-up, not a scan, so per-instruction questions stay linear overall.
     pub fn indices_of(&self, kind: Kind, range: Range<usize>) -> &[usize] {
-        let Some(list) = self.by_kind.get(kind as usize) else {
-            return &[];
-        };
+        let k = kind as usize;
+        let list = &self.by_kind[self.kind_starts[k]..self.kind_starts[k + 1]];
         let start = list.partition_point(|&i| i < range.start);
         let end = list.partition_point(|&i| i < range.end);
         &list[start..end.max(start)]
