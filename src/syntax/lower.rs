@@ -83,7 +83,14 @@ pub(super) fn parse_owned(text: String) -> Result<Document, SyntaxError> {
     }
     drop(parsed);
     let fresh = 0..lowered.len();
-    assemble(text, lowered, escape, bom, fresh)
+    let n = lowered.len();
+    let kept = KeptMemos {
+        commands: Vec::with_capacity(n),
+        workdirs: Vec::with_capacity(n + 1),
+        destinations: Vec::with_capacity(n),
+        declarations: Vec::with_capacity(n),
+    };
+    assemble(text, lowered, escape, bom, fresh, kept)
 }
 
 /// The document of `text`, whose `lowered` instructions index it: the extents and arguments of
@@ -95,6 +102,7 @@ fn assemble(
     escape: char,
     bom: usize,
     fresh: std::ops::Range<usize>,
+    kept: KeptMemos,
 ) -> Result<Document, SyntaxError> {
     // Extents: from the keyword's line start to the end of the last content line before the
     // next keyword's line.
@@ -185,10 +193,9 @@ fn assemble(
         by_kind[next[k]] = i;
         next[k] += 1;
     }
-    fn memos<T>(len: usize) -> Vec<std::sync::OnceLock<T>> {
-        let mut v = Vec::with_capacity(len);
-        v.resize_with(len, std::sync::OnceLock::new);
-        v
+    fn memos<T>(mut kept: Vec<std::sync::OnceLock<T>>, len: usize) -> Vec<std::sync::OnceLock<T>> {
+        kept.resize_with(len, std::sync::OnceLock::new);
+        kept
     }
     let doc = Document {
         text,
@@ -201,15 +208,23 @@ fn assemble(
         by_kind,
         kind_starts,
         origin: None,
-        commands: memos(n),
-        start_words: memos(n),
-        workdirs: memos(n + 1),
-        destinations: memos(n),
-        declarations: memos(n),
+        commands: memos(kept.commands, n),
+        start_words: memos(Vec::with_capacity(n), n),
+        workdirs: memos(kept.workdirs, n + 1),
+        destinations: memos(kept.destinations, n),
+        declarations: memos(kept.declarations, n),
     };
     check_trailing_escaped_escape(&doc)?;
     check_unclosed_heredoc(&doc, bom)?;
     Ok(doc)
+}
+
+/// The memos a new document starts with (see [`reparse_region`]); the rest are empty.
+struct KeptMemos {
+    commands: Vec<super::CommandsMemo>,
+    workdirs: Vec<super::WorkdirMemo>,
+    destinations: Vec<super::DestinationMemo>,
+    declarations: Vec<super::DeclarationsMemo>,
 }
 
 /// What [`reparse_region`] puts before a region so that it starts a stage (after the escape
@@ -230,6 +245,19 @@ pub(super) fn reparse_region(
     };
     let delta = text.len().wrapping_sub(old.text.len());
     let escape = old.escape;
+    // The answers kept per instruction that depend only on the instruction and those before it
+    // (its RUN commands, ENV and ARG declarations, the working directory and COPY destination
+    // at it) hold for the instructions before the region: their text and index are the same.
+    fn keep<T>(mut memos: Vec<T>, first: usize) -> Vec<T> {
+        memos.truncate(first);
+        memos
+    }
+    let kept = KeptMemos {
+        commands: keep(old.commands, first),
+        workdirs: keep(old.workdirs, first),
+        destinations: keep(old.destinations, first),
+        declarations: keep(old.declarations, first),
+    };
     let mut instructions = old.instructions;
     let added = window.len();
     instructions.splice(first..end, window);
@@ -242,6 +270,7 @@ pub(super) fn reparse_region(
         escape,
         0,
         first..first + added,
+        kept,
     ))
 }
 

@@ -35,8 +35,50 @@ pub(crate) fn reparse(old: Document, changed: Span, text: String) -> Result<Docu
             same,
             "a re-parse differs from the whole parse: {result:?} against {whole:?}"
         );
+        if let (Ok(whole), Ok(doc)) = (&whole, &result) {
+            check_kept_memos(whole, doc);
+        }
     }
     result
+}
+
+/// Panics unless every memo `doc` holds (those a re-parse kept) is what `whole`, the same
+/// document parsed whole, answers afresh.
+fn check_kept_memos(whole: &Document, doc: &Document) {
+    use crate::transforms::analysis;
+    for (i, ins) in whole.instructions.iter().enumerate() {
+        let stage = whole
+            .stages
+            .iter()
+            .find(|s| s.instructions.start < i && i <= s.instructions.end);
+        if let Some(kept) = doc.commands[i].get() {
+            let fresh = analysis::commands(whole, ins);
+            assert_eq!(kept.as_deref(), fresh.as_deref(), "kept commands of {i}");
+        }
+        if let Some(kept) = doc.declarations[i].get() {
+            assert_eq!(
+                kept.as_slice(),
+                &*analysis::declared(whole, ins),
+                "kept declarations of {i}"
+            );
+        }
+        if let Some(kept) = doc.workdirs[i].get() {
+            let stage = stage.expect("a kept working directory is in a stage");
+            assert_eq!(
+                kept,
+                &analysis::workdir_resolution(whole, stage, i),
+                "kept working directory at {i}"
+            );
+        }
+        if let Some(kept) = doc.destinations[i].get() {
+            let stage = stage.expect("a kept destination is in a stage");
+            assert_eq!(
+                kept,
+                &analysis::destination_resolution(whole, stage, i),
+                "kept destination of {i}"
+            );
+        }
+    }
 }
 
 /// Whether [`reparse`] checks itself against a whole parse.

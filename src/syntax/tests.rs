@@ -379,3 +379,54 @@ fn a_reparse_of_any_line_edit_matches_a_whole_parse() {
     // Most edits keep instructions (not all: the first line, results that do not parse).
     assert!(kept > 100, "{kept}");
 }
+
+#[test]
+fn a_reparse_keeps_the_answers_about_the_instructions_before_the_region() {
+    use crate::transforms::analysis;
+    let text = "FROM a\nENV A=1\nWORKDIR /w\nRUN make && make install\nCOPY x y\nCMD c\n";
+    let old = parse(text).unwrap();
+    let stage = &old.stages()[0];
+    for (i, ins) in old.instructions().iter().enumerate() {
+        analysis::declared(&old, ins);
+        analysis::commands(&old, ins);
+        analysis::workdir_resolution(&old, stage, i);
+        analysis::destination_resolution(&old, stage, i);
+    }
+    let cmd = text.find("CMD").unwrap();
+    let mut new_text = text.to_string();
+    new_text.insert_str(cmd, "USER u\n");
+    // Debug builds check each kept answer against one asked afresh of a whole parse.
+    let doc = reparse(old, cmd..cmd, new_text).unwrap();
+    fn filled<T>(memos: &[std::sync::OnceLock<T>]) -> Vec<bool> {
+        memos.iter().map(|m| m.get().is_some()).collect()
+    }
+    // The instructions before the region keep their answers (an ENV's declarations, each
+    // instruction's commands, none but a RUN's; the working directory and destination at each
+    // after the FROM); the region (the USER and the CMD) starts afresh.
+    assert_eq!(
+        filled(&doc.declarations),
+        [false, true, false, false, false, false, false]
+    );
+    assert_eq!(
+        filled(&doc.commands),
+        [true, true, true, true, true, false, false]
+    );
+    assert_eq!(
+        filled(&doc.destinations),
+        [false, true, true, true, true, false, false]
+    );
+    assert_eq!(
+        filled(&doc.workdirs),
+        [false, true, true, true, true, false, false, false]
+    );
+}
+
+#[test]
+#[should_panic(expected = "kept declarations of 1")]
+fn a_kept_answer_that_differs_from_a_fresh_one_is_caught() {
+    let text = "FROM a\nENV A=1\nCMD c\n";
+    let whole = parse(text).unwrap();
+    let doc = parse(text).unwrap();
+    let _ = doc.declarations[1].set(Vec::new());
+    check_kept_memos(&whole, &doc);
+}
