@@ -223,7 +223,7 @@ pub fn run(
     );
     Ok(Outcome {
         original: text.to_string(),
-        text: doc.text().to_string(),
+        text: doc.text,
         edits,
         applied,
         suggestions,
@@ -417,6 +417,13 @@ impl Suppressions {
 fn scan(doc: &Document) -> Vec<Suppression> {
     let text = doc.text();
     let mut list = Vec::new();
+    // Most files have none: without `restage:` anywhere there is no comment to read.
+    static DIRECTIVE: std::sync::OnceLock<memchr::memmem::Finder<'static>> =
+        std::sync::OnceLock::new();
+    let finder = DIRECTIVE.get_or_init(|| memchr::memmem::Finder::new("restage:"));
+    if finder.find(text.as_bytes()).is_none() {
+        return list;
+    }
     let items = doc.items();
     for (k, item) in items.iter().enumerate() {
         if item.kind != ItemKind::Trivia {
