@@ -81,21 +81,43 @@ impl ReadFailure {
 /// is checked by path before opening, the file is opened non-blocking, and type, size and file
 /// system are checked again on the open file. The bytes read must match the size seen.
 pub fn read_bounded(path: &Path, limit: u64) -> std::result::Result<Vec<u8>, ReadFailure> {
+    read_bounded_as(path, limit, Known::Nothing)
+}
+
+/// What is known of a path before it is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Known {
+    /// Nothing: its type is looked up by path before it is opened.
+    Nothing,
+    /// A directory listing showed it as a regular file, not a symlink: it is opened without a
+    /// look-up first (non-blocking, so a FIFO put in its place since is not waited on), and
+    /// the open file is checked as always.
+    ListedRegular,
+}
+
+/// [`read_bounded`], skipping the look-up by path for a path listed as a regular file.
+pub fn read_bounded_as(
+    path: &Path,
+    limit: u64,
+    known: Known,
+) -> std::result::Result<Vec<u8>, ReadFailure> {
     use std::io::Read;
-    // Metadata first, by path: opening a FIFO or a device can block or have side effects.
-    let meta = std::fs::metadata(path).map_err(|e| ReadFailure::from_io(&e))?;
-    check_type(&meta)?;
-    if meta.len() > limit {
-        return Err(ReadFailure::TooLarge {
-            size: meta.len(),
-            limit,
-        });
+    if known == Known::Nothing {
+        // Metadata first, by path: opening a FIFO or a device can block or have side effects.
+        let meta = std::fs::metadata(path).map_err(|e| ReadFailure::from_io(&e))?;
+        check_type(&meta)?;
+        if meta.len() > limit {
+            return Err(ReadFailure::TooLarge {
+                size: meta.len(),
+                limit,
+            });
+        }
     }
     let file = open_nonblocking(path).map_err(|e| ReadFailure::from_io(&e))?;
     // The path may have been swapped between the stat and the open: check the open file.
     let meta = file.metadata().map_err(|e| ReadFailure::from_io(&e))?;
     check_type(&meta)?;
-    if let Some(fs) = special_fs(&file) {
+    if let Some(fs) = special_fs(&file, &meta) {
         return Err(ReadFailure::SpecialFs(fs));
     }
     let before = meta.len();
@@ -147,10 +169,23 @@ fn open_nonblocking(path: &Path) -> std::io::Result<std::fs::File> {
 }
 
 /// The name of the kernel file system `file` lives on, if it is one whose files are not data
-/// (their sizes lie and their reads may block or never end).
+/// (their sizes lie and their reads may block or never end). `meta` is the open file's: the
+/// file system type is a property of the device (`st_dev`), so it is asked once per device in
+/// a run.
 #[cfg(target_os = "linux")]
-fn special_fs(file: &std::fs::File) -> Option<&'static str> {
+fn special_fs(file: &std::fs::File, meta: &std::fs::Metadata) -> Option<&'static str> {
     use std::os::fd::AsRawFd;
+    use std::os::unix::fs::MetadataExt;
+    /// The answer for each device met so far (a run meets a handful).
+    static BY_DEVICE: std::sync::RwLock<Vec<(u64, Option<&'static str>)>> =
+        std::sync::RwLock::new(Vec::new());
+    let dev = meta.dev();
+    let known = |list: &[(u64, Option<&'static str>)]| {
+        list.iter().find(|(d, _)| *d == dev).map(|(_, fs)| *fs)
+    };
+    if let Some(fs) = known(&BY_DEVICE.read().unwrap_or_else(|e| e.into_inner())) {
+        return fs;
+    }
     let mut stat = std::mem::MaybeUninit::<libc::statfs>::uninit();
     // SAFETY: fstatfs writes a `statfs` into the buffer on success; the fd is open.
     let rc = unsafe { libc::fstatfs(file.as_raw_fd(), stat.as_mut_ptr()) };
@@ -159,11 +194,16 @@ fn special_fs(file: &std::fs::File) -> Option<&'static str> {
     }
     // SAFETY: initialised by the successful call above.
     let magic = unsafe { stat.assume_init() }.f_type as u64;
-    special_fs_name(magic)
+    let fs = special_fs_name(magic);
+    let mut list = BY_DEVICE.write().unwrap_or_else(|e| e.into_inner());
+    if known(&list).is_none() {
+        list.push((dev, fs));
+    }
+    fs
 }
 
 #[cfg(not(target_os = "linux"))]
-fn special_fs(_file: &std::fs::File) -> Option<&'static str> {
+fn special_fs(_file: &std::fs::File, _meta: &std::fs::Metadata) -> Option<&'static str> {
     None
 }
 
@@ -232,7 +272,12 @@ impl std::error::Error for TextError {}
 
 /// Reads a file as a Dockerfile's text, or says why it cannot be one.
 pub fn read_text(path: &Path) -> std::result::Result<String, TextError> {
-    let bytes = read_bounded(path, MAX_FILE_BYTES).map_err(TextError::Read)?;
+    read_text_as(path, Known::Nothing)
+}
+
+/// [`read_text`] with what is known of the path (see [`Known`]).
+pub fn read_text_as(path: &Path, known: Known) -> std::result::Result<String, TextError> {
+    let bytes = read_bounded_as(path, MAX_FILE_BYTES, known).map_err(TextError::Read)?;
     if bytes.is_empty() {
         return Err(TextError::Empty);
     }
@@ -457,9 +502,47 @@ mod tests {
         );
     }
 
+    #[cfg(unix)]
+    #[test]
+    fn reads_of_listed_files_check_the_open_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("f");
+        std::fs::write(&p, "FROM x\n").expect("write");
+        let listed = |p: &Path, limit| read_bounded_as(p, limit, Known::ListedRegular);
+        assert_eq!(listed(&p, 7), Ok(b"FROM x\n".to_vec()));
+        assert_eq!(
+            listed(&p, 6),
+            Err(ReadFailure::TooLarge { size: 7, limit: 6 })
+        );
+        // What was a file when listed may be something else when read.
+        assert_eq!(
+            listed(&dir.path().join("nope"), 10),
+            Err(ReadFailure::Missing)
+        );
+        assert_eq!(listed(dir.path(), 10), Err(ReadFailure::Directory));
+        let fifo = dir.path().join("fifo");
+        let c_path = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).expect("path");
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+        // Opened non-blocking with no writer: refused, not waited on.
+        assert_eq!(listed(&fifo, 10), Err(ReadFailure::NotAFile));
+        assert_eq!(read_bounded(&fifo, 10), Err(ReadFailure::NotAFile));
+    }
+
     #[cfg(target_os = "linux")]
     #[test]
     fn kernel_files_are_refused_directly_and_through_a_symlink() {
+        // Asked twice: the second answer comes from the file system type known for the device.
+        for _ in 0..2 {
+            assert_eq!(
+                read_bounded_as(
+                    Path::new("/proc/self/status"),
+                    1 << 20,
+                    Known::ListedRegular
+                ),
+                Err(ReadFailure::SpecialFs("procfs"))
+            );
+        }
         // procfs reports a size of 0 for files that have content (or block: /proc/kmsg).
         assert_eq!(
             read_bounded(Path::new("/proc/self/status"), 1 << 20),

@@ -26,7 +26,7 @@ use crate::syntax::SyntaxErrorKind;
 use crate::transforms::{self, Context, Transform};
 
 pub use crate::fsio::MAX_FILE_BYTES;
-use crate::fsio::{read_text, write_atomic};
+use crate::fsio::{Known, read_text_as, write_atomic};
 
 /// Exit codes.
 pub const EXIT_OK: i32 = 0;
@@ -199,7 +199,7 @@ fn files(
             let display = report::display_path(f.path(), &cwd);
             match f {
                 Found::Problem(_, reason) => (format!("{display}: error: {reason}"), false),
-                Found::File(path) => {
+                Found::File(path, _) => {
                     let settings = match resolver.settings_for(path) {
                         Ok(s) => s,
                         // The config file's own line, printed once below.
@@ -718,7 +718,7 @@ fn broken_configs(
     let mut lines: Vec<String> = Vec::new();
     let mut broken = std::collections::HashMap::new();
     for (i, f) in found.iter().enumerate() {
-        let Found::File(path) = f else { continue };
+        let Found::File(path, _) = f else { continue };
         let errors: Vec<String> = match job.resolver.settings_for(path) {
             Err(e) => vec![e.located(&report::display_path(&e.path, job.cwd))],
             Ok(settings) => {
@@ -747,11 +747,16 @@ fn broken_configs(
 }
 
 fn process(found: &Found, display: &str, job: &Job) -> FileReport {
-    let path = match found {
+    let (path, seen) = match found {
         Found::Problem(_, reason) => return failed(display, reason.clone()),
-        Found::File(p) => p,
+        Found::File(p, seen) => (p, seen),
     };
-    let text = match read_text(path) {
+    let known = if seen.is_regular() {
+        Known::ListedRegular
+    } else {
+        Known::Nothing
+    };
+    let text = match read_text_as(path, known) {
         Ok(t) => t,
         Err(reason) => return failed(display, reason.to_string()),
     };
