@@ -797,7 +797,10 @@ impl BuildContext {
     fn kind(&self, rel_path: &str) -> Option<EntryKind> {
         let rel = normalize_rel(rel_path)?;
         if rel.is_empty() {
-            return (!self.on_disk || self.dir.is_dir()).then_some(EntryKind::Dir);
+            // A root that was listed is a directory (as every other answer, a fact of the time
+            // the context was read).
+            return (!self.on_disk || self.listing.is_some() || self.dir.is_dir())
+                .then_some(EntryKind::Dir);
         }
         if let Some(kind) = self.files.get(&rel) {
             return Some(*kind);
