@@ -111,7 +111,7 @@ impl Seen {
 }
 
 /// A predicate over walked paths (path, is a directory): true leaves it out, and a directory
-/// with everything below it.
+/// with everything below it. Asked for directories and for files with a Dockerfile's name.
 pub type Exclude = std::sync::Arc<dyn Fn(&Path, bool) -> bool + Send + Sync>;
 
 /// How to walk the directories given.
@@ -157,7 +157,12 @@ pub fn discover_with(roots: &[PathBuf], walk: Walk) -> Vec<Found> {
             .require_git(false)
             .follow_links(walk.follow)
             .filter_entry(move |e| {
-                e.depth() == 0 || !exclude(e.path(), e.file_type().is_some_and(|t| t.is_dir()))
+                // Only directories (to leave out what is below them) and the files the walk
+                // yields need the check; the rest are passed over by the visitor anyway.
+                let is_dir = e.file_type().is_some_and(|t| t.is_dir());
+                e.depth() == 0
+                    || (!is_dir && !is_dockerfile_name(&e.file_name().to_string_lossy()))
+                    || !exclude(e.path(), is_dir)
             });
         builder.build_parallel().run(|| {
             let found = &found;

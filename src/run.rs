@@ -192,7 +192,7 @@ fn files(
     let contexts = ContextReader::new();
     let cwd = std::env::current_dir().context("reading the current directory")?;
     let roots = roots(&args.paths);
-    let found = discover::discover_with(&roots, walk_options(&args, &resolver, 0));
+    let found = discover::discover_with(&roots, walk_options(&args, &resolver, &contexts, 0));
     let lines: Vec<(String, bool)> = found
         .par_iter()
         .map(|f| {
@@ -270,16 +270,18 @@ pub(crate) fn fix_defaults() -> FixArgs {
     }
 }
 
-/// How discovery walks: `--follow`, and the excludes of the command line and config files.
+/// How discovery walks: `--follow`, and the excludes of the command line and config files
+/// (a found file's folder listed once for its configuration and its build context).
 fn walk_options(
     args: &FixArgs,
     resolver: &std::sync::Arc<ConfigResolver>,
+    contexts: &ContextReader,
     threads: usize,
 ) -> discover::Walk {
     discover::Walk {
         threads,
         follow: args.walk.follow,
-        exclude: resolver.excluder(),
+        exclude: resolver.excluder_listing(contexts),
     }
 }
 
@@ -582,7 +584,7 @@ fn fix(args: FixArgs) -> Result<i32> {
         None => discover::discover_with(
             &roots,
             // 0: one per CPU, as the pool.
-            walk_options(&args, &resolver, threads),
+            walk_options(&args, &resolver, &contexts, threads),
         ),
     };
     let progress = Progress::new(

@@ -2,6 +2,7 @@
 //! [`MAX_FILE_BYTES`], only if it is a regular file, and as UTF-8 (a leading BOM is dropped).
 
 use std::path::{Component, Path, PathBuf};
+use std::sync::Mutex;
 
 use crate::fsio::{ReadFailure, read_bounded};
 
@@ -60,6 +61,113 @@ pub(crate) fn read_capped(path: &Path) -> Result<String, ReadError> {
         text.drain(..'\u{feff}'.len_utf8());
     }
     Ok(text)
+}
+
+/// One directory's entries in the order `read_dir` gave them, with their types as the listing
+/// told them (no look-up per entry where the file system gives the type).
+#[derive(Debug)]
+pub(crate) struct Listing {
+    /// The entries, or why the directory could not be listed (the error's text).
+    pub(crate) entries: Result<Vec<Listed>, String>,
+}
+
+/// One entry of a [`Listing`].
+#[derive(Debug)]
+pub(crate) enum Listed {
+    /// A name, and its type when the listing could tell it.
+    Entry {
+        name: std::ffi::OsString,
+        file_type: Option<std::fs::FileType>,
+    },
+    /// An entry that could not be read.
+    Unreadable,
+}
+
+impl Listing {
+    /// Lists `dir`.
+    pub(crate) fn read(dir: &Path) -> Listing {
+        let entries = match std::fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(e) => {
+                return Listing {
+                    entries: Err(e.to_string()),
+                };
+            }
+        };
+        Listing {
+            entries: Ok(entries
+                .map(|entry| match entry {
+                    Ok(entry) => Listed::Entry {
+                        name: entry.file_name(),
+                        file_type: entry.file_type().ok(),
+                    },
+                    Err(_) => Listed::Unreadable,
+                })
+                .collect()),
+        }
+    }
+
+    /// Whether the directory may hold an entry named `name` (ASCII): false only when it was
+    /// listed whole and no name equals it in any letter case (case-insensitive file systems)
+    /// or could fold to it (a name that is not ASCII).
+    pub(crate) fn may_hold(&self, name: &str) -> bool {
+        let Ok(entries) = &self.entries else {
+            return true;
+        };
+        entries.iter().any(|entry| match entry {
+            Listed::Entry { name: listed, .. } => {
+                let listed = listed.as_encoded_bytes();
+                !listed.is_ascii() || listed.eq_ignore_ascii_case(name.as_bytes())
+            }
+            Listed::Unreadable => true,
+        })
+    }
+
+    fn len(&self) -> usize {
+        self.entries.as_ref().map_or(0, Vec::len)
+    }
+}
+
+/// Listings made before they are needed (the walk's configuration look-up lists the folder of
+/// each Dockerfile it finds), kept for the build-context reader, which takes each once. At most
+/// [`Listings::MAX_KEPT_ENTRIES`] entries are kept in all; a folder listed beyond that is listed
+/// again when its context is read.
+#[derive(Debug, Default)]
+pub struct Listings {
+    kept: Mutex<(rustc_hash::FxHashMap<std::ffi::OsString, Listing>, usize)>,
+}
+
+impl Listings {
+    /// Entries kept at most, over all folders (a few MiB).
+    const MAX_KEPT_ENTRIES: usize = 100_000;
+
+    /// Lists `dir` (absolute and lexically normal), keeps the listing for [`Listings::take`]
+    /// if there is room, and answers `f` on it.
+    pub(crate) fn list_with<T>(&self, dir: &Path, f: impl FnOnce(&Listing) -> T) -> T {
+        let listing = Listing::read(dir);
+        let answer = f(&listing);
+        let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+        let (map, entries) = &mut *kept;
+        if *entries + listing.len() <= Self::MAX_KEPT_ENTRIES {
+            *entries += listing.len();
+            if let Some(old) = map.insert(dir.as_os_str().to_os_string(), listing) {
+                *entries -= old.len();
+            }
+        }
+        answer
+    }
+
+    /// The listing of `dir` made before, if one was kept and not taken yet.
+    pub(crate) fn take(&self, dir: &Path) -> Option<Listing> {
+        let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+        let (map, entries) = &mut *kept;
+        if map.is_empty() {
+            return None;
+        }
+        let listing = map.remove(dir.as_os_str())?;
+        *entries -= listing.len();
+        Some(listing)
+    }
 }
 
 /// A path relative to the context root, normalized: leading `/` and `./` dropped, `.` segments
@@ -210,6 +318,50 @@ pub(crate) fn parent_dir(path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_listing_may_hold_a_name_in_another_letter_case_or_spelled_otherwise() {
+        let listing = |names: &[&str]| Listing {
+            entries: Ok(names
+                .iter()
+                .map(|n| Listed::Entry {
+                    name: (*n).into(),
+                    file_type: None,
+                })
+                .collect()),
+        };
+        assert!(listing(&["Dockerfile", ".git"]).may_hold(".git"));
+        assert!(!listing(&["Dockerfile", ".gitignore"]).may_hold(".git"));
+        assert!(listing(&["Restage.TOML"]).may_hold("restage.toml"));
+        // A name that is not ASCII may fold to an ASCII one (U+017F, long s, folds to `s`).
+        assert!(listing(&["re\u{17f}tage.toml"]).may_hold("restage.toml"));
+        assert!(!listing(&[]).may_hold("restage.toml"));
+        let broken = Listing {
+            entries: Ok(vec![Listed::Unreadable]),
+        };
+        assert!(broken.may_hold("restage.toml"));
+        let unlisted = Listing {
+            entries: Err("permission denied".to_owned()),
+        };
+        assert!(unlisted.may_hold(".git"));
+    }
+
+    #[test]
+    fn listings_are_kept_within_their_bound_and_taken_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("Dockerfile"), "FROM x\n").expect("write");
+        let listings = Listings::default();
+        let names = listings.list_with(dir.path(), |l| match &l.entries {
+            Ok(entries) => entries.len(),
+            Err(_) => 0,
+        });
+        assert_eq!(names, 1);
+        assert!(listings.take(dir.path()).is_some());
+        assert!(listings.take(dir.path()).is_none());
+        let missing = dir.path().join("nope");
+        let listed = listings.list_with(&missing, |l| l.entries.is_err());
+        assert!(listed);
+    }
 
     #[test]
     fn normalize_rel_handles_dots_and_escapes() {

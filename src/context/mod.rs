@@ -58,7 +58,8 @@ pub use node_build::{NodeBuild, Setting, TsConfig};
 pub use python::{PyProject, RequirementsFile};
 
 pub(crate) use fsread::absolute_lexical;
-use fsread::{ReadError, parent_dir, read_capped};
+use fsread::{Listed, ReadError, parent_dir, read_capped};
+pub(crate) use fsread::{Listing, Listings};
 
 /// Files recorded when present at the context root (see also [`is_known_name`]).
 pub const KNOWN_FILES: &[&str] = &[
@@ -449,6 +450,8 @@ impl<T: FromIterator<A>, A> FromIterator<A> for Shared<T> {
 pub struct ContextReader {
     compose: compose::ComposeCache,
     dirs: DirCache,
+    /// Folders listed before their context is read (by the walk's configuration look-up).
+    listings: Arc<Listings>,
 }
 
 /// The facts of one context directory that do not depend on which Dockerfile asks: the root
@@ -467,13 +470,14 @@ struct DirFacts {
 }
 
 impl DirFacts {
-    fn read(dir: PathBuf) -> DirFacts {
+    /// Reads `dir`, from `listing` when it was listed before.
+    fn read(dir: PathBuf, listing: Option<Listing>) -> DirFacts {
         let mut ctx = BuildContext {
             dir,
             on_disk: true,
             ..BuildContext::default()
         };
-        let no_ignore_files = ctx.list_root();
+        let no_ignore_files = ctx.list_root(listing);
         let listing_notes = ctx.notes.len();
         ctx.read_manifests();
         DirFacts {
@@ -509,7 +513,7 @@ struct DirCache {
 }
 
 impl DirCache {
-    fn get(&self, dir: &Path) -> Arc<DirFacts> {
+    fn get(&self, dir: &Path, listings: &Listings) -> Arc<DirFacts> {
         let key = dir.as_os_str();
         let hash = rustc_hash::FxBuildHasher.hash_one(key.as_encoded_bytes());
         let shard = &self.shards[(hash as usize) % DIR_SHARDS];
@@ -535,13 +539,21 @@ impl DirCache {
             }
         };
         // Read outside the shard lock: a slow directory holds up only those who need it.
-        Arc::clone(slot.get_or_init(|| Arc::new(DirFacts::read(dir.to_path_buf()))))
+        Arc::clone(
+            slot.get_or_init(|| Arc::new(DirFacts::read(dir.to_path_buf(), listings.take(dir)))),
+        )
     }
 }
 
 impl ContextReader {
     pub fn new() -> ContextReader {
         ContextReader::default()
+    }
+
+    /// Where listings made before a context is read are kept for it (see
+    /// [`crate::config::ConfigResolver::excluder_listing`]).
+    pub(crate) fn listings(&self) -> Arc<Listings> {
+        Arc::clone(&self.listings)
     }
 
     /// Reads the build context of `dockerfile`. `context_override` (relative to the current
@@ -556,7 +568,7 @@ impl ContextReader {
                 // The Dockerfile's directory is usually its context: list it once, for the
                 // Compose search and the context both.
                 if dockerfile_abs.parent() == Some(own.as_path()) {
-                    let facts = self.dirs.get(&own);
+                    let facts = self.dirs.get(&own, &self.listings);
                     if let Some(listing) = &facts.ctx.listing {
                         self.compose.seed(&own, listing.keys().map(String::as_str));
                     }
@@ -573,7 +585,7 @@ impl ContextReader {
                 }
             }
         };
-        let facts = self.dirs.get(&dir);
+        let facts = self.dirs.get(&dir, &self.listings);
         let mut ctx = facts.ctx.clone();
         ctx.dockerfile = dockerfile.to_path_buf();
         ctx.source = source;
@@ -817,8 +829,9 @@ impl BuildContext {
     /// Lists the root. True when the listing was read whole and holds no name that could be
     /// an ignore file: none ending in `.dockerignore` in any letter case (case-insensitive file
     /// systems), and none that is not UTF-8.
-    fn list_root(&mut self) -> bool {
-        let entries = match std::fs::read_dir(&self.dir) {
+    fn list_root(&mut self, listing: Option<Listing>) -> bool {
+        let listing = listing.unwrap_or_else(|| Listing::read(&self.dir));
+        let entries = match listing.entries {
             Ok(entries) => entries,
             Err(e) => {
                 self.notes.push(format!(
@@ -832,11 +845,11 @@ impl BuildContext {
         let mut root_names = std::collections::BTreeSet::new();
         let mut no_ignore_files = true;
         for entry in entries {
-            let Ok(entry) = entry else {
+            let Listed::Entry { name, file_type } = entry else {
                 no_ignore_files = false;
                 continue;
             };
-            let Ok(name) = entry.file_name().into_string() else {
+            let Ok(name) = name.into_string() else {
                 no_ignore_files = false;
                 continue;
             };
@@ -849,10 +862,10 @@ impl BuildContext {
             if root_names.len() < MAX_ROOT_NAMES {
                 root_names.insert(name.clone());
             }
-            let kind = match entry.file_type() {
-                Ok(t) if t.is_file() => EntryKind::File,
-                Ok(t) if t.is_dir() => EntryKind::Dir,
-                _ => entry_kind(&entry.path()).unwrap_or(EntryKind::Other),
+            let kind = match file_type {
+                Some(t) if t.is_file() => EntryKind::File,
+                Some(t) if t.is_dir() => EntryKind::Dir,
+                _ => entry_kind(&self.dir.join(&name)).unwrap_or(EntryKind::Other),
             };
             if is_known_name(&name) {
                 self.files.insert(name.clone(), kind);

@@ -558,15 +558,55 @@ fn a_shared_context_directory_stays_cached_while_single_use_ones_come_and_go() {
     // A Compose root shared by every service is asked for by each Dockerfile, between the
     // Dockerfiles' own directories: it must not be read again when a shard fills up.
     let cache = super::DirCache::default();
+    let listings = super::Listings::default();
     let root = std::path::Path::new("/nonexistent-restage-test/root");
-    let first = cache.get(root);
+    let first = cache.get(root, &listings);
     for i in 0..(super::DIR_SHARDS * super::DIR_SHARD_CAPACITY * 3) {
         let own = std::path::PathBuf::from(format!("/nonexistent-restage-test/svc-{i}"));
-        cache.get(&own);
-        let again = cache.get(root);
+        cache.get(&own, &listings);
+        let again = cache.get(root, &listings);
         assert!(
             std::sync::Arc::ptr_eq(&first, &again),
             "the shared directory was read again after {i} others"
         );
     }
+}
+
+#[test]
+fn a_folder_listed_before_its_context_is_read_is_read_from_that_listing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    std::fs::write(root.join("Dockerfile"), "FROM node:20\n").expect("write");
+    std::fs::write(root.join("package.json"), "{\"name\": \"x\"}").expect("write");
+    std::fs::write(root.join("later.txt"), "").expect("write");
+    std::fs::create_dir(root.join("src")).expect("mkdir");
+    let fresh = BuildContext::read(&root.join("Dockerfile"), None);
+    let reader = ContextReader::new();
+    reader.listings().list_with(root, |_| ());
+    // Removed after the listing: the context is the folder as listed.
+    std::fs::remove_file(root.join("later.txt")).expect("remove");
+    let prelisted = reader.read(&root.join("Dockerfile"), None);
+    assert_eq!(
+        prelisted.listing.as_deref(),
+        fresh.listing.as_deref(),
+        "the same names and kinds"
+    );
+    assert_eq!(*prelisted.root_names, *fresh.root_names);
+    assert_eq!(prelisted.files, fresh.files);
+    assert_eq!(prelisted.notes, fresh.notes);
+    assert!(
+        prelisted
+            .listing
+            .as_ref()
+            .expect("listed")
+            .contains_key("later.txt")
+    );
+    // Taken once: the folder read again by another reader is listed as it is now.
+    let now = BuildContext::read(&root.join("Dockerfile"), None);
+    assert!(
+        !now.listing
+            .as_ref()
+            .expect("listed")
+            .contains_key("later.txt")
+    );
 }
