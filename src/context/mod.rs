@@ -58,7 +58,7 @@ pub use node_build::{NodeBuild, Setting, TsConfig};
 pub use python::{PyProject, RequirementsFile};
 
 pub(crate) use fsread::absolute_lexical;
-use fsread::{Listed, ReadError, parent_dir, read_capped};
+use fsread::{Listed, ListedType, ReadError, parent_dir, read_capped};
 pub(crate) use fsread::{Listing, Listings};
 
 /// Files recorded when present at the context root (see also [`is_known_name`]).
@@ -863,8 +863,8 @@ impl BuildContext {
                 root_names.insert(name.clone());
             }
             let kind = match file_type {
-                Some(t) if t.is_file() => EntryKind::File,
-                Some(t) if t.is_dir() => EntryKind::Dir,
+                Some(ListedType::File) => EntryKind::File,
+                Some(ListedType::Dir) => EntryKind::Dir,
                 _ => entry_kind(&self.dir.join(&name)).unwrap_or(EntryKind::Other),
             };
             if is_known_name(&name) {
