@@ -223,11 +223,12 @@ mod getdents {
         }
         // SAFETY: `fd` was just opened and is owned by nothing else.
         let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-        // 8-byte aligned, as the kernel writes `linux_dirent64` records.
-        let mut buf = vec![0u64; 4096];
+        // 8-byte aligned, as the kernel writes `linux_dirent64` records; not zeroed (only what
+        // the kernel wrote is read).
+        let mut buf: Vec<u64> = Vec::with_capacity(4096);
         let mut entries = Vec::new();
         loop {
-            let size = std::mem::size_of_val(buf.as_slice());
+            let size = buf.capacity() * std::mem::size_of::<u64>();
             // SAFETY: the buffer is writable for `size` bytes; the descriptor is open.
             let n = unsafe {
                 libc::syscall(
@@ -245,7 +246,7 @@ mod getdents {
             if n == 0 {
                 break;
             }
-            // SAFETY: the kernel wrote `n <= size` bytes of the buffer.
+            // SAFETY: the kernel wrote (initialised) `n <= size` bytes of the buffer.
             let bytes = unsafe { std::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), n) };
             if !parse(bytes, &mut entries) {
                 entries.push(Listed::Unreadable);
