@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_yaml_ng::Value;
 
-use super::fsread::{ReadError, absolute_lexical, read_capped};
+use super::fsread::{ReadError, absolute_lexical, is_lexically_normal, read_capped};
 
 /// Compose file names, in the order Compose itself prefers them.
 pub const COMPOSE_FILE_NAMES: [&str; 4] = [
@@ -57,6 +57,9 @@ pub(crate) struct ComposeCache(
     /// Per directory a search starts from (by its bytes: the paths are lexically normal):
     /// whether no directory the search visits holds a Compose file.
     Mutex<HashMap<std::ffi::OsString, bool>>,
+    /// Per directory (by its bytes): the directory resolved through symlinks, or `None` when
+    /// it cannot be (see [`ComposeCache::canonical`]).
+    Mutex<HashMap<std::ffi::OsString, Option<PathBuf>>>,
 );
 
 #[derive(Debug)]
@@ -113,14 +116,19 @@ impl Services {
     /// In file order: the services that may concern `dockerfile` (those building it, and those
     /// with variables). `canonical` is `dockerfile` resolved through symlinks, computed at most
     /// once and only when some service has a resolved path to compare it with.
-    fn relevant(&self, dockerfile: &Path, canonical: &mut Option<Option<PathBuf>>) -> Vec<usize> {
+    fn relevant(
+        &self,
+        dockerfile: &Path,
+        canonical: &mut Option<Option<PathBuf>>,
+        cache: &ComposeCache,
+    ) -> Vec<usize> {
         let mut out: Vec<usize> = self.with_variables.clone();
         if let Some(found) = self.by_dockerfile.get(dockerfile) {
             out.extend(found);
         }
         if !self.by_real.is_empty()
             && let Some(real) = canonical
-                .get_or_insert_with(|| std::fs::canonicalize(dockerfile).ok())
+                .get_or_insert_with(|| cache.canonical(dockerfile))
                 .as_ref()
             && let Some(found) = self.by_real.get(real)
         {
@@ -240,6 +248,37 @@ impl ComposeCache {
         nothing
     }
 
+    /// `path` resolved through symlinks, as `std::fs::canonicalize` gives it (`None` where it
+    /// fails). An absolute, lexically normal path is resolved from its parent, resolved once
+    /// per directory and kept, and one `lstat` of its last element when that is not a symlink,
+    /// rather than a look-up of every element each time.
+    pub(crate) fn canonical(&self, path: &Path) -> Option<PathBuf> {
+        let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+            return std::fs::canonicalize(path).ok();
+        };
+        if !is_lexically_normal(path.as_os_str().as_encoded_bytes()) {
+            return std::fs::canonicalize(path).ok();
+        }
+        let real_parent = {
+            let hit = crate::sync::lock(&self.3).get(parent.as_os_str()).cloned();
+            match hit {
+                Some(hit) => hit,
+                None => {
+                    let real = self.canonical(parent);
+                    crate::sync::lock(&self.3)
+                        .insert(parent.as_os_str().to_os_string(), real.clone());
+                    real
+                }
+            }
+        }?;
+        let candidate = real_parent.join(name);
+        match std::fs::symlink_metadata(&candidate) {
+            Ok(meta) if !meta.file_type().is_symlink() => Some(candidate),
+            Ok(_) => std::fs::canonicalize(&candidate).ok(),
+            Err(_) => None,
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<PathBuf, Arc<Loaded>>> {
         crate::sync::lock(&self.0)
     }
@@ -311,7 +350,7 @@ pub(crate) fn find(
                 }
                 Loaded::Services(services) => services,
             };
-            for index in services.relevant(dockerfile, &mut canonical) {
+            for index in services.relevant(dockerfile, &mut canonical, cache) {
                 let service = &services.all[index];
                 match &service.target {
                     Target::Skipped => {}
@@ -337,7 +376,7 @@ pub(crate) fn find(
                         let same = candidate.as_os_str() == dockerfile.as_os_str()
                             || real_dockerfile.as_ref().is_some_and(|real| {
                                 canonical
-                                    .get_or_insert_with(|| std::fs::canonicalize(dockerfile).ok())
+                                    .get_or_insert_with(|| cache.canonical(dockerfile))
                                     .as_ref()
                                     == Some(real)
                             });
@@ -354,8 +393,11 @@ pub(crate) fn find(
         }
         if let Some(first) = found.first() {
             let key = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
-            let first_key = key(&first.context);
-            if found.iter().all(|c| key(&c.context) == first_key) {
+            // One service agrees with itself: its context is not resolved to say so.
+            if found.len() == 1 || {
+                let first_key = key(&first.context);
+                found[1..].iter().all(|c| key(&c.context) == first_key)
+            } {
                 return Some(ComposeChoice {
                     file: first.file.clone(),
                     services: found.iter().map(|c| c.service.clone()).collect(),
@@ -594,6 +636,43 @@ mod tests {
         );
         let (choice, _) = find_for(root, "a/b/c/d/Dockerfile");
         assert!(choice.is_some(), "three levels up is searched");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn canonical_paths_agree_with_canonicalize() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let t = std::fs::canonicalize(tmp.path()).expect("canonical");
+        write(&t, "real/app/Dockerfile", "FROM node\n");
+        write(&t, "real/file", "");
+        std::os::unix::fs::symlink(t.join("real"), t.join("link")).expect("symlink");
+        std::os::unix::fs::symlink("app/Dockerfile", t.join("real/df")).expect("symlink");
+        std::os::unix::fs::symlink("nowhere", t.join("real/dangling")).expect("symlink");
+        let cache = ComposeCache::default();
+        // Twice: the second time from the directories kept.
+        for _ in 0..2 {
+            for rel in [
+                "real/app/Dockerfile",
+                "link/app/Dockerfile",
+                "link/df",
+                "real/dangling",
+                "real/missing",
+                "real/file/below",
+                "link",
+                "",
+            ] {
+                let p = if rel.is_empty() {
+                    t.clone()
+                } else {
+                    t.join(rel)
+                };
+                assert_eq!(cache.canonical(&p), std::fs::canonicalize(&p).ok(), "{rel}");
+            }
+        }
+        for p in ["/", "relative/path", "/a/../b"] {
+            let p = Path::new(p);
+            assert_eq!(cache.canonical(p), std::fs::canonicalize(p).ok(), "{p:?}");
+        }
     }
 
     #[cfg(unix)]

@@ -433,7 +433,7 @@ fn rebuilt(path: &Path) -> PathBuf {
 
 /// True when rebuilding `path` from its components gives it back byte for byte: `/`, or a
 /// `/` followed by segments none of which is empty (`//`, a trailing `/`), `.` or `..`.
-fn is_lexically_normal(path: &[u8]) -> bool {
+pub(crate) fn is_lexically_normal(path: &[u8]) -> bool {
     if path.first() != Some(&b'/') {
         return false;
     }

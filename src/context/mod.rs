@@ -561,6 +561,8 @@ impl ContextReader {
     pub fn read(&self, dockerfile: &Path, context_override: Option<&Path>) -> BuildContext {
         let mut compose_notes = Vec::new();
         let dockerfile_abs = absolute_lexical(dockerfile);
+        // The Dockerfile's folder was listed whole and holds no `NAME.dockerignore`.
+        let mut own_without_ignore_files = false;
         let (dir, source) = match context_override {
             Some(dir) => (absolute_lexical(dir), ContextSource::Given),
             None => {
@@ -569,6 +571,7 @@ impl ContextReader {
                 // Compose search and the context both.
                 if dockerfile_abs.parent() == Some(own.as_path()) {
                     let facts = self.dirs.get(&own, &self.listings);
+                    own_without_ignore_files = facts.no_ignore_files;
                     if let Some(listing) = &facts.ctx.listing {
                         self.compose.seed(&own, listing.keys().map(String::as_str));
                     }
@@ -593,8 +596,12 @@ impl ContextReader {
         let manifest_notes = ctx.notes.split_off(facts.listing_notes);
         let listing_notes = std::mem::replace(&mut ctx.notes, compose_notes);
         ctx.notes.extend(listing_notes);
-        if !(facts.no_ignore_files && dockerfile_abs.parent() == Some(ctx.dir.as_path())) {
-            ctx.read_dockerignore(&dockerfile_abs);
+        // An ignore file is looked up only where a listing may hold it: `NAME.dockerignore` in
+        // the Dockerfile's folder, `.dockerignore` at the context root.
+        let own_clean = own_without_ignore_files
+            || (facts.no_ignore_files && dockerfile_abs.parent() == Some(ctx.dir.as_path()));
+        if !(own_clean && facts.no_ignore_files) {
+            ctx.read_dockerignore(&dockerfile_abs, own_clean);
         }
         ctx.notes.extend(manifest_notes);
         ctx
@@ -877,9 +884,15 @@ impl BuildContext {
         no_ignore_files
     }
 
-    fn read_dockerignore(&mut self, dockerfile_abs: &Path) {
+    /// Reads the ignore file that applies: `NAME.dockerignore` next to the Dockerfile (not
+    /// looked up when `own_clean`: its folder's listing holds none), else `.dockerignore` at
+    /// the root.
+    fn read_dockerignore(&mut self, dockerfile_abs: &Path, own_clean: bool) {
         let mut candidates = Vec::new();
-        if let (Some(parent), Some(name)) = (dockerfile_abs.parent(), dockerfile_abs.file_name()) {
+        if !own_clean
+            && let (Some(parent), Some(name)) =
+                (dockerfile_abs.parent(), dockerfile_abs.file_name())
+        {
             let mut special = name.to_os_string();
             special.push(".dockerignore");
             candidates.push(parent.join(special));

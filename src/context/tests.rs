@@ -610,3 +610,50 @@ fn a_folder_listed_before_its_context_is_read_is_read_from_that_listing() {
             .contains_key("later.txt")
     );
 }
+
+/// The ignore file of a Dockerfile whose context is another folder (a Compose root): its own
+/// `NAME.dockerignore` next to it wins, else the root's `.dockerignore`; a folder whose listing
+/// holds no ignore file is not looked up again.
+#[test]
+fn ignore_files_of_a_context_elsewhere() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    let compose = "services:\n  a:\n    build:\n      context: .\n      dockerfile: svc/a/Dockerfile\n  b:\n    build:\n      context: .\n      dockerfile: svc/b/Dockerfile\n  c:\n    build:\n      context: .\n      dockerfile: svc/c/Dockerfile\n";
+    write(root, "compose.yaml", compose);
+    write(root, "svc/a/Dockerfile", "FROM node:22\n");
+    write(root, "svc/a/Dockerfile.dockerignore", "secrets\n");
+    write(root, "svc/b/Dockerfile", "FROM node:22\n");
+    write(root, "svc/c/Dockerfile", "FROM node:22\n");
+    write(root, "svc/c/notes.txt", "");
+    let reader = ContextReader::new();
+    let read = |reader: &ContextReader, svc: &str| {
+        let ctx = reader.read(&root.join(format!("svc/{svc}/Dockerfile")), None);
+        assert_eq!(ctx.dir, root, "{svc}: the Compose root is the context");
+        ctx
+    };
+    // No `.dockerignore` at the root: only `a` has an ignore file.
+    let a = read(&reader, "a");
+    assert!(a.is_ignored("secrets/key") && !a.is_ignored("src"));
+    let b = read(&reader, "b");
+    assert!(!b.is_ignored("secrets/key"));
+    assert!(matches!(b.dockerignore, DockerIgnoreState::Absent));
+    // With one at the root (a fresh reader: listings are facts of the time they were made).
+    write(root, ".dockerignore", "src\n");
+    let reader = ContextReader::new();
+    let a = read(&reader, "a");
+    assert!(
+        a.is_ignored("secrets/key") && !a.is_ignored("src"),
+        "its own wins"
+    );
+    for svc in ["b", "c"] {
+        let ctx = read(&reader, svc);
+        assert!(
+            ctx.is_ignored("src") && !ctx.is_ignored("secrets/key"),
+            "{svc}"
+        );
+    }
+    // A context named on the command line: the Dockerfile's folder is not listed, its
+    // ignore file is looked up.
+    let given = ContextReader::new().read(&root.join("svc/a/Dockerfile"), Some(root));
+    assert!(given.is_ignored("secrets/key") && !given.is_ignored("src"));
+}
