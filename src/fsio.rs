@@ -1,7 +1,7 @@
 //! Reading and writing the files restage processes: a Dockerfile's text is read bounded and
 //! checked (regular file, size, UTF-8, no NUL), and `--write` replaces a file atomically.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::Path;
 
 use anyhow::{Context as _, Result, bail};
@@ -101,7 +101,6 @@ pub fn read_bounded_as(
     limit: u64,
     known: Known,
 ) -> std::result::Result<Vec<u8>, ReadFailure> {
-    use std::io::Read;
     if known == Known::Nothing {
         // Metadata first, by path: opening a FIFO or a device can block or have side effects.
         let meta = std::fs::metadata(path).map_err(|e| ReadFailure::from_io(&e))?;
@@ -127,12 +126,43 @@ pub fn read_bounded_as(
             limit,
         });
     }
-    let mut bytes = Vec::with_capacity(usize::try_from(before).unwrap_or(0));
-    // Never more than the limit + 1 byte, whatever the file does while it is read.
-    file.take(limit + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| ReadFailure::from_io(&e))?;
+    let bytes = read_sized(file, before, limit).map_err(|e| ReadFailure::from_io(&e))?;
     check_length(before, bytes.len() as u64, limit)?;
+    Ok(bytes)
+}
+
+/// Reads a file whose size was `before` (at most `limit`): into room for one byte more, and a
+/// read that stops short exactly at `before` bytes is its end (no read to see the end again).
+/// A file that turns out longer is read on to its end, never past `limit + 1` bytes.
+fn read_sized(mut file: impl Read, before: u64, limit: u64) -> std::io::Result<Vec<u8>> {
+    let size = usize::try_from(before).unwrap_or(usize::MAX);
+    let Some(room) = size.checked_add(1) else {
+        return Err(std::io::Error::other("file too large for memory"));
+    };
+    let mut bytes = vec![0u8; room];
+    let mut total = 0;
+    loop {
+        let n = match file.read(&mut bytes[total..]) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if n == 0 {
+            break;
+        }
+        total += n;
+        if total == size {
+            // The read asked for more than it gave: the end of the file.
+            break;
+        }
+        if total == room {
+            // Longer than it was: read on, to the limit + 1 byte at most.
+            let left = (limit + 1).saturating_sub(total as u64);
+            file.take(left).read_to_end(&mut bytes)?;
+            return Ok(bytes);
+        }
+    }
+    bytes.truncate(total);
     Ok(bytes)
 }
 
@@ -481,12 +511,70 @@ mod tests {
         );
     }
 
+    /// A reader giving `data` at most `chunk` bytes a call, with an interruption first.
+    struct Chunked {
+        data: Vec<u8>,
+        at: usize,
+        chunk: usize,
+        interrupted: bool,
+        calls: usize,
+    }
+
+    impl Read for Chunked {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            self.calls += 1;
+            if !self.interrupted {
+                self.interrupted = true;
+                return Err(std::io::ErrorKind::Interrupted.into());
+            }
+            let n = buf.len().min(self.chunk).min(self.data.len() - self.at);
+            buf[..n].copy_from_slice(&self.data[self.at..self.at + n]);
+            self.at += n;
+            Ok(n)
+        }
+    }
+
+    fn chunked(data: &[u8], chunk: usize) -> Chunked {
+        Chunked {
+            data: data.to_vec(),
+            at: 0,
+            chunk,
+            interrupted: false,
+            calls: 0,
+        }
+    }
+
+    #[test]
+    fn a_read_that_stops_at_the_size_seen_is_the_end() {
+        let text = b"FROM x\nRUN y\n";
+        // Whole: one read after the interruption, none to see the end again.
+        let mut whole = chunked(text, 1 << 20);
+        assert_eq!(read_sized(&mut whole, 13, 100).expect("read"), text);
+        assert_eq!(whole.calls, 2);
+        // In short pieces: read on until the size seen.
+        let mut pieces = chunked(text, 3);
+        assert_eq!(read_sized(&mut pieces, 13, 100).expect("read"), text);
+        // Shorter than it was: what there is (check_length then refuses it).
+        assert_eq!(read_sized(chunked(text, 4), 20, 100).expect("read"), text);
+        // Longer than it was: read on to its end, or to the limit + 1 byte.
+        assert_eq!(read_sized(chunked(text, 5), 4, 100).expect("read"), text);
+        assert_eq!(
+            read_sized(chunked(text, 5), 4, 8).expect("read"),
+            &text[..9]
+        );
+        assert_eq!(read_sized(chunked(b"", 5), 0, 8).expect("read"), b"");
+        assert_eq!(read_sized(chunked(b"ab", 5), 0, 8).expect("read"), b"ab");
+    }
+
     #[test]
     fn bounded_reads_of_ordinary_files() {
         let dir = tempfile::tempdir().expect("tempdir");
         let p = dir.path().join("f");
         std::fs::write(&p, "FROM x\n").expect("write");
         assert_eq!(read_bounded(&p, 7), Ok(b"FROM x\n".to_vec()));
+        let empty = dir.path().join("empty");
+        std::fs::write(&empty, "").expect("write");
+        assert_eq!(read_bounded(&empty, 7), Ok(Vec::new()));
         assert_eq!(
             read_bounded(&p, 6),
             Err(ReadFailure::TooLarge { size: 7, limit: 6 })
