@@ -362,6 +362,11 @@ pub struct BuildContext {
     /// Tells which files a `COPY . .` brings besides the sources (data, templates, config).
     #[serde(skip)]
     pub listing: Option<Shared<BTreeMap<String, EntryKind>>>,
+    /// `listing` holds every root entry, all with ASCII names, and is small: a root-level
+    /// name it holds in no letter case is not there (no look-up, even on a case-insensitive
+    /// file system). Leave it as `Default` (false: ask the file system).
+    #[serde(skip)]
+    pub listing_is_whole: bool,
     pub dockerignore: DockerIgnoreState,
     pub package_json: Option<PackageJson>,
     /// What a Node build reads besides package.json (tsconfigs, build-tool configs, the file
@@ -489,6 +494,11 @@ impl DirFacts {
 }
 
 const DOCKERIGNORE: &str = ".dockerignore";
+
+/// A root listing of at most this many names answers for the names it does not hold (see
+/// [`BuildContext::listing_is_whole`]): comparing with each name in any letter case is cheaper
+/// than a look-up only for a few.
+const WHOLE_LISTING_NAMES: usize = 64;
 
 /// Number of independently locked shards of [`DirCache`]; workers asking for different
 /// directories rarely wait for each other.
@@ -827,6 +837,13 @@ impl BuildContext {
         if !self.on_disk || (!rel.contains('/') && is_known_name(&rel)) {
             return None;
         }
+        if self.listing_is_whole
+            && !rel.contains('/')
+            && let Some(listing) = &self.listing
+            && !listing.keys().any(|name| name.eq_ignore_ascii_case(&rel))
+        {
+            return None;
+        }
         let mut memo = crate::sync::lock(&self.lookups.0);
         *memo
             .entry(rel)
@@ -851,15 +868,19 @@ impl BuildContext {
         let mut listing = BTreeMap::new();
         let mut root_names = std::collections::BTreeSet::new();
         let mut no_ignore_files = true;
+        let mut whole = entries.len() <= WHOLE_LISTING_NAMES;
         for entry in entries {
             let Listed::Entry { name, file_type } = entry else {
                 no_ignore_files = false;
+                whole = false;
                 continue;
             };
             let Ok(name) = name.into_string() else {
                 no_ignore_files = false;
+                whole = false;
                 continue;
             };
+            whole &= name.is_ascii();
             if name.len() >= DOCKERIGNORE.len()
                 && name.as_bytes()[name.len() - DOCKERIGNORE.len()..]
                     .eq_ignore_ascii_case(DOCKERIGNORE.as_bytes())
@@ -880,6 +901,7 @@ impl BuildContext {
             listing.insert(name, kind);
         }
         self.listing = Some(listing.into());
+        self.listing_is_whole = whole;
         self.root_names = root_names.into();
         no_ignore_files
     }

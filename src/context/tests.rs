@@ -657,3 +657,42 @@ fn ignore_files_of_a_context_elsewhere() {
     let given = ContextReader::new().read(&root.join("svc/a/Dockerfile"), Some(root));
     assert!(given.is_ignored("secrets/key") && !given.is_ignored("src"));
 }
+
+/// A small root listing read whole answers for a root-level name it does not hold; a name it
+/// holds in another letter case, a non-ASCII name in it, or a large listing: the file system is
+/// asked.
+#[test]
+fn a_small_whole_listing_answers_for_missing_root_names() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    write(root, "Dockerfile", "FROM node:22\n");
+    write(root, "README.MD", "");
+    let ctx = BuildContext::read(&root.join("Dockerfile"), None);
+    assert!(ctx.listing_is_whole);
+    // Created after the listing: the listing's answer, not a look-up.
+    write(root, "binding.gyp", "{}");
+    assert!(!ctx.exists("binding.gyp"));
+    assert!(ctx.exists("README.MD"));
+    // Held in another letter case: looked up (absent on a case-sensitive file system).
+    write(root, "readme.md", "");
+    assert!(ctx.exists("readme.md"));
+    assert!(!ctx.exists("sub/binding.gyp"));
+
+    let non_ascii = tempfile::tempdir().expect("temp dir");
+    write(non_ascii.path(), "Dockerfile", "FROM node:22\n");
+    write(non_ascii.path(), "caf\u{e9}", "");
+    let ctx = BuildContext::read(&non_ascii.path().join("Dockerfile"), None);
+    assert!(!ctx.listing_is_whole);
+    write(non_ascii.path(), "binding.gyp", "{}");
+    assert!(ctx.exists("binding.gyp"));
+
+    let large = tempfile::tempdir().expect("temp dir");
+    write(large.path(), "Dockerfile", "FROM node:22\n");
+    for i in 0..super::WHOLE_LISTING_NAMES {
+        write(large.path(), &format!("f{i}"), "");
+    }
+    let ctx = BuildContext::read(&large.path().join("Dockerfile"), None);
+    assert!(!ctx.listing_is_whole);
+    write(large.path(), "binding.gyp", "{}");
+    assert!(ctx.exists("binding.gyp"));
+}
