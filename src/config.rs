@@ -489,9 +489,11 @@ impl ConfigResolver {
                 _ => (true, true),
             };
             visited.push(current.to_path_buf());
-            let candidate = current.join(CONFIG_FILE_NAME);
-            if may_config && candidate.is_file() {
-                break self.load(&candidate).map(Some);
+            if may_config {
+                let candidate = current.join(CONFIG_FILE_NAME);
+                if candidate.is_file() {
+                    break self.load(&candidate).map(Some);
+                }
             }
             // The repository's root (a directory holding `.git`) is as far as the search goes:
             // a config above it belongs to something else.
