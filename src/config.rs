@@ -57,7 +57,7 @@ use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::context::absolute_lexical;
+use crate::context::{Listings, absolute_lexical};
 use crate::fsio::{ReadFailure, read_bounded};
 use crate::syntax::line_char_col;
 
@@ -401,6 +401,13 @@ impl ConfigResolver {
     /// no file applies. A config file that cannot be loaded excludes by the default; its error
     /// is reported for the Dockerfiles under it.
     pub fn is_excluded(&self, path: &Path, is_dir: bool) -> bool {
+        self.is_excluded_in(path, is_dir, None)
+    }
+
+    /// [`ConfigResolver::is_excluded`]; with `listings`, the configuration of the folder of
+    /// `path` is looked up in a listing of that folder, kept in `listings` for its build
+    /// context.
+    fn is_excluded_in(&self, path: &Path, is_dir: bool, listings: Option<&Listings>) -> bool {
         let path = absolute_lexical(path);
         if self.cli_exclude.matched(&path, is_dir).is_ignore() {
             return true;
@@ -410,7 +417,7 @@ impl ConfigResolver {
             ConfigChoice::Path(_) => self.fixed.clone(),
             ConfigChoice::Search => {
                 let dir = path.parent().unwrap_or(Path::new("/"));
-                self.lookup_dir(dir).ok().flatten()
+                self.lookup_dir_in(dir, listings).ok().flatten()
             }
         };
         match config {
@@ -426,6 +433,20 @@ impl ConfigResolver {
     pub fn excluder(self: &Arc<Self>) -> crate::discover::Exclude {
         let resolver = Arc::clone(self);
         Arc::new(move |path: &Path, is_dir: bool| resolver.is_excluded(path, is_dir))
+    }
+
+    /// [`ConfigResolver::excluder`] for a walk whose files are Dockerfiles about to be read with
+    /// `contexts`: a file's folder is listed once, which answers whether it holds `restage.toml`
+    /// or `.git` and is kept as the first listing of its build context.
+    pub(crate) fn excluder_listing(
+        self: &Arc<Self>,
+        contexts: &crate::context::ContextReader,
+    ) -> crate::discover::Exclude {
+        let resolver = Arc::clone(self);
+        let listings = contexts.listings();
+        Arc::new(move |path: &Path, is_dir: bool| {
+            resolver.is_excluded_in(path, is_dir, (!is_dir).then_some(&*listings))
+        })
     }
 
     /// `output-format` of the config file that applies to the directory `dir` (the current
@@ -446,6 +467,12 @@ impl ConfigResolver {
     }
 
     fn lookup_dir(&self, start: &Path) -> DirLookup {
+        self.lookup_dir_in(start, None)
+    }
+
+    /// [`ConfigResolver::lookup_dir`]; with `listings`, `start` is listed (and the listing kept
+    /// there) and looked up only for the names the listing may hold.
+    fn lookup_dir_in(&self, start: &Path, listings: Option<&Listings>) -> DirLookup {
         let mut visited: Vec<PathBuf> = Vec::new();
         let mut dir = Some(start);
         let result = loop {
@@ -455,14 +482,22 @@ impl ConfigResolver {
             if let Some(hit) = read_lock(&self.by_dir).get(current.as_os_str()) {
                 break hit.clone();
             }
+            let (may_config, may_git) = match listings {
+                Some(listings) if visited.is_empty() => listings.list_with(current, |l| {
+                    (l.may_hold(CONFIG_FILE_NAME), l.may_hold(".git"))
+                }),
+                _ => (true, true),
+            };
             visited.push(current.to_path_buf());
-            let candidate = current.join(CONFIG_FILE_NAME);
-            if candidate.is_file() {
-                break self.load(&candidate).map(Some);
+            if may_config {
+                let candidate = current.join(CONFIG_FILE_NAME);
+                if candidate.is_file() {
+                    break self.load(&candidate).map(Some);
+                }
             }
             // The repository's root (a directory holding `.git`) is as far as the search goes:
             // a config above it belongs to something else.
-            if std::fs::symlink_metadata(current.join(".git")).is_ok() {
+            if may_git && std::fs::symlink_metadata(current.join(".git")).is_ok() {
                 break Ok(None);
             }
             dir = current.parent();

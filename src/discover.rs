@@ -80,8 +80,8 @@ pub fn is_dockerfile_name(name: &str) -> bool {
 /// What discovery found for one path.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Found {
-    /// A file to process.
-    File(PathBuf),
+    /// A file to process, with what the walk saw of it.
+    File(PathBuf, Seen),
     /// A path that cannot be processed, with the reason (reported as an error for that path).
     Problem(PathBuf, String),
 }
@@ -89,13 +89,29 @@ pub enum Found {
 impl Found {
     pub fn path(&self) -> &Path {
         match self {
-            Found::File(p) | Found::Problem(p, _) => p,
+            Found::File(p, _) | Found::Problem(p, _) => p,
         }
     }
 }
 
+/// What the walk's directory listing told about a file, so reading it needs fewer system calls.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Seen {
+    /// The inode number the listing gave for a regular file met directly (not through a
+    /// symlink); `None` for paths named on the command line and for symlinks.
+    pub regular_ino: Option<u64>,
+}
+
+impl Seen {
+    /// True when the walk listed the path as a regular file, not a symlink: reading it needs
+    /// no look-up by path before opening (the open file is checked anyway).
+    pub fn is_regular(self) -> bool {
+        self.regular_ino.is_some()
+    }
+}
+
 /// A predicate over walked paths (path, is a directory): true leaves it out, and a directory
-/// with everything below it.
+/// with everything below it. Asked for directories and for files with a Dockerfile's name.
 pub type Exclude = std::sync::Arc<dyn Fn(&Path, bool) -> bool + Send + Sync>;
 
 /// How to walk the directories given.
@@ -124,7 +140,7 @@ pub fn discover_with(roots: &[PathBuf], walk: Walk) -> Vec<Found> {
             // Files (and symlinks to anything) given explicitly are always processed; reading
             // them reports what is wrong.
             Ok(_) if root.is_dir() => dirs.push(root.clone()),
-            Ok(_) => crate::sync::lock(&found).push(Found::File(root.clone())),
+            Ok(_) => crate::sync::lock(&found).push(Found::File(root.clone(), Seen::default())),
         }
     }
     if let Some((first, rest)) = dirs.split_first() {
@@ -141,7 +157,12 @@ pub fn discover_with(roots: &[PathBuf], walk: Walk) -> Vec<Found> {
             .require_git(false)
             .follow_links(walk.follow)
             .filter_entry(move |e| {
-                e.depth() == 0 || !exclude(e.path(), e.file_type().is_some_and(|t| t.is_dir()))
+                // Only directories (to leave out what is below them) and the files the walk
+                // yields need the check; the rest are passed over by the visitor anyway.
+                let is_dir = e.file_type().is_some_and(|t| t.is_dir());
+                e.depth() == 0
+                    || (!is_dir && !is_dockerfile_name(&e.file_name().to_string_lossy()))
+                    || !exclude(e.path(), is_dir)
             });
         builder.build_parallel().run(|| {
             let found = &found;
@@ -165,7 +186,10 @@ pub fn discover_with(roots: &[PathBuf], walk: Walk) -> Vec<Found> {
                                 )
                             })
                         } else {
-                            Some(Found::File(entry.path().to_path_buf()))
+                            Some(Found::File(
+                                entry.path().to_path_buf(),
+                                seen(&entry, is_link),
+                            ))
                         }
                     }
                     Err(err) => walk_problem(&err),
@@ -180,7 +204,7 @@ pub fn discover_with(roots: &[PathBuf], walk: Walk) -> Vec<Found> {
     let mut found = found.into_inner().expect("no panic while holding the lock");
     // `Found`'s order, with each path's components read once rather than at every comparison.
     found.sort_by_cached_key(|f| match f {
-        Found::File(p) => (0u8, order_key(p), String::new()),
+        Found::File(p, _) => (0u8, order_key(p), String::new()),
         Found::Problem(p, reason) => (1u8, order_key(p), reason.clone()),
     });
     found.dedup_by(|a, b| a.path() == b.path());
@@ -212,26 +236,97 @@ fn order_key(path: &Path) -> Vec<u8> {
     key
 }
 
-/// Keeps the first of the files that are one file (same device and inode).
+/// What a walked entry tells about the file: the listing's inode number of a regular file
+/// met directly (`readdir`'s type and inode, or one `lstat` when the file system gives no type).
+fn seen(entry: &ignore::DirEntry, is_link: bool) -> Seen {
+    let regular = !is_link && entry.file_type().is_some_and(|t| t.is_file());
+    #[cfg(unix)]
+    let ino = entry.ino();
+    #[cfg(not(unix))]
+    let ino: Option<u64> = None;
+    Seen {
+        regular_ino: if regular { ino } else { None },
+    }
+}
+
+/// Keeps the first of the files that are one file (same device and inode). Two files whose
+/// inode numbers differ are not one file, so a file met directly by the walk is looked up for
+/// its device only when its listed inode number is also another file's; files named on the
+/// command line and symlinks are always looked up.
 fn dedup_by_identity(found: Vec<Found>) -> Vec<Found> {
+    let lookup = |path: &Path| file_id(path).map_or(Key::Unknown, Key::Known);
+    let mut keys: Vec<Option<Key>> = found
+        .iter()
+        .map(|f| match f {
+            Found::File(path, seen) => Some(match seen.regular_ino {
+                Some(ino) if cfg!(unix) => Key::Listed(ino),
+                _ => lookup(path),
+            }),
+            Found::Problem(..) => None,
+        })
+        .collect();
+    let mut inodes: rustc_hash::FxHashMap<u64, u32> = rustc_hash::FxHashMap::default();
+    for key in keys.iter().flatten() {
+        if let Some(ino) = key.ino() {
+            *inodes.entry(ino).or_default() += 1;
+        }
+    }
+    for (key, f) in keys.iter_mut().zip(&found) {
+        if let (Some(Key::Listed(ino)), Found::File(path, _)) = (&*key, f)
+            && inodes.get(ino).is_some_and(|&n| n > 1)
+        {
+            *key = Some(lookup(path));
+        }
+    }
     let mut seen = std::collections::HashSet::new();
     found
         .into_iter()
-        .filter(|f| match f {
-            Found::File(path) => file_id(path).is_none_or(|id| seen.insert(id)),
-            Found::Problem(..) => true,
+        .zip(keys)
+        .filter_map(|(f, key)| match key {
+            Some(Key::Known(id)) => seen.insert(id).then_some(f),
+            Some(Key::Listed(_) | Key::Unknown) | None => Some(f),
         })
         .collect()
 }
 
+/// A found file's identity as far as it is known.
+enum Key {
+    /// The walk's inode number; the device not looked up.
+    Listed(u64),
+    /// Looked up.
+    Known(FileId),
+    /// The look-up failed: the file is kept, and reading it reports the problem.
+    Unknown,
+}
+
+impl Key {
+    /// The inode number, when known (on Unix; elsewhere identities are paths).
+    fn ino(&self) -> Option<u64> {
+        match self {
+            Key::Listed(ino) => Some(*ino),
+            #[cfg(unix)]
+            Key::Known((_, ino)) => Some(*ino),
+            #[cfg(not(unix))]
+            Key::Known(_) => None,
+            Key::Unknown => None,
+        }
+    }
+}
+
 #[cfg(unix)]
-fn file_id(path: &Path) -> Option<(u64, u64)> {
+type FileId = (u64, u64);
+
+#[cfg(not(unix))]
+type FileId = std::path::PathBuf;
+
+#[cfg(unix)]
+fn file_id(path: &Path) -> Option<FileId> {
     use std::os::unix::fs::MetadataExt;
     std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
 }
 
 #[cfg(not(unix))]
-fn file_id(path: &Path) -> Option<std::path::PathBuf> {
+fn file_id(path: &Path) -> Option<FileId> {
     std::fs::canonicalize(path).ok()
 }
 
@@ -301,6 +396,63 @@ mod tests {
                 );
             }
         }
+    }
+
+    fn walk() -> Walk {
+        Walk {
+            threads: 2,
+            follow: false,
+            exclude: std::sync::Arc::new(|_: &Path, _: bool| false),
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn one_file_reached_twice_is_kept_once_and_listed_files_carry_their_inode() {
+        use std::os::unix::fs::MetadataExt;
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let t = tmp.path().join("t");
+        for dir in ["a", "b", "c"] {
+            std::fs::create_dir_all(t.join(dir)).expect("mkdir");
+        }
+        std::fs::write(t.join("a/Dockerfile"), "FROM a\n").expect("write");
+        std::fs::hard_link(t.join("a/Dockerfile"), t.join("b/Dockerfile")).expect("hard link");
+        std::fs::write(t.join("c/Dockerfile"), "FROM c\n").expect("write");
+        let link = tmp.path().join("link");
+        std::os::unix::fs::symlink(t.join("c/Dockerfile"), &link).expect("symlink");
+        let ino = |rel: &str| std::fs::metadata(t.join(rel)).expect("stat").ino();
+        // The hard link's second path is dropped; the listed inode is the file's.
+        assert_eq!(
+            discover_with(std::slice::from_ref(&t), walk()),
+            vec![
+                Found::File(
+                    t.join("a/Dockerfile"),
+                    Seen {
+                        regular_ino: Some(ino("a/Dockerfile"))
+                    }
+                ),
+                Found::File(
+                    t.join("c/Dockerfile"),
+                    Seen {
+                        regular_ino: Some(ino("c/Dockerfile"))
+                    }
+                ),
+            ]
+        );
+        // A symlink named on the command line is looked up, and the walked file it points to
+        // (after it in sorted order) is dropped.
+        assert_eq!(
+            discover_with(&[t.clone(), link.clone()], walk()),
+            vec![
+                Found::File(link, Seen::default()),
+                Found::File(
+                    t.join("a/Dockerfile"),
+                    Seen {
+                        regular_ino: Some(ino("a/Dockerfile"))
+                    }
+                ),
+            ]
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Reading and writing the files restage processes: a Dockerfile's text is read bounded and
 //! checked (regular file, size, UTF-8, no NUL), and `--write` replaces a file atomically.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::Path;
 
 use anyhow::{Context as _, Result, bail};
@@ -81,21 +81,42 @@ impl ReadFailure {
 /// is checked by path before opening, the file is opened non-blocking, and type, size and file
 /// system are checked again on the open file. The bytes read must match the size seen.
 pub fn read_bounded(path: &Path, limit: u64) -> std::result::Result<Vec<u8>, ReadFailure> {
-    use std::io::Read;
-    // Metadata first, by path: opening a FIFO or a device can block or have side effects.
-    let meta = std::fs::metadata(path).map_err(|e| ReadFailure::from_io(&e))?;
-    check_type(&meta)?;
-    if meta.len() > limit {
-        return Err(ReadFailure::TooLarge {
-            size: meta.len(),
-            limit,
-        });
+    read_bounded_as(path, limit, Known::Nothing)
+}
+
+/// What is known of a path before it is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Known {
+    /// Nothing: its type is looked up by path before it is opened.
+    Nothing,
+    /// A directory listing showed it as a regular file, not a symlink: it is opened without a
+    /// look-up first (non-blocking, so a FIFO put in its place since is not waited on), and
+    /// the open file is checked as always.
+    ListedRegular,
+}
+
+/// [`read_bounded`], skipping the look-up by path for a path listed as a regular file.
+pub fn read_bounded_as(
+    path: &Path,
+    limit: u64,
+    known: Known,
+) -> std::result::Result<Vec<u8>, ReadFailure> {
+    if known == Known::Nothing {
+        // Metadata first, by path: opening a FIFO or a device can block or have side effects.
+        let meta = std::fs::metadata(path).map_err(|e| ReadFailure::from_io(&e))?;
+        check_type(&meta)?;
+        if meta.len() > limit {
+            return Err(ReadFailure::TooLarge {
+                size: meta.len(),
+                limit,
+            });
+        }
     }
     let file = open_nonblocking(path).map_err(|e| ReadFailure::from_io(&e))?;
     // The path may have been swapped between the stat and the open: check the open file.
     let meta = file.metadata().map_err(|e| ReadFailure::from_io(&e))?;
     check_type(&meta)?;
-    if let Some(fs) = special_fs(&file) {
+    if let Some(fs) = special_fs(&file, &meta) {
         return Err(ReadFailure::SpecialFs(fs));
     }
     let before = meta.len();
@@ -105,12 +126,43 @@ pub fn read_bounded(path: &Path, limit: u64) -> std::result::Result<Vec<u8>, Rea
             limit,
         });
     }
-    let mut bytes = Vec::with_capacity(usize::try_from(before).unwrap_or(0));
-    // Never more than the limit + 1 byte, whatever the file does while it is read.
-    file.take(limit + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| ReadFailure::from_io(&e))?;
+    let bytes = read_sized(file, before, limit).map_err(|e| ReadFailure::from_io(&e))?;
     check_length(before, bytes.len() as u64, limit)?;
+    Ok(bytes)
+}
+
+/// Reads a file whose size was `before` (at most `limit`): into room for one byte more, and a
+/// read that stops short exactly at `before` bytes is its end (no read to see the end again).
+/// A file that turns out longer is read on to its end, never past `limit + 1` bytes.
+fn read_sized(mut file: impl Read, before: u64, limit: u64) -> std::io::Result<Vec<u8>> {
+    let size = usize::try_from(before).unwrap_or(usize::MAX);
+    let Some(room) = size.checked_add(1) else {
+        return Err(std::io::Error::other("file too large for memory"));
+    };
+    let mut bytes = vec![0u8; room];
+    let mut total = 0;
+    loop {
+        let n = match file.read(&mut bytes[total..]) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if n == 0 {
+            break;
+        }
+        total += n;
+        if total == size {
+            // The read asked for more than it gave: the end of the file.
+            break;
+        }
+        if total == room {
+            // Longer than it was: read on, to the limit + 1 byte at most.
+            let left = (limit + 1).saturating_sub(total as u64);
+            file.take(left).read_to_end(&mut bytes)?;
+            return Ok(bytes);
+        }
+    }
+    bytes.truncate(total);
     Ok(bytes)
 }
 
@@ -147,10 +199,23 @@ fn open_nonblocking(path: &Path) -> std::io::Result<std::fs::File> {
 }
 
 /// The name of the kernel file system `file` lives on, if it is one whose files are not data
-/// (their sizes lie and their reads may block or never end).
+/// (their sizes lie and their reads may block or never end). `meta` is the open file's: the
+/// file system type is a property of the device (`st_dev`), so it is asked once per device in
+/// a run.
 #[cfg(target_os = "linux")]
-fn special_fs(file: &std::fs::File) -> Option<&'static str> {
+fn special_fs(file: &std::fs::File, meta: &std::fs::Metadata) -> Option<&'static str> {
     use std::os::fd::AsRawFd;
+    use std::os::unix::fs::MetadataExt;
+    /// The answer for each device met so far (a run meets a handful).
+    static BY_DEVICE: std::sync::RwLock<Vec<(u64, Option<&'static str>)>> =
+        std::sync::RwLock::new(Vec::new());
+    let dev = meta.dev();
+    let known = |list: &[(u64, Option<&'static str>)]| {
+        list.iter().find(|(d, _)| *d == dev).map(|(_, fs)| *fs)
+    };
+    if let Some(fs) = known(&BY_DEVICE.read().unwrap_or_else(|e| e.into_inner())) {
+        return fs;
+    }
     let mut stat = std::mem::MaybeUninit::<libc::statfs>::uninit();
     // SAFETY: fstatfs writes a `statfs` into the buffer on success; the fd is open.
     let rc = unsafe { libc::fstatfs(file.as_raw_fd(), stat.as_mut_ptr()) };
@@ -159,11 +224,16 @@ fn special_fs(file: &std::fs::File) -> Option<&'static str> {
     }
     // SAFETY: initialised by the successful call above.
     let magic = unsafe { stat.assume_init() }.f_type as u64;
-    special_fs_name(magic)
+    let fs = special_fs_name(magic);
+    let mut list = BY_DEVICE.write().unwrap_or_else(|e| e.into_inner());
+    if known(&list).is_none() {
+        list.push((dev, fs));
+    }
+    fs
 }
 
 #[cfg(not(target_os = "linux"))]
-fn special_fs(_file: &std::fs::File) -> Option<&'static str> {
+fn special_fs(_file: &std::fs::File, _meta: &std::fs::Metadata) -> Option<&'static str> {
     None
 }
 
@@ -232,7 +302,12 @@ impl std::error::Error for TextError {}
 
 /// Reads a file as a Dockerfile's text, or says why it cannot be one.
 pub fn read_text(path: &Path) -> std::result::Result<String, TextError> {
-    let bytes = read_bounded(path, MAX_FILE_BYTES).map_err(TextError::Read)?;
+    read_text_as(path, Known::Nothing)
+}
+
+/// [`read_text`] with what is known of the path (see [`Known`]).
+pub fn read_text_as(path: &Path, known: Known) -> std::result::Result<String, TextError> {
+    let bytes = read_bounded_as(path, MAX_FILE_BYTES, known).map_err(TextError::Read)?;
     if bytes.is_empty() {
         return Err(TextError::Empty);
     }
@@ -436,12 +511,70 @@ mod tests {
         );
     }
 
+    /// A reader giving `data` at most `chunk` bytes a call, with an interruption first.
+    struct Chunked {
+        data: Vec<u8>,
+        at: usize,
+        chunk: usize,
+        interrupted: bool,
+        calls: usize,
+    }
+
+    impl Read for Chunked {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            self.calls += 1;
+            if !self.interrupted {
+                self.interrupted = true;
+                return Err(std::io::ErrorKind::Interrupted.into());
+            }
+            let n = buf.len().min(self.chunk).min(self.data.len() - self.at);
+            buf[..n].copy_from_slice(&self.data[self.at..self.at + n]);
+            self.at += n;
+            Ok(n)
+        }
+    }
+
+    fn chunked(data: &[u8], chunk: usize) -> Chunked {
+        Chunked {
+            data: data.to_vec(),
+            at: 0,
+            chunk,
+            interrupted: false,
+            calls: 0,
+        }
+    }
+
+    #[test]
+    fn a_read_that_stops_at_the_size_seen_is_the_end() {
+        let text = b"FROM x\nRUN y\n";
+        // Whole: one read after the interruption, none to see the end again.
+        let mut whole = chunked(text, 1 << 20);
+        assert_eq!(read_sized(&mut whole, 13, 100).expect("read"), text);
+        assert_eq!(whole.calls, 2);
+        // In short pieces: read on until the size seen.
+        let mut pieces = chunked(text, 3);
+        assert_eq!(read_sized(&mut pieces, 13, 100).expect("read"), text);
+        // Shorter than it was: what there is (check_length then refuses it).
+        assert_eq!(read_sized(chunked(text, 4), 20, 100).expect("read"), text);
+        // Longer than it was: read on to its end, or to the limit + 1 byte.
+        assert_eq!(read_sized(chunked(text, 5), 4, 100).expect("read"), text);
+        assert_eq!(
+            read_sized(chunked(text, 5), 4, 8).expect("read"),
+            &text[..9]
+        );
+        assert_eq!(read_sized(chunked(b"", 5), 0, 8).expect("read"), b"");
+        assert_eq!(read_sized(chunked(b"ab", 5), 0, 8).expect("read"), b"ab");
+    }
+
     #[test]
     fn bounded_reads_of_ordinary_files() {
         let dir = tempfile::tempdir().expect("tempdir");
         let p = dir.path().join("f");
         std::fs::write(&p, "FROM x\n").expect("write");
         assert_eq!(read_bounded(&p, 7), Ok(b"FROM x\n".to_vec()));
+        let empty = dir.path().join("empty");
+        std::fs::write(&empty, "").expect("write");
+        assert_eq!(read_bounded(&empty, 7), Ok(Vec::new()));
         assert_eq!(
             read_bounded(&p, 6),
             Err(ReadFailure::TooLarge { size: 7, limit: 6 })
@@ -457,9 +590,47 @@ mod tests {
         );
     }
 
+    #[cfg(unix)]
+    #[test]
+    fn reads_of_listed_files_check_the_open_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("f");
+        std::fs::write(&p, "FROM x\n").expect("write");
+        let listed = |p: &Path, limit| read_bounded_as(p, limit, Known::ListedRegular);
+        assert_eq!(listed(&p, 7), Ok(b"FROM x\n".to_vec()));
+        assert_eq!(
+            listed(&p, 6),
+            Err(ReadFailure::TooLarge { size: 7, limit: 6 })
+        );
+        // What was a file when listed may be something else when read.
+        assert_eq!(
+            listed(&dir.path().join("nope"), 10),
+            Err(ReadFailure::Missing)
+        );
+        assert_eq!(listed(dir.path(), 10), Err(ReadFailure::Directory));
+        let fifo = dir.path().join("fifo");
+        let c_path = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).expect("path");
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+        // Opened non-blocking with no writer: refused, not waited on.
+        assert_eq!(listed(&fifo, 10), Err(ReadFailure::NotAFile));
+        assert_eq!(read_bounded(&fifo, 10), Err(ReadFailure::NotAFile));
+    }
+
     #[cfg(target_os = "linux")]
     #[test]
     fn kernel_files_are_refused_directly_and_through_a_symlink() {
+        // Asked twice: the second answer comes from the file system type known for the device.
+        for _ in 0..2 {
+            assert_eq!(
+                read_bounded_as(
+                    Path::new("/proc/self/status"),
+                    1 << 20,
+                    Known::ListedRegular
+                ),
+                Err(ReadFailure::SpecialFs("procfs"))
+            );
+        }
         // procfs reports a size of 0 for files that have content (or block: /proc/kmsg).
         assert_eq!(
             read_bounded(Path::new("/proc/self/status"), 1 << 20),

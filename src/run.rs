@@ -26,7 +26,7 @@ use crate::syntax::SyntaxErrorKind;
 use crate::transforms::{self, Context, Transform};
 
 pub use crate::fsio::MAX_FILE_BYTES;
-use crate::fsio::{read_text, write_atomic};
+use crate::fsio::{Known, read_text_as, write_atomic};
 
 /// Exit codes.
 pub const EXIT_OK: i32 = 0;
@@ -192,14 +192,14 @@ fn files(
     let contexts = ContextReader::new();
     let cwd = std::env::current_dir().context("reading the current directory")?;
     let roots = roots(&args.paths);
-    let found = discover::discover_with(&roots, walk_options(&args, &resolver, 0));
+    let found = discover::discover_with(&roots, walk_options(&args, &resolver, &contexts, 0));
     let lines: Vec<(String, bool)> = found
         .par_iter()
         .map(|f| {
             let display = report::display_path(f.path(), &cwd);
             match f {
                 Found::Problem(_, reason) => (format!("{display}: error: {reason}"), false),
-                Found::File(path) => {
+                Found::File(path, _) => {
                     let settings = match resolver.settings_for(path) {
                         Ok(s) => s,
                         // The config file's own line, printed once below.
@@ -270,16 +270,18 @@ pub(crate) fn fix_defaults() -> FixArgs {
     }
 }
 
-/// How discovery walks: `--follow`, and the excludes of the command line and config files.
+/// How discovery walks: `--follow`, and the excludes of the command line and config files
+/// (a found file's folder listed once for its configuration and its build context).
 fn walk_options(
     args: &FixArgs,
     resolver: &std::sync::Arc<ConfigResolver>,
+    contexts: &ContextReader,
     threads: usize,
 ) -> discover::Walk {
     discover::Walk {
         threads,
         follow: args.walk.follow,
-        exclude: resolver.excluder(),
+        exclude: resolver.excluder_listing(contexts),
     }
 }
 
@@ -582,7 +584,7 @@ fn fix(args: FixArgs) -> Result<i32> {
         None => discover::discover_with(
             &roots,
             // 0: one per CPU, as the pool.
-            walk_options(&args, &resolver, threads),
+            walk_options(&args, &resolver, &contexts, threads),
         ),
     };
     let progress = Progress::new(
@@ -718,7 +720,7 @@ fn broken_configs(
     let mut lines: Vec<String> = Vec::new();
     let mut broken = std::collections::HashMap::new();
     for (i, f) in found.iter().enumerate() {
-        let Found::File(path) = f else { continue };
+        let Found::File(path, _) = f else { continue };
         let errors: Vec<String> = match job.resolver.settings_for(path) {
             Err(e) => vec![e.located(&report::display_path(&e.path, job.cwd))],
             Ok(settings) => {
@@ -747,11 +749,16 @@ fn broken_configs(
 }
 
 fn process(found: &Found, display: &str, job: &Job) -> FileReport {
-    let path = match found {
+    let (path, seen) = match found {
         Found::Problem(_, reason) => return failed(display, reason.clone()),
-        Found::File(p) => p,
+        Found::File(p, seen) => (p, seen),
     };
-    let text = match read_text(path) {
+    let known = if seen.is_regular() {
+        Known::ListedRegular
+    } else {
+        Known::Nothing
+    };
+    let text = match read_text_as(path, known) {
         Ok(t) => t,
         Err(reason) => return failed(display, reason.to_string()),
     };

@@ -574,3 +574,49 @@ fn a_config_linking_to_a_kernel_file_is_refused() {
         ConfigErrorKind::Read(ReadFailure::SpecialFs("procfs"))
     );
 }
+
+#[test]
+fn a_listing_of_the_folder_answers_the_search_as_look_ups_do() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let root = tmp.path();
+    let config = write(
+        root,
+        "a/restage.toml",
+        "select = [\"exec-form\"]\nextend-exclude = [\"skip.Dockerfile\"]\n",
+    );
+    write(root, "a/b/.git", "gitdir: elsewhere\n");
+    fs::create_dir_all(root.join("a/c")).expect("mkdir");
+    // Names a case-insensitive file system could take for the ones searched: looked up.
+    write(root, "a/d/RESTAGE.TOML", "select = [\"copy-order\"]\n");
+    fs::create_dir_all(root.join("a/e/restage.toml")).expect("mkdir");
+    fs::create_dir_all(root.join("a/f/.GIT")).expect("mkdir");
+    let listed = Arc::new(resolver(CliOptions::default()));
+    let looked_up = resolver(CliOptions::default());
+    let listings = Listings::default();
+    for dir in ["a", "a/b", "a/c", "a/d", "a/e", "a/f"] {
+        let dockerfile = root.join(dir).join("Dockerfile");
+        assert!(!listed.is_excluded_in(&dockerfile, false, Some(&listings)));
+        assert_eq!(
+            listed.config_file_for(&dockerfile).expect("settings"),
+            looked_up.config_file_for(&dockerfile).expect("settings"),
+            "{dir}"
+        );
+        // The listing is kept for the build context, once.
+        let kept = listings.take(&root.join(dir)).expect("kept");
+        assert!(kept.entries.is_ok());
+        assert!(listings.take(&root.join(dir)).is_none());
+    }
+    assert_eq!(
+        listed
+            .config_file_for(&root.join("a/c/Dockerfile"))
+            .expect("settings"),
+        Some(config)
+    );
+    assert_eq!(
+        listed
+            .config_file_for(&root.join("a/b/Dockerfile"))
+            .expect("settings"),
+        None
+    );
+    assert!(listed.is_excluded_in(&root.join("a/skip.Dockerfile"), false, Some(&listings)));
+}

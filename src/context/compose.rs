@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_yaml_ng::Value;
 
-use super::fsread::{ReadError, absolute_lexical, read_capped};
+use super::fsread::{ReadError, absolute_lexical, is_lexically_normal, read_capped};
 
 /// Compose file names, in the order Compose itself prefers them.
 pub const COMPOSE_FILE_NAMES: [&str; 4] = [
@@ -53,11 +53,28 @@ pub(crate) struct ComposeCache(
     Mutex<HashMap<PathBuf, Arc<Loaded>>>,
     /// Per directory (by its bytes): which compose file names and `.git` it holds, from one
     /// listing.
-    Mutex<HashMap<std::ffi::OsString, Arc<Vec<String>>>>,
+    Mutex<rustc_hash::FxHashMap<std::ffi::OsString, Arc<Vec<String>>>>,
     /// Per directory a search starts from (by its bytes: the paths are lexically normal):
     /// whether no directory the search visits holds a Compose file.
-    Mutex<HashMap<std::ffi::OsString, bool>>,
+    Mutex<rustc_hash::FxHashMap<std::ffi::OsString, bool>>,
+    /// Per directory (by its bytes): the directory resolved through symlinks, or `None` when
+    /// it cannot be (see [`ComposeCache::canonical`]).
+    Mutex<rustc_hash::FxHashMap<std::ffi::OsString, Option<PathBuf>>>,
+    /// Per directory a search visited above where it started (by its bytes): the first
+    /// directory at or above it holding a Compose file or `.git`, as far as searches looked.
+    Mutex<rustc_hash::FxHashMap<std::ffi::OsString, Stop>>,
 );
+
+/// What a search saw at and above a directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    /// A Compose file this many levels up (0: in the directory itself).
+    Compose(usize),
+    /// No Compose file, and `.git` this many levels up: a search goes no further.
+    Git(usize),
+    /// Neither in the directory nor this many levels above it (`usize::MAX`: up to `/`).
+    NoneWithin(usize),
+}
 
 #[derive(Debug)]
 enum Loaded {
@@ -113,14 +130,19 @@ impl Services {
     /// In file order: the services that may concern `dockerfile` (those building it, and those
     /// with variables). `canonical` is `dockerfile` resolved through symlinks, computed at most
     /// once and only when some service has a resolved path to compare it with.
-    fn relevant(&self, dockerfile: &Path, canonical: &mut Option<Option<PathBuf>>) -> Vec<usize> {
+    fn relevant(
+        &self,
+        dockerfile: &Path,
+        canonical: &mut Option<Option<PathBuf>>,
+        cache: &ComposeCache,
+    ) -> Vec<usize> {
         let mut out: Vec<usize> = self.with_variables.clone();
         if let Some(found) = self.by_dockerfile.get(dockerfile) {
             out.extend(found);
         }
         if !self.by_real.is_empty()
             && let Some(real) = canonical
-                .get_or_insert_with(|| std::fs::canonicalize(dockerfile).ok())
+                .get_or_insert_with(|| cache.canonical(dockerfile))
                 .as_ref()
             && let Some(found) = self.by_real.get(real)
         {
@@ -211,33 +233,121 @@ impl ComposeCache {
 
     /// True when no directory a search from `dir` visits (`dir`, then its parents up to
     /// [`MAX_PARENT_LEVELS`], stopping after one with `.git`) holds a Compose file: the search
-    /// finds nothing and says nothing. Answered once per directory, so the Dockerfiles of a
-    /// monorepo without Compose files cost one lookup each.
+    /// finds nothing and says nothing. Answered once per directory, and from what earlier
+    /// searches learnt of its parent when that is enough (sibling folders share their parents),
+    /// so the Dockerfiles of a monorepo without Compose files cost one lookup each.
     fn nothing_from(&self, dir: &Path) -> bool {
         if let Some(&hit) = crate::sync::lock(&self.2).get(dir.as_os_str()) {
             return hit;
         }
-        let mut nothing = true;
-        let mut at = dir.to_path_buf();
-        for _level in 0..=MAX_PARENT_LEVELS {
-            let present = self.present(&at);
+        let nothing = self.search_nothing_from(dir);
+        crate::sync::lock(&self.2).insert(dir.as_os_str().to_os_string(), nothing);
+        nothing
+    }
+
+    fn search_nothing_from(&self, dir: &Path) -> bool {
+        let stop_at = |present: &[String]| {
             if present
                 .iter()
                 .any(|p| COMPOSE_FILE_NAMES.contains(&p.as_str()))
             {
-                nothing = false;
+                Some(Stop::Compose(0))
+            } else if present.iter().any(|p| p == ".git") {
+                Some(Stop::Git(0))
+            } else {
+                None
+            }
+        };
+        match stop_at(&self.present(dir)) {
+            Some(Stop::Compose(_)) => return false,
+            Some(_) => return true,
+            None => {}
+        }
+        let Some(parent) = dir.parent() else {
+            return true;
+        };
+        // The search from `dir` visits `parent` and its parents up to MAX_PARENT_LEVELS - 1
+        // levels above it.
+        let known = crate::sync::lock(&self.4).get(parent.as_os_str()).copied();
+        match known {
+            Some(Stop::Compose(k)) => return k + 1 > MAX_PARENT_LEVELS,
+            Some(Stop::Git(_)) => return true,
+            Some(Stop::NoneWithin(checked)) if checked >= MAX_PARENT_LEVELS - 1 => return true,
+            _ => {}
+        }
+        // Searched level by level; what it sees is kept for the parents it visits.
+        let mut visited: Vec<PathBuf> = Vec::new();
+        let mut at = parent.to_path_buf();
+        let mut found = None;
+        for level in 1..=MAX_PARENT_LEVELS {
+            if let Some(stop) = stop_at(&self.present(&at)) {
+                found = Some((stop, level));
+                visited.push(at);
                 break;
             }
-            if present.iter().any(|p| p == ".git") {
-                break;
-            }
-            match at.parent() {
-                Some(parent) => at = parent.to_path_buf(),
-                None => break,
+            let up = at.parent().map(Path::to_path_buf);
+            visited.push(at);
+            match up {
+                Some(up) => at = up,
+                None => {
+                    found = Some((Stop::NoneWithin(usize::MAX), level));
+                    break;
+                }
             }
         }
-        crate::sync::lock(&self.2).insert(dir.as_os_str().to_os_string(), nothing);
-        nothing
+        let mut memo = crate::sync::lock(&self.4);
+        for (i, seen) in visited.into_iter().enumerate() {
+            let level = i + 1;
+            let stop = match found {
+                Some((Stop::Compose(_), at)) => Stop::Compose(at - level),
+                Some((Stop::Git(_), at)) => Stop::Git(at - level),
+                Some((Stop::NoneWithin(_), _)) => Stop::NoneWithin(usize::MAX),
+                None => Stop::NoneWithin(MAX_PARENT_LEVELS - level),
+            };
+            let better = match memo.get(seen.as_os_str()) {
+                Some(Stop::NoneWithin(checked)) => match stop {
+                    Stop::NoneWithin(now) => now > *checked,
+                    _ => true,
+                },
+                Some(_) => false,
+                None => true,
+            };
+            if better {
+                memo.insert(seen.into_os_string(), stop);
+            }
+        }
+        !matches!(found, Some((Stop::Compose(_), _)))
+    }
+
+    /// `path` resolved through symlinks, as `std::fs::canonicalize` gives it (`None` where it
+    /// fails). An absolute, lexically normal path is resolved from its parent, resolved once
+    /// per directory and kept, and one `lstat` of its last element when that is not a symlink,
+    /// rather than a look-up of every element each time.
+    pub(crate) fn canonical(&self, path: &Path) -> Option<PathBuf> {
+        let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+            return std::fs::canonicalize(path).ok();
+        };
+        if !is_lexically_normal(path.as_os_str().as_encoded_bytes()) {
+            return std::fs::canonicalize(path).ok();
+        }
+        let real_parent = {
+            let hit = crate::sync::lock(&self.3).get(parent.as_os_str()).cloned();
+            match hit {
+                Some(hit) => hit,
+                None => {
+                    let real = self.canonical(parent);
+                    crate::sync::lock(&self.3)
+                        .insert(parent.as_os_str().to_os_string(), real.clone());
+                    real
+                }
+            }
+        }?;
+        let candidate = real_parent.join(name);
+        match std::fs::symlink_metadata(&candidate) {
+            Ok(meta) if !meta.file_type().is_symlink() => Some(candidate),
+            Ok(_) => std::fs::canonicalize(&candidate).ok(),
+            Err(_) => None,
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<PathBuf, Arc<Loaded>>> {
@@ -311,7 +421,7 @@ pub(crate) fn find(
                 }
                 Loaded::Services(services) => services,
             };
-            for index in services.relevant(dockerfile, &mut canonical) {
+            for index in services.relevant(dockerfile, &mut canonical, cache) {
                 let service = &services.all[index];
                 match &service.target {
                     Target::Skipped => {}
@@ -337,7 +447,7 @@ pub(crate) fn find(
                         let same = candidate.as_os_str() == dockerfile.as_os_str()
                             || real_dockerfile.as_ref().is_some_and(|real| {
                                 canonical
-                                    .get_or_insert_with(|| std::fs::canonicalize(dockerfile).ok())
+                                    .get_or_insert_with(|| cache.canonical(dockerfile))
                                     .as_ref()
                                     == Some(real)
                             });
@@ -354,8 +464,11 @@ pub(crate) fn find(
         }
         if let Some(first) = found.first() {
             let key = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
-            let first_key = key(&first.context);
-            if found.iter().all(|c| key(&c.context) == first_key) {
+            // One service agrees with itself: its context is not resolved to say so.
+            if found.len() == 1 || {
+                let first_key = key(&first.context);
+                found[1..].iter().all(|c| key(&c.context) == first_key)
+            } {
                 return Some(ComposeChoice {
                     file: first.file.clone(),
                     services: found.iter().map(|c| c.service.clone()).collect(),
@@ -594,6 +707,117 @@ mod tests {
         );
         let (choice, _) = find_for(root, "a/b/c/d/Dockerfile");
         assert!(choice.is_some(), "three levels up is searched");
+    }
+
+    #[test]
+    fn what_a_search_learnt_of_a_parent_answers_as_a_search_does() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let t = std::fs::canonicalize(tmp.path()).expect("canonical");
+        write(&t, "compose.yaml", "services: {}\n");
+        write(&t, "repo/.git/HEAD", "");
+        write(&t, "deep/compose.yml", "services: {}\n");
+        let dirs = [
+            "a",
+            "a/b",
+            "a/b/c",
+            "a/b/c/d",
+            "a/b/c/d/e",
+            "a/b/c/d2",
+            "a/b/c2/d",
+            "repo/s",
+            "repo/s/t",
+            "repo/s/t/u/v",
+            "deep/1/2/3",
+            "deep/1/2/3/4",
+            "deep/1/2/3b",
+            "deep/1/2/3b/4",
+        ];
+        for dir in dirs {
+            fs::create_dir_all(t.join(dir)).expect("mkdir");
+        }
+        // The search itself: each level up to MAX_PARENT_LEVELS, stopping at `.git`.
+        let search = |dir: &Path| {
+            let cache = ComposeCache::default();
+            let mut at = dir.to_path_buf();
+            for _ in 0..=MAX_PARENT_LEVELS {
+                let present = cache.present(&at);
+                if present
+                    .iter()
+                    .any(|p| COMPOSE_FILE_NAMES.contains(&p.as_str()))
+                {
+                    return false;
+                }
+                if present.iter().any(|p| p == ".git") {
+                    return true;
+                }
+                match at.parent() {
+                    Some(parent) => at = parent.to_path_buf(),
+                    None => return true,
+                }
+            }
+            true
+        };
+        let fresh: Vec<bool> = dirs.iter().map(|d| search(&t.join(d))).collect();
+        assert_eq!(
+            fresh,
+            [
+                false, false, false, true, true, true, true, true, true, true, false, true, false,
+                true
+            ]
+        );
+        // A shared cache answers from what earlier questions learnt, in any order.
+        for order in [
+            (0..dirs.len()).collect::<Vec<_>>(),
+            (0..dirs.len()).rev().collect(),
+            vec![4, 3, 5, 2, 6, 1, 0, 9, 8, 7, 13, 12, 11, 10],
+        ] {
+            let shared = ComposeCache::default();
+            for i in order {
+                assert_eq!(
+                    shared.nothing_from(&t.join(dirs[i])),
+                    fresh[i],
+                    "{}",
+                    dirs[i]
+                );
+            }
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn canonical_paths_agree_with_canonicalize() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let t = std::fs::canonicalize(tmp.path()).expect("canonical");
+        write(&t, "real/app/Dockerfile", "FROM node\n");
+        write(&t, "real/file", "");
+        std::os::unix::fs::symlink(t.join("real"), t.join("link")).expect("symlink");
+        std::os::unix::fs::symlink("app/Dockerfile", t.join("real/df")).expect("symlink");
+        std::os::unix::fs::symlink("nowhere", t.join("real/dangling")).expect("symlink");
+        let cache = ComposeCache::default();
+        // Twice: the second time from the directories kept.
+        for _ in 0..2 {
+            for rel in [
+                "real/app/Dockerfile",
+                "link/app/Dockerfile",
+                "link/df",
+                "real/dangling",
+                "real/missing",
+                "real/file/below",
+                "link",
+                "",
+            ] {
+                let p = if rel.is_empty() {
+                    t.clone()
+                } else {
+                    t.join(rel)
+                };
+                assert_eq!(cache.canonical(&p), std::fs::canonicalize(&p).ok(), "{rel}");
+            }
+        }
+        for p in ["/", "relative/path", "/a/../b"] {
+            let p = Path::new(p);
+            assert_eq!(cache.canonical(p), std::fs::canonicalize(p).ok(), "{p:?}");
+        }
     }
 
     #[cfg(unix)]

@@ -2,6 +2,7 @@
 //! [`MAX_FILE_BYTES`], only if it is a regular file, and as UTF-8 (a leading BOM is dropped).
 
 use std::path::{Component, Path, PathBuf};
+use std::sync::Mutex;
 
 use crate::fsio::{ReadFailure, read_bounded};
 
@@ -62,6 +63,259 @@ pub(crate) fn read_capped(path: &Path) -> Result<String, ReadError> {
     Ok(text)
 }
 
+/// One directory's entries in the order `read_dir` gave them, with their types as the listing
+/// told them (no look-up per entry where the file system gives the type).
+#[derive(Debug)]
+pub(crate) struct Listing {
+    /// The entries, or why the directory could not be listed (the error's text).
+    pub(crate) entries: Result<Vec<Listed>, String>,
+}
+
+/// One entry of a [`Listing`].
+#[derive(Debug)]
+pub(crate) enum Listed {
+    /// A name, and its type when the listing told it (`None`: look it up).
+    Entry {
+        name: std::ffi::OsString,
+        file_type: Option<ListedType>,
+    },
+    /// An entry that could not be read.
+    Unreadable,
+}
+
+/// The type a directory listing gives an entry (a symlink is `Other`: not followed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ListedType {
+    File,
+    Dir,
+    Other,
+}
+
+impl Listing {
+    /// Lists `dir` (opened by its path relative to the current directory when it is below it:
+    /// fewer components for the kernel to resolve).
+    pub(crate) fn read(dir: &Path) -> Listing {
+        let dir = relative_to_cwd(dir);
+        #[cfg(target_os = "linux")]
+        if let Some(listing) = getdents::list(dir) {
+            return listing;
+        }
+        let entries = match std::fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(e) => {
+                return Listing {
+                    entries: Err(e.to_string()),
+                };
+            }
+        };
+        let mut listed = Vec::new();
+        for entry in entries {
+            listed.push(match entry {
+                Ok(entry) => Listed::Entry {
+                    name: entry.file_name(),
+                    file_type: entry.file_type().ok().map(|t| {
+                        if t.is_file() {
+                            ListedType::File
+                        } else if t.is_dir() {
+                            ListedType::Dir
+                        } else {
+                            ListedType::Other
+                        }
+                    }),
+                },
+                Err(_) => Listed::Unreadable,
+            });
+        }
+        Listing {
+            entries: Ok(listed),
+        }
+    }
+
+    /// Whether the directory may hold an entry named `name` (ASCII): false only when it was
+    /// listed whole and no name equals it in any letter case (case-insensitive file systems)
+    /// or could fold to it (a name that is not ASCII).
+    pub(crate) fn may_hold(&self, name: &str) -> bool {
+        let Ok(entries) = &self.entries else {
+            return true;
+        };
+        entries.iter().any(|entry| match entry {
+            Listed::Entry { name: listed, .. } => {
+                let listed = listed.as_encoded_bytes();
+                !listed.is_ascii() || listed.eq_ignore_ascii_case(name.as_bytes())
+            }
+            Listed::Unreadable => true,
+        })
+    }
+
+    fn len(&self) -> usize {
+        self.entries.as_ref().map_or(0, Vec::len)
+    }
+}
+
+/// Listings made before they are needed (the walk's configuration look-up lists the folder of
+/// each Dockerfile it finds), kept for the build-context reader, which takes each once. At most
+/// [`Listings::MAX_KEPT_ENTRIES`] entries are kept in all; a folder listed beyond that is listed
+/// again when its context is read.
+#[derive(Debug, Default)]
+pub struct Listings {
+    kept: Mutex<(rustc_hash::FxHashMap<std::ffi::OsString, Listing>, usize)>,
+}
+
+impl Listings {
+    /// Entries kept at most, over all folders (a few MiB).
+    const MAX_KEPT_ENTRIES: usize = 100_000;
+
+    /// Lists `dir` (absolute and lexically normal), keeps the listing for [`Listings::take`]
+    /// if there is room, and answers `f` on it.
+    pub(crate) fn list_with<T>(&self, dir: &Path, f: impl FnOnce(&Listing) -> T) -> T {
+        let listing = Listing::read(dir);
+        let answer = f(&listing);
+        let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+        let (map, entries) = &mut *kept;
+        if *entries + listing.len() <= Self::MAX_KEPT_ENTRIES {
+            *entries += listing.len();
+            if let Some(old) = map.insert(dir.as_os_str().to_os_string(), listing) {
+                *entries -= old.len();
+            }
+        }
+        answer
+    }
+
+    /// The listing of `dir` made before, if one was kept and not taken yet.
+    pub(crate) fn take(&self, dir: &Path) -> Option<Listing> {
+        let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+        let (map, entries) = &mut *kept;
+        if map.is_empty() {
+            return None;
+        }
+        let listing = map.remove(dir.as_os_str())?;
+        *entries -= listing.len();
+        Some(listing)
+    }
+}
+
+/// Listing a directory with `getdents64` directly: `opendir` would also `fstat` it, to size a
+/// buffer this one has.
+#[cfg(target_os = "linux")]
+mod getdents {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    use std::os::unix::ffi::OsStrExt;
+    use std::path::Path;
+
+    use super::{Listed, ListedType, Listing};
+
+    /// Lists `dir` as `std::fs::read_dir` does (same order, `.` and `..` left out, the same
+    /// error for a directory that cannot be opened, an unreadable entry ending the listing);
+    /// `None` for a path the kernel cannot be given (a NUL byte).
+    pub(super) fn list(dir: &Path) -> Option<Listing> {
+        let c_path = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+        // SAFETY: a valid NUL-terminated path; the descriptor returned is owned below.
+        let fd = unsafe {
+            libc::open(
+                c_path.as_ptr(),
+                libc::O_RDONLY | libc::O_NONBLOCK | libc::O_CLOEXEC | libc::O_DIRECTORY,
+            )
+        };
+        if fd < 0 {
+            return Some(Listing {
+                entries: Err(std::io::Error::last_os_error().to_string()),
+            });
+        }
+        // SAFETY: `fd` was just opened and is owned by nothing else.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        // 8-byte aligned, as the kernel writes `linux_dirent64` records; not zeroed (only what
+        // the kernel wrote is read).
+        let mut buf: Vec<u64> = Vec::with_capacity(4096);
+        let mut entries = Vec::new();
+        loop {
+            let size = buf.capacity() * std::mem::size_of::<u64>();
+            // SAFETY: the buffer is writable for `size` bytes; the descriptor is open.
+            let n = unsafe {
+                libc::syscall(
+                    libc::SYS_getdents64,
+                    fd.as_raw_fd(),
+                    buf.as_mut_ptr().cast::<u8>(),
+                    size,
+                )
+            };
+            if n < 0 {
+                entries.push(Listed::Unreadable);
+                break;
+            }
+            let Ok(n) = usize::try_from(n) else { break };
+            if n == 0 {
+                break;
+            }
+            // SAFETY: the kernel wrote (initialised) `n <= size` bytes of the buffer.
+            let bytes = unsafe { std::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), n) };
+            if !parse(bytes, &mut entries) {
+                entries.push(Listed::Unreadable);
+                break;
+            }
+        }
+        Some(Listing {
+            entries: Ok(entries),
+        })
+    }
+
+    /// Appends the records of one `getdents64` answer: `d_ino` (8 bytes), `d_off` (8),
+    /// `d_reclen` (2), `d_type` (1), then the NUL-terminated name. False on a malformed record.
+    fn parse(mut bytes: &[u8], entries: &mut Vec<Listed>) -> bool {
+        const NAME_AT: usize = 19;
+        while !bytes.is_empty() {
+            let Some(&[lo, hi]) = bytes.get(16..18) else {
+                return false;
+            };
+            let reclen = usize::from(u16::from_ne_bytes([lo, hi]));
+            let Some(record) = bytes.get(..reclen).filter(|r| r.len() > NAME_AT) else {
+                return false;
+            };
+            let name = &record[NAME_AT..];
+            let name = &name[..name.iter().position(|&b| b == 0).unwrap_or(name.len())];
+            if name != b"." && name != b".." {
+                entries.push(Listed::Entry {
+                    name: std::ffi::OsStr::from_bytes(name).to_os_string(),
+                    file_type: match record[18] {
+                        libc::DT_REG => Some(ListedType::File),
+                        libc::DT_DIR => Some(ListedType::Dir),
+                        libc::DT_UNKNOWN => None,
+                        _ => Some(ListedType::Other),
+                    },
+                });
+            }
+            bytes = &bytes[reclen..];
+        }
+        true
+    }
+}
+
+/// The current directory, read once: restage never changes it.
+fn cwd() -> Option<&'static PathBuf> {
+    static CWD: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    CWD.get_or_init(|| std::env::current_dir().ok()).as_ref()
+}
+
+/// `path` relative to the current directory when it is an absolute path below it, else as it
+/// is: the same file, for the kernel to resolve from the current directory.
+pub(crate) fn relative_to_cwd(path: &Path) -> &Path {
+    #[cfg(unix)]
+    if let Some(cwd) = cwd() {
+        use std::os::unix::ffi::OsStrExt;
+        let (bytes, base) = (path.as_os_str().as_bytes(), cwd.as_os_str().as_bytes());
+        if bytes == base {
+            return Path::new(".");
+        }
+        if base != b"/"
+            && let Some(rest) = bytes.strip_prefix(base)
+            && let Some(rest) = rest.strip_prefix(b"/")
+            && !rest.is_empty()
+        {
+            return Path::new(std::ffi::OsStr::from_bytes(rest));
+        }
+    }
+    path
+}
+
 /// A path relative to the context root, normalized: leading `/` and `./` dropped, `.` segments
 /// and empty segments removed, `..` applied. `None` if it climbs out of the root. The root
 /// itself is `""`.
@@ -83,14 +337,13 @@ pub(crate) fn normalize_rel(path: &str) -> Option<String> {
 /// resolved without touching the file system, so symlinks are not followed).
 pub(crate) fn absolute_lexical(path: &Path) -> PathBuf {
     // `std::path::absolute` asks the kernel for the current directory on every call (several
-    // times per Dockerfile); restage never changes it, so it is read once.
-    static CWD: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    // times per Dockerfile); restage never changes it, so it is read once ([`cwd`]).
     // A relative path without `..` under a normal current directory: its segments are appended
     // to the directory's in one pass, without joining first.
     #[cfg(unix)]
     if !path.is_absolute()
         && !path.as_os_str().is_empty()
-        && let Some(cwd) = CWD.get_or_init(|| std::env::current_dir().ok())
+        && let Some(cwd) = cwd()
     {
         let base = cwd.as_os_str().as_encoded_bytes();
         if is_lexically_normal(base) {
@@ -110,7 +363,7 @@ pub(crate) fn absolute_lexical(path: &Path) -> PathBuf {
     let absolute = if path.is_absolute() || path.as_os_str().is_empty() {
         path.to_path_buf()
     } else {
-        match CWD.get_or_init(|| std::env::current_dir().ok()) {
+        match cwd() {
             Some(cwd) => cwd.join(path),
             None => path.to_path_buf(),
         }
@@ -180,7 +433,7 @@ fn rebuilt(path: &Path) -> PathBuf {
 
 /// True when rebuilding `path` from its components gives it back byte for byte: `/`, or a
 /// `/` followed by segments none of which is empty (`//`, a trailing `/`), `.` or `..`.
-fn is_lexically_normal(path: &[u8]) -> bool {
+pub(crate) fn is_lexically_normal(path: &[u8]) -> bool {
     if path.first() != Some(&b'/') {
         return false;
     }
@@ -210,6 +463,113 @@ pub(crate) fn parent_dir(path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_listing_may_hold_a_name_in_another_letter_case_or_spelled_otherwise() {
+        let listing = |names: &[&str]| Listing {
+            entries: Ok(names
+                .iter()
+                .map(|n| Listed::Entry {
+                    name: (*n).into(),
+                    file_type: None,
+                })
+                .collect()),
+        };
+        assert!(listing(&["Dockerfile", ".git"]).may_hold(".git"));
+        assert!(!listing(&["Dockerfile", ".gitignore"]).may_hold(".git"));
+        assert!(listing(&["Restage.TOML"]).may_hold("restage.toml"));
+        // A name that is not ASCII may fold to an ASCII one (U+017F, long s, folds to `s`).
+        assert!(listing(&["re\u{17f}tage.toml"]).may_hold("restage.toml"));
+        assert!(!listing(&[]).may_hold("restage.toml"));
+        let broken = Listing {
+            entries: Ok(vec![Listed::Unreadable]),
+        };
+        assert!(broken.may_hold("restage.toml"));
+        let unlisted = Listing {
+            entries: Err("permission denied".to_owned()),
+        };
+        assert!(unlisted.may_hold(".git"));
+    }
+
+    #[test]
+    fn a_listing_has_the_names_order_and_types_read_dir_gives() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path();
+        std::fs::write(d.join("Dockerfile"), "FROM x\n").expect("write");
+        std::fs::write(d.join(".hidden"), "").expect("write");
+        std::fs::create_dir(d.join("src")).expect("mkdir");
+        // Long names span records; many of them span more than one answer of the kernel.
+        for i in 0..600 {
+            std::fs::write(d.join(format!("{i:0>200}")), "").expect("write");
+        }
+        #[cfg(unix)]
+        std::os::unix::fs::symlink("src", d.join("link")).expect("symlink");
+        let listing = Listing::read(d);
+        let entries = listing.entries.expect("listed");
+        let expected: Vec<(std::ffi::OsString, Option<ListedType>)> = std::fs::read_dir(d)
+            .expect("read_dir")
+            .map(|e| {
+                let e = e.expect("entry");
+                let t = e.file_type().expect("type");
+                let kind = if t.is_file() {
+                    ListedType::File
+                } else if t.is_dir() {
+                    ListedType::Dir
+                } else {
+                    ListedType::Other
+                };
+                (e.file_name(), Some(kind))
+            })
+            .collect();
+        let got: Vec<(std::ffi::OsString, Option<ListedType>)> = entries
+            .into_iter()
+            .map(|e| match e {
+                Listed::Entry { name, file_type } => (name, file_type),
+                Listed::Unreadable => panic!("an unreadable entry"),
+            })
+            .collect();
+        assert_eq!(got.len(), 604);
+        assert_eq!(got, expected);
+        // A directory that cannot be listed: the error read_dir gives.
+        let missing = d.join("nope");
+        assert_eq!(
+            Listing::read(&missing).entries.err(),
+            std::fs::read_dir(&missing).err().map(|e| e.to_string())
+        );
+        let file = d.join("Dockerfile");
+        assert_eq!(
+            Listing::read(&file).entries.err(),
+            std::fs::read_dir(&file).err().map(|e| e.to_string())
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn paths_below_the_current_directory_are_opened_relative_to_it() {
+        let cwd = std::env::current_dir().expect("current directory");
+        assert_eq!(relative_to_cwd(&cwd.join("a/b")), Path::new("a/b"));
+        assert_eq!(relative_to_cwd(&cwd), Path::new("."));
+        let sibling = PathBuf::from(format!("{}x/a", cwd.display()));
+        assert_eq!(relative_to_cwd(&sibling), sibling.as_path());
+        assert_eq!(relative_to_cwd(Path::new("/")), Path::new("/"));
+    }
+
+    #[test]
+    fn listings_are_kept_within_their_bound_and_taken_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("Dockerfile"), "FROM x\n").expect("write");
+        let listings = Listings::default();
+        let names = listings.list_with(dir.path(), |l| match &l.entries {
+            Ok(entries) => entries.len(),
+            Err(_) => 0,
+        });
+        assert_eq!(names, 1);
+        assert!(listings.take(dir.path()).is_some());
+        assert!(listings.take(dir.path()).is_none());
+        let missing = dir.path().join("nope");
+        let listed = listings.list_with(&missing, |l| l.entries.is_err());
+        assert!(listed);
+    }
 
     #[test]
     fn normalize_rel_handles_dots_and_escapes() {

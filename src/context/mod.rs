@@ -58,7 +58,8 @@ pub use node_build::{NodeBuild, Setting, TsConfig};
 pub use python::{PyProject, RequirementsFile};
 
 pub(crate) use fsread::absolute_lexical;
-use fsread::{ReadError, parent_dir, read_capped};
+use fsread::{Listed, ListedType, ReadError, parent_dir, read_capped};
+pub(crate) use fsread::{Listing, Listings};
 
 /// Files recorded when present at the context root (see also [`is_known_name`]).
 pub const KNOWN_FILES: &[&str] = &[
@@ -361,6 +362,11 @@ pub struct BuildContext {
     /// Tells which files a `COPY . .` brings besides the sources (data, templates, config).
     #[serde(skip)]
     pub listing: Option<Shared<BTreeMap<String, EntryKind>>>,
+    /// `listing` holds every root entry, all with ASCII names, and is small: a root-level
+    /// name it holds in no letter case is not there (no look-up, even on a case-insensitive
+    /// file system). Leave it as `Default` (false: ask the file system).
+    #[serde(skip)]
+    pub listing_is_whole: bool,
     pub dockerignore: DockerIgnoreState,
     pub package_json: Option<PackageJson>,
     /// What a Node build reads besides package.json (tsconfigs, build-tool configs, the file
@@ -449,6 +455,8 @@ impl<T: FromIterator<A>, A> FromIterator<A> for Shared<T> {
 pub struct ContextReader {
     compose: compose::ComposeCache,
     dirs: DirCache,
+    /// Folders listed before their context is read (by the walk's configuration look-up).
+    listings: Arc<Listings>,
 }
 
 /// The facts of one context directory that do not depend on which Dockerfile asks: the root
@@ -467,13 +475,14 @@ struct DirFacts {
 }
 
 impl DirFacts {
-    fn read(dir: PathBuf) -> DirFacts {
+    /// Reads `dir`, from `listing` when it was listed before.
+    fn read(dir: PathBuf, listing: Option<Listing>) -> DirFacts {
         let mut ctx = BuildContext {
             dir,
             on_disk: true,
             ..BuildContext::default()
         };
-        let no_ignore_files = ctx.list_root();
+        let no_ignore_files = ctx.list_root(listing);
         let listing_notes = ctx.notes.len();
         ctx.read_manifests();
         DirFacts {
@@ -485,6 +494,11 @@ impl DirFacts {
 }
 
 const DOCKERIGNORE: &str = ".dockerignore";
+
+/// A root listing of at most this many names answers for the names it does not hold (see
+/// [`BuildContext::listing_is_whole`]): comparing with each name in any letter case is cheaper
+/// than a look-up only for a few.
+const WHOLE_LISTING_NAMES: usize = 64;
 
 /// Number of independently locked shards of [`DirCache`]; workers asking for different
 /// directories rarely wait for each other.
@@ -509,7 +523,7 @@ struct DirCache {
 }
 
 impl DirCache {
-    fn get(&self, dir: &Path) -> Arc<DirFacts> {
+    fn get(&self, dir: &Path, listings: &Listings) -> Arc<DirFacts> {
         let key = dir.as_os_str();
         let hash = rustc_hash::FxBuildHasher.hash_one(key.as_encoded_bytes());
         let shard = &self.shards[(hash as usize) % DIR_SHARDS];
@@ -535,7 +549,9 @@ impl DirCache {
             }
         };
         // Read outside the shard lock: a slow directory holds up only those who need it.
-        Arc::clone(slot.get_or_init(|| Arc::new(DirFacts::read(dir.to_path_buf()))))
+        Arc::clone(
+            slot.get_or_init(|| Arc::new(DirFacts::read(dir.to_path_buf(), listings.take(dir)))),
+        )
     }
 }
 
@@ -544,11 +560,19 @@ impl ContextReader {
         ContextReader::default()
     }
 
+    /// Where listings made before a context is read are kept for it (see
+    /// [`crate::config::ConfigResolver::excluder_listing`]).
+    pub(crate) fn listings(&self) -> Arc<Listings> {
+        Arc::clone(&self.listings)
+    }
+
     /// Reads the build context of `dockerfile`. `context_override` (relative to the current
     /// directory) wins over Compose and the default. Never fails; problems become notes.
     pub fn read(&self, dockerfile: &Path, context_override: Option<&Path>) -> BuildContext {
         let mut compose_notes = Vec::new();
         let dockerfile_abs = absolute_lexical(dockerfile);
+        // The Dockerfile's folder was listed whole and holds no `NAME.dockerignore`.
+        let mut own_without_ignore_files = false;
         let (dir, source) = match context_override {
             Some(dir) => (absolute_lexical(dir), ContextSource::Given),
             None => {
@@ -556,7 +580,8 @@ impl ContextReader {
                 // The Dockerfile's directory is usually its context: list it once, for the
                 // Compose search and the context both.
                 if dockerfile_abs.parent() == Some(own.as_path()) {
-                    let facts = self.dirs.get(&own);
+                    let facts = self.dirs.get(&own, &self.listings);
+                    own_without_ignore_files = facts.no_ignore_files;
                     if let Some(listing) = &facts.ctx.listing {
                         self.compose.seed(&own, listing.keys().map(String::as_str));
                     }
@@ -573,7 +598,7 @@ impl ContextReader {
                 }
             }
         };
-        let facts = self.dirs.get(&dir);
+        let facts = self.dirs.get(&dir, &self.listings);
         let mut ctx = facts.ctx.clone();
         ctx.dockerfile = dockerfile.to_path_buf();
         ctx.source = source;
@@ -581,8 +606,12 @@ impl ContextReader {
         let manifest_notes = ctx.notes.split_off(facts.listing_notes);
         let listing_notes = std::mem::replace(&mut ctx.notes, compose_notes);
         ctx.notes.extend(listing_notes);
-        if !(facts.no_ignore_files && dockerfile_abs.parent() == Some(ctx.dir.as_path())) {
-            ctx.read_dockerignore(&dockerfile_abs);
+        // An ignore file is looked up only where a listing may hold it: `NAME.dockerignore` in
+        // the Dockerfile's folder, `.dockerignore` at the context root.
+        let own_clean = own_without_ignore_files
+            || (facts.no_ignore_files && dockerfile_abs.parent() == Some(ctx.dir.as_path()));
+        if !(own_clean && facts.no_ignore_files) {
+            ctx.read_dockerignore(&dockerfile_abs, own_clean);
         }
         ctx.notes.extend(manifest_notes);
         ctx
@@ -797,12 +826,22 @@ impl BuildContext {
     fn kind(&self, rel_path: &str) -> Option<EntryKind> {
         let rel = normalize_rel(rel_path)?;
         if rel.is_empty() {
-            return (!self.on_disk || self.dir.is_dir()).then_some(EntryKind::Dir);
+            // A root that was listed is a directory (as every other answer, a fact of the time
+            // the context was read).
+            return (!self.on_disk || self.listing.is_some() || self.dir.is_dir())
+                .then_some(EntryKind::Dir);
         }
         if let Some(kind) = self.files.get(&rel) {
             return Some(*kind);
         }
         if !self.on_disk || (!rel.contains('/') && is_known_name(&rel)) {
+            return None;
+        }
+        if self.listing_is_whole
+            && !rel.contains('/')
+            && let Some(listing) = &self.listing
+            && !listing.keys().any(|name| name.eq_ignore_ascii_case(&rel))
+        {
             return None;
         }
         let mut memo = crate::sync::lock(&self.lookups.0);
@@ -814,8 +853,9 @@ impl BuildContext {
     /// Lists the root. True when the listing was read whole and holds no name that could be
     /// an ignore file: none ending in `.dockerignore` in any letter case (case-insensitive file
     /// systems), and none that is not UTF-8.
-    fn list_root(&mut self) -> bool {
-        let entries = match std::fs::read_dir(&self.dir) {
+    fn list_root(&mut self, listing: Option<Listing>) -> bool {
+        let listing = listing.unwrap_or_else(|| Listing::read(&self.dir));
+        let entries = match listing.entries {
             Ok(entries) => entries,
             Err(e) => {
                 self.notes.push(format!(
@@ -828,15 +868,19 @@ impl BuildContext {
         let mut listing = BTreeMap::new();
         let mut root_names = std::collections::BTreeSet::new();
         let mut no_ignore_files = true;
+        let mut whole = entries.len() <= WHOLE_LISTING_NAMES;
         for entry in entries {
-            let Ok(entry) = entry else {
+            let Listed::Entry { name, file_type } = entry else {
                 no_ignore_files = false;
+                whole = false;
                 continue;
             };
-            let Ok(name) = entry.file_name().into_string() else {
+            let Ok(name) = name.into_string() else {
                 no_ignore_files = false;
+                whole = false;
                 continue;
             };
+            whole &= name.is_ascii();
             if name.len() >= DOCKERIGNORE.len()
                 && name.as_bytes()[name.len() - DOCKERIGNORE.len()..]
                     .eq_ignore_ascii_case(DOCKERIGNORE.as_bytes())
@@ -846,10 +890,10 @@ impl BuildContext {
             if root_names.len() < MAX_ROOT_NAMES {
                 root_names.insert(name.clone());
             }
-            let kind = match entry.file_type() {
-                Ok(t) if t.is_file() => EntryKind::File,
-                Ok(t) if t.is_dir() => EntryKind::Dir,
-                _ => entry_kind(&entry.path()).unwrap_or(EntryKind::Other),
+            let kind = match file_type {
+                Some(ListedType::File) => EntryKind::File,
+                Some(ListedType::Dir) => EntryKind::Dir,
+                _ => entry_kind(&self.dir.join(&name)).unwrap_or(EntryKind::Other),
             };
             if is_known_name(&name) {
                 self.files.insert(name.clone(), kind);
@@ -857,13 +901,20 @@ impl BuildContext {
             listing.insert(name, kind);
         }
         self.listing = Some(listing.into());
+        self.listing_is_whole = whole;
         self.root_names = root_names.into();
         no_ignore_files
     }
 
-    fn read_dockerignore(&mut self, dockerfile_abs: &Path) {
+    /// Reads the ignore file that applies: `NAME.dockerignore` next to the Dockerfile (not
+    /// looked up when `own_clean`: its folder's listing holds none), else `.dockerignore` at
+    /// the root.
+    fn read_dockerignore(&mut self, dockerfile_abs: &Path, own_clean: bool) {
         let mut candidates = Vec::new();
-        if let (Some(parent), Some(name)) = (dockerfile_abs.parent(), dockerfile_abs.file_name()) {
+        if !own_clean
+            && let (Some(parent), Some(name)) =
+                (dockerfile_abs.parent(), dockerfile_abs.file_name())
+        {
             let mut special = name.to_os_string();
             special.push(".dockerignore");
             candidates.push(parent.join(special));

@@ -558,15 +558,141 @@ fn a_shared_context_directory_stays_cached_while_single_use_ones_come_and_go() {
     // A Compose root shared by every service is asked for by each Dockerfile, between the
     // Dockerfiles' own directories: it must not be read again when a shard fills up.
     let cache = super::DirCache::default();
+    let listings = super::Listings::default();
     let root = std::path::Path::new("/nonexistent-restage-test/root");
-    let first = cache.get(root);
+    let first = cache.get(root, &listings);
     for i in 0..(super::DIR_SHARDS * super::DIR_SHARD_CAPACITY * 3) {
         let own = std::path::PathBuf::from(format!("/nonexistent-restage-test/svc-{i}"));
-        cache.get(&own);
-        let again = cache.get(root);
+        cache.get(&own, &listings);
+        let again = cache.get(root, &listings);
         assert!(
             std::sync::Arc::ptr_eq(&first, &again),
             "the shared directory was read again after {i} others"
         );
     }
+}
+
+#[test]
+fn a_folder_listed_before_its_context_is_read_is_read_from_that_listing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    std::fs::write(root.join("Dockerfile"), "FROM node:20\n").expect("write");
+    std::fs::write(root.join("package.json"), "{\"name\": \"x\"}").expect("write");
+    std::fs::write(root.join("later.txt"), "").expect("write");
+    std::fs::create_dir(root.join("src")).expect("mkdir");
+    let fresh = BuildContext::read(&root.join("Dockerfile"), None);
+    let reader = ContextReader::new();
+    reader.listings().list_with(root, |_| ());
+    // Removed after the listing: the context is the folder as listed.
+    std::fs::remove_file(root.join("later.txt")).expect("remove");
+    let prelisted = reader.read(&root.join("Dockerfile"), None);
+    assert_eq!(
+        prelisted.listing.as_deref(),
+        fresh.listing.as_deref(),
+        "the same names and kinds"
+    );
+    assert_eq!(*prelisted.root_names, *fresh.root_names);
+    assert_eq!(prelisted.files, fresh.files);
+    assert_eq!(prelisted.notes, fresh.notes);
+    assert!(
+        prelisted
+            .listing
+            .as_ref()
+            .expect("listed")
+            .contains_key("later.txt")
+    );
+    // Taken once: the folder read again by another reader is listed as it is now.
+    let now = BuildContext::read(&root.join("Dockerfile"), None);
+    assert!(
+        !now.listing
+            .as_ref()
+            .expect("listed")
+            .contains_key("later.txt")
+    );
+}
+
+/// The ignore file of a Dockerfile whose context is another folder (a Compose root): its own
+/// `NAME.dockerignore` next to it wins, else the root's `.dockerignore`; a folder whose listing
+/// holds no ignore file is not looked up again.
+#[test]
+fn ignore_files_of_a_context_elsewhere() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    let compose = "services:\n  a:\n    build:\n      context: .\n      dockerfile: svc/a/Dockerfile\n  b:\n    build:\n      context: .\n      dockerfile: svc/b/Dockerfile\n  c:\n    build:\n      context: .\n      dockerfile: svc/c/Dockerfile\n";
+    write(root, "compose.yaml", compose);
+    write(root, "svc/a/Dockerfile", "FROM node:22\n");
+    write(root, "svc/a/Dockerfile.dockerignore", "secrets\n");
+    write(root, "svc/b/Dockerfile", "FROM node:22\n");
+    write(root, "svc/c/Dockerfile", "FROM node:22\n");
+    write(root, "svc/c/notes.txt", "");
+    let reader = ContextReader::new();
+    let read = |reader: &ContextReader, svc: &str| {
+        let ctx = reader.read(&root.join(format!("svc/{svc}/Dockerfile")), None);
+        assert_eq!(ctx.dir, root, "{svc}: the Compose root is the context");
+        ctx
+    };
+    // No `.dockerignore` at the root: only `a` has an ignore file.
+    let a = read(&reader, "a");
+    assert!(a.is_ignored("secrets/key") && !a.is_ignored("src"));
+    let b = read(&reader, "b");
+    assert!(!b.is_ignored("secrets/key"));
+    assert!(matches!(b.dockerignore, DockerIgnoreState::Absent));
+    // With one at the root (a fresh reader: listings are facts of the time they were made).
+    write(root, ".dockerignore", "src\n");
+    let reader = ContextReader::new();
+    let a = read(&reader, "a");
+    assert!(
+        a.is_ignored("secrets/key") && !a.is_ignored("src"),
+        "its own wins"
+    );
+    for svc in ["b", "c"] {
+        let ctx = read(&reader, svc);
+        assert!(
+            ctx.is_ignored("src") && !ctx.is_ignored("secrets/key"),
+            "{svc}"
+        );
+    }
+    // A context named on the command line: the Dockerfile's folder is not listed, its
+    // ignore file is looked up.
+    let given = ContextReader::new().read(&root.join("svc/a/Dockerfile"), Some(root));
+    assert!(given.is_ignored("secrets/key") && !given.is_ignored("src"));
+}
+
+/// A small root listing read whole answers for a root-level name it does not hold; a name it
+/// holds in another letter case, a non-ASCII name in it, or a large listing: the file system is
+/// asked.
+#[test]
+fn a_small_whole_listing_answers_for_missing_root_names() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    write(root, "Dockerfile", "FROM node:22\n");
+    write(root, "README.MD", "");
+    let ctx = BuildContext::read(&root.join("Dockerfile"), None);
+    assert!(ctx.listing_is_whole);
+    // Created after the listing: the listing's answer, not a look-up.
+    write(root, "binding.gyp", "{}");
+    assert!(!ctx.exists("binding.gyp"));
+    assert!(ctx.exists("README.MD"));
+    // Held in another letter case: looked up (absent on a case-sensitive file system).
+    write(root, "readme.md", "");
+    assert!(ctx.exists("readme.md"));
+    assert!(!ctx.exists("sub/binding.gyp"));
+
+    let non_ascii = tempfile::tempdir().expect("temp dir");
+    write(non_ascii.path(), "Dockerfile", "FROM node:22\n");
+    write(non_ascii.path(), "caf\u{e9}", "");
+    let ctx = BuildContext::read(&non_ascii.path().join("Dockerfile"), None);
+    assert!(!ctx.listing_is_whole);
+    write(non_ascii.path(), "binding.gyp", "{}");
+    assert!(ctx.exists("binding.gyp"));
+
+    let large = tempfile::tempdir().expect("temp dir");
+    write(large.path(), "Dockerfile", "FROM node:22\n");
+    for i in 0..super::WHOLE_LISTING_NAMES {
+        write(large.path(), &format!("f{i}"), "");
+    }
+    let ctx = BuildContext::read(&large.path().join("Dockerfile"), None);
+    assert!(!ctx.listing_is_whole);
+    write(large.path(), "binding.gyp", "{}");
+    assert!(ctx.exists("binding.gyp"));
 }
