@@ -216,6 +216,8 @@ struct Inner {
     droppers: Vec<(String, Vec<String>)>,
     root_programs: Vec<(String, String)>,
     writers: Vec<Writer>,
+    /// Every writer's file globs in one string (see [`Knowledge::writers_key`]).
+    writers_key: String,
     wrappers: Vec<String>,
     toolchains: Vec<(String, Option<String>)>,
     runtime_stage: schema::RuntimeStageDef,
@@ -390,6 +392,14 @@ impl Knowledge {
         let images = Images::compile(&layer, &sources)?;
         let commands = Commands::compile(&layer, &sources)?;
         let writers = writers::compile(&layer, &sources)?;
+        let mut writers_key = String::from("\0writers");
+        for w in &writers {
+            writers_key.push('\0');
+            for g in w.file_globs() {
+                writers_key.push('\n');
+                writers_key.push_str(g);
+            }
+        }
         Ok(Knowledge {
             inner: Arc::new(Inner {
                 apt: Packages::from_def(layer.apt.as_ref()),
@@ -405,6 +415,7 @@ impl Knowledge {
                     .map(|r| (r.program.clone(), r.note.clone()))
                     .collect(),
                 writers,
+                writers_key,
                 wrappers: layer.wrapper.iter().map(|w| w.program.clone()).collect(),
                 toolchains: layer
                     .toolchain
@@ -739,6 +750,12 @@ impl Knowledge {
     /// `[[writer]]`), in file order (override entries with a new id last).
     pub fn writers(&self) -> &[Writer] {
         &self.inner.writers
+    }
+
+    /// A key naming every writer's file globs together, in order (one string built when the
+    /// knowledge loads): what a build context remembers the root names they match under.
+    pub fn writers_key(&self) -> &str {
+        &self.inner.writers_key
     }
 
     /// Classifies an OS package (`libpq-dev`, `gcc`, `ca-certificates`) for an image running

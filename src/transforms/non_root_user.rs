@@ -588,12 +588,8 @@ fn chain(doc: &Document) -> Vec<&Stage> {
 }
 
 /// Indices of the instructions of the chain's stages (FROMs excluded), in build order.
-fn chain_body(chain: &[&Stage]) -> impl Iterator<Item = usize> {
-    chain
-        .iter()
-        .flat_map(|s| s.from + 1..s.instructions.end)
-        .collect::<Vec<_>>()
-        .into_iter()
+fn chain_body<'c>(chain: &'c [&Stage]) -> impl DoubleEndedIterator<Item = usize> + 'c {
+    chain.iter().flat_map(|s| s.from + 1..s.instructions.end)
 }
 
 /// The user the final stage ends as.
@@ -609,8 +605,8 @@ enum Effective {
 fn effective_user(doc: &Document, chain: &[&Stage]) -> Effective {
     let instructions = doc.instructions();
     let Some(ix) = chain_body(chain)
-        .filter(|&i| instructions[i].kind == Kind::User)
-        .last()
+        .rev()
+        .find(|&i| instructions[i].kind == Kind::User)
     else {
         return Effective::Default;
     };
@@ -633,8 +629,8 @@ fn is_root(user: &crate::syntax::Instruction) -> bool {
 fn runs_as_root_at(doc: &Document, chain: &[&Stage], ix: usize) -> bool {
     let instructions = doc.instructions();
     chain_body(chain)
-        .filter(|&i| i < ix && instructions[i].kind == Kind::User)
-        .last()
+        .rev()
+        .find(|&i| i < ix && instructions[i].kind == Kind::User)
         .is_none_or(|i| is_root(&instructions[i]))
 }
 
@@ -714,12 +710,7 @@ fn privileged_ports(doc: &Document, chain: &[&Stage]) -> Vec<String> {
 fn variable_at(doc: &Document, chain: &[&Stage], ix: usize, name: &str) -> Option<String> {
     let instructions = doc.instructions();
     let stage = instructions[ix].stage;
-    for i in chain_body(chain)
-        .filter(|&i| i < ix)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-    {
+    for i in chain_body(chain).rev().filter(|&i| i < ix) {
         let ins = &instructions[i];
         match ins.kind {
             Kind::Env => {
@@ -1059,8 +1050,8 @@ fn root_home(doc: &Document, chain: &[&Stage], start: &StartCommand) -> Option<S
         && in_root_home(wd)
     {
         let at = chain_body(chain)
-            .filter(|&i| instructions[i].kind == Kind::Workdir)
-            .last()
+            .rev()
+            .find(|&i| instructions[i].kind == Kind::Workdir)
             .map_or(stage.from, |i| i);
         return Some(format!(
             "the app lives under /root (WORKDIR {wd}, line {}): {advice}",
@@ -1146,15 +1137,18 @@ fn root_home_builds(doc: &Document, chain: &[&Stage]) -> Option<String> {
         if !matches!(ins.kind, Kind::Env | Kind::Run) {
             continue;
         }
-        let line = analysis::line_of(doc, ix);
-        let home_is_root = home_at(ix).is_none_or(|h| in_root_home(&analysis::normalize(&h)));
+        // Both asked only on the way to an answer: most instructions need neither.
+        let line = || analysis::line_of(doc, ix);
+        let home = std::cell::OnceCell::new();
+        let home_is_root = || {
+            *home.get_or_init(|| home_at(ix).is_none_or(|h| in_root_home(&analysis::normalize(&h))))
+        };
         let under_home = |w: &str| {
             let w = w.trim_matches(|c| c == '"' || c == '\'');
-            if home_is_root
-                && ["~", "$HOME", "${HOME}"].iter().any(|h| {
-                    w.strip_prefix(h)
-                        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-                })
+            if ["~", "$HOME", "${HOME}"].iter().any(|h| {
+                w.strip_prefix(h)
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+            }) && home_is_root()
             {
                 return true;
             }
@@ -1162,13 +1156,14 @@ fn root_home_builds(doc: &Document, chain: &[&Stage]) -> Option<String> {
         };
         match ins.kind {
             Kind::Env => {
-                for d in analysis::declarations(doc, ins) {
-                    let value = d.value.unwrap_or_default();
+                for d in analysis::declared(doc, ins).iter() {
+                    let value = d.value.as_deref().unwrap_or_default();
                     if d.name == "PATH"
                         && let Some(dir) = value.split(':').find(|c| under_home(c))
                     {
                         return Some(format!(
-                            "the ENV at line {line} puts {dir} on PATH, under root's home: {advice}"
+                            "the ENV at line {} puts {dir} on PATH, under root's home: {advice}",
+                            line()
                         ));
                     }
                 }
@@ -1177,11 +1172,14 @@ fn root_home_builds(doc: &Document, chain: &[&Stage]) -> Option<String> {
                 let Some(commands) = analysis::commands(doc, ins) else {
                     continue;
                 };
-                let pip_user = variable_at(doc, chain, ix, "PIP_USER").is_some_and(|v| {
-                    matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on")
-                });
-                let user_base_elsewhere =
-                    variable_at(doc, chain, ix, "PYTHONUSERBASE").is_some_and(|b| !under_home(&b));
+                let pip_user = || {
+                    variable_at(doc, chain, ix, "PIP_USER").is_some_and(|v| {
+                        matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on")
+                    })
+                };
+                let user_base_elsewhere = || {
+                    variable_at(doc, chain, ix, "PYTHONUSERBASE").is_some_and(|b| !under_home(&b))
+                };
                 let mut in_home = false;
                 for cmd in commands.iter() {
                     let words = cmd.program_words();
@@ -1191,7 +1189,7 @@ fn root_home_builds(doc: &Document, chain: &[&Stage]) -> Option<String> {
                     let name = program.rsplit('/').next().unwrap_or(program);
                     if name == "cd" {
                         in_home = match args {
-                            [] => home_is_root,
+                            [] => home_is_root(),
                             [dir]
                                 if dir.starts_with('/')
                                     || dir.starts_with('~')
@@ -1208,28 +1206,31 @@ fn root_home_builds(doc: &Document, chain: &[&Stage]) -> Option<String> {
                             && args.windows(2).any(|w| w[0] == "-m" && w[1] == "pip"));
                     if is_pip
                         && args.iter().any(|a| a == "install")
-                        && (args.iter().any(|a| a == "--user") || pip_user)
-                        && !user_base_elsewhere
-                        && home_is_root
+                        && (args.iter().any(|a| a == "--user") || pip_user())
+                        && !user_base_elsewhere()
+                        && home_is_root()
                     {
                         return Some(format!(
-                            "the RUN at line {line} runs `{}`, which installs the packages into /root/.local, where the Python of another user does not look: {advice}",
+                            "the RUN at line {} runs `{}`, which installs the packages into /root/.local, where the Python of another user does not look: {advice}",
+                            line(),
                             words.join(" ")
                         ));
                     }
                     if name == "poetry"
-                        && home_is_root
+                        && home_is_root()
                         && let Some(sub) = poetry_installs(args)
                         && poetry_venv_in_cache(doc, chain, ix, &under_home)
                     {
                         return Some(format!(
-                            "the RUN at line {line} runs `{}`, which {sub}s into a virtualenv under poetry's cache directory in root's home (~/.cache/pypoetry/virtualenvs), where poetry run as another user does not look: {advice}; or have poetry install into the project (`ENV POETRY_VIRTUALENVS_IN_PROJECT=true`) or into the image's Python (`ENV POETRY_VIRTUALENVS_CREATE=false`)",
+                            "the RUN at line {} runs `{}`, which {sub}s into a virtualenv under poetry's cache directory in root's home (~/.cache/pypoetry/virtualenvs), where poetry run as another user does not look: {advice}; or have poetry install into the project (`ENV POETRY_VIRTUALENVS_IN_PROJECT=true`) or into the image's Python (`ENV POETRY_VIRTUALENVS_CREATE=false`)",
+                            line(),
                             words.join(" ")
                         ));
                     }
                     if in_home && !HOME_NEUTRAL.contains(&name) {
                         return Some(format!(
-                            "the RUN at line {line} runs `{}` in root's home: {advice}",
+                            "the RUN at line {} runs `{}` in root's home: {advice}",
+                            line(),
                             words.join(" ")
                         ));
                     }
@@ -1237,7 +1238,8 @@ fn root_home_builds(doc: &Document, chain: &[&Stage]) -> Option<String> {
                         && let Some(w) = args.iter().find(|a| under_home(a))
                     {
                         return Some(format!(
-                            "the RUN at line {line} runs `{}`, which writes {w}, under root's home: {advice}",
+                            "the RUN at line {} runs `{}`, which writes {w}, under root's home: {advice}",
+                            line(),
                             words.join(" ")
                         ));
                     }
@@ -1456,11 +1458,13 @@ fn app_writes(
     }
     let build = ctx.build;
     let cannot = "so restage cannot tell whether the app writes into its own directory, which stays root-owned";
-    let writerless = build.ecosystems().is_empty() && writerless_images(doc, chain, ctx);
+    let no_ecosystem = build.ecosystems().is_empty();
+    let writerless = no_ecosystem && writerless_images(doc, chain, ctx);
     // A context that holds what the COPYs name but no dependency manifest has no dependencies
-    // that could write; one that lacks them is not the app's context at all.
-    let complete = copied_sources_present(doc, build);
-    if build.ecosystems().is_empty() && !writerless && !complete {
+    // that could write; one that lacks them is not the app's context at all. Asked only
+    // without a manifest, the only case that reads it.
+    let complete = no_ecosystem && copied_sources_present(doc, build);
+    if no_ecosystem && !writerless && !complete {
         unsafe_reasons.push(format!(
             "the build context has no manifest restage reads (package.json, requirements.txt, pyproject.toml, Pipfile, Gemfile, composer.json, go.mod, Cargo.toml, ...) nor every file the COPY instructions name, {cannot}"
         ));
@@ -1469,23 +1473,18 @@ fn app_writes(
         unsafe_reasons.push(format!("{unknown}, {cannot}"));
     }
     // The writers the context or the start command reveals, each with the marker that revealed it.
-    let start_words: Vec<String> = start_commands(doc, chain)
+    let start = start_commands(doc, chain);
+    let start_words: Vec<&str> = start
         .parts()
-        .flat_map(|p| p.words.iter().cloned())
+        .flat_map(|p| p.words.iter().map(String::as_str))
         .collect();
     let mut found: Vec<(&crate::knowledge::Writer, String, Vec<String>)> = Vec::new();
     // The root names any writer's globs match, filtered from the listing once (one memo entry
     // for all writers, keyed by all their globs), then each writer's own among them, in order.
     let writers = ctx.knowledge.writers();
-    let mut key = String::from("\0writers");
-    for w in writers {
-        key.push('\0');
-        for g in w.file_globs() {
-            key.push('\n');
-            key.push_str(g);
-        }
-    }
-    let markers = build.root_names_matching(&key, |n| writers.iter().any(|w| w.matches_file(n)));
+    let markers = build.root_names_matching(ctx.knowledge.writers_key(), |n| {
+        writers.iter().any(|w| w.matches_file(n))
+    });
     for w in writers {
         let files: Vec<String> = markers
             .iter()
@@ -1501,7 +1500,7 @@ fn app_writes(
             .or_else(|| {
                 w.start
                     .iter()
-                    .find(|m| start_words.contains(m))
+                    .find(|m| start_words.contains(&m.as_str()))
                     .map(|m| format!("`{m}` in the start command"))
             });
         if let Some(marker) = marker {
@@ -1509,13 +1508,12 @@ fn app_writes(
         }
     }
     if found.is_empty() {
-        let read = !build.ecosystems().is_empty() && build.dependencies.unknown.is_empty();
+        let read = !no_ecosystem && build.dependencies.unknown.is_empty();
         let explained = if read {
             Some(
                 "the build context's manifests name no framework restage knows to write into its own directory",
             )
-        } else if build.ecosystems().is_empty() && complete && build.dependencies.unknown.is_empty()
-        {
+        } else if complete && build.dependencies.unknown.is_empty() {
             Some(
                 "the build context has no dependency manifest, so the app uses no library restage knows to write into its own directory",
             )
@@ -1864,8 +1862,8 @@ fn is_data_dir(path: &str, workdir: Option<&str>, app_dirs: &[String]) -> bool {
 fn posix_shell(doc: &Document, chain: &[&Stage]) -> bool {
     let instructions = doc.instructions();
     chain_body(chain)
-        .filter(|&i| instructions[i].kind == Kind::Shell)
-        .last()
+        .rev()
+        .find(|&i| instructions[i].kind == Kind::Shell)
         .is_none_or(|ix| {
             let program = instructions[ix]
                 .words
