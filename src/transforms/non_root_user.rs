@@ -54,9 +54,9 @@ impl Who {
     /// The argument of the `USER` instruction.
     fn user_value(&self, style: UserStyle) -> String {
         match (self, style) {
-            (Who::Numeric { uid, gid }, _) => format!("{uid}:{gid}"),
-            (Who::Existing { uid, gid, .. } | Who::Create { uid, gid, .. }, UserStyle::Numeric) => {
-                format!("{uid}:{gid}")
+            (Who::Numeric { uid, gid }, _)
+            | (Who::Existing { uid, gid, .. } | Who::Create { uid, gid, .. }, UserStyle::Numeric) => {
+                ids(*uid, *gid)
             }
             (Who::Existing { name, .. } | Who::Create { name, .. }, UserStyle::Named) => {
                 name.clone()
@@ -69,8 +69,8 @@ impl Who {
                 },
                 UserStyle::Numeric,
             ) => match gid {
-                Some(gid) => format!("{uid}:{gid}"),
-                None => uid.to_string(),
+                Some(gid) => ids(*uid, *gid),
+                None => number(*uid),
             },
             (Who::Declared { name, .. }, _) => name.clone(),
         }
@@ -82,61 +82,148 @@ impl Who {
         match self {
             Who::Existing { uid, gid, .. }
             | Who::Create { uid, gid, .. }
-            | Who::Numeric { uid, gid } => format!("{uid}:{gid}"),
+            | Who::Numeric { uid, gid } => ids(*uid, *gid),
             Who::Declared { name, uid, gid, .. } => {
-                let user = uid.map_or_else(|| name.clone(), |u| u.to_string());
-                match gid {
-                    Some(g) => format!("{user}:{g}"),
-                    None => user,
+                let mut user = uid.map_or_else(|| name.clone(), number);
+                if let Some(g) = gid {
+                    user.push(':');
+                    push_number(&mut user, *g);
                 }
+                user
             }
         }
     }
 
     /// The change's title.
     fn title(&self) -> String {
+        let mut s = String::with_capacity(64);
         match self {
-            Who::Existing { name, .. } => format!("Run as the image's user {name}"),
-            Who::Create { .. } => format!("Create user {} and run as it", self.describe()),
-            Who::Numeric { .. } => format!("Run as {}", self.describe()),
-            Who::Declared { name, .. } => format!("Run as {name}, the user the Dockerfile creates"),
+            Who::Existing { name, .. } => {
+                s.push_str("Run as the image's user ");
+                s.push_str(name);
+            }
+            Who::Create { .. } => {
+                s.push_str("Create user ");
+                self.describe(&mut s);
+                s.push_str(" and run as it");
+            }
+            Who::Numeric { .. } => {
+                s.push_str("Run as ");
+                self.describe(&mut s);
+            }
+            Who::Declared { name, .. } => {
+                s.push_str("Run as ");
+                s.push_str(name);
+                s.push_str(", the user the Dockerfile creates");
+            }
+        }
+        s
+    }
+
+    /// Where the user comes from, as a sentence about the image, appended to `s`.
+    fn sentence(&self, s: &mut String) {
+        match self {
+            Who::Existing { .. } => {
+                s.push_str("The image already has the user ");
+                self.describe(s);
+                s.push('.');
+            }
+            Who::Create { command, .. } => {
+                s.push_str("It has no user for the app, so restage creates the system user ");
+                self.describe(s);
+                s.push_str(" with the image's own tools (");
+                tools(command, s);
+                s.push_str(").");
+            }
+            Who::Numeric { .. } => {
+                s.push_str("It has no user database and no tools to create one, so the stage runs as the numeric ids ");
+                self.describe(s);
+                s.push('.');
+            }
+            Who::Declared { line, .. } => {
+                s.push_str("The Dockerfile creates the user ");
+                self.describe(s);
+                s.push_str(" (line ");
+                push_number(s, *line as u64);
+                s.push_str(") but never switches to it.");
+            }
         }
     }
 
-    /// Where the user comes from, as a sentence about the image.
-    fn sentence(&self) -> String {
-        match self {
-            Who::Existing { .. } => format!("The image already has the user {}.", self.describe()),
-            Who::Create { command, .. } => format!(
-                "It has no user for the app, so restage creates the system user {} with the image's own tools ({}).",
-                self.describe(),
-                tools(command)
-            ),
-            Who::Numeric { .. } => format!(
-                "It has no user database and no tools to create one, so the stage runs as the numeric ids {}.",
-                self.describe()
-            ),
-            Who::Declared { line, .. } => format!(
-                "The Dockerfile creates the user {} (line {line}) but never switches to it.",
-                self.describe()
-            ),
-        }
-    }
-
-    /// `name (uid:gid)` for messages.
-    fn describe(&self) -> String {
+    /// `name (uid:gid)` for messages, appended to `s`.
+    fn describe(&self, s: &mut String) {
         match self {
             Who::Existing { name, uid, gid } | Who::Create { name, uid, gid, .. } => {
-                format!("{name} ({uid}:{gid})")
+                s.push_str(name);
+                s.push_str(" (");
+                push_number(s, *uid);
+                s.push(':');
+                push_number(s, *gid);
+                s.push(')');
             }
-            Who::Numeric { uid, gid } => format!("{uid}:{gid}"),
-            Who::Declared { name, uid, gid, .. } => match (uid, gid) {
-                (Some(u), Some(g)) => format!("{name} ({u}:{g})"),
-                (Some(u), None) => format!("{name} (uid {u})"),
-                _ => name.clone(),
-            },
+            Who::Numeric { uid, gid } => {
+                push_number(s, *uid);
+                s.push(':');
+                push_number(s, *gid);
+            }
+            Who::Declared { name, uid, gid, .. } => {
+                s.push_str(name);
+                match (uid, gid) {
+                    (Some(u), Some(g)) => {
+                        s.push_str(" (");
+                        push_number(s, *u);
+                        s.push(':');
+                        push_number(s, *g);
+                        s.push(')');
+                    }
+                    (Some(u), None) => {
+                        s.push_str(" (uid ");
+                        push_number(s, *u);
+                        s.push(')');
+                    }
+                    _ => {}
+                }
+            }
         }
     }
+}
+
+/// `uid:gid`.
+fn ids(uid: u32, gid: u32) -> String {
+    let mut s = String::with_capacity(12);
+    push_number(&mut s, uid);
+    s.push(':');
+    push_number(&mut s, gid);
+    s
+}
+
+/// The line number of instruction `ix`, for [`push_number`].
+fn line_number(doc: &Document, ix: usize) -> u64 {
+    analysis::line_of(doc, ix) as u64
+}
+
+/// A number in decimal.
+fn number(n: u32) -> String {
+    let mut s = String::with_capacity(10);
+    push_number(&mut s, n);
+    s
+}
+
+/// Appends a number in decimal, without the formatting machinery (the texts of this transform
+/// are built for every file).
+fn push_number(s: &mut String, n: impl Into<u64>) {
+    let mut n: u64 = n.into();
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    s.extend(digits[at..].iter().map(|&d| char::from(d)));
 }
 
 /// A path the app must be able to write.
@@ -460,30 +547,41 @@ fn plan(doc: &Document, ctx: &Context) -> Verdict {
     }
 
     // What the user reads.
-    let mut reason = match root_user {
-        Some(ix) => format!(
-            "The final stage ends as root (`{} {}`, line {}). ",
-            doc.slice(&instructions[ix].keyword),
-            doc.slice(&instructions[ix].args).trim(),
-            analysis::line_of(doc, ix)
-        ),
-        None => format!("The final stage runs as root, the default of `{reference}`. "),
-    };
-    reason.push_str(&who.sentence());
-    reason.push_str(&format!(" `{user_kw} {user_value}` "));
+    // Built piece by piece: the formatting machinery costs more than the text, for every file.
+    let mut reason = String::with_capacity(1024);
+    match root_user {
+        Some(ix) => {
+            reason.push_str("The final stage ends as root (`");
+            reason.push_str(doc.slice(&instructions[ix].keyword));
+            reason.push(' ');
+            reason.push_str(doc.slice(&instructions[ix].args).trim());
+            reason.push_str("`, line ");
+            push_number(&mut reason, line_number(doc, ix));
+            reason.push_str("). ");
+        }
+        None => {
+            reason.push_str("The final stage runs as root, the default of `");
+            reason.push_str(&reference);
+            reason.push_str("`. ");
+        }
+    }
+    who.sentence(&mut reason);
+    reason.push_str(" `");
+    reason.push_str(&user_kw);
+    reason.push(' ');
+    reason.push_str(&user_value);
+    reason.push_str("` ");
     if replace_root {
-        reason.push_str(&format!(
-            "replaces it at line {}",
-            analysis::line_of(doc, last)
-        ));
+        reason.push_str("replaces it at line ");
+        push_number(&mut reason, line_number(doc, last));
     } else if last == stage.from {
         reason.push_str("goes right after FROM");
     } else {
-        reason.push_str(&format!(
-            "goes after the {} at line {}, the last instruction that may need root",
-            instructions[last].kind,
-            analysis::line_of(doc, last)
-        ));
+        reason.push_str("goes after the ");
+        reason.push_str(instructions[last].kind.keyword());
+        reason.push_str(" at line ");
+        push_number(&mut reason, line_number(doc, last));
+        reason.push_str(", the last instruction that may need root");
     }
     if matches!(who, Who::Declared { uid: None, .. }) && style == UserStyle::Numeric {
         reason.push_str(
@@ -495,28 +593,32 @@ fn plan(doc: &Document, ctx: &Context) -> Verdict {
     reason
         .push_str(". Application files stay root-owned: the app reads them but cannot change them");
     if let Some(why) = &tree.explained {
-        reason.push_str(&format!("; {why}"));
+        reason.push_str("; ");
+        reason.push_str(why);
     }
     if !writable.is_empty() {
-        let dirs: Vec<String> = writable
-            .iter()
-            .map(|w| match w.how {
-                Grant::AppDir => format!(
-                    "{} (the directory, not its contents, so the app can create files there)",
-                    w.path
+        reason.push_str("; ");
+        for (i, w) in writable.iter().enumerate() {
+            if i > 0 {
+                reason.push_str(", ");
+            }
+            reason.push_str(&w.path);
+            match w.how {
+                Grant::AppDir => reason.push_str(
+                    " (the directory, not its contents, so the app can create files there)",
                 ),
-                Grant::Tree => format!("{} (with its contents)", w.path),
-                Grant::Dir | Grant::File => w.path.clone(),
-            })
-            .collect();
-        reason.push_str(&format!(
-            "; {} {} owned by {owner} so the app can write there",
-            dirs.join(", "),
-            if dirs.len() == 1 { "is" } else { "are" }
-        ));
+                Grant::Tree => reason.push_str(" (with its contents)"),
+                Grant::Dir | Grant::File => {}
+            }
+        }
+        reason.push_str(if writable.len() == 1 { " is" } else { " are" });
+        reason.push_str(" owned by ");
+        reason.push_str(&owner);
+        reason.push_str(" so the app can write there");
     }
     for note in &port_notes {
-        reason.push_str(&format!(". {note}"));
+        reason.push_str(". ");
+        reason.push_str(note);
     }
     let applicability = unsafe_because(&mut reason, &unsafe_reasons);
     let anchor = root_user.map_or(anchor, |ix| instructions[ix].extent.start);
@@ -1883,25 +1985,33 @@ fn user_value_is_numeric(value: &str) -> bool {
 /// A RUN instruction made of `parts` joined with `&&`, one per line (no line terminator).
 fn run_text(doc: &Document, parts: &[String]) -> String {
     let style = doc.style();
-    let mut s = format!("{} {}", style.keyword(Kind::Run), parts[0]);
+    let mut s = String::with_capacity(128);
+    s.push_str(&style.keyword(Kind::Run));
+    s.push(' ');
+    s.push_str(&parts[0]);
     for p in &parts[1..] {
-        s.push_str(&format!(
-            " {}{}{}&& {p}",
-            doc.escape(),
-            style.nl(),
-            style.continuation_indent
-        ));
+        s.push(' ');
+        s.push(doc.escape());
+        s.push_str(style.nl());
+        s.push_str(&style.continuation_indent);
+        s.push_str("&& ");
+        s.push_str(p);
     }
     s
 }
 
 /// The programs a creation command runs (`groupadd/useradd`).
-fn tools(command: &str) -> String {
-    command
+fn tools(command: &str, s: &mut String) {
+    for (i, program) in command
         .split(" && ")
         .filter_map(|c| c.split_whitespace().next())
-        .collect::<Vec<_>>()
-        .join("/")
+        .enumerate()
+    {
+        if i > 0 {
+            s.push('/');
+        }
+        s.push_str(program);
+    }
 }
 
 fn os_name(os: &Os) -> &'static str {
