@@ -261,6 +261,25 @@ fn image_key(image: &ImageRef) -> String {
     key
 }
 
+/// Appends `|{shell}|{cgo}|{web:?}` to a runtime-image memo key, piece by piece (no
+/// formatting machinery).
+fn push_needs(key: &mut String, needs: &RuntimeNeeds) {
+    for part in [
+        "|",
+        bool_text(needs.shell),
+        "|",
+        bool_text(needs.cgo),
+        "|",
+        match needs.web {
+            None => "None",
+            Some(true) => "Some(true)",
+            Some(false) => "Some(false)",
+        },
+    ] {
+        key.push_str(part);
+    }
+}
+
 fn bool_text(b: bool) -> &'static str {
     if b { "true" } else { "false" }
 }
@@ -541,6 +560,25 @@ impl Knowledge {
         })
     }
 
+    /// [`image`](Knowledge::image) for the reference `text` as written (`node:20-slim`); `None`
+    /// also when it is not a reference ([`ImageRef::parse`]). Looked up by the text itself,
+    /// which is the memo's key of the reference it parses to (`image_key` puts the parsed
+    /// pieces back together), so a repeated question neither parses nor builds a key.
+    pub fn image_named(&self, text: &str) -> Option<Arc<ImageInfo>> {
+        if let Some(hit) = crate::sync::lock(&self.inner.memo.image).get(text) {
+            return hit.clone();
+        }
+        // Text that does not parse is never the key of a parsed reference: remembering its
+        // `None` under the same map cannot shadow an image.
+        let info = ImageRef::parse(text).and_then(|r| self.inner.images.image(&r).map(Arc::new));
+        let mut map = crate::sync::lock(&self.inner.memo.image);
+        if map.len() >= 4096 {
+            map.clear();
+        }
+        map.insert(text.to_string(), info.clone());
+        info
+    }
+
     /// The runtime image for the final stage when building on `image`. A runtime image maps to
     /// itself (`unchanged`); a self-managed or unknown image, or an unknown default suite, gives `None`.
     /// Shared with the memo (not cloned out of it).
@@ -549,25 +587,37 @@ impl Knowledge {
         image: &ImageRef,
         needs: &RuntimeNeeds,
     ) -> Option<Arc<RuntimeImage>> {
-        // `{image}|{shell}|{cgo}|{web:?}`, pushed piece by piece (no formatting machinery).
         let mut key = image_key(image);
-        for part in [
-            "|",
-            bool_text(needs.shell),
-            "|",
-            bool_text(needs.cgo),
-            "|",
-            match needs.web {
-                None => "None",
-                Some(true) => "Some(true)",
-                Some(false) => "Some(false)",
-            },
-        ] {
-            key.push_str(part);
-        }
+        push_needs(&mut key, needs);
         memoized(&self.inner.memo.runtime, key, || {
             self.inner.images.runtime_image(image, needs).map(Arc::new)
         })
+    }
+
+    /// [`runtime_image`](Knowledge::runtime_image) for the reference `text` as written; `None`
+    /// also when it is not a reference. Looked up by the text itself, the memo's key of the
+    /// reference it parses to (see [`image_named`](Knowledge::image_named)).
+    pub fn runtime_image_named(
+        &self,
+        text: &str,
+        needs: &RuntimeNeeds,
+    ) -> Option<Arc<RuntimeImage>> {
+        let mut key = String::with_capacity(text.len() + 24);
+        key.push_str(text);
+        push_needs(&mut key, needs);
+        if let Some(hit) = crate::sync::lock(&self.inner.memo.runtime).get(&key) {
+            return hit.clone();
+        }
+        // A reference has no `|`: the key of text that does not parse is never that of one that
+        // does, so remembering its `None` here shadows nothing.
+        let rt = ImageRef::parse(text)
+            .and_then(|r| self.inner.images.runtime_image(&r, needs).map(Arc::new));
+        let mut map = crate::sync::lock(&self.inner.memo.runtime);
+        if map.len() >= 4096 {
+            map.clear();
+        }
+        map.insert(key, rt.clone());
+        rt
     }
 
     /// Whether the image manages its own user (postgres, nginx, ...): leave its USER alone.

@@ -67,8 +67,11 @@ fn refuse(anchor: usize, reason: impl Into<String>) -> Verdict {
 /// stage looks naive: a RUN installs OS packages or runs a command the knowledge classifies
 /// (a dependency install, a build). `None` otherwise.
 fn no_recipe(doc: &Document, stage: &Stage, ctx: &Context) -> Option<Verdict> {
-    let r = facts::image_ref(&stage.image.value)?;
-    let eco_id = ctx.knowledge.image(&r)?.ecosystem.clone()?;
+    let eco_id = ctx
+        .knowledge
+        .image_named(&stage.image.value)?
+        .ecosystem
+        .clone()?;
     if recipes::for_ecosystem(&eco_id).is_some() {
         return None;
     }

@@ -288,13 +288,13 @@ fn plan(doc: &Document, ctx: &Context) -> Verdict {
         Ok(r) => r,
         Err(why) => return refuse(anchor, why),
     };
-    let Some(image) = ImageRef::parse(&reference) else {
-        return refuse(
-            anchor,
-            format!("restage cannot read the base image reference `{reference}`"),
-        );
-    };
-    let Some(info) = ctx.knowledge.image(&image) else {
+    let Some(info) = ctx.knowledge.image_named(&reference) else {
+        if ImageRef::parse(&reference).is_none() {
+            return refuse(
+                anchor,
+                format!("restage cannot read the base image reference `{reference}`"),
+            );
+        }
         return refuse(
             anchor,
             format!(
@@ -1815,8 +1815,7 @@ fn writerless_images(doc: &Document, chain: &[&Stage], ctx: &Context) -> bool {
         }
         let ecosystem = resolve_image(doc, &s.image.value)
             .ok()
-            .and_then(|(r, _)| ImageRef::parse(&r))
-            .and_then(|image| ctx.knowledge.image(&image))
+            .and_then(|(r, _)| ctx.knowledge.image_named(&r))
             .and_then(|info| info.ecosystem.clone());
         ecosystem.is_some_and(|e| !with_writers.contains(&e.as_str()))
     })
