@@ -221,6 +221,8 @@ struct Inner {
     wrappers: Vec<String>,
     toolchains: Vec<(String, Option<String>)>,
     runtime_stage: schema::RuntimeStageDef,
+    /// `runtime_stage.build_cleanup`, each entry split into its words once.
+    build_cleanup: Vec<Vec<String>>,
     /// Answers already given, by image reference: a monorepo asks about the same few images
     /// thousands of times, and matching the families' tag rules is the costly part.
     memo: Memo,
@@ -440,6 +442,14 @@ impl Knowledge {
                     .toolchain
                     .iter()
                     .map(|t| (t.program.clone(), t.subcommand.clone()))
+                    .collect(),
+                build_cleanup: layer
+                    .runtime_stage
+                    .as_ref()
+                    .and_then(|r| r.build_cleanup.as_deref())
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|entry| entry.split_whitespace().map(str::to_string).collect())
                     .collect(),
                 runtime_stage: layer.runtime_stage.clone().unwrap_or_default(),
                 sources,
@@ -741,19 +751,13 @@ impl Knowledge {
     /// `npm cache clean --force`): it leaves nothing the runtime needs, and stays in the build.
     pub fn is_build_cleanup(&self, words: &[String]) -> bool {
         let program = words.first().map(|p| p.rsplit('/').next().unwrap_or(p));
-        self.inner
-            .runtime_stage
-            .build_cleanup
-            .as_deref()
-            .unwrap_or_default()
-            .iter()
-            .any(|entry| {
-                let mut want = entry.split_whitespace();
-                want.next() == program
-                    && want
-                        .enumerate()
-                        .all(|(i, w)| words.get(i + 1).map(String::as_str) == Some(w))
-            })
+        self.inner.build_cleanup.iter().any(|entry| {
+            let mut want = entry.iter().map(String::as_str);
+            want.next() == program
+                && want
+                    .enumerate()
+                    .all(|(i, w)| words.get(i + 1).map(String::as_str) == Some(w))
+        })
     }
 
     /// Whether the command `words` only prints facts about the build machine: a program of
