@@ -268,7 +268,8 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
             a.runs.push((ix, f));
         }
     }
-    let start = start_command(doc, stage, ctx);
+    let start_parts = StartCommand::of(doc, stage.from + 1..stage.instructions.end);
+    let start = start_command(doc, &start_parts, ctx);
     // Global packages: left in the build stage when the start command runs only node.
     let mut globals: Vec<String> = Vec::new();
     for name in a
@@ -308,15 +309,12 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
     let mut removed_in_place: Vec<String> = Vec::new();
     let mut manager = None;
     // The programs the start command and HEALTHCHECK may run: every word's file name.
-    let start_words: Vec<String> = StartCommand::of(doc, stage.from + 1..stage.instructions.end)
+    let health_words = healthcheck_programs(doc, stage);
+    let started_programs: Vec<&str> = start_parts
         .effective()
-        .map(|s| s.args.to_vec())
-        .unwrap_or_default()
-        .into_iter()
-        .chain(healthcheck_programs(doc, stage))
-        .collect();
-    let started_programs: Vec<&str> = start_words
+        .map_or(&[][..], |s| s.args)
         .iter()
+        .chain(&health_words)
         .map(|w| w.rsplit('/').next().unwrap_or(w))
         .collect();
     for (run_pos, (_, f)) in a.runs.iter().enumerate() {
@@ -1140,18 +1138,17 @@ impl Start {
 
 /// The effective start command (ENTRYPOINT unless empty, else CMD; a leading `exec` of a
 /// shell form dropped) and the build tool it runs at start, read by [`StartCommand`].
-fn start_command(doc: &Document, stage: &Stage, ctx: &Context) -> Option<Start> {
-    let start = StartCommand::of(doc, stage.from + 1..stage.instructions.end);
+fn start_command(doc: &Document, start: &StartCommand, ctx: &Context) -> Option<Start> {
     let chosen = start.effective()?;
     if matches!(doc.instructions()[chosen.index].form, Form::None) {
         return None;
     }
-    let mut words = chosen.args.to_vec();
-    if chosen.shell_form && words.first().is_some_and(|w| w == "exec") {
-        words.remove(0);
-    }
+    let words = match chosen.args {
+        [exec, rest @ ..] if chosen.shell_form && exec == "exec" => rest,
+        args => args,
+    };
     Some(Start {
-        words,
+        words: words.to_vec(),
         shell_form: chosen.shell_form,
         toolchain: start.toolchain(ctx.knowledge),
         interactive_shell: start.interactive_shell(ctx.knowledge).map(str::to_string),

@@ -408,7 +408,7 @@ fn plan(doc: &Document, ctx: &Context) -> Verdict {
     // Directories the app must write.
     let shell = !matches!(info.os, Os::Distroless | Os::Scratch);
     let mut writable = writable_dirs(doc, &chain, &mut unsafe_reasons);
-    let tree = app_writes(doc, &chain, ctx, shell, &mut unsafe_reasons);
+    let tree = app_writes(doc, &chain, ctx, &start, shell, &mut unsafe_reasons);
     for w in &tree.writable {
         if !writable.iter().any(|o| o.path == w.path) {
             writable.push(w.clone());
@@ -1541,6 +1541,7 @@ fn app_writes(
     doc: &Document,
     chain: &[&Stage],
     ctx: &Context,
+    start: &StartCommand,
     shell: bool,
     unsafe_reasons: &mut Vec<String>,
 ) -> TreeWrites {
@@ -1575,7 +1576,6 @@ fn app_writes(
         unsafe_reasons.push(format!("{unknown}, {cannot}"));
     }
     // The writers the context or the start command reveals, each with the marker that revealed it.
-    let start = start_commands(doc, chain);
     let start_words: Vec<&str> = start
         .parts()
         .flat_map(|p| p.words.iter().map(String::as_str))
