@@ -434,7 +434,10 @@ fn plan(doc: &Document, ctx: &Context) -> Verdict {
             created_by_copy.push(dest.clone());
         }
         if ins.flag("chown").is_none() {
-            edits.push(Edit::insert(ins.keyword.end, format!(" --chown={owner}")));
+            let mut flag = String::with_capacity(9 + owner.len());
+            flag.push_str(" --chown=");
+            flag.push_str(&owner);
+            edits.push(Edit::insert(ins.keyword.end, flag));
         }
     }
     let mut early: Vec<&Writable> = Vec::new(); // declared by a VOLUME before `last`
@@ -474,15 +477,27 @@ fn plan(doc: &Document, ctx: &Context) -> Verdict {
                 .collect()
         };
         let (plain, trees) = (paths(false), paths(true));
+        // `head path path ...`, pushed piece by piece.
+        let part = |head: &[&str], paths: &[&str]| {
+            let mut s = String::with_capacity(64);
+            for h in head {
+                s.push_str(h);
+            }
+            for p in paths {
+                s.push(' ');
+                s.push_str(p);
+            }
+            s
+        };
         let mut parts = Vec::new();
         if !missing.is_empty() {
-            parts.push(format!("mkdir -p {}", missing.join(" ")));
+            parts.push(part(&["mkdir -p"], &missing));
         }
         if !plain.is_empty() {
-            parts.push(format!("chown {owner} {}", plain.join(" ")));
+            parts.push(part(&["chown ", &owner], &plain));
         }
         if !trees.is_empty() {
-            parts.push(format!("chown -R {owner} {}", trees.join(" ")));
+            parts.push(part(&["chown -R ", &owner], &trees));
         }
         parts
     };
@@ -512,14 +527,11 @@ fn plan(doc: &Document, ctx: &Context) -> Verdict {
     }
     if let Some(first_volume) = early.iter().filter_map(|w| w.volume).min() {
         let at = analysis::extent_with_comments(doc, first_volume).start;
-        edits.push(Edit::insert(
-            at,
-            format!(
-                "{}{}",
-                run_text(doc, &dir_parts(&early, true)),
-                doc.style().nl()
-            ),
-        ));
+        edits.push(Edit::insert(at, {
+            let mut text = run_text(doc, &dir_parts(&early, true));
+            text.push_str(doc.style().nl());
+            text
+        }));
     }
 
     // The USER line (and the RUN before it).
@@ -536,13 +548,26 @@ fn plan(doc: &Document, ctx: &Context) -> Verdict {
         if !run_parts.is_empty() {
             lines.push(run_text(doc, &run_parts));
         }
-        lines.push(format!("{user_kw} {user_value}"));
+        let mut user_line = String::with_capacity(user_kw.len() + 1 + user_value.len());
+        user_line.push_str(&user_kw);
+        user_line.push(' ');
+        user_line.push_str(&user_value);
+        lines.push(user_line);
         let at = last_ins.extent.end;
-        let text = if at == doc.text().len() && !doc.text().ends_with('\n') {
-            format!("{nl}{}", lines.join(nl))
-        } else {
-            format!("{}{nl}", lines.join(nl))
-        };
+        let mut text = String::with_capacity(256);
+        let at_end_without_newline = at == doc.text().len() && !doc.text().ends_with('\n');
+        if at_end_without_newline {
+            text.push_str(nl);
+        }
+        for (i, line) in lines.iter().enumerate() {
+            if i > 0 {
+                text.push_str(nl);
+            }
+            text.push_str(line);
+        }
+        if !at_end_without_newline {
+            text.push_str(nl);
+        }
         edits.push(Edit::insert(at, text));
     }
 
