@@ -1354,8 +1354,10 @@ fn classify(ctx: &Context, cmd: &SimpleCommand, tree: Option<&str>) -> Class {
     let program = first.rsplit('/').next().unwrap_or(first);
     let sub = pw.iter().skip(1).find(|w| !w.starts_with('-')).copied();
     let has = |flag: &str| {
-        pw.iter()
-            .any(|w| *w == flag || w.starts_with(&format!("{flag}=")))
+        pw.iter().any(|w| {
+            w.strip_prefix(flag)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('='))
+        })
     };
     let setup = match program {
         p if SYSTEM_COMMANDS.contains(&p) || NEUTRAL.contains(&p) => true,
