@@ -70,7 +70,7 @@ pub fn split(text: &str, base: usize, escape: char) -> Option<Vec<SimpleCommand>
     let bytes = text.as_bytes();
     let esc = escape as u8;
     let mut out = Vec::new();
-    let mut words: Vec<String> = Vec::new();
+    let mut words: Vec<String> = Vec::with_capacity(16);
     let mut word = String::new();
     let mut in_word = false;
     let mut cmd_start: Option<usize> = None;
@@ -101,7 +101,9 @@ pub fn split(text: &str, base: usize, escape: char) -> Option<Vec<SimpleCommand>
             }
             out.push(SimpleCommand {
                 span: base + start..base + cmd_end,
-                words: std::mem::take(&mut words),
+                // Collected from the scratch list: one allocation of the right size, and the
+                // scratch keeps its capacity for the next command.
+                words: words.drain(..).collect(),
                 separator: sep,
                 expands,
             });

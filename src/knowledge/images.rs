@@ -140,6 +140,9 @@ pub struct RuntimeImage {
     pub os: Os,
     pub user: Option<UserPlan>,
     pub notes: Vec<String>,
+    /// `reference` names the image asked about itself: it has a tag, the same tag, and the
+    /// same canonical repository (an Alpine SDK tag whose runtime is the same Alpine release).
+    pub same_image: bool,
 }
 
 pub(crate) struct Suite {
@@ -921,6 +924,8 @@ impl Images {
                     os: info.os,
                     user: info.user,
                     notes: info.notes,
+                    // The reference is the image's own text: the same whenever it has a tag.
+                    same_image: image.tag.is_some(),
                 });
             }
             ImageRole::Build => {}
@@ -968,6 +973,11 @@ impl Images {
             Some(t) => (t.os, t.user),
             None => (Os::Unknown, None),
         };
+        // The tags first: they are cheap to compare and mostly differ (`golang:1.22` runs on
+        // `debian:bookworm-slim`), which spares the canonical names.
+        let same_image = parsed.tag.is_some()
+            && parsed.tag == image.tag
+            && parsed.canonical_name() == image.canonical_name();
         Some(RuntimeImage {
             reference,
             confident,
@@ -975,6 +985,7 @@ impl Images {
             os,
             user,
             notes,
+            same_image,
         })
     }
 

@@ -216,9 +216,13 @@ struct Inner {
     droppers: Vec<(String, Vec<String>)>,
     root_programs: Vec<(String, String)>,
     writers: Vec<Writer>,
+    /// Every writer's file globs in one string (see [`Knowledge::writers_key`]).
+    writers_key: String,
     wrappers: Vec<String>,
     toolchains: Vec<(String, Option<String>)>,
     runtime_stage: schema::RuntimeStageDef,
+    /// `runtime_stage.build_cleanup`, each entry split into its words once.
+    build_cleanup: Vec<Vec<String>>,
     /// Answers already given, by image reference: a monorepo asks about the same few images
     /// thousands of times, and matching the families' tag rules is the costly part.
     memo: Memo,
@@ -257,6 +261,25 @@ fn image_key(image: &ImageRef) -> String {
         key.push_str(piece);
     }
     key
+}
+
+/// Appends `|{shell}|{cgo}|{web:?}` to a runtime-image memo key, piece by piece (no
+/// formatting machinery).
+fn push_needs(key: &mut String, needs: &RuntimeNeeds) {
+    for part in [
+        "|",
+        bool_text(needs.shell),
+        "|",
+        bool_text(needs.cgo),
+        "|",
+        match needs.web {
+            None => "None",
+            Some(true) => "Some(true)",
+            Some(false) => "Some(false)",
+        },
+    ] {
+        key.push_str(part);
+    }
 }
 
 fn bool_text(b: bool) -> &'static str {
@@ -390,6 +413,14 @@ impl Knowledge {
         let images = Images::compile(&layer, &sources)?;
         let commands = Commands::compile(&layer, &sources)?;
         let writers = writers::compile(&layer, &sources)?;
+        let mut writers_key = String::from("\0writers");
+        for w in &writers {
+            writers_key.push('\0');
+            for g in w.file_globs() {
+                writers_key.push('\n');
+                writers_key.push_str(g);
+            }
+        }
         Ok(Knowledge {
             inner: Arc::new(Inner {
                 apt: Packages::from_def(layer.apt.as_ref()),
@@ -405,11 +436,20 @@ impl Knowledge {
                     .map(|r| (r.program.clone(), r.note.clone()))
                     .collect(),
                 writers,
+                writers_key,
                 wrappers: layer.wrapper.iter().map(|w| w.program.clone()).collect(),
                 toolchains: layer
                     .toolchain
                     .iter()
                     .map(|t| (t.program.clone(), t.subcommand.clone()))
+                    .collect(),
+                build_cleanup: layer
+                    .runtime_stage
+                    .as_ref()
+                    .and_then(|r| r.build_cleanup.as_deref())
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|entry| entry.split_whitespace().map(str::to_string).collect())
                     .collect(),
                 runtime_stage: layer.runtime_stage.clone().unwrap_or_default(),
                 sources,
@@ -530,6 +570,25 @@ impl Knowledge {
         })
     }
 
+    /// [`image`](Knowledge::image) for the reference `text` as written (`node:20-slim`); `None`
+    /// also when it is not a reference ([`ImageRef::parse`]). Looked up by the text itself,
+    /// which is the memo's key of the reference it parses to (`image_key` puts the parsed
+    /// pieces back together), so a repeated question neither parses nor builds a key.
+    pub fn image_named(&self, text: &str) -> Option<Arc<ImageInfo>> {
+        if let Some(hit) = crate::sync::lock(&self.inner.memo.image).get(text) {
+            return hit.clone();
+        }
+        // Text that does not parse is never the key of a parsed reference: remembering its
+        // `None` under the same map cannot shadow an image.
+        let info = ImageRef::parse(text).and_then(|r| self.inner.images.image(&r).map(Arc::new));
+        let mut map = crate::sync::lock(&self.inner.memo.image);
+        if map.len() >= 4096 {
+            map.clear();
+        }
+        map.insert(text.to_string(), info.clone());
+        info
+    }
+
     /// The runtime image for the final stage when building on `image`. A runtime image maps to
     /// itself (`unchanged`); a self-managed or unknown image, or an unknown default suite, gives `None`.
     /// Shared with the memo (not cloned out of it).
@@ -538,25 +597,37 @@ impl Knowledge {
         image: &ImageRef,
         needs: &RuntimeNeeds,
     ) -> Option<Arc<RuntimeImage>> {
-        // `{image}|{shell}|{cgo}|{web:?}`, pushed piece by piece (no formatting machinery).
         let mut key = image_key(image);
-        for part in [
-            "|",
-            bool_text(needs.shell),
-            "|",
-            bool_text(needs.cgo),
-            "|",
-            match needs.web {
-                None => "None",
-                Some(true) => "Some(true)",
-                Some(false) => "Some(false)",
-            },
-        ] {
-            key.push_str(part);
-        }
+        push_needs(&mut key, needs);
         memoized(&self.inner.memo.runtime, key, || {
             self.inner.images.runtime_image(image, needs).map(Arc::new)
         })
+    }
+
+    /// [`runtime_image`](Knowledge::runtime_image) for the reference `text` as written; `None`
+    /// also when it is not a reference. Looked up by the text itself, the memo's key of the
+    /// reference it parses to (see [`image_named`](Knowledge::image_named)).
+    pub fn runtime_image_named(
+        &self,
+        text: &str,
+        needs: &RuntimeNeeds,
+    ) -> Option<Arc<RuntimeImage>> {
+        let mut key = String::with_capacity(text.len() + 24);
+        key.push_str(text);
+        push_needs(&mut key, needs);
+        if let Some(hit) = crate::sync::lock(&self.inner.memo.runtime).get(&key) {
+            return hit.clone();
+        }
+        // A reference has no `|`: the key of text that does not parse is never that of one that
+        // does, so remembering its `None` here shadows nothing.
+        let rt = ImageRef::parse(text)
+            .and_then(|r| self.inner.images.runtime_image(&r, needs).map(Arc::new));
+        let mut map = crate::sync::lock(&self.inner.memo.runtime);
+        if map.len() >= 4096 {
+            map.clear();
+        }
+        map.insert(key, rt.clone());
+        rt
     }
 
     /// Whether the image manages its own user (postgres, nginx, ...): leave its USER alone.
@@ -680,19 +751,13 @@ impl Knowledge {
     /// `npm cache clean --force`): it leaves nothing the runtime needs, and stays in the build.
     pub fn is_build_cleanup(&self, words: &[String]) -> bool {
         let program = words.first().map(|p| p.rsplit('/').next().unwrap_or(p));
-        self.inner
-            .runtime_stage
-            .build_cleanup
-            .as_deref()
-            .unwrap_or_default()
-            .iter()
-            .any(|entry| {
-                let mut want = entry.split_whitespace();
-                want.next() == program
-                    && want
-                        .enumerate()
-                        .all(|(i, w)| words.get(i + 1).map(String::as_str) == Some(w))
-            })
+        self.inner.build_cleanup.iter().any(|entry| {
+            let mut want = entry.iter().map(String::as_str);
+            want.next() == program
+                && want
+                    .enumerate()
+                    .all(|(i, w)| words.get(i + 1).map(String::as_str) == Some(w))
+        })
     }
 
     /// Whether the command `words` only prints facts about the build machine: a program of
@@ -739,6 +804,12 @@ impl Knowledge {
     /// `[[writer]]`), in file order (override entries with a new id last).
     pub fn writers(&self) -> &[Writer] {
         &self.inner.writers
+    }
+
+    /// A key naming every writer's file globs together, in order (one string built when the
+    /// knowledge loads): what a build context remembers the root names they match under.
+    pub fn writers_key(&self) -> &str {
+        &self.inner.writers_key
     }
 
     /// Classifies an OS package (`libpq-dev`, `gcc`, `ca-certificates`) for an image running

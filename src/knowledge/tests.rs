@@ -1575,3 +1575,78 @@ fn image_memo_key_is_the_displayed_reference() {
         assert_eq!(r.to_string(), text);
     }
 }
+
+/// The references of the test below whose runtime image is themselves.
+const SAME: &[&str] = &[
+    "node:20-alpine",
+    "docker.io/library/python:3.12-slim",
+    "python:3.12-alpine@sha256:0000000000000000000000000000000000000000000000000000000000000000",
+    "debian:bookworm-slim",
+];
+
+#[test]
+fn looking_an_image_up_by_its_text_answers_like_the_parsed_reference() {
+    let k = k();
+    let needs = [
+        RuntimeNeeds::default(),
+        RuntimeNeeds {
+            shell: true,
+            cgo: true,
+            web: None,
+        },
+    ];
+    let mut same = Vec::new();
+    for text in [
+        "node:20",
+        "node:20-alpine",
+        "golang:1.22-alpine3.19",
+        "golang:1.22",
+        "docker.io/library/python:3.12-slim",
+        "python:3.12-alpine@sha256:0000000000000000000000000000000000000000000000000000000000000000",
+        "gcr.io/distroless/static-debian12",
+        "debian:bookworm-slim",
+        "unknown/image:1",
+        "ubuntu",
+    ] {
+        let r = ImageRef::parse(text).expect("a reference");
+        // Asked both ways, in both orders, so either may fill the shared memo first.
+        for _ in 0..2 {
+            assert_eq!(k.image_named(text), k.image(&r), "{text}");
+            for n in &needs {
+                let named = k.runtime_image_named(text, n);
+                let parsed = k.runtime_image(&r, n);
+                assert_eq!(
+                    named.as_ref().map(|rt| (&rt.reference, rt.same_image)),
+                    parsed.as_ref().map(|rt| (&rt.reference, rt.same_image)),
+                    "{text}"
+                );
+                // `same_image`: the runtime reference names the image asked about itself.
+                if let Some(rt) = parsed {
+                    if rt.same_image && !same.contains(&text) {
+                        same.push(text);
+                    }
+                    let o = ImageRef::parse(&rt.reference).expect("a reference");
+                    assert_eq!(
+                        rt.same_image,
+                        o.tag.is_some()
+                            && o.tag == r.tag
+                            && o.canonical_name() == r.canonical_name(),
+                        "{text} -> {}",
+                        rt.reference
+                    );
+                }
+            }
+        }
+    }
+    // Both answers occur: an Alpine SDK tag and a runtime image run on themselves.
+    assert_eq!(
+        same, SAME,
+        "the references whose runtime image is themselves"
+    );
+    // Text that is not a reference has no image, and remembering that shadows nothing.
+    for text in ["node:${V}", "Node:20", "", "a b"] {
+        assert!(k.image_named(text).is_none(), "{text:?}");
+        assert!(k.runtime_image_named(text, &needs[0]).is_none(), "{text:?}");
+    }
+    assert!(k.image_named("node:20").is_some());
+}

@@ -175,13 +175,19 @@ fn plan(doc: &Document, ctx: &Context, stage: &Stage) -> Verdict {
         return Verdict::Nothing;
     }
     let anchor = instructions[target.ix].extent.start;
-    let focus_text = command_text(&target.commands[target.focus]);
-    let broad_text = one_line(doc.slice(&instructions[*b].args));
-    let broad_kw = instructions[*b].kind;
-    let preface = format!(
-        "`{focus_text}` runs after `{broad_kw} {broad_text}`, so every source change re-runs it; restage leaves it because "
-    );
-    let refuse = |why: String| Verdict::suggestion(anchor, TITLE, format!("{preface}{why}"));
+    // The suggestion's text, made only when restage leaves the install where it is.
+    let refuse = |why: String| {
+        let focus_text = command_text(&target.commands[target.focus]);
+        let broad_text = one_line(doc.slice(&instructions[*b].args));
+        let broad_kw = instructions[*b].kind;
+        Verdict::suggestion(
+            anchor,
+            TITLE,
+            format!(
+                "`{focus_text}` runs after `{broad_kw} {broad_text}`, so every source change re-runs it; restage leaves it because {why}"
+            ),
+        )
+    };
     let result = match &target.classes[target.focus] {
         Class::Project(m) => Err(project_reason(m)),
         Class::CargoBuild(_) => cargo_plan(doc, ctx, stage, *b, &target),
@@ -471,9 +477,9 @@ fn check_broad(doc: &Document, stage: &Stage, b: usize, run: usize) -> Result<Br
                 .map(|w| w.value.trim().trim_end_matches('/').to_string());
             text.as_deref() == Some(dest.trim_end_matches('/'))
                 && instructions[w + 1..b].iter().all(|i| {
-                    analysis::defined_names(doc, i)
+                    analysis::declared(doc, i)
                         .iter()
-                        .all(|n| !refs.contains(n))
+                        .all(|d| !refs.contains(&d.name))
                 })
         }) && !workdir_between
     } else if dest.starts_with('/') {
@@ -501,8 +507,9 @@ fn check_broad(doc: &Document, stage: &Stage, b: usize, run: usize) -> Result<Br
     // Moving the broad copy past ENV/ARG must not change what its variables expand to.
     let refs = analysis::variable_refs(doc.slice(&ins.extent));
     for i in between {
-        if let Some(name) = analysis::defined_names(doc, i)
-            .into_iter()
+        if let Some(name) = analysis::declared(doc, i)
+            .iter()
+            .map(|d| &d.name)
             .find(|n| refs.contains(n))
         {
             return Err(format!(
@@ -750,9 +757,13 @@ fn redirecting_flag<'a>(manager: &str, args: &[&'a str]) -> Option<&'a str> {
 /// Refuses when an ENV of the stage before the install points the package manager elsewhere.
 fn check_redirecting_env(doc: &Document, stage: &Stage, run: usize) -> Result<(), String> {
     for ins in &doc.instructions()[stage.from + 1..run] {
-        if let Some(name) = analysis::defined_names(doc, ins)
-            .into_iter()
-            .find(|n| ins.kind == Kind::Env && REDIRECTING_ENV.contains(&n.as_str()))
+        if ins.kind != Kind::Env {
+            continue;
+        }
+        if let Some(name) = analysis::declared(doc, ins)
+            .iter()
+            .map(|d| &d.name)
+            .find(|n| REDIRECTING_ENV.contains(&n.as_str()))
         {
             return Err(format!(
                 "the ENV `{name}` points the install at other manifests"
@@ -1343,8 +1354,10 @@ fn classify(ctx: &Context, cmd: &SimpleCommand, tree: Option<&str>) -> Class {
     let program = first.rsplit('/').next().unwrap_or(first);
     let sub = pw.iter().skip(1).find(|w| !w.starts_with('-')).copied();
     let has = |flag: &str| {
-        pw.iter()
-            .any(|w| *w == flag || w.starts_with(&format!("{flag}=")))
+        pw.iter().any(|w| {
+            w.strip_prefix(flag)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('='))
+        })
     };
     let setup = match program {
         p if SYSTEM_COMMANDS.contains(&p) || NEUTRAL.contains(&p) => true,

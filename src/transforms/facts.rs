@@ -3,7 +3,7 @@
 
 use super::Context;
 use crate::knowledge::{
-    CommandKind, ImageRef, ImageRole, Os, PackageClass as KPackageClass, RuntimeNeeds, UserPlan,
+    CommandKind, ImageRole, Os, PackageClass as KPackageClass, RuntimeNeeds, UserPlan,
 };
 use crate::shell::SimpleCommand;
 
@@ -35,21 +35,15 @@ pub struct ImageFacts {
 
 /// The knowledge files' notes on the image `text` names (its tag rule's `note`).
 pub fn image_notes(ctx: &Context, text: &str) -> Vec<String> {
-    image_ref(text)
-        .and_then(|r| ctx.knowledge.image(&r))
+    ctx.knowledge
+        .image_named(text)
         .map(|info| info.notes.clone())
         .unwrap_or_default()
 }
 
-/// The image reference of a FROM, if restage can read it (no variables).
-pub fn image_ref(text: &str) -> Option<ImageRef> {
-    ImageRef::parse(text)
-}
-
 /// Facts about the image `text` names; `None` for unknown images and references with variables.
 pub fn image(ctx: &Context, text: &str) -> Option<ImageFacts> {
-    let r = image_ref(text)?;
-    let info = ctx.knowledge.image(&r)?;
+    let info = ctx.knowledge.image_named(text)?;
     let role = match (info.role, info.ecosystem.as_deref()) {
         (ImageRole::Build, Some(eco)) => Role::Build(eco.to_string()),
         _ => Role::Other,
@@ -120,24 +114,19 @@ pub fn runtime_image(
     needs: Needs,
     web: Option<bool>,
 ) -> Option<RuntimeFacts> {
-    let r = image_ref(text)?;
     let k_needs = RuntimeNeeds {
         shell: needs.shell || needs.packages,
         cgo: needs.cgo,
         web,
     };
-    let mut rt = ctx.knowledge.runtime_image(&r, &k_needs)?;
+    let mut rt = ctx.knowledge.runtime_image_named(text, &k_needs)?;
     let mut reference = None;
-    // The tags first: they are cheap to compare and mostly differ (`golang:1.22` runs on
-    // `debian:bookworm-slim`), which spares the canonical names.
-    let same_image = image_ref(&rt.reference).is_some_and(|o| {
-        o.tag.is_some() && o.tag == r.tag && o.canonical_name() == r.canonical_name()
-    });
-    if same_image && let Some(digest) = &r.digest_range {
+    let same_image = rt.same_image;
+    // A reference's digest follows its first `@`.
+    if same_image && let Some(at) = text.find('@') {
         // The same image keeps its digest: the mapping lost nothing. Its confidence is that of
         // the reference without the digest.
-        let plain = image_ref(&text[..digest.start - 1])?;
-        rt = ctx.knowledge.runtime_image(&plain, &k_needs)?;
+        rt = ctx.knowledge.runtime_image_named(&text[..at], &k_needs)?;
         reference = Some(text.to_string());
     }
     let package_manager = match rt.os {

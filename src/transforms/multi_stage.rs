@@ -67,8 +67,11 @@ fn refuse(anchor: usize, reason: impl Into<String>) -> Verdict {
 /// stage looks naive: a RUN installs OS packages or runs a command the knowledge classifies
 /// (a dependency install, a build). `None` otherwise.
 fn no_recipe(doc: &Document, stage: &Stage, ctx: &Context) -> Option<Verdict> {
-    let r = facts::image_ref(&stage.image.value)?;
-    let eco_id = ctx.knowledge.image(&r)?.ecosystem.clone()?;
+    let eco_id = ctx
+        .knowledge
+        .image_named(&stage.image.value)?
+        .ecosystem
+        .clone()?;
     if recipes::for_ecosystem(&eco_id).is_some() {
         return None;
     }
@@ -265,7 +268,8 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
             a.runs.push((ix, f));
         }
     }
-    let start = start_command(doc, stage, ctx);
+    let start_parts = StartCommand::of(doc, stage.from + 1..stage.instructions.end);
+    let start = start_command(doc, &start_parts, ctx);
     // Global packages: left in the build stage when the start command runs only node.
     let mut globals: Vec<String> = Vec::new();
     for name in a
@@ -305,15 +309,12 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
     let mut removed_in_place: Vec<String> = Vec::new();
     let mut manager = None;
     // The programs the start command and HEALTHCHECK may run: every word's file name.
-    let start_words: Vec<String> = StartCommand::of(doc, stage.from + 1..stage.instructions.end)
+    let health_words = healthcheck_programs(doc, stage);
+    let started_programs: Vec<&str> = start_parts
         .effective()
-        .map(|s| s.args.to_vec())
-        .unwrap_or_default()
-        .into_iter()
-        .chain(healthcheck_programs(doc, stage))
-        .collect();
-    let started_programs: Vec<&str> = start_words
+        .map_or(&[][..], |s| s.args)
         .iter()
+        .chain(&health_words)
         .map(|w| w.rsplit('/').next().unwrap_or(w))
         .collect();
     for (run_pos, (_, f)) in a.runs.iter().enumerate() {
@@ -822,7 +823,7 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
             let as_kw = if style.lowercase_keywords { "as" } else { "AS" };
             edits.push(Edit::insert(
                 stage.image.span.end,
-                format!(" {as_kw} build"),
+                [" ", as_kw, " build"].concat(),
             ));
             "build".to_string()
         }
@@ -840,13 +841,14 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
     }
     // Other USER instructions stay in the build stage, where they shaped the build.
 
-    let mut out = String::new();
+    // The texts are pushed piece by piece: `format!` costs several times the text it makes.
+    let mut out = String::with_capacity(1024);
     let from_kw = style.keyword(Kind::From);
-    let platform = from
-        .flag("platform")
-        .map(|f| format!("{} ", doc.slice(&f.span)))
-        .unwrap_or_default();
-    out.push_str(&format!("{from_kw} {platform}{}{nl}", runtime.reference));
+    push_all(&mut out, &[&from_kw, " "]);
+    if let Some(f) = from.flag("platform") {
+        push_all(&mut out, &[doc.slice(&f.span), " "]);
+    }
+    push_all(&mut out, &[&runtime.reference, nl]);
     // ARGs the copied ENVs need, then the ENVs, in their original order.
     let envs: Vec<usize> = body
         .clone()
@@ -885,7 +887,7 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
                 doc,
                 doc.slice(&instructions[ix].extent),
             )),
-            None if global => out.push_str(&format!("{arg_kw} {name}{nl}")),
+            None if global => push_all(&mut out, &[&arg_kw, " ", name, nl]),
             None => {}
         }
     }
@@ -919,13 +921,31 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
             .cloned()
             .collect::<Vec<_>>()
             .join(" ");
-        let indent = &style.continuation_indent;
-        let esc = doc.escape();
+        let indent = style.continuation_indent.as_str();
+        let mut esc = [0u8; 4];
+        let esc: &str = doc.escape().encode_utf8(&mut esc);
         match manager {
-            Some(PackageManager::Apk) => out.push_str(&format!("{run_kw} apk add --no-cache {list}{nl}")),
-            _ => out.push_str(&format!(
-                "{run_kw} apt-get update {esc}{nl}{indent}&& apt-get install -y --no-install-recommends {list} {esc}{nl}{indent}&& rm -rf /var/lib/apt/lists/*{nl}"
-            )),
+            Some(PackageManager::Apk) => {
+                push_all(&mut out, &[&run_kw, " apk add --no-cache ", &list, nl]);
+            }
+            _ => push_all(
+                &mut out,
+                &[
+                    &run_kw,
+                    " apt-get update ",
+                    esc,
+                    nl,
+                    indent,
+                    "&& apt-get install -y --no-install-recommends ",
+                    &list,
+                    " ",
+                    esc,
+                    nl,
+                    indent,
+                    "&& rm -rf /var/lib/apt/lists/*",
+                    nl,
+                ],
+            ),
         }
     }
     for env in &runtime_env {
@@ -933,7 +953,7 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
     }
     // With no WORKDIR of its own the stage keeps the base image's (`/` unless the SDK image set one).
     let workdir_line = if own_workdir || a.workdir != "/" {
-        format!("{} {}{nl}", style.keyword(Kind::Workdir), a.workdir)
+        [style.keyword(Kind::Workdir).as_str(), " ", &a.workdir, nl].concat()
     } else {
         String::new()
     };
@@ -956,13 +976,28 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
             && name.contains(['*', '?', '['])
             && !dir.contains(['*', '?', '['])
         {
-            to = format!("{dir}/");
+            to = [dir, "/"].concat();
         }
         match replays.chown.get(&c) {
-            Some(owner) => out.push_str(&format!(
-                "{copy_kw} --from={alias} --chown={owner} {from} {to}{nl}"
-            )),
-            None => out.push_str(&format!("{copy_kw} --from={alias} {from} {to}{nl}")),
+            Some(owner) => push_all(
+                &mut out,
+                &[
+                    &copy_kw,
+                    " --from=",
+                    &alias,
+                    " --chown=",
+                    owner,
+                    " ",
+                    &from,
+                    " ",
+                    &to,
+                    nl,
+                ],
+            ),
+            None => push_all(
+                &mut out,
+                &[&copy_kw, " --from=", &alias, " ", &from, " ", &to, nl],
+            ),
         }
     }
     if chowned {
@@ -983,12 +1018,15 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
     }
     let end_offset = doc.text().len();
     // One blank line between the stages: none added when the kept text already ends with one.
-    let lead = match kept_tail(doc.text(), &deleted).as_slice() {
-        [.., b'\n', b'\n'] | [.., b'\n', b'\r', b'\n'] => String::new(),
-        [.., b'\n'] => nl.to_string(),
-        _ => format!("{nl}{nl}"),
+    let lead: &[&str] = match kept_tail(doc.text(), &deleted).as_slice() {
+        [.., b'\n', b'\n'] | [.., b'\n', b'\r', b'\n'] => &[],
+        [.., b'\n'] => &[nl],
+        _ => &[nl, nl],
     };
-    edits.push(Edit::insert(end_offset, format!("{lead}{out}")));
+    let mut inserted = String::with_capacity(2 * nl.len() + out.len());
+    push_all(&mut inserted, lead);
+    inserted.push_str(&out);
+    edits.push(Edit::insert(end_offset, inserted));
 
     let mut reason = if runtime.same_image {
         let mut left = left_behind.clone();
@@ -1000,32 +1038,34 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
                 "{globals_label} (the start command runs only node)"
             ));
         }
-        format!(
-            "the final image keeps what only the build needs: {}; the runtime stage on the same image {} gets only {}",
-            left.join(", "),
-            runtime.reference,
-            dedup_nested(&copies).join(", ")
-        )
+        [
+            "the final image keeps what only the build needs: ",
+            &left.join(", "),
+            "; the runtime stage on the same image ",
+            &runtime.reference,
+            " gets only ",
+            &dedup_nested(&copies).join(", "),
+        ]
+        .concat()
     } else {
-        format!(
-            "{} ships its SDK and build tools in the final image; the runtime stage {} gets only {}",
-            stage.image.value,
-            runtime.reference,
-            dedup_nested(&copies).join(", ")
-        )
+        [
+            &stage.image.value,
+            " ships its SDK and build tools in the final image; the runtime stage ",
+            &runtime.reference,
+            " gets only ",
+            &dedup_nested(&copies).join(", "),
+        ]
+        .concat()
     };
     if let Some(note) = &note {
-        reason.push_str(&format!(" ({note})"));
+        push_all(&mut reason, &[" (", note, ")"]);
     }
     if !runtime_packages.is_empty() {
-        reason.push_str(&format!(
-            " plus the runtime packages {}",
-            runtime_packages
-                .iter()
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
+        reason.push_str(" plus the runtime packages");
+        for (i, p) in runtime_packages.iter().enumerate() {
+            reason.push_str(if i == 0 { " " } else { ", " });
+            reason.push_str(p);
+        }
     }
     if globals_left && !runtime.same_image {
         reason.push_str(&format!(
@@ -1037,13 +1077,22 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
         ID,
         applicability,
         anchor,
-        format!(
-            "Split into a build stage and a {} runtime stage",
-            runtime.reference
-        ),
+        [
+            "Split into a build stage and a ",
+            &runtime.reference,
+            " runtime stage",
+        ]
+        .concat(),
         reason,
     )
     .with_edits(edits))
+}
+
+/// Appends every piece to `out`.
+fn push_all(out: &mut String, pieces: &[&str]) {
+    for p in pieces {
+        out.push_str(p);
+    }
 }
 
 /// The last (up to) three bytes of `text` outside the `deleted` ranges.
@@ -1137,18 +1186,17 @@ impl Start {
 
 /// The effective start command (ENTRYPOINT unless empty, else CMD; a leading `exec` of a
 /// shell form dropped) and the build tool it runs at start, read by [`StartCommand`].
-fn start_command(doc: &Document, stage: &Stage, ctx: &Context) -> Option<Start> {
-    let start = StartCommand::of(doc, stage.from + 1..stage.instructions.end);
+fn start_command(doc: &Document, start: &StartCommand, ctx: &Context) -> Option<Start> {
     let chosen = start.effective()?;
     if matches!(doc.instructions()[chosen.index].form, Form::None) {
         return None;
     }
-    let mut words = chosen.args.to_vec();
-    if chosen.shell_form && words.first().is_some_and(|w| w == "exec") {
-        words.remove(0);
-    }
+    let words = match chosen.args {
+        [exec, rest @ ..] if chosen.shell_form && exec == "exec" => rest,
+        args => args,
+    };
     Some(Start {
-        words,
+        words: words.to_vec(),
         shell_form: chosen.shell_form,
         toolchain: start.toolchain(ctx.knowledge),
         interactive_shell: start.interactive_shell(ctx.knowledge).map(str::to_string),

@@ -54,9 +54,9 @@ impl Who {
     /// The argument of the `USER` instruction.
     fn user_value(&self, style: UserStyle) -> String {
         match (self, style) {
-            (Who::Numeric { uid, gid }, _) => format!("{uid}:{gid}"),
-            (Who::Existing { uid, gid, .. } | Who::Create { uid, gid, .. }, UserStyle::Numeric) => {
-                format!("{uid}:{gid}")
+            (Who::Numeric { uid, gid }, _)
+            | (Who::Existing { uid, gid, .. } | Who::Create { uid, gid, .. }, UserStyle::Numeric) => {
+                ids(*uid, *gid)
             }
             (Who::Existing { name, .. } | Who::Create { name, .. }, UserStyle::Named) => {
                 name.clone()
@@ -69,8 +69,8 @@ impl Who {
                 },
                 UserStyle::Numeric,
             ) => match gid {
-                Some(gid) => format!("{uid}:{gid}"),
-                None => uid.to_string(),
+                Some(gid) => ids(*uid, *gid),
+                None => number(*uid),
             },
             (Who::Declared { name, .. }, _) => name.clone(),
         }
@@ -82,61 +82,148 @@ impl Who {
         match self {
             Who::Existing { uid, gid, .. }
             | Who::Create { uid, gid, .. }
-            | Who::Numeric { uid, gid } => format!("{uid}:{gid}"),
+            | Who::Numeric { uid, gid } => ids(*uid, *gid),
             Who::Declared { name, uid, gid, .. } => {
-                let user = uid.map_or_else(|| name.clone(), |u| u.to_string());
-                match gid {
-                    Some(g) => format!("{user}:{g}"),
-                    None => user,
+                let mut user = uid.map_or_else(|| name.clone(), number);
+                if let Some(g) = gid {
+                    user.push(':');
+                    push_number(&mut user, *g);
                 }
+                user
             }
         }
     }
 
     /// The change's title.
     fn title(&self) -> String {
+        let mut s = String::with_capacity(64);
         match self {
-            Who::Existing { name, .. } => format!("Run as the image's user {name}"),
-            Who::Create { .. } => format!("Create user {} and run as it", self.describe()),
-            Who::Numeric { .. } => format!("Run as {}", self.describe()),
-            Who::Declared { name, .. } => format!("Run as {name}, the user the Dockerfile creates"),
+            Who::Existing { name, .. } => {
+                s.push_str("Run as the image's user ");
+                s.push_str(name);
+            }
+            Who::Create { .. } => {
+                s.push_str("Create user ");
+                self.describe(&mut s);
+                s.push_str(" and run as it");
+            }
+            Who::Numeric { .. } => {
+                s.push_str("Run as ");
+                self.describe(&mut s);
+            }
+            Who::Declared { name, .. } => {
+                s.push_str("Run as ");
+                s.push_str(name);
+                s.push_str(", the user the Dockerfile creates");
+            }
+        }
+        s
+    }
+
+    /// Where the user comes from, as a sentence about the image, appended to `s`.
+    fn sentence(&self, s: &mut String) {
+        match self {
+            Who::Existing { .. } => {
+                s.push_str("The image already has the user ");
+                self.describe(s);
+                s.push('.');
+            }
+            Who::Create { command, .. } => {
+                s.push_str("It has no user for the app, so restage creates the system user ");
+                self.describe(s);
+                s.push_str(" with the image's own tools (");
+                tools(command, s);
+                s.push_str(").");
+            }
+            Who::Numeric { .. } => {
+                s.push_str("It has no user database and no tools to create one, so the stage runs as the numeric ids ");
+                self.describe(s);
+                s.push('.');
+            }
+            Who::Declared { line, .. } => {
+                s.push_str("The Dockerfile creates the user ");
+                self.describe(s);
+                s.push_str(" (line ");
+                push_number(s, *line as u64);
+                s.push_str(") but never switches to it.");
+            }
         }
     }
 
-    /// Where the user comes from, as a sentence about the image.
-    fn sentence(&self) -> String {
-        match self {
-            Who::Existing { .. } => format!("The image already has the user {}.", self.describe()),
-            Who::Create { command, .. } => format!(
-                "It has no user for the app, so restage creates the system user {} with the image's own tools ({}).",
-                self.describe(),
-                tools(command)
-            ),
-            Who::Numeric { .. } => format!(
-                "It has no user database and no tools to create one, so the stage runs as the numeric ids {}.",
-                self.describe()
-            ),
-            Who::Declared { line, .. } => format!(
-                "The Dockerfile creates the user {} (line {line}) but never switches to it.",
-                self.describe()
-            ),
-        }
-    }
-
-    /// `name (uid:gid)` for messages.
-    fn describe(&self) -> String {
+    /// `name (uid:gid)` for messages, appended to `s`.
+    fn describe(&self, s: &mut String) {
         match self {
             Who::Existing { name, uid, gid } | Who::Create { name, uid, gid, .. } => {
-                format!("{name} ({uid}:{gid})")
+                s.push_str(name);
+                s.push_str(" (");
+                push_number(s, *uid);
+                s.push(':');
+                push_number(s, *gid);
+                s.push(')');
             }
-            Who::Numeric { uid, gid } => format!("{uid}:{gid}"),
-            Who::Declared { name, uid, gid, .. } => match (uid, gid) {
-                (Some(u), Some(g)) => format!("{name} ({u}:{g})"),
-                (Some(u), None) => format!("{name} (uid {u})"),
-                _ => name.clone(),
-            },
+            Who::Numeric { uid, gid } => {
+                push_number(s, *uid);
+                s.push(':');
+                push_number(s, *gid);
+            }
+            Who::Declared { name, uid, gid, .. } => {
+                s.push_str(name);
+                match (uid, gid) {
+                    (Some(u), Some(g)) => {
+                        s.push_str(" (");
+                        push_number(s, *u);
+                        s.push(':');
+                        push_number(s, *g);
+                        s.push(')');
+                    }
+                    (Some(u), None) => {
+                        s.push_str(" (uid ");
+                        push_number(s, *u);
+                        s.push(')');
+                    }
+                    _ => {}
+                }
+            }
         }
     }
+}
+
+/// `uid:gid`.
+fn ids(uid: u32, gid: u32) -> String {
+    let mut s = String::with_capacity(12);
+    push_number(&mut s, uid);
+    s.push(':');
+    push_number(&mut s, gid);
+    s
+}
+
+/// The line number of instruction `ix`, for [`push_number`].
+fn line_number(doc: &Document, ix: usize) -> u64 {
+    analysis::line_of(doc, ix) as u64
+}
+
+/// A number in decimal.
+fn number(n: u32) -> String {
+    let mut s = String::with_capacity(10);
+    push_number(&mut s, n);
+    s
+}
+
+/// Appends a number in decimal, without the formatting machinery (the texts of this transform
+/// are built for every file).
+fn push_number(s: &mut String, n: impl Into<u64>) {
+    let mut n: u64 = n.into();
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    s.extend(digits[at..].iter().map(|&d| char::from(d)));
 }
 
 /// A path the app must be able to write.
@@ -201,13 +288,13 @@ fn plan(doc: &Document, ctx: &Context) -> Verdict {
         Ok(r) => r,
         Err(why) => return refuse(anchor, why),
     };
-    let Some(image) = ImageRef::parse(&reference) else {
-        return refuse(
-            anchor,
-            format!("restage cannot read the base image reference `{reference}`"),
-        );
-    };
-    let Some(info) = ctx.knowledge.image(&image) else {
+    let Some(info) = ctx.knowledge.image_named(&reference) else {
+        if ImageRef::parse(&reference).is_none() {
+            return refuse(
+                anchor,
+                format!("restage cannot read the base image reference `{reference}`"),
+            );
+        }
         return refuse(
             anchor,
             format!(
@@ -321,7 +408,7 @@ fn plan(doc: &Document, ctx: &Context) -> Verdict {
     // Directories the app must write.
     let shell = !matches!(info.os, Os::Distroless | Os::Scratch);
     let mut writable = writable_dirs(doc, &chain, &mut unsafe_reasons);
-    let tree = app_writes(doc, &chain, ctx, shell, &mut unsafe_reasons);
+    let tree = app_writes(doc, &chain, ctx, &start, shell, &mut unsafe_reasons);
     for w in &tree.writable {
         if !writable.iter().any(|o| o.path == w.path) {
             writable.push(w.clone());
@@ -347,7 +434,10 @@ fn plan(doc: &Document, ctx: &Context) -> Verdict {
             created_by_copy.push(dest.clone());
         }
         if ins.flag("chown").is_none() {
-            edits.push(Edit::insert(ins.keyword.end, format!(" --chown={owner}")));
+            let mut flag = String::with_capacity(9 + owner.len());
+            flag.push_str(" --chown=");
+            flag.push_str(&owner);
+            edits.push(Edit::insert(ins.keyword.end, flag));
         }
     }
     let mut early: Vec<&Writable> = Vec::new(); // declared by a VOLUME before `last`
@@ -387,15 +477,27 @@ fn plan(doc: &Document, ctx: &Context) -> Verdict {
                 .collect()
         };
         let (plain, trees) = (paths(false), paths(true));
+        // `head path path ...`, pushed piece by piece.
+        let part = |head: &[&str], paths: &[&str]| {
+            let mut s = String::with_capacity(64);
+            for h in head {
+                s.push_str(h);
+            }
+            for p in paths {
+                s.push(' ');
+                s.push_str(p);
+            }
+            s
+        };
         let mut parts = Vec::new();
         if !missing.is_empty() {
-            parts.push(format!("mkdir -p {}", missing.join(" ")));
+            parts.push(part(&["mkdir -p"], &missing));
         }
         if !plain.is_empty() {
-            parts.push(format!("chown {owner} {}", plain.join(" ")));
+            parts.push(part(&["chown ", &owner], &plain));
         }
         if !trees.is_empty() {
-            parts.push(format!("chown -R {owner} {}", trees.join(" ")));
+            parts.push(part(&["chown -R ", &owner], &trees));
         }
         parts
     };
@@ -425,14 +527,11 @@ fn plan(doc: &Document, ctx: &Context) -> Verdict {
     }
     if let Some(first_volume) = early.iter().filter_map(|w| w.volume).min() {
         let at = analysis::extent_with_comments(doc, first_volume).start;
-        edits.push(Edit::insert(
-            at,
-            format!(
-                "{}{}",
-                run_text(doc, &dir_parts(&early, true)),
-                doc.style().nl()
-            ),
-        ));
+        edits.push(Edit::insert(at, {
+            let mut text = run_text(doc, &dir_parts(&early, true));
+            text.push_str(doc.style().nl());
+            text
+        }));
     }
 
     // The USER line (and the RUN before it).
@@ -449,41 +548,65 @@ fn plan(doc: &Document, ctx: &Context) -> Verdict {
         if !run_parts.is_empty() {
             lines.push(run_text(doc, &run_parts));
         }
-        lines.push(format!("{user_kw} {user_value}"));
+        let mut user_line = String::with_capacity(user_kw.len() + 1 + user_value.len());
+        user_line.push_str(&user_kw);
+        user_line.push(' ');
+        user_line.push_str(&user_value);
+        lines.push(user_line);
         let at = last_ins.extent.end;
-        let text = if at == doc.text().len() && !doc.text().ends_with('\n') {
-            format!("{nl}{}", lines.join(nl))
-        } else {
-            format!("{}{nl}", lines.join(nl))
-        };
+        let mut text = String::with_capacity(256);
+        let at_end_without_newline = at == doc.text().len() && !doc.text().ends_with('\n');
+        if at_end_without_newline {
+            text.push_str(nl);
+        }
+        for (i, line) in lines.iter().enumerate() {
+            if i > 0 {
+                text.push_str(nl);
+            }
+            text.push_str(line);
+        }
+        if !at_end_without_newline {
+            text.push_str(nl);
+        }
         edits.push(Edit::insert(at, text));
     }
 
     // What the user reads.
-    let mut reason = match root_user {
-        Some(ix) => format!(
-            "The final stage ends as root (`{} {}`, line {}). ",
-            doc.slice(&instructions[ix].keyword),
-            doc.slice(&instructions[ix].args).trim(),
-            analysis::line_of(doc, ix)
-        ),
-        None => format!("The final stage runs as root, the default of `{reference}`. "),
-    };
-    reason.push_str(&who.sentence());
-    reason.push_str(&format!(" `{user_kw} {user_value}` "));
+    // Built piece by piece: the formatting machinery costs more than the text, for every file.
+    let mut reason = String::with_capacity(1024);
+    match root_user {
+        Some(ix) => {
+            reason.push_str("The final stage ends as root (`");
+            reason.push_str(doc.slice(&instructions[ix].keyword));
+            reason.push(' ');
+            reason.push_str(doc.slice(&instructions[ix].args).trim());
+            reason.push_str("`, line ");
+            push_number(&mut reason, line_number(doc, ix));
+            reason.push_str("). ");
+        }
+        None => {
+            reason.push_str("The final stage runs as root, the default of `");
+            reason.push_str(&reference);
+            reason.push_str("`. ");
+        }
+    }
+    who.sentence(&mut reason);
+    reason.push_str(" `");
+    reason.push_str(&user_kw);
+    reason.push(' ');
+    reason.push_str(&user_value);
+    reason.push_str("` ");
     if replace_root {
-        reason.push_str(&format!(
-            "replaces it at line {}",
-            analysis::line_of(doc, last)
-        ));
+        reason.push_str("replaces it at line ");
+        push_number(&mut reason, line_number(doc, last));
     } else if last == stage.from {
         reason.push_str("goes right after FROM");
     } else {
-        reason.push_str(&format!(
-            "goes after the {} at line {}, the last instruction that may need root",
-            instructions[last].kind,
-            analysis::line_of(doc, last)
-        ));
+        reason.push_str("goes after the ");
+        reason.push_str(instructions[last].kind.keyword());
+        reason.push_str(" at line ");
+        push_number(&mut reason, line_number(doc, last));
+        reason.push_str(", the last instruction that may need root");
     }
     if matches!(who, Who::Declared { uid: None, .. }) && style == UserStyle::Numeric {
         reason.push_str(
@@ -495,28 +618,32 @@ fn plan(doc: &Document, ctx: &Context) -> Verdict {
     reason
         .push_str(". Application files stay root-owned: the app reads them but cannot change them");
     if let Some(why) = &tree.explained {
-        reason.push_str(&format!("; {why}"));
+        reason.push_str("; ");
+        reason.push_str(why);
     }
     if !writable.is_empty() {
-        let dirs: Vec<String> = writable
-            .iter()
-            .map(|w| match w.how {
-                Grant::AppDir => format!(
-                    "{} (the directory, not its contents, so the app can create files there)",
-                    w.path
+        reason.push_str("; ");
+        for (i, w) in writable.iter().enumerate() {
+            if i > 0 {
+                reason.push_str(", ");
+            }
+            reason.push_str(&w.path);
+            match w.how {
+                Grant::AppDir => reason.push_str(
+                    " (the directory, not its contents, so the app can create files there)",
                 ),
-                Grant::Tree => format!("{} (with its contents)", w.path),
-                Grant::Dir | Grant::File => w.path.clone(),
-            })
-            .collect();
-        reason.push_str(&format!(
-            "; {} {} owned by {owner} so the app can write there",
-            dirs.join(", "),
-            if dirs.len() == 1 { "is" } else { "are" }
-        ));
+                Grant::Tree => reason.push_str(" (with its contents)"),
+                Grant::Dir | Grant::File => {}
+            }
+        }
+        reason.push_str(if writable.len() == 1 { " is" } else { " are" });
+        reason.push_str(" owned by ");
+        reason.push_str(&owner);
+        reason.push_str(" so the app can write there");
     }
     for note in &port_notes {
-        reason.push_str(&format!(". {note}"));
+        reason.push_str(". ");
+        reason.push_str(note);
     }
     let applicability = unsafe_because(&mut reason, &unsafe_reasons);
     let anchor = root_user.map_or(anchor, |ix| instructions[ix].extent.start);
@@ -588,12 +715,8 @@ fn chain(doc: &Document) -> Vec<&Stage> {
 }
 
 /// Indices of the instructions of the chain's stages (FROMs excluded), in build order.
-fn chain_body(chain: &[&Stage]) -> impl Iterator<Item = usize> {
-    chain
-        .iter()
-        .flat_map(|s| s.from + 1..s.instructions.end)
-        .collect::<Vec<_>>()
-        .into_iter()
+fn chain_body<'c>(chain: &'c [&Stage]) -> impl DoubleEndedIterator<Item = usize> + 'c {
+    chain.iter().flat_map(|s| s.from + 1..s.instructions.end)
 }
 
 /// The user the final stage ends as.
@@ -609,8 +732,8 @@ enum Effective {
 fn effective_user(doc: &Document, chain: &[&Stage]) -> Effective {
     let instructions = doc.instructions();
     let Some(ix) = chain_body(chain)
-        .filter(|&i| instructions[i].kind == Kind::User)
-        .last()
+        .rev()
+        .find(|&i| instructions[i].kind == Kind::User)
     else {
         return Effective::Default;
     };
@@ -633,8 +756,8 @@ fn is_root(user: &crate::syntax::Instruction) -> bool {
 fn runs_as_root_at(doc: &Document, chain: &[&Stage], ix: usize) -> bool {
     let instructions = doc.instructions();
     chain_body(chain)
-        .filter(|&i| i < ix && instructions[i].kind == Kind::User)
-        .last()
+        .rev()
+        .find(|&i| i < ix && instructions[i].kind == Kind::User)
         .is_none_or(|i| is_root(&instructions[i]))
 }
 
@@ -714,12 +837,7 @@ fn privileged_ports(doc: &Document, chain: &[&Stage]) -> Vec<String> {
 fn variable_at(doc: &Document, chain: &[&Stage], ix: usize, name: &str) -> Option<String> {
     let instructions = doc.instructions();
     let stage = instructions[ix].stage;
-    for i in chain_body(chain)
-        .filter(|&i| i < ix)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-    {
+    for i in chain_body(chain).rev().filter(|&i| i < ix) {
         let ins = &instructions[i];
         match ins.kind {
             Kind::Env => {
@@ -1059,8 +1177,8 @@ fn root_home(doc: &Document, chain: &[&Stage], start: &StartCommand) -> Option<S
         && in_root_home(wd)
     {
         let at = chain_body(chain)
-            .filter(|&i| instructions[i].kind == Kind::Workdir)
-            .last()
+            .rev()
+            .find(|&i| instructions[i].kind == Kind::Workdir)
             .map_or(stage.from, |i| i);
         return Some(format!(
             "the app lives under /root (WORKDIR {wd}, line {}): {advice}",
@@ -1146,15 +1264,18 @@ fn root_home_builds(doc: &Document, chain: &[&Stage]) -> Option<String> {
         if !matches!(ins.kind, Kind::Env | Kind::Run) {
             continue;
         }
-        let line = analysis::line_of(doc, ix);
-        let home_is_root = home_at(ix).is_none_or(|h| in_root_home(&analysis::normalize(&h)));
+        // Both asked only on the way to an answer: most instructions need neither.
+        let line = || analysis::line_of(doc, ix);
+        let home = std::cell::OnceCell::new();
+        let home_is_root = || {
+            *home.get_or_init(|| home_at(ix).is_none_or(|h| in_root_home(&analysis::normalize(&h))))
+        };
         let under_home = |w: &str| {
             let w = w.trim_matches(|c| c == '"' || c == '\'');
-            if home_is_root
-                && ["~", "$HOME", "${HOME}"].iter().any(|h| {
-                    w.strip_prefix(h)
-                        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-                })
+            if ["~", "$HOME", "${HOME}"].iter().any(|h| {
+                w.strip_prefix(h)
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+            }) && home_is_root()
             {
                 return true;
             }
@@ -1162,13 +1283,14 @@ fn root_home_builds(doc: &Document, chain: &[&Stage]) -> Option<String> {
         };
         match ins.kind {
             Kind::Env => {
-                for d in analysis::declarations(doc, ins) {
-                    let value = d.value.unwrap_or_default();
+                for d in analysis::declared(doc, ins).iter() {
+                    let value = d.value.as_deref().unwrap_or_default();
                     if d.name == "PATH"
                         && let Some(dir) = value.split(':').find(|c| under_home(c))
                     {
                         return Some(format!(
-                            "the ENV at line {line} puts {dir} on PATH, under root's home: {advice}"
+                            "the ENV at line {} puts {dir} on PATH, under root's home: {advice}",
+                            line()
                         ));
                     }
                 }
@@ -1177,11 +1299,14 @@ fn root_home_builds(doc: &Document, chain: &[&Stage]) -> Option<String> {
                 let Some(commands) = analysis::commands(doc, ins) else {
                     continue;
                 };
-                let pip_user = variable_at(doc, chain, ix, "PIP_USER").is_some_and(|v| {
-                    matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on")
-                });
-                let user_base_elsewhere =
-                    variable_at(doc, chain, ix, "PYTHONUSERBASE").is_some_and(|b| !under_home(&b));
+                let pip_user = || {
+                    variable_at(doc, chain, ix, "PIP_USER").is_some_and(|v| {
+                        matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on")
+                    })
+                };
+                let user_base_elsewhere = || {
+                    variable_at(doc, chain, ix, "PYTHONUSERBASE").is_some_and(|b| !under_home(&b))
+                };
                 let mut in_home = false;
                 for cmd in commands.iter() {
                     let words = cmd.program_words();
@@ -1191,7 +1316,7 @@ fn root_home_builds(doc: &Document, chain: &[&Stage]) -> Option<String> {
                     let name = program.rsplit('/').next().unwrap_or(program);
                     if name == "cd" {
                         in_home = match args {
-                            [] => home_is_root,
+                            [] => home_is_root(),
                             [dir]
                                 if dir.starts_with('/')
                                     || dir.starts_with('~')
@@ -1208,28 +1333,31 @@ fn root_home_builds(doc: &Document, chain: &[&Stage]) -> Option<String> {
                             && args.windows(2).any(|w| w[0] == "-m" && w[1] == "pip"));
                     if is_pip
                         && args.iter().any(|a| a == "install")
-                        && (args.iter().any(|a| a == "--user") || pip_user)
-                        && !user_base_elsewhere
-                        && home_is_root
+                        && (args.iter().any(|a| a == "--user") || pip_user())
+                        && !user_base_elsewhere()
+                        && home_is_root()
                     {
                         return Some(format!(
-                            "the RUN at line {line} runs `{}`, which installs the packages into /root/.local, where the Python of another user does not look: {advice}",
+                            "the RUN at line {} runs `{}`, which installs the packages into /root/.local, where the Python of another user does not look: {advice}",
+                            line(),
                             words.join(" ")
                         ));
                     }
                     if name == "poetry"
-                        && home_is_root
+                        && home_is_root()
                         && let Some(sub) = poetry_installs(args)
                         && poetry_venv_in_cache(doc, chain, ix, &under_home)
                     {
                         return Some(format!(
-                            "the RUN at line {line} runs `{}`, which {sub}s into a virtualenv under poetry's cache directory in root's home (~/.cache/pypoetry/virtualenvs), where poetry run as another user does not look: {advice}; or have poetry install into the project (`ENV POETRY_VIRTUALENVS_IN_PROJECT=true`) or into the image's Python (`ENV POETRY_VIRTUALENVS_CREATE=false`)",
+                            "the RUN at line {} runs `{}`, which {sub}s into a virtualenv under poetry's cache directory in root's home (~/.cache/pypoetry/virtualenvs), where poetry run as another user does not look: {advice}; or have poetry install into the project (`ENV POETRY_VIRTUALENVS_IN_PROJECT=true`) or into the image's Python (`ENV POETRY_VIRTUALENVS_CREATE=false`)",
+                            line(),
                             words.join(" ")
                         ));
                     }
                     if in_home && !HOME_NEUTRAL.contains(&name) {
                         return Some(format!(
-                            "the RUN at line {line} runs `{}` in root's home: {advice}",
+                            "the RUN at line {} runs `{}` in root's home: {advice}",
+                            line(),
                             words.join(" ")
                         ));
                     }
@@ -1237,7 +1365,8 @@ fn root_home_builds(doc: &Document, chain: &[&Stage]) -> Option<String> {
                         && let Some(w) = args.iter().find(|a| under_home(a))
                     {
                         return Some(format!(
-                            "the RUN at line {line} runs `{}`, which writes {w}, under root's home: {advice}",
+                            "the RUN at line {} runs `{}`, which writes {w}, under root's home: {advice}",
+                            line(),
                             words.join(" ")
                         ));
                     }
@@ -1437,6 +1566,7 @@ fn app_writes(
     doc: &Document,
     chain: &[&Stage],
     ctx: &Context,
+    start: &StartCommand,
     shell: bool,
     unsafe_reasons: &mut Vec<String>,
 ) -> TreeWrites {
@@ -1456,11 +1586,13 @@ fn app_writes(
     }
     let build = ctx.build;
     let cannot = "so restage cannot tell whether the app writes into its own directory, which stays root-owned";
-    let writerless = build.ecosystems().is_empty() && writerless_images(doc, chain, ctx);
+    let no_ecosystem = build.ecosystems().is_empty();
+    let writerless = no_ecosystem && writerless_images(doc, chain, ctx);
     // A context that holds what the COPYs name but no dependency manifest has no dependencies
-    // that could write; one that lacks them is not the app's context at all.
-    let complete = copied_sources_present(doc, build);
-    if build.ecosystems().is_empty() && !writerless && !complete {
+    // that could write; one that lacks them is not the app's context at all. Asked only
+    // without a manifest, the only case that reads it.
+    let complete = no_ecosystem && copied_sources_present(doc, build);
+    if no_ecosystem && !writerless && !complete {
         unsafe_reasons.push(format!(
             "the build context has no manifest restage reads (package.json, requirements.txt, pyproject.toml, Pipfile, Gemfile, composer.json, go.mod, Cargo.toml, ...) nor every file the COPY instructions name, {cannot}"
         ));
@@ -1469,23 +1601,17 @@ fn app_writes(
         unsafe_reasons.push(format!("{unknown}, {cannot}"));
     }
     // The writers the context or the start command reveals, each with the marker that revealed it.
-    let start_words: Vec<String> = start_commands(doc, chain)
+    let start_words: Vec<&str> = start
         .parts()
-        .flat_map(|p| p.words.iter().cloned())
+        .flat_map(|p| p.words.iter().map(String::as_str))
         .collect();
     let mut found: Vec<(&crate::knowledge::Writer, String, Vec<String>)> = Vec::new();
     // The root names any writer's globs match, filtered from the listing once (one memo entry
     // for all writers, keyed by all their globs), then each writer's own among them, in order.
     let writers = ctx.knowledge.writers();
-    let mut key = String::from("\0writers");
-    for w in writers {
-        key.push('\0');
-        for g in w.file_globs() {
-            key.push('\n');
-            key.push_str(g);
-        }
-    }
-    let markers = build.root_names_matching(&key, |n| writers.iter().any(|w| w.matches_file(n)));
+    let markers = build.root_names_matching(ctx.knowledge.writers_key(), |n| {
+        writers.iter().any(|w| w.matches_file(n))
+    });
     for w in writers {
         let files: Vec<String> = markers
             .iter()
@@ -1501,7 +1627,7 @@ fn app_writes(
             .or_else(|| {
                 w.start
                     .iter()
-                    .find(|m| start_words.contains(m))
+                    .find(|m| start_words.contains(&m.as_str()))
                     .map(|m| format!("`{m}` in the start command"))
             });
         if let Some(marker) = marker {
@@ -1509,13 +1635,12 @@ fn app_writes(
         }
     }
     if found.is_empty() {
-        let read = !build.ecosystems().is_empty() && build.dependencies.unknown.is_empty();
+        let read = !no_ecosystem && build.dependencies.unknown.is_empty();
         let explained = if read {
             Some(
                 "the build context's manifests name no framework restage knows to write into its own directory",
             )
-        } else if build.ecosystems().is_empty() && complete && build.dependencies.unknown.is_empty()
-        {
+        } else if complete && build.dependencies.unknown.is_empty() {
             Some(
                 "the build context has no dependency manifest, so the app uses no library restage knows to write into its own directory",
             )
@@ -1715,8 +1840,7 @@ fn writerless_images(doc: &Document, chain: &[&Stage], ctx: &Context) -> bool {
         }
         let ecosystem = resolve_image(doc, &s.image.value)
             .ok()
-            .and_then(|(r, _)| ImageRef::parse(&r))
-            .and_then(|image| ctx.knowledge.image(&image))
+            .and_then(|(r, _)| ctx.knowledge.image_named(&r))
             .and_then(|info| info.ecosystem.clone());
         ecosystem.is_some_and(|e| !with_writers.contains(&e.as_str()))
     })
@@ -1864,8 +1988,8 @@ fn is_data_dir(path: &str, workdir: Option<&str>, app_dirs: &[String]) -> bool {
 fn posix_shell(doc: &Document, chain: &[&Stage]) -> bool {
     let instructions = doc.instructions();
     chain_body(chain)
-        .filter(|&i| instructions[i].kind == Kind::Shell)
-        .last()
+        .rev()
+        .find(|&i| instructions[i].kind == Kind::Shell)
         .is_none_or(|ix| {
             let program = instructions[ix]
                 .words
@@ -1885,25 +2009,33 @@ fn user_value_is_numeric(value: &str) -> bool {
 /// A RUN instruction made of `parts` joined with `&&`, one per line (no line terminator).
 fn run_text(doc: &Document, parts: &[String]) -> String {
     let style = doc.style();
-    let mut s = format!("{} {}", style.keyword(Kind::Run), parts[0]);
+    let mut s = String::with_capacity(128);
+    s.push_str(&style.keyword(Kind::Run));
+    s.push(' ');
+    s.push_str(&parts[0]);
     for p in &parts[1..] {
-        s.push_str(&format!(
-            " {}{}{}&& {p}",
-            doc.escape(),
-            style.nl(),
-            style.continuation_indent
-        ));
+        s.push(' ');
+        s.push(doc.escape());
+        s.push_str(style.nl());
+        s.push_str(&style.continuation_indent);
+        s.push_str("&& ");
+        s.push_str(p);
     }
     s
 }
 
 /// The programs a creation command runs (`groupadd/useradd`).
-fn tools(command: &str) -> String {
-    command
+fn tools(command: &str, s: &mut String) {
+    for (i, program) in command
         .split(" && ")
         .filter_map(|c| c.split_whitespace().next())
-        .collect::<Vec<_>>()
-        .join("/")
+        .enumerate()
+    {
+        if i > 0 {
+            s.push('/');
+        }
+        s.push_str(program);
+    }
 }
 
 fn os_name(os: &Os) -> &'static str {
