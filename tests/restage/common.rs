@@ -141,3 +141,18 @@ pub fn check_edits(label: &str, o: &Outcome) {
         "{label}: edits without a change, or a change without edits"
     );
 }
+
+/// Exit code, stdout and stderr of the real binary run as `restage ARGS` in `dir` (no colours).
+pub fn restage_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_restage"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the restage binary runs");
+    (
+        out.status.code().expect("exited, not killed"),
+        String::from_utf8(out.stdout).expect("UTF-8 stdout"),
+        String::from_utf8(out.stderr).expect("UTF-8 stderr"),
+    )
+}

@@ -5,20 +5,7 @@
 use std::path::Path;
 use std::process::Command;
 
-/// Exit code, stdout and stderr of `restage ARGS` run in `dir`.
-fn restage(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_restage"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("the restage binary runs");
-    (
-        out.status.code().expect("exited, not killed"),
-        String::from_utf8(out.stdout).expect("UTF-8 stdout"),
-        String::from_utf8(out.stderr).expect("UTF-8 stderr"),
-    )
-}
+use crate::common::restage_in as restage;
 
 fn write(root: &Path, rel: &str, text: &str) {
     let p = root.join(rel);

@@ -2,22 +2,7 @@
 //! and only paths whose listed inode numbers meet are looked up to drop a second path to one
 //! file. Each case pins the whole stdout, stderr and exit code of the real binary.
 
-use std::path::Path;
-use std::process::Command;
-
-fn restage(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_restage"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("the restage binary runs");
-    (
-        out.status.code().expect("exited, not killed"),
-        String::from_utf8(out.stdout).expect("UTF-8 stdout"),
-        String::from_utf8(out.stderr).expect("UTF-8 stderr"),
-    )
-}
+use crate::common::restage_in as restage;
 
 const SHELL_CMD: &str = "FROM node:20-slim\nCMD node server.js\n";
 
