@@ -212,18 +212,7 @@ fn number(n: u32) -> String {
 /// Appends a number in decimal, without the formatting machinery (the texts of this transform
 /// are built for every file).
 fn push_number(s: &mut String, n: impl Into<u64>) {
-    let mut n: u64 = n.into();
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    s.extend(digits[at..].iter().map(|&d| char::from(d)));
+    s.push_str(itoa::Buffer::new().format(n.into()));
 }
 
 /// A path the app must be able to write.
