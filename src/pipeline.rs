@@ -97,6 +97,12 @@ impl fmt::Display for PipelineError {
 
 impl std::error::Error for PipelineError {}
 
+/// The ids of the transforms in [`crate::transforms::registry`], in its order.
+pub(crate) fn transform_ids() -> &'static [&'static str] {
+    static IDS: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    IDS.get_or_init(|| crate::transforms::registry().iter().map(|t| t.id).collect())
+}
+
 /// Options of one pipeline run.
 #[derive(Debug, Clone, Copy)]
 pub struct Options {
@@ -113,11 +119,14 @@ pub fn run(
     let mut doc = syntax::parse(text).map_err(PipelineError::Syntax)?;
     // Positions are reported in the original text: keep its line index, not the whole model.
     let original = std::sync::Arc::new(doc.line_index().clone());
-    let known: Vec<&str> = crate::transforms::registry().iter().map(|t| t.id).collect();
     // Suppressions are identified by their span in the original text; the comments of each
     // intermediate document are matched back to them (see `Suppressions::identify`).
     let mut suppressions = Suppressions::of(&doc);
-    let mut warnings = suppressions.problems(&original, &known);
+    let mut warnings = if suppressions.list.is_empty() {
+        Vec::new()
+    } else {
+        suppressions.problems(&original, transform_ids())
+    };
     let mut composed = Composed::new(text.len());
     let mut applied = Vec::new();
     let mut suggestions;
@@ -134,10 +143,13 @@ pub fn run(
         suggestions = Vec::new();
         let mut current = suppressions.identify(&doc, &composed);
         for (i, t) in transforms.iter().enumerate() {
-            if let Some((v, made)) = &quiet[i]
+            if let Some((v, made)) = &mut quiet[i]
                 && *v == version
             {
-                suggestions.extend(made.iter().cloned());
+                // Taken, not cloned: the entry is not read again. Either this pass changes
+                // nothing more (the loop ends) or a later transform changes the document (a new
+                // version, which this entry is not for).
+                suggestions.append(made);
                 continue;
             }
             let first_suggestion = suggestions.len();

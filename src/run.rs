@@ -392,11 +392,11 @@ pub struct ChangeReport {
 }
 
 impl ChangeReport {
-    fn of(note: &Note, applied: bool) -> ChangeReport {
+    fn of(note: Note, applied: bool) -> ChangeReport {
         ChangeReport {
             id: note.transform,
-            title: note.title.clone(),
-            reason: note.reason.clone(),
+            title: note.title,
+            reason: note.reason,
             applicability: note.applicability,
             applied,
             line: note.line,
@@ -785,8 +785,7 @@ pub(crate) fn process_text(
         Ok(s) => s,
         Err(e) => return no_text(failed(display, format!("configuration: {e}"))),
     };
-    let known: Vec<&str> = transforms::registry().iter().map(|t| t.id).collect();
-    let unknown = settings.unknown_ids(&known);
+    let unknown = settings.unknown_ids(pipeline::transform_ids());
     if !unknown.is_empty() {
         return no_text(failed(
             display,
@@ -820,32 +819,36 @@ pub(crate) fn process_text(
     };
     panic_for_test("file");
     let mut report = FileReport::new(display, Status::Unchanged);
-    report.changes = (outcome.applied.iter().map(|n| ChangeReport::of(n, true)))
-        .chain(
-            outcome
-                .suggestions
-                .iter()
-                .map(|n| ChangeReport::of(n, false)),
-        )
-        .collect();
-    report.warnings = outcome
-        .warnings
-        .iter()
+    let changed = outcome.changed();
+    let pipeline::Outcome {
+        original,
+        text: rewritten,
+        applied,
+        suggestions,
+        warnings,
+        ..
+    } = outcome;
+    let mut changes = Vec::with_capacity(applied.len() + suggestions.len());
+    changes.extend(applied.into_iter().map(|n| ChangeReport::of(n, true)));
+    changes.extend(suggestions.into_iter().map(|n| ChangeReport::of(n, false)));
+    report.changes = changes;
+    report.warnings = warnings
+        .into_iter()
         .map(|w| Problem {
-            message: w.message.clone(),
+            message: w.message,
             line: w.line,
             column: w.column,
         })
         .collect();
     if job.keep_texts {
-        report.texts = Some((outcome.original.clone(), outcome.text.clone()));
+        report.texts = Some((original.clone(), rewritten.clone()));
     }
-    if !outcome.changed() {
+    if !changed {
         return (report, None);
     }
     report.status = Status::Changed;
     if job.diffs {
-        report.diff = report::unified_diff_path(path, job.cwd, &outcome.original, &outcome.text);
+        report.diff = report::unified_diff_path(path, job.cwd, &original, &rewritten);
     }
-    (report, Some(outcome.text))
+    (report, Some(rewritten))
 }
