@@ -232,19 +232,52 @@ struct Inner {
 struct Memo {
     image: std::sync::Mutex<rustc_hash::FxHashMap<String, Option<Arc<ImageInfo>>>>,
     runtime: std::sync::Mutex<rustc_hash::FxHashMap<String, Option<Arc<RuntimeImage>>>>,
-    /// Command classifications, by the command's words (see `command_key`).
-    command: std::sync::Mutex<rustc_hash::FxHashMap<Vec<u8>, Option<Arc<CommandMatch>>>>,
+    /// Command classifications, by the hash of the command's words (see `command_hash`), each
+    /// with the words it answers for (see `command_key`).
+    command: std::sync::Mutex<rustc_hash::FxHashMap<u64, CommandBucket>>,
 }
+
+/// The commands whose words share one hash: each key (see `command_key`) with its answer.
+type CommandBucket = Vec<(Vec<u8>, Option<Arc<CommandMatch>>)>;
 
 /// The memo key of a command's words: each word with its length in front, so no two lists of
 /// words share a key.
-fn command_key(words: &[&str]) -> Vec<u8> {
-    let mut key = Vec::with_capacity(words.iter().map(|w| w.len() + 8).sum());
+fn command_key<S: AsRef<str>>(words: &[S]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(words.iter().map(|w| w.as_ref().len() + 8).sum());
     for w in words {
+        let w = w.as_ref();
         key.extend_from_slice(&(w.len() as u64).to_le_bytes());
         key.extend_from_slice(w.as_bytes());
     }
     key
+}
+
+/// The hash of [`command_key`]`(words)`, computed from the words without building the key.
+fn command_hash<S: AsRef<str>>(words: &[S]) -> u64 {
+    use std::hash::Hasher;
+    let mut h = rustc_hash::FxHasher::default();
+    for w in words {
+        let w = w.as_ref();
+        h.write_u64(w.len() as u64);
+        h.write(w.as_bytes());
+    }
+    h.finish()
+}
+
+/// Whether `key` is [`command_key`]`(words)`, compared without building it.
+fn is_command_key<S: AsRef<str>>(key: &[u8], words: &[S]) -> bool {
+    let mut rest = key;
+    for w in words {
+        let w = w.as_ref();
+        let Some((len, tail)) = rest.split_first_chunk::<8>() else {
+            return false;
+        };
+        if u64::from_le_bytes(*len) != w.len() as u64 || !tail.starts_with(w.as_bytes()) {
+            return false;
+        }
+        rest = &tail[w.len()..];
+    }
+    rest.is_empty()
 }
 
 /// The memo key of an image reference: its text as displayed (`registry/path:tag@digest`),
@@ -638,12 +671,28 @@ impl Knowledge {
     /// Classifies ONE simple command given as shell words after quote removal (the caller splits
     /// on `&&`, `||`, `;`, `|`). Leading `NAME=value` assignments (also after `env`) are stripped
     /// and reported in [`CommandMatch::env`]. `None` when no pattern matches.
-    pub fn classify_command(&self, words: &[&str]) -> Option<Arc<CommandMatch>> {
+    pub fn classify_command<S: AsRef<str>>(&self, words: &[S]) -> Option<Arc<CommandMatch>> {
         // A monorepo's files run the same few commands; the answer depends on the words only.
         // It is shared out of the memo, not cloned.
-        memoized(&self.inner.memo.command, command_key(words), || {
-            self.inner.commands.classify(words).map(Arc::new)
-        })
+        // Looked up by the words' hash and compared word by word: a hit builds no key.
+        let hash = command_hash(words);
+        let memo = &self.inner.memo.command;
+        if let Some(bucket) = crate::sync::lock(memo).get(&hash)
+            && let Some((_, hit)) = bucket.iter().find(|(k, _)| is_command_key(k, words))
+        {
+            return hit.clone();
+        }
+        let refs: Vec<&str> = words.iter().map(AsRef::as_ref).collect();
+        let value = self.inner.commands.classify(&refs).map(Arc::new);
+        let mut map = crate::sync::lock(memo);
+        if map.len() >= 4096 {
+            map.clear();
+        }
+        let bucket = map.entry(hash).or_default();
+        if !bucket.iter().any(|(k, _)| is_command_key(k, words)) {
+            bucket.push((command_key(words), value.clone()));
+        }
+        value
     }
 
     /// The manifest files of a package manager (`npm`, `pip`, `cargo`, ...).

@@ -107,9 +107,10 @@ impl Class {
 }
 
 /// The RUN that runs after the broad copy and what its commands are.
-struct Target {
+struct Target<'d> {
     ix: usize,
-    commands: Vec<SimpleCommand>,
+    /// Borrowed from the document's memo when it has one.
+    commands: std::borrow::Cow<'d, [SimpleCommand]>,
     classes: Vec<Class>,
     /// Index of the first install, project install or cargo build.
     focus: usize,
@@ -137,6 +138,8 @@ fn plan(doc: &Document, ctx: &Context, stage: &Stage) -> Verdict {
     let body = stage.from + 1..stage.instructions.end;
     let mut broads: Vec<usize> = Vec::new();
     let mut target = None;
+    // The directory the last broad copy fills, read once per broad copy.
+    let mut tree: Option<(usize, Option<String>)> = None;
     for ix in body {
         let ins = &instructions[ix];
         if analysis::is_broad_copy(ins) {
@@ -149,15 +152,16 @@ fn plan(doc: &Document, ctx: &Context, stage: &Stage) -> Verdict {
         let Some(commands) = analysis::commands(doc, ins) else {
             continue;
         };
-        let tree = tree_of(doc, stage, last_broad);
-        let classes: Vec<Class> = commands
-            .iter()
-            .map(|c| classify(ctx, c, tree.as_deref()))
-            .collect();
+        let tree = match tree.take() {
+            Some((b, t)) if b == last_broad => tree.insert((b, t)),
+            _ => tree.insert((last_broad, tree_of(doc, stage, last_broad))),
+        };
+        let tree = tree.1.as_deref();
+        let classes: Vec<Class> = commands.iter().map(|c| classify(ctx, c, tree)).collect();
         if let Some(focus) = classes.iter().position(Class::is_focus) {
             target = Some(Target {
                 ix,
-                commands: commands.into_owned(),
+                commands,
                 classes,
                 focus,
             });
@@ -1320,10 +1324,13 @@ fn cargo_clean(build: &SimpleCommand, package: &str) -> Result<String, String> {
 // --- Commands --------------------------------------------------------------------------------
 
 fn classify(ctx: &Context, cmd: &SimpleCommand, tree: Option<&str>) -> Class {
-    let words: Vec<&str> = cmd.words.iter().map(String::as_str).collect();
     // A command substitution runs code restage cannot see.
-    let substitutes = cmd.expands && words.iter().any(|w| w.contains("$(") || w.contains('`'));
-    if let Some(m) = ctx.knowledge.classify_command(&words) {
+    let substitutes = cmd.expands
+        && cmd
+            .words
+            .iter()
+            .any(|w| w.contains("$(") || w.contains('`'));
+    if let Some(m) = ctx.knowledge.classify_command(&cmd.words) {
         let program_words = cmd.program_words();
         return match m.kind {
             CommandKind::DependencyInstall => Class::Install(m),

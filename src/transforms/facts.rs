@@ -185,30 +185,32 @@ pub struct CommandFacts {
 
 /// Classifies a simple command with the knowledge files; `None` when it is not recognised.
 pub fn classify(ctx: &Context, cmd: &SimpleCommand) -> Option<CommandFacts> {
-    let words: Vec<&str> = cmd.words.iter().map(String::as_str).collect();
-    let m = ctx.knowledge.classify_command(&words)?;
+    let words = &cmd.words;
+    let m = ctx.knowledge.classify_command(words)?;
     let mut f = CommandFacts {
         cgo_disabled: m.env_value("CGO_ENABLED") == Some("0"),
         ..CommandFacts::default()
     };
-    let manager = m.manager.clone().unwrap_or_default();
+    let manager = m.manager.as_deref().unwrap_or_default();
     if manager == "pip" {
         f.pip = true;
         f.pip_outside_env = words.iter().any(|w| {
-            matches!(*w, "--user" | "--prefix" | "--target" | "-t" | "--root")
-                || w.starts_with("--prefix=")
+            matches!(
+                w.as_str(),
+                "--user" | "--prefix" | "--target" | "-t" | "--root"
+            ) || w.starts_with("--prefix=")
                 || w.starts_with("--target=")
                 || w.starts_with("--root=")
         });
     }
     if m.kind == CommandKind::DependencyInstall {
-        f.install = Some((manager.clone(), m.production));
+        f.install = Some((manager.to_string(), m.production));
     }
     if m.kind == CommandKind::RunScript {
         f.run_script = m.script.clone();
     }
     if m.kind == CommandKind::Build && !cmd.expands {
-        match manager.as_str() {
+        match manager {
             "go" => f.binaries = go_binaries(&m.outputs),
             "cargo" => {
                 if let Some(dir) = m.outputs.first() {

@@ -110,9 +110,8 @@ fn installs_or_builds(doc: &Document, ins: &Instruction, ctx: &Context) -> bool 
             .take_while(|w| crate::shell::is_assignment(w))
             .count();
         let words = &words[n..];
-        let refs: Vec<&str> = words.iter().map(String::as_str).collect();
         os_packages(words).is_some_and(|p| !p.installs.is_empty())
-            || ctx.knowledge.classify_command(&refs).is_some()
+            || ctx.knowledge.classify_command(words).is_some()
     };
     if let Some(commands) = analysis::commands(doc, ins) {
         return commands.iter().any(|cmd| known(&cmd.words));
@@ -648,9 +647,8 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
         runtime_packages.extend(needed_packages);
         manager.get_or_insert(image.package_manager);
     }
-    let healthcheck_tools = healthcheck_programs(doc, stage);
     for tool in ["curl", "wget"] {
-        if healthcheck_tools.iter().any(|t| t == tool) {
+        if health_words.iter().any(|t| t == tool) {
             runtime_packages.insert(tool.to_string());
             manager.get_or_insert(image.package_manager);
         }
@@ -758,11 +756,11 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
     };
     let mut used: Vec<(String, &str)> = Vec::new();
     for (words, by) in [
-        (start.words.clone(), "the start command"),
-        (healthcheck_programs(doc, stage), "the HEALTHCHECK"),
+        (&start.words[..], "the start command"),
+        (&health_words[..], "the HEALTHCHECK"),
     ] {
         let program = runtime_fs::used_paths(&words[..words.len().min(1)], &a.workdir);
-        for p in runtime_fs::used_paths(&words, &a.workdir) {
+        for p in runtime_fs::used_paths(words, &a.workdir) {
             if checked(&p, program.contains(&p)) {
                 used.push((p, by));
             }
@@ -1096,18 +1094,23 @@ fn push_all(out: &mut String, pieces: &[&str]) {
 }
 
 /// The last (up to) three bytes of `text` outside the `deleted` ranges.
+/// A deleted range is skipped whole, not byte by byte.
 fn kept_tail(text: &str, deleted: &[std::ops::Range<usize>]) -> Vec<u8> {
     let bytes = text.as_bytes();
-    let mut tail = Vec::new();
+    let mut tail = [0u8; 3];
+    let mut kept = 0;
     let mut i = bytes.len();
-    while i > 0 && tail.len() < 3 {
+    while i > 0 && kept < 3 {
         i -= 1;
-        if deleted.iter().any(|r| r.contains(&i)) {
+        if let Some(r) = deleted.iter().find(|r| r.contains(&i)) {
+            // Every byte of `r` before `i` is deleted too.
+            i = r.start;
             continue;
         }
-        tail.insert(0, bytes[i]);
+        kept += 1;
+        tail[3 - kept] = bytes[i];
     }
-    tail
+    tail[3 - kept..].to_vec()
 }
 
 /// Paths, without those inside another listed path; first occurrence order.
@@ -1252,7 +1255,8 @@ fn run_facts(
     // The working directory of each command: the stage's, then where a `cd` to a literal path
     // went (`None` once restage cannot tell).
     let mut cwd = effects::workdir(doc, stage, ix, inherited);
-    let cgo_off_env = env_sets(doc, stage, "CGO_ENABLED", "0");
+    // Whether the stage's ENV turns cgo off: read once, for the first binary.
+    let mut cgo_off_env: Option<bool> = None;
     for (cmd_ix, cmd) in commands.iter().enumerate() {
         let words = cmd.program_words();
         let Some(program) = words.first().map(String::as_str) else {
@@ -1325,7 +1329,13 @@ fn run_facts(
             if let Some(install) = m.install {
                 f.installs.push(install);
             }
-            let static_link = m.cgo_disabled || cgo_off_env;
+            // Go without `-o FILE`: named and placed by Go's rules.
+            let go_built =
+                go_outputs::produced(doc, stage, ix, ctx, build_cmd, cwd.as_deref(), inherited);
+            let static_link = (!m.binaries.is_empty() || !go_built.is_empty())
+                && (m.cgo_disabled
+                    || *cgo_off_env
+                        .get_or_insert_with(|| env_sets(doc, stage, "CGO_ENABLED", "0")));
             for out in m.binaries {
                 let path = match &cwd {
                     _ if out.starts_with('/') => analysis::normalize(&out),
@@ -1338,10 +1348,7 @@ fn run_facts(
                     unnamed: None,
                 });
             }
-            // Go without `-o FILE`: named and placed by Go's rules.
-            for out in
-                go_outputs::produced(doc, stage, ix, ctx, build_cmd, cwd.as_deref(), inherited)
-            {
+            for out in go_built {
                 f.binaries.push(Binary {
                     path: out.path,
                     static_link,

@@ -82,16 +82,14 @@ impl<'a> StartCommand<'a> {
     /// and `env`/`exec` before the shell are skipped; any other word (a script, `-c`) is a
     /// command, not a session.
     pub fn interactive_shell(&self, knowledge: &Knowledge) -> Option<&str> {
-        let args: Vec<&String> = match self.entrypoint.as_ref().filter(|e| !e.empty) {
-            Some(e) => e
-                .args
-                .iter()
-                .chain(self.cmd.iter().flat_map(|c| c.args.iter()))
-                .collect(),
-            None => self.cmd.as_ref()?.args.iter().collect(),
-        };
+        let (args, then): (&[String], &[String]) =
+            match self.entrypoint.as_ref().filter(|e| !e.empty) {
+                Some(e) => (e.args, self.cmd.as_ref().map_or(&[], |c| c.args)),
+                None => (self.cmd.as_ref()?.args, &[]),
+            };
         let mut words = args
-            .into_iter()
+            .iter()
+            .chain(then)
             .map(String::as_str)
             .skip_while(|w| !is_shell(w) && is_wrapper_word(knowledge, w));
         let shell = words.next().filter(|w| is_shell(w))?;
@@ -123,10 +121,10 @@ impl<'a> StartCommand<'a> {
     /// The build tool the start command runs when it compiles the app at start (`go run`,
     /// `dotnet watch`, `mvnw`), named as written (base name and subcommand).
     pub fn toolchain(&self, knowledge: &Knowledge) -> Option<String> {
-        let words: Vec<&String> = self.parts().flat_map(|p| p.words.iter()).collect();
-        let at = words.iter().position(|w| !is_wrapper_word(knowledge, w))?;
-        let sub = words.get(at + 1).map(|w| w.as_str());
-        knowledge.toolchain(base_name(words[at]), sub)
+        let mut words = self.parts().flat_map(|p| p.words.iter());
+        let program = words.find(|w| !is_wrapper_word(knowledge, w))?;
+        let sub = words.next().map(String::as_str);
+        knowledge.toolchain(base_name(program), sub)
     }
 }
 

@@ -90,9 +90,8 @@ fn builds(input: &Input, a: &Analysis) -> Builds {
 }
 
 fn is_build(ctx: &Context, cmd: &Command) -> bool {
-    let words: Vec<&str> = cmd.words.iter().map(String::as_str).collect();
     ctx.knowledge
-        .classify_command(&words)
+        .classify_command(&cmd.words)
         .is_some_and(|m| m.kind == CommandKind::Build)
 }
 
