@@ -395,12 +395,46 @@ pub fn is_plain_words(text: &str) -> bool {
         })
 }
 
+/// The last path component of a program or path (`/sbin/tini` -> `tini`; the whole text when
+/// it holds no `/`): `text.rsplit('/').next()` with one byte search.
+pub fn base_name(text: &str) -> &str {
+    match memchr::memrchr(b'/', text.as_bytes()) {
+        // `/` is ASCII, so the byte after it starts a character.
+        Some(i) => &text[i + 1..],
+        None => text,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn words(text: &str) -> Option<Vec<Vec<String>>> {
         split(text, 0, '\\').map(|cmds| cmds.into_iter().map(|c| c.words).collect())
+    }
+
+    #[test]
+    fn base_name_is_the_text_after_the_last_slash() {
+        for text in [
+            "",
+            "/",
+            "tini",
+            "/sbin/tini",
+            "./bin/app",
+            "dir/",
+            "//x",
+            "a/b/c",
+            "é/ü",
+            "/usr/bin/ß",
+        ] {
+            assert_eq!(
+                base_name(text),
+                text.rsplit('/').next().unwrap_or(text),
+                "{text:?}"
+            );
+        }
+        assert_eq!(base_name("/usr/local/bin/node"), "node");
+        assert_eq!(base_name("dir/"), "");
     }
 
     #[test]

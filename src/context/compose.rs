@@ -367,7 +367,7 @@ fn resolve_services(dir: &Path, services: Vec<(String, Build)>) -> Vec<Service> 
                     context,
                     dockerfile,
                 } if context.contains('$') || dockerfile.contains('$') => Target::Variables {
-                    dockerfile_name: dockerfile.rsplit('/').next().unwrap_or("").to_owned(),
+                    dockerfile_name: crate::shell::base_name(&dockerfile).to_owned(),
                 },
                 Build::Paths {
                     context,

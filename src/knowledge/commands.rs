@@ -597,7 +597,7 @@ fn parse_args<'a>(words: &[&'a str], value_flags: &[String]) -> Parsed<'a> {
 }
 
 fn basename(program: &str) -> &str {
-    program.rsplit('/').next().unwrap_or(program)
+    crate::shell::base_name(program)
 }
 
 fn is_assignment(w: &str) -> Option<(&str, &str)> {

@@ -751,7 +751,7 @@ impl Knowledge {
     /// Whether a command (words, program first) drops privileges itself, like `gosu app cmd` or
     /// `chroot --userspec=app / cmd`. A bare program name works for droppers that need no flag.
     pub fn privilege_dropper(&self, words: &[&str]) -> Option<PrivilegeDropper> {
-        let program = words.first()?.rsplit('/').next()?;
+        let program = crate::shell::base_name(words.first()?);
         let (name, requires) = self.inner.droppers.iter().find(|(p, _)| p == program)?;
         let ok = requires.is_empty()
             || words[1..].iter().any(|w| {
@@ -766,7 +766,7 @@ impl Knowledge {
     /// Why `program` (a path or a bare name) needs root when the container starts, when it is a
     /// `[[root_program]]` (a name ending in `*` matches names it begins: `php-fpm*`).
     pub fn root_program(&self, program: &str) -> Option<&str> {
-        let name = program.rsplit('/').next()?;
+        let name = crate::shell::base_name(program);
         self.inner
             .root_programs
             .iter()
@@ -799,7 +799,7 @@ impl Knowledge {
     /// the build (ecosystems.toml `[runtime_stage] build_cleanup`, matched as leading words:
     /// `npm cache clean --force`): it leaves nothing the runtime needs, and stays in the build.
     pub fn is_build_cleanup(&self, words: &[String]) -> bool {
-        let program = words.first().map(|p| p.rsplit('/').next().unwrap_or(p));
+        let program = words.first().map(|p| crate::shell::base_name(p));
         self.inner.build_cleanup.iter().any(|entry| {
             let mut want = entry.iter().map(String::as_str);
             want.next() == program

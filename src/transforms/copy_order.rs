@@ -1358,7 +1358,7 @@ fn classify(ctx: &Context, cmd: &SimpleCommand, tree: Option<&str>) -> Class {
     if substitutes {
         return Class::Unknown;
     }
-    let program = first.rsplit('/').next().unwrap_or(first);
+    let program = crate::shell::base_name(first);
     let sub = pw.iter().skip(1).find(|w| !w.starts_with('-')).copied();
     let has = |flag: &str| {
         pw.iter().any(|w| {

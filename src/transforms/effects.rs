@@ -324,7 +324,7 @@ pub fn command(cmd: &SimpleCommand, cwd: Option<&str>, ctx: &Context) -> Command
     let Some(program) = words.first().map(String::as_str) else {
         return c;
     };
-    let program = program.rsplit('/').next().unwrap_or(program);
+    let program = crate::shell::base_name(program);
     let args: Vec<&str> = words[1..].iter().map(String::as_str).collect();
     // Resolves a path operand; `None` (and the command unknown) when it cannot be read.
     let mut bad: Option<String> = None;

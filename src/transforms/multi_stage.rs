@@ -314,7 +314,7 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
         .map_or(&[][..], |s| s.args)
         .iter()
         .chain(&health_words)
-        .map(|w| w.rsplit('/').next().unwrap_or(w))
+        .map(|w| crate::shell::base_name(w))
         .collect();
     for (run_pos, (_, f)) in a.runs.iter().enumerate() {
         for p in &f.packages {
@@ -546,7 +546,7 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
                     if dest != "/" && (s.value.ends_with('/') || ctx.build.is_dir(name)) {
                         dest.clone()
                     } else {
-                        analysis::join(&dest, name.rsplit('/').next().unwrap_or(name))
+                        analysis::join(&dest, crate::shell::base_name(name))
                     }
                 })
                 .collect()
@@ -1697,7 +1697,7 @@ fn root_paths(
                     src.value
                 ));
             } else {
-                vec![s.rsplit('/').next().unwrap_or(s).to_string()]
+                vec![crate::shell::base_name(s).to_string()]
             };
             for n in names {
                 if runtime_fs::is_top_level_system(&n) {

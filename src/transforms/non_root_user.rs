@@ -882,7 +882,7 @@ fn created_user(doc: &Document, chain: &[&Stage]) -> Result<Option<Who>, String>
             let Some(program) = words.first() else {
                 continue;
             };
-            let program = program.rsplit('/').next().unwrap_or(program);
+            let program = crate::shell::base_name(program);
             match program {
                 "groupadd" | "addgroup" => {
                     let (pos, opts) = parse_options(&words[1..], GROUP_VALUE_OPTIONS);
@@ -1104,7 +1104,7 @@ fn writable_dirs(
                     let Some(program) = words.first() else {
                         continue;
                     };
-                    match program.rsplit('/').next().unwrap_or(program) {
+                    match crate::shell::base_name(program) {
                         "cd" => {
                             cwd = match words.get(1).and_then(|d| resolve_path(d, &cwd)) {
                                 Some(d) => Workdir::Known(d),
@@ -1302,7 +1302,7 @@ fn root_home_builds(doc: &Document, chain: &[&Stage]) -> Option<String> {
                     let Some((program, args)) = words.split_first() else {
                         continue;
                     };
-                    let name = program.rsplit('/').next().unwrap_or(program);
+                    let name = crate::shell::base_name(program);
                     if name == "cd" {
                         in_home = match args {
                             [] => home_is_root(),
@@ -1407,7 +1407,7 @@ fn poetry_venv_in_cache(
                 let w = cmd.program_words();
                 let rest: Vec<&String> = w.iter().skip(2).filter(|x| !x.starts_with('-')).collect();
                 if w.first()
-                    .is_some_and(|p| p.rsplit('/').next() == Some("poetry"))
+                    .is_some_and(|p| Some(crate::shell::base_name(p)) == Some("poetry"))
                     && w.get(1).is_some_and(|s| s == "config")
                     && rest.first().is_some_and(|k| *k == key)
                 {
@@ -1984,7 +1984,7 @@ fn posix_shell(doc: &Document, chain: &[&Stage]) -> bool {
                 .words
                 .first()
                 .map_or("", |w| w.value.as_str());
-            let base = program.rsplit('/').next().unwrap_or(program);
+            let base = crate::shell::base_name(program);
             matches!(base, "sh" | "bash" | "ash" | "dash" | "zsh" | "ksh")
         })
 }

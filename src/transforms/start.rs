@@ -136,10 +136,7 @@ pub fn is_shell(program: &str) -> bool {
     SHELLS.contains(&base_name(program))
 }
 
-/// The last path component of a program (`/sbin/tini` -> `tini`).
-pub fn base_name(program: &str) -> &str {
-    program.rsplit('/').next().unwrap_or(program)
-}
+pub use crate::shell::base_name;
 
 /// A word that is not the program: a wrapper, a flag or a `NAME=value` assignment.
 fn is_wrapper_word(knowledge: &Knowledge, word: &str) -> bool {

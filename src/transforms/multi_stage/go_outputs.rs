@@ -98,7 +98,7 @@ struct GoCommand<'a> {
 
 fn parse<'a>(words: &'a [String]) -> Option<GoCommand<'a>> {
     let (program, rest) = words.split_first()?;
-    if crate::transforms::start::base_name(program) != "go" {
+    if crate::shell::base_name(program) != "go" {
         return None;
     }
     let (verb, rest) = rest.split_first()?;
@@ -301,7 +301,7 @@ pub(super) fn produced(
     if files {
         // `go build a.go b.go` names the binary after its first file.
         let first = go.packages[0];
-        let name = first.rsplit('/').next().unwrap_or(first);
+        let name = crate::shell::base_name(first);
         let name = name.trim_end_matches(".go");
         return if name.is_empty() {
             Vec::new()

@@ -91,7 +91,7 @@ pub(super) fn context_source(
     path: &str,
 ) -> Option<Result<String, String>> {
     let instructions = doc.instructions();
-    let base = |p: &str| p.rsplit('/').next().unwrap_or(p).to_string();
+    let base = |p: &str| crate::shell::base_name(p).to_string();
     for ix in (stage.from + 1..before).rev() {
         let ins = &instructions[ix];
         match ins.kind {
@@ -201,7 +201,7 @@ fn commands(text: &str) -> Result<Vec<Vec<String>>, String> {
             let interpreter: Vec<&str> = line[2..].split_whitespace().collect();
             let shell = match interpreter.as_slice() {
                 [env, shell, ..] if env.ends_with("/env") => *shell,
-                [shell, ..] => shell.rsplit('/').next().unwrap_or(shell),
+                [shell, ..] => crate::shell::base_name(shell),
                 [] => "sh",
             };
             if !is_shell(shell) {
@@ -320,7 +320,7 @@ fn command_ok(
     if program.contains('$') {
         return Err(format!("`{program}`, a program named through a variable"));
     }
-    let base = program.rsplit('/').next().unwrap_or(program);
+    let base = crate::shell::base_name(program);
     if matches!(base, "." | "source" | "eval") {
         return Err(format!(
             "`{}`, which runs code restage does not read",

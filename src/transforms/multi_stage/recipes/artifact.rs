@@ -179,7 +179,7 @@ pub(super) fn parent(path: &str) -> String {
 
 /// The last component of a path.
 pub(super) fn file_name(path: &str) -> &str {
-    path.rsplit('/').next().unwrap_or(path)
+    crate::shell::base_name(path)
 }
 
 /// A flag's value: `-o out`, `--output out`, `--output=out`, `-o:out` for `names`; advances

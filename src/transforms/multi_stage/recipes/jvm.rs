@@ -26,7 +26,7 @@ pub(super) struct Java;
 impl Recipe for Java {
     fn runs_at_start(&self, _ctx: &Context, words: &[String]) -> Option<Result<(), String>> {
         let program = words.first()?;
-        (program.rsplit('/').next() == Some("java")).then_some(Ok(()))
+        (Some(crate::shell::base_name(program)) == Some("java")).then_some(Ok(()))
     }
 
     fn carry(&self, input: &Input, a: &mut Analysis) -> Result<Carry, Verdict> {
@@ -313,7 +313,7 @@ fn artifacts(input: &Input, a: &Analysis) -> Result<Vec<String>, Why> {
     let launch = artifact::launch(input, ctx)
         .ok_or_else(|| Why::Whole("the start command runs no program".to_string()))?;
     let program = launch.words.first().map_or("", |w| w.as_str());
-    if crate::transforms::start::base_name(program) != "java" {
+    if crate::shell::base_name(program) != "java" {
         return Err(Why::Whole(format!(
             "the start command runs `{program}`, not `java` with a jar or classes restage can name"
         )));

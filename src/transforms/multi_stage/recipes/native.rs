@@ -74,10 +74,9 @@ impl Recipe for Native {
             candidates.push(format!("{sdk_bin}/{p}"));
         }
         // A shell or init process started by name is the OS's, never a guess at a Go binary.
-        let guess_ok = start.program_word().is_some_and(|p| {
-            !ctx.knowledge
-                .is_wrapper(crate::transforms::start::base_name(p))
-        });
+        let guess_ok = start
+            .program_word()
+            .is_some_and(|p| !ctx.knowledge.is_wrapper(crate::shell::base_name(p)));
         let chosen =
             chosen_binary(&binaries, &candidates, guess_ok).map_err(|why| refuse(anchor, why))?;
         match chosen {
@@ -261,7 +260,7 @@ pub(super) fn data_paths(
                 }
                 continue;
             }
-            let name = s.rsplit('/').next().unwrap_or(s);
+            let name = crate::shell::base_name(s);
             if runtime_fs::data_entries(std::iter::once(name), &sources).is_empty() {
                 continue;
             }

@@ -34,7 +34,7 @@ impl Recipe for Node {
 
     fn runs_at_start(&self, ctx: &Context, words: &[String]) -> Option<Result<(), String>> {
         let program = words.first()?;
-        let base = program.rsplit('/').next().unwrap_or(program);
+        let base = crate::shell::base_name(program);
         let words: Vec<&str> = std::iter::once(base)
             .chain(words[1..].iter().map(String::as_str))
             .collect();

@@ -162,7 +162,7 @@ pub(super) fn narrow(input: &Input, a: &Analysis) -> Result<Vec<String>, Whole> 
                 // A directory copied into the app directory spreads its contents there.
                 return Err(None);
             } else {
-                entries.insert(s.rsplit('/').next().unwrap_or(s).to_string());
+                entries.insert(crate::shell::base_name(s).to_string());
             }
         }
     }
@@ -193,7 +193,7 @@ pub(super) fn narrow(input: &Input, a: &Analysis) -> Result<Vec<String>, Whole> 
         .position(|w| {
             !w.starts_with('-')
                 && !crate::shell::is_assignment(w)
-                && !ctx.knowledge.is_wrapper(w.rsplit('/').next().unwrap_or(w))
+                && !ctx.knowledge.is_wrapper(crate::shell::base_name(w))
         })
         .unwrap_or(0);
     let started = start.words[program_at.min(start.words.len())..].to_vec();
@@ -216,8 +216,11 @@ pub(super) fn narrow(input: &Input, a: &Analysis) -> Result<Vec<String>, Whole> 
                 "ts-node/register",
             ]
             .iter()
-            .any(|t| w == t || w.starts_with(&format!("{t}/")) || w.rsplit('/').next() == Some(t))
-            {
+            .any(|t| {
+                w == t
+                    || w.starts_with(&format!("{t}/"))
+                    || Some(crate::shell::base_name(w)) == Some(t)
+            }) {
                 return Err(Some(format!(
                     "the start command compiles sources when it starts (`{w}`), so the runtime stage needs them"
                 )));
@@ -267,7 +270,7 @@ pub(super) fn narrow(input: &Input, a: &Analysis) -> Result<Vec<String>, Whole> 
     }
     let runs_output = outputs.iter().any(|o| {
         start_commands.iter().any(|words| {
-            let program = words.first().map(|p| p.rsplit('/').next().unwrap_or(p));
+            let program = words.first().map(|p| crate::shell::base_name(p));
             match program {
                 Some("node") => node_entry(words)
                     .is_some_and(|e| entry_named(e, wd).as_deref() == Some(&o.entry)),
@@ -630,7 +633,7 @@ fn script_commands(
 
 fn is_package_manager(program: &str) -> bool {
     matches!(
-        program.rsplit('/').next().unwrap_or(program),
+        crate::shell::base_name(program),
         "npm" | "yarn" | "pnpm" | "npx" | "corepack"
     )
 }

@@ -44,7 +44,7 @@ impl Recipe for Python {
         words: &[String],
     ) -> Option<Result<(), String>> {
         let program = words.first()?;
-        let base = program.rsplit('/').next().unwrap_or(program);
+        let base = crate::shell::base_name(program);
         if base == "python" || base == "python3" || base.starts_with("python3.") {
             return Some(if program.contains('/') && !program.starts_with(VENV) {
                 Err(format!(
@@ -151,7 +151,7 @@ pub(super) fn install_command(
 pub(super) fn manager_setup(words: &[String]) -> bool {
     let w: Vec<&str> = words.iter().map(String::as_str).collect();
     let sub = w.iter().skip(1).find(|a| !a.starts_with('-')).copied();
-    match w.first().map(|p| p.rsplit('/').next().unwrap_or(p)) {
+    match w.first().map(|p| crate::shell::base_name(p)) {
         Some("poetry") => {
             w.len() == 2 && matches!(w[1], "--version" | "-V")
                 || matches!(sub, Some("config" | "lock" | "check" | "export"))
@@ -172,7 +172,7 @@ pub(super) fn manager_setup(words: &[String]) -> bool {
 fn manager_in_start(start: &Start) -> Option<&'static str> {
     start.words.iter().find_map(|w| {
         w.split_whitespace().find_map(|t| {
-            let base = t.rsplit('/').next().unwrap_or(t);
+            let base = crate::shell::base_name(t);
             MANAGERS.iter().copied().find(|m| *m == base)
         })
     })
@@ -259,7 +259,7 @@ fn installs(input: &Input, a: &Analysis) -> Result<Envs, String> {
                     .or_else(|| env_value_before(doc, stage, *ix, name))
             };
             launched |= manager != "pip"
-                && pw.first().and_then(|p| p.rsplit('/').next()) != Some(m.program.as_str());
+                && pw.first().map(|p| crate::shell::base_name(p)) != Some(m.program.as_str());
             let project_env = match manager.as_str() {
                 "pip" => {
                     if installs_only_managers(pw) {
@@ -278,7 +278,9 @@ fn installs(input: &Input, a: &Analysis) -> Result<Envs, String> {
                     // The subcommand after the program (`python -m uv pip install` too).
                     let sub = pw
                         .iter()
-                        .skip_while(|w| w.rsplit('/').next() != Some(m.program.as_str()))
+                        .skip_while(|w| {
+                            Some(crate::shell::base_name(w)) != Some(m.program.as_str())
+                        })
                         .skip(1)
                         .find(|w| !w.starts_with('-'));
                     if sub.is_some_and(|s| s == "pip") {

@@ -104,7 +104,7 @@ fn installed(
         // lockfile is what pip reads.
         let exported = commands.iter().find_map(|cmd| {
             let w = cmd.program_words();
-            let program = w.first().map(|p| p.rsplit('/').next().unwrap_or(p));
+            let program = w.first().map(|p| crate::shell::base_name(p));
             let sub = w
                 .iter()
                 .skip(1)
@@ -131,7 +131,7 @@ fn installed(
             // The words after the program (`python -m pip install ...` too).
             let after: Vec<&str> = pw
                 .iter()
-                .skip_while(|w| w.rsplit('/').next() != Some(m.program.as_str()))
+                .skip_while(|w| Some(crate::shell::base_name(w)) != Some(m.program.as_str()))
                 .skip(1)
                 .map(String::as_str)
                 .collect();
@@ -420,7 +420,7 @@ impl Reader<'_> {
                     continue;
                 };
                 // A file copied to `dest` or into the directory `dest`.
-                let base = src.rsplit('/').next().unwrap_or("");
+                let base = crate::shell::base_name(&src);
                 if !src.is_empty() && (abs == dest || abs == analysis::join(&dest, base)) {
                     return Some(src);
                 }

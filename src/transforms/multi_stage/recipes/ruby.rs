@@ -221,7 +221,7 @@ impl Recipe for Ruby {
         // Bundler writes its settings to BUNDLE_APP_CONFIG (GEM_HOME in the official images)
         // or the app's .bundle/config, gems to GEM_HOME or BUNDLE_PATH, the lockfile and
         // binstubs next to the Gemfile: all carried.
-        let program = words.first().map(|p| p.rsplit('/').next().unwrap_or(p));
+        let program = words.first().map(|p| crate::shell::base_name(p));
         let sub = words
             .iter()
             .skip(1)
@@ -248,7 +248,7 @@ impl Recipe for Ruby {
         }
         // The start command runs node, npm or yarn itself.
         let runs_js = start.words.iter().any(|w| {
-            let base = w.rsplit('/').next().unwrap_or(w);
+            let base = crate::shell::base_name(w);
             matches!(
                 base,
                 "node" | "nodejs" | "npm" | "npx" | "yarn" | "yarnpkg" | "pnpm"
@@ -312,7 +312,7 @@ fn production_env(doc: &Document, stage: &Stage, words: &[String]) -> Option<App
 /// The start command runs `rails server` (`rails s`, `bin/rails server`, after `bundle exec`).
 fn is_rails_server(words: &[String]) -> bool {
     words.windows(2).any(|w| {
-        let program = w[0].rsplit('/').next().unwrap_or(&w[0]);
+        let program = crate::shell::base_name(&w[0]);
         program == "rails" && matches!(w[1].as_str(), "s" | "server")
     })
 }
@@ -321,7 +321,7 @@ fn is_rails_server(words: &[String]) -> bool {
 fn start_check(all: &[String], env: Option<&AppEnv>, anchor: usize) -> Result<(), Verdict> {
     let words: Vec<&str> = all.iter().map(String::as_str).collect();
     for w in words.windows(2) {
-        let program = w[0].rsplit('/').next().unwrap_or(w[0]);
+        let program = crate::shell::base_name(w[0]);
         let installs = matches!(
             (program, w[1]),
             ("bundle" | "bundler", "install" | "update") | ("gem", "install" | "update")
@@ -339,7 +339,7 @@ fn start_check(all: &[String], env: Option<&AppEnv>, anchor: usize) -> Result<()
     // The program after `bundle exec`.
     let mut rest: &[&str] = &words;
     while let Some((first, tail)) = rest.split_first() {
-        let base = first.rsplit('/').next().unwrap_or(first);
+        let base = crate::shell::base_name(first);
         if matches!(base, "bundle" | "bundler") && tail.first() == Some(&"exec") {
             rest = &tail[1..];
             continue;
@@ -352,7 +352,7 @@ fn start_check(all: &[String], env: Option<&AppEnv>, anchor: usize) -> Result<()
     }
     let program = rest
         .first()
-        .map(|p| p.rsplit('/').next().unwrap_or(p))
+        .map(|p| crate::shell::base_name(p))
         .unwrap_or("");
     let task = rest.get(1).copied().unwrap_or("");
     let tests = match program {
@@ -448,7 +448,7 @@ fn bundler_config(
             let Some((program, args)) = words.split_first() else {
                 continue;
             };
-            let program = program.rsplit('/').next().unwrap_or(program);
+            let program = crate::shell::base_name(program);
             if !matches!(program, "bundle" | "bundler") {
                 continue;
             }
@@ -556,7 +556,7 @@ fn gem_installs(doc: &Document, runs: &[(usize, super::super::RunFacts)]) -> Opt
         };
         for cmd in &commands {
             let words = cmd.program_words();
-            let program = words.first().map(|p| p.rsplit('/').next().unwrap_or(p));
+            let program = words.first().map(|p| crate::shell::base_name(p));
             if program != Some("gem") || words.get(1).map(String::as_str) != Some("install") {
                 continue;
             }
