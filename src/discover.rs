@@ -116,7 +116,8 @@ impl Seen {
 }
 
 /// A predicate over walked paths (path, is a directory): true leaves it out, and a directory
-/// with everything below it. Asked for directories and for files with a Dockerfile's name.
+/// with everything below it. Asked for directories and for files with a Dockerfile's name, with
+/// the path made absolute and lexically normal.
 pub type Exclude = std::sync::Arc<dyn Fn(&Path, bool) -> bool + Send + Sync>;
 
 /// How to walk the directories given.

@@ -57,9 +57,9 @@ pub use node::PackageJson;
 pub use node_build::{NodeBuild, Setting, TsConfig};
 pub use python::{PyProject, RequirementsFile};
 
-pub(crate) use fsread::absolute_lexical;
 pub(crate) use fsread::{Listed, ListedType, Listing, Listings};
 use fsread::{ReadError, parent_dir, read_capped};
+pub(crate) use fsread::{absolute_lexical, is_lexically_normal};
 
 /// Files recorded when present at the context root (see also [`is_known_name`]).
 pub const KNOWN_FILES: &[&str] = &[

@@ -52,6 +52,8 @@ struct Root {
 /// A folder to walk.
 struct Work {
     path: PathBuf,
+    /// `path` made absolute and lexically normal.
+    absolute: PathBuf,
     depth: usize,
     root: Arc<Root>,
     /// The levels that apply to the folder's entries, except the folder's own.
@@ -85,6 +87,7 @@ pub(super) fn walk(dirs: &[PathBuf], walk: &Walk) -> Vec<Found> {
             }
             Work {
                 path: dir.clone(),
+                absolute: absolute_lexical(dir),
                 depth: 0,
                 root: Arc::new(root),
                 chain: None,
@@ -333,7 +336,7 @@ fn matched(chain: Option<&Node>, root: &Root, path: &Path, is_dir: bool) -> Matc
 /// One entry of a listed folder, as the walk sees it.
 struct Entry {
     path: PathBuf,
-    name: String,
+    name: std::ffi::OsString,
     is_dir: bool,
     /// Reached through a symlink (`--follow`), or a symlink not followed.
     is_link: bool,
@@ -341,21 +344,9 @@ struct Entry {
     regular_ino: Option<u64>,
 }
 
-/// Walks one folder: reports it when it is named like a Dockerfile, lists it, and hands each
-/// folder below it to `spawn`.
+/// Walks one folder: lists it, and hands each folder below it to `spawn`.
 fn visit(shared: &Shared<'_>, work: Work, spawn: &mut dyn FnMut(Work)) {
     let walk = shared.walk;
-    let name = work
-        .path
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-    if work.depth > 0 && (name == "Dockerfile" || name == "Containerfile") {
-        shared.push(Found::Problem(
-            work.path.clone(),
-            "is a directory, not a Dockerfile".to_string(),
-        ));
-    }
     let (entries, errors) = match Listing::read_detailed(&work.path) {
         Ok(listed) => listed,
         Err(e) => {
@@ -444,21 +435,31 @@ fn visit(shared: &Shared<'_>, work: Work, spawn: &mut dyn FnMut(Work)) {
         if m.is_ignore() || (m.is_none() && name.as_encoded_bytes().starts_with(b".")) {
             continue;
         }
-        let name = name.to_string_lossy();
+        let lossy = name.to_string_lossy();
         if is_dir {
-            if (walk.exclude)(&path, true) {
+            // The exclusion check is asked with the absolute path: an entry's name joined to
+            // its folder's absolute path is already lexically normal.
+            let absolute = work.absolute.join(name);
+            if (walk.exclude)(&absolute, true) {
                 continue;
+            }
+            if lossy == "Dockerfile" || lossy == "Containerfile" {
+                shared.push(Found::Problem(
+                    path.clone(),
+                    "is a directory, not a Dockerfile".to_string(),
+                ));
             }
             spawn(Work {
                 path,
+                absolute,
                 depth: work.depth + 1,
                 root: Arc::clone(&work.root),
                 chain: chain.clone(),
             });
-        } else if is_dockerfile_name(&name) {
+        } else if is_dockerfile_name(&lossy) {
             files.push(Entry {
                 path,
-                name: name.into_owned(),
+                name: name.clone(),
                 is_dir,
                 is_link,
                 regular_ino,
@@ -473,14 +474,12 @@ fn visit(shared: &Shared<'_>, work: Work, spawn: &mut dyn FnMut(Work)) {
     }
     // The folder's listing answers its configuration look-up and starts its build context.
     if let Some(listings) = &walk.listings {
-        let dir = absolute_lexical(&files[0].path);
-        if let Some(dir) = dir.parent() {
-            listings.keep(dir, Listing::from_entries(entries));
-        }
+        listings.keep(&work.absolute, Listing::from_entries(entries));
     }
     for file in files {
-        debug_assert!(is_dockerfile_name(&file.name) && !file.is_dir);
-        if (walk.exclude)(&file.path, false) || (file.is_link && !walk.follow) {
+        debug_assert!(!file.is_dir);
+        if (walk.exclude)(&work.absolute.join(&file.name), false) || (file.is_link && !walk.follow)
+        {
             continue;
         }
         shared.push(Found::File(
