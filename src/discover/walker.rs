@@ -78,10 +78,11 @@ pub(super) fn walk(dirs: &[PathBuf], walk: &Walk) -> Vec<Found> {
         walk,
         found: Mutex::new(Vec::new()),
     };
+    let mut parents_read = std::collections::HashSet::new();
     let roots: Vec<Work> = dirs
         .iter()
         .map(|dir| {
-            let (root, problem) = root(dir);
+            let (root, problem) = root(dir, &mut parents_read);
             if let Some(problem) = problem {
                 shared.push(problem);
             }
@@ -129,8 +130,15 @@ fn walk_in<'s>(s: &rayon::Scope<'s>, shared: &'s Shared<'_>, work: Work) {
     });
 }
 
-/// The ignore files above `dir` (as `ignore`'s `add_parents`), and the problem they make.
-fn root(dir: &Path) -> (Root, Option<Found>) {
+/// The ignore files above `dir` (as `ignore`'s `add_parents`), and the problem they make. The
+/// errors of a parent folder already read for an earlier root are not told again (`ignore`
+/// keeps the parent folders it read while a walk below them is under way, so whether it tells
+/// them again depends on its threads' timing; restage's walk is the same on any number of
+/// threads).
+fn root(
+    dir: &Path,
+    parents_read: &mut std::collections::HashSet<PathBuf>,
+) -> (Root, Option<Found>) {
     let Ok(absolute) = dir.canonicalize() else {
         return (
             Root {
@@ -147,7 +155,9 @@ fn root(dir: &Path) -> (Root, Option<Found>) {
     while let Some(parent) = at {
         let (level, error) = level(parent, None);
         parents.push(level);
-        errors.extend(error);
+        if parents_read.insert(parent.to_path_buf()) {
+            errors.extend(error);
+        }
         at = parent.parent();
     }
     // `ignore` reads them from the top down: its errors come in that order.
@@ -709,7 +719,11 @@ mod tests {
         let mut compared = 0;
         let mut found_files = 0;
         let mut found_problems = 0;
-        for seed in 1..=300u64 {
+        let seeds: u64 = std::env::var("RESTAGE_WALK_SEEDS")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(300);
+        for seed in 1..=seeds {
             let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
             let tmp = tempfile::tempdir().expect("tempdir");
             let top = tmp.path();
@@ -742,11 +756,34 @@ mod tests {
                 _ => {}
             }
             for follow in [false, true] {
+                let one_thread = discover_with(&roots, walk(1, follow));
                 for threads in [1, 2] {
                     let ours = discover_with(&roots, walk(threads, follow));
-                    let theirs = discover_with_ignore(&roots, walk(threads, follow));
                     assert_eq!(
-                        ours, theirs,
+                        ours, one_thread,
+                        "seed {seed}, follow {follow}, threads {threads}"
+                    );
+                    let theirs = discover_with_ignore(&roots, walk(threads, follow));
+                    // With several roots, whether `ignore` tells again the broken ignore file of
+                    // a parent folder another root read depends on its threads' timing: those
+                    // problems are left out of the comparison there.
+                    let comparable = |found: &[super::super::Found]| -> Vec<super::super::Found> {
+                        found
+                            .iter()
+                            .filter(|f| {
+                                roots.len() == 1
+                                    || !matches!(f, super::super::Found::Problem(p, _)
+                                        if p.ends_with(".gitignore")
+                                            || p.ends_with(".ignore")
+                                            || p.ends_with("info/exclude")
+                                            || p.ends_with(".git"))
+                            })
+                            .cloned()
+                            .collect()
+                    };
+                    assert_eq!(
+                        comparable(&ours),
+                        comparable(&theirs),
                         "seed {seed}, follow {follow}, threads {threads}, roots {roots:?}"
                     );
                     compared += 1;
@@ -760,7 +797,7 @@ mod tests {
             }
         }
         // The trees find files and problems both, so the comparison means something.
-        assert_eq!(compared, 1200);
+        assert_eq!(compared, seeds * 4);
         assert!(found_files > 1000, "{found_files} files");
         assert!(found_problems > 50, "{found_problems} problems");
     }
