@@ -157,15 +157,26 @@ pub fn discover_with(roots: &[PathBuf], walk: Walk) -> Vec<Found> {
     sorted(found)
 }
 
+/// Files before problems, then the path's [`order_key`], then a problem's reason.
+type SortKey = (u8, Vec<u8>, String);
+
 /// `found` sorted by path, each path once, each file once.
-fn sorted(mut found: Vec<Found>) -> Vec<Found> {
-    // `Found`'s order, with each path's components read once rather than at every comparison.
-    found.sort_by_cached_key(|f| match f {
-        Found::File(p, _) => (0u8, order_key(p), String::new()),
-        Found::Problem(p, reason) => (1u8, order_key(p), reason.clone()),
-    });
-    found.dedup_by(|a, b| a.path() == b.path());
-    dedup_by_identity(found)
+fn sorted(found: Vec<Found>) -> Vec<Found> {
+    // `Found`'s order, with each path's components read once rather than at every comparison
+    // (equal keys are equal paths, so they also tell the paths found twice).
+    let mut keyed: Vec<(SortKey, Found)> = found
+        .into_iter()
+        .map(|f| {
+            let key = match &f {
+                Found::File(p, _) => (0u8, order_key(p), String::new()),
+                Found::Problem(p, reason) => (1u8, order_key(p), reason.clone()),
+            };
+            (key, f)
+        })
+        .collect();
+    keyed.sort_by(|a, b| a.0.cmp(&b.0));
+    keyed.dedup_by(|a, b| a.0.1 == b.0.1);
+    dedup_by_identity(keyed.into_iter().map(|(_, f)| f).collect())
 }
 
 /// [`discover_with`] with the walk of the `ignore` crate, which restage's own walk matches.
