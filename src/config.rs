@@ -57,7 +57,7 @@ use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::context::{Listings, absolute_lexical};
+use crate::context::{Listings, absolute_lexical, is_lexically_normal};
 use crate::fsio::{ReadFailure, read_bounded};
 use crate::syntax::line_char_col;
 
@@ -408,8 +408,14 @@ impl ConfigResolver {
     /// `path` is looked up in a listing of that folder, kept in `listings` for its build
     /// context.
     fn is_excluded_in(&self, path: &Path, is_dir: bool, listings: Option<&Listings>) -> bool {
-        let path = absolute_lexical(path);
-        if self.cli_exclude.matched(&path, is_dir).is_ignore() {
+        // The walk asks with absolute, lexically normal paths: used as they are.
+        let path = if is_lexically_normal(path.as_os_str().as_encoded_bytes()) {
+            std::borrow::Cow::Borrowed(path)
+        } else {
+            std::borrow::Cow::Owned(absolute_lexical(path))
+        };
+        let path = &*path;
+        if self.cli_exclude.matched(path, is_dir).is_ignore() {
             return true;
         }
         let config = match &self.cli.config {
@@ -425,7 +431,12 @@ impl ConfigResolver {
                 Ok(rel) => config.exclude.matched(rel, is_dir).is_ignore(),
                 Err(_) => false,
             },
-            None => self.default_exclude.matched(&path, is_dir).is_ignore(),
+            // Each default glob is a plain name, which gitignore matches as a whole component
+            // at any depth (and what is below it): a path with no such component cannot match.
+            None => {
+                has_component(path, DEFAULT_EXCLUDE)
+                    && self.default_exclude.matched(path, is_dir).is_ignore()
+            }
         }
     }
 
@@ -775,6 +786,14 @@ impl LoadedConfig {
             .map(|(i, _)| i)
             .collect()
     }
+}
+
+/// Whether a component of `path` is one of `names`.
+fn has_component(path: &Path, names: &[&str]) -> bool {
+    path.as_os_str()
+        .as_encoded_bytes()
+        .split(|&b| b.is_ascii() && std::path::is_separator(char::from(b)))
+        .any(|part| names.iter().any(|name| part == name.as_bytes()))
 }
 
 /// A gitignore-style matcher rooted at `root`, or the first glob that does not compile.

@@ -1,11 +1,16 @@
-//! Finding Dockerfiles: a parallel walk (the `ignore` crate) that honours .gitignore and .ignore,
+//! Finding Dockerfiles: a parallel walk of restage's own ([`walker`]: each folder listed once,
+//! honouring .gitignore, .ignore and .git/info/exclude as the `ignore` crate's walker does) that
 //! skips hidden directories and `node_modules`, and matches Dockerfile names. Paths given
 //! explicitly are always processed. The result is sorted, so output never depends on the walk.
 
 use std::path::{Path, PathBuf};
+#[cfg(test)]
 use std::sync::Mutex;
 
+#[cfg(test)]
 use ignore::{WalkBuilder, WalkState};
+
+mod walker;
 
 /// Extensions after `Dockerfile.` that name something else (docs, scripts, backups).
 const NOT_DOCKERFILE_EXT: &[&str] = &[
@@ -111,7 +116,8 @@ impl Seen {
 }
 
 /// A predicate over walked paths (path, is a directory): true leaves it out, and a directory
-/// with everything below it. Asked for directories and for files with a Dockerfile's name.
+/// with everything below it. Asked for directories and for files with a Dockerfile's name, with
+/// the path made absolute and lexically normal.
 pub type Exclude = std::sync::Arc<dyn Fn(&Path, bool) -> bool + Send + Sync>;
 
 /// How to walk the directories given.
@@ -124,11 +130,58 @@ pub struct Walk {
     pub follow: bool,
     /// What to leave out of the walk (roots themselves are never excluded).
     pub exclude: Exclude,
+    /// Where the listing of each folder holding a Dockerfile is kept, before the exclusion
+    /// check of its Dockerfiles (which looks the folder's configuration up in it) and for its
+    /// build context.
+    pub(crate) listings: Option<std::sync::Arc<crate::context::Listings>>,
 }
 
 /// Finds the Dockerfiles under `roots`, sorted by path. One file reached twice (two spellings
 /// of a path, a symlink, a hard link) is kept once: the first in sorted order.
 pub fn discover_with(roots: &[PathBuf], walk: Walk) -> Vec<Found> {
+    let mut found = Vec::new();
+    let mut dirs = Vec::new();
+    for root in roots {
+        match std::fs::symlink_metadata(root) {
+            Err(e) => found.push(Found::Problem(root.clone(), io_reason(&e))),
+            Ok(meta) if meta.is_dir() => dirs.push(root.clone()),
+            // Files (and symlinks to anything) given explicitly are always processed; reading
+            // them reports what is wrong.
+            Ok(_) if root.is_dir() => dirs.push(root.clone()),
+            Ok(_) => found.push(Found::File(root.clone(), Seen::default())),
+        }
+    }
+    if !dirs.is_empty() {
+        found.extend(walker::walk(&dirs, &walk));
+    }
+    sorted(found)
+}
+
+/// Files before problems, then the path's [`order_key`], then a problem's reason.
+type SortKey = (u8, Vec<u8>, String);
+
+/// `found` sorted by path, each path once, each file once.
+fn sorted(found: Vec<Found>) -> Vec<Found> {
+    // `Found`'s order, with each path's components read once rather than at every comparison
+    // (equal keys are equal paths, so they also tell the paths found twice).
+    let mut keyed: Vec<(SortKey, Found)> = found
+        .into_iter()
+        .map(|f| {
+            let key = match &f {
+                Found::File(p, _) => (0u8, order_key(p), String::new()),
+                Found::Problem(p, reason) => (1u8, order_key(p), reason.clone()),
+            };
+            (key, f)
+        })
+        .collect();
+    keyed.sort_by(|a, b| a.0.cmp(&b.0));
+    keyed.dedup_by(|a, b| a.0.1 == b.0.1);
+    dedup_by_identity(keyed.into_iter().map(|(_, f)| f).collect())
+}
+
+/// [`discover_with`] with the walk of the `ignore` crate, which restage's own walk matches.
+#[cfg(test)]
+fn discover_with_ignore(roots: &[PathBuf], walk: Walk) -> Vec<Found> {
     let threads = walk.threads;
     let exclude = walk.exclude.clone();
     let found = Mutex::new(Vec::new());
@@ -201,14 +254,7 @@ pub fn discover_with(roots: &[PathBuf], walk: Walk) -> Vec<Found> {
             })
         });
     }
-    let mut found = found.into_inner().expect("no panic while holding the lock");
-    // `Found`'s order, with each path's components read once rather than at every comparison.
-    found.sort_by_cached_key(|f| match f {
-        Found::File(p, _) => (0u8, order_key(p), String::new()),
-        Found::Problem(p, reason) => (1u8, order_key(p), reason.clone()),
-    });
-    found.dedup_by(|a, b| a.path() == b.path());
-    dedup_by_identity(found)
+    sorted(found.into_inner().expect("no panic while holding the lock"))
 }
 
 /// Bytes that compare like `path` compares with other paths (component by component): each
@@ -238,6 +284,7 @@ fn order_key(path: &Path) -> Vec<u8> {
 
 /// What a walked entry tells about the file: the listing's inode number of a regular file
 /// met directly (`readdir`'s type and inode, or one `lstat` when the file system gives no type).
+#[cfg(test)]
 fn seen(entry: &ignore::DirEntry, is_link: bool) -> Seen {
     let regular = !is_link && entry.file_type().is_some_and(|t| t.is_file());
     #[cfg(unix)]
@@ -330,6 +377,8 @@ fn file_id(path: &Path) -> Option<FileId> {
     std::fs::canonicalize(path).ok()
 }
 
+/// The problem a walk error is for restage: a path and a reason, or nothing when the error
+/// names no path.
 fn walk_problem(err: &ignore::Error) -> Option<Found> {
     let mut path = None;
     let mut e = err;
@@ -403,6 +452,7 @@ mod tests {
             threads: 2,
             follow: false,
             exclude: std::sync::Arc::new(|_: &Path, _: bool| false),
+            listings: None,
         }
     }
 

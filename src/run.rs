@@ -282,6 +282,7 @@ fn walk_options(
         threads,
         follow: args.walk.follow,
         exclude: resolver.excluder_listing(contexts),
+        listings: Some(contexts.listings()),
     }
 }
 

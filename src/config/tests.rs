@@ -620,3 +620,44 @@ fn a_listing_of_the_folder_answers_the_search_as_look_ups_do() {
     );
     assert!(listed.is_excluded_in(&root.join("a/skip.Dockerfile"), false, Some(&listings)));
 }
+
+#[test]
+fn the_default_exclusion_leaves_out_its_names_at_any_depth_and_nothing_else() {
+    // The quick check before the matcher holds for plain names only.
+    for glob in DEFAULT_EXCLUDE {
+        assert!(
+            !glob.is_empty()
+                && !glob.contains(['/', '*', '?', '[', ']', '{', '}', '\\', '!', '#', ' ']),
+            "{glob}"
+        );
+    }
+    let resolver = ConfigResolver::new(CliOptions {
+        config: ConfigChoice::None,
+        ..CliOptions::default()
+    })
+    .expect("resolver");
+    let cwd = absolute_lexical(Path::new("."));
+    for (rel, is_dir, excluded) in [
+        ("node_modules", true, true),
+        ("a/b/node_modules", true, true),
+        ("a/node_modules", false, true),
+        ("a/node_modules/x", true, false),
+        ("node_modules/x/Dockerfile", false, false),
+        ("a/node_modules.d", true, false),
+        ("a/xnode_modules", true, false),
+        ("a/Node_modules", true, false),
+        ("a/b", true, false),
+    ] {
+        assert_eq!(
+            resolver.is_excluded(&cwd.join(rel), is_dir),
+            excluded,
+            "{rel}"
+        );
+        assert_eq!(
+            resolver.is_excluded(Path::new(rel), is_dir),
+            excluded,
+            "{rel}"
+        );
+    }
+    assert!(resolver.is_excluded(Path::new("/elsewhere/node_modules"), true));
+}

@@ -74,60 +74,86 @@ pub(crate) struct Listing {
 /// One entry of a [`Listing`].
 #[derive(Debug)]
 pub(crate) enum Listed {
-    /// A name, and its type when the listing told it (`None`: look it up).
+    /// A name, its type when the listing told it (`None`: look it up), and the inode number
+    /// the listing gave (0 where the platform gives none).
     Entry {
         name: std::ffi::OsString,
         file_type: Option<ListedType>,
+        ino: u64,
     },
     /// An entry that could not be read.
     Unreadable,
 }
 
-/// The type a directory listing gives an entry (a symlink is `Other`: not followed).
+/// The type a directory listing gives an entry (a symlink is `Link`: not followed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ListedType {
     File,
     Dir,
+    Link,
     Other,
+}
+
+/// A directory's entries with the errors met while listing them (each also an
+/// [`Listed::Unreadable`] entry), or the error that kept it from being listed.
+pub(crate) type DetailedListing = Result<(Vec<Listed>, Vec<std::io::Error>), std::io::Error>;
+
+/// The type `std` tells for an entry, as a listing names it.
+fn listed_type(t: std::fs::FileType) -> ListedType {
+    if t.is_file() {
+        ListedType::File
+    } else if t.is_dir() {
+        ListedType::Dir
+    } else if t.is_symlink() {
+        ListedType::Link
+    } else {
+        ListedType::Other
+    }
 }
 
 impl Listing {
     /// Lists `dir` (opened by its path relative to the current directory when it is below it:
     /// fewer components for the kernel to resolve).
     pub(crate) fn read(dir: &Path) -> Listing {
+        Listing {
+            entries: Listing::read_detailed(dir)
+                .map(|(entries, _)| entries)
+                .map_err(|e| e.to_string()),
+        }
+    }
+
+    /// [`Listing::read`] with the errors themselves, for the walk's reports.
+    pub(crate) fn read_detailed(dir: &Path) -> DetailedListing {
         let dir = relative_to_cwd(dir);
         #[cfg(target_os = "linux")]
         if let Some(listing) = getdents::list(dir) {
             return listing;
         }
-        let entries = match std::fs::read_dir(dir) {
-            Ok(entries) => entries,
-            Err(e) => {
-                return Listing {
-                    entries: Err(e.to_string()),
-                };
-            }
-        };
         let mut listed = Vec::new();
-        for entry in entries {
+        let mut errors = Vec::new();
+        for entry in std::fs::read_dir(dir)? {
             listed.push(match entry {
                 Ok(entry) => Listed::Entry {
                     name: entry.file_name(),
-                    file_type: entry.file_type().ok().map(|t| {
-                        if t.is_file() {
-                            ListedType::File
-                        } else if t.is_dir() {
-                            ListedType::Dir
-                        } else {
-                            ListedType::Other
-                        }
-                    }),
+                    file_type: entry.file_type().ok().map(listed_type),
+                    #[cfg(unix)]
+                    ino: std::os::unix::fs::DirEntryExt::ino(&entry),
+                    #[cfg(not(unix))]
+                    ino: 0,
                 },
-                Err(_) => Listed::Unreadable,
+                Err(e) => {
+                    errors.push(e);
+                    Listed::Unreadable
+                }
             });
         }
+        Ok((listed, errors))
+    }
+
+    /// The listing of entries read before.
+    pub(crate) fn from_entries(entries: Vec<Listed>) -> Listing {
         Listing {
-            entries: Ok(listed),
+            entries: Ok(entries),
         }
     }
 
@@ -165,11 +191,24 @@ impl Listings {
     /// Entries kept at most, over all folders (a few MiB).
     const MAX_KEPT_ENTRIES: usize = 100_000;
 
-    /// Lists `dir` (absolute and lexically normal), keeps the listing for [`Listings::take`]
-    /// if there is room, and answers `f` on it.
+    /// Answers `f` on the listing of `dir` (absolute and lexically normal): the one kept, or
+    /// a new one, kept for [`Listings::take`] if there is room.
     pub(crate) fn list_with<T>(&self, dir: &Path, f: impl FnOnce(&Listing) -> T) -> T {
+        {
+            let kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(listing) = kept.0.get(dir.as_os_str()) {
+                return f(listing);
+            }
+        }
         let listing = Listing::read(dir);
         let answer = f(&listing);
+        self.keep(dir, listing);
+        answer
+    }
+
+    /// Keeps `listing`, the listing of `dir` (absolute and lexically normal), for
+    /// [`Listings::take`] if there is room.
+    pub(crate) fn keep(&self, dir: &Path, listing: Listing) {
         let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
         let (map, entries) = &mut *kept;
         if *entries + listing.len() <= Self::MAX_KEPT_ENTRIES {
@@ -178,7 +217,6 @@ impl Listings {
                 *entries -= old.len();
             }
         }
-        answer
     }
 
     /// The listing of `dir` made before, if one was kept and not taken yet.
@@ -202,12 +240,12 @@ mod getdents {
     use std::os::unix::ffi::OsStrExt;
     use std::path::Path;
 
-    use super::{Listed, ListedType, Listing};
+    use super::{DetailedListing, Listed, ListedType};
 
     /// Lists `dir` as `std::fs::read_dir` does (same order, `.` and `..` left out, the same
     /// error for a directory that cannot be opened, an unreadable entry ending the listing);
     /// `None` for a path the kernel cannot be given (a NUL byte).
-    pub(super) fn list(dir: &Path) -> Option<Listing> {
+    pub(super) fn list(dir: &Path) -> Option<DetailedListing> {
         let c_path = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
         // SAFETY: a valid NUL-terminated path; the descriptor returned is owned below.
         let fd = unsafe {
@@ -217,9 +255,7 @@ mod getdents {
             )
         };
         if fd < 0 {
-            return Some(Listing {
-                entries: Err(std::io::Error::last_os_error().to_string()),
-            });
+            return Some(Err(std::io::Error::last_os_error()));
         }
         // SAFETY: `fd` was just opened and is owned by nothing else.
         let fd = unsafe { OwnedFd::from_raw_fd(fd) };
@@ -227,6 +263,7 @@ mod getdents {
         // the kernel wrote is read).
         let mut buf: Vec<u64> = Vec::with_capacity(4096);
         let mut entries = Vec::new();
+        let mut errors = Vec::new();
         loop {
             let size = buf.capacity() * std::mem::size_of::<u64>();
             // SAFETY: the buffer is writable for `size` bytes; the descriptor is open.
@@ -239,6 +276,7 @@ mod getdents {
                 )
             };
             if n < 0 {
+                errors.push(std::io::Error::last_os_error());
                 entries.push(Listed::Unreadable);
                 break;
             }
@@ -249,13 +287,12 @@ mod getdents {
             // SAFETY: the kernel wrote (initialised) `n <= size` bytes of the buffer.
             let bytes = unsafe { std::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), n) };
             if !parse(bytes, &mut entries) {
+                errors.push(std::io::Error::from(std::io::ErrorKind::InvalidData));
                 entries.push(Listed::Unreadable);
                 break;
             }
         }
-        Some(Listing {
-            entries: Ok(entries),
-        })
+        Some(Ok((entries, errors)))
     }
 
     /// Appends the records of one `getdents64` answer: `d_ino` (8 bytes), `d_off` (8),
@@ -267,6 +304,10 @@ mod getdents {
                 return false;
             };
             let reclen = usize::from(u16::from_ne_bytes([lo, hi]));
+            let ino = bytes
+                .get(..8)
+                .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                .map_or(0, u64::from_ne_bytes);
             let Some(record) = bytes.get(..reclen).filter(|r| r.len() > NAME_AT) else {
                 return false;
             };
@@ -278,9 +319,11 @@ mod getdents {
                     file_type: match record[18] {
                         libc::DT_REG => Some(ListedType::File),
                         libc::DT_DIR => Some(ListedType::Dir),
+                        libc::DT_LNK => Some(ListedType::Link),
                         libc::DT_UNKNOWN => None,
                         _ => Some(ListedType::Other),
                     },
+                    ino,
                 });
             }
             bytes = &bytes[reclen..];
@@ -472,6 +515,7 @@ mod tests {
                 .map(|n| Listed::Entry {
                     name: (*n).into(),
                     file_type: None,
+                    ino: 0,
                 })
                 .collect()),
         };
@@ -506,25 +550,27 @@ mod tests {
         std::os::unix::fs::symlink("src", d.join("link")).expect("symlink");
         let listing = Listing::read(d);
         let entries = listing.entries.expect("listed");
-        let expected: Vec<(std::ffi::OsString, Option<ListedType>)> = std::fs::read_dir(d)
+        type Named = (std::ffi::OsString, Option<ListedType>, u64);
+        let expected: Vec<Named> = std::fs::read_dir(d)
             .expect("read_dir")
             .map(|e| {
                 let e = e.expect("entry");
                 let t = e.file_type().expect("type");
-                let kind = if t.is_file() {
-                    ListedType::File
-                } else if t.is_dir() {
-                    ListedType::Dir
-                } else {
-                    ListedType::Other
-                };
-                (e.file_name(), Some(kind))
+                #[cfg(unix)]
+                let ino = std::os::unix::fs::DirEntryExt::ino(&e);
+                #[cfg(not(unix))]
+                let ino = 0;
+                (e.file_name(), Some(listed_type(t)), ino)
             })
             .collect();
-        let got: Vec<(std::ffi::OsString, Option<ListedType>)> = entries
+        let got: Vec<Named> = entries
             .into_iter()
             .map(|e| match e {
-                Listed::Entry { name, file_type } => (name, file_type),
+                Listed::Entry {
+                    name,
+                    file_type,
+                    ino,
+                } => (name, file_type, ino),
                 Listed::Unreadable => panic!("an unreadable entry"),
             })
             .collect();
@@ -569,6 +615,17 @@ mod tests {
         let missing = dir.path().join("nope");
         let listed = listings.list_with(&missing, |l| l.entries.is_err());
         assert!(listed);
+        // A listing kept before answers without listing the folder again.
+        let kept = Listing::from_entries(vec![Listed::Entry {
+            name: "restage.toml".into(),
+            file_type: Some(ListedType::File),
+            ino: 1,
+        }]);
+        listings.keep(dir.path(), kept);
+        assert!(listings.list_with(dir.path(), |l| l.may_hold("restage.toml")));
+        assert!(!listings.list_with(dir.path(), |l| l.may_hold("Dockerfile")));
+        assert!(listings.take(dir.path()).is_some());
+        assert!(listings.list_with(dir.path(), |l| l.may_hold("Dockerfile")));
     }
 
     #[test]

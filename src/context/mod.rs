@@ -57,9 +57,9 @@ pub use node::PackageJson;
 pub use node_build::{NodeBuild, Setting, TsConfig};
 pub use python::{PyProject, RequirementsFile};
 
-pub(crate) use fsread::absolute_lexical;
-use fsread::{Listed, ListedType, ReadError, parent_dir, read_capped};
-pub(crate) use fsread::{Listing, Listings};
+pub(crate) use fsread::{Listed, ListedType, Listing, Listings};
+use fsread::{ReadError, parent_dir, read_capped};
+pub(crate) use fsread::{absolute_lexical, is_lexically_normal};
 
 /// Files recorded when present at the context root (see also [`is_known_name`]).
 pub const KNOWN_FILES: &[&str] = &[
@@ -870,7 +870,10 @@ impl BuildContext {
         let mut no_ignore_files = true;
         let mut whole = entries.len() <= WHOLE_LISTING_NAMES;
         for entry in entries {
-            let Listed::Entry { name, file_type } = entry else {
+            let Listed::Entry {
+                name, file_type, ..
+            } = entry
+            else {
                 no_ignore_files = false;
                 whole = false;
                 continue;
