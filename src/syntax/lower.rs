@@ -49,7 +49,7 @@ pub(super) fn parse_owned(text: String) -> Result<Document, SyntaxError> {
         .as_ref()
         .map_or('\\', |d| d.value.value);
 
-    let mut lowered: Vec<Instruction> = Vec::with_capacity(parsed.instructions.len());
+    let mut lowered: Vec<Instruction> = Vec::with_capacity(parsed.instructions.len() + ROOM);
     for ins in &parsed.instructions {
         let mut out = lower_instruction(ins, bom).map_err(|what| {
             // No span to report: the parser's type for it is unknown. Point at the line after
@@ -85,10 +85,10 @@ pub(super) fn parse_owned(text: String) -> Result<Document, SyntaxError> {
     let fresh = 0..lowered.len();
     let n = lowered.len();
     let kept = KeptMemos {
-        commands: Vec::with_capacity(n),
-        workdirs: Vec::with_capacity(n + 1),
-        destinations: Vec::with_capacity(n),
-        declarations: Vec::with_capacity(n),
+        commands: Vec::with_capacity(n + ROOM),
+        workdirs: Vec::with_capacity(n + 1 + ROOM),
+        destinations: Vec::with_capacity(n + ROOM),
+        declarations: Vec::with_capacity(n + ROOM),
     };
     assemble(text, lowered, escape, bom, fresh, kept)
 }
@@ -218,6 +218,11 @@ fn assemble(
     check_unclosed_heredoc(&doc, bom)?;
     Ok(doc)
 }
+
+/// Room left in a parsed document's instruction list and the memos a re-parse keeps, for the
+/// instructions the transforms add (a runtime stage, a `USER`): a re-parse after their edits
+/// then fills the lists in place instead of moving them.
+const ROOM: usize = 8;
 
 /// The memos a new document starts with (see [`reparse_region`]); the rest are empty.
 struct KeptMemos {
