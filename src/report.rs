@@ -189,26 +189,23 @@ fn render_diff(name: &[u8], old: &str, new: &str) -> String {
 /// Lines of context around a change.
 const CONTEXT: usize = 3;
 
-/// Writes `--- a/NAME` and `+++ b/NAME`.
+/// Writes `--- a/NAME` and `+++ b/NAME`, the name quoted as [`quote_header_name`] does (looked
+/// at once for both).
 fn push_headers(out: &mut String, name: &[u8]) {
-    for (mark, prefix) in [("--- ", "a/"), ("+++ ", "b/")] {
-        out.push_str(mark);
-        push_header_name(out, prefix, name);
-        out.push('\n');
-    }
-}
-
-/// [`quote_header_name`] of `prefix` and `name` appended to `out`, without a copy when plain.
-fn push_header_name(out: &mut String, prefix: &str, name: &[u8]) {
     let plain = name
         .iter()
         .all(|&b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\');
-    match std::str::from_utf8(name) {
-        Ok(name) if plain => {
-            out.push_str(prefix);
-            out.push_str(name);
+    let plain = plain.then(|| std::str::from_utf8(name).ok()).flatten();
+    for (mark, prefix) in [("--- ", "a/"), ("+++ ", "b/")] {
+        out.push_str(mark);
+        match plain {
+            Some(name) => {
+                out.push_str(prefix);
+                out.push_str(name);
+            }
+            None => out.push_str(&quote_header_name(&[prefix.as_bytes(), name].concat())),
         }
-        _ => out.push_str(&quote_header_name(&[prefix.as_bytes(), name].concat())),
+        out.push('\n');
     }
 }
 
@@ -872,17 +869,23 @@ mod tests {
     }
 
     #[test]
-    fn header_names_quoted_in_place_are_quote_header_name() {
+    fn header_names_written_in_place_are_quote_header_name() {
         for name in [
             &b"x/Dockerfile"[..],
+            b"with space",
             b"t\tn",
             b"caf\xc3\xa9",
             b"q\"b\\",
             b"\x01\x7f",
         ] {
             let mut out = String::new();
-            push_header_name(&mut out, "a/", name);
-            assert_eq!(out, quote_header_name(&[b"a/", name].concat()));
+            push_headers(&mut out, name);
+            let expected = format!(
+                "--- {}\n+++ {}\n",
+                quote_header_name(&[b"a/", name].concat()),
+                quote_header_name(&[b"b/", name].concat())
+            );
+            assert_eq!(out, expected);
         }
     }
 
