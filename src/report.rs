@@ -170,71 +170,300 @@ pub fn unified_diff_path(path: &Path, cwd: &Path, old: &str, new: &str) -> Strin
 /// Lines are split at `\n` only, as `git apply` and `patch` read them: a bare `\r` stays
 /// inside its line (a diff library splitting at it would emit lines the tools reject). A last
 /// line without `\n` is followed by `\ No newline at end of file`.
+///
+/// The lines the two texts share at their start and end are found on the bytes. When what is
+/// left between them is lines only added, only removed, or one line replaced by one, and no
+/// line of it equals the line next to it (so nothing can slide), the diff library would give
+/// that one hunk: it is written directly. Otherwise the library diffs the lines.
 fn render_diff(name: &[u8], old: &str, new: &str) -> String {
-    use std::fmt::Write as _;
     if old == new {
         return String::new();
     }
+    let mut out = String::new();
+    if !render_simple(name, old, new, &mut out) {
+        render_general(name, old, new, &mut out);
+    }
+    out
+}
+
+/// Lines of context around a change.
+const CONTEXT: usize = 3;
+
+/// Writes `--- a/NAME` and `+++ b/NAME`, the name quoted as [`quote_header_name`] does (looked
+/// at once for both).
+fn push_headers(out: &mut String, name: &[u8]) {
+    let plain = name
+        .iter()
+        .all(|&b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\');
+    let plain = plain.then(|| std::str::from_utf8(name).ok()).flatten();
+    for (mark, prefix) in [("--- ", "a/"), ("+++ ", "b/")] {
+        out.push_str(mark);
+        match plain {
+            Some(name) => {
+                out.push_str(prefix);
+                out.push_str(name);
+            }
+            None => out.push_str(&quote_header_name(&[prefix.as_bytes(), name].concat())),
+        }
+        out.push('\n');
+    }
+}
+
+/// `@@ -OLD +NEW @@` for lines `old_start..old_start+old_len` and the same of the new text.
+fn push_hunk_header(
+    out: &mut String,
+    old_start: usize,
+    old_len: usize,
+    new_start: usize,
+    new_len: usize,
+) {
+    out.push_str("@@ -");
+    push_hunk_range(out, old_start, old_len);
+    out.push_str(" +");
+    push_hunk_range(out, new_start, new_len);
+    out.push_str(" @@\n");
+}
+
+/// `start,len` with 1-based start, as unified diffs write it (`start-1,0` for an empty range).
+fn push_hunk_range(out: &mut String, start: usize, len: usize) {
+    let mut buf = itoa::Buffer::new();
+    match len {
+        0 => {
+            out.push_str(buf.format(start));
+            out.push_str(",0");
+        }
+        1 => out.push_str(buf.format(start + 1)),
+        _ => {
+            out.push_str(buf.format(start + 1));
+            out.push(',');
+            out.push_str(buf.format(len));
+        }
+    }
+}
+
+/// One line of a hunk: its sign, the line, and the marker when it has no `\n`.
+fn push_line(out: &mut String, sign: char, line: &str) {
+    out.push(sign);
+    out.push_str(line);
+    if !line.ends_with('\n') {
+        out.push_str("\n\\ No newline at end of file\n");
+    }
+}
+
+/// Every line of `text` with its sign.
+fn push_lines(out: &mut String, sign: char, text: &str) {
+    for line in Lines(text) {
+        push_line(out, sign, line);
+    }
+}
+
+/// The lines of a text, each with its `\n` (the last may have none).
+struct Lines<'a>(&'a str);
+
+impl<'a> Iterator for Lines<'a> {
+    type Item = &'a str;
+    fn next(&mut self) -> Option<&'a str> {
+        if self.0.is_empty() {
+            return None;
+        }
+        let end = memchr::memchr(b'\n', self.0.as_bytes()).map_or(self.0.len(), |p| p + 1);
+        let (line, rest) = self.0.split_at(end);
+        self.0 = rest;
+        Some(line)
+    }
+}
+
+/// The number of lines of `text` (a last line without `\n` counts).
+fn line_count(text: &str) -> usize {
+    let bytes = text.as_bytes();
+    memchr::memchr_iter(b'\n', bytes).count()
+        + usize::from(!bytes.is_empty() && !text.ends_with('\n'))
+}
+
+/// The offset where the up to `n` lines of `text` that end at `end` (a line start) begin, and
+/// how many there are.
+fn lines_before(text: &str, end: usize, n: usize) -> (usize, usize) {
+    let bytes = text.as_bytes();
+    let mut start = end;
+    let mut count = 0;
+    while count < n && start > 0 {
+        start = memchr::memrchr(b'\n', &bytes[..start - 1]).map_or(0, |p| p + 1);
+        count += 1;
+    }
+    (start, count)
+}
+
+/// The offset where the up to `n` lines of `text` from `start` (a line start) end, and how
+/// many there are.
+fn lines_after(text: &str, start: usize, n: usize) -> (usize, usize) {
+    let bytes = text.as_bytes();
+    let mut end = start;
+    let mut count = 0;
+    while count < n && end < bytes.len() {
+        end = memchr::memchr(b'\n', &bytes[end..]).map_or(bytes.len(), |p| end + p + 1);
+        count += 1;
+    }
+    (end, count)
+}
+
+/// The first line of `text` from `start` (empty at the end).
+fn first_line(text: &str, start: usize) -> &str {
+    lines_after(text, start, 1)
+        .0
+        .checked_sub(start)
+        .map_or("", |len| &text[start..start + len])
+}
+
+/// The last line of `text` before `end` (a line start; empty at the start).
+fn last_line(text: &str, end: usize) -> &str {
+    &text[lines_before(text, end, 1).0..end]
+}
+
+/// Compared a block at a time (the shared part of two versions of a file is most of it).
+const BLOCK: usize = 16;
+
+/// The length of the longest common prefix of `a` and `b`.
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    let blocks = a
+        .chunks_exact(BLOCK)
+        .zip(b.chunks_exact(BLOCK))
+        .take_while(|(x, y)| x == y)
+        .count();
+    let at = blocks * BLOCK;
+    at + a[at..]
+        .iter()
+        .zip(&b[at..])
+        .take_while(|(x, y)| x == y)
+        .count()
+}
+
+/// The length of the longest common suffix of `a` and `b`.
+fn common_suffix(a: &[u8], b: &[u8]) -> usize {
+    let blocks = a
+        .rchunks_exact(BLOCK)
+        .zip(b.rchunks_exact(BLOCK))
+        .take_while(|(x, y)| x == y)
+        .count();
+    let at = blocks * BLOCK;
+    at + a[..a.len() - at]
+        .iter()
+        .rev()
+        .zip(b[..b.len() - at].iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count()
+}
+
+/// The diff of two different texts when it is one hunk the library would write the same way
+/// (see [`render_diff`]); false, writing nothing, when it is not that simple.
+fn render_simple(name: &[u8], old: &str, new: &str, out: &mut String) -> bool {
+    let (ob, nb) = (old.as_bytes(), new.as_bytes());
+    // The common lines at the start end after the last `\n` the texts share from their start.
+    let same = common_prefix(ob, nb);
+    let prefix = memchr::memrchr(b'\n', &ob[..same]).map_or(0, |p| p + 1);
+    // The common lines at the end, not overlapping those: the first offset in the shared tail
+    // that starts a line in both texts.
+    let tail = common_suffix(&ob[prefix..], &nb[prefix..]);
+    let shift = nb.len().wrapping_sub(ob.len());
+    let starts_line = |text: &[u8], at: usize| at == 0 || text[at - 1] == b'\n';
+    let mut old_end = ob.len() - tail;
+    loop {
+        if old_end == ob.len()
+            || (starts_line(ob, old_end) && starts_line(nb, old_end.wrapping_add(shift)))
+        {
+            break;
+        }
+        old_end = memchr::memchr(b'\n', &ob[old_end..]).map_or(ob.len(), |p| old_end + p + 1);
+    }
+    let new_end = old_end.wrapping_add(shift);
+    let (removed, added) = (&old[prefix..old_end], &new[prefix..new_end]);
+    let (removed_n, added_n) = (line_count(removed), line_count(added));
+    // Lines next to the change that one of its edge lines equals would let it slide.
+    let (before, after) = (last_line(old, prefix), first_line(old, old_end));
+    let slides = |text: &str| {
+        !text.is_empty() && (before == last_line(text, text.len()) || after == first_line(text, 0))
+    };
+    let simple = match (removed_n, added_n) {
+        (0, _) => !slides(added),
+        (_, 0) => !slides(removed),
+        (1, 1) => !slides(removed) && !slides(added),
+        _ => false,
+    };
+    if !simple {
+        return false;
+    }
+    let (context_start, context_before) = lines_before(old, prefix, CONTEXT);
+    let (context_end, context_after) = lines_after(old, old_end, CONTEXT);
+    let first = line_count(&old[..context_start]);
+    out.reserve(
+        2 * name.len() + 40 + (context_end - context_start) + added.len() + 2 * CONTEXT + 4,
+    );
+    push_headers(out, name);
+    let context = context_before + context_after;
+    push_hunk_header(out, first, context + removed_n, first, context + added_n);
+    push_lines(out, ' ', &old[context_start..prefix]);
+    push_lines(out, '-', removed);
+    push_lines(out, '+', added);
+    push_lines(out, ' ', &old[old_end..context_end]);
+    true
+}
+
+/// The diff of two different texts through the diff library, line by line.
+fn render_general(name: &[u8], old: &str, new: &str, out: &mut String) {
     let old_lines = lines_inclusive(old);
     let new_lines = lines_inclusive(new);
     let diff = TextDiff::configure().diff_slices(&old_lines, &new_lines);
-    let header = |prefix: &[u8]| quote_header_name(&[prefix, name].concat());
-    let mut out = format!("--- {}\n+++ {}\n", header(b"a/"), header(b"b/"));
-    for group in diff.grouped_ops(3) {
+    out.reserve(2 * name.len() + 40 + old.len() / 2 + new.len());
+    push_headers(out, name);
+    for group in similar::group_diff_ops(diff.ops().to_vec(), CONTEXT) {
         let (Some(first), Some(last)) = (group.first(), group.last()) else {
             continue;
         };
-        let old_range = first.old_range().start..last.old_range().end;
-        let new_range = first.new_range().start..last.new_range().end;
-        let _ = writeln!(
+        let old_start = first.old_range().start;
+        let new_start = first.new_range().start;
+        push_hunk_header(
             out,
-            "@@ -{} +{} @@",
-            hunk_range(&old_range),
-            hunk_range(&new_range)
+            old_start,
+            last.old_range().end - old_start,
+            new_start,
+            last.new_range().end - new_start,
         );
         for op in &group {
-            for change in diff.iter_changes(op) {
-                let sign = match change.tag() {
-                    similar::ChangeTag::Equal => ' ',
-                    similar::ChangeTag::Delete => '-',
-                    similar::ChangeTag::Insert => '+',
-                };
-                let line: &str = change.value();
-                out.push(sign);
-                out.push_str(line);
-                if !line.ends_with('\n') {
-                    out.push_str("\n\\ No newline at end of file\n");
+            let (tag, old_range, new_range) = op.as_tag_tuple();
+            match tag {
+                similar::DiffTag::Equal => {
+                    old_lines[old_range]
+                        .iter()
+                        .for_each(|l| push_line(out, ' ', l));
+                }
+                similar::DiffTag::Delete => {
+                    old_lines[old_range]
+                        .iter()
+                        .for_each(|l| push_line(out, '-', l));
+                }
+                similar::DiffTag::Insert => {
+                    new_lines[new_range]
+                        .iter()
+                        .for_each(|l| push_line(out, '+', l));
+                }
+                similar::DiffTag::Replace => {
+                    old_lines[old_range]
+                        .iter()
+                        .for_each(|l| push_line(out, '-', l));
+                    new_lines[new_range]
+                        .iter()
+                        .for_each(|l| push_line(out, '+', l));
                 }
             }
         }
     }
-    out
 }
 
 /// `text.split_inclusive('\n')`, collected: each line with its `\n`, the last without one when
-/// the text does not end with it. Line ends are found with `memchr` (a diff is rendered for
-/// every changed file).
+/// the text does not end with it.
 fn lines_inclusive(text: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    for end in memchr::memchr_iter(b'\n', text.as_bytes()) {
-        out.push(&text[start..=end]);
-        start = end + 1;
-    }
-    if start < text.len() {
-        out.push(&text[start..]);
-    }
+    let mut out = Vec::with_capacity(line_count(text));
+    out.extend(Lines(text));
     out
-}
-
-/// `start,len` with 1-based start, as unified diffs write it (`start-1,0` for an empty range).
-fn hunk_range(range: &std::ops::Range<usize>) -> String {
-    let len = range.end - range.start;
-    match len {
-        0 => format!("{},0", range.start),
-        1 => format!("{}", range.start + 1),
-        _ => format!("{},{len}", range.start + 1),
-    }
 }
 
 /// Colours a unified diff line by line.
@@ -470,6 +699,193 @@ mod tests {
                 }
                 assert_eq!(display_path_bytes(path, cwd), bytes, "{p:?} in {cwd:?}");
             }
+        }
+    }
+
+    /// The diff as written before hunks were written directly: the reference the property
+    /// test holds the faster one to.
+    fn reference_diff(name: &[u8], old: &str, new: &str) -> String {
+        use std::fmt::Write as _;
+        fn hunk_range(range: &std::ops::Range<usize>) -> String {
+            let len = range.end - range.start;
+            match len {
+                0 => format!("{},0", range.start),
+                1 => format!("{}", range.start + 1),
+                _ => format!("{},{len}", range.start + 1),
+            }
+        }
+        if old == new {
+            return String::new();
+        }
+        let old_lines: Vec<&str> = old.split_inclusive('\n').collect();
+        let new_lines: Vec<&str> = new.split_inclusive('\n').collect();
+        let diff = TextDiff::configure().diff_slices(&old_lines, &new_lines);
+        let header = |prefix: &[u8]| quote_header_name(&[prefix, name].concat());
+        let mut out = format!("--- {}\n+++ {}\n", header(b"a/"), header(b"b/"));
+        for group in diff.grouped_ops(3) {
+            let (Some(first), Some(last)) = (group.first(), group.last()) else {
+                continue;
+            };
+            let old_range = first.old_range().start..last.old_range().end;
+            let new_range = first.new_range().start..last.new_range().end;
+            let _ = writeln!(
+                out,
+                "@@ -{} +{} @@",
+                hunk_range(&old_range),
+                hunk_range(&new_range)
+            );
+            for op in &group {
+                for change in diff.iter_changes(op) {
+                    let sign = match change.tag() {
+                        similar::ChangeTag::Equal => ' ',
+                        similar::ChangeTag::Delete => '-',
+                        similar::ChangeTag::Insert => '+',
+                    };
+                    let line: &str = change.value();
+                    out.push(sign);
+                    out.push_str(line);
+                    if !line.ends_with('\n') {
+                        out.push_str("\n\\ No newline at end of file\n");
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// A small xorshift generator: the same pairs on every run.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+    }
+
+    /// A text of lines drawn from a few (so lines repeat), with LF or CRLF ends, bare CRs,
+    /// and sometimes no final newline.
+    fn random_text(rng: &mut Rng, lines: usize) -> String {
+        const WORDS: [&str; 6] = ["FROM a", "RUN b", "", "COPY . .", "CMD c", "#"];
+        let mut out = String::new();
+        for _ in 0..lines {
+            out.push_str(WORDS[rng.below(WORDS.len())]);
+            match rng.below(8) {
+                0 => out.push_str("\r\n"),
+                1 => out.push('\r'),
+                _ => out.push('\n'),
+            }
+        }
+        if rng.below(4) == 0 {
+            out.pop();
+        }
+        out
+    }
+
+    /// `text` with a few lines replaced, inserted or removed, at random places (often the
+    /// start or the end).
+    fn random_edit(rng: &mut Rng, text: &str) -> String {
+        let mut lines: Vec<String> = text.split_inclusive('\n').map(str::to_string).collect();
+        for _ in 0..1 + rng.below(3) {
+            let at = match rng.below(4) {
+                0 => 0,
+                1 => lines.len(),
+                _ => rng.below(lines.len() + 1),
+            };
+            let line = random_text(rng, 1);
+            match rng.below(3) {
+                0 => lines.insert(at, line),
+                1 if at < lines.len() => {
+                    lines.remove(at);
+                }
+                _ if at < lines.len() => lines[at] = line,
+                _ => lines.push(line),
+            }
+        }
+        lines.concat()
+    }
+
+    /// The diff is the one the diff library writes through its own grouping and changes, on
+    /// many random pairs of texts (repeated lines, CRLF, bare CR, no final newline, edits at
+    /// the start and the end, unrelated texts).
+    #[test]
+    fn diffs_are_the_libraries_on_random_pairs() {
+        let mut rng = Rng(0x5eed_1234_abcd_9876);
+        let mut simple = 0;
+        for case in 0..40_000 {
+            let lines = rng.below(14);
+            let old = random_text(&mut rng, lines);
+            let new = if case % 10 == 0 {
+                let lines = rng.below(14);
+                random_text(&mut rng, lines)
+            } else {
+                random_edit(&mut rng, &old)
+            };
+            let expected = reference_diff(b"d/Dockerfile", &old, &new);
+            assert_eq!(
+                render_diff(b"d/Dockerfile", &old, &new),
+                expected,
+                "{old:?} -> {new:?}"
+            );
+            if old != new && render_simple(b"d", &old, &new, &mut String::new()) {
+                simple += 1;
+            }
+        }
+        // Both ways are exercised.
+        assert!(simple > 5_000 && simple < 35_000, "{simple}");
+    }
+
+    #[test]
+    fn common_prefixes_and_suffixes_are_bytewise() {
+        let texts: [&[u8]; 6] = [
+            b"",
+            b"a",
+            b"FROM a\nRUN b\nCOPY . .\nCMD c\n",
+            b"FROM a\nRUN b\nCOPY . .\nCMD d\n",
+            b"FROM a\nRUN c\nCOPY . .\nCMD c\n",
+            b"XFROM a\nRUN b\nCOPY . .\nCMD c\n",
+        ];
+        for a in texts {
+            for b in texts {
+                for cut in 0..a.len().min(b.len()) {
+                    let (a, b) = (&a[cut..], &b[..b.len() - cut]);
+                    let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+                    assert_eq!(common_prefix(a, b), prefix);
+                    let suffix = a
+                        .iter()
+                        .rev()
+                        .zip(b.iter().rev())
+                        .take_while(|(x, y)| x == y)
+                        .count();
+                    assert_eq!(common_suffix(a, b), suffix);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn header_names_written_in_place_are_quote_header_name() {
+        for name in [
+            &b"x/Dockerfile"[..],
+            b"with space",
+            b"t\tn",
+            b"caf\xc3\xa9",
+            b"q\"b\\",
+            b"\x01\x7f",
+        ] {
+            let mut out = String::new();
+            push_headers(&mut out, name);
+            let expected = format!(
+                "--- {}\n+++ {}\n",
+                quote_header_name(&[b"a/", name].concat()),
+                quote_header_name(&[b"b/", name].concat())
+            );
+            assert_eq!(out, expected);
         }
     }
 

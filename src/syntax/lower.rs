@@ -49,7 +49,7 @@ pub(super) fn parse_owned(text: String) -> Result<Document, SyntaxError> {
         .as_ref()
         .map_or('\\', |d| d.value.value);
 
-    let mut lowered: Vec<Instruction> = Vec::with_capacity(parsed.instructions.len());
+    let mut lowered: Vec<Instruction> = Vec::with_capacity(parsed.instructions.len() + ROOM);
     for ins in &parsed.instructions {
         let mut out = lower_instruction(ins, bom).map_err(|what| {
             // No span to report: the parser's type for it is unknown. Point at the line after
@@ -85,10 +85,10 @@ pub(super) fn parse_owned(text: String) -> Result<Document, SyntaxError> {
     let fresh = 0..lowered.len();
     let n = lowered.len();
     let kept = KeptMemos {
-        commands: Vec::with_capacity(n),
-        workdirs: Vec::with_capacity(n + 1),
-        destinations: Vec::with_capacity(n),
-        declarations: Vec::with_capacity(n),
+        commands: Vec::with_capacity(n + ROOM),
+        workdirs: Vec::with_capacity(n + 1 + ROOM),
+        destinations: Vec::with_capacity(n + ROOM),
+        declarations: Vec::with_capacity(n + ROOM),
     };
     assemble(text, lowered, escape, bom, fresh, kept)
 }
@@ -218,6 +218,11 @@ fn assemble(
     check_unclosed_heredoc(&doc, bom)?;
     Ok(doc)
 }
+
+/// Room left in a parsed document's instruction list and the memos a re-parse keeps, for the
+/// instructions the transforms add (a runtime stage, a `USER`): a re-parse after their edits
+/// then fills the lists in place instead of moving them.
+const ROOM: usize = 8;
 
 /// The memos a new document starts with (see [`reparse_region`]); the rest are empty.
 struct KeptMemos {
@@ -780,6 +785,10 @@ fn word(s: &pd::UnescapedString<'_>, bom: usize) -> Word {
     }
 }
 
+fn words(list: &[pd::UnescapedString<'_>], bom: usize) -> Vec<Word> {
+    list.iter().map(|w| word(w, bom)).collect()
+}
+
 fn flags(options: &[pd::Flag<'_>], bom: usize) -> Vec<Flag> {
     options
         .iter()
@@ -799,7 +808,7 @@ fn command(c: &pd::Command<'_>, bom: usize) -> Result<Form, Unknown> {
     Ok(match c {
         pd::Command::Exec(a) => Form::Exec {
             span: shift(&a.span, bom),
-            words: a.value.iter().map(|w| word(w, bom)).collect(),
+            words: words(&a.value, bom),
         },
         pd::Command::Shell(s) => Form::Shell {
             span: shift(&s.span, bom),
@@ -809,12 +818,14 @@ fn command(c: &pd::Command<'_>, bom: usize) -> Result<Form, Unknown> {
     })
 }
 
+/// The words of a COPY or ADD (its sources, then `dest`) and its here-documents.
 fn sources(
     src: &[pd::Source<'_>],
+    dest: &pd::UnescapedString<'_>,
     bom: usize,
-    words: &mut Vec<Word>,
-    docs: &mut Vec<Span>,
-) -> Result<(), Unknown> {
+) -> Result<(Vec<Word>, Vec<Span>), Unknown> {
+    let mut words = Vec::with_capacity(src.len() + 1);
+    let mut docs = Vec::new();
     for s in src {
         match s {
             pd::Source::Path(p) => words.push(word(p, bom)),
@@ -823,9 +834,13 @@ fn sources(
             _ => return Err("a COPY/ADD source"),
         }
     }
-    Ok(())
+    words.push(word(dest, bom));
+    Ok((words, docs))
 }
 
+/// An instruction of the parser's, lowered: its kind, keyword, flags, words and form (the
+/// extent and the arguments' end are set once the next instruction is known). The vectors are
+/// made at their final size.
 fn lower_instruction(ins: &pd::Instruction<'_>, bom: usize) -> Result<Instruction, Unknown> {
     let mut out = Instruction {
         kind: Kind::Run,
@@ -839,25 +854,24 @@ fn lower_instruction(ins: &pd::Instruction<'_>, bom: usize) -> Result<Instructio
         stage: None,
         onbuild: None,
     };
+    let one = |w: &pd::UnescapedString<'_>| vec![word(w, bom)];
     match ins {
         pd::Instruction::Add(i) => {
             out.kind = Kind::Add;
             out.keyword = shift(&i.add.span, bom);
             out.flags = flags(&i.options, bom);
-            sources(&i.src, bom, &mut out.words, &mut out.heredocs)?;
-            out.words.push(word(&i.dest, bom));
+            (out.words, out.heredocs) = sources(&i.src, &i.dest, bom)?;
         }
         pd::Instruction::Copy(i) => {
             out.kind = Kind::Copy;
             out.keyword = shift(&i.copy.span, bom);
             out.flags = flags(&i.options, bom);
-            sources(&i.src, bom, &mut out.words, &mut out.heredocs)?;
-            out.words.push(word(&i.dest, bom));
+            (out.words, out.heredocs) = sources(&i.src, &i.dest, bom)?;
         }
         pd::Instruction::Arg(i) => {
             out.kind = Kind::Arg;
             out.keyword = shift(&i.arg.span, bom);
-            out.words.push(word(&i.arguments, bom));
+            out.words = one(&i.arguments);
         }
         pd::Instruction::Cmd(i) => {
             out.kind = Kind::Cmd;
@@ -872,17 +886,18 @@ fn lower_instruction(ins: &pd::Instruction<'_>, bom: usize) -> Result<Instructio
         pd::Instruction::Env(i) => {
             out.kind = Kind::Env;
             out.keyword = shift(&i.env.span, bom);
-            out.words.push(word(&i.arguments, bom));
+            out.words = one(&i.arguments);
         }
         pd::Instruction::Expose(i) => {
             out.kind = Kind::Expose;
             out.keyword = shift(&i.expose.span, bom);
-            out.words = i.arguments.iter().map(|w| word(w, bom)).collect();
+            out.words = words(&i.arguments, bom);
         }
         pd::Instruction::From(i) => {
             out.kind = Kind::From;
             out.keyword = shift(&i.from.span, bom);
             out.flags = flags(&i.options, bom);
+            out.words = Vec::with_capacity(1 + usize::from(i.as_.is_some()));
             out.words.push(word(&i.image, bom));
             if let Some((_, name)) = &i.as_ {
                 out.words.push(word(name, bom));
@@ -904,12 +919,12 @@ fn lower_instruction(ins: &pd::Instruction<'_>, bom: usize) -> Result<Instructio
         pd::Instruction::Label(i) => {
             out.kind = Kind::Label;
             out.keyword = shift(&i.label.span, bom);
-            out.words.push(word(&i.arguments, bom));
+            out.words = one(&i.arguments);
         }
         pd::Instruction::Maintainer(i) => {
             out.kind = Kind::Maintainer;
             out.keyword = shift(&i.maintainer.span, bom);
-            out.words.push(word(&i.name, bom));
+            out.words = one(&i.name);
         }
         pd::Instruction::Onbuild(i) => {
             out.kind = Kind::Onbuild;
@@ -927,34 +942,30 @@ fn lower_instruction(ins: &pd::Instruction<'_>, bom: usize) -> Result<Instructio
         pd::Instruction::Shell(i) => {
             out.kind = Kind::Shell;
             out.keyword = shift(&i.shell.span, bom);
-            out.words = i.arguments.iter().map(|w| word(w, bom)).collect();
+            out.words = words(&i.arguments, bom);
         }
         pd::Instruction::Stopsignal(i) => {
             out.kind = Kind::Stopsignal;
             out.keyword = shift(&i.stopsignal.span, bom);
-            out.words.push(word(&i.arguments, bom));
+            out.words = one(&i.arguments);
         }
         pd::Instruction::User(i) => {
             out.kind = Kind::User;
             out.keyword = shift(&i.user.span, bom);
-            out.words.push(word(&i.arguments, bom));
+            out.words = one(&i.arguments);
         }
         pd::Instruction::Volume(i) => {
             out.kind = Kind::Volume;
             out.keyword = shift(&i.volume.span, bom);
-            match &i.arguments {
-                pd::JsonOrStringArray::Json(a) => {
-                    out.words = a.value.iter().map(|w| word(w, bom)).collect();
-                }
-                pd::JsonOrStringArray::String(a) => {
-                    out.words = a.iter().map(|w| word(w, bom)).collect();
-                }
-            }
+            out.words = match &i.arguments {
+                pd::JsonOrStringArray::Json(a) => words(&a.value, bom),
+                pd::JsonOrStringArray::String(a) => words(a, bom),
+            };
         }
         pd::Instruction::Workdir(i) => {
             out.kind = Kind::Workdir;
             out.keyword = shift(&i.workdir.span, bom);
-            out.words.push(word(&i.arguments, bom));
+            out.words = one(&i.arguments);
         }
         #[allow(unreachable_patterns)]
         _ => return Err("an instruction"),
