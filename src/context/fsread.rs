@@ -98,8 +98,8 @@ pub(crate) enum ListedType {
 /// [`Listed::Unreadable`] entry), or the error that kept it from being listed.
 pub(crate) type DetailedListing = Result<(Vec<Listed>, Vec<std::io::Error>), std::io::Error>;
 
-/// The type `std` tells for an entry, as a listing names it.
-fn listed_type(t: std::fs::FileType) -> ListedType {
+/// The type `std` tells for an entry (listed or looked up), as a listing names it.
+pub(crate) fn listed_type(t: std::fs::FileType) -> ListedType {
     if t.is_file() {
         ListedType::File
     } else if t.is_dir() {

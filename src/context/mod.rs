@@ -59,7 +59,7 @@ pub use python::{PyProject, RequirementsFile};
 
 pub(crate) use fsread::{Listed, ListedType, Listing, Listings};
 use fsread::{ReadError, parent_dir, read_capped};
-pub(crate) use fsread::{absolute_lexical, is_lexically_normal};
+pub(crate) use fsread::{absolute_lexical, is_lexically_normal, listed_type};
 
 /// Files recorded when present at the context root (see also [`is_known_name`]).
 pub const KNOWN_FILES: &[&str] = &[

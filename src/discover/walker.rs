@@ -17,7 +17,7 @@ use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use ignore::{Error, Match};
 
 use super::{Found, Seen, Walk, io_reason, is_dockerfile_name};
-use crate::context::{Listed, ListedType, Listing, absolute_lexical};
+use crate::context::{Listed, ListedType, Listing, absolute_lexical, listed_type};
 
 /// The ignore files of one folder (each may be empty).
 struct Level {
@@ -498,19 +498,6 @@ fn visit(shared: &Shared<'_>, work: Work, spawn: &mut dyn FnMut(Work)) {
                 regular_ino: if cfg!(unix) { file.regular_ino } else { None },
             },
         ));
-    }
-}
-
-/// The type of a looked-up entry, as a listing names it.
-fn listed_type(t: std::fs::FileType) -> ListedType {
-    if t.is_file() {
-        ListedType::File
-    } else if t.is_dir() {
-        ListedType::Dir
-    } else if t.is_symlink() {
-        ListedType::Link
-    } else {
-        ListedType::Other
     }
 }
 
