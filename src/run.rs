@@ -549,6 +549,10 @@ pub(crate) struct Job<'a> {
     /// Whether the output shows diffs (text without `--write`, JSON, Markdown); other outputs
     /// never read them, so none is computed.
     pub(crate) diffs: bool,
+    /// Whether the output shows why an applied change was made (every format but text, and text
+    /// with `--show-fixes`); when it does not, those reasons are dropped as each file is done
+    /// instead of being kept until the output is written.
+    pub(crate) applied_reasons: bool,
     pub(crate) cwd: &'a Path,
 }
 
@@ -608,6 +612,7 @@ fn fix(args: FixArgs) -> Result<i32> {
             OutputFormat::Json | OutputFormat::Markdown => true,
             OutputFormat::Sarif | OutputFormat::Github | OutputFormat::Gitlab => false,
         },
+        applied_reasons: format != OutputFormat::Text || args.show_fixes,
         cwd: &cwd,
     };
     // A broken restage.toml is reported once, not once per Dockerfile under it.
@@ -830,7 +835,12 @@ pub(crate) fn process_text(
         ..
     } = outcome;
     let mut changes = Vec::with_capacity(applied.len() + suggestions.len());
-    changes.extend(applied.into_iter().map(|n| ChangeReport::of(n, true)));
+    changes.extend(applied.into_iter().map(|mut n| {
+        if !job.applied_reasons {
+            n.reason = String::new();
+        }
+        ChangeReport::of(n, true)
+    }));
     changes.extend(suggestions.into_iter().map(|n| ChangeReport::of(n, false)));
     report.changes = changes;
     report.warnings = warnings
