@@ -265,16 +265,8 @@ fn git_common_dir(
     if !git_type.is_some_and(|t| t.is_file()) {
         return Ok(git_dir);
     }
-    let with_path = |e: std::io::Error, path: &Path| Error::WithPath {
-        path: path.to_path_buf(),
-        err: Box::new(Error::Io(e)),
-    };
-    let file = std::fs::File::open(&git_dir).map_err(|e| Some(with_path(e, &git_dir)))?;
-    let line = match std::io::BufReader::new(file).lines().next() {
-        Some(Ok(line)) => line,
-        Some(Err(e)) => return Err(Some(with_path(e, &git_dir))),
-        None => return Err(None),
-    };
+    let file = std::fs::File::open(&git_dir).map_err(|e| Some(io_error(e, &git_dir)))?;
+    let line = first_line(file, &git_dir)?;
     let Some(real) = line.strip_prefix("gitdir: ") else {
         return Err(None);
     };
@@ -283,16 +275,29 @@ fn git_common_dir(
     let Ok(file) = std::fs::File::open(&commondir) else {
         return Err(None);
     };
-    let line = match std::io::BufReader::new(file).lines().next() {
-        Some(Ok(line)) => line,
-        Some(Err(e)) => return Err(Some(with_path(e, &commondir))),
-        None => return Err(None),
-    };
+    let line = first_line(file, &commondir)?;
     Ok(if line.starts_with('.') {
         real.join(line)
     } else {
         PathBuf::from(line)
     })
+}
+
+/// An IO error met at `path`, as `ignore` wraps it.
+fn io_error(e: std::io::Error, path: &Path) -> Error {
+    Error::WithPath {
+        path: path.to_path_buf(),
+        err: Box::new(Error::Io(e)),
+    }
+}
+
+/// The first line of `file` (read from `path`); `Err(None)` for an empty file.
+fn first_line(file: std::fs::File, path: &Path) -> Result<String, Option<Error>> {
+    match std::io::BufReader::new(file).lines().next() {
+        Some(Ok(line)) => Ok(line),
+        Some(Err(e)) => Err(Some(io_error(e, path))),
+        None => Err(None),
+    }
 }
 
 /// `path` without `prefix` (bytes), or as it is.
