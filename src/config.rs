@@ -57,7 +57,7 @@ use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::context::{Listings, absolute_lexical, is_lexically_normal};
+use crate::context::{Listings, absolute_lexical, is_lexically_normal, normal_parent};
 use crate::fsio::{ReadFailure, read_bounded};
 use crate::syntax::line_char_col;
 
@@ -368,7 +368,7 @@ impl ConfigResolver {
             ConfigChoice::None => None,
             ConfigChoice::Path(_) => self.fixed.clone(),
             ConfigChoice::Search => {
-                let dir = dockerfile.parent().unwrap_or(Path::new("/"));
+                let dir = normal_parent(&dockerfile).unwrap_or(Path::new("/"));
                 self.lookup_dir(dir)?
             }
         };
@@ -422,7 +422,7 @@ impl ConfigResolver {
             ConfigChoice::None => None,
             ConfigChoice::Path(_) => self.fixed.clone(),
             ConfigChoice::Search => {
-                let dir = path.parent().unwrap_or(Path::new("/"));
+                let dir = normal_parent(path).unwrap_or(Path::new("/"));
                 self.lookup_dir_in(dir, listings).ok().flatten()
             }
         };
@@ -511,7 +511,7 @@ impl ConfigResolver {
             if may_git && std::fs::symlink_metadata(current.join(".git")).is_ok() {
                 break Ok(None);
             }
-            dir = current.parent();
+            dir = normal_parent(current);
         };
         let mut cache = write_lock(&self.by_dir);
         for dir in visited {

@@ -311,7 +311,7 @@ pub fn read_text_as(path: &Path, known: Known) -> std::result::Result<String, Te
     if bytes.is_empty() {
         return Err(TextError::Empty);
     }
-    if let Some(offset) = bytes.iter().position(|&b| b == 0) {
+    if let Some(offset) = memchr::memchr(0, &bytes) {
         return Err(TextError::Binary { offset });
     }
     String::from_utf8(bytes).map_err(|e| {

@@ -19,7 +19,9 @@ use std::sync::{Arc, Mutex};
 
 use serde_yaml_ng::Value;
 
-use super::fsread::{ReadError, absolute_lexical, is_lexically_normal, read_capped};
+use super::fsread::{
+    ReadError, absolute_lexical, is_lexically_normal, normal_file_name, normal_parent, read_capped,
+};
 
 /// Compose file names, in the order Compose itself prefers them.
 pub const COMPOSE_FILE_NAMES: [&str; 4] = [
@@ -263,7 +265,7 @@ impl ComposeCache {
             Some(_) => return true,
             None => {}
         }
-        let Some(parent) = dir.parent() else {
+        let Some(parent) = normal_parent(dir) else {
             return true;
         };
         // The search from `dir` visits `parent` and its parents up to MAX_PARENT_LEVELS - 1
@@ -396,9 +398,9 @@ pub(crate) fn find(
     cache: &ComposeCache,
     notes: &mut Vec<String>,
 ) -> Option<ComposeChoice> {
-    let file_name = dockerfile.file_name()?;
+    let file_name = normal_file_name(dockerfile)?;
     let mut canonical: Option<Option<PathBuf>> = None;
-    let mut dir = dockerfile.parent()?.to_path_buf();
+    let mut dir = normal_parent(dockerfile)?.to_path_buf();
     if cache.nothing_from(&dir) {
         return None;
     }

@@ -338,6 +338,15 @@ fn cwd() -> Option<&'static PathBuf> {
     CWD.get_or_init(|| std::env::current_dir().ok()).as_ref()
 }
 
+/// The current directory's bytes when it is lexically normal (looked at once).
+fn normal_cwd() -> Option<&'static [u8]> {
+    static NORMAL: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let cwd = cwd()?.as_os_str().as_encoded_bytes();
+    NORMAL
+        .get_or_init(|| is_lexically_normal(cwd))
+        .then_some(cwd)
+}
+
 /// `path` relative to the current directory when it is an absolute path below it, else as it
 /// is: the same file, for the kernel to resolve from the current directory.
 pub(crate) fn relative_to_cwd(path: &Path) -> &Path {
@@ -386,21 +395,18 @@ pub(crate) fn absolute_lexical(path: &Path) -> PathBuf {
     #[cfg(unix)]
     if !path.is_absolute()
         && !path.as_os_str().is_empty()
-        && let Some(cwd) = cwd()
+        && let Some(base) = normal_cwd()
     {
-        let base = cwd.as_os_str().as_encoded_bytes();
-        if is_lexically_normal(base) {
-            let mut out = Vec::with_capacity(base.len() + 1 + path.as_os_str().len());
-            if base != b"/" {
-                out.extend_from_slice(base);
+        let mut out = Vec::with_capacity(base.len() + 1 + path.as_os_str().len());
+        if base != b"/" {
+            out.extend_from_slice(base);
+        }
+        if push_without_dots(&mut out, path.as_os_str().as_encoded_bytes()) {
+            if out.is_empty() {
+                out.push(b'/');
             }
-            if push_without_dots(&mut out, path.as_os_str().as_encoded_bytes()) {
-                if out.is_empty() {
-                    out.push(b'/');
-                }
-                use std::os::unix::ffi::OsStringExt;
-                return PathBuf::from(std::ffi::OsString::from_vec(out));
-            }
+            use std::os::unix::ffi::OsStringExt;
+            return PathBuf::from(std::ffi::OsString::from_vec(out));
         }
     }
     let absolute = if path.is_absolute() || path.as_os_str().is_empty() {
@@ -495,6 +501,63 @@ pub(crate) fn is_lexically_normal(path: &[u8]) -> bool {
     true
 }
 
+/// `path.parent()` of a lexically normal absolute path ([`is_lexically_normal`]), found by the
+/// last `/` instead of parsing components from the end.
+pub(crate) fn normal_parent(path: &Path) -> Option<&Path> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let bytes = path.as_os_str().as_bytes();
+        let parent = if bytes.len() <= 1 {
+            None
+        } else {
+            memchr::memrchr(b'/', bytes)
+                .map(|cut| Path::new(std::ffi::OsStr::from_bytes(&bytes[..cut.max(1)])))
+        };
+        debug_assert_eq!(parent, path.parent(), "{path:?} is not lexically normal");
+        parent
+    }
+    #[cfg(not(unix))]
+    path.parent()
+}
+
+/// `path.file_name()` of a lexically normal absolute path, found by the last `/`.
+pub(crate) fn normal_file_name(path: &Path) -> Option<&std::ffi::OsStr> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let bytes = path.as_os_str().as_bytes();
+        let name = memchr::memrchr(b'/', bytes)
+            .map(|cut| &bytes[cut + 1..])
+            .filter(|name| !name.is_empty() && *name != b"..")
+            .map(std::ffi::OsStr::from_bytes);
+        debug_assert_eq!(name, path.file_name(), "{path:?} is not lexically normal");
+        name
+    }
+    #[cfg(not(unix))]
+    path.file_name()
+}
+
+/// `dir.join(name)` for a `name` read from a listing of `dir` (one component, no `/`): the
+/// bytes put together with one allocation, without `PathBuf::push`'s checks.
+pub(crate) fn join_name(dir: &Path, name: &std::ffi::OsStr) -> PathBuf {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::{OsStrExt, OsStringExt};
+        let (base, name) = (dir.as_os_str().as_bytes(), name.as_bytes());
+        debug_assert!(!name.contains(&b'/') && !name.is_empty());
+        let mut out = Vec::with_capacity(base.len() + 1 + name.len());
+        out.extend_from_slice(base);
+        if !base.is_empty() && !base.ends_with(b"/") {
+            out.push(b'/');
+        }
+        out.extend_from_slice(name);
+        PathBuf::from(std::ffi::OsString::from_vec(out))
+    }
+    #[cfg(not(unix))]
+    dir.join(name)
+}
+
 /// The directory a file lives in, `.` for a bare file name.
 pub(crate) fn parent_dir(path: &Path) -> PathBuf {
     match path.parent() {
@@ -506,6 +569,48 @@ pub(crate) fn parent_dir(path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The byte-level parent, file name and join are std's on every lexically normal path of
+    /// a few segments (names with dots, spaces, non-UTF-8 bytes) and every listed name.
+    #[cfg(unix)]
+    #[test]
+    fn byte_level_path_pieces_are_std_s() {
+        use std::os::unix::ffi::OsStrExt;
+        let segments: [&[u8]; 7] = [
+            b"a",
+            b"svc-00001",
+            b".git",
+            b"..a",
+            b"a.b",
+            b"x y",
+            b"\xff\xfe",
+        ];
+        let mut paths = vec![b"/".to_vec()];
+        for a in segments {
+            paths.push([b"/", a].concat());
+            for b in segments {
+                paths.push([b"/", a, b"/", b].concat());
+                for c in segments {
+                    paths.push([b"/", a, b"/", b, b"/", c].concat());
+                }
+            }
+        }
+        let mut dirs: Vec<Vec<u8>> = vec![b"".to_vec(), b".".to_vec(), b"rel/dir/".to_vec()];
+        dirs.extend(paths.iter().cloned());
+        for bytes in &paths {
+            let path = Path::new(std::ffi::OsStr::from_bytes(bytes));
+            assert!(is_lexically_normal(bytes), "{path:?}");
+            assert_eq!(normal_parent(path), path.parent(), "{path:?}");
+            assert_eq!(normal_file_name(path), path.file_name(), "{path:?}");
+        }
+        for dir in &dirs {
+            let dir = Path::new(std::ffi::OsStr::from_bytes(dir));
+            for name in segments {
+                let name = std::ffi::OsStr::from_bytes(name);
+                assert_eq!(join_name(dir, name), dir.join(name), "{dir:?} + {name:?}");
+            }
+        }
+    }
 
     #[test]
     fn a_listing_may_hold_a_name_in_another_letter_case_or_spelled_otherwise() {

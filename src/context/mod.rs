@@ -59,7 +59,9 @@ pub use python::{PyProject, RequirementsFile};
 
 pub(crate) use fsread::{Listed, ListedType, Listing, Listings};
 use fsread::{ReadError, parent_dir, read_capped};
-pub(crate) use fsread::{absolute_lexical, is_lexically_normal, listed_type};
+pub(crate) use fsread::{
+    absolute_lexical, is_lexically_normal, join_name, listed_type, normal_parent,
+};
 
 /// Files recorded when present at the context root (see also [`is_known_name`]).
 pub const KNOWN_FILES: &[&str] = &[
@@ -579,7 +581,7 @@ impl ContextReader {
                 let own = absolute_lexical(&parent_dir(dockerfile));
                 // The Dockerfile's directory is usually its context: list it once, for the
                 // Compose search and the context both.
-                if dockerfile_abs.parent() == Some(own.as_path()) {
+                if normal_parent(&dockerfile_abs) == Some(own.as_path()) {
                     let facts = self.dirs.get(&own, &self.listings);
                     own_without_ignore_files = facts.no_ignore_files;
                     if let Some(listing) = &facts.ctx.listing {
@@ -609,7 +611,7 @@ impl ContextReader {
         // An ignore file is looked up only where a listing may hold it: `NAME.dockerignore` in
         // the Dockerfile's folder, `.dockerignore` at the context root.
         let own_clean = own_without_ignore_files
-            || (facts.no_ignore_files && dockerfile_abs.parent() == Some(ctx.dir.as_path()));
+            || (facts.no_ignore_files && normal_parent(&dockerfile_abs) == Some(ctx.dir.as_path()));
         if !(own_clean && facts.no_ignore_files) {
             ctx.read_dockerignore(&dockerfile_abs, own_clean);
         }

@@ -17,7 +17,7 @@ use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use ignore::{Error, Match};
 
 use super::{Found, Seen, Walk, io_reason, is_dockerfile_name};
-use crate::context::{Listed, ListedType, Listing, absolute_lexical, listed_type};
+use crate::context::{Listed, ListedType, Listing, absolute_lexical, join_name, listed_type};
 
 /// The ignore files of one folder (each may be empty).
 struct Level {
@@ -407,7 +407,7 @@ fn visit(shared: &Shared<'_>, work: Work, spawn: &mut dyn FnMut(Work)) {
         else {
             continue;
         };
-        let path = work.path.join(name);
+        let path = join_name(&work.path, name);
         let file_type = match file_type {
             Some(t) => *t,
             None => match std::fs::symlink_metadata(&path) {
@@ -454,7 +454,7 @@ fn visit(shared: &Shared<'_>, work: Work, spawn: &mut dyn FnMut(Work)) {
         if is_dir {
             // The exclusion check is asked with the absolute path: an entry's name joined to
             // its folder's absolute path is already lexically normal.
-            let absolute = work.absolute.join(name);
+            let absolute = join_name(&work.absolute, name);
             if (walk.exclude)(&absolute, true) {
                 continue;
             }
@@ -493,7 +493,8 @@ fn visit(shared: &Shared<'_>, work: Work, spawn: &mut dyn FnMut(Work)) {
     }
     for file in files {
         debug_assert!(!file.is_dir);
-        if (walk.exclude)(&work.absolute.join(&file.name), false) || (file.is_link && !walk.follow)
+        if (walk.exclude)(&join_name(&work.absolute, &file.name), false)
+            || (file.is_link && !walk.follow)
         {
             continue;
         }
