@@ -434,7 +434,7 @@ impl ConfigResolver {
             // Each default glob is a plain name, which gitignore matches as a whole component
             // at any depth (and what is below it): a path with no such component cannot match.
             None => {
-                has_component(path, DEFAULT_EXCLUDE)
+                has_default_exclude_component(path)
                     && self.default_exclude.matched(path, is_dir).is_ignore()
             }
         }
@@ -788,12 +788,22 @@ impl LoadedConfig {
     }
 }
 
-/// Whether a component of `path` is one of `names`.
-fn has_component(path: &Path, names: &[&str]) -> bool {
-    path.as_os_str()
-        .as_encoded_bytes()
-        .split(|&b| b.is_ascii() && std::path::is_separator(char::from(b)))
-        .any(|part| names.iter().any(|name| part == name.as_bytes()))
+/// Whether a component of `path` is one of [`DEFAULT_EXCLUDE`].
+fn has_default_exclude_component(path: &Path) -> bool {
+    // Asked for every folder and file walked, most of which hold none of the names anywhere:
+    // told by one substring search for each, with searchers built once.
+    static FINDERS: std::sync::LazyLock<Vec<memchr::memmem::Finder<'static>>> =
+        std::sync::LazyLock::new(|| {
+            DEFAULT_EXCLUDE
+                .iter()
+                .map(|name| memchr::memmem::Finder::new(name.as_bytes()))
+                .collect()
+        });
+    let bytes = path.as_os_str().as_encoded_bytes();
+    FINDERS.iter().any(|f| f.find(bytes).is_some())
+        && bytes
+            .split(|&b| b.is_ascii() && std::path::is_separator(char::from(b)))
+            .any(|part| DEFAULT_EXCLUDE.iter().any(|name| part == name.as_bytes()))
 }
 
 /// A gitignore-style matcher rooted at `root`, or the first glob that does not compile.

@@ -61,13 +61,6 @@ fn os_bytes(s: &std::ffi::OsStr) -> Vec<u8> {
 #[cfg(unix)]
 fn plain_shown<'a>(path: &'a Path, cwd: &Path) -> Option<&'a [u8]> {
     use std::os::unix::ffi::OsStrExt;
-    fn plain(p: &[u8]) -> bool {
-        !p.is_empty()
-            && !p.ends_with(b"/")
-            && p.split(|&b| b == b'/')
-                .enumerate()
-                .all(|(i, part)| !matches!(part, b"." | b"..") && (i == 0 || !part.is_empty()))
-    }
     let cwd = cwd.as_os_str().as_bytes();
     if !(cwd == b"/" || (cwd.starts_with(b"/") && plain(cwd))) {
         return None;
@@ -89,6 +82,16 @@ fn plain_shown<'a>(path: &'a Path, cwd: &Path) -> Option<&'a [u8]> {
         p.strip_prefix(cwd).and_then(|r| r.strip_prefix(b"/"))
     };
     Some(below.filter(|r| !r.is_empty()).unwrap_or(p))
+}
+
+/// A path of names only: not empty, no trailing `/`, no empty segment but a leading one (an
+/// absolute path), no `.` or `..`.
+fn plain(p: &[u8]) -> bool {
+    let first = memchr::memchr(b'/', p).map_or(p, |end| &p[..end]);
+    !p.is_empty()
+        && !p.ends_with(b"/")
+        && !matches!(first, b"." | b"..")
+        && crate::context::segments_after_slashes_are_names(p)
 }
 
 #[cfg(not(unix))]
@@ -617,6 +620,33 @@ impl Summary {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every path of up to eight bytes of `/`, `.` and `a` is plain exactly when splitting it
+    /// at `/` says so (the former way).
+    #[test]
+    fn plain_paths_are_told_as_by_splitting() {
+        let reference = |p: &[u8]| {
+            !p.is_empty()
+                && !p.ends_with(b"/")
+                && p.split(|&b| b == b'/')
+                    .enumerate()
+                    .all(|(i, part)| !matches!(part, b"." | b"..") && (i == 0 || !part.is_empty()))
+        };
+        let mut plain_count = 0;
+        for len in 0..=8u32 {
+            for n in 0..3usize.pow(len) {
+                let p: Vec<u8> = (0..len).map(|k| b"/.a"[n / 3usize.pow(k) % 3]).collect();
+                assert_eq!(
+                    plain(&p),
+                    reference(&p),
+                    "{:?}",
+                    String::from_utf8_lossy(&p)
+                );
+                plain_count += usize::from(plain(&p));
+            }
+        }
+        assert!(plain_count > 100, "{plain_count}");
+    }
 
     #[test]
     fn display_paths_are_relative_with_slashes() {

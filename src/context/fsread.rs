@@ -486,19 +486,18 @@ pub(crate) fn is_lexically_normal(path: &[u8]) -> bool {
     if path.first() != Some(&b'/') {
         return false;
     }
-    if path.len() == 1 {
-        return true;
-    }
-    let mut start = 1;
-    for i in 1..=path.len() {
-        if i == path.len() || path[i] == b'/' {
-            if matches!(&path[start..i], b"" | b"." | b"..") {
-                return false;
-            }
-            start = i + 1;
-        }
-    }
-    true
+    path.len() == 1 || segments_after_slashes_are_names(path)
+}
+
+/// Whether every segment that follows a `/` of `path` is a name: not empty, not `.`, not `..`.
+/// The slashes are found with `memchr`; only the bytes after each are looked at.
+pub(crate) fn segments_after_slashes_are_names(path: &[u8]) -> bool {
+    memchr::memchr_iter(b'/', path).all(|i| {
+        !matches!(
+            &path[i + 1..],
+            [] | [b'/', ..] | [b'.'] | [b'.', b'/', ..] | [b'.', b'.'] | [b'.', b'.', b'/', ..]
+        )
+    })
 }
 
 /// `path.parent()` of a lexically normal absolute path ([`is_lexically_normal`]), found by the
@@ -569,6 +568,44 @@ pub(crate) fn parent_dir(path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every path of up to eight bytes of `/`, `.` and `a` is lexically normal exactly when
+    /// walking its segments byte by byte says so (the former way).
+    #[test]
+    fn lexical_normality_is_told_as_by_walking_bytes() {
+        let reference = |path: &[u8]| {
+            if path.first() != Some(&b'/') {
+                return false;
+            }
+            if path.len() == 1 {
+                return true;
+            }
+            let mut start = 1;
+            for i in 1..=path.len() {
+                if i == path.len() || path[i] == b'/' {
+                    if matches!(&path[start..i], b"" | b"." | b"..") {
+                        return false;
+                    }
+                    start = i + 1;
+                }
+            }
+            true
+        };
+        let mut normal = 0;
+        for len in 0..=8u32 {
+            for n in 0..3usize.pow(len) {
+                let p: Vec<u8> = (0..len).map(|k| b"/.a"[n / 3usize.pow(k) % 3]).collect();
+                assert_eq!(
+                    is_lexically_normal(&p),
+                    reference(&p),
+                    "{:?}",
+                    String::from_utf8_lossy(&p)
+                );
+                normal += usize::from(is_lexically_normal(&p));
+            }
+        }
+        assert!(normal > 50, "{normal}");
+    }
 
     /// The byte-level parent, file name and join are std's on every lexically normal path of
     /// a few segments (names with dots, spaces, non-UTF-8 bytes) and every listed name.

@@ -61,6 +61,7 @@ pub(crate) use fsread::{Listed, ListedType, Listing, Listings};
 use fsread::{ReadError, parent_dir, read_capped};
 pub(crate) use fsread::{
     absolute_lexical, is_lexically_normal, join_name, listed_type, normal_parent,
+    segments_after_slashes_are_names,
 };
 
 /// Files recorded when present at the context root (see also [`is_known_name`]).
@@ -124,8 +125,11 @@ pub const KNOWN_DIRS: &[&str] = &["vendor", "gradle", ".mvn", ".yarn"];
 /// [`KNOWN_DIRS`], `requirements*.txt`, `*.csproj`, `*.sln`, `*.gemspec`, and `NuGet.config` in
 /// any case.
 pub fn is_known_name(name: &str) -> bool {
-    KNOWN_FILES.contains(&name)
-        || KNOWN_DIRS.contains(&name)
+    // Asked for every root entry of every context: one hash look-up, not a comparison with
+    // each known name.
+    static KNOWN: std::sync::LazyLock<rustc_hash::FxHashSet<&'static str>> =
+        std::sync::LazyLock::new(|| KNOWN_FILES.iter().chain(KNOWN_DIRS).copied().collect());
+    KNOWN.contains(name)
         || is_requirements_name(name)
         || (name.len() > ".csproj".len() && name.ends_with(".csproj"))
         || (name.len() > ".sln".len() && name.ends_with(".sln"))
