@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use super::Rendered;
 use crate::run::{FileReport, Status};
 
 #[derive(Serialize)]
@@ -27,44 +28,74 @@ struct Lines {
     begin: usize,
 }
 
-pub fn render(reports: &[FileReport]) -> String {
-    let mut issues = Vec::new();
-    for r in reports {
-        for (c, fingerprint) in r.changes.iter().zip(super::fingerprints(r)) {
-            issues.push(Issue {
-                kind: "issue",
-                description: format!("{} ({}): {}", c.title, super::label(c), c.reason),
-                check_name: c.id,
-                fingerprint,
-                severity: match crate::report::Fate::of(c) {
-                    crate::report::Fate::Suggestion => "info",
-                    _ => "minor",
-                },
-                location: Location {
-                    path: &r.display,
-                    lines: Lines {
-                        begin: c.line.max(1),
-                    },
-                },
-            });
-        }
-        if let Status::Failed(p) = &r.status {
-            issues.push(Issue {
-                kind: "issue",
-                description: p.message.clone(),
-                check_name: "restage-error",
-                fingerprint: super::fingerprint_of_error(&r.display, &p.message),
-                severity: "major",
-                location: Location {
-                    path: &r.display,
-                    lines: Lines {
-                        begin: p.line.max(1),
-                    },
-                },
-            });
+/// Whether an issue was written yet (the next one is preceded by a comma).
+#[derive(Default)]
+pub struct State {
+    any: bool,
+}
+
+impl State {
+    /// A file's issues, elements of the array as `serde_json`'s pretty printer writes them.
+    pub fn file(&mut self, r: &FileReport, part: &mut Rendered) {
+        for issue in issues(r) {
+            part.stdout
+                .push_str(if self.any { ",\n  " } else { "[\n  " });
+            self.any = true;
+            super::push_pretty(&mut part.stdout, &issue, 2);
         }
     }
-    let mut s = serde_json::to_string_pretty(&issues).expect("structs of strings serialize");
+
+    /// The end of the array (`[]` when empty).
+    pub fn end(self, part: &mut Rendered) {
+        part.stdout
+            .push_str(if self.any { "\n]\n" } else { "[]\n" });
+    }
+}
+
+/// A file's issues: one per change, and one if it failed.
+fn issues(r: &FileReport) -> Vec<Issue<'_>> {
+    let mut issues = Vec::new();
+    for (c, fingerprint) in r.changes.iter().zip(super::fingerprints(r)) {
+        issues.push(Issue {
+            kind: "issue",
+            description: format!("{} ({}): {}", c.title, super::label(c), c.reason),
+            check_name: c.id,
+            fingerprint,
+            severity: match crate::report::Fate::of(c) {
+                crate::report::Fate::Suggestion => "info",
+                _ => "minor",
+            },
+            location: Location {
+                path: &r.display,
+                lines: Lines {
+                    begin: c.line.max(1),
+                },
+            },
+        });
+    }
+    if let Status::Failed(p) = &r.status {
+        issues.push(Issue {
+            kind: "issue",
+            description: p.message.clone(),
+            check_name: "restage-error",
+            fingerprint: super::fingerprint_of_error(&r.display, &p.message),
+            severity: "major",
+            location: Location {
+                path: &r.display,
+                lines: Lines {
+                    begin: p.line.max(1),
+                },
+            },
+        });
+    }
+    issues
+}
+
+/// The whole array of these files built as one value (what the streamed text must equal).
+#[cfg(test)]
+pub(super) fn whole_document(reports: &[FileReport]) -> String {
+    let all: Vec<Issue> = reports.iter().flat_map(issues).collect();
+    let mut s = serde_json::to_string_pretty(&all).expect("structs of strings serialize");
     s.push('\n');
     s
 }

@@ -6,12 +6,107 @@
 use serde_json::{Value, json};
 use similar::{DiffTag, TextDiff};
 
+use super::Rendered;
 use crate::run::{ChangeReport, FileReport, Problem, Status};
 use crate::transforms;
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 
-pub fn render(reports: &[FileReport]) -> String {
+/// How deep `serde_json`'s pretty printer puts the elements of `results` and of
+/// `toolExecutionNotifications` in the document.
+const RESULT_INDENT: usize = 8;
+const NOTIFICATION_INDENT: usize = 12;
+
+/// What the document needs after the files are done. The document puts
+/// `executionSuccessful` (whether any file failed) and the notifications before the results,
+/// so no file's results can be written before the last file is done: each file's results are
+/// kept as the text they are written as (never the file's texts), and written at the end.
+#[derive(Default)]
+pub struct State {
+    failed: bool,
+    notifications: String,
+    results: String,
+}
+
+impl State {
+    /// A file's results and notifications, as the document's text.
+    pub fn file(&mut self, r: &FileReport) {
+        let original = r.texts.as_ref().map(|(o, _)| o.as_str());
+        let replacements = r
+            .texts
+            .as_ref()
+            .map(|(o, n)| replacements(o, n))
+            .unwrap_or_default();
+        for (c, fp) in r.changes.iter().zip(super::fingerprints(r)) {
+            element(
+                &mut self.results,
+                &result(r, c, original, &replacements, &fp),
+                RESULT_INDENT,
+            );
+        }
+        let mut notify = |p: &Problem, level: &str| {
+            element(
+                &mut self.notifications,
+                &notification(r, p, level),
+                NOTIFICATION_INDENT,
+            );
+        };
+        for w in &r.warnings {
+            notify(w, "warning");
+        }
+        match &r.status {
+            Status::Failed(p) => notify(p, "error"),
+            Status::Skipped(p) => notify(p, "note"),
+            Status::Changed | Status::Unchanged => {}
+        }
+        self.failed |= matches!(r.status, Status::Failed(_));
+    }
+
+    /// The whole document: its frame as `serde_json` writes it, with the kept results and
+    /// notifications in their arrays.
+    pub fn end(self, part: &mut Rendered) {
+        let frame = document(!self.failed, Vec::new(), Vec::new());
+        let mut frame = serde_json::to_string_pretty(&frame).expect("a JSON value serializes");
+        frame.push('\n');
+        let out = &mut part.stdout;
+        out.reserve(frame.len() + self.notifications.len() + self.results.len());
+        let mut rest = frame.as_str();
+        for (key, items, indent) in [
+            (
+                "\"toolExecutionNotifications\": [",
+                &self.notifications,
+                NOTIFICATION_INDENT,
+            ),
+            ("\"results\": [", &self.results, RESULT_INDENT),
+        ] {
+            let Some(at) = rest.find(key) else { continue };
+            let at = at + key.len();
+            out.push_str(&rest[..at]);
+            rest = &rest[at..];
+            if !items.is_empty() {
+                // `items` starts with the first element's line break.
+                out.push_str(items);
+                out.push('\n');
+                out.push_str(&" ".repeat(indent - 2));
+            }
+        }
+        out.push_str(rest);
+    }
+}
+
+/// Appends an element of an array `indent` spaces deep: a separating comma after the one
+/// before, a line break, the element.
+fn element(items: &mut String, value: &Value, indent: usize) {
+    if !items.is_empty() {
+        items.push(',');
+    }
+    items.push('\n');
+    items.push_str(&" ".repeat(indent));
+    super::push_pretty(items, value, indent);
+}
+
+/// The document with these results and notifications.
+fn document(successful: bool, notifications: Vec<Value>, results: Vec<Value>) -> Value {
     let rules: Vec<Value> = transforms::registry()
         .iter()
         .map(|t| {
@@ -25,6 +120,28 @@ pub fn render(reports: &[FileReport]) -> String {
             })
         })
         .collect();
+    json!({
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "restage",
+                "version": env!("CARGO_PKG_VERSION"),
+                "rules": rules,
+            }},
+            "invocations": [{
+                "executionSuccessful": successful,
+                "toolExecutionNotifications": notifications,
+            }],
+            "columnKind": "unicodeCodePoints",
+            "results": results,
+        }],
+    })
+}
+
+/// The whole document of these files built as one value (what the streamed text must equal).
+#[cfg(test)]
+pub(super) fn whole_document(reports: &[FileReport]) -> String {
     let mut results = Vec::new();
     let mut notifications = Vec::new();
     for r in reports {
@@ -49,23 +166,7 @@ pub fn render(reports: &[FileReport]) -> String {
     let successful = !reports
         .iter()
         .any(|r| matches!(r.status, Status::Failed(_)));
-    let doc = json!({
-        "$schema": SCHEMA,
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "restage",
-                "version": env!("CARGO_PKG_VERSION"),
-                "rules": rules,
-            }},
-            "invocations": [{
-                "executionSuccessful": successful,
-                "toolExecutionNotifications": notifications,
-            }],
-            "columnKind": "unicodeCodePoints",
-            "results": results,
-        }],
-    });
+    let doc = document(successful, notifications, results);
     let mut s = serde_json::to_string_pretty(&doc).expect("a JSON value serializes");
     s.push('\n');
     s

@@ -7,35 +7,64 @@ use super::{Rendered, Settings};
 use crate::report::{self, Summary};
 use crate::run::{FileReport, Status};
 
-pub fn render(reports: &[FileReport], summary: &Summary, settings: &Settings) -> Rendered {
-    let mut out = Rendered::default();
+/// The configuration errors shared by many files, each once, before any file.
+pub fn begin(settings: &Settings, part: &mut Rendered) {
     for line in &settings.preamble {
-        out.stderr.push_str(line);
-        out.stderr.push('\n');
+        part.stderr.push_str(line);
+        part.stderr.push('\n');
     }
-    for r in reports {
-        if !settings.write && !r.diff.is_empty() {
-            out.stdout
-                .push_str(&report::colorize(&r.diff, settings.colors));
-        }
+}
+
+/// What the end needs: the applied changes' lines for `--show-fixes` (kept only with it).
+#[derive(Default)]
+pub struct State {
+    fixes: String,
+    fixes_count: usize,
+}
+
+impl State {
+    /// A file's diff on stdout, its notes on stderr.
+    pub fn file(&mut self, r: FileReport, settings: &Settings, part: &mut Rendered) {
         if !settings.quiet || matches!(r.status, Status::Failed(_)) {
-            for line in notes(r) {
-                out.stderr.push_str(&line);
-                out.stderr.push('\n');
+            for line in notes(&r) {
+                part.stderr.push_str(&line);
+                part.stderr.push('\n');
             }
         }
+        if settings.show_fixes {
+            for c in r.changes.iter().filter(|c| c.applied) {
+                let _ = writeln!(
+                    self.fixes,
+                    "{}:{}:{}: {}: {}: {}",
+                    r.display, c.line, c.column, c.id, c.title, c.reason
+                );
+                self.fixes_count += 1;
+            }
+        }
+        if !settings.write && !r.diff.is_empty() {
+            part.stdout = if settings.colors.0 {
+                report::colorize(&r.diff, settings.colors)
+            } else {
+                r.diff
+            };
+        }
     }
-    if !settings.quiet || summary.errors > 0 {
-        out.stderr.push_str(&summary.line(settings.write));
-        out.stderr.push('\n');
+
+    /// The summary, `--statistics` and `--show-fixes`, on stderr.
+    pub fn end(self, summary: &Summary, settings: &Settings, part: &mut Rendered) {
+        if !settings.quiet || summary.errors > 0 {
+            part.stderr.push_str(&summary.line(settings.write));
+            part.stderr.push('\n');
+        }
+        if settings.statistics {
+            part.stderr.push_str(&statistics(summary));
+        }
+        if settings.show_fixes {
+            part.stderr
+                .push_str(&fixes_header(self.fixes_count, settings.write));
+            part.stderr.push_str(&self.fixes);
+        }
     }
-    if settings.statistics {
-        out.stderr.push_str(&statistics(summary));
-    }
-    if settings.show_fixes {
-        out.stderr.push_str(&fixes(reports, settings.write));
-    }
-    out
 }
 
 /// A file's notes: applied changes, changes not applied, warnings, and why it was skipped or
@@ -118,29 +147,13 @@ fn statistics(summary: &Summary) -> String {
     s
 }
 
-/// `--show-fixes`: every applied change with its reason.
-fn fixes(reports: &[FileReport], write: bool) -> String {
-    let applied: Vec<String> = reports
-        .iter()
-        .flat_map(|r| {
-            r.changes.iter().filter(|c| c.applied).map(move |c| {
-                format!(
-                    "{}:{}:{}: {}: {}: {}\n",
-                    r.display, c.line, c.column, c.id, c.title, c.reason
-                )
-            })
-        })
-        .collect();
-    let n = applied.len();
+/// `--show-fixes`: the line before every applied change with its reason.
+fn fixes_header(n: usize, write: bool) -> String {
     let what = match (n, write) {
         (1, true) => "fix applied".to_string(),
         (_, true) => "fixes applied".to_string(),
         (1, false) => "fix in the diff".to_string(),
         (_, false) => "fixes in the diff".to_string(),
     };
-    let mut s = format!("restage: {n} {what}{}\n", if n > 0 { ":" } else { "" });
-    for line in applied {
-        s.push_str(&line);
-    }
-    s
+    format!("restage: {n} {what}{}\n", if n > 0 { ":" } else { "" })
 }
