@@ -637,7 +637,7 @@ fn fix(args: FixArgs) -> Result<i32> {
     // buffered (flushed before stderr is written, and after each file for a terminal).
     let mut emitter = output::Emitter::new(
         format,
-        settings,
+        settings.clone(),
         std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout()),
         std::io::stderr(),
     )
@@ -648,10 +648,10 @@ fn fix(args: FixArgs) -> Result<i32> {
             let (report, rewritten) = crate::stdin::process(name, &job);
             // `--write` with stdin: the file goes to stdout, as an editor or formatter expects.
             if let Some(text) = rewritten {
-                emitter.write_stdout(text);
+                emitter.write_stdout(&text);
             }
             emitter.begin();
-            emitter.file(report);
+            emitter.file(output::Part::of(format, &settings, report));
         }
         None => {
             let pool = if found.len() > 1 { Some(pool()?) } else { None };
@@ -668,7 +668,9 @@ fn fix(args: FixArgs) -> Result<i32> {
                 };
                 panic_for_test("worker");
                 progress.tick();
-                ordered.push(i, r, |emitter, r| emitter.file(r));
+                // Rendered here, in parallel; only writing waits for the files before.
+                let part = output::Part::of(format, &settings, r);
+                ordered.push(i, part, |emitter, part| emitter.file(part));
             };
             match pool {
                 None => (0..found.len()).for_each(work),

@@ -3,12 +3,12 @@
 
 use std::fmt::Write as _;
 
-use super::Rendered;
+use super::Part;
 use crate::run::{FileReport, Problem, Status};
 
 /// A file's commands: one per change, warning, skip or error.
-pub fn file(r: &FileReport, part: &mut Rendered) {
-    let s = &mut part.stdout;
+pub fn part(r: &FileReport, part: &mut Part) {
+    let s = &mut part.out;
     for c in &r.changes {
         let level = match crate::report::Fate::of(c) {
             crate::report::Fate::Suggestion => "notice",

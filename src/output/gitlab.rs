@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::Rendered;
+use super::Part;
 use crate::run::{FileReport, Status};
 
 #[derive(Serialize)]
@@ -28,27 +28,12 @@ struct Lines {
     begin: usize,
 }
 
-/// Whether an issue was written yet (the next one is preceded by a comma).
-#[derive(Default)]
-pub struct State {
-    any: bool,
-}
-
-impl State {
-    /// A file's issues, elements of the array as `serde_json`'s pretty printer writes them.
-    pub fn file(&mut self, r: &FileReport, part: &mut Rendered) {
-        for issue in issues(r) {
-            part.stdout
-                .push_str(if self.any { ",\n  " } else { "[\n  " });
-            self.any = true;
-            super::push_pretty(&mut part.stdout, &issue, 2);
-        }
-    }
-
-    /// The end of the array (`[]` when empty).
-    pub fn end(self, part: &mut Rendered) {
-        part.stdout
-            .push_str(if self.any { "\n]\n" } else { "[]\n" });
+/// A file's issues: elements of the array, each after a comma, as `serde_json`'s pretty
+/// printer writes them.
+pub fn part(r: &FileReport, part: &mut Part) {
+    for issue in issues(r) {
+        part.out.push_str(",\n  ");
+        super::push_pretty(&mut part.out, &issue, 2);
     }
 }
 

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::Rendered;
+use super::{Part, Rendered};
 
 use crate::report::{Counts, Summary};
 use crate::run::{FileReport, Problem};
@@ -107,31 +107,19 @@ pub fn begin(part: &mut Rendered) {
     );
 }
 
-/// Whether a file was written yet (the next one is preceded by a comma).
-#[derive(Default)]
-pub struct State {
-    any: bool,
+/// A file: an element of `files`, after a comma, as `serde_json`'s pretty printer writes it in
+/// the document.
+pub fn part(r: &FileReport, part: &mut Part) {
+    part.out.push_str(",\n    ");
+    super::push_pretty(&mut part.out, &file_of(r), 4);
 }
 
-impl State {
-    /// One element of `files`, as `serde_json`'s pretty printer writes it in the document.
-    pub fn file(&mut self, r: &FileReport, part: &mut Rendered) {
-        let file = file_of(r);
-        part.stdout
-            .push_str(if self.any { ",\n    " } else { "\n    " });
-        self.any = true;
-        super::push_pretty(&mut part.stdout, &file, 4);
-    }
-
-    /// The end of `files`, then the summary.
-    pub fn end(self, summary: &Summary, part: &mut Rendered) {
-        part.stdout
-            .push_str(if self.any { "\n  ],\n" } else { "],\n" });
-        part.stdout.push_str("  \"summary\": ");
-        let out = summary_of(summary);
-        super::push_pretty(&mut part.stdout, &out, 2);
-        part.stdout.push_str("\n}\n");
-    }
+/// The end of `files` (`any`: a file was written), then the summary.
+pub fn end(any: bool, summary: &Summary, part: &mut Rendered) {
+    part.stdout.push_str(if any { "\n  ],\n" } else { "],\n" });
+    part.stdout.push_str("  \"summary\": ");
+    super::push_pretty(&mut part.stdout, &summary_of(summary), 2);
+    part.stdout.push_str("\n}\n");
 }
 
 fn summary_of(summary: &Summary) -> SummaryOut<'_> {

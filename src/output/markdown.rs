@@ -3,76 +3,99 @@
 
 use std::fmt::Write as _;
 
-use super::{Rendered, Settings};
+use std::io::Write;
+
+use super::spill::Spill;
+use super::{Part, Settings, WriteError};
 use crate::report::Summary;
 use crate::run::{FileReport, Status};
 
 /// What the comment needs after the files are done. It starts with the run's summary line, so
 /// nothing can be written before the last file is done: each file's table rows, problems and
-/// diff are kept as the text they are written as, and written at the end.
+/// diff are kept as the text they are written as (the rows and the diff in a temporary file),
+/// and written at the end.
 #[derive(Default)]
 pub struct State {
-    rows: String,
+    rows: Spill,
     review: usize,
     problems: String,
-    diff: String,
+    diff: Spill,
+    /// The backticks at the end of the diff so far, and the longest run in it.
+    backticks: usize,
+    longest_backticks: usize,
+}
+
+/// A file's table rows (for `out`), problems (for `kept`) and diff.
+pub fn part(r: &mut FileReport, part: &mut Part) {
+    for c in &r.changes {
+        let _ = writeln!(
+            part.out,
+            "| {} | {} | `{}` | {} | {} | {} |",
+            code(&r.display),
+            c.line,
+            c.id,
+            cell(&c.title),
+            cell(super::label(c)),
+            cell(&c.reason)
+        );
+    }
+    let status = r.status.problem().map(|p| {
+        let what = match r.status {
+            Status::Skipped(_) => "skipped",
+            _ => "error",
+        };
+        (p, what)
+    });
+    for (p, what) in r.warnings.iter().map(|w| (w, "warning")).chain(status) {
+        let at = if p.line > 0 {
+            format!("{}:{}:{}", r.display, p.line, p.column)
+        } else {
+            r.display.clone()
+        };
+        let _ = writeln!(
+            part.kept,
+            "- {} {what}: {}",
+            code(&at),
+            p.message.replace('\n', " ")
+        );
+    }
+    part.diff = std::mem::take(&mut r.diff);
 }
 
 impl State {
-    /// A file's rows, problems and diff.
-    pub fn file(&mut self, r: FileReport) {
-        for c in &r.changes {
-            let _ = writeln!(
-                self.rows,
-                "| {} | {} | `{}` | {} | {} | {} |",
-                code(&r.display),
-                c.line,
-                c.id,
-                cell(&c.title),
-                cell(super::label(c)),
-                cell(&c.reason)
-            );
-            if !c.applied {
-                self.review += 1;
+    /// Keeps a file's rows, problems and diff.
+    pub fn take(&mut self, part: Part) {
+        self.rows.push_str(&part.out);
+        self.review += part.report.changes.iter().filter(|c| !c.applied).count();
+        self.problems.push_str(&part.kept);
+        for b in part.diff.bytes() {
+            if b == b'`' {
+                self.backticks += 1;
+                self.longest_backticks = self.longest_backticks.max(self.backticks);
+            } else {
+                self.backticks = 0;
             }
         }
-        let status = r.status.problem().map(|p| {
-            let what = match r.status {
-                Status::Skipped(_) => "skipped",
-                _ => "error",
-            };
-            (p, what)
-        });
-        for (p, what) in r.warnings.iter().map(|w| (w, "warning")).chain(status) {
-            let at = if p.line > 0 {
-                format!("{}:{}:{}", r.display, p.line, p.column)
-            } else {
-                r.display.clone()
-            };
-            let _ = writeln!(
-                self.problems,
-                "- {} {what}: {}",
-                code(&at),
-                p.message.replace('\n', " ")
-            );
-        }
-        if self.diff.is_empty() {
-            self.diff = r.diff;
-        } else {
-            self.diff.push_str(&r.diff);
-        }
+        self.diff.push_str(&part.diff);
     }
 
     /// The whole comment.
-    pub fn end(self, summary: &Summary, settings: &Settings, part: &mut Rendered) {
-        let s = &mut part.stdout;
-        s.push_str("## restage\n\n");
+    pub fn end(
+        self,
+        summary: &Summary,
+        settings: &Settings,
+        out: &mut dyn Write,
+    ) -> Result<(), WriteError> {
+        let stdout = |e| WriteError::new("stdout", e);
+        let mut s = String::from("## restage\n\n");
         let line = summary.line(settings.write);
         let _ = writeln!(s, "{}\n", line.strip_prefix("restage: ").unwrap_or(&line));
         if !self.rows.is_empty() {
             s.push_str("| File | Line | Transform | Change | Status | Why |\n");
             s.push_str("|---|---|---|---|---|---|\n");
-            s.push_str(&self.rows);
+            out.write_all(s.as_bytes()).map_err(stdout)?;
+            s.clear();
+            self.rows.write_to(out)?;
             s.push('\n');
         }
         if self.review > 0 {
@@ -91,15 +114,20 @@ impl State {
             s.push_str(&self.problems);
             s.push('\n');
         }
-        let diff = self.diff;
-        if !diff.is_empty() {
-            let fence = "`".repeat(longest_backtick_run(&diff).max(2) + 1);
-            let _ = write!(
-                s,
-                "<details><summary>Diff</summary>\n\n{fence}diff\n{diff}{}{fence}\n\n</details>\n",
-                if diff.ends_with('\n') { "" } else { "\n" }
-            );
+        if !self.diff.is_empty() {
+            let fence = "`".repeat(self.longest_backticks.max(2) + 1);
+            let _ = write!(s, "<details><summary>Diff</summary>\n\n{fence}diff\n");
+            out.write_all(s.as_bytes()).map_err(stdout)?;
+            s.clear();
+            let newline = if self.diff.ends_with_newline() {
+                ""
+            } else {
+                "\n"
+            };
+            self.diff.write_to(out)?;
+            let _ = write!(s, "{newline}{fence}\n\n</details>\n");
         }
+        out.write_all(s.as_bytes()).map_err(stdout)
     }
 }
 

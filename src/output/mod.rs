@@ -11,6 +11,7 @@ mod markdown;
 mod ordered;
 mod progress;
 mod sarif;
+mod spill;
 mod text;
 
 use std::fmt;
@@ -44,19 +45,89 @@ pub struct Rendered {
     pub stderr: String,
 }
 
+/// One file's output, rendered by the worker that processed it (so in parallel), then written
+/// in order by [`Emitter::file`].
+pub struct Part {
+    /// The file's report without its diff and texts: what the counts need.
+    report: FileReport,
+    /// What goes to stdout: text and GitHub, the file's lines; JSON, GitLab and SARIF, its
+    /// elements of the document's array, each after a comma; Markdown, its table rows.
+    out: String,
+    /// What goes to stderr: text, the file's notes.
+    err: String,
+    /// What the end keeps: text, the `--show-fixes` lines; SARIF, its notifications, each after
+    /// a comma; Markdown, its problems.
+    kept: String,
+    /// Markdown: the file's diff.
+    diff: String,
+}
+
+impl Part {
+    /// The file's part in `format`.
+    pub fn of(format: OutputFormat, settings: &Settings, mut r: FileReport) -> Part {
+        let mut part = Part {
+            report: FileReport {
+                display: String::new(),
+                status: crate::run::Status::Unchanged,
+                changes: Vec::new(),
+                warnings: Vec::new(),
+                diff: String::new(),
+                texts: None,
+                error_in_preamble: false,
+            },
+            out: String::new(),
+            err: String::new(),
+            kept: String::new(),
+            diff: String::new(),
+        };
+        match format {
+            OutputFormat::Text => text::part(&mut r, settings, &mut part),
+            OutputFormat::Json => json::part(&r, &mut part),
+            OutputFormat::Sarif => sarif::part(&r, &mut part),
+            OutputFormat::Github => github::part(&r, &mut part),
+            OutputFormat::Gitlab => gitlab::part(&r, &mut part),
+            OutputFormat::Markdown => markdown::part(&mut r, &mut part),
+        }
+        r.diff = String::new();
+        r.texts = None;
+        part.report = r;
+        part
+    }
+}
+
+/// The elements of an array, each after a comma: without the first comma when nothing was
+/// written in the array before.
+fn elements(s: &str, first: bool) -> &str {
+    if first {
+        s.strip_prefix(',').unwrap_or(s)
+    } else {
+        s
+    }
+}
+
 /// What a format keeps between files: only what the end of its output needs.
 enum State {
-    Text(text::State),
-    Json(json::State),
+    /// The `--show-fixes` lines and how many.
+    Text {
+        fixes: String,
+        count: usize,
+    },
+    /// Whether a file was written (the next one comes after a comma).
+    Json {
+        any: bool,
+    },
     Sarif(sarif::State),
     Github,
-    Gitlab(gitlab::State),
+    /// Whether an issue was written (the next one comes after a comma).
+    Gitlab {
+        any: bool,
+    },
     Markdown(markdown::State),
 }
 
-/// A run's output, written as it goes: `begin`, then each file in order with `file` (written
-/// at once; only counts and what the format's end needs are kept), then `finish`. The first
-/// failed write ends the output (the rest is dropped); files are still counted.
+/// A run's output, written as it goes: `begin`, then each file's [`Part`] in order with `file`
+/// (written at once; only counts and what the format's end needs are kept), then `finish`.
+/// The first failed write ends the output (the rest is dropped); files are still counted.
 pub struct Emitter<'a, O: Write, E: Write> {
     settings: Settings,
     state: State,
@@ -74,11 +145,14 @@ impl<'a, O: Write, E: Write> Emitter<'a, O, E> {
     /// before `begin`.
     pub fn new(format: OutputFormat, settings: Settings, out: O, err: E) -> Self {
         let state = match format {
-            OutputFormat::Text => State::Text(text::State::default()),
-            OutputFormat::Json => State::Json(json::State::default()),
+            OutputFormat::Text => State::Text {
+                fixes: String::new(),
+                count: 0,
+            },
+            OutputFormat::Json => State::Json { any: false },
             OutputFormat::Sarif => State::Sarif(sarif::State::default()),
             OutputFormat::Github => State::Github,
-            OutputFormat::Gitlab => State::Gitlab(gitlab::State::default()),
+            OutputFormat::Gitlab => State::Gitlab { any: false },
             OutputFormat::Markdown => State::Markdown(markdown::State::default()),
         };
         Emitter {
@@ -106,40 +180,54 @@ impl<'a, O: Write, E: Write> Emitter<'a, O, E> {
     }
 
     /// Text for stdout before anything else (the rewritten file, for `--write` with stdin).
-    pub fn write_stdout(&mut self, text: String) {
-        self.write(Rendered {
-            stdout: text,
-            stderr: String::new(),
-        });
+    pub fn write_stdout(&mut self, text: &str) {
+        self.write(text, "");
     }
 
     /// What comes before the first file.
     pub fn begin(&mut self) {
         let mut part = Rendered::default();
         match &self.state {
-            State::Text(_) => text::begin(&self.settings, &mut part),
-            State::Json(_) => json::begin(&mut part),
-            State::Sarif(_) | State::Github | State::Gitlab(_) | State::Markdown(_) => {}
+            State::Text { .. } => text::begin(&self.settings, &mut part),
+            State::Json { .. } => json::begin(&mut part),
+            State::Sarif(_) | State::Github | State::Gitlab { .. } | State::Markdown(_) => {}
         }
-        self.write(part);
+        self.write(&part.stdout, &part.stderr);
     }
 
-    /// The next file, in the output's order: counted and written.
-    pub fn file(&mut self, r: FileReport) {
-        self.summary.add(&r);
+    /// The next file's part, in the output's order: counted and written.
+    pub fn file(&mut self, part: Part) {
+        self.summary.add(&part.report);
         if self.error.is_some() {
             return;
         }
-        let mut part = Rendered::default();
         match &mut self.state {
-            State::Text(s) => s.file(r, &self.settings, &mut part),
-            State::Json(s) => s.file(&r, &mut part),
-            State::Sarif(s) => s.file(&r),
-            State::Github => github::file(&r, &mut part),
-            State::Gitlab(s) => s.file(&r, &mut part),
-            State::Markdown(s) => s.file(r),
+            State::Text { fixes, count } => {
+                if self.settings.show_fixes {
+                    fixes.push_str(&part.kept);
+                    *count += part.report.changes.iter().filter(|c| c.applied).count();
+                }
+                self.write(&part.out, &part.err);
+            }
+            State::Json { any } => {
+                let first = !*any;
+                *any = true;
+                self.write(elements(&part.out, first), "");
+            }
+            State::Sarif(s) => s.take(part),
+            State::Github => self.write(&part.out, ""),
+            State::Gitlab { any } => {
+                if !part.out.is_empty() {
+                    let first = !*any;
+                    *any = true;
+                    if first {
+                        self.write("[", "");
+                    }
+                    self.write(elements(&part.out, first), "");
+                }
+            }
+            State::Markdown(s) => s.take(part),
         }
-        self.write(part);
     }
 
     /// Writes what comes after the last file and flushes; returns the run's counts and the
@@ -149,14 +237,18 @@ impl<'a, O: Write, E: Write> Emitter<'a, O, E> {
             let mut part = Rendered::default();
             let state = std::mem::replace(&mut self.state, State::Github);
             match state {
-                State::Text(s) => s.end(&self.summary, &self.settings, &mut part),
-                State::Json(s) => s.end(&self.summary, &mut part),
-                State::Sarif(s) => s.end(&mut part),
+                State::Text { fixes, count } => {
+                    text::end(&self.summary, &self.settings, &fixes, count, &mut part)
+                }
+                State::Json { any } => json::end(any, &self.summary, &mut part),
+                State::Sarif(s) => self.error = s.end(&mut self.out).err(),
                 State::Github => {}
-                State::Gitlab(s) => s.end(&mut part),
-                State::Markdown(s) => s.end(&self.summary, &self.settings, &mut part),
+                State::Gitlab { any } => part.stdout.push_str(if any { "\n]\n" } else { "[]\n" }),
+                State::Markdown(s) => {
+                    self.error = s.end(&self.summary, &self.settings, &mut self.out).err();
+                }
             }
-            self.write(part);
+            self.write(&part.stdout, &part.stderr);
         }
         if self.error.is_none()
             && let Err(e) = self.out.flush()
@@ -170,13 +262,13 @@ impl<'a, O: Write, E: Write> Emitter<'a, O, E> {
         (self.summary, result)
     }
 
-    fn write(&mut self, part: Rendered) {
-        if self.error.is_some() || (part.stdout.is_empty() && part.stderr.is_empty()) {
+    fn write(&mut self, out: &str, err: &str) {
+        if self.error.is_some() || (out.is_empty() && err.is_empty()) {
             return;
         }
         let done = match self.progress {
-            Some(progress) => progress.suspend(|| self.write_now(&part)),
-            None => self.write_now(&part),
+            Some(progress) => progress.suspend(|| self.write_now(out, err)),
+            None => self.write_now(out, err),
         };
         if let Err(e) = done {
             self.error = Some(e);
@@ -184,18 +276,18 @@ impl<'a, O: Write, E: Write> Emitter<'a, O, E> {
     }
 
     /// stdout first, then stderr (so in a shared log a file's notes follow its diff).
-    fn write_now(&mut self, part: &Rendered) -> Result<(), WriteError> {
+    fn write_now(&mut self, out: &str, err: &str) -> Result<(), WriteError> {
         let stdout = |e| WriteError::new("stdout", e);
-        if !part.stdout.is_empty() {
-            self.out.write_all(part.stdout.as_bytes()).map_err(stdout)?;
+        if !out.is_empty() {
+            self.out.write_all(out.as_bytes()).map_err(stdout)?;
             if self.flush_each {
                 self.out.flush().map_err(stdout)?;
             }
         }
-        if !part.stderr.is_empty() {
+        if !err.is_empty() {
             self.out.flush().map_err(stdout)?;
             self.err
-                .write_all(part.stderr.as_bytes())
+                .write_all(err.as_bytes())
                 .and_then(|()| self.err.flush())
                 .map_err(|e| WriteError::new("stderr", e))?;
         }
@@ -214,7 +306,7 @@ pub fn render(
     let mut emitter = Emitter::new(format, settings.clone(), &mut out, &mut err);
     emitter.begin();
     for r in reports {
-        emitter.file(r.clone());
+        emitter.file(Part::of(format, settings, r.clone()));
     }
     let (summary, _) = emitter.finish();
     let text = |b: Vec<u8>| {

@@ -189,3 +189,22 @@ fn streamed_documents_are_the_documents_built_whole() {
         }
     }
 }
+
+#[test]
+fn markdown_fence_is_longer_than_backticks_across_two_files_diffs() {
+    use crate::cli::OutputFormat;
+    let mut reports = run_of_every_kind();
+    reports.truncate(2);
+    reports[0].diff = "+a``".into();
+    reports[1].diff = "``b".into();
+    let (rendered, _) = render(OutputFormat::Markdown, &reports, &settings());
+    let diff = rendered
+        .stdout
+        .split("<details>")
+        .nth(1)
+        .unwrap_or_default();
+    assert_eq!(
+        diff,
+        "<summary>Diff</summary>\n\n`````diff\n+a````b\n`````\n\n</details>\n"
+    );
+}

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::{Rendered, Settings};
+use super::{Part, Rendered, Settings};
 use crate::report::{self, Summary};
 use crate::run::{FileReport, Status};
 
@@ -15,55 +15,45 @@ pub fn begin(settings: &Settings, part: &mut Rendered) {
     }
 }
 
-/// What the end needs: the applied changes' lines for `--show-fixes` (kept only with it).
-#[derive(Default)]
-pub struct State {
-    fixes: String,
-    fixes_count: usize,
-}
-
-impl State {
-    /// A file's diff on stdout, its notes on stderr.
-    pub fn file(&mut self, r: FileReport, settings: &Settings, part: &mut Rendered) {
-        if !settings.quiet || matches!(r.status, Status::Failed(_)) {
-            for line in notes(&r) {
-                part.stderr.push_str(&line);
-                part.stderr.push('\n');
-            }
-        }
-        if settings.show_fixes {
-            for c in r.changes.iter().filter(|c| c.applied) {
-                let _ = writeln!(
-                    self.fixes,
-                    "{}:{}:{}: {}: {}: {}",
-                    r.display, c.line, c.column, c.id, c.title, c.reason
-                );
-                self.fixes_count += 1;
-            }
-        }
-        if !settings.write && !r.diff.is_empty() {
-            part.stdout = if settings.colors.0 {
-                report::colorize(&r.diff, settings.colors)
-            } else {
-                r.diff
-            };
+/// A file's diff for stdout, its notes for stderr, and its `--show-fixes` lines to keep.
+pub fn part(r: &mut FileReport, settings: &Settings, part: &mut Part) {
+    if !settings.quiet || matches!(r.status, Status::Failed(_)) {
+        for line in notes(r) {
+            part.err.push_str(&line);
+            part.err.push('\n');
         }
     }
+    if settings.show_fixes {
+        for c in r.changes.iter().filter(|c| c.applied) {
+            let _ = writeln!(
+                part.kept,
+                "{}:{}:{}: {}: {}: {}",
+                r.display, c.line, c.column, c.id, c.title, c.reason
+            );
+        }
+    }
+    if !settings.write && !r.diff.is_empty() {
+        part.out = if settings.colors.0 {
+            report::colorize(&r.diff, settings.colors)
+        } else {
+            std::mem::take(&mut r.diff)
+        };
+    }
+}
 
-    /// The summary, `--statistics` and `--show-fixes`, on stderr.
-    pub fn end(self, summary: &Summary, settings: &Settings, part: &mut Rendered) {
-        if !settings.quiet || summary.errors > 0 {
-            part.stderr.push_str(&summary.line(settings.write));
-            part.stderr.push('\n');
-        }
-        if settings.statistics {
-            part.stderr.push_str(&statistics(summary));
-        }
-        if settings.show_fixes {
-            part.stderr
-                .push_str(&fixes_header(self.fixes_count, settings.write));
-            part.stderr.push_str(&self.fixes);
-        }
+/// The summary, `--statistics` and `--show-fixes` (the `count` applied changes' `fixes`
+/// lines), on stderr.
+pub fn end(summary: &Summary, settings: &Settings, fixes: &str, count: usize, part: &mut Rendered) {
+    if !settings.quiet || summary.errors > 0 {
+        part.stderr.push_str(&summary.line(settings.write));
+        part.stderr.push('\n');
+    }
+    if settings.statistics {
+        part.stderr.push_str(&statistics(summary));
+    }
+    if settings.show_fixes {
+        part.stderr.push_str(&fixes_header(count, settings.write));
+        part.stderr.push_str(fixes);
     }
 }
 
