@@ -554,36 +554,41 @@ impl Fate {
 impl Summary {
     /// The counts of a run.
     pub fn of(reports: &[FileReport]) -> Summary {
-        let mut s = Summary {
-            files: reports.len(),
-            ..Summary::default()
-        };
+        let mut s = Summary::default();
         for r in reports {
-            match &r.status {
-                Status::Unchanged => s.unchanged += 1,
-                Status::Changed => s.changed += 1,
-                Status::Skipped(_) => s.skipped += 1,
-                Status::Failed(_) => s.errors += 1,
-            }
-            for c in &r.changes {
-                let counts = s.by_transform.entry(c.id).or_default();
-                match Fate::of(c) {
-                    Fate::Applied => {
-                        s.applied += 1;
-                        counts.applied += 1;
-                    }
-                    Fate::UnsafePending => {
-                        s.unsafe_pending += 1;
-                        counts.unsafe_pending += 1;
-                    }
-                    Fate::Suggestion => {
-                        s.suggestions += 1;
-                        counts.suggestions += 1;
-                    }
+            s.add(r);
+        }
+        s
+    }
+
+    /// Counts one more file: what the end of the output needs of it, so the file itself can
+    /// be dropped once written.
+    pub fn add(&mut self, r: &FileReport) {
+        let s = self;
+        s.files += 1;
+        match &r.status {
+            Status::Unchanged => s.unchanged += 1,
+            Status::Changed => s.changed += 1,
+            Status::Skipped(_) => s.skipped += 1,
+            Status::Failed(_) => s.errors += 1,
+        }
+        for c in &r.changes {
+            let counts = s.by_transform.entry(c.id).or_default();
+            match Fate::of(c) {
+                Fate::Applied => {
+                    s.applied += 1;
+                    counts.applied += 1;
+                }
+                Fate::UnsafePending => {
+                    s.unsafe_pending += 1;
+                    counts.unsafe_pending += 1;
+                }
+                Fate::Suggestion => {
+                    s.suggestions += 1;
+                    counts.suggestions += 1;
                 }
             }
         }
-        s
     }
 
     /// One line, e.g. `restage: 12 files: 3 would change, 8 unchanged, 1 error`.

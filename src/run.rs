@@ -617,36 +617,6 @@ fn fix(args: FixArgs) -> Result<i32> {
     };
     // A broken restage.toml is reported once, not once per Dockerfile under it.
     let (config_errors, broken) = broken_configs(&found, &job);
-    let mut rewritten = None;
-    let reports: Vec<FileReport> = match &stdin {
-        Some(name) => {
-            let (report, text) = crate::stdin::process(name, &job);
-            rewritten = text;
-            vec![report]
-        }
-        None => {
-            let work = |(i, f): (usize, &Found)| {
-                let r = match broken.get(&i) {
-                    Some(reason) => FileReport {
-                        error_in_preamble: true,
-                        ..failed(&report::display_path(f.path(), job.cwd), reason.clone())
-                    },
-                    None => process_guarded(f, &job),
-                };
-                panic_for_test("worker");
-                progress.tick();
-                r
-            };
-            if found.len() <= 1 {
-                found.iter().enumerate().map(work).collect()
-            } else {
-                pool()?.install(|| found.par_iter().enumerate().map(work).collect())
-            }
-        }
-    };
-    progress.finish();
-
-    let summary = Summary::of(&reports);
     let colors = Colors(match args.color {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
@@ -663,12 +633,67 @@ fn fix(args: FixArgs) -> Result<i32> {
         show_fixes: args.show_fixes,
         preamble: config_errors,
     };
-    // `--write` with stdin: the file goes to stdout, as an editor or formatter expects.
-    let emitted = match &rewritten {
-        Some(text) => output::write_stdout(text),
-        None => Ok(()),
+    // Each file's output is written as soon as it and every file before it are done; stdout is
+    // buffered (flushed before stderr is written, and after each file for a terminal).
+    let mut emitter = output::Emitter::new(
+        format,
+        settings.clone(),
+        std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout()),
+        std::io::stderr(),
+    )
+    .flush_each_file(std::io::stdout().is_terminal())
+    .around(&progress);
+    match &stdin {
+        Some(name) => {
+            let (report, rewritten) = crate::stdin::process(name, &job);
+            // `--write` with stdin: the file goes to stdout, as an editor or formatter expects.
+            if let Some(text) = rewritten {
+                emitter.write_stdout(&text);
+            }
+            emitter.begin();
+            emitter.file(output::Part::of(format, &settings, report));
+        }
+        None => {
+            let pool = if found.len() > 1 { Some(pool()?) } else { None };
+            emitter.begin();
+            let ordered = output::Ordered::new(emitter);
+            let work = |i: usize| {
+                let f = &found[i];
+                let r = match broken.get(&i) {
+                    Some(reason) => FileReport {
+                        error_in_preamble: true,
+                        ..failed(&report::display_path(f.path(), job.cwd), reason.clone())
+                    },
+                    None => process_guarded(f, &job),
+                };
+                panic_for_test("worker");
+                progress.tick();
+                // Rendered here, in parallel; only writing waits for the files before.
+                let part = output::Part::of(format, &settings, r);
+                ordered.push(i, part, |emitter, part| emitter.file(part));
+            };
+            match pool {
+                None => (0..found.len()).for_each(work),
+                // Files are handed out in order, so only those in flight wait for an earlier
+                // one to be written.
+                Some(pool) => {
+                    let next = std::sync::atomic::AtomicUsize::new(0);
+                    pool.broadcast(|_| {
+                        loop {
+                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            if i >= found.len() {
+                                break;
+                            }
+                            work(i);
+                        }
+                    });
+                }
+            }
+            emitter = ordered.into_inner();
+        }
     }
-    .and_then(|()| output::emit(format, &reports, &summary, &settings));
+    progress.finish();
+    let (summary, emitted) = emitter.finish();
     match emitted {
         // The reader went away (`restage --check | head`): the rest of the output is dropped
         // and the exit code is still the run's.

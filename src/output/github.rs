@@ -3,37 +3,36 @@
 
 use std::fmt::Write as _;
 
+use super::Part;
 use crate::run::{FileReport, Problem, Status};
 
-pub fn render(reports: &[FileReport]) -> String {
-    let mut s = String::new();
-    for r in reports {
-        for c in &r.changes {
-            let level = match crate::report::Fate::of(c) {
-                crate::report::Fate::Suggestion => "notice",
-                _ => "warning",
-            };
-            let _ = writeln!(
-                s,
-                "::{level} file={},line={},col={},endLine={},title={}::{}",
-                property(&r.display),
-                c.line.max(1),
-                c.column.max(1),
-                super::last_line(c).max(1),
-                property(&format!("restage {}: {}", c.id, c.title)),
-                data(&format!("{} ({})", c.reason, super::label(c)))
-            );
-        }
-        for w in &r.warnings {
-            command(&mut s, "warning", r, w, "warning");
-        }
-        match &r.status {
-            Status::Failed(p) => command(&mut s, "error", r, p, "error"),
-            Status::Skipped(p) => command(&mut s, "notice", r, p, "skipped"),
-            Status::Changed | Status::Unchanged => {}
-        }
+/// A file's commands: one per change, warning, skip or error.
+pub fn part(r: &FileReport, part: &mut Part) {
+    let s = &mut part.out;
+    for c in &r.changes {
+        let level = match crate::report::Fate::of(c) {
+            crate::report::Fate::Suggestion => "notice",
+            _ => "warning",
+        };
+        let _ = writeln!(
+            s,
+            "::{level} file={},line={},col={},endLine={},title={}::{}",
+            property(&r.display),
+            c.line.max(1),
+            c.column.max(1),
+            super::last_line(c).max(1),
+            property(&format!("restage {}: {}", c.id, c.title)),
+            data(&format!("{} ({})", c.reason, super::label(c)))
+        );
     }
-    s
+    for w in &r.warnings {
+        command(s, "warning", r, w, "warning");
+    }
+    match &r.status {
+        Status::Failed(p) => command(s, "error", r, p, "error"),
+        Status::Skipped(p) => command(s, "notice", r, p, "skipped"),
+        Status::Changed | Status::Unchanged => {}
+    }
 }
 
 fn command(s: &mut String, level: &str, r: &FileReport, p: &Problem, what: &str) {

@@ -3,88 +3,132 @@
 
 use std::fmt::Write as _;
 
-use super::Settings;
+use std::io::Write;
+
+use super::spill::Spill;
+use super::{Part, Settings, WriteError};
 use crate::report::Summary;
 use crate::run::{FileReport, Status};
 
-pub fn render(reports: &[FileReport], summary: &Summary, settings: &Settings) -> String {
-    let mut s = String::from("## restage\n\n");
-    let line = summary.line(settings.write);
-    let _ = writeln!(s, "{}\n", line.strip_prefix("restage: ").unwrap_or(&line));
-    let changes: Vec<_> = reports
-        .iter()
-        .flat_map(|r| r.changes.iter().map(move |c| (r, c)))
-        .collect();
-    if !changes.is_empty() {
-        s.push_str("| File | Line | Transform | Change | Status | Why |\n");
-        s.push_str("|---|---|---|---|---|---|\n");
-        for (r, c) in &changes {
+/// What the comment needs after the files are done. It starts with the run's summary line, so
+/// nothing can be written before the last file is done: each file's table rows, problems and
+/// diff are kept as the text they are written as (the rows and the diff in a temporary file),
+/// and written at the end.
+#[derive(Default)]
+pub struct State {
+    rows: Spill,
+    review: usize,
+    problems: String,
+    diff: Spill,
+    /// The backticks at the end of the diff so far, and the longest run in it.
+    backticks: usize,
+    longest_backticks: usize,
+}
+
+/// A file's table rows (for `out`), problems (for `kept`) and diff.
+pub fn part(r: &mut FileReport, part: &mut Part) {
+    for c in &r.changes {
+        let _ = writeln!(
+            part.out,
+            "| {} | {} | `{}` | {} | {} | {} |",
+            code(&r.display),
+            c.line,
+            c.id,
+            cell(&c.title),
+            cell(super::label(c)),
+            cell(&c.reason)
+        );
+    }
+    let status = r.status.problem().map(|p| {
+        let what = match r.status {
+            Status::Skipped(_) => "skipped",
+            _ => "error",
+        };
+        (p, what)
+    });
+    for (p, what) in r.warnings.iter().map(|w| (w, "warning")).chain(status) {
+        let at = if p.line > 0 {
+            format!("{}:{}:{}", r.display, p.line, p.column)
+        } else {
+            r.display.clone()
+        };
+        let _ = writeln!(
+            part.kept,
+            "- {} {what}: {}",
+            code(&at),
+            p.message.replace('\n', " ")
+        );
+    }
+    part.diff = std::mem::take(&mut r.diff);
+}
+
+impl State {
+    /// Keeps a file's rows, problems and diff.
+    pub fn take(&mut self, part: Part) {
+        self.rows.push_str(&part.out);
+        self.review += part.report.changes.iter().filter(|c| !c.applied).count();
+        self.problems.push_str(&part.kept);
+        for b in part.diff.bytes() {
+            if b == b'`' {
+                self.backticks += 1;
+                self.longest_backticks = self.longest_backticks.max(self.backticks);
+            } else {
+                self.backticks = 0;
+            }
+        }
+        self.diff.push_str(&part.diff);
+    }
+
+    /// The whole comment.
+    pub fn end(
+        self,
+        summary: &Summary,
+        settings: &Settings,
+        out: &mut dyn Write,
+    ) -> Result<(), WriteError> {
+        let stdout = |e| WriteError::new("stdout", e);
+        let mut s = String::from("## restage\n\n");
+        let line = summary.line(settings.write);
+        let _ = writeln!(s, "{}\n", line.strip_prefix("restage: ").unwrap_or(&line));
+        if !self.rows.is_empty() {
+            s.push_str("| File | Line | Transform | Change | Status | Why |\n");
+            s.push_str("|---|---|---|---|---|---|\n");
+            out.write_all(s.as_bytes()).map_err(stdout)?;
+            s.clear();
+            self.rows.write_to(out)?;
+            s.push('\n');
+        }
+        if self.review > 0 {
             let _ = writeln!(
                 s,
-                "| {} | {} | `{}` | {} | {} | {} |",
-                code(&r.display),
-                c.line,
-                c.id,
-                cell(&c.title),
-                cell(super::label(c)),
-                cell(&c.reason)
+                "**Needs review:** {} not applied (run with `--unsafe-fixes` to apply unsafe fixes; suggestions are never applied).\n",
+                if self.review == 1 {
+                    "1 change".to_string()
+                } else {
+                    format!("{} changes", self.review)
+                }
             );
         }
-        s.push('\n');
-    }
-    let review: Vec<_> = changes.iter().filter(|(_, c)| !c.applied).collect();
-    if !review.is_empty() {
-        let _ = writeln!(
-            s,
-            "**Needs review:** {} not applied (run with `--unsafe-fixes` to apply unsafe fixes; suggestions are never applied).\n",
-            if review.len() == 1 {
-                "1 change".to_string()
-            } else {
-                format!("{} changes", review.len())
-            }
-        );
-    }
-    let problems: Vec<String> = reports
-        .iter()
-        .flat_map(|r| {
-            let status = r.status.problem().map(|p| {
-                let what = match r.status {
-                    Status::Skipped(_) => "skipped",
-                    _ => "error",
-                };
-                (p, what)
-            });
-            r.warnings
-                .iter()
-                .map(|w| (w, "warning"))
-                .chain(status)
-                .map(move |(p, what)| {
-                    let at = if p.line > 0 {
-                        format!("{}:{}:{}", r.display, p.line, p.column)
-                    } else {
-                        r.display.clone()
-                    };
-                    format!("- {} {what}: {}\n", code(&at), p.message.replace('\n', " "))
-                })
-        })
-        .collect();
-    if !problems.is_empty() {
-        s.push_str("### Errors and warnings\n\n");
-        for p in problems {
-            s.push_str(&p);
+        if !self.problems.is_empty() {
+            s.push_str("### Errors and warnings\n\n");
+            s.push_str(&self.problems);
+            s.push('\n');
         }
-        s.push('\n');
+        if !self.diff.is_empty() {
+            let fence = "`".repeat(self.longest_backticks.max(2) + 1);
+            let _ = write!(s, "<details><summary>Diff</summary>\n\n{fence}diff\n");
+            out.write_all(s.as_bytes()).map_err(stdout)?;
+            s.clear();
+            let newline = if self.diff.ends_with_newline() {
+                ""
+            } else {
+                "\n"
+            };
+            self.diff.write_to(out)?;
+            let _ = write!(s, "{newline}{fence}\n\n</details>\n");
+        }
+        out.write_all(s.as_bytes()).map_err(stdout)
     }
-    let diff: String = reports.iter().map(|r| r.diff.as_str()).collect();
-    if !diff.is_empty() {
-        let fence = "`".repeat(longest_backtick_run(&diff).max(2) + 1);
-        let _ = write!(
-            s,
-            "<details><summary>Diff</summary>\n\n{fence}diff\n{diff}{}{fence}\n\n</details>\n",
-            if diff.ends_with('\n') { "" } else { "\n" }
-        );
-    }
-    s
 }
 
 /// Text safe inside a table cell.

@@ -1,19 +1,23 @@
-//! The emitters: one per `--output-format`, each rendering the typed `FileReport`s and the
-//! `Summary` of a run. `text` writes the diff on stdout and notes on stderr; every other format
-//! writes one document on stdout and nothing on stderr. Writes that fail are errors (exit 2),
-//! except a closed pipe, which ends the output quietly.
+//! The emitters: one per `--output-format`, each writing a run's typed `FileReport`s as they
+//! come, in path order, and the end of its output from the run's `Summary`. `text` writes each
+//! file's diff on stdout and its notes on stderr; every other format writes one document on
+//! stdout and nothing on stderr. A format keeps between files only what its end needs. Writes
+//! that fail are errors (exit 2), except a closed pipe, which ends the output quietly.
 
 mod github;
 mod gitlab;
 mod json;
 mod markdown;
+mod ordered;
 mod progress;
 mod sarif;
+mod spill;
 mod text;
 
 use std::fmt;
 use std::io::Write;
 
+pub use ordered::Ordered;
 pub use progress::Progress;
 
 use crate::cli::OutputFormat;
@@ -33,58 +37,307 @@ pub struct Settings {
     pub preamble: Vec<String>,
 }
 
-/// Rendered output: what goes to stdout, then what goes to stderr.
+/// Output text: what goes to stdout, then what goes to stderr (one file's part, or the
+/// beginning or end of the run's output).
 #[derive(Debug, Default)]
 pub struct Rendered {
     pub stdout: String,
     pub stderr: String,
 }
 
-/// Renders the run in `format`.
+/// One file's output, rendered by the worker that processed it (so in parallel), then written
+/// in order by [`Emitter::file`].
+pub struct Part {
+    /// The file's report without its diff and texts: what the counts need.
+    report: FileReport,
+    /// What goes to stdout: text and GitHub, the file's lines; JSON, GitLab and SARIF, its
+    /// elements of the document's array, each after a comma; Markdown, its table rows.
+    out: String,
+    /// What goes to stderr: text, the file's notes.
+    err: String,
+    /// What the end keeps: text, the `--show-fixes` lines; SARIF, its notifications, each after
+    /// a comma; Markdown, its problems.
+    kept: String,
+    /// Markdown: the file's diff.
+    diff: String,
+}
+
+impl Part {
+    /// The file's part in `format`.
+    pub fn of(format: OutputFormat, settings: &Settings, mut r: FileReport) -> Part {
+        let mut part = Part {
+            report: FileReport {
+                display: String::new(),
+                status: crate::run::Status::Unchanged,
+                changes: Vec::new(),
+                warnings: Vec::new(),
+                diff: String::new(),
+                texts: None,
+                error_in_preamble: false,
+            },
+            out: String::new(),
+            err: String::new(),
+            kept: String::new(),
+            diff: String::new(),
+        };
+        match format {
+            OutputFormat::Text => text::part(&mut r, settings, &mut part),
+            OutputFormat::Json => json::part(&r, &mut part),
+            OutputFormat::Sarif => sarif::part(&r, &mut part),
+            OutputFormat::Github => github::part(&r, &mut part),
+            OutputFormat::Gitlab => gitlab::part(&r, &mut part),
+            OutputFormat::Markdown => markdown::part(&mut r, &mut part),
+        }
+        r.diff = String::new();
+        r.texts = None;
+        part.report = r;
+        part
+    }
+}
+
+/// The elements of an array, each after a comma: without the first comma when nothing was
+/// written in the array before.
+fn elements(s: &str, first: bool) -> &str {
+    if first {
+        s.strip_prefix(',').unwrap_or(s)
+    } else {
+        s
+    }
+}
+
+/// What a format keeps between files: only what the end of its output needs.
+enum State {
+    /// The `--show-fixes` lines and how many.
+    Text {
+        fixes: String,
+        count: usize,
+    },
+    /// Whether a file was written (the next one comes after a comma).
+    Json {
+        any: bool,
+    },
+    Sarif(sarif::State),
+    Github,
+    /// Whether an issue was written (the next one comes after a comma).
+    Gitlab {
+        any: bool,
+    },
+    Markdown(markdown::State),
+}
+
+/// A run's output, written as it goes: `begin`, then each file's [`Part`] in order with `file`
+/// (written at once; only counts and what the format's end needs are kept), then `finish`.
+/// The first failed write ends the output (the rest is dropped); files are still counted.
+pub struct Emitter<'a, O: Write, E: Write> {
+    settings: Settings,
+    state: State,
+    summary: Summary,
+    out: O,
+    err: E,
+    /// stdout is flushed after each file (a terminal), not only before stderr is written.
+    flush_each: bool,
+    progress: Option<&'a Progress>,
+    error: Option<WriteError>,
+}
+
+impl<'a, O: Write, E: Write> Emitter<'a, O, E> {
+    /// An emitter of `format` writing to `out` (stdout) and `err` (stderr); nothing is written
+    /// before `begin`.
+    pub fn new(format: OutputFormat, settings: Settings, out: O, err: E) -> Self {
+        let state = match format {
+            OutputFormat::Text => State::Text {
+                fixes: String::new(),
+                count: 0,
+            },
+            OutputFormat::Json => State::Json { any: false },
+            OutputFormat::Sarif => State::Sarif(sarif::State::default()),
+            OutputFormat::Github => State::Github,
+            OutputFormat::Gitlab => State::Gitlab { any: false },
+            OutputFormat::Markdown => State::Markdown(markdown::State::default()),
+        };
+        Emitter {
+            settings,
+            state,
+            summary: Summary::default(),
+            out,
+            err,
+            flush_each: false,
+            progress: None,
+            error: None,
+        }
+    }
+
+    /// Flushes stdout after each file (for a terminal reader).
+    pub fn flush_each_file(mut self, yes: bool) -> Self {
+        self.flush_each = yes;
+        self
+    }
+
+    /// Writes around this progress bar (which is cleared while a file's output is written).
+    pub fn around(mut self, progress: &'a Progress) -> Self {
+        self.progress = Some(progress);
+        self
+    }
+
+    /// Text for stdout before anything else (the rewritten file, for `--write` with stdin).
+    pub fn write_stdout(&mut self, text: &str) {
+        self.write(text, "");
+    }
+
+    /// What comes before the first file.
+    pub fn begin(&mut self) {
+        let mut part = Rendered::default();
+        match &self.state {
+            State::Text { .. } => text::begin(&self.settings, &mut part),
+            State::Json { .. } => json::begin(&mut part),
+            State::Sarif(_) | State::Github | State::Gitlab { .. } | State::Markdown(_) => {}
+        }
+        self.write(&part.stdout, &part.stderr);
+    }
+
+    /// The next file's part, in the output's order: counted and written.
+    pub fn file(&mut self, part: Part) {
+        self.summary.add(&part.report);
+        if self.error.is_some() {
+            return;
+        }
+        match &mut self.state {
+            State::Text { fixes, count } => {
+                if self.settings.show_fixes {
+                    fixes.push_str(&part.kept);
+                    *count += part.report.changes.iter().filter(|c| c.applied).count();
+                }
+                self.write(&part.out, &part.err);
+            }
+            State::Json { any } => {
+                let first = !*any;
+                *any = true;
+                self.write(elements(&part.out, first), "");
+            }
+            State::Sarif(s) => s.take(part),
+            State::Github => self.write(&part.out, ""),
+            State::Gitlab { any } => {
+                if !part.out.is_empty() {
+                    let first = !*any;
+                    *any = true;
+                    if first {
+                        self.write("[", "");
+                    }
+                    self.write(elements(&part.out, first), "");
+                }
+            }
+            State::Markdown(s) => s.take(part),
+        }
+    }
+
+    /// Writes what comes after the last file and flushes; returns the run's counts and the
+    /// first write that failed, if one did.
+    pub fn finish(mut self) -> (Summary, Result<(), WriteError>) {
+        if self.error.is_none() {
+            let mut part = Rendered::default();
+            let state = std::mem::replace(&mut self.state, State::Github);
+            match state {
+                State::Text { fixes, count } => {
+                    text::end(&self.summary, &self.settings, &fixes, count, &mut part)
+                }
+                State::Json { any } => json::end(any, &self.summary, &mut part),
+                State::Sarif(s) => self.error = s.end(&mut self.out).err(),
+                State::Github => {}
+                State::Gitlab { any } => part.stdout.push_str(if any { "\n]\n" } else { "[]\n" }),
+                State::Markdown(s) => {
+                    self.error = s.end(&self.summary, &self.settings, &mut self.out).err();
+                }
+            }
+            self.write(&part.stdout, &part.stderr);
+        }
+        if self.error.is_none()
+            && let Err(e) = self.out.flush()
+        {
+            self.error = Some(WriteError::new("stdout", e));
+        }
+        let result = match self.error {
+            Some(e) => Err(e),
+            None => Ok(()),
+        };
+        (self.summary, result)
+    }
+
+    fn write(&mut self, out: &str, err: &str) {
+        if self.error.is_some() || (out.is_empty() && err.is_empty()) {
+            return;
+        }
+        let done = match self.progress {
+            Some(progress) => progress.suspend(|| self.write_now(out, err)),
+            None => self.write_now(out, err),
+        };
+        if let Err(e) = done {
+            self.error = Some(e);
+        }
+    }
+
+    /// stdout first, then stderr (so in a shared log a file's notes follow its diff).
+    fn write_now(&mut self, out: &str, err: &str) -> Result<(), WriteError> {
+        let stdout = |e| WriteError::new("stdout", e);
+        if !out.is_empty() {
+            self.out.write_all(out.as_bytes()).map_err(stdout)?;
+            if self.flush_each {
+                self.out.flush().map_err(stdout)?;
+            }
+        }
+        if !err.is_empty() {
+            self.out.flush().map_err(stdout)?;
+            self.err
+                .write_all(err.as_bytes())
+                .and_then(|()| self.err.flush())
+                .map_err(|e| WriteError::new("stderr", e))?;
+        }
+        Ok(())
+    }
+}
+
+/// Renders a whole run in `format` (every file in order), as the streamed output writes it.
+#[cfg(test)]
 pub fn render(
     format: OutputFormat,
     reports: &[FileReport],
-    summary: &Summary,
     settings: &Settings,
-) -> Rendered {
-    let stdout = |s: String| Rendered {
-        stdout: s,
-        stderr: String::new(),
+) -> (Rendered, Summary) {
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let mut emitter = Emitter::new(format, settings.clone(), &mut out, &mut err);
+    emitter.begin();
+    for r in reports {
+        emitter.file(Part::of(format, settings, r.clone()));
+    }
+    let (summary, _) = emitter.finish();
+    let text = |b: Vec<u8>| {
+        String::from_utf8(b).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
     };
-    match format {
-        OutputFormat::Text => text::render(reports, summary, settings),
-        OutputFormat::Json => stdout(json::render(reports, summary)),
-        OutputFormat::Sarif => stdout(sarif::render(reports)),
-        OutputFormat::Github => stdout(github::render(reports)),
-        OutputFormat::Gitlab => stdout(gitlab::render(reports)),
-        OutputFormat::Markdown => stdout(markdown::render(reports, summary, settings)),
+    (
+        Rendered {
+            stdout: text(out),
+            stderr: text(err),
+        },
+        summary,
+    )
+}
+
+/// Appends `value` as `serde_json`'s pretty printer writes it `indent` spaces deep in a
+/// document: every line after the first indented (a JSON string never holds a raw newline).
+pub(crate) fn push_pretty(s: &mut String, value: &impl serde::Serialize, indent: usize) {
+    let text =
+        serde_json::to_string_pretty(value).expect("structs of strings and numbers serialize");
+    if indent == 0 {
+        s.push_str(&text);
+        return;
     }
-}
-
-/// Renders and writes the run: stdout first, then stderr.
-pub fn emit(
-    format: OutputFormat,
-    reports: &[FileReport],
-    summary: &Summary,
-    settings: &Settings,
-) -> Result<(), WriteError> {
-    let rendered = render(format, reports, summary, settings);
-    write_to(&mut std::io::stdout().lock(), "stdout", &rendered.stdout)?;
-    write_to(&mut std::io::stderr().lock(), "stderr", &rendered.stderr)
-}
-
-/// Writes `s` to stdout and flushes it.
-pub fn write_stdout(s: &str) -> Result<(), WriteError> {
-    write_to(&mut std::io::stdout().lock(), "stdout", s)
-}
-
-fn write_to(w: &mut dyn Write, stream: &'static str, s: &str) -> Result<(), WriteError> {
-    if s.is_empty() {
-        return Ok(());
+    let pad = " ".repeat(indent);
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            s.push('\n');
+            s.push_str(&pad);
+        }
+        s.push_str(line);
     }
-    w.write_all(s.as_bytes())
-        .and_then(|()| w.flush())
-        .map_err(|e| WriteError::new(stream, e))
 }
 
 /// A write to stdout or stderr that failed.

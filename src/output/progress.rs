@@ -73,7 +73,15 @@ impl Progress {
         bar.inc(1);
     }
 
-    /// Removes the bar before the output is written.
+    /// Runs `f` (which writes to the terminal) with the bar cleared, then draws it again.
+    pub fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
+        match &self.bar {
+            Some(bar) => bar.suspend(f),
+            None => f(),
+        }
+    }
+
+    /// Removes the bar before the end of the output is written.
     pub fn finish(&self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();

@@ -6,12 +6,118 @@
 use serde_json::{Value, json};
 use similar::{DiffTag, TextDiff};
 
+use std::io::Write;
+
+use super::spill::Spill;
+use super::{Part, WriteError};
 use crate::run::{ChangeReport, FileReport, Problem, Status};
 use crate::transforms;
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 
-pub fn render(reports: &[FileReport]) -> String {
+/// How deep `serde_json`'s pretty printer puts the elements of `results` and of
+/// `toolExecutionNotifications` in the document.
+const RESULT_INDENT: usize = 8;
+const NOTIFICATION_INDENT: usize = 12;
+
+/// What the document needs after the files are done. The document puts
+/// `executionSuccessful` (whether any file failed) and the notifications before the results,
+/// so no file's results can be written before the last file is done: each file's results are
+/// kept as the text they are written as (never the file's texts), in a temporary file, and
+/// written at the end.
+#[derive(Default)]
+pub struct State {
+    failed: bool,
+    notifications: String,
+    results: Spill,
+}
+
+/// A file's results (for `out`) and notifications (for `kept`): elements of their arrays, each
+/// after a comma, as the document's text.
+pub fn part(r: &FileReport, part: &mut Part) {
+    let original = r.texts.as_ref().map(|(o, _)| o.as_str());
+    let replacements = r
+        .texts
+        .as_ref()
+        .map(|(o, n)| replacements(o, n))
+        .unwrap_or_default();
+    for (c, fp) in r.changes.iter().zip(super::fingerprints(r)) {
+        element(
+            &mut part.out,
+            &result(r, c, original, &replacements, &fp),
+            RESULT_INDENT,
+        );
+    }
+    let mut notify = |p: &Problem, level: &str| {
+        element(
+            &mut part.kept,
+            &notification(r, p, level),
+            NOTIFICATION_INDENT,
+        );
+    };
+    for w in &r.warnings {
+        notify(w, "warning");
+    }
+    match &r.status {
+        Status::Failed(p) => notify(p, "error"),
+        Status::Skipped(p) => notify(p, "note"),
+        Status::Changed | Status::Unchanged => {}
+    }
+}
+
+impl State {
+    /// Keeps a file's results and notifications.
+    pub fn take(&mut self, part: Part) {
+        let first = self.results.is_empty();
+        self.results.push_str(super::elements(&part.out, first));
+        let first = self.notifications.is_empty();
+        self.notifications
+            .push_str(super::elements(&part.kept, first));
+        self.failed |= matches!(part.report.status, Status::Failed(_));
+    }
+
+    /// The whole document: its frame as `serde_json` writes it, with the kept results and
+    /// notifications in their arrays.
+    pub fn end(self, out: &mut dyn Write) -> Result<(), WriteError> {
+        let frame = document(!self.failed, Vec::new(), Vec::new());
+        let mut frame = serde_json::to_string_pretty(&frame).expect("a JSON value serializes");
+        frame.push('\n');
+        let notifications_key = "\"toolExecutionNotifications\": [";
+        let results_key = "\"results\": [";
+        let (Some(n), Some(r)) = (frame.find(notifications_key), frame.find(results_key)) else {
+            unreachable!("the frame has both arrays");
+        };
+        assert!(n < r, "serde_json writes an object's keys in order");
+        let (n, r) = (n + notifications_key.len(), r + results_key.len());
+        let stdout = |e| WriteError::new("stdout", e);
+        let close = |indent: usize| format!("\n{}", " ".repeat(indent - 2));
+        out.write_all(&frame.as_bytes()[..n]).map_err(stdout)?;
+        if !self.notifications.is_empty() {
+            out.write_all(self.notifications.as_bytes())
+                .and_then(|()| out.write_all(close(NOTIFICATION_INDENT).as_bytes()))
+                .map_err(stdout)?;
+        }
+        out.write_all(&frame.as_bytes()[n..r]).map_err(stdout)?;
+        if !self.results.is_empty() {
+            self.results.write_to(out)?;
+            out.write_all(close(RESULT_INDENT).as_bytes())
+                .map_err(stdout)?;
+        }
+        out.write_all(&frame.as_bytes()[r..]).map_err(stdout)
+    }
+}
+
+/// Appends an element of an array `indent` spaces deep: a comma (dropped before the first
+/// element of the array), a line break, the element.
+fn element(items: &mut String, value: &Value, indent: usize) {
+    items.push(',');
+    items.push('\n');
+    items.push_str(&" ".repeat(indent));
+    super::push_pretty(items, value, indent);
+}
+
+/// The document with these results and notifications.
+fn document(successful: bool, notifications: Vec<Value>, results: Vec<Value>) -> Value {
     let rules: Vec<Value> = transforms::registry()
         .iter()
         .map(|t| {
@@ -25,6 +131,28 @@ pub fn render(reports: &[FileReport]) -> String {
             })
         })
         .collect();
+    json!({
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "restage",
+                "version": env!("CARGO_PKG_VERSION"),
+                "rules": rules,
+            }},
+            "invocations": [{
+                "executionSuccessful": successful,
+                "toolExecutionNotifications": notifications,
+            }],
+            "columnKind": "unicodeCodePoints",
+            "results": results,
+        }],
+    })
+}
+
+/// The whole document of these files built as one value (what the streamed text must equal).
+#[cfg(test)]
+pub(super) fn whole_document(reports: &[FileReport]) -> String {
     let mut results = Vec::new();
     let mut notifications = Vec::new();
     for r in reports {
@@ -49,23 +177,7 @@ pub fn render(reports: &[FileReport]) -> String {
     let successful = !reports
         .iter()
         .any(|r| matches!(r.status, Status::Failed(_)));
-    let doc = json!({
-        "$schema": SCHEMA,
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "restage",
-                "version": env!("CARGO_PKG_VERSION"),
-                "rules": rules,
-            }},
-            "invocations": [{
-                "executionSuccessful": successful,
-                "toolExecutionNotifications": notifications,
-            }],
-            "columnKind": "unicodeCodePoints",
-            "results": results,
-        }],
-    });
+    let doc = document(successful, notifications, results);
     let mut s = serde_json::to_string_pretty(&doc).expect("a JSON value serializes");
     s.push('\n');
     s

@@ -105,3 +105,106 @@ fn markdown_cells_and_code_survive_pipes_newlines_and_backticks() {
     assert_eq!(markdown::code("`x"), "`` `x ``");
     assert_eq!(markdown::code("a|b\\c"), "`a\\|b\\c`");
 }
+
+/// A run's files of every kind: changed (applied, unsafe and a suggestion), unchanged with a
+/// warning, skipped, failed.
+fn run_of_every_kind() -> Vec<FileReport> {
+    use crate::run::{Problem, Status};
+    let report = |display: &str, status: Status| FileReport {
+        display: display.into(),
+        status,
+        changes: Vec::new(),
+        warnings: Vec::new(),
+        diff: String::new(),
+        texts: None,
+        error_in_preamble: false,
+    };
+    let mut changed = report("a/Dockerfile", Status::Changed);
+    changed.changes = vec![change(2, 3, 1), {
+        let mut c = change(3, 3, 9);
+        c.applied = false;
+        c.applicability = Applicability::Unsafe;
+        c
+    }];
+    changed.diff =
+        "--- a/Dockerfile\n+++ b/Dockerfile\n@@ -1,2 +1,2 @@\n FROM a\n-CMD b\n+CMD [\"b\"]\n"
+            .into();
+    changed.texts = Some(("FROM a\nCMD b\n".into(), "FROM a\nCMD [\"b\"]\n".into()));
+    let mut warned = report("b/Dockerfile", Status::Unchanged);
+    warned.warnings = vec![Problem {
+        message: "w \"quoted\"\nnext".into(),
+        line: 1,
+        column: 1,
+    }];
+    let mut suggested = report("c/Dockerfile", Status::Unchanged);
+    suggested.changes = vec![{
+        let mut c = change(1, 2, 1);
+        c.applied = false;
+        c.applicability = Applicability::DisplayOnly;
+        c
+    }];
+    suggested.texts = Some(("FROM c\n".into(), "FROM c\n".into()));
+    let skipped = report(
+        "d/Dockerfile",
+        Status::Skipped(Problem {
+            message: "heredoc".into(),
+            line: 2,
+            column: 5,
+        }),
+    );
+    let failed = report(
+        "e/Dockerfile",
+        Status::Failed(Problem::file("not UTF-8".into())),
+    );
+    vec![changed, warned, suggested, skipped, failed]
+}
+
+fn settings() -> Settings {
+    Settings {
+        write: false,
+        quiet: false,
+        colors: Colors(false),
+        statistics: false,
+        show_fixes: false,
+        preamble: Vec::new(),
+    }
+}
+
+#[test]
+fn streamed_documents_are_the_documents_built_whole() {
+    use crate::cli::OutputFormat;
+    let all = run_of_every_kind();
+    // Every prefix of the run: none, one file, and more (with and without a failed file).
+    for n in 0..=all.len() {
+        let reports = &all[..n];
+        for (format, whole) in [
+            (OutputFormat::Json, json::whole_document(reports)),
+            (OutputFormat::Sarif, sarif::whole_document(reports)),
+            (OutputFormat::Gitlab, gitlab::whole_document(reports)),
+        ] {
+            let (rendered, summary) = render(format, reports, &settings());
+            assert_eq!(rendered.stdout, whole, "{format:?} of {n} files");
+            assert_eq!(rendered.stderr, "", "{format:?} of {n} files");
+            assert_eq!(summary, crate::report::Summary::of(reports));
+        }
+    }
+}
+
+#[test]
+fn markdown_fence_is_longer_than_backticks_across_two_files_diffs() {
+    use crate::cli::OutputFormat;
+    let mut reports = run_of_every_kind();
+    reports.truncate(2);
+    reports[0].diff = "+a``".into();
+    reports[1].diff = "``b".into();
+    let (rendered, _) = render(OutputFormat::Markdown, &reports, &settings());
+    let diff = rendered
+        .stdout
+        .split("<details>")
+        .nth(1)
+        .unwrap_or_default();
+    assert_eq!(
+        diff,
+        "<summary>Diff</summary>\n\n`````diff\n+a````b\n`````\n\n</details>\n"
+    );
+}

@@ -3,39 +3,58 @@
 
 use std::fmt::Write as _;
 
-use super::{Rendered, Settings};
+use super::{Part, Rendered, Settings};
 use crate::report::{self, Summary};
 use crate::run::{FileReport, Status};
 
-pub fn render(reports: &[FileReport], summary: &Summary, settings: &Settings) -> Rendered {
-    let mut out = Rendered::default();
+/// The configuration errors shared by many files, each once, before any file.
+pub fn begin(settings: &Settings, part: &mut Rendered) {
     for line in &settings.preamble {
-        out.stderr.push_str(line);
-        out.stderr.push('\n');
+        part.stderr.push_str(line);
+        part.stderr.push('\n');
     }
-    for r in reports {
-        if !settings.write && !r.diff.is_empty() {
-            out.stdout
-                .push_str(&report::colorize(&r.diff, settings.colors));
+}
+
+/// A file's diff for stdout, its notes for stderr, and its `--show-fixes` lines to keep.
+pub fn part(r: &mut FileReport, settings: &Settings, part: &mut Part) {
+    if !settings.quiet || matches!(r.status, Status::Failed(_)) {
+        for line in notes(r) {
+            part.err.push_str(&line);
+            part.err.push('\n');
         }
-        if !settings.quiet || matches!(r.status, Status::Failed(_)) {
-            for line in notes(r) {
-                out.stderr.push_str(&line);
-                out.stderr.push('\n');
-            }
-        }
-    }
-    if !settings.quiet || summary.errors > 0 {
-        out.stderr.push_str(&summary.line(settings.write));
-        out.stderr.push('\n');
-    }
-    if settings.statistics {
-        out.stderr.push_str(&statistics(summary));
     }
     if settings.show_fixes {
-        out.stderr.push_str(&fixes(reports, settings.write));
+        for c in r.changes.iter().filter(|c| c.applied) {
+            let _ = writeln!(
+                part.kept,
+                "{}:{}:{}: {}: {}: {}",
+                r.display, c.line, c.column, c.id, c.title, c.reason
+            );
+        }
     }
-    out
+    if !settings.write && !r.diff.is_empty() {
+        part.out = if settings.colors.0 {
+            report::colorize(&r.diff, settings.colors)
+        } else {
+            std::mem::take(&mut r.diff)
+        };
+    }
+}
+
+/// The summary, `--statistics` and `--show-fixes` (the `count` applied changes' `fixes`
+/// lines), on stderr.
+pub fn end(summary: &Summary, settings: &Settings, fixes: &str, count: usize, part: &mut Rendered) {
+    if !settings.quiet || summary.errors > 0 {
+        part.stderr.push_str(&summary.line(settings.write));
+        part.stderr.push('\n');
+    }
+    if settings.statistics {
+        part.stderr.push_str(&statistics(summary));
+    }
+    if settings.show_fixes {
+        part.stderr.push_str(&fixes_header(count, settings.write));
+        part.stderr.push_str(fixes);
+    }
 }
 
 /// A file's notes: applied changes, changes not applied, warnings, and why it was skipped or
@@ -118,29 +137,13 @@ fn statistics(summary: &Summary) -> String {
     s
 }
 
-/// `--show-fixes`: every applied change with its reason.
-fn fixes(reports: &[FileReport], write: bool) -> String {
-    let applied: Vec<String> = reports
-        .iter()
-        .flat_map(|r| {
-            r.changes.iter().filter(|c| c.applied).map(move |c| {
-                format!(
-                    "{}:{}:{}: {}: {}: {}\n",
-                    r.display, c.line, c.column, c.id, c.title, c.reason
-                )
-            })
-        })
-        .collect();
-    let n = applied.len();
+/// `--show-fixes`: the line before every applied change with its reason.
+fn fixes_header(n: usize, write: bool) -> String {
     let what = match (n, write) {
         (1, true) => "fix applied".to_string(),
         (_, true) => "fixes applied".to_string(),
         (1, false) => "fix in the diff".to_string(),
         (_, false) => "fixes in the diff".to_string(),
     };
-    let mut s = format!("restage: {n} {what}{}\n", if n > 0 { ":" } else { "" });
-    for line in applied {
-        s.push_str(&line);
-    }
-    s
+    format!("restage: {n} {what}{}\n", if n > 0 { ":" } else { "" })
 }

@@ -14,6 +14,7 @@ mod mutations;
 mod outputs;
 mod packaging;
 mod stdin;
+mod streamed;
 mod syntax;
 mod verify;
 mod walk_reads;
