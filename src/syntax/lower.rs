@@ -28,6 +28,16 @@ pub(super) fn parse_owned(text: String) -> Result<Document, SyntaxError> {
             column: 0,
         });
     }
+    match lower_streamed(body, bom) {
+        Some(lowered) => fresh(text, lowered, '\\', bom),
+        None => parse_whole(text, bom),
+    }
+}
+
+/// [`parse_owned`] through the parser's whole parse (its list of instructions, its parser
+/// directives, its errors) for a text that is not blank.
+fn parse_whole(text: String, bom: usize) -> Result<Document, SyntaxError> {
+    let body = &text[bom..];
     // `ENTRYPOINT []` (reset the entrypoint) is valid Docker that the parser rejects. Such an
     // instruction is parsed as `CMD       []` (same length, so every span holds) and lowered
     // back to an ENTRYPOINT with an empty exec form.
@@ -82,7 +92,16 @@ pub(super) fn parse_owned(text: String) -> Result<Document, SyntaxError> {
         lowered.push(out);
     }
     drop(parsed);
-    let fresh = 0..lowered.len();
+    fresh(text, lowered, escape, bom)
+}
+
+/// The document of `text` and its `lowered` instructions, all of them new.
+fn fresh(
+    text: String,
+    lowered: Vec<Instruction>,
+    escape: char,
+    bom: usize,
+) -> Result<Document, SyntaxError> {
     let n = lowered.len();
     let kept = KeptMemos {
         commands: Vec::with_capacity(n + ROOM),
@@ -90,7 +109,42 @@ pub(super) fn parse_owned(text: String) -> Result<Document, SyntaxError> {
         destinations: Vec::with_capacity(n + ROOM),
         declarations: Vec::with_capacity(n + ROOM),
     };
-    assemble(text, lowered, escape, bom, fresh, kept)
+    assemble(text, lowered, escape, bom, 0..n, kept)
+}
+
+/// The instructions of `body` (the text after a BOM of `bom` bytes) lowered as the parser's
+/// iterator gives them, without the parser's own list of them, when that is sure to be what
+/// [`parse_owned`]'s whole parse gives: the escape character is `\` (there is no `` ` `` in the
+/// text, so no escape directive can name another), the parser reports no error, every
+/// instruction is one this lowering knows, and no two stages have one name (which only the
+/// whole parse reports). `None` otherwise: the whole parse then decides, error included.
+fn lower_streamed(body: &str, bom: usize) -> Option<Vec<Instruction>> {
+    if memchr::memchr(b'`', body.as_bytes()).is_some() {
+        return None;
+    }
+    // Every instruction starts a line of its own: the list is allocated once.
+    let lines = memchr::memchr_iter(b'\n', body.as_bytes()).count() + 1;
+    let mut lowered: Vec<Instruction> = Vec::with_capacity(lines + ROOM);
+    let mut stages = 0;
+    for parsed in pd::parse_iter(body).ok()? {
+        let ins = lower_instruction(&parsed.ok()?, bom).ok()?;
+        if ins.kind == Kind::From {
+            stages += 1;
+        }
+        lowered.push(ins);
+    }
+    if stages > 1 {
+        let mut aliases = lowered
+            .iter()
+            .filter(|i| i.kind == Kind::From)
+            .filter_map(|i| i.words.get(1).map(|w| w.value.as_str()));
+        while let Some(alias) = aliases.next() {
+            if aliases.clone().any(|other| other == alias) {
+                return None;
+            }
+        }
+    }
+    Some(lowered)
 }
 
 /// The document of `text`, whose `lowered` instructions index it: the extents and arguments of
@@ -1093,7 +1147,54 @@ fn detect_style(text: &str, instructions: &[Instruction]) -> Style {
 
 #[cfg(test)]
 mod tests {
-    use super::{is_content_line, last_content_line_end};
+    use super::{is_content_line, last_content_line_end, lower_streamed, parse_owned, parse_whole};
+
+    /// The streamed lowering gives what the whole parse gives, document or error, and steps
+    /// aside whenever it cannot be sure.
+    #[test]
+    fn streamed_parse_is_the_whole_parse() {
+        let cases = [
+            ("FROM a\nRUN b \\\n  c\n# d\n\nCMD [\"e\"]\n", true),
+            (
+                "\u{feff}# syntax=x\nARG V=1\nFROM a:$V AS b\nCOPY --from=b . .\n",
+                true,
+            ),
+            ("FROM a AS b\nFROM c AS B\n", true),
+            ("FROM a AS b\nFROM c AS b\n", false),
+            ("# escape=`\nFROM a\nRUN b `\n  c\n", false),
+            ("FROM a\nRUN echo `date`\n", false),
+            ("RUN a\nFROM b\n", false),
+            ("ARG a\n", false),
+            ("FROM a\nENTRYPOINT []\nONBUILD ENTRYPOINT [ ]\n", false),
+            ("FROM a\nENTRYPOINT\n", false),
+            ("FROM a\nFROBNICATE b\n", false),
+            (
+                "FROM a\nRUN <<EOF\nx\nEOF\nCOPY <<A <<B /d/\na\nA\nb\nB\n",
+                true,
+            ),
+            (
+                "FROM a\nONBUILD RUN b\nHEALTHCHECK NONE\nVOLUME [\"/v\"]\nSHELL [\"sh\"]\n",
+                true,
+            ),
+            ("FROM a\r\nrun b\r\nexpose 1 2\r\n", true),
+        ];
+        for (text, streamed) in cases {
+            let bom = if text.starts_with('\u{feff}') { 3 } else { 0 };
+            assert_eq!(
+                lower_streamed(&text[bom..], bom).is_some(),
+                streamed,
+                "{text:?}"
+            );
+            match (
+                parse_owned(text.to_string()),
+                parse_whole(text.to_string(), bom),
+            ) {
+                (Ok(a), Ok(b)) => assert!(a.same_model(&b), "{text:?}"),
+                (Err(a), Err(b)) => assert_eq!(a, b, "{text:?}"),
+                (a, b) => panic!("{text:?}: {a:?} against {b:?}"),
+            }
+        }
+    }
 
     #[test]
     fn content_lines_are_what_trim_says() {
