@@ -198,10 +198,13 @@ pub fn run(
             composed.apply(doc.text(), &edits);
             // The new document is built from this one: the instructions the edits did not
             // touch are kept (see `syntax::reparse`).
-            let changed = edits.iter().map(|e| e.range.start).min().unwrap_or(0)
-                ..edits.iter().map(|e| e.range.end).max().unwrap_or(0);
+            let mut changes: Vec<(std::ops::Range<usize>, usize)> = edits
+                .iter()
+                .map(|e| (e.range.clone(), e.text.len()))
+                .collect();
+            changes.sort_by_key(|(range, _)| (range.start, !range.is_empty()));
             let mut new_doc =
-                syntax::reparse(doc, changed, new_text).map_err(|e| PipelineError::Refused {
+                syntax::reparse(doc, &changes, new_text).map_err(|e| PipelineError::Refused {
                     transform: t.id,
                     message: format!("its output does not parse ({e})"),
                 })?;

@@ -12,16 +12,21 @@ use std::ops::Range;
 
 pub use lower::parse;
 
-/// The document of `text`, which is `old`'s text with the bytes of `changed` (a range of
-/// `old`'s text) replaced: exactly what [`parse`] gives, the same document or the same error.
-/// The instructions outside the change are taken from `old` (their spans moved) and only
-/// those around it are parsed again, unless the file's head, an escape directive, a
-/// here-document or anything else the shortcut cannot be sure of is involved: then the whole
-/// text is parsed. Debug builds (and any build with `RESTAGE_CHECK_REPARSE` set) parse the
-/// whole text too and panic when the two differ.
-pub(crate) fn reparse(old: Document, changed: Span, text: String) -> Result<Document, SyntaxError> {
+/// The document of `text`, which is `old`'s text with each of `changes` made (a range of
+/// `old`'s text and the length of the text that replaced it; in order of their start, an
+/// insertion before a replacement at the same offset, not overlapping): exactly what [`parse`]
+/// gives, the same document or the same error. The instructions outside the changes are taken
+/// from `old` (their spans moved) and only those around each change are parsed again, unless
+/// the file's head, a here-document or anything else the shortcut cannot be sure of is
+/// involved: then the whole text is parsed. Debug builds (and any build with
+/// `RESTAGE_CHECK_REPARSE` set) parse the whole text too and panic when the two differ.
+pub(crate) fn reparse(
+    old: Document,
+    changes: &[(Span, usize)],
+    text: String,
+) -> Result<Document, SyntaxError> {
     let whole = checking_reparse().then(|| parse(&text));
-    let result = match lower::reparse_region(old, changed, text) {
+    let result = match lower::reparse_region(old, changes, text) {
         Ok(result) => result,
         Err(text) => lower::parse_owned(text),
     };
