@@ -159,7 +159,7 @@ pub(crate) type StartWordsMemo = std::sync::OnceLock<(Vec<String>, Vec<String>)>
 #[derive(Debug, Clone)]
 pub(crate) struct Origin {
     pub(crate) lines: std::sync::Arc<LineIndex>,
-    pub(crate) composed: crate::edit::Composed,
+    pub(crate) composed: std::sync::Arc<crate::edit::Composed>,
 }
 
 /// One piece of the file: an instruction's extent or the trivia around it.
