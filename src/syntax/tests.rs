@@ -540,3 +540,34 @@ fn a_kept_answer_that_differs_from_a_fresh_one_is_caught() {
     let _ = doc.declarations[1].set(Vec::new());
     check_kept_memos(&whole, &doc);
 }
+
+#[test]
+fn the_line_index_finds_every_line_start() {
+    // Line breaks at every offset of an 8-byte word and across words, next to bytes that
+    // differ from `\n` in one bit (`\x0b`, `\x0e`, `\x8a`) and to multi-byte characters.
+    let pieces = [
+        "\n", "a", "\x0b", "\x0e", "\u{8a}", "é", "\r\n", "\u{a0a}", "\t",
+    ];
+    let mut seed = 7u64;
+    for len in 0..200 {
+        let mut text = String::new();
+        for _ in 0..len {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            text.push_str(pieces[(seed >> 33) as usize % pieces.len()]);
+        }
+        let index = LineIndex::new(&text);
+        let expected: Vec<usize> = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        assert_eq!(index.starts, expected, "{text:?}");
+        for offset in 0..=text.len() + 1 {
+            assert_eq!(
+                index.line_col(offset),
+                line_col(&text, offset),
+                "{text:?} {offset}"
+            );
+        }
+    }
+}
