@@ -499,7 +499,9 @@ fn region(
         synthetic.push_str(REGION_PREFIX);
     }
     let by = region_start.wrapping_sub(prefix.len());
-    let mut window: Vec<Instruction> = Vec::new();
+    // Room for an instruction every 32 bytes of the region: the instructions are large, and a
+    // region may hold a whole stage, which a list grown from empty would copy several times.
+    let mut window: Vec<Instruction> = Vec::with_capacity(region.len() / 32 + 4);
     let mut saw_sentinel = false;
     for (n, parsed) in pd::parse_iter(&synthetic).ok()?.enumerate() {
         let parsed = parsed.ok()?;
