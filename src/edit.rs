@@ -250,19 +250,20 @@ impl Composed {
     pub fn apply(&mut self, current: &str, edits: &[Edit]) {
         // Edits that touch (a deletion and the insertion at its end) become one replacement
         // first, so that text moved within them is seen as unchanged.
-        let mut joined: Vec<Edit> = Vec::with_capacity(edits.len());
+        // Their texts are borrowed, unless two are joined. Joined edits are in order and do not
+        // touch (`end < next start`), so trimmed they stay in order.
+        let mut joined: Vec<(Range<usize>, std::borrow::Cow<'_, str>)> =
+            Vec::with_capacity(edits.len());
         for i in application_order(edits) {
             let e = &edits[i];
             match joined.last_mut() {
-                Some(last) if last.range.end == e.range.start => {
-                    last.range.end = e.range.end;
-                    last.text.push_str(&e.text);
+                Some((range, text)) if range.end == e.range.start => {
+                    range.end = e.range.end;
+                    text.to_mut().push_str(&e.text);
                 }
-                _ => joined.push(e.clone()),
+                _ => joined.push((e.range.clone(), std::borrow::Cow::Borrowed(&e.text))),
             }
         }
-        let edits: Vec<Edit> = joined.iter().map(|e| trim_unchanged(current, e)).collect();
-        let edits = &edits[..];
         let mut rest = std::mem::take(&mut self.pieces).into_iter();
         let mut front: Option<Piece> = None;
         let mut out: Vec<Piece> = Vec::new();
@@ -283,10 +284,10 @@ impl Composed {
                             Piece::Kept(r.start..r.start + n),
                             Some(Piece::Kept(r.start + n..r.end)),
                         ),
-                        Piece::Written(s) => (
-                            Piece::Written(s[..n].to_string()),
-                            Some(Piece::Written(s[n..].to_string())),
-                        ),
+                        Piece::Written(mut s) => {
+                            let tail = s.split_off(n);
+                            (Piece::Written(s), Some(Piece::Written(tail)))
+                        }
                     }
                 };
                 n -= head.len();
@@ -296,14 +297,16 @@ impl Composed {
                 front = tail;
             }
         };
-        for i in application_order(edits) {
-            let e = &edits[i];
-            take(e.range.start - pos, true, &mut out);
-            take(e.range.len(), false, &mut out);
-            if !e.text.is_empty() {
-                push(&mut out, Piece::Written(e.text.clone()));
+        for (range, text) in &joined {
+            let (range, text) = trim_unchanged(current, range, text);
+            take(range.start - pos, true, &mut out);
+            take(range.len(), false, &mut out);
+            match out.last_mut() {
+                Some(Piece::Written(last)) => last.push_str(text),
+                _ if text.is_empty() => {}
+                _ => out.push(Piece::Written(text.to_string())),
             }
-            pos = e.range.end;
+            pos = range.end;
         }
         take(usize::MAX, true, &mut out);
         self.pieces = out;
@@ -394,13 +397,16 @@ impl Composed {
     }
 }
 
-/// The edit without the bytes at its start and end that equal the text they replace (at char
-/// boundaries). Trimming the start first or the end first can differ (`EXPOSE` after an
-/// inserted `ENV` shares an `E` at the start): the smaller edit wins, then the one that starts
-/// a line.
-fn trim_unchanged(current: &str, e: &Edit) -> Edit {
-    let old = &current[e.range.clone()];
-    let new = e.text.as_str();
+/// The edit of `range` by `new` without the bytes at its start and end that equal the text
+/// they replace (at char boundaries). Trimming the start first or the end first can differ
+/// (`EXPOSE` after an inserted `ENV` shares an `E` at the start): the smaller edit wins, then
+/// the one that starts a line.
+fn trim_unchanged<'a>(
+    current: &str,
+    range: &Range<usize>,
+    new: &'a str,
+) -> (Range<usize>, &'a str) {
+    let old = &current[range.clone()];
     let (p1, s1) = {
         let p = common_prefix(old, new);
         (p, common_suffix(&old[p..], &new[p..]))
@@ -414,11 +420,11 @@ fn trim_unchanged(current: &str, e: &Edit) -> Edit {
     };
     // On a tie, the edit that starts a line (what a reader expects of an inserted line).
     let line_start =
-        |p: usize| e.range.start + p == 0 || current.as_bytes()[e.range.start + p - 1] == b'\n';
+        |p: usize| range.start + p == 0 || current.as_bytes()[range.start + p - 1] == b'\n';
     let second = p2 + s2 > p1 + s1 || (p2 + s2 == p1 + s1 && line_start(p2) && !line_start(p1));
     let (prefix, suffix) = if second { (p2, s2) } else { (p1, s1) };
-    Edit::replace(
-        e.range.start + prefix..e.range.end - suffix,
+    (
+        range.start + prefix..range.end - suffix,
         &new[prefix..new.len() - suffix],
     )
 }

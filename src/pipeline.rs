@@ -118,7 +118,8 @@ pub fn run(
 ) -> Result<Outcome, PipelineError> {
     let mut doc = syntax::parse(text).map_err(PipelineError::Syntax)?;
     // Positions are reported in the original text: keep its line index, not the whole model.
-    let original = std::sync::Arc::new(doc.line_index().clone());
+    // (Its own, not a copy of the document's, which is built only if a transform asks.)
+    let original = std::sync::Arc::new(LineIndex::new(text));
     // Suppressions are identified by their span in the original text; the comments of each
     // intermediate document are matched back to them (see `Suppressions::identify`).
     let mut suppressions = Suppressions::of(&doc);
@@ -127,32 +128,31 @@ pub fn run(
     } else {
         suppressions.problems(&original, transform_ids())
     };
-    let mut composed = Composed::new(text.len());
+    // Shared with each rewritten document (its `origin`), which is let go of before the next
+    // edits are recorded: recording them then changes it in place.
+    let mut composed = std::sync::Arc::new(Composed::new(text.len()));
     let mut applied = Vec::new();
-    let mut suggestions;
     let mut pass = 0;
     // Transforms are pure: one that changed nothing when it last ran, on the document as it is
     // now, would change nothing again and report the same suggestions. `quiet[i]` is the
-    // version of the document transform `i` last left unchanged and the suggestions it made;
-    // the pass that proves the fixed point skips such transforms.
+    // version of the document transform `i` last left unchanged, and `made[i]` the suggestions
+    // of its last run; the pass that proves the fixed point skips such transforms. The
+    // suggestions reported are those of the last pass: every transform's `made`, in order.
     let mut version: usize = 0;
-    let mut quiet: Vec<Option<(usize, Vec<Note>)>> = vec![None; transforms.len()];
+    let mut quiet: Vec<Option<usize>> = vec![None; transforms.len()];
+    let mut made: Vec<Vec<Note>> = std::iter::repeat_with(Vec::new)
+        .take(transforms.len())
+        .collect();
     loop {
         pass += 1;
         let mut changed_by: Option<&'static str> = None;
-        suggestions = Vec::new();
         let mut current = suppressions.identify(&doc, &composed);
         for (i, t) in transforms.iter().enumerate() {
-            if let Some((v, made)) = &mut quiet[i]
-                && *v == version
-            {
-                // Taken, not cloned: the entry is not read again. Either this pass changes
-                // nothing more (the loop ends) or a later transform changes the document (a new
-                // version, which this entry is not for).
-                suggestions.append(made);
+            if quiet[i] == Some(version) {
                 continue;
             }
-            let first_suggestion = suggestions.len();
+            let suggestions = &mut made[i];
+            suggestions.clear();
             let mut accepted: Vec<Change> = Vec::new();
             for change in (t.run)(&doc, ctx) {
                 if let Some(n) = current.covering(&change) {
@@ -165,7 +165,7 @@ pub fn run(
                     Applicability::DisplayOnly => false,
                 };
                 if !applies || change.edits.is_empty() {
-                    suggestions.push(note(&original, &doc, &composed, &change));
+                    suggestions.push(note(&original, &doc, &composed, change));
                     continue;
                 }
                 // A change that collides with one already accepted waits for the next pass.
@@ -182,33 +182,45 @@ pub fn run(
                 }
             }
             if accepted.is_empty() {
-                quiet[i] = Some((version, suggestions[first_suggestion..].to_vec()));
+                quiet[i] = Some(version);
                 continue;
             }
-            let edits: Vec<Edit> = accepted.iter().flat_map(|c| c.edits.clone()).collect();
+            let edits: Vec<Edit> = accepted
+                .iter_mut()
+                .flat_map(|c| std::mem::take(&mut c.edits))
+                .collect();
             let new_text = edit::apply(doc.text(), &edits).map_err(|e| PipelineError::Refused {
                 transform: t.id,
                 message: e.to_string(),
             })?;
             if new_text == doc.text() {
-                quiet[i] = Some((version, suggestions[first_suggestion..].to_vec()));
+                quiet[i] = Some(version);
                 continue;
             }
-            applied.extend(accepted.iter().map(|c| note(&original, &doc, &composed, c)));
-            composed.apply(doc.text(), &edits);
+            applied.extend(
+                accepted
+                    .into_iter()
+                    .map(|c| note(&original, &doc, &composed, c)),
+            );
+            // The document is about to be replaced: its share of `composed` goes first.
+            doc.origin = None;
+            std::sync::Arc::make_mut(&mut composed).apply(doc.text(), &edits);
             // The new document is built from this one: the instructions the edits did not
             // touch are kept (see `syntax::reparse`).
-            let changed = edits.iter().map(|e| e.range.start).min().unwrap_or(0)
-                ..edits.iter().map(|e| e.range.end).max().unwrap_or(0);
+            let mut changes: Vec<(std::ops::Range<usize>, usize)> = edits
+                .iter()
+                .map(|e| (e.range.clone(), e.text.len()))
+                .collect();
+            changes.sort_by_key(|(range, _)| (range.start, !range.is_empty()));
             let mut new_doc =
-                syntax::reparse(doc, changed, new_text).map_err(|e| PipelineError::Refused {
+                syntax::reparse(doc, &changes, new_text).map_err(|e| PipelineError::Refused {
                     transform: t.id,
                     message: format!("its output does not parse ({e})"),
                 })?;
             // Transforms that name a line in a message (`the COPY at line 14`) get the file's.
             new_doc.origin = Some(syntax::Origin {
                 lines: original.clone(),
-                composed: composed.clone(),
+                composed: std::sync::Arc::clone(&composed),
             });
             doc = new_doc;
             version += 1;
@@ -227,6 +239,7 @@ pub fn run(
         }
     }
     warnings.extend(suppressions.unused(&original));
+    let suggestions = made.into_iter().flatten().collect();
     let edits = composed.edits();
     debug_assert_eq!(
         edit::apply(text, &edits).as_deref(),
@@ -244,8 +257,9 @@ pub fn run(
 }
 
 /// A change as reported, its positions mapped back to the original text: a change anchored in
-/// text restage wrote is reported where that text was written.
-fn note(original: &LineIndex, doc: &Document, composed: &Composed, change: &Change) -> Note {
+/// text restage wrote is reported where that text was written. The change's title and reason
+/// become the note's.
+fn note(original: &LineIndex, doc: &Document, composed: &Composed, change: Change) -> Note {
     let end = doc
         .instruction_at(change.anchor)
         .map_or(change.anchor, |i| i.extent.end);
@@ -260,8 +274,8 @@ fn note(original: &LineIndex, doc: &Document, composed: &Composed, change: &Chan
         column,
         end_line,
         end_column,
-        title: change.title.clone(),
-        reason: change.reason.clone(),
+        title: change.title,
+        reason: change.reason,
     }
 }
 

@@ -28,6 +28,16 @@ pub(super) fn parse_owned(text: String) -> Result<Document, SyntaxError> {
             column: 0,
         });
     }
+    match lower_streamed(body, bom) {
+        Some(lowered) => fresh(text, lowered, '\\', bom),
+        None => parse_whole(text, bom),
+    }
+}
+
+/// [`parse_owned`] through the parser's whole parse (its list of instructions, its parser
+/// directives, its errors) for a text that is not blank.
+fn parse_whole(text: String, bom: usize) -> Result<Document, SyntaxError> {
+    let body = &text[bom..];
     // `ENTRYPOINT []` (reset the entrypoint) is valid Docker that the parser rejects. Such an
     // instruction is parsed as `CMD       []` (same length, so every span holds) and lowered
     // back to an ENTRYPOINT with an empty exec form.
@@ -82,7 +92,16 @@ pub(super) fn parse_owned(text: String) -> Result<Document, SyntaxError> {
         lowered.push(out);
     }
     drop(parsed);
-    let fresh = 0..lowered.len();
+    fresh(text, lowered, escape, bom)
+}
+
+/// The document of `text` and its `lowered` instructions, all of them new.
+fn fresh(
+    text: String,
+    lowered: Vec<Instruction>,
+    escape: char,
+    bom: usize,
+) -> Result<Document, SyntaxError> {
     let n = lowered.len();
     let kept = KeptMemos {
         commands: Vec::with_capacity(n + ROOM),
@@ -90,7 +109,43 @@ pub(super) fn parse_owned(text: String) -> Result<Document, SyntaxError> {
         destinations: Vec::with_capacity(n + ROOM),
         declarations: Vec::with_capacity(n + ROOM),
     };
-    assemble(text, lowered, escape, bom, fresh, kept)
+    let all = 0..n;
+    assemble(text, lowered, escape, bom, std::slice::from_ref(&all), kept)
+}
+
+/// The instructions of `body` (the text after a BOM of `bom` bytes) lowered as the parser's
+/// iterator gives them, without the parser's own list of them, when that is sure to be what
+/// [`parse_owned`]'s whole parse gives: the escape character is `\` (there is no `` ` `` in the
+/// text, so no escape directive can name another), the parser reports no error, every
+/// instruction is one this lowering knows, and no two stages have one name (which only the
+/// whole parse reports). `None` otherwise: the whole parse then decides, error included.
+fn lower_streamed(body: &str, bom: usize) -> Option<Vec<Instruction>> {
+    if memchr::memchr(b'`', body.as_bytes()).is_some() {
+        return None;
+    }
+    // Every instruction starts a line of its own: the list is allocated once.
+    let lines = memchr::memchr_iter(b'\n', body.as_bytes()).count() + 1;
+    let mut lowered: Vec<Instruction> = Vec::with_capacity(lines + ROOM);
+    let mut stages = 0;
+    for parsed in pd::parse_iter(body).ok()? {
+        let ins = lower_instruction(&parsed.ok()?, bom).ok()?;
+        if ins.kind == Kind::From {
+            stages += 1;
+        }
+        lowered.push(ins);
+    }
+    if stages > 1 {
+        let mut aliases = lowered
+            .iter()
+            .filter(|i| i.kind == Kind::From)
+            .filter_map(|i| i.words.get(1).map(|w| w.value.as_str()));
+        while let Some(alias) = aliases.next() {
+            if aliases.clone().any(|other| other == alias) {
+                return None;
+            }
+        }
+    }
+    Some(lowered)
 }
 
 /// The document of `text`, whose `lowered` instructions index it: the extents and arguments of
@@ -101,37 +156,26 @@ fn assemble(
     mut lowered: Vec<Instruction>,
     escape: char,
     bom: usize,
-    fresh: std::ops::Range<usize>,
+    fresh: &[std::ops::Range<usize>],
     kept: KeptMemos,
 ) -> Result<Document, SyntaxError> {
     // Extents: from the keyword's line start to the end of the last content line before the
-    // next keyword's line.
-    let start_of = |lowered: &[Instruction], i: usize| {
-        if fresh.contains(&i) {
-            line_start(&text, lowered[i].keyword.start).max(bom)
-        } else {
-            lowered[i].extent.start
+    // next keyword's line. The instruction after a fresh range is not fresh (two ranges are
+    // never adjacent): its extent is final.
+    for fresh in fresh {
+        let mut next_start = match lowered.get(fresh.end) {
+            Some(next) if !fresh.is_empty() => next.extent.start,
+            _ => text.len(),
+        };
+        for i in fresh.clone().rev() {
+            let start = line_start(&text, lowered[i].keyword.start).max(bom);
+            let content_end = last_content_line_end(&text, start, next_start);
+            let args_end = trim_line_end(&text, content_end);
+            let args_start = skip_blanks(&text, lowered[i].args.start, args_end, escape);
+            lowered[i].extent = start..content_end;
+            lowered[i].args = args_start..args_end.max(args_start);
+            next_start = start;
         }
-    };
-    let mut next_start = fresh
-        .end
-        .checked_sub(1)
-        .map(|last| {
-            if last + 1 < lowered.len() {
-                start_of(&lowered, last + 1)
-            } else {
-                text.len()
-            }
-        })
-        .unwrap_or(text.len());
-    for i in fresh.clone().rev() {
-        let start = start_of(&lowered, i);
-        let content_end = last_content_line_end(&text, start, next_start);
-        let args_end = trim_line_end(&text, content_end);
-        let args_start = skip_blanks(&text, lowered[i].args.start, args_end, escape);
-        lowered[i].extent = start..content_end;
-        lowered[i].args = args_start..args_end.max(args_start);
-        next_start = start;
     }
 
     // Stages: each FROM opens one that runs to the next FROM.
@@ -236,23 +280,24 @@ struct KeptMemos {
 /// directive, if any), and after it to prove the region ends where an instruction may start.
 const REGION_PREFIX: &str = "FROM a\n";
 
-/// The document of `text`, the text of `old` with `changed` (a range of `old`'s text) replaced,
-/// built from `old`'s instructions outside the change (their spans moved) and a parse of the
-/// instructions around it. `Err` gives `text` back when that cannot be sure to give what a
-/// whole parse gives.
+/// The document of `text`, the text of `old` with each of `changes` (a range of `old`'s text
+/// and the length of what replaced it; sorted, not overlapping) made, built from `old`'s
+/// instructions outside the changes (their spans moved) and a parse of the instructions around
+/// each. `Err` gives `text` back when that cannot be sure to give what a whole parse gives.
 pub(super) fn reparse_region(
     old: Document,
-    changed: std::ops::Range<usize>,
+    changes: &[(Span, usize)],
     text: String,
 ) -> Result<Result<Document, SyntaxError>, String> {
-    let Some((first, end, window)) = region(&old, changed, &text) else {
+    let Some(regions) = regions(&old, changes, &text) else {
         return Err(text);
     };
-    let delta = text.len().wrapping_sub(old.text.len());
     let escape = old.escape;
+    let first = regions[0].first;
     // The answers kept per instruction that depend only on the instruction and those before it
     // (its RUN commands, ENV and ARG declarations, the working directory and COPY destination
-    // at it) hold for the instructions before the region: their text and index are the same.
+    // at it) hold for the instructions before the first region: their text and index are the
+    // same.
     fn keep<T>(mut memos: Vec<T>, first: usize) -> Vec<T> {
         memos.truncate(first);
         memos
@@ -264,52 +309,167 @@ pub(super) fn reparse_region(
         declarations: keep(old.declarations, first),
     };
     let mut instructions = old.instructions;
-    let added = window.len();
-    instructions.splice(first..end, window);
-    for ins in &mut instructions[first + added..] {
-        move_spans(ins, delta);
+    // The instructions kept after each region move by the change in length up to it; then each
+    // region's instructions are replaced, the last first (so the indices of those before hold).
+    for (k, r) in regions.iter().enumerate() {
+        let next = regions.get(k + 1).map_or(instructions.len(), |n| n.first);
+        for ins in &mut instructions[r.end..next] {
+            move_spans(ins, r.delta_after);
+        }
     }
-    Ok(assemble(
-        text,
-        instructions,
-        escape,
-        0,
-        first..first + added,
-        kept,
-    ))
+    let mut fresh = Vec::with_capacity(regions.len());
+    let mut shift = 0usize;
+    for r in &regions {
+        let at = r.first.wrapping_add(shift);
+        fresh.push(at..at + r.window.len());
+        shift = shift
+            .wrapping_add(r.window.len())
+            .wrapping_sub(r.end - r.first);
+    }
+    for r in regions.into_iter().rev() {
+        instructions.splice(r.first..r.end, r.window);
+    }
+    Ok(assemble(text, instructions, escape, 0, &fresh, kept))
 }
 
-/// For [`reparse_region`]: the first and end index of `old`'s instructions to replace, and
-/// their replacements lowered (extents and arguments still to compute), when sure.
+/// One region of a re-parse: `old`'s instructions `first..end` and their replacements, lowered
+/// (extents and arguments still to compute), and the change in length of the text up to the
+/// end of the region (added modulo the word size).
+struct Region {
+    first: usize,
+    end: usize,
+    window: Vec<Instruction>,
+    delta_after: usize,
+}
+
+/// For [`reparse_region`]: the regions to parse again, in order, when sure. Changes whose
+/// regions meet or share an instruction make one region; two regions have at least one kept
+/// instruction between them.
+fn regions(old: &Document, changes: &[(Span, usize)], text: &str) -> Option<Vec<Region>> {
+    // The file's head (a BOM, the parser directives) is never re-parsed.
+    if old.text.starts_with(BOM) || changes.is_empty() {
+        return None;
+    }
+    // The regions: from the extent of the instruction a change starts in (or after), to the
+    // start of the first instruction that starts after the change.
+    let mut spans: Vec<(usize, usize, usize)> = Vec::with_capacity(changes.len());
+    let mut changed_end = 0;
+    for (range, len) in changes {
+        if range.start < changed_end || range.end < range.start {
+            return None;
+        }
+        changed_end = range.end;
+        let first = old
+            .instructions
+            .partition_point(|i| i.extent.start <= range.start)
+            .checked_sub(1)?;
+        let end = old
+            .instructions
+            .partition_point(|i| i.extent.start <= range.end);
+        let delta = len.wrapping_sub(range.len());
+        match spans.last_mut() {
+            Some(last) if first <= last.1 => {
+                last.1 = last.1.max(end);
+                last.2 = last.2.wrapping_add(delta);
+            }
+            _ => spans.push((first, end, delta)),
+        }
+    }
+    let mut out = Vec::with_capacity(spans.len());
+    let mut delta_before = 0usize;
+    for (first, end, delta) in spans {
+        let delta_after = delta_before.wrapping_add(delta);
+        let window = region(old, first, end, delta_before, delta_after, text)?;
+        out.push(Region {
+            first,
+            end,
+            window,
+            delta_after,
+        });
+        delta_before = delta_after;
+    }
+    if delta_before != text.len().wrapping_sub(old.text.len()) {
+        return None;
+    }
+
+    // What a whole parse rejects and a region cannot see: an instruction other than ARG
+    // before the first FROM, no FROM, two stages of one name. None of them can come of regions
+    // after the first FROM (which the old document has) that hold no FROM.
+    let first_from = old
+        .indices_of(Kind::From, 0..old.instructions.len())
+        .first()
+        .copied();
+    if out.iter().all(|r| {
+        first_from.is_some_and(|f| r.first > f) && r.window.iter().all(|i| i.kind != Kind::From)
+    }) {
+        return Some(out);
+    }
+    let mut aliases: Vec<&str> = Vec::new();
+    let mut staged = false;
+    let mut at = 0;
+    for r in &out {
+        for ins in old.instructions[at..r.first].iter().chain(&r.window) {
+            if !whole_parse_takes(ins, &mut aliases, &mut staged) {
+                return None;
+            }
+        }
+        at = r.end;
+    }
+    for ins in &old.instructions[at..] {
+        if !whole_parse_takes(ins, &mut aliases, &mut staged) {
+            return None;
+        }
+    }
+    if !staged {
+        return None;
+    }
+    Some(out)
+}
+
+/// For [`regions`]: false for an instruction a whole parse rejects where it is, given the stage
+/// `aliases` before it and whether a FROM came (`staged`): one other than ARG before the first
+/// FROM, a stage of a name already taken (either case, to be sure).
+fn whole_parse_takes<'a>(
+    ins: &'a Instruction,
+    aliases: &mut Vec<&'a str>,
+    staged: &mut bool,
+) -> bool {
+    match ins.kind {
+        Kind::From => {
+            *staged = true;
+            if let Some(alias) = ins.words.get(1) {
+                if aliases.iter().any(|a| a.eq_ignore_ascii_case(&alias.value)) {
+                    return false;
+                }
+                aliases.push(&alias.value);
+            }
+            true
+        }
+        Kind::Arg => true,
+        _ => *staged,
+    }
+}
+
+/// For [`regions`]: the replacements of `old`'s instructions `first..end`, lowered (extents and
+/// arguments still to compute), when sure. The text up to the region has changed in length by
+/// `delta_before`, up to its end by `delta_after`.
 fn region(
     old: &Document,
-    changed: std::ops::Range<usize>,
+    first: usize,
+    end: usize,
+    delta_before: usize,
+    delta_after: usize,
     text: &str,
-) -> Option<(usize, usize, Vec<Instruction>)> {
-    // The file's head (a BOM, the parser directives, the first instruction) is never
-    // re-parsed.
-    if old.text.starts_with(BOM) {
-        return None;
-    }
-    let delta = text.len().wrapping_sub(old.text.len());
-    // The region: from the extent of the instruction the change starts in (or after), to the
-    // start of the first instruction that starts after the change.
-    let first = old
-        .instructions
-        .partition_point(|i| i.extent.start <= changed.start)
-        .checked_sub(1)?;
-    if first == 0 {
-        return None;
-    }
-    let end = old
-        .instructions
-        .partition_point(|i| i.extent.start <= changed.end);
-    let region_start = old.instructions[first].extent.start;
+) -> Option<Vec<Instruction>> {
+    let region_start = old.instructions[first]
+        .extent
+        .start
+        .wrapping_add(delta_before);
     let old_region_end = old
         .instructions
         .get(end)
         .map_or(old.text.len(), |i| i.extent.start);
-    let region_end = old_region_end.wrapping_add(delta);
+    let region_end = old_region_end.wrapping_add(delta_after);
     if region_end < region_start || region_end > text.len() {
         return None;
     }
@@ -317,7 +477,8 @@ fn region(
     // A here-document in the region: its markers and bodies are not worth the risk. (Those
     // of the instructions kept are their own: each of them starts and ends where the parser
     // starts and ends an instruction, as the region does.)
-    if memchr::memmem::find(region.as_bytes(), b"<<").is_some() {
+    let bytes = region.as_bytes();
+    if memchr::memchr_iter(b'<', bytes).any(|i| bytes.get(i + 1) == Some(&b'<')) {
         return None;
     }
     // The region is parsed after the file's escape directive and a FROM (so it may hold any
@@ -338,7 +499,9 @@ fn region(
         synthetic.push_str(REGION_PREFIX);
     }
     let by = region_start.wrapping_sub(prefix.len());
-    let mut window: Vec<Instruction> = Vec::new();
+    // Room for an instruction every 32 bytes of the region: the instructions are large, and a
+    // region may hold a whole stage, which a list grown from empty would copy several times.
+    let mut window: Vec<Instruction> = Vec::with_capacity(region.len() / 32 + 4);
     let mut saw_sentinel = false;
     for (n, parsed) in pd::parse_iter(&synthetic).ok()?.enumerate() {
         let parsed = parsed.ok()?;
@@ -367,44 +530,29 @@ fn region(
         return None;
     }
 
-    // The instruction before the region keeps its extent: only blank and comment lines can
-    // come between it and the region's first keyword.
     let next_start = window
         .first()
         .map_or(region_end, |i| line_start(text, i.keyword.start));
-    let before = &old.instructions[first - 1];
-    if last_content_line_end(text, before.extent.start, next_start) != before.extent.end {
-        return None;
-    }
-
-    // What a whole parse rejects and a region cannot see: an instruction other than ARG
-    // before the first FROM, no FROM, two stages of one name.
-    let all = old.instructions[..first]
-        .iter()
-        .chain(&window)
-        .chain(&old.instructions[end..]);
-    let mut aliases: Vec<&str> = Vec::new();
-    let mut staged = false;
-    for ins in all {
-        match ins.kind {
-            Kind::From => {
-                staged = true;
-                if let Some(alias) = ins.words.get(1) {
-                    if aliases.iter().any(|a| a.eq_ignore_ascii_case(&alias.value)) {
-                        return None;
-                    }
-                    aliases.push(&alias.value);
-                }
-            }
-            Kind::Arg => {}
-            _ if !staged => return None,
-            _ => {}
+    if first == 0 {
+        // The file's first instruction: its keyword's line must start the region, so that
+        // the text before it (the parser directives among it) is read as before: nothing
+        // written at the head of the file, not even a comment, which there could be read as a
+        // directive.
+        if window.is_empty() || next_start != region_start {
+            return None;
+        }
+    } else {
+        // The instruction before the region keeps its extent: only blank and comment lines
+        // can come between it and the region's first keyword.
+        let before = &old.instructions[first - 1];
+        let before_start = before.extent.start.wrapping_add(delta_before);
+        if last_content_line_end(text, before_start, next_start)
+            != before.extent.end.wrapping_add(delta_before)
+        {
+            return None;
         }
     }
-    if !staged {
-        return None;
-    }
-    Some((first, end, window))
+    Some(window)
 }
 
 /// Moves every span of `ins` by `delta` (added modulo the word size, so it may move back).
@@ -1093,7 +1241,54 @@ fn detect_style(text: &str, instructions: &[Instruction]) -> Style {
 
 #[cfg(test)]
 mod tests {
-    use super::{is_content_line, last_content_line_end};
+    use super::{is_content_line, last_content_line_end, lower_streamed, parse_owned, parse_whole};
+
+    /// The streamed lowering gives what the whole parse gives, document or error, and steps
+    /// aside whenever it cannot be sure.
+    #[test]
+    fn streamed_parse_is_the_whole_parse() {
+        let cases = [
+            ("FROM a\nRUN b \\\n  c\n# d\n\nCMD [\"e\"]\n", true),
+            (
+                "\u{feff}# syntax=x\nARG V=1\nFROM a:$V AS b\nCOPY --from=b . .\n",
+                true,
+            ),
+            ("FROM a AS b\nFROM c AS B\n", true),
+            ("FROM a AS b\nFROM c AS b\n", false),
+            ("# escape=`\nFROM a\nRUN b `\n  c\n", false),
+            ("FROM a\nRUN echo `date`\n", false),
+            ("RUN a\nFROM b\n", false),
+            ("ARG a\n", false),
+            ("FROM a\nENTRYPOINT []\nONBUILD ENTRYPOINT [ ]\n", false),
+            ("FROM a\nENTRYPOINT\n", false),
+            ("FROM a\nFROBNICATE b\n", false),
+            (
+                "FROM a\nRUN <<EOF\nx\nEOF\nCOPY <<A <<B /d/\na\nA\nb\nB\n",
+                true,
+            ),
+            (
+                "FROM a\nONBUILD RUN b\nHEALTHCHECK NONE\nVOLUME [\"/v\"]\nSHELL [\"sh\"]\n",
+                true,
+            ),
+            ("FROM a\r\nrun b\r\nexpose 1 2\r\n", true),
+        ];
+        for (text, streamed) in cases {
+            let bom = if text.starts_with('\u{feff}') { 3 } else { 0 };
+            assert_eq!(
+                lower_streamed(&text[bom..], bom).is_some(),
+                streamed,
+                "{text:?}"
+            );
+            match (
+                parse_owned(text.to_string()),
+                parse_whole(text.to_string(), bom),
+            ) {
+                (Ok(a), Ok(b)) => assert!(a.same_model(&b), "{text:?}"),
+                (Err(a), Err(b)) => assert_eq!(a, b, "{text:?}"),
+                (a, b) => panic!("{text:?}: {a:?} against {b:?}"),
+            }
+        }
+    }
 
     #[test]
     fn content_lines_are_what_trim_says() {

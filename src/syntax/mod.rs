@@ -12,16 +12,21 @@ use std::ops::Range;
 
 pub use lower::parse;
 
-/// The document of `text`, which is `old`'s text with the bytes of `changed` (a range of
-/// `old`'s text) replaced: exactly what [`parse`] gives, the same document or the same error.
-/// The instructions outside the change are taken from `old` (their spans moved) and only
-/// those around it are parsed again, unless the file's head, an escape directive, a
-/// here-document or anything else the shortcut cannot be sure of is involved: then the whole
-/// text is parsed. Debug builds (and any build with `RESTAGE_CHECK_REPARSE` set) parse the
-/// whole text too and panic when the two differ.
-pub(crate) fn reparse(old: Document, changed: Span, text: String) -> Result<Document, SyntaxError> {
+/// The document of `text`, which is `old`'s text with each of `changes` made (a range of
+/// `old`'s text and the length of the text that replaced it; in order of their start, an
+/// insertion before a replacement at the same offset, not overlapping): exactly what [`parse`]
+/// gives, the same document or the same error. The instructions outside the changes are taken
+/// from `old` (their spans moved) and only those around each change are parsed again, unless
+/// the file's head, a here-document or anything else the shortcut cannot be sure of is
+/// involved: then the whole text is parsed. Debug builds (and any build with
+/// `RESTAGE_CHECK_REPARSE` set) parse the whole text too and panic when the two differ.
+pub(crate) fn reparse(
+    old: Document,
+    changes: &[(Span, usize)],
+    text: String,
+) -> Result<Document, SyntaxError> {
     let whole = checking_reparse().then(|| parse(&text));
-    let result = match lower::reparse_region(old, changed, text) {
+    let result = match lower::reparse_region(old, changes, text) {
         Ok(result) => result,
         Err(text) => lower::parse_owned(text),
     };
@@ -154,7 +159,7 @@ pub(crate) type StartWordsMemo = std::sync::OnceLock<(Vec<String>, Vec<String>)>
 #[derive(Debug, Clone)]
 pub(crate) struct Origin {
     pub(crate) lines: std::sync::Arc<LineIndex>,
-    pub(crate) composed: crate::edit::Composed,
+    pub(crate) composed: std::sync::Arc<crate::edit::Composed>,
 }
 
 /// One piece of the file: an instruction's extent or the trivia around it.
@@ -665,11 +670,33 @@ pub struct LineIndex {
 
 impl LineIndex {
     pub fn new(text: &str) -> LineIndex {
-        // Counted first, so the list is allocated once.
+        // Eight bytes at a time: a Dockerfile's lines are short, and a search call per line
+        // costs more than the bytes between them. Room for a line every 16 bytes, so the list
+        // seldom grows.
+        const NEWLINES: u64 = u64::from_ne_bytes([0x01; 8]) * 0x0a;
+        const LOW: u64 = u64::from_ne_bytes([0x7f; 8]);
         let bytes = text.as_bytes();
-        let mut starts = Vec::with_capacity(memchr::memchr_iter(b'\n', bytes).count() + 1);
+        let mut starts = Vec::with_capacity(bytes.len() / 16 + 2);
         starts.push(0);
-        starts.extend(memchr::memchr_iter(b'\n', bytes).map(|i| i + 1));
+        let mut chunks = bytes.chunks_exact(8);
+        let mut base = 0;
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            // The high bit of each byte that is `\n`, exactly (no carry crosses a byte).
+            let x = u64::from_le_bytes(word) ^ NEWLINES;
+            let mut found = !(((x & LOW) + LOW) | x | LOW);
+            while found != 0 {
+                starts.push(base + (found.trailing_zeros() / 8) as usize + 1);
+                found &= found - 1;
+            }
+            base += 8;
+        }
+        for (i, &b) in chunks.remainder().iter().enumerate() {
+            if b == b'\n' {
+                starts.push(base + i + 1);
+            }
+        }
         LineIndex {
             starts,
             len: text.len(),

@@ -238,7 +238,8 @@ fn reparse_matches(text: &str, range: Span, with: &str) -> bool {
     let mut new_text = text.to_string();
     new_text.replace_range(range.clone(), with);
     let whole = parse(&new_text);
-    let partial = lower::reparse_region(old.clone(), range.clone(), new_text.clone());
+    let changes = [(range.clone(), with.len())];
+    let partial = lower::reparse_region(old.clone(), &changes, new_text.clone());
     let kept = partial.is_ok();
     let result = partial.unwrap_or_else(|t| parse(&t));
     match (&whole, &result) {
@@ -250,7 +251,7 @@ fn reparse_matches(text: &str, range: Span, with: &str) -> bool {
         _ => panic!("{text:?} with {range:?} -> {with:?}: {result:?} against {whole:?}"),
     }
     // The pipeline's entry point agrees (it checks itself in debug builds).
-    let via = reparse(old, range, new_text);
+    let via = reparse(old, &changes, new_text);
     assert_eq!(via.is_ok(), whole.is_ok());
     kept
 }
@@ -312,9 +313,12 @@ fn a_reparse_sees_continuations_across_the_edited_region() {
 
 #[test]
 fn a_reparse_parses_the_whole_text_when_it_cannot_be_sure() {
-    // The first instruction, a here-document in the region, a BOM.
+    // Text written at the head of the file (a comment there may be a parser directive), an
+    // edit of the head, a here-document in the region, a BOM.
     let text = "FROM a\nRUN b\nCMD c\n";
-    assert!(!reparse_matches(text, 0..6, "FROM z"));
+    assert!(!reparse_matches(text, 0..0, "# escape=`\n"));
+    assert!(!reparse_matches(text, 0..0, "\n"));
+    assert!(!reparse_matches("# c\nFROM a\nRUN b\n", 2..3, "escape=`"));
     assert!(!reparse_matches(text, 7..7, "RUN <<EOF\nx\nEOF\n"));
     let text = "\u{feff}FROM a\nRUN b\nCMD c\n";
     let cmd = text.find("CMD").unwrap();
@@ -322,6 +326,112 @@ fn a_reparse_parses_the_whole_text_when_it_cannot_be_sure() {
     // `ENTRYPOINT []`, which the parser only takes masked.
     let text = "FROM a\nRUN b\nCMD c\n";
     assert!(!reparse_matches(text, 13..13, "ENTRYPOINT []\n"));
+}
+
+/// `text` with each of `edits` (sorted, not overlapping) made, re-parsed from the document of
+/// `text` and parsed whole: both must give the same document or the same error. Returns
+/// whether the re-parse kept instructions of the old document.
+fn reparse_all_match(text: &str, edits: &[(Span, &str)]) -> bool {
+    let old = parse(text).unwrap();
+    let mut new_text = text.to_string();
+    for (range, with) in edits.iter().rev() {
+        new_text.replace_range(range.clone(), with);
+    }
+    let changes: Vec<(Span, usize)> = edits.iter().map(|(r, w)| (r.clone(), w.len())).collect();
+    let whole = parse(&new_text);
+    let partial = lower::reparse_region(old.clone(), &changes, new_text.clone());
+    let kept = partial.is_ok();
+    let result = partial.unwrap_or_else(|t| parse(&t));
+    match (&whole, &result) {
+        (Ok(a), Ok(b)) => assert!(a.same_model(b), "{text:?} with {edits:?}"),
+        (Err(a), Err(b)) => assert_eq!(a, b, "{text:?} with {edits:?}"),
+        _ => panic!("{text:?} with {edits:?}: {result:?} against {whole:?}"),
+    }
+    kept
+}
+
+#[test]
+fn a_reparse_parses_the_first_instruction_and_each_region_on_its_own() {
+    let text = "# syntax=docker/dockerfile:1\nFROM node:20\nWORKDIR /app\nCOPY . .\nRUN npm ci\nCMD [\"node\", \"index.js\"]\n";
+    let from = text.find("FROM").unwrap();
+    let image_end = text.find(":20").unwrap() + 3;
+    // The first instruction rewritten, a stage named, a new first instruction.
+    assert!(reparse_matches(text, from..image_end, "FROM node:22"));
+    assert!(reparse_matches(text, image_end..image_end, " AS build"));
+    assert!(reparse_matches(text, from..from, "ARG V=20\n"));
+    assert!(reparse_matches(text, from..from, "FROM alpine AS tools\n"));
+    // multi-stage's edits: the first stage named, a runtime stage appended; the instructions
+    // between are kept.
+    let end = text.len();
+    assert!(reparse_all_match(
+        text,
+        &[
+            (image_end..image_end, " AS build"),
+            (
+                end..end,
+                "\nFROM node:20-slim\nCOPY --from=build /app /app\nCMD [\"x\"]\n"
+            ),
+        ]
+    ));
+    // A region whose edit makes a whole parse fail, another that needs the whole parse.
+    let copy = text.find("COPY").unwrap();
+    assert!(!reparse_all_match(
+        text,
+        &[(image_end..image_end, " AS b"), (end..end, "FROM x AS B\n")]
+    ));
+    assert!(!reparse_all_match(
+        text,
+        &[(from..from, "RUN x\n"), (copy..copy, "RUN y\n")]
+    ));
+    assert!(!reparse_all_match(
+        text,
+        &[
+            (image_end..image_end, " AS b"),
+            (copy..copy, "RUN <<EOF\nx\nEOF\n")
+        ]
+    ));
+}
+
+/// Every pair of line edits in a few files (both inserted, or both replacing) against a whole
+/// parse.
+#[test]
+fn a_reparse_of_two_line_edits_matches_a_whole_parse() {
+    let texts = [
+        "FROM a AS b\nARG X=1\nRUN one \\\n  two\n\n# c\nCOPY --chown=u [\"x\", \\\n  \"/y\"]\nUSER u\nCMD [\"c\"]\n",
+        "ARG V\r\nFROM a:$V\r\nENV A=1 \\\r\n  B=2\r\nWORKDIR /w\r\nRUN x\r\nENTRYPOINT []\r\n",
+        "# syntax=docker/dockerfile:1\nFROM a\nONBUILD RUN x\nHEALTHCHECK CMD curl x\nEXPOSE 1 2\nVOLUME [\"/v\"]\nCMD c",
+        "# escape=`\nFROM a\nRUN a `\n  b \\\nRUN c\nCOPY <<EOF /x\nbody `\nEOF\nCMD d\n",
+    ];
+    let lines = [
+        "",
+        "RUN z\n",
+        "# note\n",
+        "RUN z \\\n",
+        "FROM q AS b\n",
+        "CMD [\"a\",\n",
+    ];
+    let mut kept = 0;
+    for text in texts {
+        let starts: Vec<usize> = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        let line = |k: usize| starts[k]..starts.get(k + 1).copied().unwrap_or(text.len());
+        for a in 0..starts.len() {
+            for b in a + 1..starts.len() {
+                for x in lines {
+                    for y in lines {
+                        let (la, lb) = (line(a), line(b));
+                        kept += reparse_all_match(
+                            text,
+                            &[(la.start..la.start, x), (lb.start..lb.start, y)],
+                        ) as usize;
+                        kept += reparse_all_match(text, &[(la, x), (lb, y)]) as usize;
+                    }
+                }
+            }
+        }
+    }
+    assert!(kept > 1000, "{kept}");
 }
 
 #[test]
@@ -396,7 +506,7 @@ fn a_reparse_keeps_the_answers_about_the_instructions_before_the_region() {
     let mut new_text = text.to_string();
     new_text.insert_str(cmd, "USER u\n");
     // Debug builds check each kept answer against one asked afresh of a whole parse.
-    let doc = reparse(old, cmd..cmd, new_text).unwrap();
+    let doc = reparse(old, &[(cmd..cmd, 7)], new_text).unwrap();
     fn filled<T>(memos: &[std::sync::OnceLock<T>]) -> Vec<bool> {
         memos.iter().map(|m| m.get().is_some()).collect()
     }
@@ -429,4 +539,35 @@ fn a_kept_answer_that_differs_from_a_fresh_one_is_caught() {
     let doc = parse(text).unwrap();
     let _ = doc.declarations[1].set(Vec::new());
     check_kept_memos(&whole, &doc);
+}
+
+#[test]
+fn the_line_index_finds_every_line_start() {
+    // Line breaks at every offset of an 8-byte word and across words, next to bytes that
+    // differ from `\n` in one bit (`\x0b`, `\x0e`, `\x8a`) and to multi-byte characters.
+    let pieces = [
+        "\n", "a", "\x0b", "\x0e", "\u{8a}", "é", "\r\n", "\u{a0a}", "\t",
+    ];
+    let mut seed = 7u64;
+    for len in 0..200 {
+        let mut text = String::new();
+        for _ in 0..len {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            text.push_str(pieces[(seed >> 33) as usize % pieces.len()]);
+        }
+        let index = LineIndex::new(&text);
+        let expected: Vec<usize> = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        assert_eq!(index.starts, expected, "{text:?}");
+        for offset in 0..=text.len() + 1 {
+            assert_eq!(
+                index.line_col(offset),
+                line_col(&text, offset),
+                "{text:?} {offset}"
+            );
+        }
+    }
 }
