@@ -699,15 +699,10 @@ impl Images {
         let family = &self.families[self.family_of[first]];
         for rule in &family.rules {
             // A rule that failed to compile leaves the tag unknown rather than trying the next.
-            let re = rule.tag.get()?;
-            if let Some(caps) = re.captures(tag) {
-                let groups = re
-                    .capture_names()
-                    .flatten()
-                    .filter_map(|n| {
-                        caps.name(n)
-                            .map(|m| (n.to_string(), m.as_str().to_string()))
-                    })
+            if let Some(caps) = rule.tag.captures(tag).ok()? {
+                let groups = caps
+                    .into_iter()
+                    .filter_map(|(n, m)| Some((n?.to_string(), m?.to_string())))
                     .collect();
                 return Some(Hit {
                     family,
@@ -813,11 +808,10 @@ impl Images {
         };
         for m in &self.mappings {
             // A mapping that failed to compile leaves the image unknown.
-            if let Some(c) = m.from.get()?.captures(&written) {
+            if let Some(c) = m.from.captures(&written).ok()? {
                 let stars = c
-                    .iter()
-                    .skip(1)
-                    .map(|g| g.map_or(String::new(), |g| g.as_str().to_string()))
+                    .into_iter()
+                    .map(|(_, g)| g.map_or(String::new(), str::to_string))
                     .collect();
                 return Some((m, stars));
             }
