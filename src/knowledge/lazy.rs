@@ -36,8 +36,9 @@ pub(crate) struct LazyRegex {
     names: Option<Vec<String>>,
     compiled: OnceLock<Option<Regex>>,
     /// The pattern compiled by `regex-lite` (ASCII classes and case folding), for ASCII text
-    /// (`None`: it does not compile that way).
-    ascii: OnceLock<Option<regex_lite::Regex>>,
+    /// (`None`: it does not compile that way). Boxed: the knowledge holds hundreds of these,
+    /// moved as they are built, and most are never asked.
+    ascii: OnceLock<Option<Box<regex_lite::Regex>>>,
 }
 
 impl LazyRegex {
@@ -72,7 +73,7 @@ impl LazyRegex {
         if text.is_ascii() && self.compiled.get().is_none() {
             let ascii = self
                 .ascii
-                .get_or_init(|| regex_lite::Regex::new(&self.pattern).ok());
+                .get_or_init(|| regex_lite::Regex::new(&self.pattern).ok().map(Box::new));
             if let Some(re) = ascii {
                 return Some(Matcher::Ascii(re));
             }
@@ -149,8 +150,9 @@ pub(crate) struct LazyGlobSet {
     patterns: Vec<String>,
     literal_separator: bool,
     set: OnceLock<GlobSet>,
-    /// The literal start and end of every pattern that is not a literal name.
-    ends: Vec<(String, String)>,
+    /// Every pattern that is not a literal name, with where its literal start ends and its
+    /// literal end starts; found on first use (loading pays nothing for it).
+    ends: OnceLock<Vec<(usize, usize, usize)>>,
 }
 
 /// The characters that make a glob more than a literal name.
@@ -168,38 +170,43 @@ impl LazyGlobSet {
         if eager {
             let _ = set.set(build(&patterns, literal_separator)?);
         }
-        let ends = patterns
-            .iter()
-            .filter_map(|p| {
-                let first = p.find(GLOB_SPECIAL)?;
-                let last = p.rfind(GLOB_SPECIAL)?;
-                // `**/` also matches no directory at all (`**/a` matches `a`), so the `/`
-                // next to a `*` is left out.
-                let (mut start, mut end) = (&p[..first], &p[last + 1..]);
-                if p[first..].starts_with('*') {
-                    start = start.strip_suffix('/').unwrap_or(start);
-                }
-                if p[..=last].ends_with('*') {
-                    end = end.strip_prefix('/').unwrap_or(end);
-                }
-                Some((start.to_string(), end.to_string()))
-            })
-            .collect();
         Ok(LazyGlobSet {
             patterns,
             literal_separator,
             set,
-            ends,
+            ends: OnceLock::new(),
         })
     }
 
     /// Whether only the literal patterns can match `path` (see the module documentation), when
     /// the set is not built yet.
     fn literal_only(&self, path: &str) -> bool {
-        self.set.get().is_none()
-            && !(self.ends.iter()).any(|(start, end)| {
-                path.starts_with(start.as_str()) && path.ends_with(end.as_str())
-            })
+        if self.set.get().is_some() {
+            return false;
+        }
+        let ends = self.ends.get_or_init(|| {
+            (self.patterns.iter().enumerate())
+                .filter_map(|(i, p)| {
+                    let first = p.find(GLOB_SPECIAL)?;
+                    let last = p.rfind(GLOB_SPECIAL)?;
+                    // `**/` also matches no directory at all (`**/a` matches `a`), so the `/`
+                    // next to a `*` is left out.
+                    let mut start = first;
+                    if p[first..].starts_with('*') && p[..first].ends_with('/') {
+                        start -= 1;
+                    }
+                    let mut end = last + 1;
+                    if p[..end].ends_with('*') && p[end..].starts_with('/') {
+                        end += 1;
+                    }
+                    Some((i, start, end))
+                })
+                .collect()
+        });
+        !ends.iter().any(|&(i, start, end)| {
+            let p = &self.patterns[i];
+            path.starts_with(&p[..start]) && path.ends_with(&p[end..])
+        })
     }
 
     fn get(&self) -> &GlobSet {
