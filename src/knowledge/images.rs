@@ -292,7 +292,11 @@ fn expand_tag(
                 .get(name)
                 .or_else(|| global.get(name))
                 .ok_or_else(|| format!("unknown pattern `<{name}>`"))?;
-            out.push_str(&format!("(?P<{name}>{})", body.get_ref()));
+            out.push_str("(?P<");
+            out.push_str(name);
+            out.push('>');
+            out.push_str(body.get_ref());
+            out.push(')');
             i += name.len() + 2;
             continue;
         }
@@ -549,7 +553,11 @@ fn compile_family(
     for r in &f.rule {
         let expanded = expand_tag(r.tag.get_ref(), &f.patterns, &layer.patterns)
             .map_err(|e| sources.error(o, r.tag.span(), &e))?;
-        let tag = LazyRegex::new(format!("^(?:{expanded})$"), eager)
+        let mut anchored = String::with_capacity(expanded.len() + 6);
+        anchored.push_str("^(?:");
+        anchored.push_str(&expanded);
+        anchored.push_str(")$");
+        let tag = LazyRegex::new(anchored, eager)
             .map_err(|e| sources.error(o, r.tag.span(), &format!("bad tag pattern: {e}")))?;
         let mut runtime = Vec::new();
         for c in r.runtime.iter().flat_map(|rt| rt.candidates()) {
