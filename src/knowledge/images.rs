@@ -292,7 +292,11 @@ fn expand_tag(
                 .get(name)
                 .or_else(|| global.get(name))
                 .ok_or_else(|| format!("unknown pattern `<{name}>`"))?;
-            out.push_str(&format!("(?P<{name}>{})", body.get_ref()));
+            out.push_str("(?P<");
+            out.push_str(name);
+            out.push('>');
+            out.push_str(body.get_ref());
+            out.push(')');
             i += name.len() + 2;
             continue;
         }
@@ -549,7 +553,11 @@ fn compile_family(
     for r in &f.rule {
         let expanded = expand_tag(r.tag.get_ref(), &f.patterns, &layer.patterns)
             .map_err(|e| sources.error(o, r.tag.span(), &e))?;
-        let tag = LazyRegex::new(format!("^(?:{expanded})$"), eager)
+        let mut anchored = String::with_capacity(expanded.len() + 6);
+        anchored.push_str("^(?:");
+        anchored.push_str(&expanded);
+        anchored.push_str(")$");
+        let tag = LazyRegex::new(anchored, eager)
             .map_err(|e| sources.error(o, r.tag.span(), &format!("bad tag pattern: {e}")))?;
         let mut runtime = Vec::new();
         for c in r.runtime.iter().flat_map(|rt| rt.candidates()) {
@@ -699,15 +707,10 @@ impl Images {
         let family = &self.families[self.family_of[first]];
         for rule in &family.rules {
             // A rule that failed to compile leaves the tag unknown rather than trying the next.
-            let re = rule.tag.get()?;
-            if let Some(caps) = re.captures(tag) {
-                let groups = re
-                    .capture_names()
-                    .flatten()
-                    .filter_map(|n| {
-                        caps.name(n)
-                            .map(|m| (n.to_string(), m.as_str().to_string()))
-                    })
+            if let Some(caps) = rule.tag.captures(tag).ok()? {
+                let groups = caps
+                    .into_iter()
+                    .filter_map(|(n, m)| Some((n?.to_string(), m?.to_string())))
                     .collect();
                 return Some(Hit {
                     family,
@@ -813,11 +816,10 @@ impl Images {
         };
         for m in &self.mappings {
             // A mapping that failed to compile leaves the image unknown.
-            if let Some(c) = m.from.get()?.captures(&written) {
+            if let Some(c) = m.from.captures(&written).ok()? {
                 let stars = c
-                    .iter()
-                    .skip(1)
-                    .map(|g| g.map_or(String::new(), |g| g.as_str().to_string()))
+                    .into_iter()
+                    .map(|(_, g)| g.map_or(String::new(), str::to_string))
                     .collect();
                 return Some((m, stars));
             }

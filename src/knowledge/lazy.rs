@@ -11,6 +11,18 @@
 //!   `transforms/<file>.toml:line:col`) and compiles every matcher, so an error in them fails
 //!   `cargo test`. Should a deferred compile fail all the same, the matcher matches nothing,
 //!   which every caller reads as "not known".
+//!
+//! Two shortcuts keep the common answers from compiling anything large:
+//! - a deferred regex asked about ASCII text is compiled by `regex-lite` (the same syntax and
+//!   matching, but `\d`, `\s`, `\w`, `\b` and case folding cover only ASCII, which is all
+//!   ASCII text can hold, so the answer is the same), several times cheaper to compile than
+//!   `regex`'s Unicode form; other text, or a pattern `regex-lite` does not take (`\p{..}`,
+//!   class set operations), uses `regex`;
+//! - a glob set answers a name that no pattern can match by its literal start and end (the
+//!   text before its first `*`, `?`, `[`, `]`, `{`, `}` or `\`, and after its last: `*.db`
+//!   matches only names that end in `.db`) by comparing the literal patterns, without being
+//!   built (a glob with none of those characters matches exactly its own text; so should the
+//!   set fail to build, such a name still matches its literal patterns).
 
 use std::sync::OnceLock;
 
@@ -23,6 +35,10 @@ pub(crate) struct LazyRegex {
     /// The names of its capture groups, in order, when it was compiled at load.
     names: Option<Vec<String>>,
     compiled: OnceLock<Option<Regex>>,
+    /// The pattern compiled by `regex-lite` (ASCII classes and case folding), for ASCII text
+    /// (`None`: it does not compile that way). Boxed: the knowledge holds hundreds of these,
+    /// moved as they are built, and most are never asked.
+    ascii: OnceLock<Option<Box<regex_lite::Regex>>>,
 }
 
 impl LazyRegex {
@@ -40,14 +56,51 @@ impl LazyRegex {
             pattern,
             names,
             compiled,
+            ascii: OnceLock::new(),
         })
     }
 
     /// The compiled regex; `None` only if compiling failed (see the module documentation).
-    pub(crate) fn get(&self) -> Option<&Regex> {
+    fn get(&self) -> Option<&Regex> {
         self.compiled
             .get_or_init(|| Regex::new(&self.pattern).ok())
             .as_ref()
+    }
+
+    /// The form that answers for `text`: the Unicode one unless `text` is ASCII and the
+    /// Unicode one was not compiled (yet), then the ASCII one if it compiles.
+    fn matcher(&self, text: &str) -> Option<Matcher<'_>> {
+        if text.is_ascii() && self.compiled.get().is_none() {
+            let ascii = self
+                .ascii
+                .get_or_init(|| regex_lite::Regex::new(&self.pattern).ok().map(Box::new));
+            if let Some(re) = ascii {
+                return Some(Matcher::Ascii(re));
+            }
+        }
+        self.get().map(Matcher::Unicode)
+    }
+
+    /// The groups of the first match in `text`, after the whole match: each one's name (if it
+    /// has one) and what it matched (`None`: it took no part); `Ok(None)` when there is no
+    /// match, `Err` when the regex does not compile.
+    pub(crate) fn captures<'r, 't>(&'r self, text: &'t str) -> Result<Option<Groups<'r, 't>>, ()> {
+        Ok(match self.matcher(text).ok_or(())? {
+            Matcher::Unicode(re) => re.captures(text).map(|caps| {
+                re.capture_names()
+                    .zip(caps.iter())
+                    .skip(1)
+                    .map(|(n, m)| (n, m.map(|m| m.as_str())))
+                    .collect()
+            }),
+            Matcher::Ascii(re) => re.captures(text).map(|caps| {
+                re.capture_names()
+                    .zip(caps.iter())
+                    .skip(1)
+                    .map(|(n, m)| (n, m.map(|m| m.as_str())))
+                    .collect()
+            }),
+        })
     }
 
     /// The names of the capture groups, in the order they open, when compiled at load (so
@@ -58,8 +111,21 @@ impl LazyRegex {
 
     /// Whether the regex matches somewhere in `text` (never, if it failed to compile).
     pub(crate) fn is_match(&self, text: &str) -> bool {
-        self.get().is_some_and(|r| r.is_match(text))
+        match self.matcher(text) {
+            Some(Matcher::Unicode(re)) => re.is_match(text),
+            Some(Matcher::Ascii(re)) => re.is_match(text),
+            None => false,
+        }
     }
+}
+
+/// The groups of a match: each one's name, if any, and the text it matched, if any.
+pub(crate) type Groups<'r, 't> = Vec<(Option<&'r str>, Option<&'t str>)>;
+
+/// One compiled form of a [`LazyRegex`].
+enum Matcher<'r> {
+    Unicode(&'r Regex),
+    Ascii(&'r regex_lite::Regex),
 }
 
 /// With `eager`, checks that `pattern` compiles (the error is `Regex::new`'s, as text).
@@ -84,7 +150,13 @@ pub(crate) struct LazyGlobSet {
     patterns: Vec<String>,
     literal_separator: bool,
     set: OnceLock<GlobSet>,
+    /// Every pattern that is not a literal name, with where its literal start ends and its
+    /// literal end starts; found on first use (loading pays nothing for it).
+    ends: OnceLock<Vec<(usize, usize, usize)>>,
 }
+
+/// The characters that make a glob more than a literal name.
+const GLOB_SPECIAL: &[char] = &['*', '?', '[', ']', '{', '}', '\\'];
 
 impl LazyGlobSet {
     /// The set of `patterns`, read with [`glob`]; with `eager`, built now, and the first error
@@ -102,6 +174,38 @@ impl LazyGlobSet {
             patterns,
             literal_separator,
             set,
+            ends: OnceLock::new(),
+        })
+    }
+
+    /// Whether only the literal patterns can match `path` (see the module documentation), when
+    /// the set is not built yet.
+    fn literal_only(&self, path: &str) -> bool {
+        if self.set.get().is_some() {
+            return false;
+        }
+        let ends = self.ends.get_or_init(|| {
+            (self.patterns.iter().enumerate())
+                .filter_map(|(i, p)| {
+                    let first = p.find(GLOB_SPECIAL)?;
+                    let last = p.rfind(GLOB_SPECIAL)?;
+                    // `**/` also matches no directory at all (`**/a` matches `a`), so the `/`
+                    // next to a `*` is left out.
+                    let mut start = first;
+                    if p[first..].starts_with('*') && p[..first].ends_with('/') {
+                        start -= 1;
+                    }
+                    let mut end = last + 1;
+                    if p[..end].ends_with('*') && p[end..].starts_with('/') {
+                        end += 1;
+                    }
+                    Some((i, start, end))
+                })
+                .collect()
+        });
+        !ends.iter().any(|&(i, start, end)| {
+            let p = &self.patterns[i];
+            path.starts_with(&p[..start]) && path.ends_with(&p[end..])
         })
     }
 
@@ -113,11 +217,20 @@ impl LazyGlobSet {
 
     /// The indices of the globs that match `path`, in ascending order.
     pub(crate) fn matches(&self, path: &str) -> Vec<usize> {
+        if self.literal_only(path) {
+            return (self.patterns.iter().enumerate())
+                .filter(|(_, p)| *p == path)
+                .map(|(i, _)| i)
+                .collect();
+        }
         self.get().matches(path)
     }
 
     /// Whether any glob matches `path`.
     pub(crate) fn is_match(&self, path: &str) -> bool {
+        if self.literal_only(path) {
+            return self.patterns.iter().any(|p| p == path);
+        }
         self.get().is_match(path)
     }
 }
@@ -141,7 +254,7 @@ pub(crate) trait Deferred {
 #[cfg(test)]
 impl Deferred for LazyRegex {
     fn is_compiled(&self) -> bool {
-        self.compiled.get().is_some()
+        self.compiled.get().is_some() || self.ascii.get().is_some()
     }
 
     fn force(&self) -> Result<(), String> {
@@ -206,6 +319,117 @@ mod tests {
             eager.capture_names(),
             Some(&["version".to_string(), "suite".to_string()][..])
         );
+    }
+
+    #[test]
+    fn a_lazy_regex_answers_as_the_unicode_regex_does() {
+        let patterns = [
+            "^(?P<version>\\d+(?:\\.\\d+){0,2})(?:-(?P<suite>[a-z]+))?$",
+            "^(?i:lts)-(?P<name>\\w+)$",
+            "\\bslim\\b",
+            "^(?P<any>.)(?P<rest>.*)$",
+            "^\\p{Greek}+$",
+            "^[a-z&&[^x]]+$",
+        ];
+        let texts = [
+            "20",
+            "20.1.2-bookworm",
+            "20-",
+            "LTS-iron",
+            "lts-ir\u{212a}on",
+            "\u{663}\u{664}",
+            "x-slim",
+            "slimmer",
+            "αβ",
+            "abc",
+            "axc",
+            "",
+            "\u{212a}",
+        ];
+        for p in patterns {
+            let unicode = Regex::new(p).expect("valid");
+            for t in texts {
+                let want = unicode.captures(t).map(|c| {
+                    (unicode.capture_names().zip(c.iter()).skip(1))
+                        .map(|(n, m)| (n, m.map(|m| m.as_str())))
+                        .collect::<Vec<_>>()
+                });
+                // A fresh regex per text: the first text decides which form is compiled.
+                let lazy = LazyRegex::new(p.to_string(), false).expect("not checked");
+                assert_eq!(lazy.captures(t), Ok(want.clone()), "{p} {t:?}");
+                assert_eq!(lazy.is_match(t), unicode.is_match(t), "{p} {t:?}");
+                let eager = LazyRegex::new(p.to_string(), true).expect("valid");
+                assert_eq!(eager.captures(t), Ok(want), "{p} {t:?}");
+            }
+        }
+        let bad = LazyRegex::new("(unclosed".into(), false).expect("not checked");
+        assert_eq!(bad.captures("x"), Err(()));
+    }
+
+    #[test]
+    fn a_glob_set_that_is_not_built_answers_as_the_built_one() {
+        let patterns = [
+            "node",
+            "*.db",
+            "**/packages.lock.json",
+            "gcr.io/distroless/*",
+            "build:*",
+            "a/**",
+            "a/**/b",
+            "{x,y}z",
+            "[ab]c",
+            "p\\*q",
+            "python3.*",
+            "python2*",
+            "?",
+            "",
+        ];
+        let names = [
+            "node",
+            "nodes",
+            "app.db",
+            "db",
+            "packages.lock.json",
+            "src/packages.lock.json",
+            "gcr.io/distroless/base",
+            "gcr.io/distroless/",
+            "gcr.io/distroless/a/b",
+            "build:",
+            "build:css",
+            "a",
+            "a/x",
+            "a/b",
+            "a/x/b",
+            "xz",
+            "z",
+            "ac",
+            "c",
+            "p*q",
+            "pxq",
+            "python3",
+            "python3.12",
+            "python2",
+            "python",
+            "x",
+            "",
+            "/",
+        ];
+        for sep in [true, false] {
+            let globs: Vec<String> = patterns.iter().map(|p| p.to_string()).collect();
+            let built = LazyGlobSet::new(globs.clone(), sep, true).expect("valid");
+            for n in names {
+                // A fresh set per name: the first question decides whether it is built.
+                let lazy = LazyGlobSet::new(globs.clone(), sep, false).expect("valid");
+                assert_eq!(lazy.matches(n), built.matches(n), "{n:?} {sep}");
+                let lazy = LazyGlobSet::new(globs.clone(), sep, false).expect("valid");
+                assert_eq!(lazy.is_match(n), built.is_match(n), "{n:?} {sep}");
+                for (i, p) in patterns.iter().enumerate() {
+                    let one = LazyGlobSet::new(vec![p.to_string()], sep, false).expect("valid");
+                    let want = built.matches(n).contains(&i);
+                    assert_eq!(one.is_match(n), want, "{p:?} {n:?} {sep}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -722,7 +722,12 @@ fn raw_words(text: &str, escape: char) -> Vec<(std::ops::Range<usize>, &str)> {
 /// (an escape inside them only escapes `"`, `$` and itself), an escape outside quotes taken
 /// literally; variables kept verbatim. Also says whether a `$` in it is literal.
 fn unquote_value(raw: &str, escape: char) -> (String, bool) {
-    let mut out = String::new();
+    // Most values have no quote and no escape: they are their own text.
+    if !raw.contains(['"', '\'', escape]) {
+        return (raw.to_string(), false);
+    }
+    // Every character pushed is one of `raw`'s.
+    let mut out = String::with_capacity(raw.len());
     let mut literal_dollar = false;
     let mut quote: Option<char> = None;
     let mut chars = raw.chars();

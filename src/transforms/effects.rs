@@ -311,9 +311,10 @@ fn plain(word: &str) -> bool {
 
 /// The effects of one simple command run in `cwd` (`None`: not known).
 pub fn command(cmd: &SimpleCommand, cwd: Option<&str>, ctx: &Context) -> CommandEffects {
-    let words: Vec<String> = cmd.program_words().to_vec();
+    // Borrowed while the effects are read; copied into the result once, at the end.
+    let words = cmd.program_words();
     let mut c = CommandEffects {
-        words: words.clone(),
+        words: Vec::new(),
         span: cmd.span.clone(),
         separator: cmd.separator,
         effects: Vec::new(),
@@ -465,7 +466,7 @@ pub fn command(cmd: &SimpleCommand, cwd: Option<&str>, ctx: &Context) -> Command
                 } else {
                     sources.to_vec()
                 };
-                let dest_abs = if program == "ln" && operands_len(&words) == 1 {
+                let dest_abs = if program == "ln" && operands_len(words) == 1 {
                     cwd.map(str::to_string)
                 } else {
                     resolve(dest)
@@ -473,7 +474,7 @@ pub fn command(cmd: &SimpleCommand, cwd: Option<&str>, ctx: &Context) -> Command
                 // A directory of the images' PATH (`cp tool /usr/local/bin`) is a directory.
                 let into_dir = dest.ends_with('/')
                     || sources.len() > 1
-                    || (program == "ln" && operands_len(&words) == 1)
+                    || (program == "ln" && operands_len(words) == 1)
                     || dest_abs.as_deref().is_some_and(|d| {
                         ctx.knowledge.runtime_path().iter().any(|p| p.as_str() == d)
                     });
@@ -521,7 +522,7 @@ pub fn command(cmd: &SimpleCommand, cwd: Option<&str>, ctx: &Context) -> Command
         }
         _ => {
             c.prep = false;
-            if let Some(system) = package_install(&words) {
+            if let Some(system) = package_install(words) {
                 for d in system {
                     c.effects.push(PathEffect::new(d.to_string(), Op::Write));
                 }
@@ -560,6 +561,7 @@ pub fn command(cmd: &SimpleCommand, cwd: Option<&str>, ctx: &Context) -> Command
     if c.unknown.is_none() {
         c.unknown = bad;
     }
+    c.words = words.to_vec();
     c
 }
 

@@ -178,26 +178,31 @@ fn convert(doc: &Document, ins: &Instruction) -> Option<Change> {
     let lead = raw.len() - raw.trim_start().len();
     let start = span.start + lead;
     let end = start + raw.trim().len();
-    let json = format!(
-        "[{}]",
-        words
-            .iter()
-            .map(|w| serde_json::to_string(w).expect("a string serializes"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
+    // The JSON array, each word written by serde_json straight into one buffer.
+    let mut json = Vec::with_capacity(raw.len() + 2 + 4 * words.len());
+    json.push(b'[');
+    for (i, w) in words.iter().enumerate() {
+        if i > 0 {
+            json.extend_from_slice(b", ");
+        }
+        serde_json::to_writer(&mut json, w).expect("a string serializes");
+    }
+    json.push(b']');
+    let json = String::from_utf8(json).expect("serde_json writes UTF-8");
     let keyword = ins.kind.keyword();
+    // Title and reason pushed piece by piece: `format!` costs several times the text it makes.
+    let mut title = String::with_capacity(keyword.len() + 19);
+    title.push_str("Write ");
+    title.push_str(keyword);
+    title.push_str(" in exec form");
+    const TAIL: &str = "` under /bin/sh as PID 1, which does not forward SIGTERM; exec form starts it directly with the same words";
+    let command = raw.trim();
+    let mut reason = String::with_capacity(command.len() + 24 + TAIL.len());
+    reason.push_str("Shell form runs `");
+    reason.push_str(command);
+    reason.push_str(TAIL);
     Some(
-        Change::new(
-            ID,
-            Applicability::Safe,
-            ins.extent.start,
-            format!("Write {keyword} in exec form"),
-            format!(
-                "Shell form runs `{}` under /bin/sh as PID 1, which does not forward SIGTERM; exec form starts it directly with the same words",
-                raw.trim()
-            ),
-        )
-        .with_edits(vec![Edit::replace(start..end, json)]),
+        Change::new(ID, Applicability::Safe, ins.extent.start, title, reason)
+            .with_edits(vec![Edit::replace(start..end, json)]),
     )
 }
