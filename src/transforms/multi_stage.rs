@@ -1113,8 +1113,33 @@ fn kept_tail(text: &str, deleted: &[std::ops::Range<usize>]) -> Vec<u8> {
     tail[3 - kept..].to_vec()
 }
 
-/// Paths, without those inside another listed path; first occurrence order.
+/// Paths, without those inside another listed path ([`analysis::is_within`]) and without
+/// repeats; first occurrence order. Linear in the number of paths (times their depth): a
+/// `COPY . .` into `/` lists every root entry of the context, thousands in a large repository.
 fn dedup_nested(paths: &[String]) -> Vec<String> {
+    let all: rustc_hash::FxHashSet<&str> = paths.iter().map(String::as_str).collect();
+    if all.contains("") {
+        // The empty path and `/` each hold the other, so which stays depends on the order:
+        // compared pair by pair, as listed.
+        return dedup_nested_pairwise(paths);
+    }
+    let root = all.contains("/");
+    let mut seen: rustc_hash::FxHashSet<&str> = rustc_hash::FxHashSet::default();
+    let mut out = Vec::new();
+    for p in paths {
+        // Inside another path: `/` holds every other path, and a path holds each path that
+        // continues it after a `/` (its own text up to any `/` of the other is the holder).
+        let nested = (root && p != "/")
+            || memchr::memchr_iter(b'/', p.as_bytes()).any(|i| all.contains(&p[..i]));
+        if !nested && seen.insert(p.as_str()) {
+            out.push(p.clone());
+        }
+    }
+    out
+}
+
+/// [`dedup_nested`] by comparing each path with every path kept so far.
+fn dedup_nested_pairwise(paths: &[String]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for p in paths {
         if out.iter().any(|o| analysis::is_within(p, o)) {
@@ -1668,6 +1693,8 @@ fn root_paths(
     runs: &[(usize, RunFacts)],
 ) -> Result<Vec<String>, String> {
     let mut out: Vec<String> = Vec::new();
+    // What `out` holds, looked up in constant time: `COPY . .` lists every root entry.
+    let mut listed: rustc_hash::FxHashSet<String> = rustc_hash::FxHashSet::default();
     for ix in stage.from + 1..stage.instructions.end {
         let ins = &doc.instructions()[ix];
         if !analysis::copies_from_context(ins) || !ins.heredocs.is_empty() {
@@ -1706,7 +1733,8 @@ fn root_paths(
                     ));
                 }
                 let p = format!("/{n}");
-                if !out.contains(&p) {
+                if !listed.contains(&p) {
+                    listed.insert(p.clone());
                     out.push(p);
                 }
             }
@@ -1717,4 +1745,41 @@ fn root_paths(
         return Err(NO_WORKDIR.into());
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Random lists of paths made of a few segments (repeats, `/`, relative paths, trailing
+    /// and doubled slashes; the empty path now and then) keep the same paths in the same order
+    /// as comparing every pair.
+    #[test]
+    fn nested_paths_are_dropped_as_by_comparing_every_pair() {
+        const PIECES: [&str; 10] = ["/", "", "/a", "/a/b", "/ab", "/a/", "//a", "/b", "a/b", "a"];
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        let mut kept_some = 0;
+        for _ in 0..20_000 {
+            let len = next(7);
+            let paths: Vec<String> = (0..len)
+                .map(|_| {
+                    let mut p = PIECES[next(PIECES.len())].to_string();
+                    if next(3) == 0 {
+                        p.push_str(PIECES[next(PIECES.len())]);
+                    }
+                    p
+                })
+                .collect();
+            let got = dedup_nested(&paths);
+            assert_eq!(got, dedup_nested_pairwise(&paths), "{paths:?}");
+            kept_some += usize::from(got.len() > 1);
+        }
+        assert!(kept_some > 1_000, "{kept_some}");
+    }
 }
