@@ -31,6 +31,11 @@ use recipes::{Carry, Recipe};
 
 const ID: &str = "multi-stage";
 
+/// The most paths an app without a WORKDIR may have in `/` to be carried one COPY each: a
+/// context root with more entries (a repository's top, a data folder) would make a runtime
+/// stage no one reviews.
+const MAX_ROOT_PATHS: usize = 32;
+
 const NO_WORKDIR: &str = "the app has no WORKDIR of its own and its build writes into /, so restage cannot tell the application's files from the SDK's; add a WORKDIR such as /app";
 
 /// Instructions whose effect is on the image's configuration: they move to the runtime stage.
@@ -1743,6 +1748,12 @@ fn root_paths(
     recipe.root_paths(runs, &mut out)?;
     if out.is_empty() {
         return Err(NO_WORKDIR.into());
+    }
+    if out.len() > MAX_ROOT_PATHS {
+        return Err(format!(
+            "the app has no WORKDIR of its own and its COPYs put {} paths into /; each would be carried by a COPY of its own, more than {MAX_ROOT_PATHS} to review; add a WORKDIR such as /app",
+            out.len()
+        ));
     }
     Ok(out)
 }
