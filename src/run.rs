@@ -427,7 +427,7 @@ pub struct FileReport {
 }
 
 impl FileReport {
-    fn new(display: &str, status: Status) -> FileReport {
+    pub(crate) fn new(display: &str, status: Status) -> FileReport {
         FileReport {
             display: display.to_string(),
             status,

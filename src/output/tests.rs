@@ -110,15 +110,7 @@ fn markdown_cells_and_code_survive_pipes_newlines_and_backticks() {
 /// warning, skipped, failed.
 fn run_of_every_kind() -> Vec<FileReport> {
     use crate::run::{Problem, Status};
-    let report = |display: &str, status: Status| FileReport {
-        display: display.into(),
-        status,
-        changes: Vec::new(),
-        warnings: Vec::new(),
-        diff: String::new(),
-        texts: None,
-        error_in_preamble: false,
-    };
+    let report = FileReport::new;
     let mut changed = report("a/Dockerfile", Status::Changed);
     changed.changes = vec![change(2, 3, 1), {
         let mut c = change(3, 3, 9);

@@ -392,16 +392,20 @@ fn a_reparse_parses_the_first_instruction_and_each_region_on_its_own() {
     ));
 }
 
+/// Files the line-edit re-parse tests edit: continuations, a comment between instructions,
+/// CRLF, parser directives, a missing final newline, a backtick escape and a here-document.
+const LINE_EDIT_TEXTS: [&str; 4] = [
+    "FROM a AS b\nARG X=1\nRUN one \\\n  two\n\n# c\nCOPY --chown=u [\"x\", \\\n  \"/y\"]\nUSER u\nCMD [\"c\"]\n",
+    "ARG V\r\nFROM a:$V\r\nENV A=1 \\\r\n  B=2\r\nWORKDIR /w\r\nRUN x\r\nENTRYPOINT []\r\n",
+    "# syntax=docker/dockerfile:1\nFROM a\nONBUILD RUN x\nHEALTHCHECK CMD curl x\nEXPOSE 1 2\nVOLUME [\"/v\"]\nCMD c",
+    "# escape=`\nFROM a\nRUN a `\n  b \\\nRUN c\nCOPY <<EOF /x\nbody `\nEOF\nCMD d\n",
+];
+
 /// Every pair of line edits in a few files (both inserted, or both replacing) against a whole
 /// parse.
 #[test]
 fn a_reparse_of_two_line_edits_matches_a_whole_parse() {
-    let texts = [
-        "FROM a AS b\nARG X=1\nRUN one \\\n  two\n\n# c\nCOPY --chown=u [\"x\", \\\n  \"/y\"]\nUSER u\nCMD [\"c\"]\n",
-        "ARG V\r\nFROM a:$V\r\nENV A=1 \\\r\n  B=2\r\nWORKDIR /w\r\nRUN x\r\nENTRYPOINT []\r\n",
-        "# syntax=docker/dockerfile:1\nFROM a\nONBUILD RUN x\nHEALTHCHECK CMD curl x\nEXPOSE 1 2\nVOLUME [\"/v\"]\nCMD c",
-        "# escape=`\nFROM a\nRUN a `\n  b \\\nRUN c\nCOPY <<EOF /x\nbody `\nEOF\nCMD d\n",
-    ];
+    let texts = LINE_EDIT_TEXTS;
     let lines = [
         "",
         "RUN z\n",
@@ -450,12 +454,7 @@ fn a_reparse_keeps_here_documents_and_the_escape_character_outside_the_region() 
 /// Every way of inserting, replacing or deleting a line in a few files against a whole parse.
 #[test]
 fn a_reparse_of_any_line_edit_matches_a_whole_parse() {
-    let texts = [
-        "FROM a AS b\nARG X=1\nRUN one \\\n  two\n\n# c\nCOPY --chown=u [\"x\", \\\n  \"/y\"]\nUSER u\nCMD [\"c\"]\n",
-        "ARG V\r\nFROM a:$V\r\nENV A=1 \\\r\n  B=2\r\nWORKDIR /w\r\nRUN x\r\nENTRYPOINT []\r\n",
-        "# syntax=docker/dockerfile:1\nFROM a\nONBUILD RUN x\nHEALTHCHECK CMD curl x\nEXPOSE 1 2\nVOLUME [\"/v\"]\nCMD c",
-        "# escape=`\nFROM a\nRUN a `\n  b \\\nRUN c\nCOPY <<EOF /x\nbody `\nEOF\nCMD d\n",
-    ];
+    let texts = LINE_EDIT_TEXTS;
     let lines = [
         "",
         "RUN z\n",
