@@ -35,34 +35,42 @@ pub struct State {
 /// A file's results (for `out`) and notifications (for `kept`): elements of their arrays, each
 /// after a comma, as the document's text.
 pub fn part(r: &FileReport, part: &mut Part) {
+    for value in results(r) {
+        element(&mut part.out, &value, RESULT_INDENT);
+    }
+    for value in notifications(r) {
+        element(&mut part.kept, &value, NOTIFICATION_INDENT);
+    }
+}
+
+/// A file's results: one per change.
+fn results(r: &FileReport) -> Vec<Value> {
     let original = r.texts.as_ref().map(|(o, _)| o.as_str());
     let replacements = r
         .texts
         .as_ref()
         .map(|(o, n)| replacements(o, n))
         .unwrap_or_default();
-    for (c, fp) in r.changes.iter().zip(super::fingerprints(r)) {
-        element(
-            &mut part.out,
-            &result(r, c, original, &replacements, &fp),
-            RESULT_INDENT,
-        );
-    }
-    let mut notify = |p: &Problem, level: &str| {
-        element(
-            &mut part.kept,
-            &notification(r, p, level),
-            NOTIFICATION_INDENT,
-        );
-    };
-    for w in &r.warnings {
-        notify(w, "warning");
-    }
+    r.changes
+        .iter()
+        .zip(super::fingerprints(r))
+        .map(|(c, fp)| result(r, c, original, &replacements, &fp))
+        .collect()
+}
+
+/// A file's notifications: its warnings, then why it was skipped or failed.
+fn notifications(r: &FileReport) -> Vec<Value> {
+    let mut out: Vec<Value> = r
+        .warnings
+        .iter()
+        .map(|w| notification(r, w, "warning"))
+        .collect();
     match &r.status {
-        Status::Failed(p) => notify(p, "error"),
-        Status::Skipped(p) => notify(p, "note"),
+        Status::Failed(p) => out.push(notification(r, p, "error")),
+        Status::Skipped(p) => out.push(notification(r, p, "note")),
         Status::Changed | Status::Unchanged => {}
     }
+    out
 }
 
 impl State {
@@ -156,23 +164,8 @@ pub(super) fn whole_document(reports: &[FileReport]) -> String {
     let mut results = Vec::new();
     let mut notifications = Vec::new();
     for r in reports {
-        let original = r.texts.as_ref().map(|(o, _)| o.as_str());
-        let replacements = r
-            .texts
-            .as_ref()
-            .map(|(o, n)| replacements(o, n))
-            .unwrap_or_default();
-        for (c, fp) in r.changes.iter().zip(super::fingerprints(r)) {
-            results.push(result(r, c, original, &replacements, &fp));
-        }
-        for w in &r.warnings {
-            notifications.push(notification(r, w, "warning"));
-        }
-        match &r.status {
-            Status::Failed(p) => notifications.push(notification(r, p, "error")),
-            Status::Skipped(p) => notifications.push(notification(r, p, "note")),
-            Status::Changed | Status::Unchanged => {}
-        }
+        results.extend(self::results(r));
+        notifications.extend(self::notifications(r));
     }
     let successful = !reports
         .iter()
