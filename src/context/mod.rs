@@ -57,6 +57,8 @@ pub use node::PackageJson;
 pub use node_build::{NodeBuild, Setting, TsConfig};
 pub use python::{PyProject, RequirementsFile};
 
+#[cfg(test)]
+pub(crate) use fsread::short_paths;
 pub(crate) use fsread::{Listed, ListedType, Listing, Listings};
 use fsread::{ReadError, parent_dir, read_capped};
 pub(crate) use fsread::{

@@ -5,13 +5,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::common::restage_in as restage;
-
-fn write(root: &Path, rel: &str, text: &str) {
-    let p = root.join(rel);
-    std::fs::create_dir_all(p.parent().expect("a parent")).expect("mkdir");
-    std::fs::write(p, text).expect("write");
-}
+use crate::common::{restage_in as restage, write_file as write};
 
 /// A Dockerfile exec-form rewrites, and its diff.
 const SHELL_CMD: &str = "FROM node:20-slim\nCMD node server.js\n";

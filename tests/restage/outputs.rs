@@ -4,6 +4,8 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+use crate::common::write_file as write;
+
 /// What one run of the binary printed and returned.
 #[derive(Debug)]
 struct Run {
@@ -32,12 +34,6 @@ fn restage_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
 
 fn restage(dir: &Path, args: &[&str]) -> Run {
     restage_env(dir, args, &[])
-}
-
-fn write(root: &Path, path: &str, text: &str) {
-    let p = root.join(path);
-    std::fs::create_dir_all(p.parent().expect("a parent")).expect("mkdir");
-    std::fs::write(p, text).expect("write");
 }
 
 /// A small repository with one file of each kind: applied changes (`app`), a suggestion and an

@@ -5,13 +5,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use super::common::restage_in;
-
-fn write(root: &Path, path: &str, text: &str) {
-    let p = root.join(path);
-    std::fs::create_dir_all(p.parent().expect("a parent")).expect("mkdir");
-    std::fs::write(p, text).expect("write");
-}
+use super::common::{restage_in, write_file as write};
 
 /// Seven folders in path order: changed files (`a`, `b`, `e`, `f`, `g`, with `e` changed by
 /// two transforms) around an unchanged one (`c`) and an invalid one (`d`).
