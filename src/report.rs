@@ -552,7 +552,9 @@ impl Fate {
 }
 
 impl Summary {
-    /// The counts of a run.
+    /// The counts of a run, counted at once (the streamed output counts file by file with
+    /// [`Summary::add`]; tests compare the two).
+    #[cfg(test)]
     pub fn of(reports: &[FileReport]) -> Summary {
         let mut s = Summary::default();
         for r in reports {

@@ -66,15 +66,8 @@ impl Part {
     /// The file's part in `format`.
     pub fn of(format: OutputFormat, settings: &Settings, mut r: FileReport) -> Part {
         let mut part = Part {
-            report: FileReport {
-                display: String::new(),
-                status: crate::run::Status::Unchanged,
-                changes: Vec::new(),
-                warnings: Vec::new(),
-                diff: String::new(),
-                texts: None,
-                error_in_preamble: false,
-            },
+            // Replaced by the report itself once the format has rendered it.
+            report: FileReport::new("", crate::run::Status::Unchanged),
             out: String::new(),
             err: String::new(),
             kept: String::new(),
