@@ -228,13 +228,28 @@ struct Inner {
     memo: Memo,
 }
 
+/// Each worker thread keeps its own answers (see [`crate::sync::PerThread`]).
 #[derive(Default)]
-struct Memo {
-    image: std::sync::Mutex<rustc_hash::FxHashMap<String, Option<Arc<ImageInfo>>>>,
-    runtime: std::sync::Mutex<rustc_hash::FxHashMap<String, Option<Arc<RuntimeImage>>>>,
+struct Memo(crate::sync::PerThread<Maps>);
+
+#[derive(Default)]
+struct Maps {
+    image: rustc_hash::FxHashMap<String, Option<Arc<ImageInfo>>>,
+    runtime: rustc_hash::FxHashMap<String, Option<Arc<RuntimeImage>>>,
     /// Command classifications, by the hash of the command's words (see `command_hash`), each
     /// with the words it answers for (see `command_key`).
-    command: std::sync::Mutex<rustc_hash::FxHashMap<u64, CommandBucket>>,
+    command: rustc_hash::FxHashMap<u64, CommandBucket>,
+}
+
+/// How many answers a memo map holds before it is emptied.
+const MEMO_CAPACITY: usize = 4096;
+
+/// Inserts `key` into `map`, emptying it first when full.
+fn remember<K: std::hash::Hash + Eq, T>(map: &mut rustc_hash::FxHashMap<K, T>, key: K, value: T) {
+    if map.len() >= MEMO_CAPACITY {
+        map.clear();
+    }
+    map.insert(key, value);
 }
 
 /// The commands whose words share one hash: each key (see `command_key`) with its answer.
@@ -317,25 +332,6 @@ fn push_needs(key: &mut String, needs: &RuntimeNeeds) {
 
 fn bool_text(b: bool) -> &'static str {
     if b { "true" } else { "false" }
-}
-
-/// Looks `key` up in `map`, computing and remembering the answer on a miss (bounded: the map
-/// is cleared when it grows past a few thousand entries).
-fn memoized<K: std::hash::Hash + Eq, T: Clone>(
-    map: &std::sync::Mutex<rustc_hash::FxHashMap<K, T>>,
-    key: K,
-    compute: impl FnOnce() -> T,
-) -> T {
-    if let Some(hit) = crate::sync::lock(map).get(&key) {
-        return hit.clone();
-    }
-    let value = compute();
-    let mut map = crate::sync::lock(map);
-    if map.len() >= 4096 {
-        map.clear();
-    }
-    map.insert(key, value.clone());
-    value
 }
 
 /// The effective, merged knowledge: cheap to clone (shared behind an `Arc`).
@@ -598,9 +594,16 @@ impl Knowledge {
     /// Shared with the memo (not cloned out of it): most images are asked about several
     /// times per file.
     pub fn image(&self, image: &ImageRef) -> Option<Arc<ImageInfo>> {
-        memoized(&self.inner.memo.image, image_key(image), || {
-            self.inner.images.image(image).map(Arc::new)
-        })
+        let key = image_key(image);
+        if let Some(hit) = self.inner.memo.0.with(|m| m.image.get(&key).cloned()) {
+            return hit;
+        }
+        let value = self.inner.images.image(image).map(Arc::new);
+        self.inner
+            .memo
+            .0
+            .with(|m| remember(&mut m.image, key, value.clone()));
+        value
     }
 
     /// [`image`](Knowledge::image) for the reference `text` as written (`node:20-slim`); `None`
@@ -608,17 +611,16 @@ impl Knowledge {
     /// which is the memo's key of the reference it parses to (`image_key` puts the parsed
     /// pieces back together), so a repeated question neither parses nor builds a key.
     pub fn image_named(&self, text: &str) -> Option<Arc<ImageInfo>> {
-        if let Some(hit) = crate::sync::lock(&self.inner.memo.image).get(text) {
-            return hit.clone();
+        if let Some(hit) = self.inner.memo.0.with(|m| m.image.get(text).cloned()) {
+            return hit;
         }
         // Text that does not parse is never the key of a parsed reference: remembering its
         // `None` under the same map cannot shadow an image.
         let info = ImageRef::parse(text).and_then(|r| self.inner.images.image(&r).map(Arc::new));
-        let mut map = crate::sync::lock(&self.inner.memo.image);
-        if map.len() >= 4096 {
-            map.clear();
-        }
-        map.insert(text.to_string(), info.clone());
+        self.inner
+            .memo
+            .0
+            .with(|m| remember(&mut m.image, text.to_string(), info.clone()));
         info
     }
 
@@ -632,9 +634,15 @@ impl Knowledge {
     ) -> Option<Arc<RuntimeImage>> {
         let mut key = image_key(image);
         push_needs(&mut key, needs);
-        memoized(&self.inner.memo.runtime, key, || {
-            self.inner.images.runtime_image(image, needs).map(Arc::new)
-        })
+        if let Some(hit) = self.inner.memo.0.with(|m| m.runtime.get(&key).cloned()) {
+            return hit;
+        }
+        let value = self.inner.images.runtime_image(image, needs).map(Arc::new);
+        self.inner
+            .memo
+            .0
+            .with(|m| remember(&mut m.runtime, key, value.clone()));
+        value
     }
 
     /// [`runtime_image`](Knowledge::runtime_image) for the reference `text` as written; `None`
@@ -648,18 +656,17 @@ impl Knowledge {
         let mut key = String::with_capacity(text.len() + 24);
         key.push_str(text);
         push_needs(&mut key, needs);
-        if let Some(hit) = crate::sync::lock(&self.inner.memo.runtime).get(&key) {
-            return hit.clone();
+        if let Some(hit) = self.inner.memo.0.with(|m| m.runtime.get(&key).cloned()) {
+            return hit;
         }
         // A reference has no `|`: the key of text that does not parse is never that of one that
         // does, so remembering its `None` here shadows nothing.
         let rt = ImageRef::parse(text)
             .and_then(|r| self.inner.images.runtime_image(&r, needs).map(Arc::new));
-        let mut map = crate::sync::lock(&self.inner.memo.runtime);
-        if map.len() >= 4096 {
-            map.clear();
-        }
-        map.insert(key, rt.clone());
+        self.inner
+            .memo
+            .0
+            .with(|m| remember(&mut m.runtime, key, rt.clone()));
         rt
     }
 
@@ -676,22 +683,27 @@ impl Knowledge {
         // It is shared out of the memo, not cloned.
         // Looked up by the words' hash and compared word by word: a hit builds no key.
         let hash = command_hash(words);
-        let memo = &self.inner.memo.command;
-        if let Some(bucket) = crate::sync::lock(memo).get(&hash)
-            && let Some((_, hit)) = bucket.iter().find(|(k, _)| is_command_key(k, words))
-        {
-            return hit.clone();
+        let memo = &self.inner.memo.0;
+        let hit = memo.with(|m| {
+            let bucket = m.command.get(&hash)?;
+            let (_, hit) = bucket.iter().find(|(k, _)| is_command_key(k, words))?;
+            Some(hit.clone())
+        });
+        if let Some(hit) = hit {
+            return hit;
         }
         let refs: Vec<&str> = words.iter().map(AsRef::as_ref).collect();
         let value = self.inner.commands.classify(&refs).map(Arc::new);
-        let mut map = crate::sync::lock(memo);
-        if map.len() >= 4096 {
-            map.clear();
-        }
-        let bucket = map.entry(hash).or_default();
-        if !bucket.iter().any(|(k, _)| is_command_key(k, words)) {
-            bucket.push((command_key(words), value.clone()));
-        }
+        memo.with(|m| {
+            if m.command.len() >= MEMO_CAPACITY {
+                m.command.clear();
+            }
+            // This thread missed just now, and only it inserts here.
+            m.command
+                .entry(hash)
+                .or_default()
+                .push((command_key(words), value.clone()));
+        });
         value
     }
 
