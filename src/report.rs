@@ -593,6 +593,24 @@ impl Summary {
         }
     }
 
+    /// Adds the counts of `other` (those of other files).
+    pub fn merge(&mut self, other: &Summary) {
+        self.files += other.files;
+        self.changed += other.changed;
+        self.unchanged += other.unchanged;
+        self.skipped += other.skipped;
+        self.errors += other.errors;
+        self.applied += other.applied;
+        self.unsafe_pending += other.unsafe_pending;
+        self.suggestions += other.suggestions;
+        for (id, c) in &other.by_transform {
+            let counts = self.by_transform.entry(id).or_default();
+            counts.applied += c.applied;
+            counts.unsafe_pending += c.unsafe_pending;
+            counts.suggestions += c.suggestions;
+        }
+    }
+
     /// One line, e.g. `restage: 12 files: 3 would change, 8 unchanged, 1 error`.
     pub fn line(&self, write: bool) -> String {
         let plural =

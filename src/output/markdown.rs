@@ -66,7 +66,7 @@ impl State {
     /// Keeps a file's rows, problems and diff.
     pub fn take(&mut self, part: Part) {
         self.rows.push_str(&part.out);
-        self.review += part.report.changes.iter().filter(|c| !c.applied).count();
+        self.review += part.counts.unsafe_pending + part.counts.suggestions;
         self.problems.push_str(&part.kept);
         for b in part.diff.bytes() {
             if b == b'`' {

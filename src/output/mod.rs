@@ -48,8 +48,9 @@ pub struct Rendered {
 /// One file's output, rendered by the worker that processed it (so in parallel), then written
 /// in order by [`Emitter::file`].
 pub struct Part {
-    /// The file's report without its diff and texts: what the counts need.
-    report: FileReport,
+    /// The file's counts. The report itself stays with the worker that made it, which frees
+    /// it: only the rendered text goes to the thread that writes.
+    counts: Summary,
     /// What goes to stdout: text and GitHub, the file's lines; JSON, GitLab and SARIF, its
     /// elements of the document's array, each after a comma; Markdown, its table rows.
     out: String,
@@ -66,8 +67,7 @@ impl Part {
     /// The file's part in `format`.
     pub fn of(format: OutputFormat, settings: &Settings, mut r: FileReport) -> Part {
         let mut part = Part {
-            // Replaced by the report itself once the format has rendered it.
-            report: FileReport::new("", crate::run::Status::Unchanged),
+            counts: Summary::default(),
             out: String::new(),
             err: String::new(),
             kept: String::new(),
@@ -81,9 +81,7 @@ impl Part {
             OutputFormat::Gitlab => gitlab::part(&r, &mut part),
             OutputFormat::Markdown => markdown::part(&mut r, &mut part),
         }
-        r.diff = String::new();
-        r.texts = None;
-        part.report = r;
+        part.counts.add(&r);
         part
     }
 }
@@ -190,7 +188,7 @@ impl<'a, O: Write, E: Write> Emitter<'a, O, E> {
 
     /// The next file's part, in the output's order: counted and written.
     pub fn file(&mut self, part: Part) {
-        self.summary.add(&part.report);
+        self.summary.merge(&part.counts);
         if self.error.is_some() {
             return;
         }
@@ -198,7 +196,7 @@ impl<'a, O: Write, E: Write> Emitter<'a, O, E> {
             State::Text { fixes, count } => {
                 if self.settings.show_fixes {
                     fixes.push_str(&part.kept);
-                    *count += part.report.changes.iter().filter(|c| c.applied).count();
+                    *count += part.counts.applied;
                 }
                 self.write(&part.out, &part.err);
             }

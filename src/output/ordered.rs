@@ -3,7 +3,7 @@
 //! while the others go on with their work (they only queue their part). One writer at a time;
 //! only parts waiting for an earlier one are held.
 
-use std::collections::BTreeMap;
+use std::collections::VecDeque;
 use std::sync::Mutex;
 
 use crate::sync::lock;
@@ -16,10 +16,13 @@ pub struct Ordered<T, W> {
 struct Queue<T> {
     /// The index written next.
     next: usize,
-    /// Finished parts waiting for an earlier one.
-    waiting: BTreeMap<usize, T>,
+    /// Finished parts waiting for an earlier one: `waiting[k]` is part `next + k`. Files are
+    /// handed out in order, so it holds about one slot per thread.
+    waiting: VecDeque<Option<T>>,
     /// A thread is writing: it takes what is queued meanwhile.
     writing: bool,
+    /// The list of the last batch written, emptied and kept for its room.
+    spare: Vec<T>,
 }
 
 impl<T, W> Ordered<T, W> {
@@ -28,8 +31,9 @@ impl<T, W> Ordered<T, W> {
         Ordered {
             queue: Mutex::new(Queue {
                 next: 0,
-                waiting: BTreeMap::new(),
+                waiting: VecDeque::new(),
                 writing: false,
+                spare: Vec::new(),
             }),
             sink: Mutex::new(sink),
         }
@@ -39,20 +43,25 @@ impl<T, W> Ordered<T, W> {
     /// when it is the next one and no other thread is writing.
     pub fn push(&self, index: usize, part: T, mut write: impl FnMut(&mut W, T)) {
         let mut queue = lock(&self.queue);
-        queue.waiting.insert(index, part);
+        debug_assert!(index >= queue.next, "part {index} pushed twice");
+        let slot = index - queue.next;
+        if queue.waiting.len() <= slot {
+            queue.waiting.resize_with(slot + 1, || None);
+        }
+        queue.waiting[slot] = Some(part);
         if queue.writing {
             return;
         }
         loop {
-            let mut ready = Vec::new();
-            while let Some(part) = {
-                let next = queue.next;
-                queue.waiting.remove(&next)
-            } {
-                ready.push(part);
-                queue.next += 1;
+            let mut ready = std::mem::take(&mut queue.spare);
+            while let Some(Some(_)) = queue.waiting.front() {
+                if let Some(Some(part)) = queue.waiting.pop_front() {
+                    ready.push(part);
+                    queue.next += 1;
+                }
             }
             if ready.is_empty() {
+                queue.spare = ready;
                 queue.writing = false;
                 return;
             }
@@ -60,18 +69,19 @@ impl<T, W> Ordered<T, W> {
             drop(queue);
             {
                 let mut sink = lock(&self.sink);
-                for part in ready {
+                for part in ready.drain(..) {
                     write(&mut sink, part);
                 }
             }
             queue = lock(&self.queue);
+            queue.spare = ready;
         }
     }
 
     /// The sink, once every part is written.
     pub fn into_inner(self) -> W {
         debug_assert!(
-            lock(&self.queue).waiting.is_empty(),
+            lock(&self.queue).waiting.iter().all(Option::is_none),
             "a part is missing before the ones waiting"
         );
         self.sink

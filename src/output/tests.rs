@@ -183,6 +183,32 @@ fn streamed_documents_are_the_documents_built_whole() {
 }
 
 #[test]
+fn summaries_merged_are_the_summary_of_the_files_together() {
+    use crate::report::Summary;
+    let all = run_of_every_kind();
+    for split in 0..=all.len() {
+        let (a, b) = all.split_at(split);
+        let mut merged = Summary::of(a);
+        merged.merge(&Summary::of(b));
+        assert_eq!(merged, Summary::of(&all), "split at {split}");
+    }
+    // Each file's counts on their own, as the workers make them.
+    let mut merged = Summary::default();
+    for r in &all {
+        let mut one = Summary::default();
+        one.add(r);
+        merged.merge(&one);
+    }
+    assert_eq!(merged, Summary::of(&all));
+    assert!(
+        merged
+            .by_transform
+            .values()
+            .any(|c| c.applied > 0 && c.unsafe_pending > 0)
+    );
+}
+
+#[test]
 fn markdown_fence_is_longer_than_backticks_across_two_files_diffs() {
     use crate::cli::OutputFormat;
     let mut reports = run_of_every_kind();
