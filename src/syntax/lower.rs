@@ -237,8 +237,8 @@ fn assemble(
         by_kind[next[k]] = i;
         next[k] += 1;
     }
-    fn memos<T>(mut kept: Vec<std::sync::OnceLock<T>>, len: usize) -> Vec<std::sync::OnceLock<T>> {
-        kept.resize_with(len, std::sync::OnceLock::new);
+    fn memos<T>(mut kept: Vec<std::cell::OnceCell<T>>, len: usize) -> Vec<std::cell::OnceCell<T>> {
+        kept.resize_with(len, std::cell::OnceCell::new);
         kept
     }
     let doc = Document {
@@ -248,7 +248,7 @@ fn assemble(
         stages,
         style,
         escape,
-        lines: std::sync::OnceLock::new(),
+        lines: std::cell::OnceCell::new(),
         by_kind,
         kind_starts,
         origin: None,

@@ -107,7 +107,7 @@ pub struct Document {
     pub(crate) escape: char,
     /// The line index of `text`, built on first use: the pipeline reports positions in the
     /// file as read, so the documents it makes from edits (which carry `origin`) rarely need one.
-    pub(crate) lines: std::sync::OnceLock<LineIndex>,
+    pub(crate) lines: std::cell::OnceCell<LineIndex>,
     /// The indices of the instructions, by [`Kind`] (its discriminant) then in order: those of
     /// kind `k` are `by_kind[kind_starts[k]..kind_starts[k + 1]]`.
     pub(crate) by_kind: Vec<usize>,
@@ -137,23 +137,23 @@ pub struct Document {
 }
 
 /// The memo of one RUN's simple commands.
-pub(crate) type CommandsMemo = std::sync::OnceLock<Option<Vec<crate::shell::SimpleCommand>>>;
+pub(crate) type CommandsMemo = std::cell::OnceCell<Option<Vec<crate::shell::SimpleCommand>>>;
 
 /// The memo of one ENV or ARG instruction's declarations.
 pub(crate) type DeclarationsMemo =
-    std::sync::OnceLock<Vec<crate::transforms::analysis::Declaration>>;
+    std::cell::OnceCell<Vec<crate::transforms::analysis::Declaration>>;
 
 /// The memo of the working directory in force at one instruction of its own stage.
-pub(crate) type WorkdirMemo = std::sync::OnceLock<
+pub(crate) type WorkdirMemo = std::cell::OnceCell<
     crate::transforms::analysis::Resolution<crate::transforms::analysis::Workdir>,
 >;
 
 /// The memo of the resolved destination of one instruction of its own stage.
 pub(crate) type DestinationMemo =
-    std::sync::OnceLock<Option<crate::transforms::analysis::Resolution<String>>>;
+    std::cell::OnceCell<Option<crate::transforms::analysis::Resolution<String>>>;
 
 /// The memo of one instruction's start words: (arguments, words).
-pub(crate) type StartWordsMemo = std::sync::OnceLock<(Vec<String>, Vec<String>)>;
+pub(crate) type StartWordsMemo = std::cell::OnceCell<(Vec<String>, Vec<String>)>;
 
 /// Where a rewritten document's text came from.
 #[derive(Debug, Clone)]
@@ -450,7 +450,7 @@ impl Document {
     pub(crate) fn commands_memo(
         &self,
         ins: &Instruction,
-    ) -> Option<&std::sync::OnceLock<Option<Vec<crate::shell::SimpleCommand>>>> {
+    ) -> Option<&std::cell::OnceCell<Option<Vec<crate::shell::SimpleCommand>>>> {
         let ix = self
             .instructions
             .binary_search_by_key(&ins.extent.start, |i| i.extent.start)

@@ -506,7 +506,7 @@ fn a_reparse_keeps_the_answers_about_the_instructions_before_the_region() {
     new_text.insert_str(cmd, "USER u\n");
     // Debug builds check each kept answer against one asked afresh of a whole parse.
     let doc = reparse(old, &[(cmd..cmd, 7)], new_text).unwrap();
-    fn filled<T>(memos: &[std::sync::OnceLock<T>]) -> Vec<bool> {
+    fn filled<T>(memos: &[std::cell::OnceCell<T>]) -> Vec<bool> {
         memos.iter().map(|m| m.get().is_some()).collect()
     }
     // The instructions before the region keep their answers (an ENV's declarations, each
