@@ -1716,6 +1716,26 @@ fn bench(started: Instant) -> Res<()> {
             met: yes_no(ok),
         });
     }
+    // One per folder on one thread, as the floor runs: shown beside the target, which is judged
+    // on the default threads.
+    {
+        let dir = lay_root.join(LAYOUT_PER_FOLDER);
+        eprintln!("monorepo bench: layout {LAYOUT_PER_FOLDER}, -j1: {RUNS} timed runs ...");
+        let args = ["--check", "-q", "-j1", "."];
+        let t = timed(&args, &dir, RUNS, &[0, 1])?;
+        let cpu = t.cpu.as_secs_f64() / floor_cpu.as_secs_f64();
+        rows.push(Row {
+            case: format!("{FILES} Dockerfiles one per folder, `-j1`"),
+            runs: t.runs.to_string(),
+            min: secs(t.min),
+            median: secs(t.median),
+            cpu: secs(t.cpu),
+            throughput: format!("{:.0} files/s", FILES as f64 / t.median.as_secs_f64()),
+            rss: mib(t.max_rss),
+            target: format!("one thread, as the floor: CPU {cpu:.1}x the floor"),
+            met: String::new(),
+        });
+    }
     fs::remove_dir_all(&lay_root).map_err(|e| e.to_string())?;
 
     // The 100 MiB file: over the limit, refused without being read.
