@@ -581,6 +581,9 @@ impl ContextReader {
         let dockerfile_abs = absolute_lexical(dockerfile);
         // The Dockerfile's folder was listed whole and holds no `NAME.dockerignore`.
         let mut own_without_ignore_files = false;
+        // The facts of the Dockerfile's folder, when read for the Compose search: the context's
+        // own when it is that folder too.
+        let mut own_facts: Option<Arc<DirFacts>> = None;
         let (dir, source) = match context_override {
             Some(dir) => (absolute_lexical(dir), ContextSource::Given),
             None => {
@@ -593,6 +596,7 @@ impl ContextReader {
                     if let Some(listing) = &facts.ctx.listing {
                         self.compose.seed(&own, listing.keys().map(String::as_str));
                     }
+                    own_facts = Some(facts);
                 }
                 match compose::find(&dockerfile_abs, &self.compose, &mut compose_notes) {
                     Some(choice) => (
@@ -606,7 +610,10 @@ impl ContextReader {
                 }
             }
         };
-        let facts = self.dirs.get(&dir, &self.listings);
+        let facts = match own_facts {
+            Some(facts) if facts.ctx.dir == dir => facts,
+            _ => self.dirs.get(&dir, &self.listings),
+        };
         let mut ctx = facts.ctx.clone();
         ctx.dockerfile = dockerfile.to_path_buf();
         ctx.source = source;
