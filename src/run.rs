@@ -559,9 +559,14 @@ pub(crate) struct Job<'a> {
 fn fix(args: FixArgs) -> Result<i32> {
     check_ids(&args.pipeline)?;
     panic_for_test("run");
-    let knowledge = KnowledgeCache::new()?;
-    let resolver = std::sync::Arc::new(resolver(&args)?);
-    let contexts = ContextReader::new();
+    // What the run builds up (the walk's list, the caches of build contexts, configuration and
+    // knowledge) is left to the operating system when the process exits, as it does after this
+    // run: freeing it piece by piece is work for one thread after the last file, much of it
+    // memory other threads allocated.
+    use std::mem::ManuallyDrop;
+    let knowledge = ManuallyDrop::new(KnowledgeCache::new()?);
+    let resolver = ManuallyDrop::new(std::sync::Arc::new(resolver(&args)?));
+    let contexts = ManuallyDrop::new(ContextReader::new());
     let cwd = std::env::current_dir().context("reading the current directory")?;
     let roots = roots(&args.paths);
     let threads = args.jobs.unwrap_or(0);
@@ -584,14 +589,14 @@ fn fix(args: FixArgs) -> Result<i32> {
             "--write with stdin prints the rewritten file on stdout; it takes --output-format text"
         );
     }
-    let found = match &stdin {
+    let found = ManuallyDrop::new(match &stdin {
         Some(_) => Vec::new(),
         None => discover::discover_with(
             &roots,
             // 0: one per CPU, as the pool.
             walk_options(&args, &resolver, &contexts, threads),
         ),
-    };
+    });
     let progress = Progress::new(
         found.len(),
         Progress::wanted(
