@@ -1584,6 +1584,21 @@ struct Row {
     met: String,
 }
 
+/// The row of a timed run over one of the layouts of `files` Dockerfiles.
+fn layout_row(case: String, t: &Timing, files: usize, target: String, met: String) -> Row {
+    Row {
+        case,
+        runs: t.runs.to_string(),
+        min: secs(t.min),
+        median: secs(t.median),
+        cpu: secs(t.cpu),
+        throughput: format!("{:.0} files/s", files as f64 / t.median.as_secs_f64()),
+        rss: mib(t.max_rss),
+        target,
+        met,
+    }
+}
+
 fn secs(d: Duration) -> String {
     let s = d.as_secs_f64();
     if s < 0.1 {
@@ -1704,17 +1719,13 @@ fn bench(started: Instant) -> Res<()> {
                 )
             }
         };
-        rows.push(Row {
-            case: format!("{FILES} Dockerfiles {label}"),
-            runs: t.runs.to_string(),
-            min: secs(t.min),
-            median: secs(t.median),
-            cpu: secs(t.cpu),
-            throughput: format!("{:.0} files/s", FILES as f64 / t.median.as_secs_f64()),
-            rss: mib(t.max_rss),
+        rows.push(layout_row(
+            format!("{FILES} Dockerfiles {label}"),
+            &t,
+            FILES,
             target,
-            met: yes_no(ok),
-        });
+            yes_no(ok),
+        ));
     }
     // One per folder on one thread, as the floor runs: shown beside the target, which is judged
     // on the default threads.
@@ -1724,17 +1735,13 @@ fn bench(started: Instant) -> Res<()> {
         let args = ["--check", "-q", "-j1", "."];
         let t = timed(&args, &dir, RUNS, &[0, 1])?;
         let cpu = t.cpu.as_secs_f64() / floor_cpu.as_secs_f64();
-        rows.push(Row {
-            case: format!("{FILES} Dockerfiles one per folder, `-j1`"),
-            runs: t.runs.to_string(),
-            min: secs(t.min),
-            median: secs(t.median),
-            cpu: secs(t.cpu),
-            throughput: format!("{:.0} files/s", FILES as f64 / t.median.as_secs_f64()),
-            rss: mib(t.max_rss),
-            target: format!("one thread, as the floor: CPU {cpu:.1}x the floor"),
-            met: String::new(),
-        });
+        rows.push(layout_row(
+            format!("{FILES} Dockerfiles one per folder, `-j1`"),
+            &t,
+            FILES,
+            format!("one thread, as the floor: CPU {cpu:.1}x the floor"),
+            String::new(),
+        ));
     }
     fs::remove_dir_all(&lay_root).map_err(|e| e.to_string())?;
 
