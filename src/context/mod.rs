@@ -58,7 +58,7 @@ pub use node_build::{NodeBuild, Setting, TsConfig};
 pub use python::{PyProject, RequirementsFile};
 
 #[cfg(test)]
-pub(crate) use fsread::short_paths;
+pub(crate) use fsread::agrees_on_short_paths;
 pub(crate) use fsread::{Listed, ListedType, Listing, Listings};
 use fsread::{ReadError, parent_dir, read_capped};
 pub(crate) use fsread::{

@@ -397,26 +397,10 @@ pub fn normalize(path: &str) -> String {
 }
 
 /// True for `/` and for an absolute path whose every segment after the leading `/` is neither
-/// empty (`//`, a trailing `/`) nor `.` nor `..`. One pass over the bytes: callers ask about every
-/// COPY destination and WORKDIR of a file, in every transform.
+/// empty (`//`, a trailing `/`) nor `.` nor `..` (the build context's own check): callers ask
+/// about every COPY destination and WORKDIR of a file, in every transform.
 fn is_normal(path: &str) -> bool {
-    let b = path.as_bytes();
-    if b.first() != Some(&b'/') {
-        return false;
-    }
-    if b.len() == 1 {
-        return true;
-    }
-    let mut start = 1;
-    for i in 1..=b.len() {
-        if i == b.len() || b[i] == b'/' {
-            if matches!(&b[start..i], b"" | b"." | b"..") {
-                return false;
-            }
-            start = i + 1;
-        }
-    }
-    true
+    crate::context::is_lexically_normal(path.as_bytes())
 }
 
 /// True when `path` is `dir` or inside it (both absolute and normalised).
