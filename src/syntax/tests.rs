@@ -401,6 +401,13 @@ const LINE_EDIT_TEXTS: [&str; 4] = [
     "# escape=`\nFROM a\nRUN a `\n  b \\\nRUN c\nCOPY <<EOF /x\nbody `\nEOF\nCMD d\n",
 ];
 
+/// The offset of each line of `text`.
+fn line_starts(text: &str) -> Vec<usize> {
+    std::iter::once(0)
+        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+        .collect()
+}
+
 /// Every pair of line edits in a few files (both inserted, or both replacing) against a whole
 /// parse.
 #[test]
@@ -416,9 +423,7 @@ fn a_reparse_of_two_line_edits_matches_a_whole_parse() {
     ];
     let mut kept = 0;
     for text in texts {
-        let starts: Vec<usize> = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-            .collect();
+        let starts = line_starts(text);
         let line = |k: usize| starts[k]..starts.get(k + 1).copied().unwrap_or(text.len());
         for a in 0..starts.len() {
             for b in a + 1..starts.len() {
@@ -473,9 +478,7 @@ fn a_reparse_of_any_line_edit_matches_a_whole_parse() {
     ];
     let mut kept = 0;
     for text in texts {
-        let starts: Vec<usize> = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-            .collect();
+        let starts = line_starts(text);
         for (k, &start) in starts.iter().enumerate() {
             let next = starts.get(k + 1).copied().unwrap_or(text.len());
             for with in lines {
