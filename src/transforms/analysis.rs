@@ -96,9 +96,16 @@ pub fn workdir_resolution_under(
     index: usize,
     inherited: Option<&str>,
 ) -> Resolution<Workdir> {
+    // The two differ only where a relative WORKDIR comes while the directory is still the
+    // image's: without `inherited` it is unknown from there until an absolute one, with it
+    // known. So an answer without `inherited` (kept per index) that is not unknown is the same
+    // answer, value and ARG defaults alike.
+    let plain = workdir_resolution(doc, stage, index);
     match inherited {
-        None => workdir_resolution(doc, stage, index),
-        Some(_) => resolve_workdir(doc, stage, index, inherited),
+        Some(_) if matches!(plain.value, Workdir::Unknown) => {
+            resolve_workdir(doc, stage, index, inherited)
+        }
+        _ => plain,
     }
 }
 
@@ -842,6 +849,46 @@ mod tests {
                 assert_eq!(workdir_resolution(&doc, &copy, index), want, "{index}");
             }
         }
+    }
+
+    /// Under the image's directory, the answer (taken from the memo when that one is not
+    /// unknown) is what resolving under it answers, at every index of every stage: relative
+    /// WORKDIRs before and after absolute ones, ARG defaults, an unresolvable variable, `..`.
+    #[test]
+    fn workdirs_under_the_images_own_are_the_resolved_ones() {
+        let doc = parse(concat!(
+            "ARG BASE=/opt\n",
+            "FROM a AS one\n",
+            "WORKDIR rel\n",
+            "WORKDIR more\n",
+            "WORKDIR /abs\n",
+            "WORKDIR sub\n",
+            "FROM b\n",
+            "ARG BASE\n",
+            "WORKDIR $BASE/x\n",
+            "WORKDIR y\n",
+            "FROM c\n",
+            "WORKDIR $NOPE\n",
+            "WORKDIR z\n",
+            "WORKDIR /w/../v\n",
+            "FROM d\n",
+            "COPY . .\n",
+        ))
+        .unwrap();
+        let n = doc.instructions().len();
+        let mut differ = 0;
+        for stage in doc.stages() {
+            for index in 0..=n {
+                for base in ["/", "/go"] {
+                    let want = resolve_workdir(&doc, stage, index, Some(base));
+                    differ += usize::from(want != resolve_workdir(&doc, stage, index, None));
+                    let got = workdir_resolution_under(&doc, stage, index, Some(base));
+                    assert_eq!(got, want, "{index} under {base}");
+                }
+            }
+        }
+        // The image's directory changes some answers: both paths are taken.
+        assert!(differ > 0);
     }
 
     /// The destination memo answers what resolving answers, for every stage and index (asked
