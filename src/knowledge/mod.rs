@@ -218,6 +218,8 @@ struct Inner {
     writers: Vec<Writer>,
     /// Every writer's file globs in one string (see [`Knowledge::writers_key`]).
     writers_key: String,
+    /// The dependency kinds some writer is revealed by, each once, in order.
+    writer_kinds: Vec<&'static str>,
     wrappers: Vec<String>,
     toolchains: Vec<(String, Option<String>)>,
     runtime_stage: schema::RuntimeStageDef,
@@ -442,6 +444,12 @@ impl Knowledge {
         let images = Images::compile(&layer, &sources)?;
         let commands = Commands::compile(&layer, &sources)?;
         let writers = writers::compile(&layer, &sources)?;
+        let mut writer_kinds: Vec<&'static str> = Vec::new();
+        for (kind, _) in writers.iter().flat_map(|w| &w.dependencies) {
+            if !writer_kinds.contains(kind) {
+                writer_kinds.push(kind);
+            }
+        }
         let mut writers_key = String::from("\0writers");
         for w in &writers {
             writers_key.push('\0');
@@ -466,6 +474,7 @@ impl Knowledge {
                     .collect(),
                 writers,
                 writers_key,
+                writer_kinds,
                 wrappers: layer.wrapper.iter().map(|w| w.program.clone()).collect(),
                 toolchains: layer
                     .toolchain
@@ -871,6 +880,12 @@ impl Knowledge {
     /// knowledge loads): what a build context remembers the root names they match under.
     pub fn writers_key(&self) -> &str {
         &self.inner.writers_key
+    }
+
+    /// The dependency kinds (`npm`, `pip`, ...) that reveal some writer, each once: every
+    /// writer's `dependencies` kinds, gathered when the knowledge loads.
+    pub fn writer_kinds(&self) -> &[&'static str] {
+        &self.inner.writer_kinds
     }
 
     /// Classifies an OS package (`libpq-dev`, `gcc`, `ca-certificates`) for an image running

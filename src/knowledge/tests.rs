@@ -1253,6 +1253,36 @@ fn official_images_through_docker_hub_names_and_public_mirrors() {
     );
 }
 
+/// The dependency kinds that reveal a writer are every writer's own, each once, also for a
+/// writer a config file adds.
+#[test]
+fn writer_kinds_are_every_writers_dependency_kinds() {
+    let each = |k: &Knowledge| {
+        let mut all: Vec<&str> = k
+            .writers()
+            .iter()
+            .flat_map(|w| w.dependencies.iter().map(|(kind, _)| *kind))
+            .collect();
+        all.sort_unstable();
+        all.dedup();
+        let mut kinds = k.writer_kinds().to_vec();
+        kinds.sort_unstable();
+        assert_eq!(kinds.len(), k.writer_kinds().len(), "each once");
+        assert_eq!(kinds, all);
+        kinds
+    };
+    let builtin = each(&k());
+    assert!(
+        builtin.contains(&"gem") && builtin.contains(&"npm"),
+        "{builtin:?}"
+    );
+    let config = "[knowledge]\n[[knowledge.writer]]\nid = \"x\"\nname = \"X\"\ncargo = [\"rocket\"]\ndirs = [\"tmp\"]\n";
+    let merged = k()
+        .with_overrides_from_config(config, "restage.toml")
+        .expect("a valid writer");
+    assert_eq!(each(&merged), builtin);
+}
+
 #[test]
 fn writers_are_validated_and_merged() {
     let k = || Knowledge::builtin().expect("built-in knowledge loads");

@@ -1590,10 +1590,7 @@ fn app_writes(
         unsafe_reasons.push(format!("{unknown}, {cannot}"));
     }
     // The writers the context or the start command reveals, each with the marker that revealed it.
-    let start_words: Vec<&str> = start
-        .parts()
-        .flat_map(|p| p.words.iter().map(String::as_str))
-        .collect();
+    let in_start = |marker: &str| start.parts().any(|p| p.words.iter().any(|w| w == marker));
     let mut found: Vec<(&crate::knowledge::Writer, String, Vec<String>)> = Vec::new();
     // The root names any writer's globs match, filtered from the listing once (one memo entry
     // for all writers, keyed by all their globs), then each writer's own among them, in order.
@@ -1616,7 +1613,7 @@ fn app_writes(
             .or_else(|| {
                 w.start
                     .iter()
-                    .find(|m| start_words.contains(&m.as_str()))
+                    .find(|m| in_start(m))
                     .map(|m| format!("`{m}` in the start command"))
             });
         if let Some(marker) = marker {
@@ -1812,12 +1809,7 @@ fn writerless_images(doc: &Document, chain: &[&Stage], ctx: &Context) -> bool {
             stages.push(from);
         }
     }
-    let with_writers: Vec<&str> = ctx
-        .knowledge
-        .writers()
-        .iter()
-        .flat_map(|w| w.dependencies.iter().map(|(kind, _)| kind_ecosystem(kind)))
-        .collect();
+    let kinds = ctx.knowledge.writer_kinds();
     stages.into_iter().all(|stage| {
         // Follow FROM <stage> to the external image.
         let mut s = stage;
@@ -1831,7 +1823,7 @@ fn writerless_images(doc: &Document, chain: &[&Stage], ctx: &Context) -> bool {
             .ok()
             .and_then(|(r, _)| ctx.knowledge.image_named(&r))
             .and_then(|info| info.ecosystem.clone());
-        ecosystem.is_some_and(|e| !with_writers.contains(&e.as_str()))
+        ecosystem.is_some_and(|e| !kinds.iter().any(|k| kind_ecosystem(k) == e))
     })
 }
 
