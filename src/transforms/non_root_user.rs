@@ -1599,11 +1599,15 @@ fn app_writes(
         writers.iter().any(|w| w.matches_file(n))
     });
     for w in writers {
-        let files: Vec<String> = markers
-            .iter()
-            .filter(|n| w.matches_file(n) && !build.is_ignored(n))
-            .cloned()
-            .collect();
+        let files: Vec<String> = if markers.is_empty() {
+            Vec::new()
+        } else {
+            markers
+                .iter()
+                .filter(|n| w.matches_file(n) && !build.is_ignored(n))
+                .cloned()
+                .collect()
+        };
         let marker = w
             .dependencies
             .iter()
