@@ -46,15 +46,17 @@ impl SimpleCommand {
 
 /// `NAME=value` with a valid shell name.
 pub fn is_assignment(word: &str) -> bool {
-    match word.split_once('=') {
-        Some((name, _)) => {
-            !name.is_empty()
-                && name.chars().enumerate().all(|(i, c)| {
-                    c == '_' || c.is_ascii_alphabetic() || (i > 0 && c.is_ascii_digit())
-                })
+    // One pass that stops at the first byte that cannot continue a name: most words are not
+    // assignments and end there. A byte of a non-ASCII character is never part of a name.
+    for (i, b) in word.bytes().enumerate() {
+        match b {
+            b'=' => return i > 0,
+            b'_' | b'a'..=b'z' | b'A'..=b'Z' => {}
+            b'0'..=b'9' if i > 0 => {}
+            _ => return false,
         }
-        None => false,
     }
+    false
 }
 
 const KEYWORDS: &[&str] = &[
@@ -408,6 +410,49 @@ pub fn base_name(text: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A word is an assignment when what comes before its first `=` is a shell name: by
+    /// definition, against every word of a set that takes each path.
+    #[test]
+    fn assignments_are_words_that_start_with_a_name_and_an_equals_sign() {
+        let by_definition = |word: &str| match word.split_once('=') {
+            Some((name, _)) => {
+                !name.is_empty()
+                    && name.chars().enumerate().all(|(i, c)| {
+                        c == '_' || c.is_ascii_alphabetic() || (i > 0 && c.is_ascii_digit())
+                    })
+            }
+            None => false,
+        };
+        let words = [
+            "",
+            "=",
+            "=x",
+            "A=",
+            "A=1",
+            "a_b9=x=y",
+            "_=",
+            "9A=1",
+            "A9=",
+            "npm",
+            "A",
+            "A-B=1",
+            "A.B=1",
+            "é=1",
+            "Aé=1",
+            "A=é",
+            "--flag=x",
+            "PATH=$PATH:/x",
+            "a b=c",
+            "A\u{0}=1",
+        ];
+        let mut yes = 0;
+        for w in words {
+            assert_eq!(is_assignment(w), by_definition(w), "{w:?}");
+            yes += usize::from(by_definition(w));
+        }
+        assert!(yes >= 5 && yes < words.len() - 5);
+    }
 
     fn words(text: &str) -> Option<Vec<Vec<String>>> {
         split(text, 0, '\\').map(|cmds| cmds.into_iter().map(|c| c.words).collect())
