@@ -627,6 +627,30 @@ mod tests {
         assert!(normal > 50, "{normal}");
     }
 
+    /// For a path that ends in a name, the folder of the path made absolute is the path's
+    /// folder made absolute (what `ContextReader::read` relies on), for every path of up to
+    /// eight bytes of `/`, `.` and `a`, relative and absolute.
+    #[cfg(unix)]
+    #[test]
+    fn the_folder_of_an_absolute_path_is_the_absolute_folder() {
+        use std::os::unix::ffi::OsStrExt;
+        let fast = |p: &[u8]| {
+            let path = Path::new(std::ffi::OsStr::from_bytes(p));
+            if p.is_empty()
+                || !matches!(
+                    path.components().next_back(),
+                    Some(std::path::Component::Normal(_))
+                )
+            {
+                return true;
+            }
+            let abs = absolute_lexical(path);
+            normal_parent(&abs).map(Path::to_path_buf) == Some(absolute_lexical(&parent_dir(path)))
+        };
+        let ends_in_name = agrees_on_short_paths(fast, |_| true);
+        assert_eq!(ends_in_name, short_paths().count());
+    }
+
     /// The byte-level parent, file name and join are std's on every lexically normal path of
     /// a few segments (names with dots, spaces, non-UTF-8 bytes) and every listed name.
     #[cfg(unix)]

@@ -587,7 +587,16 @@ impl ContextReader {
         let (dir, source) = match context_override {
             Some(dir) => (absolute_lexical(dir), ContextSource::Given),
             None => {
-                let own = absolute_lexical(&parent_dir(dockerfile));
+                // The folder of a path that ends in a name is the folder of that path made
+                // absolute: no second pass over the bytes.
+                let ends_in_name = matches!(
+                    dockerfile.components().next_back(),
+                    Some(std::path::Component::Normal(_))
+                );
+                let own = match normal_parent(&dockerfile_abs) {
+                    Some(parent) if ends_in_name => parent.to_path_buf(),
+                    _ => absolute_lexical(&parent_dir(dockerfile)),
+                };
                 // The Dockerfile's directory is usually its context: list it once, for the
                 // Compose search and the context both.
                 if normal_parent(&dockerfile_abs) == Some(own.as_path()) {
