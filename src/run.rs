@@ -6,6 +6,7 @@
 use std::io::{IsTerminal, Write};
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context as _, Result, bail};
 use clap::Parser;
@@ -621,7 +622,11 @@ fn fix(args: FixArgs) -> Result<i32> {
         cwd: &cwd,
     };
     // A broken restage.toml is reported once, not once per Dockerfile under it.
-    let (config_errors, broken) = broken_configs(&found, &job);
+    let Configs {
+        lines: config_errors,
+        broken,
+        resolved,
+    } = broken_configs(&found, &job);
     let colors = Colors(match args.color {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
@@ -669,7 +674,7 @@ fn fix(args: FixArgs) -> Result<i32> {
                         error_in_preamble: true,
                         ..failed(&report::display_path(f.path(), job.cwd), reason.clone())
                     },
-                    None => process_guarded(f, &job),
+                    None => process_guarded(f, resolved[i].clone(), &job),
                 };
                 panic_for_test("worker");
                 progress.tick();
@@ -728,9 +733,9 @@ fn exit_code(args: &FixArgs, summary: &Summary) -> i32 {
     }
 }
 
-fn process_guarded(found: &Found, job: &Job) -> FileReport {
+fn process_guarded(found: &Found, settings: Option<Arc<Settings>>, job: &Job) -> FileReport {
     let display = report::display_path(found.path(), job.cwd);
-    let result = panic::catch_unwind(AssertUnwindSafe(|| process(found, &display, job)));
+    let result = panic::catch_unwind(AssertUnwindSafe(|| process(found, settings, &display, job)));
     result.unwrap_or_else(|payload| {
         failed(
             &display,
@@ -746,20 +751,29 @@ pub(crate) fn failed(display: &str, message: String) -> FileReport {
     FileReport::new(display, Status::Failed(Problem::file(message)))
 }
 
-/// The configuration errors of the files found, each once in the order first met, and the
-/// files (by index) under a broken configuration with their reason.
-fn broken_configs(
-    found: &[Found],
-    job: &Job,
-) -> (Vec<String>, std::collections::HashMap<usize, String>) {
+/// What [`broken_configs`] tells of the files found.
+struct Configs {
+    /// The configuration errors, each once in the order first met.
+    lines: Vec<String>,
+    /// The files (by index) under a broken configuration, with their reason.
+    broken: std::collections::HashMap<usize, String>,
+    /// The settings of each file (by index; `None` for a problem or a broken configuration),
+    /// which its worker then uses.
+    resolved: Vec<Option<Arc<Settings>>>,
+}
+
+/// The configuration of every file found, resolved once (see [`Configs`]).
+fn broken_configs(found: &[Found], job: &Job) -> Configs {
     let known: Vec<&str> = transforms::registry().iter().map(|t| t.id).collect();
     let mut lines: Vec<String> = Vec::new();
     let mut broken = std::collections::HashMap::new();
+    let mut resolved = vec![None; found.len()];
     for (i, f) in found.iter().enumerate() {
         let Found::File(path, _) = f else { continue };
         let errors: Vec<String> = match job.resolver.settings_for(path) {
             Err(e) => vec![e.located(&report::display_path(&e.path, job.cwd))],
             Ok(settings) => {
+                resolved[i] = Some(Arc::clone(&settings));
                 let mut errors: Vec<String> = settings
                     .unknown_ids(&known)
                     .into_iter()
@@ -774,6 +788,7 @@ fn broken_configs(
         if errors.is_empty() {
             continue;
         }
+        resolved[i] = None;
         broken.insert(i, format!("configuration: {}", errors.join("; ")));
         for line in errors {
             if !lines.contains(&line) {
@@ -781,10 +796,14 @@ fn broken_configs(
             }
         }
     }
-    (lines, broken)
+    Configs {
+        lines,
+        broken,
+        resolved,
+    }
 }
 
-fn process(found: &Found, display: &str, job: &Job) -> FileReport {
+fn process(found: &Found, settings: Option<Arc<Settings>>, display: &str, job: &Job) -> FileReport {
     let (path, seen) = match found {
         Found::Problem(_, reason) => return failed(display, reason.clone()),
         Found::File(p, seen) => (p, seen),
@@ -798,7 +817,7 @@ fn process(found: &Found, display: &str, job: &Job) -> FileReport {
         Ok(t) => t,
         Err(reason) => return failed(display, reason.to_string()),
     };
-    let (report, rewritten) = process_text(path, text, display, job);
+    let (report, rewritten) = process_text(path, settings, text, display, job);
     if job.write
         && let Some(new) = rewritten
         && let Err(e) = write_atomic(path, &new)
@@ -809,15 +828,20 @@ fn process(found: &Found, display: &str, job: &Job) -> FileReport {
 }
 
 /// One Dockerfile's text through the pipeline, as if read from `path` (which gives its
-/// configuration and build context). Returns the report and, when it changed, the new text.
+/// configuration, unless `settings` are given already resolved for it, and its build
+/// context). Returns the report and, when it changed, the new text.
 pub(crate) fn process_text(
     path: &Path,
+    settings: Option<Arc<Settings>>,
     text: String,
     display: &str,
     job: &Job,
 ) -> (FileReport, Option<String>) {
     let no_text = |r: FileReport| (r, None);
-    let settings: std::sync::Arc<Settings> = match job.resolver.settings_for(path) {
+    let settings: Arc<Settings> = match settings
+        .map(Ok)
+        .unwrap_or_else(|| job.resolver.settings_for(path))
+    {
         Ok(s) => s,
         Err(e) => return no_text(failed(display, format!("configuration: {e}"))),
     };

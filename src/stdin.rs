@@ -43,7 +43,7 @@ pub(crate) fn process(name: &Path, job: &Job) -> (FileReport, Option<String>) {
     let original = job.write.then(|| text.clone());
     // As for a file: a panic inside the pipeline is this input's error, not a crash.
     let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        process_text(name, text, &display, job)
+        process_text(name, None, text, &display, job)
     }));
     let (report, rewritten) = match run {
         Ok(done) => done,
