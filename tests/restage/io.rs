@@ -283,6 +283,48 @@ fn a_broken_config_is_reported_once() {
     );
 }
 
+/// Each file of one run gets the settings of its own folder's configuration, with one and two
+/// threads: a folder that selects exec-form, one that ignores it, and folders under the root's
+/// configuration before, between and after them.
+#[test]
+fn each_file_of_a_run_gets_its_own_folders_settings() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let t = tmp.path();
+    write(t, "restage.toml", "");
+    for dir in ["a", "b", "c", "d", "e"] {
+        write(
+            t,
+            &format!("{dir}/Dockerfile"),
+            "FROM node:20-slim\nWORKDIR /app\nCOPY . .\nCMD node server.js\n",
+        );
+        write(t, &format!("{dir}/package.json"), "{\"name\": \"a\"}\n");
+    }
+    write(t, "b/restage.toml", "select = [\"exec-form\"]\n");
+    write(t, "d/restage.toml", "ignore = [\"exec-form\"]\n");
+    let exec = "+CMD [\"node\", \"server.js\"]\n";
+    let user = "+USER 1000:1000\n";
+    for jobs in ["-j1", "-j2"] {
+        let (code, out, err) = restage(t, &["--check", jobs, "."]);
+        assert_eq!(code, 1, "{err}");
+        let diffs: Vec<&str> = out.split("--- a/").filter(|d| !d.is_empty()).collect();
+        let seen: Vec<(&str, bool, bool)> = diffs
+            .iter()
+            .map(|d| (&d[..1], d.contains(exec), d.contains(user)))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("a", true, true),
+                ("b", true, false),
+                ("c", true, true),
+                ("d", false, true),
+                ("e", true, true),
+            ],
+            "{jobs}: {out}"
+        );
+    }
+}
+
 /// The names in `dir`, sorted.
 fn names(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
