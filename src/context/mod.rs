@@ -593,13 +593,14 @@ impl ContextReader {
                     dockerfile.components().next_back(),
                     Some(std::path::Component::Normal(_))
                 );
-                let own = match normal_parent(&dockerfile_abs) {
+                let parent = normal_parent(&dockerfile_abs);
+                let own = match parent {
                     Some(parent) if ends_in_name => parent.to_path_buf(),
                     _ => absolute_lexical(&parent_dir(dockerfile)),
                 };
                 // The Dockerfile's directory is usually its context: list it once, for the
                 // Compose search and the context both.
-                if normal_parent(&dockerfile_abs) == Some(own.as_path()) {
+                if parent == Some(own.as_path()) {
                     let facts = self.dirs.get(&own, &self.listings);
                     own_without_ignore_files = facts.no_ignore_files;
                     if let Some(listing) = &facts.ctx.listing {
