@@ -626,7 +626,7 @@ fn fix(args: FixArgs) -> Result<i32> {
         lines: config_errors,
         broken,
         resolved,
-    } = broken_configs(&found, &job);
+    } = resolve_configs(&found, &job);
     let colors = Colors(match args.color {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
@@ -751,7 +751,7 @@ pub(crate) fn failed(display: &str, message: String) -> FileReport {
     FileReport::new(display, Status::Failed(Problem::file(message)))
 }
 
-/// What [`broken_configs`] tells of the files found.
+/// What [`resolve_configs`] tells of the files found.
 struct Configs {
     /// The configuration errors, each once in the order first met.
     lines: Vec<String>,
@@ -763,7 +763,7 @@ struct Configs {
 }
 
 /// The configuration of every file found, resolved once (see [`Configs`]).
-fn broken_configs(found: &[Found], job: &Job) -> Configs {
+fn resolve_configs(found: &[Found], job: &Job) -> Configs {
     let known: Vec<&str> = transforms::registry().iter().map(|t| t.id).collect();
     let mut lines: Vec<String> = Vec::new();
     let mut broken = std::collections::HashMap::new();
