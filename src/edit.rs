@@ -195,13 +195,17 @@ pub enum Origin {
 
 /// Every edit applied so far, composed: the current text as pieces of the original and text
 /// restage wrote. Maps an offset of the current text back to the original, and gives the edits
-/// against the original that produce the current text.
+/// against the original that produce the current text, each with the owners (the changes) whose
+/// edits made it.
 #[derive(Debug, Clone)]
 pub struct Composed {
     pieces: Vec<Piece>,
     /// Current-text offset where each piece starts.
     starts: Vec<usize>,
     original_len: usize,
+    /// The range of the original each owned edit touched when it was recorded (text restage
+    /// wrote maps to the original range it replaced), and its owner.
+    footprints: Vec<(Range<usize>, usize)>,
 }
 
 impl Composed {
@@ -216,6 +220,7 @@ impl Composed {
             pieces,
             starts: Vec::new(),
             original_len,
+            footprints: Vec::new(),
         };
         c.index();
         c
@@ -247,21 +252,43 @@ impl Composed {
     /// Records `edits` against `current` (the current text; edits already checked by [`apply`])
     /// as applied. The part of a replacement equal to the text it replaces (a common prefix or
     /// suffix) counts as kept, so text a transform rewrote unchanged keeps its position.
-    pub fn apply(&mut self, current: &str, edits: &[Edit]) {
+    /// `owners` is empty, or names the owner of each edit (see [`Composed::owned_edits`]).
+    pub fn apply(&mut self, current: &str, edits: &[Edit], owners: &[usize]) {
         // Edits that touch (a deletion and the insertion at its end) become one replacement
         // first, so that text moved within them is seen as unchanged.
         // Their texts are borrowed, unless two are joined. Joined edits are in order and do not
-        // touch (`end < next start`), so trimmed they stay in order.
-        let mut joined: Vec<(Range<usize>, std::borrow::Cow<'_, str>)> =
+        // touch (`end < next start`), so trimmed they stay in order. Each keeps the range of
+        // `order` that holds its edits.
+        let order = application_order(edits);
+        let mut joined: Vec<(Range<usize>, std::borrow::Cow<'_, str>, Range<usize>)> =
             Vec::with_capacity(edits.len());
-        for i in application_order(edits) {
+        for (k, &i) in order.iter().enumerate() {
             let e = &edits[i];
             match joined.last_mut() {
-                Some((range, text)) if range.end == e.range.start => {
+                Some((range, text, members)) if range.end == e.range.start => {
                     range.end = e.range.end;
                     text.to_mut().push_str(&e.text);
+                    members.end = k + 1;
                 }
-                _ => joined.push((e.range.clone(), std::borrow::Cow::Borrowed(&e.text))),
+                _ => joined.push((
+                    e.range.clone(),
+                    std::borrow::Cow::Borrowed(&e.text),
+                    k..k + 1,
+                )),
+            }
+        }
+        if owners.len() == edits.len() {
+            // Where each edit lands in the original, read before the pieces change.
+            for (range, text, members) in &joined {
+                let (range, text) = trim_unchanged(current, range, text);
+                if range.is_empty() && text.is_empty() {
+                    continue;
+                }
+                let start = self.map_start(range.start);
+                let end = self.map_end(range.end).max(start);
+                for &i in &order[members.clone()] {
+                    self.footprints.push((start..end, owners[i]));
+                }
             }
         }
         let mut rest = std::mem::take(&mut self.pieces).into_iter();
@@ -297,7 +324,7 @@ impl Composed {
                 front = tail;
             }
         };
-        for (range, text) in &joined {
+        for (range, text, _) in &joined {
             let (range, text) = trim_unchanged(current, range, text);
             take(range.start - pos, true, &mut out);
             take(range.len(), false, &mut out);
@@ -394,6 +421,28 @@ impl Composed {
             out.push(Edit::replace(original_pos..self.original_len, written));
         }
         out
+    }
+
+    /// [`Composed::edits`], each with the owners whose edits touched its range of the original
+    /// (sorted, once each): an owner whose edit another one later rewrote is named with it.
+    /// Two edits of the result are always apart (kept text lies between them), so an owned
+    /// edit touches the one it made, and any it meets at an end only when that one ends or
+    /// starts exactly there.
+    pub fn owned_edits(&self) -> Vec<(Edit, Vec<usize>)> {
+        self.edits()
+            .into_iter()
+            .map(|e| {
+                let mut owners: Vec<usize> = self
+                    .footprints
+                    .iter()
+                    .filter(|(f, _)| f.start <= e.range.end && e.range.start <= f.end)
+                    .map(|&(_, owner)| owner)
+                    .collect();
+                owners.sort_unstable();
+                owners.dedup();
+                (e, owners)
+            })
+            .collect()
     }
 }
 
@@ -500,12 +549,12 @@ mod tests {
         let mut composed = Composed::new(original.len());
         let first = vec![Edit::insert(7, "COPY a b\n"), Edit::replace(11..12, "zz")];
         let one = apply(original, &first).unwrap();
-        composed.apply(original, &first);
+        composed.apply(original, &first, &[]);
         assert_eq!(one, "FROM a\nCOPY a b\nRUN zz\nCMD y\n");
         // Edits of the second pass touch text of the first and the original.
         let second = vec![Edit::replace(9..22, "Q"), Edit::insert(28, "!")];
         let two = apply(&one, &second).unwrap();
-        composed.apply(&one, &second);
+        composed.apply(&one, &second, &[]);
         assert_eq!(two, "FROM a\nCOQ\nCMD y!\n");
         let edits = composed.edits();
         assert_eq!(
@@ -533,18 +582,19 @@ mod tests {
         let mut composed = Composed::new(original.len());
         // Rewrites everything after FROM, adding one line: only that line is new.
         let edits = vec![Edit::replace(7..23, "ENV X=1\nEXPOSE 1\nCMD é\n")];
-        composed.apply(original, &edits);
+        composed.apply(original, &edits, &[]);
         assert_eq!(composed.edits(), vec![Edit::insert(7, "ENV X=1\n")]);
         assert_eq!(composed.origin(17), Origin::Kept(9));
         // A shared prefix that ends inside a character backs off to its start.
         let mut c = Composed::new(3);
-        c.apply("aé", &[Edit::replace(0..3, "aè")]);
+        c.apply("aé", &[Edit::replace(0..3, "aè")], &[]);
         assert_eq!(c.edits(), vec![Edit::replace(1..3, "è")]);
         // A deletion and an insertion at its end that writes the same text back: nothing moved.
         let mut c = Composed::new(original.len());
         c.apply(
             original,
             &[Edit::insert(23, "EXPOSE 1\nCMD é\n"), Edit::delete(7..23)],
+            &[],
         );
         assert_eq!(c.edits(), vec![]);
     }

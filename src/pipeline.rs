@@ -27,6 +27,9 @@ pub struct Note {
     pub end_column: usize,
     pub title: String,
     pub reason: String,
+    /// For an applied change: the indices, in [`Outcome::edits`], of the edits it made or had
+    /// a part in (an edit of the result can hold the work of several changes).
+    pub edits: Vec<usize>,
 }
 
 /// A problem that does not stop the file, at a span of the original text.
@@ -185,6 +188,11 @@ pub fn run(
                 quiet[i] = Some(version);
                 continue;
             }
+            // Each edit's owner: the index its change will have in `applied`.
+            let mut owners: Vec<usize> = Vec::new();
+            for (k, c) in accepted.iter().enumerate() {
+                owners.extend(std::iter::repeat_n(applied.len() + k, c.edits.len()));
+            }
             let edits: Vec<Edit> = accepted
                 .iter_mut()
                 .flat_map(|c| std::mem::take(&mut c.edits))
@@ -204,7 +212,7 @@ pub fn run(
             );
             // The document is about to be replaced: its share of `composed` goes first.
             doc.origin = None;
-            std::sync::Arc::make_mut(&mut composed).apply(doc.text(), &edits);
+            std::sync::Arc::make_mut(&mut composed).apply(doc.text(), &edits, &owners);
             // The new document is built from this one: the instructions the edits did not
             // touch are kept (see `syntax::reparse`).
             let mut changes: Vec<(std::ops::Range<usize>, usize)> = edits
@@ -240,7 +248,15 @@ pub fn run(
     }
     warnings.extend(suppressions.unused(&original));
     let suggestions = made.into_iter().flatten().collect();
-    let edits = composed.edits();
+    let mut edits = Vec::new();
+    for (j, (e, owners)) in composed.owned_edits().into_iter().enumerate() {
+        for o in owners {
+            if let Some(note) = applied.get_mut(o) {
+                note.edits.push(j);
+            }
+        }
+        edits.push(e);
+    }
     debug_assert_eq!(
         edit::apply(text, &edits).as_deref(),
         Ok(doc.text()),
@@ -276,6 +292,7 @@ fn note(original: &LineIndex, doc: &Document, composed: &Composed, change: Chang
         end_column,
         title: change.title,
         reason: change.reason,
+        edits: Vec::new(),
     }
 }
 
@@ -629,7 +646,7 @@ mod tests {
         ];
         let new_text = edit::apply(text, &edits).unwrap();
         let mut composed = Composed::new(text.len());
-        composed.apply(text, &edits);
+        composed.apply(text, &edits, &[]);
         let doc = syntax::parse(&new_text).unwrap();
         let current = suppressions.identify(&doc, &composed);
         let ids: Vec<(String, Option<usize>)> = current

@@ -391,11 +391,15 @@ pub struct ChangeReport {
     pub column: usize,
     pub end_line: usize,
     pub end_column: usize,
+    /// For an applied change, when the file's edits are kept (see [`FileReport::edits`]): the
+    /// indices of the edits it made or had a part in.
+    pub fix: Vec<usize>,
 }
 
 impl ChangeReport {
     fn of(note: Note, applied: bool) -> ChangeReport {
         ChangeReport {
+            fix: note.edits,
             id: note.transform,
             title: note.title,
             reason: note.reason,
@@ -422,6 +426,9 @@ pub struct FileReport {
     pub diff: String,
     /// The original and rewritten text, kept only when the output format needs them.
     pub texts: Option<(String, String)>,
+    /// With `texts`: the edits against the original that give the rewritten text (sorted, apart
+    /// from each other), which the applied changes' `fix` indices name.
+    pub edits: Vec<crate::edit::Edit>,
     /// The error is one the run already reported once for many files (a broken
     /// configuration): the text format does not repeat it per file.
     pub error_in_preamble: bool,
@@ -436,6 +443,7 @@ impl FileReport {
             warnings: Vec::new(),
             diff: String::new(),
             texts: None,
+            edits: Vec::new(),
             error_in_preamble: false,
         }
     }
@@ -883,15 +891,18 @@ pub(crate) fn process_text(
     let pipeline::Outcome {
         original,
         text: rewritten,
+        edits,
         applied,
         suggestions,
         warnings,
-        ..
     } = outcome;
     let mut changes = Vec::with_capacity(applied.len() + suggestions.len());
     changes.extend(applied.into_iter().map(|mut n| {
         if !job.applied_reasons {
             n.reason = String::new();
+        }
+        if !job.keep_texts {
+            n.edits = Vec::new();
         }
         ChangeReport::of(n, true)
     }));
@@ -907,6 +918,7 @@ pub(crate) fn process_text(
         .collect();
     if job.keep_texts {
         report.texts = Some((original.clone(), rewritten.clone()));
+        report.edits = edits;
     }
     if !changed {
         return (report, None);

@@ -1,15 +1,15 @@
 //! `sarif`: SARIF 2.1.0 for code scanning. One rule per transform (its documentation as help),
-//! one result per change with its region in the original file; an applied change carries a fix
-//! whose replacements come from a line diff of the original and rewritten text, in original
-//! coordinates. Skipped files, errors and warnings are tool notifications.
+//! one result per change with its region in the original file; an applied change carries a fix:
+//! the edits it made (or had a part in), widened to whole lines of the original. Skipped files,
+//! errors and warnings are tool notifications.
 
 use serde_json::{Value, json};
-use similar::{DiffTag, TextDiff};
 
 use std::io::Write;
 
 use super::spill::Spill;
 use super::{Part, WriteError};
+use crate::edit::Edit;
 use crate::run::{ChangeReport, FileReport, Problem, Status};
 use crate::transforms;
 
@@ -46,10 +46,8 @@ pub fn part(r: &FileReport, part: &mut Part) {
 /// A file's results: one per change.
 fn results(r: &FileReport) -> Vec<Value> {
     let original = r.texts.as_ref().map(|(o, _)| o.as_str());
-    let replacements = r
-        .texts
-        .as_ref()
-        .map(|(o, n)| replacements(o, n))
+    let replacements = original
+        .map(|o| replacements(o, &r.edits))
         .unwrap_or_default();
     r.changes
         .iter()
@@ -207,18 +205,12 @@ fn result(
         "locations": [location(&r.display, region)],
         "partialFingerprints": {"restage/v1": fingerprint},
     });
-    if c.applied && !replacements.is_empty() {
-        // The replacements of this change's lines; when none touch them (a change that moves
-        // text elsewhere), the whole file's.
-        let near: Vec<&Replacement> = replacements
-            .iter()
-            .filter(|x| x.first <= last + 1 && c.line <= x.last.max(x.first))
-            .collect();
-        let chosen: Vec<&Replacement> = if near.is_empty() {
-            replacements.iter().collect()
-        } else {
-            near
-        };
+    // The replacements that hold the change's edits.
+    let chosen: Vec<&Replacement> = replacements
+        .iter()
+        .filter(|x| c.fix.iter().any(|i| x.edits.contains(i)))
+        .collect();
+    if c.applied && !chosen.is_empty() {
         result["fixes"] = json!([{
             "description": {"text": c.title},
             "artifactChanges": [{
@@ -283,63 +275,94 @@ fn char_column(original: Option<&str>, line: usize, column: usize) -> usize {
     }
 }
 
-/// One replacement of a fix: original lines `first..=last` (1-based; `last < first` for an
-/// insertion before `first`) and its SARIF form.
+/// One replacement of the fixes: whole lines of the original (or the point between two lines
+/// where lines are inserted) and what the rewritten text has in their place, in SARIF form.
+/// `edits` are the indices of the file's edits it holds.
 struct Replacement {
-    first: usize,
-    last: usize,
+    edits: std::ops::Range<usize>,
     json: Value,
 }
 
-/// The replacements that turn `original` into `rewritten`, from a line diff.
-fn replacements(original: &str, rewritten: &str) -> Vec<Replacement> {
-    if original == rewritten {
-        return Vec::new();
-    }
-    let diff = TextDiff::from_lines(original, rewritten);
-    let old: Vec<&str> = diff.iter_old_slices().collect();
-    let new: Vec<&str> = diff.iter_new_slices().collect();
-    let mut out = Vec::new();
-    for op in diff.ops() {
-        if op.tag() == DiffTag::Equal {
-            continue;
+/// The replacements that turn `original` into the rewritten text, from the file's edits (see
+/// [`FileReport::edits`]): each edit widened to the whole lines it touches (a pure insertion of
+/// whole lines stays one, before the line it is inserted at), and edits that share a line joined
+/// into one replacement. They do not overlap, so a change's fix (the replacements holding its
+/// edits) applies on its own, and all of them together give the rewritten text.
+fn replacements(original: &str, edits: &[Edit]) -> Vec<Replacement> {
+    let len = original.len();
+    let bom = if original.starts_with('\u{feff}') {
+        3
+    } else {
+        0
+    };
+    // Line 1 starts after the BOM, which is no part of its text.
+    let line_start = |x: usize| match original[..x].rfind('\n') {
+        Some(p) => p + 1,
+        None if x >= bom => bom,
+        None => 0,
+    };
+    let line_end = |x: usize| original[x..].find('\n').map_or(len, |p| x + p + 1);
+    // (start, end, first edit, end of edits) of each replacement, in order.
+    let mut groups: Vec<(usize, usize, usize, usize)> = Vec::new();
+    for (k, e) in edits.iter().enumerate() {
+        let (s, t) = (e.range.start, e.range.end);
+        let insertion =
+            s == t && line_start(s) == s && (e.text.is_empty() || e.text.ends_with('\n'));
+        let (g0, g1) = if insertion {
+            (s, s)
+        } else if t > s && line_start(t) == t {
+            (line_start(s), t)
+        } else {
+            (line_start(s), line_end(t))
+        };
+        match groups.last_mut() {
+            Some(last) if g0 < last.1 => {
+                last.1 = last.1.max(g1);
+                last.3 = k + 1;
+            }
+            _ => groups.push((g0, g1, k, k + 1)),
         }
-        let (a, b) = (op.old_range().start, op.old_range().end);
-        let inserted: String = new[op.new_range()].concat();
-        // The deleted region runs from the start of line a+1 to the start of line b+1; past the
-        // last line, to the end of the file.
-        let end = if b < old.len() || original.ends_with('\n') {
-            (b + 1, 1)
-        } else {
-            let last = old.get(b.wrapping_sub(1)).copied().unwrap_or("");
-            (b.max(1), last.chars().count() + 1)
-        };
-        let start = if a >= old.len() && !original.ends_with('\n') {
-            end
-        } else {
-            (a + 1, 1)
-        };
-        let json = json!({
-            "deletedRegion": {
-                "startLine": start.0,
-                "startColumn": start.1,
-                "endLine": end.0,
-                "endColumn": end.1,
-            },
-            "insertedContent": {"text": inserted},
-        });
-        out.push(Replacement {
-            first: a + 1,
-            last: b,
-            json,
-        });
     }
-    out
+    let position = |x: usize| {
+        let line = original.as_bytes()[..x]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1;
+        let from = line_start(x);
+        (line, original[from.min(x)..x].chars().count() + 1)
+    };
+    groups
+        .into_iter()
+        .map(|(g0, g1, first, end)| {
+            let mut inserted = String::new();
+            let mut at = g0;
+            for e in &edits[first..end] {
+                inserted.push_str(&original[at.min(e.range.start)..e.range.start]);
+                inserted.push_str(&e.text);
+                at = e.range.end;
+            }
+            inserted.push_str(&original[at.min(g1)..g1]);
+            let (start, end_pos) = (position(g0), position(g1));
+            Replacement {
+                edits: first..end,
+                json: json!({
+                    "deletedRegion": {
+                        "startLine": start.0,
+                        "startColumn": start.1,
+                        "endLine": end_pos.0,
+                        "endColumn": end_pos.1,
+                    },
+                    "insertedContent": {"text": inserted},
+                }),
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
-pub(super) fn replacements_for_test(original: &str, rewritten: &str) -> Vec<Value> {
-    replacements(original, rewritten)
+pub(super) fn replacements_for_test(original: &str, edits: &[Edit]) -> Vec<Value> {
+    replacements(original, edits)
         .into_iter()
         .map(|r| r.json)
         .collect()

@@ -12,6 +12,7 @@ fn change(line: usize, end_line: usize, end_column: usize) -> ChangeReport {
         column: 1,
         end_line,
         end_column,
+        fix: Vec::new(),
     }
 }
 
@@ -59,6 +60,7 @@ fn identical_instructions_get_distinct_fingerprints() {
         warnings: Vec::new(),
         diff: String::new(),
         texts: Some((text.into(), text.into())),
+        edits: Vec::new(),
         error_in_preamble: false,
     };
     let f = fingerprints(&r);
@@ -66,23 +68,36 @@ fn identical_instructions_get_distinct_fingerprints() {
 }
 
 #[test]
-fn sarif_replacements_are_in_original_lines() {
-    let r = sarif::replacements_for_test("FROM a\nCMD b\n", "FROM a\nUSER u\nCMD [\"b\"]\n");
+fn sarif_replacements_are_whole_original_lines() {
+    use crate::edit::Edit;
+    let json = |original: &str, edits: &[Edit]| {
+        serde_json::to_string(&sarif::replacements_for_test(original, edits)).unwrap()
+    };
+    // An edit inside a line replaces the line; lines inserted before a line stay an insertion.
     assert_eq!(
-        serde_json::to_string(&r).unwrap(),
-        r#"[{"deletedRegion":{"endColumn":1,"endLine":3,"startColumn":1,"startLine":2},"insertedContent":{"text":"USER u\nCMD [\"b\"]\n"}}]"#
+        json(
+            "FROM a\nCMD b\n",
+            &[Edit::insert(7, "USER u\n"), Edit::replace(11..12, "[\"b\"]")]
+        ),
+        r#"[{"deletedRegion":{"endColumn":1,"endLine":2,"startColumn":1,"startLine":2},"insertedContent":{"text":"USER u\n"}},{"deletedRegion":{"endColumn":1,"endLine":3,"startColumn":1,"startLine":2},"insertedContent":{"text":"CMD [\"b\"]\n"}}]"#
     );
     // No final newline: the region ends at the end of the last line.
-    let r = sarif::replacements_for_test("FROM a\nCMD b", "FROM a\nCMD [\"b\"]");
     assert_eq!(
-        serde_json::to_string(&r).unwrap(),
+        json("FROM a\nCMD b", &[Edit::replace(11..12, "[\"b\"]")]),
         r#"[{"deletedRegion":{"endColumn":6,"endLine":2,"startColumn":1,"startLine":2},"insertedContent":{"text":"CMD [\"b\"]"}}]"#
     );
-    // A pure insertion is an empty region.
-    let r = sarif::replacements_for_test("FROM a\nCMD b\n", "FROM a\nUSER u\nCMD b\n");
+    // Two edits in one line are one replacement; a BOM is no part of line 1.
     assert_eq!(
-        serde_json::to_string(&r).unwrap(),
-        r#"[{"deletedRegion":{"endColumn":1,"endLine":2,"startColumn":1,"startLine":2},"insertedContent":{"text":"USER u\n"}}]"#
+        json(
+            "\u{feff}FROM a AS b\n",
+            &[Edit::replace(8..9, "c"), Edit::replace(13..14, "d")]
+        ),
+        r#"[{"deletedRegion":{"endColumn":1,"endLine":2,"startColumn":1,"startLine":1},"insertedContent":{"text":"FROM c AS d\n"}}]"#
+    );
+    // An insertion in a line, or of text that does not end a line, replaces the line.
+    assert_eq!(
+        json("FROM a\n", &[Edit::insert(6, " AS b")]),
+        r#"[{"deletedRegion":{"endColumn":1,"endLine":2,"startColumn":1,"startLine":1},"insertedContent":{"text":"FROM a AS b\n"}}]"#
     );
 }
 

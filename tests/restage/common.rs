@@ -140,6 +140,24 @@ pub fn check_edits(label: &str, o: &Outcome) {
         o.text == o.original,
         "{label}: edits without a change, or a change without edits"
     );
+    // Every edit has an applied change that made it (or had a part in it), and every applied
+    // change names the edits of its work.
+    for j in 0..o.edits.len() {
+        assert!(
+            o.applied.iter().any(|n| n.edits.contains(&j)),
+            "{label}: edit {j} ({:?}) belongs to no applied change",
+            o.edits[j]
+        );
+    }
+    for n in &o.applied {
+        assert!(
+            !n.edits.is_empty() && n.edits.iter().all(|&j| j < o.edits.len()),
+            "{label}: the applied {} names edits {:?} of {}",
+            n.transform,
+            n.edits,
+            o.edits.len()
+        );
+    }
 }
 
 /// Exit code, stdout and stderr of the real binary run as `restage ARGS` in `dir` (no colours).

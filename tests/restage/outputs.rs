@@ -160,6 +160,142 @@ fn sarif_document() {
     );
 }
 
+/// `text` with the SARIF `replacements` made (regions in lines and code-point columns; line 1
+/// starts after a BOM). Panics when two of them overlap.
+fn apply_replacements(text: &str, replacements: &[&serde_json::Value]) -> String {
+    let bom = if text.starts_with('\u{feff}') { 3 } else { 0 };
+    let mut starts = vec![bom];
+    starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+    let offset = |line: u64, column: u64| -> usize {
+        let Some(&start) = starts.get(line as usize - 1) else {
+            return text.len();
+        };
+        let rest = &text[start..];
+        start
+            + rest
+                .char_indices()
+                .nth(column as usize - 1)
+                .map_or(rest.len(), |(i, _)| i)
+    };
+    let mut spans: Vec<(usize, usize, &str)> = replacements
+        .iter()
+        .map(|r| {
+            let d = &r["deletedRegion"];
+            let n = |k: &str| d[k].as_u64().expect("a number");
+            (
+                offset(n("startLine"), n("startColumn")),
+                offset(n("endLine"), n("endColumn")),
+                r["insertedContent"]["text"].as_str().expect("text"),
+            )
+        })
+        .collect();
+    spans.sort();
+    spans.dedup();
+    for w in spans.windows(2) {
+        assert!(w[0].1 <= w[1].0, "overlapping replacements: {w:?}");
+    }
+    let mut out = text.to_string();
+    for (a, b, new) in spans.into_iter().rev() {
+        out.replace_range(a..b, new);
+    }
+    out
+}
+
+#[test]
+fn sarif_fixes_hold_each_changes_edits_and_together_give_the_rewrite() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let t = tmp.path();
+    let manifests = |dir: &str| {
+        write(
+            t,
+            &format!("{dir}/package.json"),
+            "{\"name\": \"a\", \"scripts\": {\"start\": \"node server.js\"}}\n",
+        );
+        write(
+            t,
+            &format!("{dir}/package-lock.json"),
+            "{\"lockfileVersion\": 3}\n",
+        );
+        write(t, &format!("{dir}/server.js"), "x\n");
+    };
+    // copy-order alone: its fix rewrites line 3 and inserts after line 4.
+    manifests("order");
+    write(
+        t,
+        "order/Dockerfile",
+        "FROM node:20\nWORKDIR /app\nCOPY . .\nRUN npm install\nCMD [\"node\",\"server.js\"]\n",
+    );
+    // Every transform at once, in three spellings of the same file.
+    let naive =
+        "FROM node:20\nWORKDIR /app\nCOPY . .\nRUN npm install\nEXPOSE 8080\nCMD npm start\n";
+    for (dir, text) in [
+        ("lf", naive.to_string()),
+        ("crlf", naive.replace('\n', "\r\n")),
+        ("bom", format!("\u{feff}{naive}")),
+        ("nonl", naive.trim_end().to_string()),
+    ] {
+        manifests(dir);
+        write(t, &format!("{dir}/Dockerfile"), &text);
+    }
+    let originals: Vec<(String, String)> = ["order", "lf", "crlf", "bom", "nonl"]
+        .iter()
+        .map(|d| {
+            let path = format!("{d}/Dockerfile");
+            let text = std::fs::read_to_string(t.join(&path)).expect("read");
+            (path, text)
+        })
+        .collect();
+    let (_, doc) = sarif(t, &["--unsafe-fixes"]);
+    let results = doc["runs"][0]["results"].as_array().expect("results");
+    let written = restage(t, &["--unsafe-fixes", "--write", "-q"]);
+    assert_eq!(written.code, Some(0), "{}", written.stderr);
+    for (path, original) in &originals {
+        let mine: Vec<&serde_json::Value> = results
+            .iter()
+            .filter(|r| {
+                r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == path.as_str()
+            })
+            .collect();
+        let mut all: Vec<&serde_json::Value> = Vec::new();
+        for r in &mine {
+            let fix = r["fixes"][0]["artifactChanges"][0]["replacements"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{path}: an applied change without a fix: {r}"));
+            // Each fix applies on its own.
+            let alone: Vec<&serde_json::Value> = fix.iter().collect();
+            apply_replacements(original, &alone);
+            all.extend(alone);
+        }
+        let rewritten = std::fs::read_to_string(t.join(path)).expect("read");
+        assert_ne!(&rewritten, original, "{path}: nothing was rewritten");
+        assert_eq!(
+            apply_replacements(original, &all),
+            rewritten,
+            "{path}: the fixes together are not the rewrite"
+        );
+    }
+    // copy-order's own fix: `COPY . .` (line 3) becomes the manifests, and comes back after the
+    // install (before line 5). (With every transform, the runtime stage is inserted at the same
+    // place: that replacement then holds both.)
+    std::fs::write(t.join("order/Dockerfile"), &originals[0].1).expect("write");
+    let (_, doc) = sarif(t, &["--select", "copy-order", "order"]);
+    let order = doc["runs"][0]["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .find(|r| {
+            r["ruleId"] == "copy-order"
+                && r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                    == "order/Dockerfile"
+        })
+        .expect("copy-order's result");
+    let fix = &order["fixes"][0]["artifactChanges"][0]["replacements"];
+    assert_eq!(
+        serde_json::to_string(fix).expect("serialize"),
+        r#"[{"deletedRegion":{"endColumn":1,"endLine":4,"startColumn":1,"startLine":3},"insertedContent":{"text":"COPY package.json package-lock.json ./\n"}},{"deletedRegion":{"endColumn":1,"endLine":5,"startColumn":1,"startLine":5},"insertedContent":{"text":"COPY . .\n"}}]"#
+    );
+}
+
 /// The official SARIF 2.1.0 schema, from the npm package `@microsoft/jest-sarif`, or why not.
 fn sarif_schema(dir: &Path) -> Result<std::path::PathBuf, String> {
     let pack = Command::new("npm")
