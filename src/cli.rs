@@ -120,6 +120,10 @@ pub struct WalkArgs {
     /// (repeatable). Files named on the command line are still processed.
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
+    /// Leave out files named on the command line as a walk would: names that are not
+    /// Dockerfiles' (templates, docs) and excluded paths (for hooks that pass every file).
+    #[arg(long)]
+    pub force_exclude: bool,
 }
 
 /// What runs on each Dockerfile: the same flags for the fix command and `restage verify`.

@@ -60,18 +60,32 @@ const NOT_DOCKERFILE_EXT: &[&str] = &[
 ];
 
 /// True for names restage treats as Dockerfiles: `Dockerfile`, `Containerfile`, `*.Dockerfile`,
-/// `*.dockerfile`, `Dockerfile.*` / `Containerfile.*` (but not `Dockerfile.md`, `.txt`, ...).
+/// `*.Containerfile`, `Dockerfile.*` / `Containerfile.*` (but not `Dockerfile.md`, `.txt`,
+/// ...), and the same in lowercase.
 pub fn is_dockerfile_name(name: &str) -> bool {
-    if name == "Dockerfile" || name == "Containerfile" || name == "dockerfile" {
+    if matches!(
+        name,
+        "Dockerfile" | "Containerfile" | "dockerfile" | "containerfile"
+    ) {
         return true;
     }
-    if let Some(stem) = name
-        .strip_suffix(".Dockerfile")
-        .or_else(|| name.strip_suffix(".dockerfile"))
+    if let Some(stem) = [
+        ".Dockerfile",
+        ".dockerfile",
+        ".Containerfile",
+        ".containerfile",
+    ]
+    .iter()
+    .find_map(|suffix| name.strip_suffix(suffix))
     {
         return !stem.is_empty();
     }
-    for prefix in ["Dockerfile.", "Containerfile.", "dockerfile."] {
+    for prefix in [
+        "Dockerfile.",
+        "Containerfile.",
+        "dockerfile.",
+        "containerfile.",
+    ] {
         if let Some(ext) = name.strip_prefix(prefix) {
             let last = ext.rsplit('.').next().unwrap_or(ext).to_ascii_lowercase();
             return !ext.is_empty()
@@ -128,8 +142,13 @@ pub struct Walk {
     /// Follow symlinks met during the walk (`--follow`). Paths named as roots are always
     /// followed.
     pub follow: bool,
-    /// What to leave out of the walk (roots themselves are never excluded).
+    /// What to leave out of the walk (roots themselves are never excluded, unless
+    /// `force_exclude`).
     pub exclude: Exclude,
+    /// `--force-exclude`: a file named as a root is left out as the walk would leave it out
+    /// (a name that is not a Dockerfile's, or what `exclude` leaves out). Hooks that pass every
+    /// staged file by name (pre-commit) then get what discovery picks.
+    pub force_exclude: bool,
     /// Where the listing of each folder holding a Dockerfile is kept, before the exclusion
     /// check of its Dockerfiles (which looks the folder's configuration up in it) and for its
     /// build context.
@@ -143,6 +162,7 @@ pub fn discover_with(roots: &[PathBuf], walk: Walk) -> Vec<Found> {
     let mut dirs = Vec::new();
     for root in roots {
         match std::fs::symlink_metadata(root) {
+            _ if walk.force_exclude && left_out_by_name(root, &walk) => {}
             Err(e) => found.push(Found::Problem(root.clone(), io_reason(&e))),
             Ok(meta) if meta.is_dir() => dirs.push(root.clone()),
             // Files (and symlinks to anything) given explicitly are always processed; reading
@@ -155,6 +175,29 @@ pub fn discover_with(roots: &[PathBuf], walk: Walk) -> Vec<Found> {
         found.extend(walker::walk(&dirs, &walk));
     }
     sorted(found)
+}
+
+/// For `--force-exclude`: a path named on the command line that is not a directory, whose name
+/// discovery would not take, or which `walk.exclude` leaves out: itself, or a folder it is in
+/// below the current directory (a walk from there would not have entered it).
+fn left_out_by_name(root: &Path, walk: &Walk) -> bool {
+    if root.is_dir() {
+        return false;
+    }
+    let name = root.file_name().map(|n| n.to_string_lossy());
+    if !name.is_some_and(|n| is_dockerfile_name(&n)) {
+        return true;
+    }
+    let absolute = crate::context::absolute_lexical(root);
+    if (walk.exclude)(&absolute, false) {
+        return true;
+    }
+    let cwd = crate::context::absolute_lexical(Path::new("."));
+    absolute
+        .ancestors()
+        .skip(1)
+        .take_while(|dir| dir.starts_with(&cwd) && *dir != cwd)
+        .any(|dir| (walk.exclude)(dir, true))
 }
 
 /// Files before problems, then the path's [`order_key`], then a problem's reason.
@@ -452,6 +495,7 @@ mod tests {
             threads: 2,
             follow: false,
             exclude: std::sync::Arc::new(|_: &Path, _: bool| false),
+            force_exclude: false,
             listings: None,
         }
     }
@@ -516,6 +560,10 @@ mod tests {
             "Dockerfile.dev",
             "Containerfile.base",
             "Dockerfile.node20",
+            "dockerfile",
+            "containerfile.dev",
+            "web.Containerfile",
+            "web.containerfile",
         ] {
             assert!(is_dockerfile_name(yes), "{yes}");
         }

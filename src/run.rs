@@ -283,6 +283,7 @@ fn walk_options(
         threads,
         follow: args.walk.follow,
         exclude: resolver.excluder_listing(contexts),
+        force_exclude: args.walk.force_exclude,
         listings: Some(contexts.listings()),
     }
 }

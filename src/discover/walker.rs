@@ -703,6 +703,7 @@ mod tests {
                     _ => false,
                 }
             }),
+            force_exclude: false,
             listings: None,
         }
     }

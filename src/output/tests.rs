@@ -77,7 +77,10 @@ fn sarif_replacements_are_whole_original_lines() {
     assert_eq!(
         json(
             "FROM a\nCMD b\n",
-            &[Edit::insert(7, "USER u\n"), Edit::replace(11..12, "[\"b\"]")]
+            &[
+                Edit::insert(7, "USER u\n"),
+                Edit::replace(11..12, "[\"b\"]")
+            ]
         ),
         r#"[{"deletedRegion":{"endColumn":1,"endLine":2,"startColumn":1,"startLine":2},"insertedContent":{"text":"USER u\n"}},{"deletedRegion":{"endColumn":1,"endLine":3,"startColumn":1,"startLine":2},"insertedContent":{"text":"CMD [\"b\"]\n"}}]"#
     );

@@ -187,24 +187,62 @@ fn path_with_restage() -> (tempfile::TempDir, String) {
     (bin, path)
 }
 
-/// A fixture repository: one Dockerfile with a change due, one already fine, and files the
-/// hooks' patterns must leave out.
+/// Names a repository may hold: Dockerfiles, and look-alikes discovery leaves out (docs,
+/// backups, templates, also after another extension or in upper case).
+const HOOK_NAMES: &[&str] = &[
+    "api/Dockerfile",
+    "ok.Dockerfile",
+    "Dockerfile.prod",
+    "deploy/dockerfile",
+    "deploy/dockerfile.dev",
+    "Containerfile",
+    "x/web.containerfile",
+    "x/web.Containerfile",
+    "Dockerfile.md",
+    "Dockerfile.MD",
+    "deploy/Dockerfile.prod.j2",
+    "deploy/Dockerfile.J2",
+    "deploy/Dockerfile.tpl",
+    "deploy/Dockerfile.dev.in",
+    "deploy/Dockerfile.mustache",
+    "Dockerfile.prod~",
+    "Dockerfile.bak",
+    "MyDockerfile",
+    "legacy/Dockerfile",
+    "README.md",
+    "docker-compose.yml",
+];
+
+/// A fixture repository with every name of [`HOOK_NAMES`]: `api/Dockerfile` has a change due,
+/// the other Dockerfiles are fine, and `restage.toml` excludes `legacy/`.
 fn repo() -> tempfile::TempDir {
     let tmp = tempfile::tempdir().expect("temp dir");
     let t = tmp.path();
-    std::fs::create_dir_all(t.join("api")).expect("mkdir");
-    std::fs::write(
-        t.join("api/Dockerfile"),
-        "FROM node:22-slim\nCMD node server.js\n",
-    )
-    .expect("write");
-    std::fs::write(
-        t.join("ok.Dockerfile"),
-        "FROM alpine:3.20\nUSER 10001:10001\nCMD [\"true\"]\n",
-    )
-    .expect("write");
-    std::fs::write(t.join("Dockerfile.md"), "# notes\n").expect("write");
+    for name in HOOK_NAMES {
+        let text = match *name {
+            "api/Dockerfile" => "FROM node:22-slim\nCMD node server.js\n",
+            n if n.ends_with(".md") || n.ends_with(".yml") => "# notes\n",
+            _ => "FROM alpine:3.20\nUSER 10001:10001\nCMD [\"true\"]\n",
+        };
+        crate::common::write_file(t, name, text);
+    }
+    crate::common::write_file(t, "restage.toml", "extend-exclude = [\"legacy/\"]\n");
     tmp
+}
+
+/// The paths `restage files ARGS` lists, in `dir`.
+fn listed(dir: &Path, args: &[&str]) -> Vec<String> {
+    let o = Command::new(env!("CARGO_BIN_EXE_restage"))
+        .arg("files")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("restage runs");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| l.split('\t').next().unwrap_or(l).to_string())
+        .collect()
 }
 
 #[test]
@@ -220,45 +258,43 @@ fn pre_commit_hooks_name_commands_that_work() {
     let (_bin, path) = path_with_restage();
     for hook in &hooks {
         let id = hook["id"].as_str().expect("id");
-        for key in ["name", "entry", "language", "files", "exclude"] {
+        for key in ["name", "entry", "language", "files"] {
             assert!(hook.contains_key(key), "{id} lacks `{key}`");
         }
         assert_eq!(hook["language"].as_str(), Some("rust"), "{id}");
         // pre-commit matches with Python's re.search; these patterns mean the same to `regex`.
         let files = regex::Regex::new(hook["files"].as_str().expect("files")).expect("regex");
-        let exclude = regex::Regex::new(hook["exclude"].as_str().expect("exclude")).expect("regex");
-        let picked = |p: &str| files.is_match(p) && !exclude.is_match(p);
-        for yes in [
-            "Dockerfile",
-            "api/Dockerfile",
-            "Dockerfile.prod",
-            "Containerfile",
-            "ok.Dockerfile",
-            "x/web.containerfile",
-        ] {
-            assert!(picked(yes), "{id} should pick {yes}");
-        }
-        for no in [
-            "Dockerfile.md",
-            "api/Dockerfile.j2",
-            "README.md",
-            "MyDockerfile",
-            "docker-compose.yml",
-        ] {
-            assert!(!picked(no), "{id} should leave {no}");
-        }
-        // The entry, as pre-commit runs it: the words, then the staged files it picked.
+        let exclude = hook
+            .get("exclude")
+            .map(|e| regex::Regex::new(e.as_str().expect("exclude")).expect("regex"));
+        let picked =
+            |p: &str| files.is_match(p) && !exclude.as_ref().is_some_and(|e| e.is_match(p));
         let tmp = repo();
-        let staged: Vec<&str> = ["api/Dockerfile", "ok.Dockerfile", "Dockerfile.md"]
-            .into_iter()
-            .filter(|p| picked(p))
-            .collect();
-        assert_eq!(staged, ["api/Dockerfile", "ok.Dockerfile"]);
+        let staged: Vec<&str> = HOOK_NAMES.iter().copied().filter(|p| picked(p)).collect();
         let entry: Vec<&str> = hook["entry"]
             .as_str()
             .expect("entry")
             .split_whitespace()
             .collect();
+        // What the hook's restage takes of the staged files is what discovery picks.
+        let flags: Vec<&str> = entry[1..]
+            .iter()
+            .copied()
+            .filter(|f| *f == "--force-exclude")
+            .chain(staged.iter().copied())
+            .collect();
+        let mut discovered = listed(tmp.path(), &["."]);
+        let mut taken = listed(tmp.path(), &flags);
+        discovered.sort();
+        taken.sort();
+        assert_eq!(taken, discovered, "{id}: staged {staged:?}");
+        assert!(discovered.contains(&"api/Dockerfile".to_string()));
+        assert!(
+            !discovered
+                .iter()
+                .any(|p| p.contains(".j2") || p.starts_with("legacy"))
+        );
+        // The entry, as pre-commit runs it: the words, then the staged files it picked.
         let o = Command::new(entry[0])
             .args(&entry[1..])
             .args(&staged)
@@ -268,23 +304,39 @@ fn pre_commit_hooks_name_commands_that_work() {
             .expect("the hook runs");
         let stdout = String::from_utf8_lossy(&o.stdout);
         match id {
-            // A change is due: exit 1, the diff on stdout.
+            // A change is due: exit 1, the diff (of that file only) on stdout.
             "restage-check" => {
-                assert_eq!(o.status.code(), Some(1), "{id}");
+                assert_eq!(
+                    o.status.code(),
+                    Some(1),
+                    "{id}: {}",
+                    String::from_utf8_lossy(&o.stderr)
+                );
                 assert!(stdout.starts_with("--- a/api/Dockerfile\n"), "{stdout}");
+                assert_eq!(stdout.matches("--- a/").count(), 1, "{stdout}");
             }
             // Rewritten in place: exit 0 (pre-commit fails the commit on the modified file),
-            // and a second check passes.
+            // a second check passes, and no template was touched.
             _ => {
-                assert_eq!(o.status.code(), Some(0), "{id}");
+                assert_eq!(
+                    o.status.code(),
+                    Some(0),
+                    "{id}: {}",
+                    String::from_utf8_lossy(&o.stderr)
+                );
                 assert_eq!(stdout, "");
                 let again = Command::new(env!("CARGO_BIN_EXE_restage"))
                     .arg("--check")
-                    .args(&staged)
+                    .args(&discovered)
                     .current_dir(tmp.path())
                     .output()
                     .expect("restage runs");
                 assert_eq!(again.status.code(), Some(0));
+                let fresh = repo();
+                for name in HOOK_NAMES.iter().filter(|n| **n != "api/Dockerfile") {
+                    let read = |d: &Path| std::fs::read(d.join(name)).expect("read");
+                    assert_eq!(read(tmp.path()), read(fresh.path()), "{id} rewrote {name}");
+                }
             }
         }
     }
