@@ -12,14 +12,21 @@ github | sarif) ;;
     exit 2
     ;;
 esac
-read -r -a paths <<<"${RESTAGE_PATHS:-.}"
-read -r -a args <<<"${RESTAGE_ARGS:-}"
+# Words separated by spaces, tabs or newlines (a YAML block scalar gives one per line): `read`
+# reads the whole value (to a NUL that never comes, hence its status 1).
+read -r -d '' -a paths <<<"${RESTAGE_PATHS:-.}" || true
+read -r -d '' -a args <<<"${RESTAGE_ARGS:-}" || true
 if [ "${#paths[@]}" -eq 0 ]; then
     paths=(.)
 fi
 if [ "$format" = sarif ]; then
-    restage --check --output-format sarif "${args[@]}" "${paths[@]}" >"${RESTAGE_SARIF:-restage.sarif}"
-    code=$?
+    sarif="${RESTAGE_SARIF:-restage.sarif}"
+    if mkdir -p "$(dirname "$sarif")"; then
+        restage --check --output-format sarif "${args[@]}" "${paths[@]}" >"$sarif"
+        code=$?
+    else
+        code=2
+    fi
 else
     restage --check --output-format github "${args[@]}" "${paths[@]}"
     code=$?

@@ -45,9 +45,14 @@ if [ "$vendor" = 1 ]; then
     (cd "$ctx" && cargo vendor --locked --versioned-dirs --manifest-path "$root/Cargo.toml" vendor) \
         >"$ctx/.cargo/config.toml"
     # The same Dockerfile, with the vendored sources and their cargo config copied in first.
-    sed 's|^COPY Cargo.toml Cargo.lock ./$|COPY .cargo ./.cargo\nCOPY vendor ./vendor\n&|' \
+    sed 's|^COPY Cargo.toml Cargo.lock|COPY .cargo ./.cargo\nCOPY vendor ./vendor\n&|' \
         "$root/Dockerfile" >"$ctx/Dockerfile.vendored"
     sed -i 's|--locked|--locked --offline|' "$ctx/Dockerfile.vendored"
+    if ! grep -q '^COPY vendor ./vendor$' "$ctx/Dockerfile.vendored" ||
+        ! grep -q -- '--offline' "$ctx/Dockerfile.vendored"; then
+        echo "selfimage: the Dockerfile has no \`COPY Cargo.toml Cargo.lock\` line or no --locked build to vendor for" >&2
+        exit 1
+    fi
     dockerfile="$ctx/Dockerfile.vendored"
 fi
 

@@ -401,10 +401,13 @@ fn github_action_installs_and_runs_restage() {
             .env("PATH", &path)
             .env("GITHUB_ACTION_PATH", &root)
             .env("GITHUB_OUTPUT", &out)
-            .env("RESTAGE_PATHS", "api ok.Dockerfile")
+            // A YAML block scalar gives one path per line: every one is checked (the one with
+            // a change due is last).
+            .env("RESTAGE_PATHS", "ok.Dockerfile\n  api\n")
             .env("RESTAGE_ARGS", "--color never")
             .env("RESTAGE_FORMAT", format)
-            .env("RESTAGE_SARIF", "restage.sarif")
+            // In a folder that does not exist yet.
+            .env("RESTAGE_SARIF", "reports/restage.sarif")
             .output()
             .expect("bash runs");
         let recorded = std::fs::read_to_string(&out).unwrap_or_default();
@@ -425,13 +428,14 @@ fn github_action_installs_and_runs_restage() {
         assert_eq!(recorded, "exit-code=1\n", "{format}: a change is due");
         let stdout = String::from_utf8_lossy(&o.stdout);
         if format == "github" {
-            assert!(stdout.contains("::"), "{stdout}");
+            assert!(stdout.contains("::warning file=api/Dockerfile,"), "{stdout}");
         } else {
             let sarif: serde_json::Value = serde_json::from_slice(
-                &std::fs::read(tmp.path().join("restage.sarif")).expect("SARIF written"),
+                &std::fs::read(tmp.path().join("reports/restage.sarif")).expect("SARIF written"),
             )
             .expect("SARIF is JSON");
             assert_eq!(sarif["version"].as_str(), Some("2.1.0"));
+            assert!(sarif.to_string().contains("api/Dockerfile"), "{sarif}");
         }
     }
 }
