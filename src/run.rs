@@ -589,12 +589,18 @@ fn fix(args: FixArgs) -> Result<i32> {
             .context("starting worker threads")
     };
     let stdin = crate::stdin::requested(&args)?;
-    // The command line wins, then `output-format` of the current directory's restage.toml.
+    // The command line wins, then `output-format` of the current directory's restage.toml
+    // (a report format for CI, which a formatter's `--write` with stdin does not take).
+    let formatting = stdin.is_some() && args.write;
     let format = args
         .output_format
-        .or_else(|| resolver.output_format_for(&cwd))
+        .or_else(|| {
+            (!formatting)
+                .then(|| resolver.output_format_for(&cwd))
+                .flatten()
+        })
         .unwrap_or(OutputFormat::Text);
-    if stdin.is_some() && args.write && format != OutputFormat::Text {
+    if formatting && format != OutputFormat::Text {
         bail!(
             "--write with stdin prints the rewritten file on stdout; it takes --output-format text"
         );

@@ -428,7 +428,10 @@ fn github_action_installs_and_runs_restage() {
         assert_eq!(recorded, "exit-code=1\n", "{format}: a change is due");
         let stdout = String::from_utf8_lossy(&o.stdout);
         if format == "github" {
-            assert!(stdout.contains("::warning file=api/Dockerfile,"), "{stdout}");
+            assert!(
+                stdout.contains("::warning file=api/Dockerfile,"),
+                "{stdout}"
+            );
         } else {
             let sarif: serde_json::Value = serde_json::from_slice(
                 &std::fs::read(tmp.path().join("reports/restage.sarif")).expect("SARIF written"),

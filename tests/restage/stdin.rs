@@ -130,6 +130,29 @@ fn write_prints_the_rewritten_file_and_touches_nothing() {
         Some(rewritten.as_bytes()),
     ));
     assert_eq!(again, (0, rewritten.clone(), String::new()));
+    // A report format the current directory's restage.toml sets for CI is no format for the
+    // formatter mode: it still prints the file.
+    std::fs::write(t.join("restage.toml"), "output-format = \"github\"\n").expect("write");
+    let configured = all(&restage(
+        t,
+        &["-q", "--write", "-", "--stdin-filename", NAME],
+        Some(&text),
+    ));
+    assert_eq!(configured, (0, rewritten.clone(), String::new()));
+    // One named on the command line is refused.
+    let named = all(&restage(
+        t,
+        &[
+            "--write",
+            "--output-format",
+            "json",
+            "-",
+            "--stdin-filename",
+            NAME,
+        ],
+        Some(&text),
+    ));
+    assert_eq!(named.0, 2, "{named:?}");
 }
 
 #[test]
