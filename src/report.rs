@@ -626,10 +626,13 @@ impl Summary {
         if self.skipped > 0 {
             parts.push(format!("{} skipped", self.skipped));
         }
-        // Both kinds of change not applied read as suggestions here.
-        let pending = self.unsafe_pending + self.suggestions;
-        if pending > 0 {
-            parts.push(plural(pending, "suggestion", "suggestions"));
+        // The two kinds of change not applied: unsafe fixes (`--unsafe-fixes` applies them) and
+        // suggestions (never applied).
+        if self.unsafe_pending > 0 {
+            parts.push(plural(self.unsafe_pending, "unsafe fix", "unsafe fixes"));
+        }
+        if self.suggestions > 0 {
+            parts.push(plural(self.suggestions, "suggestion", "suggestions"));
         }
         if self.errors > 0 {
             parts.push(plural(self.errors, "error", "errors"));
