@@ -200,8 +200,8 @@ fn left_out_by_name(root: &Path, walk: &Walk) -> bool {
         .any(|dir| (walk.exclude)(dir, true))
 }
 
-/// Files before problems, then the path's [`order_key`], then a problem's reason.
-type SortKey = (u8, Vec<u8>, String);
+/// The path's [`order_key`], then files before problems, then a problem's reason.
+type SortKey = (Vec<u8>, u8, String);
 
 /// `found` sorted by path, each path once, each file once.
 fn sorted(found: Vec<Found>) -> Vec<Found> {
@@ -211,14 +211,14 @@ fn sorted(found: Vec<Found>) -> Vec<Found> {
         .into_iter()
         .map(|f| {
             let key = match &f {
-                Found::File(p, _) => (0u8, order_key(p), String::new()),
-                Found::Problem(p, reason) => (1u8, order_key(p), reason.clone()),
+                Found::File(p, _) => (order_key(p), 0u8, String::new()),
+                Found::Problem(p, reason) => (order_key(p), 1u8, reason.clone()),
             };
             (key, f)
         })
         .collect();
     keyed.sort_by(|a, b| a.0.cmp(&b.0));
-    keyed.dedup_by(|a, b| a.0.1 == b.0.1);
+    keyed.dedup_by(|a, b| a.0.0 == b.0.0);
     dedup_by_identity(keyed.into_iter().map(|(_, f)| f).collect())
 }
 
@@ -437,15 +437,20 @@ fn walk_problem(err: &ignore::Error) -> Option<Found> {
             _ => break,
         }
     }
+    if let ignore::Error::Loop { child, .. } = e {
+        return Some(Found::Problem(child.clone(), LOOP_REASON.into()));
+    }
     // Unreadable directories are reported; a broken .gitignore line is not a Dockerfile problem.
     let path = path?;
     let reason = match e {
         ignore::Error::Io(io) => io_reason(io),
-        ignore::Error::Loop { child, .. } => format!("symlink loop at {}", child.display()),
         other => other.to_string(),
     };
     Some(Found::Problem(path, reason))
 }
+
+/// Why a symlink met with `--follow` is an error when it leads to a folder it is in.
+pub(crate) const LOOP_REASON: &str = "symlink loop: it leads back to a folder it is in";
 
 /// A short, lower-case reason for an IO error.
 pub fn io_reason(e: &std::io::Error) -> String {

@@ -424,8 +424,11 @@ fn visit(shared: &Shared<'_>, work: Work, spawn: &mut dyn FnMut(Work)) {
                     if meta.is_dir() {
                         match is_loop(&work.path, work.depth, &path) {
                             Ok(false) => {}
-                            // `ignore` reports a loop without a path: restage passes it over.
-                            Ok(true) => continue,
+                            // An error for that path, as a named symlink loop is.
+                            Ok(true) => {
+                                shared.push(Found::Problem(path, super::LOOP_REASON.into()));
+                                continue;
+                            }
                             Err(e) => {
                                 shared.push(Found::Problem(path, io_reason(&e)));
                                 continue;

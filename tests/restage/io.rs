@@ -109,6 +109,54 @@ fn follow_walks_symlinks_and_each_file_is_processed_once() {
 }
 
 #[test]
+fn a_folder_symlink_loop_met_with_follow_is_an_error_for_its_path() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let t = tmp.path();
+    write(t, "svc/Dockerfile", SHELL_CMD);
+    std::os::unix::fs::symlink(".", t.join("svc/me")).expect("symlink");
+    std::os::unix::fs::symlink("..", t.join("svc/up")).expect("symlink");
+    let loop_error =
+        |p: &str| format!("{p}: error: symlink loop: it leads back to a folder it is in\n");
+    assert_eq!(
+        restage(t, &with(&["--follow"])),
+        (
+            2,
+            exec_diff("svc/Dockerfile"),
+            note("svc/Dockerfile")
+                + &loop_error("svc/me")
+                + &loop_error("svc/up")
+                + "restage: 3 files: 1 would change, 0 unchanged, 2 errors\n"
+        )
+    );
+    // Not followed, the links are passed over.
+    assert_eq!(restage(t, &with(&[])).0, 0);
+}
+
+#[test]
+fn problems_found_by_the_walk_are_in_path_order_with_the_files() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let t = tmp.path();
+    write(t, "Z.Dockerfile", SHELL_CMD);
+    write(t, "a.Dockerfile", SHELL_CMD);
+    write(t, "c/Dockerfile", SHELL_CMD);
+    std::fs::create_dir(t.join("Dockerfile")).expect("mkdir");
+    let (code, out, err) = restage(t, &with(&[]));
+    assert_eq!(code, 2);
+    assert_eq!(
+        out,
+        exec_diff("Z.Dockerfile") + &exec_diff("a.Dockerfile") + &exec_diff("c/Dockerfile")
+    );
+    assert_eq!(
+        err,
+        "Dockerfile: error: is a directory, not a Dockerfile\n".to_string()
+            + &note("Z.Dockerfile")
+            + &note("a.Dockerfile")
+            + &note("c/Dockerfile")
+            + "restage: 4 files: 3 would change, 0 unchanged, 1 error\n"
+    );
+}
+
+#[test]
 fn one_file_named_twice_and_walked_is_processed_once() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let t = tmp.path();
