@@ -327,11 +327,23 @@ impl Composed {
         for (range, text, _) in &joined {
             let (range, text) = trim_unchanged(current, range, text);
             take(range.start - pos, true, &mut out);
-            take(range.len(), false, &mut out);
-            match out.last_mut() {
-                Some(Piece::Written(last)) => last.push_str(text),
-                _ if text.is_empty() => {}
-                _ => out.push(Piece::Written(text.to_string())),
+            // Whole lines the replacement writes back unchanged, with text before or after
+            // them (a runtime stage inserted above moved lines, a line ending added after the
+            // last one), stay where they were read.
+            let old = &current[range.clone()];
+            let moved = (old.contains('\n') && text.len() > old.len())
+                .then(|| memchr::memmem::find(text.as_bytes(), old.as_bytes()))
+                .flatten();
+            match moved {
+                Some(at) => {
+                    push_written(&mut out, &text[..at]);
+                    take(old.len(), true, &mut out);
+                    push_written(&mut out, &text[at + old.len()..]);
+                }
+                None => {
+                    take(range.len(), false, &mut out);
+                    push_written(&mut out, text);
+                }
             }
             pos = range.end;
         }
@@ -501,6 +513,15 @@ fn common_suffix(a: &str, b: &str) -> usize {
     n
 }
 
+/// Appends text restage wrote (nothing when empty), merged with written text before it.
+fn push_written(out: &mut Vec<Piece>, text: &str) {
+    match out.last_mut() {
+        Some(Piece::Written(last)) => last.push_str(text),
+        _ if text.is_empty() => {}
+        _ => out.push(Piece::Written(text.to_string())),
+    }
+}
+
 /// Appends a piece, merging it with the last one when they join.
 fn push(out: &mut Vec<Piece>, p: Piece) {
     if p.len() == 0 {
@@ -585,6 +606,28 @@ mod tests {
         composed.apply(original, &edits, &[]);
         assert_eq!(composed.edits(), vec![Edit::insert(7, "ENV X=1\n")]);
         assert_eq!(composed.origin(17), Origin::Kept(9));
+        // Lines a replacement writes back whole, with text around them, keep their place: a
+        // stage inserted above the last two lines and a line ending added after them.
+        let moved = "FROM a\nEXPOSE 1\nCMD x";
+        let mut c = Composed::new(moved.len());
+        c.apply(
+            moved,
+            &[Edit::replace(7..21, "FROM b\nEXPOSE 1\nCMD x\n")],
+            &[0],
+        );
+        assert_eq!(
+            c.edits(),
+            vec![Edit::insert(7, "FROM b\n"), Edit::insert(21, "\n")]
+        );
+        assert_eq!(c.origin(23), Origin::Kept(16));
+        assert_eq!(c.origin(7), Origin::Written(7));
+        // Both edits are the one change's.
+        let owned = c.owned_edits();
+        assert!(owned.iter().all(|(_, owners)| owners == &[0]), "{owned:?}");
+        // Within a line, a replacement is not searched for the text it replaces.
+        let mut c = Composed::new(9);
+        c.apply("CMD a b c", &[Edit::replace(4..9, "x a b c")], &[]);
+        assert_eq!(c.edits(), vec![Edit::insert(4, "x ")]);
         // A shared prefix that ends inside a character backs off to its start.
         let mut c = Composed::new(3);
         c.apply("aé", &[Edit::replace(0..3, "aè")], &[]);

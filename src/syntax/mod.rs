@@ -544,6 +544,16 @@ impl Document {
         self.escape
     }
 
+    /// Whether the byte at `offset` is in text restage wrote (a document the pipeline rewrote),
+    /// not in the file as read; and whether that text was written at the end of the file.
+    pub fn written_at(&self, offset: usize) -> Option<bool> {
+        let o = self.origin.as_ref()?;
+        match o.composed.origin(offset) {
+            crate::edit::Origin::Written(at) => Some(at >= o.lines.len()),
+            crate::edit::Origin::Kept(_) => None,
+        }
+    }
+
     /// 1-based line and column of a byte offset, in the file as read: for a document the
     /// pipeline rewrote, an offset in text restage wrote is where that text was written.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
@@ -701,6 +711,16 @@ impl LineIndex {
             starts,
             len: text.len(),
         }
+    }
+
+    /// Length of the text, in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True for an empty text.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
     }
 
     /// 1-based line and column (in bytes) of `offset` (clamped to the text).

@@ -795,9 +795,55 @@ pub fn expand_vars(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Optio
     Some(out)
 }
 
-/// The 1-based line instruction `index` starts on (its keyword), for messages.
+/// The 1-based line instruction `index` starts on (its keyword), in the file as read.
 pub fn line_of(doc: &Document, index: usize) -> usize {
     doc.line_col(doc.instructions()[index].extent.start).0
+}
+
+/// How a message names the line of instruction `index` (see [`Place`]).
+pub fn place_of(doc: &Document, index: usize) -> Place {
+    place_at(doc, doc.instructions()[index].extent.start)
+}
+
+/// [`place_of`] the instruction that starts at `start`.
+pub fn place_at(doc: &Document, start: usize) -> Place {
+    let (line, column) = doc.line_col(start);
+    let written = match doc.written_at(start) {
+        None => Written::No,
+        Some(true) => Written::AtEnd,
+        Some(false) if column == 1 => Written::Above,
+        Some(false) => Written::Within,
+    };
+    Place { line, written }
+}
+
+/// Where an instruction is, for a message: its line in the file as read, or, for one restage
+/// wrote (another transform's work, met by a later one), where restage writes it. Shown as a
+/// noun phrase (`line 9`, `the line restage adds above line 9`), so "the COPY at {place}" and
+/// "({place})" read right either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Place {
+    line: usize,
+    written: Written,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Written {
+    No,
+    Above,
+    AtEnd,
+    Within,
+}
+
+impl std::fmt::Display for Place {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.written {
+            Written::No => write!(f, "line {}", self.line),
+            Written::Above => write!(f, "the line restage adds above line {}", self.line),
+            Written::AtEnd => f.write_str("the line restage adds at the end of the file"),
+            Written::Within => write!(f, "line {}, which restage rewrites", self.line),
+        }
+    }
 }
 
 /// An instruction's extent together with the comment lines directly above it: what moves when

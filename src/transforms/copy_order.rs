@@ -558,7 +558,7 @@ fn check_between(
     let instructions = doc.instructions();
     let tree = tree_of(doc, stage, b);
     for (ix, ins) in instructions.iter().enumerate().take(run).skip(b + 1) {
-        let line = analysis::line_of(doc, ix);
+        let line = analysis::place_of(doc, ix);
         match ins.kind {
             Kind::Workdir
             | Kind::Env
@@ -581,7 +581,7 @@ fn check_between(
                 };
                 if !outside {
                     return Err(format!(
-                        "the {} at line {line}, between the copy of the context and the install, writes where the sources go",
+                        "the {} at {line}, between the copy of the context and the install, writes where the sources go",
                         ins.kind
                     ));
                 }
@@ -589,7 +589,7 @@ fn check_between(
             Kind::Run => {
                 let Some(commands) = analysis::commands(doc, ins) else {
                     return Err(format!(
-                        "the RUN at line {line}, between the copy of the context and the install, uses shell syntax restage does not read"
+                        "the RUN at {line}, between the copy of the context and the install, uses shell syntax restage does not read"
                     ));
                 };
                 if let Some(c) = commands
@@ -597,14 +597,14 @@ fn check_between(
                     .find(|c| !matches!(classify(ctx, c, tree.as_deref()), Class::Setup))
                 {
                     return Err(format!(
-                        "`{}` (line {line}) runs between the copy of the context and the install and may need the sources",
+                        "`{}` ({line}) runs between the copy of the context and the install and may need the sources",
                         command_text(c)
                     ));
                 }
             }
             Kind::Volume | Kind::Onbuild | Kind::From => {
                 return Err(format!(
-                    "{} {} at line {line} comes between the copy of the context and the install",
+                    "{} {} at {line} comes between the copy of the context and the install",
                     article(ins.kind),
                     ins.kind
                 ));

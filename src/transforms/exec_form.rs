@@ -48,7 +48,7 @@ pub(super) fn run(doc: &Document, _ctx: &Context) -> Vec<Change> {
     let last = |kind: Kind| body.iter().rev().find(|i| i.kind == kind);
     let (cmd, entrypoint) = (last(Kind::Cmd), last(Kind::Entrypoint));
     if let Some(shell) = body.iter().rev().find(|i| i.kind == Kind::Shell) {
-        let (line, _) = doc.line_col(shell.extent.start);
+        let line = super::analysis::place_at(doc, shell.extent.start);
         return [entrypoint, cmd]
             .into_iter()
             .flatten()
@@ -56,7 +56,7 @@ pub(super) fn run(doc: &Document, _ctx: &Context) -> Vec<Change> {
             .map(|i| {
                 keep(i,
                     format!(
-                        "The stage sets SHELL at line {line}, so the shell form runs under that shell; exec form would bypass it"
+                        "The stage sets SHELL at {line}, so the shell form runs under that shell; exec form would bypass it"
                     ),
                 )
             })

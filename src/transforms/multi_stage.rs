@@ -439,8 +439,11 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
             _ => None,
         };
         if let Some(why) = f.unknown.as_ref().or(global.as_ref()) {
-            let line = analysis::line_of(doc, *ix);
-            a.unsafe_reasons.push(format!("RUN at line {line} {why}; what it leaves outside {} would not reach the runtime stage", a.workdir));
+            let line = analysis::place_of(doc, *ix);
+            a.unsafe_reasons.push(format!(
+                "RUN at {line} {why}; what it leaves outside {} would not reach the runtime stage",
+                a.workdir
+            ));
         }
     }
     let start = start.ok_or_else(|| {
@@ -571,9 +574,9 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
                 return Err(refuse(
                     anchor,
                     format!(
-                        "the {} at line {} copies a pattern into {dest}, a directory of the system, so restage cannot tell which files to carry",
+                        "the {} at {} copies a pattern into {dest}, a directory of the system, so restage cannot tell which files to carry",
                         ins.kind,
-                        analysis::line_of(doc, ix)
+                        analysis::place_of(doc, ix)
                     ),
                 ));
             }
@@ -1421,8 +1424,8 @@ fn unreadable_install(
     Some(refuse(
         anchor,
         format!(
-            "the RUN at line {} installs or builds with shell syntax restage does not read (a here-document, substitution or redirect), so it cannot tell what the build leaves for the runtime",
-            analysis::line_of(doc, *ix)
+            "the RUN at {} installs or builds with shell syntax restage does not read (a here-document, substitution or redirect), so it cannot tell what the build leaves for the runtime",
+            analysis::place_of(doc, *ix)
         ),
     ))
 }

@@ -46,7 +46,7 @@ enum Who {
         name: String,
         uid: Option<u32>,
         gid: Option<u32>,
-        line: usize,
+        line: analysis::Place,
     },
 }
 
@@ -143,9 +143,10 @@ impl Who {
             Who::Declared { line, .. } => {
                 s.push_str("The Dockerfile creates the user ");
                 self.describe(s);
-                s.push_str(" (line ");
-                push_number(s, *line as u64);
-                s.push_str(") but never switches to it.");
+                let _ = std::fmt::Write::write_fmt(
+                    s,
+                    format_args!(" ({line}) but never switches to it."),
+                );
             }
         }
     }
@@ -197,9 +198,10 @@ fn ids(uid: u32, gid: u32) -> String {
     s
 }
 
-/// The line number of instruction `ix`, for [`push_number`].
-fn line_number(doc: &Document, ix: usize) -> u64 {
-    analysis::line_of(doc, ix) as u64
+/// Appends where instruction `ix` is (`line 9`, see [`analysis::Place`]).
+fn push_place(s: &mut String, doc: &Document, ix: usize) {
+    use std::fmt::Write as _;
+    let _ = write!(s, "{}", analysis::place_of(doc, ix));
 }
 
 /// A number in decimal.
@@ -264,8 +266,8 @@ fn plan(doc: &Document, ctx: &Context) -> Verdict {
         return refuse(
             anchor,
             format!(
-                "the final stage has ONBUILD triggers (line {}): it is a base for other images, whose builds may need root",
-                analysis::line_of(doc, ix)
+                "the final stage has ONBUILD triggers ({}): it is a base for other images, whose builds may need root",
+                analysis::place_of(doc, ix)
             ),
         );
     }
@@ -311,9 +313,9 @@ fn plan(doc: &Document, ctx: &Context) -> Verdict {
         return refuse(
             anchor,
             format!(
-                "the {} (line {}) runs `{program}`, which needs root: {note}. Configure it to run as another user (or start it through a privilege dropper such as gosu), then run restage again",
+                "the {} ({}) runs `{program}`, which needs root: {note}. Configure it to run as another user (or start it through a privilege dropper such as gosu), then run restage again",
                 instructions[ix].kind,
-                analysis::line_of(doc, ix)
+                analysis::place_of(doc, ix)
             ),
         );
     }
@@ -333,9 +335,9 @@ fn plan(doc: &Document, ctx: &Context) -> Verdict {
         return refuse(
             anchor,
             format!(
-                "the {} (line {}) runs `{script}`, a script restage cannot read: entrypoint scripts often start as root to prepare files and then drop privileges themselves (gosu, su-exec), which fails under USER. If this one does not, add {how} before it",
+                "the {} ({}) runs `{script}`, a script restage cannot read: entrypoint scripts often start as root to prepare files and then drop privileges themselves (gosu, su-exec), which fails under USER. If this one does not, add {how} before it",
                 instructions[ix].kind,
-                analysis::line_of(doc, ix)
+                analysis::place_of(doc, ix)
             ),
         );
     }
@@ -358,9 +360,9 @@ fn plan(doc: &Document, ctx: &Context) -> Verdict {
         let base = start::base_name(program).to_ascii_lowercase();
         if base.ends_with(".sh") || base.ends_with(".bash") {
             unsafe_reasons.push(format!(
-                "the {} (line {}) runs `{program}`, a script restage does not read: start scripts often start daemons or prepare files as root before the app",
+                "the {} ({}) runs `{program}`, a script restage does not read: start scripts often start daemons or prepare files as root before the app",
                 instructions[part.index].kind,
-                analysis::line_of(doc, part.index)
+                analysis::place_of(doc, part.index)
             ));
         }
     }
@@ -569,8 +571,8 @@ fn plan(doc: &Document, ctx: &Context) -> Verdict {
             reason.push_str(doc.slice(&instructions[ix].keyword));
             reason.push(' ');
             reason.push_str(doc.slice(&instructions[ix].args).trim());
-            reason.push_str("`, line ");
-            push_number(&mut reason, line_number(doc, ix));
+            reason.push_str("`, ");
+            push_place(&mut reason, doc, ix);
             reason.push_str("). ");
         }
         None => {
@@ -586,15 +588,15 @@ fn plan(doc: &Document, ctx: &Context) -> Verdict {
     reason.push_str(&user_value);
     reason.push_str("` ");
     if replace_root {
-        reason.push_str("replaces it at line ");
-        push_number(&mut reason, line_number(doc, last));
+        reason.push_str("replaces it at ");
+        push_place(&mut reason, doc, last);
     } else if last == stage.from {
         reason.push_str("goes right after FROM");
     } else {
         reason.push_str("goes after the ");
         reason.push_str(instructions[last].kind.keyword());
-        reason.push_str(" at line ");
-        push_number(&mut reason, line_number(doc, last));
+        reason.push_str(" at ");
+        push_place(&mut reason, doc, last);
         reason.push_str(", the last instruction that may need root");
     }
     if matches!(who, Who::Declared { uid: None, .. }) && style == UserStyle::Numeric {
@@ -812,8 +814,8 @@ fn privileged_ports(doc: &Document, chain: &[&Stage]) -> Vec<String> {
             });
             if port.is_some_and(|p| p < 1024) {
                 out.push(format!(
-                    "EXPOSE {spec} (line {}) is below 1024: Docker 20.10+, Podman and containerd 2.0+ let a non-root process bind it; on CRI-O, containerd 1.x or with host networking set the sysctl net.ipv4.ip_unprivileged_port_start=0 (a safe sysctl in Kubernetes 1.22+) or listen on 1024 or above",
-                    analysis::line_of(doc, ix)
+                    "EXPOSE {spec} ({}) is below 1024: Docker 20.10+, Podman and containerd 2.0+ let a non-root process bind it; on CRI-O, containerd 1.x or with host networking set the sysctl net.ipv4.ip_unprivileged_port_start=0 (a safe sysctl in Kubernetes 1.22+) or listen on 1024 or above",
+                    analysis::place_of(doc, ix)
                 ));
             }
         }
@@ -866,8 +868,8 @@ fn created_user(doc: &Document, chain: &[&Stage]) -> Result<Option<Who>, String>
         let ins = &instructions[ix];
         let cannot = || {
             format!(
-                "the RUN at line {} creates a user restage cannot read; add `USER <that user>` before CMD",
-                analysis::line_of(doc, ix)
+                "the RUN at {} creates a user restage cannot read; add `USER <that user>` before CMD",
+                analysis::place_of(doc, ix)
             )
         };
         let Some(commands) = analysis::commands(doc, ins) else {
@@ -919,7 +921,7 @@ fn created_user(doc: &Document, chain: &[&Stage]) -> Result<Option<Who>, String>
                         name,
                         uid,
                         gid,
-                        line: analysis::line_of(doc, ix),
+                        line: analysis::place_of(doc, ix),
                     });
                 }
                 _ => {}
@@ -1082,8 +1084,8 @@ fn writable_dirs(
                         ),
                         Some(_) => {}
                         None => unsafe_reasons.push(format!(
-                            "VOLUME {path} (line {}) names a path restage cannot resolve, so it cannot give it to the user",
-                            analysis::line_of(doc, ix)
+                            "VOLUME {path} ({}) names a path restage cannot resolve, so it cannot give it to the user",
+                            analysis::place_of(doc, ix)
                         )),
                     }
                 }
@@ -1092,8 +1094,8 @@ fn writable_dirs(
                 let Some(commands) = analysis::commands(doc, ins) else {
                     if doc.slice(&ins.extent).contains("mkdir") {
                         unsafe_reasons.push(format!(
-                            "the RUN at line {} creates directories restage cannot read, which the app may need to write",
-                            analysis::line_of(doc, ix)
+                            "the RUN at {} creates directories restage cannot read, which the app may need to write",
+                            analysis::place_of(doc, ix)
                         ));
                     }
                     continue;
@@ -1130,8 +1132,8 @@ fn writable_dirs(
                                         }
                                     }
                                     None => unsafe_reasons.push(format!(
-                                        "the RUN at line {} creates `{target}`, a directory restage cannot resolve, which the app may need to write",
-                                        analysis::line_of(doc, ix)
+                                        "the RUN at {} creates `{target}`, a directory restage cannot resolve, which the app may need to write",
+                                        analysis::place_of(doc, ix)
                                     )),
                                 }
                             }
@@ -1170,8 +1172,8 @@ fn root_home(doc: &Document, chain: &[&Stage], start: &StartCommand) -> Option<S
             .find(|&i| instructions[i].kind == Kind::Workdir)
             .map_or(stage.from, |i| i);
         return Some(format!(
-            "the app lives under /root (WORKDIR {wd}, line {}): {advice}",
-            analysis::line_of(doc, at)
+            "the app lives under /root (WORKDIR {wd}, {}): {advice}",
+            analysis::place_of(doc, at)
         ));
     }
     for part in start.parts() {
@@ -1182,9 +1184,9 @@ fn root_home(doc: &Document, chain: &[&Stage], start: &StartCommand) -> Option<S
             .find(|w| w.starts_with("/root/") && in_root_home(&analysis::normalize(w)))
         {
             return Some(format!(
-                "the {} (line {}) starts `{w}`, under /root: {advice}",
+                "the {} ({}) starts `{w}`, under /root: {advice}",
                 instructions[*ix].kind,
-                analysis::line_of(doc, *ix)
+                analysis::place_of(doc, *ix)
             ));
         }
     }
@@ -1195,9 +1197,9 @@ fn root_home(doc: &Document, chain: &[&Stage], start: &StartCommand) -> Option<S
             let dest = analysis::resolved_destination(doc, stage_of(ix), ix)?;
             in_root_home(&dest).then(|| {
                 format!(
-                    "the {} at line {} copies to {dest}, under /root, root's home (mode 0700 on Debian, Ubuntu and Alpine images): a non-root user could neither read it nor look for it there. Copy it where the app reads it as any user (for example under /app or /etc), then run restage again",
+                    "the {} at {} copies to {dest}, under /root, root's home (mode 0700 on Debian, Ubuntu and Alpine images): a non-root user could neither read it nor look for it there. Copy it where the app reads it as any user (for example under /app or /etc), then run restage again",
                     instructions[ix].kind,
-                    analysis::line_of(doc, ix)
+                    analysis::place_of(doc, ix)
                 )
             })
         })
@@ -1254,7 +1256,7 @@ fn root_home_builds(doc: &Document, chain: &[&Stage]) -> Option<String> {
             continue;
         }
         // Both asked only on the way to an answer: most instructions need neither.
-        let line = || analysis::line_of(doc, ix);
+        let line = || analysis::place_of(doc, ix);
         let home = std::cell::OnceCell::new();
         let home_is_root = || {
             *home.get_or_init(|| home_at(ix).is_none_or(|h| in_root_home(&analysis::normalize(&h))))
@@ -1278,7 +1280,7 @@ fn root_home_builds(doc: &Document, chain: &[&Stage]) -> Option<String> {
                         && let Some(dir) = value.split(':').find(|c| under_home(c))
                     {
                         return Some(format!(
-                            "the ENV at line {} puts {dir} on PATH, under root's home: {advice}",
+                            "the ENV at {} puts {dir} on PATH, under root's home: {advice}",
                             line()
                         ));
                     }
@@ -1327,7 +1329,7 @@ fn root_home_builds(doc: &Document, chain: &[&Stage]) -> Option<String> {
                         && home_is_root()
                     {
                         return Some(format!(
-                            "the RUN at line {} runs `{}`, which installs the packages into /root/.local, where the Python of another user does not look: {advice}",
+                            "the RUN at {} runs `{}`, which installs the packages into /root/.local, where the Python of another user does not look: {advice}",
                             line(),
                             words.join(" ")
                         ));
@@ -1338,14 +1340,14 @@ fn root_home_builds(doc: &Document, chain: &[&Stage]) -> Option<String> {
                         && poetry_venv_in_cache(doc, chain, ix, &under_home)
                     {
                         return Some(format!(
-                            "the RUN at line {} runs `{}`, which {sub}s into a virtualenv under poetry's cache directory in root's home (~/.cache/pypoetry/virtualenvs), where poetry run as another user does not look: {advice}; or have poetry install into the project (`ENV POETRY_VIRTUALENVS_IN_PROJECT=true`) or into the image's Python (`ENV POETRY_VIRTUALENVS_CREATE=false`)",
+                            "the RUN at {} runs `{}`, which {sub}s into a virtualenv under poetry's cache directory in root's home (~/.cache/pypoetry/virtualenvs), where poetry run as another user does not look: {advice}; or have poetry install into the project (`ENV POETRY_VIRTUALENVS_IN_PROJECT=true`) or into the image's Python (`ENV POETRY_VIRTUALENVS_CREATE=false`)",
                             line(),
                             words.join(" ")
                         ));
                     }
                     if in_home && !HOME_NEUTRAL.contains(&name) {
                         return Some(format!(
-                            "the RUN at line {} runs `{}` in root's home: {advice}",
+                            "the RUN at {} runs `{}` in root's home: {advice}",
                             line(),
                             words.join(" ")
                         ));
@@ -1354,7 +1356,7 @@ fn root_home_builds(doc: &Document, chain: &[&Stage]) -> Option<String> {
                         && let Some(w) = args.iter().find(|a| under_home(a))
                     {
                         return Some(format!(
-                            "the RUN at line {} runs `{}`, which writes {w}, under root's home: {advice}",
+                            "the RUN at {} runs `{}`, which writes {w}, under root's home: {advice}",
                             line(),
                             words.join(" ")
                         ));
@@ -1521,9 +1523,9 @@ fn uv_run_installs(doc: &Document, chain: &[&Stage], start: &StartCommand) -> Op
         .iter()
         .find(|f| UV_RUN_ADDS.contains(&f.as_str()) && !sync_flags.contains(f));
     let sync = format!(
-        "the build's `{}` (line {})",
+        "the build's `{}` ({})",
         sync_words.join(" "),
-        analysis::line_of(doc, sync_ix)
+        analysis::place_of(doc, sync_ix)
     );
     let what = match (left_out, added) {
         (Some(f), _) => format!("what {sync} left out with {f}"),
@@ -1531,9 +1533,9 @@ fn uv_run_installs(doc: &Document, chain: &[&Stage], start: &StartCommand) -> Op
         (None, None) => return None,
     };
     Some(format!(
-        "the {} (line {}) starts the app with `uv run`, which first installs into the project's virtualenv {what}; that needs write access to the virtualenv, which the build leaves root-owned, so as another user it fails with Permission denied. Give `uv run` the same selection as the build (or --no-sync), or start the virtualenv's own programs, then run restage again",
+        "the {} ({}) starts the app with `uv run`, which first installs into the project's virtualenv {what}; that needs write access to the virtualenv, which the build leaves root-owned, so as another user it fails with Permission denied. Give `uv run` the same selection as the build (or --no-sync), or start the virtualenv's own programs, then run restage again",
         instructions[part.index].kind,
-        analysis::line_of(doc, part.index)
+        analysis::place_of(doc, part.index)
     ))
 }
 

@@ -296,6 +296,65 @@ fn sarif_fixes_hold_each_changes_edits_and_together_give_the_rewrite() {
     );
 }
 
+/// The changes of a JSON run: (id, line, reason) of each.
+fn json_changes(dir: &Path, args: &[&str]) -> Vec<(String, u64, String)> {
+    let mut all = vec!["--output-format", "json"];
+    all.extend_from_slice(args);
+    let run = restage(dir, &all);
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).expect("one JSON document");
+    doc["files"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .flat_map(|f| f["changes"].as_array().expect("changes").clone())
+        .map(|c| {
+            (
+                c["id"].as_str().expect("id").to_string(),
+                c["line"].as_u64().expect("line"),
+                c["reason"].as_str().expect("reason").to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn positions_are_the_file_as_read_when_a_transform_meets_anothers_text() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let t = tmp.path();
+    write(
+        t,
+        "package.json",
+        "{\"name\": \"a\", \"scripts\": {\"start\": \"node server.js\"}}\n",
+    );
+    write(t, "package-lock.json", "{\"lockfileVersion\": 3}\n");
+    // copy-order moves `COPY . .` below the install, above line 5; non-root-user's USER goes
+    // after that COPY, which is not the file's line 5 (the CMD).
+    write(
+        t,
+        "Dockerfile",
+        "FROM node:20\nWORKDIR /app\nCOPY . .\nRUN npm install\nCMD [\"node\",\"server.js\"]\n",
+    );
+    let changes = json_changes(t, &["--select", "copy-order,non-root-user"]);
+    let (_, _, reason) = changes
+        .iter()
+        .find(|(id, _, _)| id == "non-root-user")
+        .expect("non-root-user's change");
+    assert!(
+        reason.contains("goes after the COPY at the line restage adds above line 5,"),
+        "{reason}"
+    );
+    // Without a final newline, the runtime stage multi-stage writes ends the file with one; the
+    // CMD exec-form rewrites is still the file's line 6, not the EXPOSE above it.
+    write(
+        t,
+        "Dockerfile",
+        "FROM node:20\nWORKDIR /app\nCOPY . .\nRUN npm install\nEXPOSE 8080\nCMD npm start",
+    );
+    let changes = json_changes(t, &["--select", "multi-stage,exec-form"]);
+    let lines: Vec<(&str, u64)> = changes.iter().map(|(id, l, _)| (id.as_str(), *l)).collect();
+    assert_eq!(lines, [("multi-stage", 1), ("exec-form", 6)]);
+}
+
 /// The official SARIF 2.1.0 schema, from the npm package `@microsoft/jest-sarif`, or why not.
 fn sarif_schema(dir: &Path) -> Result<std::path::PathBuf, String> {
     let pack = Command::new("npm")

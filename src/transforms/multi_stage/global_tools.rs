@@ -59,8 +59,8 @@ pub(super) fn start_needs(
                 .any(|d| d.name == "NODE_PATH")
         {
             return Err(format!(
-                "the ENV at line {} sets NODE_PATH, so the app may require them",
-                analysis::line_of(doc, ix)
+                "the ENV at {} sets NODE_PATH, so the app may require them",
+                analysis::place_of(doc, ix)
             ));
         }
     }
@@ -126,9 +126,9 @@ fn form_text(doc: &Document, ix: usize) -> Result<String, String> {
     match &ins.form {
         Form::Shell { span } => Ok(doc.slice(span).to_string()),
         _ => Err(format!(
-            "restage does not read the {} at line {}",
+            "restage does not read the {} at {}",
             ins.kind,
-            analysis::line_of(doc, ix)
+            analysis::place_of(doc, ix)
         )),
     }
 }

@@ -151,7 +151,7 @@ pub(super) fn plan(
     let nl = doc.style().nl();
     let mut fs = RuntimeFs::default();
     for (ix, e, dir) in prep {
-        let line = analysis::line_of(doc, *ix);
+        let line = analysis::place_of(doc, *ix);
         if let Some(why) = &e.unknown {
             // Not modelled: replayed as it is, and the change says so.
             fs.post.push(analysis::with_newline(
@@ -159,7 +159,7 @@ pub(super) fn plan(
                 doc.slice(&doc.instructions()[*ix].extent),
             ));
             fs.unmodelled.push(format!(
-                "the RUN at line {line} {why}, so restage replays it whole in the runtime stage without knowing what it does to the copied files"
+                "the RUN at {line} {why}, so restage replays it whole in the runtime stage without knowing what it does to the copied files"
             ));
             // The sources its `cp`/`mv`/`install` read are still checked: a path left behind
             // in the build stage makes the step fail.
@@ -221,7 +221,7 @@ pub(super) fn plan(
         }
         if joined_otherwise {
             return Err(format!(
-                "the RUN at line {line} joins commands with `||` or `|`, and only some of them would run again in the runtime stage"
+                "the RUN at {line} joins commands with `||` or `|`, and only some of them would run again in the runtime stage"
             ));
         }
         for phase in [Fate::Pre, Fate::Post] {

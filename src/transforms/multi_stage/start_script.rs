@@ -98,16 +98,16 @@ pub(super) fn context_source(
             Kind::Copy | Kind::Add if analysis::copies_from_context(ins) => {
                 let Some(dest) = effects::destination(doc, stage, ix, inherited) else {
                     return Some(Err(format!(
-                        "restage cannot tell where the COPY at line {} puts its files",
-                        analysis::line_of(doc, ix)
+                        "restage cannot tell where the COPY at {} puts its files",
+                        analysis::place_of(doc, ix)
                     )));
                 };
                 for s in analysis::sources(ins).iter().rev() {
                     if s.value.contains(['*', '?', '[', '$']) {
                         if analysis::is_within(path, &dest) {
                             return Some(Err(format!(
-                                "the COPY at line {} may put it there through a pattern restage does not expand",
-                                analysis::line_of(doc, ix)
+                                "the COPY at {} may put it there through a pattern restage does not expand",
+                                analysis::place_of(doc, ix)
                             )));
                         }
                         continue;
@@ -136,8 +136,8 @@ pub(super) fn context_source(
                 let dest = effects::destination(doc, stage, ix, inherited);
                 if dest.is_none_or(|dest| path == dest || analysis::is_within(path, &dest)) {
                     return Some(Err(format!(
-                        "the COPY at line {} brings it from another stage or a URL",
-                        analysis::line_of(doc, ix)
+                        "the COPY at {} brings it from another stage or a URL",
+                        analysis::place_of(doc, ix)
                     )));
                 }
             }
@@ -178,8 +178,8 @@ pub(super) fn context_source(
                 });
                 if edits {
                     return Some(Err(format!(
-                        "the RUN at line {} may change it after it is copied",
-                        analysis::line_of(doc, ix)
+                        "the RUN at {} may change it after it is copied",
+                        analysis::place_of(doc, ix)
                     )));
                 }
             }
