@@ -639,6 +639,7 @@ fn fix(args: FixArgs) -> Result<i32> {
     // A broken restage.toml is reported once, not once per Dockerfile under it.
     let Configs {
         lines: config_errors,
+        reports: config_reports,
         broken,
         resolved,
     } = resolve_configs(&found, &job);
@@ -657,6 +658,7 @@ fn fix(args: FixArgs) -> Result<i32> {
         statistics: args.statistics,
         show_fixes: args.show_fixes,
         preamble: config_errors,
+        config_errors: config_reports,
     };
     // Each file's output is written as soon as it and every file before it are done; stdout is
     // buffered (flushed before stderr is written, and after each file for a terminal).
@@ -770,6 +772,9 @@ pub(crate) fn failed(display: &str, message: String) -> FileReport {
 struct Configs {
     /// The configuration errors, each once in the order first met.
     lines: Vec<String>,
+    /// The same errors for the machine formats: a failed report of the configuration file
+    /// each is in (of no file for one that has none).
+    reports: Vec<FileReport>,
     /// The files (by index) under a broken configuration, with their reason.
     broken: std::collections::HashMap<usize, String>,
     /// The settings of each file (by index; `None` for a problem or a broken configuration),
@@ -781,38 +786,66 @@ struct Configs {
 fn resolve_configs(found: &[Found], job: &Job) -> Configs {
     let known: Vec<&str> = transforms::registry().iter().map(|t| t.id).collect();
     let mut lines: Vec<String> = Vec::new();
+    let mut reports: Vec<FileReport> = Vec::new();
     let mut broken = std::collections::HashMap::new();
     let mut resolved = vec![None; found.len()];
     for (i, f) in found.iter().enumerate() {
         let Found::File(path, _) = f else { continue };
-        let errors: Vec<String> = match job.resolver.settings_for(path) {
-            Err(e) => vec![e.located(&report::display_path(&e.path, job.cwd))],
+        // Each error: its line for stderr, and the file and problem it is for the machine formats.
+        let errors: Vec<(String, String, Problem)> = match job.resolver.settings_for(path) {
+            Err(e) => {
+                let display = report::display_path(&e.path, job.cwd);
+                let (line, column) = e.position.unwrap_or((0, 0));
+                let problem = Problem {
+                    message: format!("configuration: {}", e.message()),
+                    line,
+                    column,
+                };
+                vec![(e.located(&display), display, problem)]
+            }
             Ok(settings) => {
                 resolved[i] = Some(Arc::clone(&settings));
-                let mut errors: Vec<String> = settings
+                let display = settings
+                    .config_file
+                    .as_deref()
+                    .map(|p| report::display_path(p, job.cwd))
+                    .unwrap_or_default();
+                let mut messages: Vec<String> = settings
                     .unknown_ids(&known)
-                    .into_iter()
-                    .map(|u| format!("restage: error: configuration: {u}"))
+                    .iter()
+                    .map(ToString::to_string)
                     .collect();
                 if let Err(e) = job.knowledge.for_settings(&settings) {
-                    errors.push(format!("restage: error: configuration: {e}"));
+                    messages.push(e.to_string());
                 }
-                errors
+                messages
+                    .into_iter()
+                    .map(|m| {
+                        (
+                            format!("restage: error: configuration: {m}"),
+                            display.clone(),
+                            Problem::file(format!("configuration: {m}")),
+                        )
+                    })
+                    .collect()
             }
         };
         if errors.is_empty() {
             continue;
         }
         resolved[i] = None;
-        broken.insert(i, format!("configuration: {}", errors.join("; ")));
-        for line in errors {
+        let lines_of_file: Vec<&str> = errors.iter().map(|(l, _, _)| l.as_str()).collect();
+        broken.insert(i, format!("configuration: {}", lines_of_file.join("; ")));
+        for (line, display, problem) in errors {
             if !lines.contains(&line) {
                 lines.push(line);
+                reports.push(FileReport::new(&display, Status::Failed(problem)));
             }
         }
     }
     Configs {
         lines,
+        reports,
         broken,
         resolved,
     }

@@ -35,6 +35,11 @@ pub struct Settings {
     /// Lines the text format prints on stderr before the files' notes (configuration errors
     /// shared by many files, each once).
     pub preamble: Vec<String>,
+    /// The same errors as the machine formats report them, each once, at the configuration
+    /// file (a failed report of it), before the files: the Dockerfiles under a broken
+    /// configuration count as errors without an entry of their own (JSON, a list of files,
+    /// still gives each its status).
+    pub config_errors: Vec<FileReport>,
 }
 
 /// Output text: what goes to stdout, then what goes to stderr (one file's part, or the
@@ -73,7 +78,11 @@ impl Part {
             kept: String::new(),
             diff: String::new(),
         };
+        // An error already reported at its configuration file: counted, not repeated.
+        let reported =
+            r.error_in_preamble && !matches!(format, OutputFormat::Text | OutputFormat::Json);
         match format {
+            _ if reported => {}
             OutputFormat::Text => text::part(&mut r, settings, &mut part),
             OutputFormat::Json => json::part(&r, &mut part),
             OutputFormat::Sarif => sarif::part(&r, &mut part),
@@ -175,15 +184,35 @@ impl<'a, O: Write, E: Write> Emitter<'a, O, E> {
         self.write(text, "");
     }
 
-    /// What comes before the first file.
+    /// What comes before the first file: in the machine formats, the configuration errors
+    /// (rendered as a failed file each, not counted: the files under them are).
     pub fn begin(&mut self) {
         let mut part = Rendered::default();
-        match &self.state {
-            State::Text { .. } => text::begin(&self.settings, &mut part),
-            State::Json { .. } => json::begin(&mut part),
-            State::Sarif(_) | State::Github | State::Gitlab { .. } | State::Markdown(_) => {}
-        }
+        let format = match &self.state {
+            State::Text { .. } => {
+                text::begin(&self.settings, &mut part);
+                None
+            }
+            State::Json { .. } => {
+                json::begin(&mut part);
+                None
+            }
+            State::Sarif(_) => Some(OutputFormat::Sarif),
+            State::Github => Some(OutputFormat::Github),
+            State::Gitlab { .. } => Some(OutputFormat::Gitlab),
+            State::Markdown(_) => Some(OutputFormat::Markdown),
+        };
         self.write(&part.stdout, &part.stderr);
+        if let Some(format) = format {
+            let reports = std::mem::take(&mut self.settings.config_errors);
+            for r in reports {
+                let mut part = Part::of(format, &self.settings, r);
+                part.counts = Summary::default();
+                let summary = std::mem::take(&mut self.summary);
+                self.file(part);
+                self.summary = summary;
+            }
+        }
     }
 
     /// The next file's part, in the output's order: counted and written.

@@ -177,6 +177,7 @@ fn settings() -> Settings {
         statistics: false,
         show_fixes: false,
         preamble: Vec::new(),
+        config_errors: Vec::new(),
     }
 }
 

@@ -314,6 +314,36 @@ fn a_broken_config_is_reported_once() {
                 .to_owned()
         )
     );
+    // The machine formats report it once too, at the configuration file; every Dockerfile
+    // under it still counts as an error.
+    let (code, out, err) = restage(t, &["--output-format", "github"]);
+    assert_eq!((code, err.as_str()), (2, ""));
+    assert_eq!(
+        out,
+        "::error file=restage.toml,line=1,col=25,title=restage error::configuration: invalid glob \
+         `a/{b`: unclosed alternate group; missing '}' (maybe escape '{' with '[{]'?)\n"
+    );
+    let (code, out, _) = restage(t, &["--output-format", "gitlab"]);
+    let issues: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(code, 2);
+    assert_eq!(issues.as_array().map(Vec::len), Some(1), "{issues}");
+    assert_eq!(issues[0]["location"]["path"], "restage.toml");
+    let (_, out, _) = restage(t, &["--output-format", "sarif"]);
+    let sarif: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    let notes = &sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"];
+    assert_eq!(notes.as_array().map(Vec::len), Some(1), "{notes}");
+    let uri = &notes[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"];
+    assert_eq!(uri, "restage.toml");
+    let (_, out, _) = restage(t, &["--output-format", "markdown"]);
+    assert_eq!(out.matches("invalid glob").count(), 1, "{out}");
+    assert!(
+        out.contains("3 files: 0 would change, 0 unchanged, 3 errors"),
+        "{out}"
+    );
+    // JSON lists files: each has its status.
+    let (_, out, _) = restage(t, &["--output-format", "json"]);
+    let doc: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(doc["summary"]["errors"], 3);
     // A config only some files use: the others are processed.
     write(t, "restage.toml", "");
     write(t, "b/restage.toml", "select = [\"exec-form\"\n");
