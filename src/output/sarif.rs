@@ -268,6 +268,12 @@ fn char_column(original: Option<&str>, line: usize, column: usize) -> usize {
     else {
         return column;
     };
+    // Columns of line 1 count from after a BOM.
+    let text = if line == 1 {
+        text.trim_start_matches('\u{feff}')
+    } else {
+        text
+    };
     let byte = (column - 1).min(text.len());
     match text.get(..byte) {
         Some(before) => before.chars().count() + 1,

@@ -642,18 +642,22 @@ impl Document {
 }
 
 /// 1-based line and column (in bytes) of `offset` in `text`. For one lookup; many lookups in one
-/// text go through a [`LineIndex`].
+/// text go through a [`LineIndex`]. A BOM is no part of line 1: its columns count from after it,
+/// as an editor shows them.
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
     let before = &text.as_bytes()[..offset];
     let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-    let col = offset
-        - before
-            .iter()
-            .rposition(|&b| b == b'\n')
-            .map_or(0, |p| p + 1)
-        + 1;
-    (line, col)
+    let start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(bom_len(text).min(offset), |p| p + 1);
+    (line, offset - start + 1)
+}
+
+/// The length of the BOM `text` starts with (0 without one).
+fn bom_len(text: &str) -> usize {
+    if text.starts_with('\u{feff}') { 3 } else { 0 }
 }
 
 /// 1-based line and column in characters (not bytes) of `offset` in `text`, moved back to a
@@ -673,7 +677,7 @@ pub fn line_char_col(text: &str, offset: usize) -> (usize, usize) {
 /// O(log lines), so positions cost the same at the end of a large file as at its start.
 #[derive(Debug, Clone, Default)]
 pub struct LineIndex {
-    /// Offset of the first byte of each line; the first is 0.
+    /// Offset of the first byte of each line; the first is after the BOM, if any (0 without).
     starts: Vec<usize>,
     len: usize,
 }
@@ -687,7 +691,7 @@ impl LineIndex {
         const LOW: u64 = u64::from_ne_bytes([0x7f; 8]);
         let bytes = text.as_bytes();
         let mut starts = Vec::with_capacity(bytes.len() / 16 + 2);
-        starts.push(0);
+        starts.push(bom_len(text));
         let mut chunks = bytes.chunks_exact(8);
         let mut base = 0;
         for chunk in &mut chunks {
@@ -726,8 +730,8 @@ impl LineIndex {
     /// 1-based line and column (in bytes) of `offset` (clamped to the text).
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.len);
-        let line = self.starts.partition_point(|&s| s <= offset);
-        (line, offset - self.starts[line - 1] + 1)
+        let line = self.starts.partition_point(|&s| s <= offset).max(1);
+        (line, offset.saturating_sub(self.starts[line - 1]) + 1)
     }
 }
 

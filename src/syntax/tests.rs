@@ -573,3 +573,22 @@ fn the_line_index_finds_every_line_start() {
         }
     }
 }
+
+/// A BOM is no part of line 1: its columns count from after it, with or without an index.
+#[test]
+fn columns_of_line_one_start_after_a_bom() {
+    let text = "\u{feff}FROM a\nCMD b\n";
+    let index = LineIndex::new(text);
+    for (offset, want) in [
+        (0, (1, 1)),
+        (3, (1, 1)),
+        (8, (1, 6)),
+        (10, (2, 1)),
+        (14, (2, 5)),
+    ] {
+        assert_eq!(line_col(text, offset), want, "offset {offset}");
+        assert_eq!(index.line_col(offset), want, "offset {offset}, indexed");
+    }
+    assert_eq!(line_col("FROM a\n", 5), (1, 6));
+    assert_eq!(LineIndex::new("FROM a\n").line_col(5), (1, 6));
+}
