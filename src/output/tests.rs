@@ -245,3 +245,17 @@ fn markdown_fence_is_longer_than_backticks_across_two_files_diffs() {
         "<summary>Diff</summary>\n\n`````diff\n+a````b\n`````\n\n</details>\n"
     );
 }
+
+#[test]
+fn a_path_with_a_line_break_stays_on_its_note_line() {
+    assert_eq!(text::one_line("svc/Dockerfile"), "svc/Dockerfile");
+    assert_eq!(
+        text::one_line("a\nb,c:d%/Dockerfile"),
+        "\"a\\nb,c:d%/Dockerfile\""
+    );
+    assert_eq!(text::one_line("t\tab\r/é"), "\"t\\tab\\r/é\"");
+    let mut r = FileReport::new("x\ny/Dockerfile", crate::run::Status::Unchanged);
+    r.changes = vec![change(2, 3, 1)];
+    let notes = text::notes(&r);
+    assert_eq!(notes, ["\"x\\ny/Dockerfile\":2:1: exec-form: t"]);
+}

@@ -28,7 +28,12 @@ pub fn part(r: &mut FileReport, settings: &Settings, part: &mut Part) {
             let _ = writeln!(
                 part.kept,
                 "{}:{}:{}: {}: {}: {}",
-                r.display, c.line, c.column, c.id, c.title, c.reason
+                one_line(&r.display),
+                c.line,
+                c.column,
+                c.id,
+                c.title,
+                c.reason
             );
         }
     }
@@ -60,7 +65,7 @@ pub fn end(summary: &Summary, settings: &Settings, fixes: &str, count: usize, pa
 /// A file's notes: applied changes, changes not applied, warnings, and why it was skipped or
 /// failed.
 pub fn notes(r: &FileReport) -> Vec<String> {
-    let d = &r.display;
+    let d = &*one_line(&r.display);
     let mut lines = Vec::new();
     for c in &r.changes {
         if c.applied {
@@ -102,6 +107,16 @@ pub fn notes(r: &FileReport) -> Vec<String> {
         Status::Unchanged | Status::Changed => {}
     }
     lines
+}
+
+/// A path as a note shows it: as it is, or, when it holds a control character (a line break
+/// would split the note), quoted with escapes (`"a\nb/Dockerfile"`), so each note stays one line.
+pub fn one_line(display: &str) -> std::borrow::Cow<'_, str> {
+    if display.chars().any(char::is_control) {
+        format!("\"{}\"", display.escape_debug()).into()
+    } else {
+        display.into()
+    }
 }
 
 fn location(display: &str, line: usize, column: usize) -> String {
