@@ -50,8 +50,14 @@ pub enum Command {
         /// The shell to complete for.
         shell: clap_complete::Shell,
     },
-    /// Print restage's man page (roff).
-    Man,
+    /// Print restage's man page (roff), or a subcommand's (`restage man verify`).
+    Man {
+        /// The subcommand whose page to print (its page is `restage-COMMAND(1)`).
+        command: Option<String>,
+        /// Write every page (restage.1 and restage-COMMAND.1 for each subcommand) into DIR.
+        #[arg(long, value_name = "DIR", conflicts_with = "command")]
+        dir: Option<std::path::PathBuf>,
+    },
     /// Build the original and the rewritten Dockerfile with a real engine, run both, and compare
     /// them. Exit 0: same behaviour; 1: something differs; 2: cannot verify.
     Verify(Box<VerifyArgs>),

@@ -159,8 +159,11 @@ fn dispatch(cli: Cli) -> Result<i32> {
             print_stdout(&crate::packaging::completions(shell))?;
             Ok(EXIT_OK)
         }
-        Some(Command::Man) => {
-            print_stdout(&crate::packaging::man_page()?)?;
+        Some(Command::Man { command, dir }) => {
+            match dir {
+                Some(dir) => crate::packaging::man_pages_to(&dir)?,
+                None => print_stdout(&crate::packaging::man_page(command.as_deref())?)?,
+            }
             Ok(EXIT_OK)
         }
         None => {

@@ -73,6 +73,31 @@ fn man_page_is_roff_that_man_renders() {
     let file = dir.path().join("restage.1");
     std::fs::write(&file, &page).expect("write");
     render(&file);
+    // Each page the main one refers to (`restage-verify(1)`) exists: printed alone, with its
+    // options, and written with the others by `--dir`.
+    let verify = restage(&["man", "verify"]);
+    assert_eq!(verify.status.code(), Some(0));
+    let verify = String::from_utf8(verify.stdout).expect("UTF-8");
+    assert!(verify.contains(".TH restage-verify 1"), "{verify}");
+    assert!(verify.contains("\\fB\\-\\-engine\\fR"), "{verify}");
+    let pages = dir.path().join("man1");
+    let o = restage(&["man", "--dir", pages.to_str().expect("UTF-8 path")]);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    for sub in SUBCOMMANDS {
+        assert!(
+            page.contains(&format!("restage\\-{sub}(1)")),
+            "man page lacks `{sub}(1)`"
+        );
+        let file = pages.join(format!("restage-{sub}.1"));
+        let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{file:?}: {e}"));
+        assert!(text.contains(&format!(".TH restage-{sub} 1")), "{text}");
+        render(&file);
+    }
+    assert_eq!(
+        std::fs::read_to_string(pages.join("restage.1")).expect("restage.1"),
+        page
+    );
+    assert_eq!(restage(&["man", "nope"]).status.code(), Some(2));
 }
 
 fn render(file: &Path) {
