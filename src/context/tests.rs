@@ -44,6 +44,49 @@ fn read_fixture(case: &str, dockerfile: &str) -> BuildContext {
     BuildContext::read(&base.join(dockerfile), None)
 }
 
+/// The contexts that hold a `Cargo.toml` are written by the tests, not committed under
+/// `fixtures/context/`: cargo leaves a folder with a `Cargo.toml` out of the package, and these
+/// tests also run from the published crate.
+const RUST_APP: &[(&str, &str)] = &[
+    ("Cargo.lock", "# lock\nversion = 4\n"),
+    (
+        "Cargo.toml",
+        "[package]\nname = \"acme-server\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\nmembers = [\".\", \"crates/*\"]\n",
+    ),
+    (
+        "Dockerfile",
+        "FROM rust:1.80\nCOPY . .\nRUN cargo build --release\n",
+    ),
+    ("src/bin/migrate.rs", "fn main() {}\n"),
+    ("src/main.rs", "fn main() {}\n"),
+];
+
+const MALFORMED: &[(&str, &str)] = &[
+    (
+        "Cargo.toml",
+        "[package]\nname = \"broken\"\nversion = \"0.1.0\"\n[dependencies\nserde = \"1\"\n",
+    ),
+    ("Dockerfile", "FROM ubuntu:24.04\nCOPY . /src\n"),
+    ("go.mod", "module example.com/still-fine\n\ngo 1.22\n"),
+    (
+        "package.json",
+        "{\n  \"name\": \"broken\",\n  \"scripts\": {\n    \"start\": \"node index.js\"\n    \"build\": \"tsc\"\n  }\n}\n",
+    ),
+    (
+        "pom.xml",
+        "<project>\n  <artifactId>broken</artifactId>\n  <version>1.0</version>\n  <build>\n    <finalName>app</finalName>\n  </biuld>\n</project>\n",
+    ),
+];
+
+/// A context of `files`, in a temporary folder.
+fn written(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    for (rel, text) in files {
+        write(tmp.path(), rel, text);
+    }
+    tmp
+}
+
 fn write(root: &Path, rel: &str, text: &str) {
     let path = root.join(rel);
     fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
@@ -86,7 +129,8 @@ fn dockerignore_with_exceptions_decides_what_can_be_copied() {
 
 #[test]
 fn malformed_manifests_are_unknown_with_notes() {
-    let ctx = read_fixture("malformed", "Dockerfile");
+    let dir = written(MALFORMED);
+    let ctx = BuildContext::read(&dir.path().join("Dockerfile"), None);
     assert_eq!(ctx.package_json, None);
     assert_eq!(ctx.cargo, None);
     assert_eq!(ctx.pom, None);
@@ -175,14 +219,15 @@ fn requirements_with_editable_install() {
 
 #[test]
 fn rust_maven_gradle_dotnet_fixtures() {
-    let rust = read_fixture("rust-app", "Dockerfile");
+    let dir = written(RUST_APP);
+    let rust = BuildContext::read(&dir.path().join("Dockerfile"), None);
     let cargo = rust.cargo.as_ref().expect("Cargo.toml");
     assert_eq!(
         cargo.bins,
         Some(vec!["acme-server".to_owned(), "migrate".to_owned()])
     );
     assert!(cargo.is_workspace_root());
-    insta::assert_yaml_snapshot!("rust_app", portable(rust, &fixture("rust-app")));
+    insta::assert_yaml_snapshot!("rust_app", portable(rust, dir.path()));
 
     let maven = read_fixture("maven-app", "Dockerfile");
     let pom = maven.pom.as_ref().expect("pom.xml");

@@ -179,6 +179,49 @@ fn cargo_metadata_is_complete_and_the_package_builds_from_what_it_ships() {
     for rel in &embedded {
         assert!(shipped(rel), "{rel} is embedded but not in package.include");
     }
+    // What the unit tests in the sources read: their snapshots, and the fixture folders they
+    // join to the manifest directory.
+    let mut read_by_unit_tests = Vec::new();
+    let mut stack = vec![root.join("src")];
+    let mut fixture_dirs = Vec::new();
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("list src") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            if path.extension().is_some_and(|e| e == "snap") {
+                read_by_unit_tests.push(path);
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            for part in text.split(".join(\"fixtures/").skip(1) {
+                let rel = part.split('"').next().expect("a path");
+                fixture_dirs.push(root.join("fixtures").join(rel));
+            }
+        }
+    }
+    assert!(!fixture_dirs.is_empty());
+    while let Some(dir) = fixture_dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("list fixtures") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                fixture_dirs.push(path);
+            } else {
+                read_by_unit_tests.push(path);
+            }
+        }
+    }
+    assert!(read_by_unit_tests.len() > 10, "{read_by_unit_tests:?}");
+    for path in &read_by_unit_tests {
+        let rel = path.strip_prefix(&root).expect("inside the repository");
+        let rel = rel.to_string_lossy().replace('\\', "/");
+        assert!(
+            shipped(&rel),
+            "{rel} is read by a unit test but not in package.include"
+        );
+    }
     for rel in [
         "src/main.rs",
         "src/context/mod.rs",
