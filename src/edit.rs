@@ -277,10 +277,13 @@ impl Composed {
                 )),
             }
         }
-        if owners.len() == edits.len() {
+        let trimmed: Vec<(Range<usize>, &str)> = joined
+            .iter()
+            .map(|(range, text, _)| trim_unchanged(current, range, text))
+            .collect();
+        if owners.len() == edits.len() && !owners.is_empty() {
             // Where each edit lands in the original, read before the pieces change.
-            for (range, text, members) in &joined {
-                let (range, text) = trim_unchanged(current, range, text);
+            for ((range, text), (_, _, members)) in trimmed.iter().zip(&joined) {
                 if range.is_empty() && text.is_empty() {
                     continue;
                 }
@@ -324,8 +327,7 @@ impl Composed {
                 front = tail;
             }
         };
-        for (range, text, _) in &joined {
-            let (range, text) = trim_unchanged(current, range, text);
+        for (range, text) in trimmed {
             take(range.start - pos, true, &mut out);
             // Whole lines the replacement writes back unchanged, with text before or after
             // them (a runtime stage inserted above moved lines, a line ending added after the

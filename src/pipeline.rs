@@ -110,6 +110,9 @@ pub(crate) fn transform_ids() -> &'static [&'static str] {
 #[derive(Debug, Clone, Copy)]
 pub struct Options {
     pub unsafe_fixes: bool,
+    /// Record which applied change made each edit of the result ([`Note::edits`]): what a
+    /// SARIF fix holds. Off, no note names edits.
+    pub attribute: bool,
 }
 
 /// Runs `transforms` over `text` to a fixed point.
@@ -190,8 +193,10 @@ pub fn run(
             }
             // Each edit's owner: the index its change will have in `applied`.
             let mut owners: Vec<usize> = Vec::new();
-            for (k, c) in accepted.iter().enumerate() {
-                owners.extend(std::iter::repeat_n(applied.len() + k, c.edits.len()));
+            if options.attribute {
+                for (k, c) in accepted.iter().enumerate() {
+                    owners.extend(std::iter::repeat_n(applied.len() + k, c.edits.len()));
+                }
             }
             let edits: Vec<Edit> = accepted
                 .iter_mut()
@@ -248,15 +253,20 @@ pub fn run(
     }
     warnings.extend(suppressions.unused(&original));
     let suggestions = made.into_iter().flatten().collect();
-    let mut edits = Vec::new();
-    for (j, (e, owners)) in composed.owned_edits().into_iter().enumerate() {
-        for o in owners {
-            if let Some(note) = applied.get_mut(o) {
-                note.edits.push(j);
+    let edits = if options.attribute {
+        let mut edits = Vec::new();
+        for (j, (e, owners)) in composed.owned_edits().into_iter().enumerate() {
+            for o in owners {
+                if let Some(note) = applied.get_mut(o) {
+                    note.edits.push(j);
+                }
             }
+            edits.push(e);
         }
-        edits.push(e);
-    }
+        edits
+    } else {
+        composed.edits()
+    };
     debug_assert_eq!(
         edit::apply(text, &edits).as_deref(),
         Ok(doc.text()),
@@ -613,6 +623,7 @@ mod tests {
             &[&appender, &suggester],
             Options {
                 unsafe_fixes: false,
+                attribute: true,
             },
         )
         .expect("runs");

@@ -515,11 +515,13 @@ impl std::error::Error for KnowledgeError {}
 
 /// Runs the transforms `settings` enables over `text`, with the options it sets: the one way the
 /// fix command, `restage verify` and the language server run the pipeline on a file.
+/// `attribute`: see [`pipeline::Options::attribute`].
 pub(crate) fn run_settings(
     text: &str,
     settings: &Settings,
     knowledge: &Knowledge,
     build: &crate::context::BuildContext,
+    attribute: bool,
 ) -> std::result::Result<pipeline::Outcome, PipelineError> {
     let selected: Vec<&'static Transform> = transforms::registry()
         .iter()
@@ -531,25 +533,29 @@ pub(crate) fn run_settings(
         knowledge,
         build,
         &selected,
-        settings.unsafe_fixes,
+        Options {
+            unsafe_fixes: settings.unsafe_fixes,
+            attribute,
+        },
     )
 }
 
-/// Runs `selected` over `text` (`unsafe_fixes` decides whether unsafe changes apply).
+/// Runs `selected` over `text` with these options (whether unsafe changes apply, whether edits
+/// are attributed to changes).
 pub(crate) fn run_selected(
     text: &str,
     settings: &Settings,
     knowledge: &Knowledge,
     build: &crate::context::BuildContext,
     selected: &[&'static Transform],
-    unsafe_fixes: bool,
+    options: Options,
 ) -> std::result::Result<pipeline::Outcome, PipelineError> {
     let ctx = Context {
         knowledge,
         options: crate::transforms::TransformOptions::of(settings),
         build,
     };
-    pipeline::run(text, &ctx, selected, Options { unsafe_fixes })
+    pipeline::run(text, &ctx, selected, options)
 }
 
 /// Everything a worker needs, shared read-only across threads.
@@ -911,7 +917,7 @@ pub(crate) fn process_text(
         Err(e) => return no_text(failed(display, format!("configuration: {e}"))),
     };
     let build = job.contexts.read(path, settings.context.as_deref());
-    let outcome = match run_settings(&text, &settings, &knowledge, &build) {
+    let outcome = match run_settings(&text, &settings, &knowledge, &build, job.keep_texts) {
         Ok(o) => o,
         Err(PipelineError::Syntax(e)) => {
             let problem = Problem {

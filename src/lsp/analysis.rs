@@ -114,7 +114,10 @@ fn run(
         &p.knowledge,
         &p.build,
         &selected,
-        unsafe_fixes,
+        crate::pipeline::Options {
+            unsafe_fixes,
+            attribute: false,
+        },
     )
     .map_err(|e| {
         let index = LineIndex::new(text);

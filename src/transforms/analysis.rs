@@ -835,14 +835,36 @@ enum Written {
     Within,
 }
 
+impl Place {
+    /// Appends the place to `s`, without the formatting machinery (several transforms name
+    /// lines in texts built for every file).
+    pub fn push_to(self, s: &mut String) {
+        let mut line = itoa::Buffer::new();
+        let line = line.format(self.line);
+        match self.written {
+            Written::No => {
+                s.push_str("line ");
+                s.push_str(line);
+            }
+            Written::Above => {
+                s.push_str("the line restage adds above line ");
+                s.push_str(line);
+            }
+            Written::AtEnd => s.push_str("the line restage adds at the end of the file"),
+            Written::Within => {
+                s.push_str("line ");
+                s.push_str(line);
+                s.push_str(", which restage rewrites");
+            }
+        }
+    }
+}
+
 impl std::fmt::Display for Place {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.written {
-            Written::No => write!(f, "line {}", self.line),
-            Written::Above => write!(f, "the line restage adds above line {}", self.line),
-            Written::AtEnd => f.write_str("the line restage adds at the end of the file"),
-            Written::Within => write!(f, "line {}, which restage rewrites", self.line),
-        }
+        let mut s = String::with_capacity(48);
+        self.push_to(&mut s);
+        f.write_str(&s)
     }
 }
 

@@ -200,8 +200,7 @@ fn ids(uid: u32, gid: u32) -> String {
 
 /// Appends where instruction `ix` is (`line 9`, see [`analysis::Place`]).
 fn push_place(s: &mut String, doc: &Document, ix: usize) {
-    use std::fmt::Write as _;
-    let _ = write!(s, "{}", analysis::place_of(doc, ix));
+    analysis::place_of(doc, ix).push_to(s);
 }
 
 /// A number in decimal.

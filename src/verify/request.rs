@@ -142,7 +142,7 @@ fn prepare(args: &VerifyArgs) -> Result<Prepared, String> {
                     crate::config::join_unknown_ids(&unknown)
                 ));
             }
-            crate::run::run_settings(&original_text, &settings, &knowledge, &build)
+            crate::run::run_settings(&original_text, &settings, &knowledge, &build, false)
                 .map_err(|e| format!("{display}: {e}"))?
                 .text
         }

@@ -69,7 +69,15 @@ pub fn run_pipeline(
         options: restage::transforms::TransformOptions::of(&settings),
         build: &build,
     };
-    pipeline::run(text, &ctx, &selected(ids), Options { unsafe_fixes })
+    pipeline::run(
+        text,
+        &ctx,
+        &selected(ids),
+        Options {
+            unsafe_fixes,
+            attribute: true,
+        },
+    )
 }
 
 /// Default settings, with or without unsafe fixes.

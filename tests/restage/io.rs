@@ -591,7 +591,8 @@ fn diffs_of_bare_cr_and_strange_names_apply_with_git_and_patch() {
         String::from_utf8_lossy(&out.stderr),
         "Dockerfile:3:1: exec-form: Write CMD in exec form\n".to_owned()
             + &note("caf\u{fffd} x.Dockerfile")
-            + &note("we\"ird/a\tb\nc.Dockerfile")
+            // A path with a line break is quoted, so its note stays one line.
+            + &note("\"we\\\"ird/a\\tb\\nc.Dockerfile\"")
             + "restage: 3 files: 3 would change, 0 unchanged\n"
     );
     assert_eq!(
