@@ -153,65 +153,40 @@ fn cargo_metadata_is_complete_and_the_package_builds_from_what_it_ships() {
         })
         .collect();
     let shipped = |rel: &str| include.iter().any(|g| g.is_match(rel));
-    // Every file an include_str! pulls in, from the non-test sources and the test ones.
+    // Every file an include_str! pulls in, from the non-test sources and the test ones; and
+    // what the unit tests in the sources read: their snapshots, and the fixture folders they
+    // join to the manifest directory.
     let mut embedded = Vec::new();
-    let mut stack = vec![root.join("src")];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).expect("list src") {
-            let path = entry.expect("entry").path();
-            if path.is_dir() {
-                stack.push(path);
-                continue;
-            }
-            let text = std::fs::read_to_string(&path).unwrap_or_default();
-            for part in text.split("include_str!(\"").skip(1) {
-                let rel = part.split('"').next().expect("a path");
-                let target = dir.join(rel);
-                let target = target.canonicalize().expect("the embedded file exists");
-                let rel = target
-                    .strip_prefix(root.canonicalize().expect("root"))
-                    .expect("inside the repository");
-                embedded.push(rel.to_string_lossy().replace('\\', "/"));
-            }
+    let mut read_by_unit_tests = Vec::new();
+    let mut fixture_dirs = Vec::new();
+    for path in files_under(&root.join("src")) {
+        if path.extension().is_some_and(|e| e == "snap") {
+            read_by_unit_tests.push(path);
+            continue;
+        }
+        let dir = path.parent().expect("a folder");
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        for part in text.split("include_str!(\"").skip(1) {
+            let rel = part.split('"').next().expect("a path");
+            let target = dir.join(rel);
+            let target = target.canonicalize().expect("the embedded file exists");
+            let rel = target
+                .strip_prefix(root.canonicalize().expect("root"))
+                .expect("inside the repository");
+            embedded.push(rel.to_string_lossy().replace('\\', "/"));
+        }
+        for part in text.split(".join(\"fixtures/").skip(1) {
+            let rel = part.split('"').next().expect("a path");
+            fixture_dirs.push(root.join("fixtures").join(rel));
         }
     }
     assert!(embedded.len() >= 8, "{embedded:?}");
     for rel in &embedded {
         assert!(shipped(rel), "{rel} is embedded but not in package.include");
     }
-    // What the unit tests in the sources read: their snapshots, and the fixture folders they
-    // join to the manifest directory.
-    let mut read_by_unit_tests = Vec::new();
-    let mut stack = vec![root.join("src")];
-    let mut fixture_dirs = Vec::new();
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).expect("list src") {
-            let path = entry.expect("entry").path();
-            if path.is_dir() {
-                stack.push(path);
-                continue;
-            }
-            if path.extension().is_some_and(|e| e == "snap") {
-                read_by_unit_tests.push(path);
-                continue;
-            }
-            let text = std::fs::read_to_string(&path).unwrap_or_default();
-            for part in text.split(".join(\"fixtures/").skip(1) {
-                let rel = part.split('"').next().expect("a path");
-                fixture_dirs.push(root.join("fixtures").join(rel));
-            }
-        }
-    }
     assert!(!fixture_dirs.is_empty());
-    while let Some(dir) = fixture_dirs.pop() {
-        for entry in std::fs::read_dir(&dir).expect("list fixtures") {
-            let path = entry.expect("entry").path();
-            if path.is_dir() {
-                fixture_dirs.push(path);
-            } else {
-                read_by_unit_tests.push(path);
-            }
-        }
+    for dir in &fixture_dirs {
+        read_by_unit_tests.extend(files_under(dir));
     }
     assert!(read_by_unit_tests.len() > 10, "{read_by_unit_tests:?}");
     for path in &read_by_unit_tests {
@@ -237,6 +212,23 @@ fn cargo_metadata_is_complete_and_the_package_builds_from_what_it_ships() {
     ] {
         assert!(!shipped(rel), "{rel} would be shipped");
     }
+}
+
+/// Every file below `dir`.
+fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("list a folder") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files
 }
 
 /// A temporary directory whose PATH entry holds `restage`: the binary under test.
