@@ -680,6 +680,22 @@ fn fix(args: FixArgs) -> Result<i32> {
     .flush_each_file(std::io::stdout().is_terminal())
     .around(&progress);
     match &stdin {
+        // `--force-exclude`: a name discovery would leave out is not processed; the formatter
+        // mode gives the input back.
+        Some(name)
+            if args.walk.force_exclude
+                && discover::left_out_by_name(
+                    name,
+                    &walk_options(&args, &resolver, &contexts, threads),
+                ) =>
+        {
+            if args.write {
+                let text = crate::stdin::read_stdin(std::io::stdin().lock())
+                    .map_err(|e| anyhow::anyhow!("stdin: {e}"))?;
+                emitter.write_stdout(&text);
+            }
+            emitter.begin();
+        }
         Some(name) => {
             let (report, rewritten) = crate::stdin::process(name, &job);
             // `--write` with stdin: the file goes to stdout, as an editor or formatter expects.

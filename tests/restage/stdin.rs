@@ -156,6 +156,57 @@ fn write_prints_the_rewritten_file_and_touches_nothing() {
 }
 
 #[test]
+fn force_exclude_leaves_a_name_discovery_would_leave_out() {
+    let tmp = tree();
+    let t = tmp.path();
+    let text = std::fs::read(t.join(NAME)).expect("fixture");
+    let as_template = |mode: &str| {
+        all(&restage(
+            t,
+            &[
+                mode,
+                "-q",
+                "--force-exclude",
+                "-",
+                "--stdin-filename",
+                "services/api/Dockerfile.j2",
+            ],
+            Some(&text),
+        ))
+    };
+    // A template's name: the formatter mode gives the input back, the check passes.
+    let utf8 = String::from_utf8(text.clone()).expect("UTF-8");
+    assert_eq!(as_template("--write"), (0, utf8, String::new()));
+    assert_eq!(as_template("--check"), (0, String::new(), String::new()));
+    // Without the flag, or under a Dockerfile's name, it is processed.
+    let named = all(&restage(
+        t,
+        &[
+            "--check",
+            "-q",
+            "-",
+            "--stdin-filename",
+            "services/api/Dockerfile.j2",
+        ],
+        Some(&text),
+    ));
+    assert_eq!(named.0, 1, "{named:?}");
+    let dockerfile = all(&restage(
+        t,
+        &[
+            "--check",
+            "-q",
+            "--force-exclude",
+            "-",
+            "--stdin-filename",
+            NAME,
+        ],
+        Some(&text),
+    ));
+    assert_eq!(dockerfile.0, 1, "{dockerfile:?}");
+}
+
+#[test]
 fn stdin_errors_and_misuse() {
     let tmp = tree();
     let t = tmp.path();
