@@ -178,9 +178,9 @@ pub fn discover_with(roots: &[PathBuf], walk: Walk) -> Vec<Found> {
 }
 
 /// For `--force-exclude`: a path named on the command line (or `--stdin-filename`'s) that is
-/// not a directory, whose name
-/// discovery would not take, or which `walk.exclude` leaves out: itself, or a folder it is in
-/// below the current directory (a walk from there would not have entered it).
+/// not a directory, whose name discovery would not take, or which `walk.exclude` leaves out:
+/// itself, or a folder it is in below the current directory (a walk from there would not have
+/// entered it).
 pub(crate) fn left_out_by_name(root: &Path, walk: &Walk) -> bool {
     if root.is_dir() {
         return false;

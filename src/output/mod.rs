@@ -208,9 +208,7 @@ impl<'a, O: Write, E: Write> Emitter<'a, O, E> {
             for r in reports {
                 let mut part = Part::of(format, &self.settings, r);
                 part.counts = Summary::default();
-                let summary = std::mem::take(&mut self.summary);
                 self.file(part);
-                self.summary = summary;
             }
         }
     }

@@ -329,15 +329,8 @@ fn replacements(original: &str, edits: &[Edit]) -> Vec<Replacement> {
             _ => groups.push((g0, g1, k, k + 1)),
         }
     }
-    let position = |x: usize| {
-        let line = original.as_bytes()[..x]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count()
-            + 1;
-        let from = line_start(x);
-        (line, original[from.min(x)..x].chars().count() + 1)
-    };
+    // Lines and code-point columns, line 1's from after a BOM.
+    let position = |x: usize| crate::syntax::line_char_col(original, x);
     groups
         .into_iter()
         .map(|(g0, g1, first, end)| {
