@@ -173,13 +173,20 @@ enum Piece {
     /// This range of the original text, unchanged.
     Kept(Range<usize>),
     Written(String),
+    /// Whole lines restage wrote that equal the original's from `from`, lines one edit took
+    /// out and another of the same transform wrote elsewhere (an instruction moved to another
+    /// place or stage). Written text for the edits; for messages, the lines as read.
+    Moved {
+        text: String,
+        from: usize,
+    },
 }
 
 impl Piece {
     fn len(&self) -> usize {
         match self {
             Piece::Kept(r) => r.len(),
-            Piece::Written(s) => s.len(),
+            Piece::Written(s) | Piece::Moved { text: s, .. } => s.len(),
         }
     }
 }
@@ -294,6 +301,23 @@ impl Composed {
                 }
             }
         }
+        // Whole lines the edits take out, where they were read: a line one of them writes
+        // elsewhere is a line moved (see [`Piece::Moved`]).
+        let mut taken: Vec<(&str, usize)> = Vec::new();
+        for (range, _) in &trimmed {
+            let (before, after) = (
+                starts_line(current, range.start),
+                ends_line(current, range.end),
+            );
+            for (at, line) in whole_lines(current, range.clone(), before, after) {
+                let last = at + line.len() - 1;
+                if let (Some(from), Some(to)) = (self.read_at(at), self.read_at(last))
+                    && to == from + line.len() - 1
+                {
+                    taken.push((line, from));
+                }
+            }
+        }
         let mut rest = std::mem::take(&mut self.pieces).into_iter();
         let mut front: Option<Piece> = None;
         let mut out: Vec<Piece> = Vec::new();
@@ -317,6 +341,16 @@ impl Composed {
                         Piece::Written(mut s) => {
                             let tail = s.split_off(n);
                             (Piece::Written(s), Some(Piece::Written(tail)))
+                        }
+                        Piece::Moved { mut text, from } => {
+                            let tail = text.split_off(n);
+                            (
+                                Piece::Moved { text, from },
+                                Some(Piece::Moved {
+                                    text: tail,
+                                    from: from + n,
+                                }),
+                            )
                         }
                     }
                 };
@@ -344,7 +378,7 @@ impl Composed {
                 }
                 None => {
                     take(range.len(), false, &mut out);
-                    push_written(&mut out, text);
+                    push_written_moving(&mut out, current, &range, text, &mut taken);
                 }
             }
             pos = range.end;
@@ -363,7 +397,9 @@ impl Composed {
             Some((i, Piece::Kept(r))) if offset - self.starts[i] < r.len() => {
                 Origin::Kept(r.start + offset - self.starts[i])
             }
-            Some((i, Piece::Written(s))) if offset - self.starts[i] < s.len() => {
+            Some((i, Piece::Written(s) | Piece::Moved { text: s, .. }))
+                if offset - self.starts[i] < s.len() =>
+            {
                 Origin::Written(self.kept_end_before(i))
             }
             _ => Origin::Kept(self.original_len),
@@ -386,7 +422,22 @@ impl Composed {
         let i = self.starts.partition_point(|&s| s < offset) - 1;
         match &self.pieces[i] {
             Piece::Kept(r) => (r.start + (offset - self.starts[i])).min(r.end),
-            Piece::Written(_) => self.kept_start_after(i),
+            Piece::Written(_) | Piece::Moved { .. } => self.kept_start_after(i),
+        }
+    }
+
+    /// The original offset the byte at `offset` of the current text was read at: kept text,
+    /// and lines restage moved (see [`Piece::Moved`]); `None` for text restage wrote.
+    pub fn read_at(&self, offset: usize) -> Option<usize> {
+        let i = self
+            .starts
+            .partition_point(|&s| s <= offset)
+            .checked_sub(1)?;
+        let within = offset - self.starts[i];
+        match &self.pieces[i] {
+            Piece::Kept(r) if within < r.len() => Some(r.start + within),
+            Piece::Moved { text, from } if within < text.len() => Some(from + within),
+            _ => None,
         }
     }
 
@@ -396,7 +447,7 @@ impl Composed {
             .rev()
             .find_map(|p| match p {
                 Piece::Kept(r) => Some(r.end),
-                Piece::Written(_) => None,
+                Piece::Written(_) | Piece::Moved { .. } => None,
             })
             .unwrap_or(0)
     }
@@ -406,7 +457,7 @@ impl Composed {
             .iter()
             .find_map(|p| match p {
                 Piece::Kept(r) => Some(r.start),
-                Piece::Written(_) => None,
+                Piece::Written(_) | Piece::Moved { .. } => None,
             })
             .unwrap_or(self.original_len)
     }
@@ -419,7 +470,7 @@ impl Composed {
         let mut written = String::new();
         for p in &self.pieces {
             match p {
-                Piece::Written(s) => written.push_str(s),
+                Piece::Written(s) | Piece::Moved { text: s, .. } => written.push_str(s),
                 Piece::Kept(r) => {
                     if r.start > original_pos || !written.is_empty() {
                         out.push(Edit::replace(
@@ -532,8 +583,98 @@ fn push(out: &mut Vec<Piece>, p: Piece) {
     match (out.last_mut(), p) {
         (Some(Piece::Kept(a)), Piece::Kept(b)) if a.end == b.start => a.end = b.end,
         (Some(Piece::Written(a)), Piece::Written(b)) => a.push_str(&b),
+        (
+            Some(Piece::Moved { text: a, from }),
+            Piece::Moved {
+                text: b,
+                from: b_from,
+            },
+        ) if *from + a.len() == b_from => {
+            a.push_str(&b);
+        }
         (_, p) => out.push(p),
     }
+}
+
+/// The lines in `range` of `text`, each whole and without its terminator: from a line start to
+/// a `\n`. `before`: a line starts at `range.start`; `after`: a `\n` follows `range.end` (the
+/// text around the range may be another's: the text a replacement goes into). Lines of nothing
+/// but blanks are left out: they name no place.
+fn whole_lines(
+    text: &str,
+    range: Range<usize>,
+    before: bool,
+    after: bool,
+) -> impl Iterator<Item = (usize, &str)> {
+    let bytes = text.as_bytes();
+    let end = range.end;
+    let mut at = if before {
+        range.start
+    } else {
+        memchr::memchr(b'\n', &bytes[range.start..end]).map_or(end, |p| range.start + p + 1)
+    };
+    std::iter::from_fn(move || {
+        while at < end {
+            let stop = match memchr::memchr(b'\n', &bytes[at..end]) {
+                Some(p) => at + p,
+                None if after => end,
+                None => return None,
+            };
+            let line = (at, &text[at..stop]);
+            at = stop + 1;
+            if !line.1.trim().is_empty() {
+                return Some(line);
+            }
+        }
+        None
+    })
+}
+
+/// Whether a line starts at `at` of `text`.
+fn starts_line(text: &str, at: usize) -> bool {
+    at == 0 || text.as_bytes()[at - 1] == b'\n'
+}
+
+/// Whether a `\n` follows `at` in `text`.
+fn ends_line(text: &str, at: usize) -> bool {
+    text.as_bytes().get(at) == Some(&b'\n')
+}
+
+/// Appends `text`, the replacement of `range` of `current`, as [`push_written`] does, except
+/// that each whole line of it equal to a line in `taken` (lines the same edits take out, with
+/// where they were read; each used once, the first first) is a moved piece.
+fn push_written_moving(
+    out: &mut Vec<Piece>,
+    current: &str,
+    range: &Range<usize>,
+    text: &str,
+    taken: &mut Vec<(&str, usize)>,
+) {
+    if taken.is_empty() {
+        push_written(out, text);
+        return;
+    }
+    let mut written = 0;
+    let (before, after) = (
+        starts_line(current, range.start),
+        ends_line(current, range.end),
+    );
+    for (at, line) in whole_lines(text, 0..text.len(), before, after) {
+        let Some(k) = taken.iter().position(|(l, _)| *l == line) else {
+            continue;
+        };
+        let (_, from) = taken.remove(k);
+        push_written(out, &text[written..at]);
+        push(
+            out,
+            Piece::Moved {
+                text: line.to_string(),
+                from,
+            },
+        );
+        written = at + line.len();
+    }
+    push_written(out, &text[written..]);
 }
 
 #[cfg(test)]
@@ -642,6 +783,47 @@ mod tests {
             &[],
         );
         assert_eq!(c.edits(), vec![]);
+    }
+
+    #[test]
+    fn lines_one_edit_takes_out_and_another_writes_back_are_read_where_they_were() {
+        let original = "FROM a\nEXPOSE 1\nRUN b\nCMD c\n";
+        let mut c = Composed::new(original.len());
+        // One transform moves `RUN b` above the EXPOSE and writes a new stage before the CMD.
+        let edits = vec![
+            Edit::insert(7, "RUN b\n\n"),
+            Edit::delete(16..22),
+            Edit::insert(22, "FROM d\nEXPOSE 1\n"),
+        ];
+        let text = apply(original, &edits).unwrap();
+        assert_eq!(text, "FROM a\nRUN b\n\nEXPOSE 1\nFROM d\nEXPOSE 1\nCMD c\n");
+        c.apply(original, &edits, &[0, 0, 0]);
+        // The edits and their footprints are those of written text.
+        let rebuilt = apply(original, &c.edits()).unwrap();
+        assert_eq!(rebuilt, text);
+        assert_eq!(c.origin(7), Origin::Written(7));
+        // The moved line is read at its place in the original; the blank line after it and
+        // the new stage are not; the EXPOSE the new stage copies (not taken out) is written.
+        assert_eq!(c.read_at(7), Some(16));
+        assert_eq!(c.read_at(11), Some(20));
+        assert_eq!(c.read_at(12), None);
+        assert_eq!(c.read_at(13), None);
+        assert_eq!(c.read_at(23), None);
+        assert_eq!(c.read_at(30), None);
+        assert_eq!(c.read_at(14), Some(7), "the EXPOSE kept");
+        // A later edit in the moved line: its text, split, is still read where it was.
+        let mut later = c.clone();
+        later.apply(&text, &[Edit::replace(11..12, "x")], &[]);
+        assert_eq!(later.read_at(7), Some(16));
+        assert_eq!(later.read_at(11), None);
+        // A blank line or a line taken out without being written back is not a move.
+        let mut c = Composed::new(original.len());
+        c.apply(
+            original,
+            &[Edit::delete(16..22), Edit::insert(7, "\n")],
+            &[],
+        );
+        assert_eq!(c.read_at(7), None);
     }
 
     #[test]

@@ -283,14 +283,28 @@ pub fn run(
 }
 
 /// A change as reported, its positions mapped back to the original text: a change anchored in
-/// text restage wrote is reported where that text was written. The change's title and reason
-/// become the note's.
+/// text restage wrote is reported where that text was written, one anchored in lines restage
+/// moved where they were read. The change's title and reason become the note's.
 fn note(original: &LineIndex, doc: &Document, composed: &Composed, change: Change) -> Note {
     let end = doc
         .instruction_at(change.anchor)
         .map_or(change.anchor, |i| i.extent.end);
-    let start = composed.map_start(change.anchor);
-    let end = composed.map_end(end).max(start);
+    // An instruction restage moved whole: its lines as read.
+    let moved = (end > change.anchor)
+        .then(|| {
+            composed
+                .read_at(change.anchor)
+                .zip(composed.read_at(end - 1))
+        })
+        .flatten()
+        .filter(|&(from, to)| to + change.anchor == from + end - 1);
+    let (start, end) = match moved {
+        Some((from, to)) => (from, to + 1),
+        None => {
+            let start = composed.map_start(change.anchor);
+            (start, composed.map_end(end).max(start))
+        }
+    };
     let (line, column) = original.line_col(start);
     let (end_line, end_column) = original.line_col(end);
     Note {

@@ -545,9 +545,13 @@ impl Document {
     }
 
     /// Whether the byte at `offset` is in text restage wrote (a document the pipeline rewrote),
-    /// not in the file as read; and whether that text was written at the end of the file.
+    /// not in the file as read (lines restage moved count as read); and whether that text was
+    /// written at the end of the file.
     pub fn written_at(&self, offset: usize) -> Option<bool> {
         let o = self.origin.as_ref()?;
+        if o.composed.read_at(offset).is_some() {
+            return None;
+        }
         match o.composed.origin(offset) {
             crate::edit::Origin::Written(at) => Some(at >= o.lines.len()),
             crate::edit::Origin::Kept(_) => None,
@@ -555,10 +559,15 @@ impl Document {
     }
 
     /// 1-based line and column of a byte offset, in the file as read: for a document the
-    /// pipeline rewrote, an offset in text restage wrote is where that text was written.
+    /// pipeline rewrote, an offset in lines restage moved is where they were read, and one in
+    /// text restage wrote is where that text was written.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         match &self.origin {
-            Some(o) => o.lines.line_col(o.composed.map_start(offset)),
+            Some(o) => o.lines.line_col(
+                o.composed
+                    .read_at(offset)
+                    .unwrap_or_else(|| o.composed.map_start(offset)),
+            ),
             None => self.line_index().line_col(offset),
         }
     }

@@ -353,6 +353,25 @@ fn positions_are_the_file_as_read_when_a_transform_meets_anothers_text() {
     let changes = json_changes(t, &["--select", "multi-stage,exec-form"]);
     let lines: Vec<(&str, u64)> = changes.iter().map(|(id, l, _)| (id.as_str(), *l)).collect();
     assert_eq!(lines, [("multi-stage", 1), ("exec-form", 6)]);
+    // multi-stage takes the ENTRYPOINT out with the lines around it and writes it back below
+    // the runtime stage's FROM: non-root-user names it by its line as read, as the diff shows
+    // it (unchanged), not as a line restage adds.
+    write(t, "docker-entrypoint.sh", "#!/bin/sh\nexec \"$@\"\n");
+    write(
+        t,
+        "Dockerfile",
+        "FROM node:20\nWORKDIR /usr/src/app\nCOPY package.json package-lock.json ./\nRUN npm ci --omit=dev\nCOPY . .\n\nEXPOSE 3000\nRUN chmod +x docker-entrypoint.sh\nENTRYPOINT [\"./docker-entrypoint.sh\"]\n\n\nCMD [\"npm\", \"start\"]\n",
+    );
+    let changes = json_changes(
+        t,
+        &["--select", "multi-stage,non-root-user", "--unsafe-fixes"],
+    );
+    let (_, line, reason) = changes
+        .iter()
+        .find(|(id, _, _)| id == "non-root-user")
+        .expect("non-root-user's suggestion");
+    assert!(reason.contains("the ENTRYPOINT (line 9) runs"), "{reason}");
+    assert_eq!(*line, 12, "the CMD, as read");
 }
 
 /// The official SARIF 2.1.0 schema, from the npm package `@microsoft/jest-sarif`, or why not.
