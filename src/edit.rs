@@ -198,6 +198,9 @@ pub enum Origin {
     Kept(usize),
     /// Text restage wrote in place of the original range starting here.
     Written(usize),
+    /// A line restage moved (see [`Piece::Moved`]): the byte it was read at, and, as for written
+    /// text, the start of the original range it was written in place of.
+    Moved { read: usize, at: usize },
 }
 
 /// Every edit applied so far, composed: the current text as pieces of the original and text
@@ -303,21 +306,7 @@ impl Composed {
         }
         // Whole lines the edits take out, where they were read: a line one of them writes
         // elsewhere is a line moved (see [`Piece::Moved`]).
-        let mut taken: Vec<(&str, usize)> = Vec::new();
-        for (range, _) in &trimmed {
-            let (before, after) = (
-                starts_line(current, range.start),
-                ends_line(current, range.end),
-            );
-            for (at, line) in whole_lines(current, range.clone(), before, after) {
-                let last = at + line.len() - 1;
-                if let (Some(from), Some(to)) = (self.read_at(at), self.read_at(last))
-                    && to == from + line.len() - 1
-                {
-                    taken.push((line, from));
-                }
-            }
-        }
+        let mut taken = self.taken_lines(current, &trimmed);
         let mut rest = std::mem::take(&mut self.pieces).into_iter();
         let mut front: Option<Piece> = None;
         let mut out: Vec<Piece> = Vec::new();
@@ -397,10 +386,14 @@ impl Composed {
             Some((i, Piece::Kept(r))) if offset - self.starts[i] < r.len() => {
                 Origin::Kept(r.start + offset - self.starts[i])
             }
-            Some((i, Piece::Written(s) | Piece::Moved { text: s, .. }))
-                if offset - self.starts[i] < s.len() =>
-            {
+            Some((i, Piece::Written(s))) if offset - self.starts[i] < s.len() => {
                 Origin::Written(self.kept_end_before(i))
+            }
+            Some((i, Piece::Moved { text, from })) if offset - self.starts[i] < text.len() => {
+                Origin::Moved {
+                    read: from + offset - self.starts[i],
+                    at: self.kept_end_before(i),
+                }
             }
             _ => Origin::Kept(self.original_len),
         }
@@ -409,7 +402,7 @@ impl Composed {
     /// The original offset of a start position in the current text.
     pub fn map_start(&self, offset: usize) -> usize {
         match self.origin(offset) {
-            Origin::Kept(o) | Origin::Written(o) => o,
+            Origin::Kept(o) | Origin::Written(o) | Origin::Moved { at: o, .. } => o,
         }
     }
 
@@ -424,6 +417,36 @@ impl Composed {
             Piece::Kept(r) => (r.start + (offset - self.starts[i])).min(r.end),
             Piece::Written(_) | Piece::Moved { .. } => self.kept_start_after(i),
         }
+    }
+
+    /// The whole lines of `current` the `trimmed` edits take out, with the original offsets
+    /// they were read at (kept or moved text, contiguous): those of them the same edits write
+    /// elsewhere are moved (see [`Piece::Moved`]).
+    #[inline(never)]
+    fn taken_lines<'a>(
+        &self,
+        current: &'a str,
+        trimmed: &[(Range<usize>, &str)],
+    ) -> Vec<(&'a str, usize)> {
+        let mut taken = Vec::new();
+        for (range, _) in trimmed {
+            if range.is_empty() {
+                continue;
+            }
+            let (before, after) = (
+                starts_line(current, range.start),
+                ends_line(current, range.end),
+            );
+            for (at, line) in whole_lines(current, range.clone(), before, after) {
+                let last = at + line.len() - 1;
+                if let (Some(from), Some(to)) = (self.read_at(at), self.read_at(last))
+                    && to == from + line.len() - 1
+                {
+                    taken.push((line, from));
+                }
+            }
+        }
+        taken
     }
 
     /// The original offset the byte at `offset` of the current text was read at: kept text,
@@ -567,6 +590,7 @@ fn common_suffix(a: &str, b: &str) -> usize {
 }
 
 /// Appends text restage wrote (nothing when empty), merged with written text before it.
+#[inline]
 fn push_written(out: &mut Vec<Piece>, text: &str) {
     match out.last_mut() {
         Some(Piece::Written(last)) => last.push_str(text),
@@ -576,6 +600,7 @@ fn push_written(out: &mut Vec<Piece>, text: &str) {
 }
 
 /// Appends a piece, merging it with the last one when they join.
+#[inline]
 fn push(out: &mut Vec<Piece>, p: Piece) {
     if p.len() == 0 {
         return;
@@ -643,6 +668,7 @@ fn ends_line(text: &str, at: usize) -> bool {
 /// Appends `text`, the replacement of `range` of `current`, as [`push_written`] does, except
 /// that each whole line of it equal to a line in `taken` (lines the same edits take out, with
 /// where they were read; each used once, the first first) is a moved piece.
+#[inline(never)]
 fn push_written_moving(
     out: &mut Vec<Piece>,
     current: &str,
@@ -801,7 +827,8 @@ mod tests {
         // The edits and their footprints are those of written text.
         let rebuilt = apply(original, &c.edits()).unwrap();
         assert_eq!(rebuilt, text);
-        assert_eq!(c.origin(7), Origin::Written(7));
+        assert_eq!(c.origin(7), Origin::Moved { read: 16, at: 7 });
+        assert_eq!(c.map_start(7), 7, "written in place of the original at 7");
         // The moved line is read at its place in the original; the blank line after it and
         // the new stage are not; the EXPOSE the new stage copies (not taken out) is written.
         assert_eq!(c.read_at(7), Some(16));

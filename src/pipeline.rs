@@ -290,14 +290,13 @@ fn note(original: &LineIndex, doc: &Document, composed: &Composed, change: Chang
         .instruction_at(change.anchor)
         .map_or(change.anchor, |i| i.extent.end);
     // An instruction restage moved whole: its lines as read.
-    let moved = (end > change.anchor)
-        .then(|| {
-            composed
-                .read_at(change.anchor)
-                .zip(composed.read_at(end - 1))
-        })
-        .flatten()
-        .filter(|&(from, to)| to + change.anchor == from + end - 1);
+    let moved = match composed.origin(change.anchor) {
+        Origin::Moved { read: from, .. } if end > change.anchor => composed
+            .read_at(end - 1)
+            .filter(|&to| to + change.anchor == from + end - 1)
+            .map(|to| (from, to)),
+        _ => None,
+    };
     let (start, end) = match moved {
         Some((from, to)) => (from, to + 1),
         None => {

@@ -549,12 +549,9 @@ impl Document {
     /// written at the end of the file.
     pub fn written_at(&self, offset: usize) -> Option<bool> {
         let o = self.origin.as_ref()?;
-        if o.composed.read_at(offset).is_some() {
-            return None;
-        }
         match o.composed.origin(offset) {
             crate::edit::Origin::Written(at) => Some(at >= o.lines.len()),
-            crate::edit::Origin::Kept(_) => None,
+            crate::edit::Origin::Kept(_) | crate::edit::Origin::Moved { .. } => None,
         }
     }
 
@@ -563,11 +560,11 @@ impl Document {
     /// text restage wrote is where that text was written.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         match &self.origin {
-            Some(o) => o.lines.line_col(
-                o.composed
-                    .read_at(offset)
-                    .unwrap_or_else(|| o.composed.map_start(offset)),
-            ),
+            Some(o) => o.lines.line_col(match o.composed.origin(offset) {
+                crate::edit::Origin::Kept(at)
+                | crate::edit::Origin::Written(at)
+                | crate::edit::Origin::Moved { read: at, .. } => at,
+            }),
             None => self.line_index().line_col(offset),
         }
     }
