@@ -289,21 +289,20 @@ fn note(original: &LineIndex, doc: &Document, composed: &Composed, change: Chang
     let end = doc
         .instruction_at(change.anchor)
         .map_or(change.anchor, |i| i.extent.end);
-    // An instruction restage moved whole: its lines as read.
+    // An instruction restage moved whole: its lines as read (its line terminator, written
+    // with it, as the original's after them).
+    let content_end = end - usize::from(doc.text().as_bytes()[..end].ends_with(b"\n"));
     let moved = match composed.origin(change.anchor) {
-        Origin::Moved { read: from, .. } if end > change.anchor => composed
-            .read_at(end - 1)
-            .filter(|&to| to + change.anchor == from + end - 1)
-            .map(|to| (from, to)),
+        Origin::Moved { read: from, .. } if content_end > change.anchor => composed
+            .read_at(content_end - 1)
+            .filter(|&to| to + change.anchor == from + content_end - 1)
+            .map(|to| (from, to + 1 + (end - content_end))),
         _ => None,
     };
-    let (start, end) = match moved {
-        Some((from, to)) => (from, to + 1),
-        None => {
-            let start = composed.map_start(change.anchor);
-            (start, composed.map_end(end).max(start))
-        }
-    };
+    let (start, end) = moved.unwrap_or_else(|| {
+        let start = composed.map_start(change.anchor);
+        (start, composed.map_end(end).max(start))
+    });
     let (line, column) = original.line_col(start);
     let (end_line, end_column) = original.line_col(end);
     Note {

@@ -372,6 +372,17 @@ fn positions_are_the_file_as_read_when_a_transform_meets_anothers_text() {
         .expect("non-root-user's suggestion");
     assert!(reason.contains("the ENTRYPOINT (line 9) runs"), "{reason}");
     assert_eq!(*line, 12, "the CMD, as read");
+    // A change made to an instruction another transform moved is reported at its line as read:
+    // exec-form rewrites the CMD multi-stage moves below the LABEL (line 12) into the runtime
+    // stage; the CMD is line 9.
+    write(
+        t,
+        "Dockerfile",
+        "FROM node:20\nWORKDIR /usr/src/app\nCOPY package.json package-lock.json ./\nRUN npm ci --omit=dev\nCOPY . .\n\nEXPOSE 3000\nRUN chmod +x docker-entrypoint.sh\nCMD npm start\n\n\nLABEL a=b\n",
+    );
+    let changes = json_changes(t, &["--select", "multi-stage,exec-form", "--unsafe-fixes"]);
+    let lines: Vec<(&str, u64)> = changes.iter().map(|(id, l, _)| (id.as_str(), *l)).collect();
+    assert_eq!(lines, [("multi-stage", 1), ("exec-form", 9)]);
 }
 
 /// The official SARIF 2.1.0 schema, from the npm package `@microsoft/jest-sarif`, or why not.
