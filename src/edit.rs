@@ -176,17 +176,22 @@ enum Piece {
     /// Whole lines restage wrote that equal the original's from `from`, lines one edit took
     /// out and another of the same transform wrote elsewhere (an instruction moved to another
     /// place or stage). Written text for the edits; for messages, the lines as read.
-    Moved {
-        text: String,
-        from: usize,
-    },
+    Moved(Box<Moved>),
+}
+
+/// Lines restage moved: their text, and the original offset it was read at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Moved {
+    text: String,
+    from: usize,
 }
 
 impl Piece {
     fn len(&self) -> usize {
         match self {
             Piece::Kept(r) => r.len(),
-            Piece::Written(s) | Piece::Moved { text: s, .. } => s.len(),
+            Piece::Written(s) => s.len(),
+            Piece::Moved(m) => m.text.len(),
         }
     }
 }
@@ -331,15 +336,12 @@ impl Composed {
                             let tail = s.split_off(n);
                             (Piece::Written(s), Some(Piece::Written(tail)))
                         }
-                        Piece::Moved { mut text, from } => {
-                            let tail = text.split_off(n);
-                            (
-                                Piece::Moved { text, from },
-                                Some(Piece::Moved {
-                                    text: tail,
-                                    from: from + n,
-                                }),
-                            )
+                        Piece::Moved(mut m) => {
+                            let tail = Moved {
+                                text: m.text.split_off(n),
+                                from: m.from + n,
+                            };
+                            (Piece::Moved(m), Some(Piece::Moved(Box::new(tail))))
                         }
                     }
                 };
@@ -389,12 +391,10 @@ impl Composed {
             Some((i, Piece::Written(s))) if offset - self.starts[i] < s.len() => {
                 Origin::Written(self.kept_end_before(i))
             }
-            Some((i, Piece::Moved { text, from })) if offset - self.starts[i] < text.len() => {
-                Origin::Moved {
-                    read: from + offset - self.starts[i],
-                    at: self.kept_end_before(i),
-                }
-            }
+            Some((i, Piece::Moved(m))) if offset - self.starts[i] < m.text.len() => Origin::Moved {
+                read: m.from + offset - self.starts[i],
+                at: self.kept_end_before(i),
+            },
             _ => Origin::Kept(self.original_len),
         }
     }
@@ -415,7 +415,7 @@ impl Composed {
         let i = self.starts.partition_point(|&s| s < offset) - 1;
         match &self.pieces[i] {
             Piece::Kept(r) => (r.start + (offset - self.starts[i])).min(r.end),
-            Piece::Written(_) | Piece::Moved { .. } => self.kept_start_after(i),
+            Piece::Written(_) | Piece::Moved(_) => self.kept_start_after(i),
         }
     }
 
@@ -459,7 +459,7 @@ impl Composed {
         let within = offset - self.starts[i];
         match &self.pieces[i] {
             Piece::Kept(r) if within < r.len() => Some(r.start + within),
-            Piece::Moved { text, from } if within < text.len() => Some(from + within),
+            Piece::Moved(m) if within < m.text.len() => Some(m.from + within),
             _ => None,
         }
     }
@@ -470,7 +470,7 @@ impl Composed {
             .rev()
             .find_map(|p| match p {
                 Piece::Kept(r) => Some(r.end),
-                Piece::Written(_) | Piece::Moved { .. } => None,
+                Piece::Written(_) | Piece::Moved(_) => None,
             })
             .unwrap_or(0)
     }
@@ -480,7 +480,7 @@ impl Composed {
             .iter()
             .find_map(|p| match p {
                 Piece::Kept(r) => Some(r.start),
-                Piece::Written(_) | Piece::Moved { .. } => None,
+                Piece::Written(_) | Piece::Moved(_) => None,
             })
             .unwrap_or(self.original_len)
     }
@@ -493,7 +493,8 @@ impl Composed {
         let mut written = String::new();
         for p in &self.pieces {
             match p {
-                Piece::Written(s) | Piece::Moved { text: s, .. } => written.push_str(s),
+                Piece::Written(s) => written.push_str(s),
+                Piece::Moved(m) => written.push_str(&m.text),
                 Piece::Kept(r) => {
                     if r.start > original_pos || !written.is_empty() {
                         out.push(Edit::replace(
@@ -608,14 +609,8 @@ fn push(out: &mut Vec<Piece>, p: Piece) {
     match (out.last_mut(), p) {
         (Some(Piece::Kept(a)), Piece::Kept(b)) if a.end == b.start => a.end = b.end,
         (Some(Piece::Written(a)), Piece::Written(b)) => a.push_str(&b),
-        (
-            Some(Piece::Moved { text: a, from }),
-            Piece::Moved {
-                text: b,
-                from: b_from,
-            },
-        ) if *from + a.len() == b_from => {
-            a.push_str(&b);
+        (Some(Piece::Moved(a)), Piece::Moved(b)) if a.from + a.text.len() == b.from => {
+            a.text.push_str(&b.text);
         }
         (_, p) => out.push(p),
     }
@@ -693,10 +688,10 @@ fn push_written_moving(
         push_written(out, &text[written..at]);
         push(
             out,
-            Piece::Moved {
+            Piece::Moved(Box::new(Moved {
                 text: line.to_string(),
                 from,
-            },
+            })),
         );
         written = at + line.len();
     }
