@@ -557,8 +557,7 @@ fn trim_unchanged<'a>(
         )
     };
     // On a tie, the edit that starts a line (what a reader expects of an inserted line).
-    let line_start =
-        |p: usize| range.start + p == 0 || current.as_bytes()[range.start + p - 1] == b'\n';
+    let line_start = |p: usize| starts_line(current, range.start + p);
     let second = p2 + s2 > p1 + s1 || (p2 + s2 == p1 + s1 && line_start(p2) && !line_start(p1));
     let (prefix, suffix) = if second { (p2, s2) } else { (p1, s1) };
     (
