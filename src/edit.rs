@@ -654,9 +654,10 @@ fn starts_line(text: &str, at: usize) -> bool {
     at == 0 || text.as_bytes()[at - 1] == b'\n'
 }
 
-/// Whether a `\n` follows `at` in `text`.
+/// Whether a line ends at `at` of `text`: a `\n` follows, or the text ends there (a last line
+/// without a line ending is a whole line too).
 fn ends_line(text: &str, at: usize) -> bool {
-    text.as_bytes().get(at) == Some(&b'\n')
+    text.as_bytes().get(at).is_none_or(|&b| b == b'\n')
 }
 
 /// Appends `text`, the replacement of `range` of `current`, as [`push_written`] does, except
@@ -845,6 +846,36 @@ mod tests {
             &[],
         );
         assert_eq!(c.read_at(7), None);
+    }
+
+    #[test]
+    fn a_last_line_without_a_line_ending_is_moved_like_any_other() {
+        // The CMD ends the file without a `\n`; the edits take it out and write it back, with
+        // a line ending, after a new stage.
+        let original = "FROM a\nRUN b\nCMD c";
+        let edits = vec![Edit::replace(13..18, "FROM d\nCMD c\n")];
+        let text = apply(original, &edits).unwrap();
+        assert_eq!(text, "FROM a\nRUN b\nFROM d\nCMD c\n");
+        let mut c = Composed::new(original.len());
+        c.apply(original, &edits, &[0]);
+        assert_eq!(apply(original, &c.edits()).unwrap(), text);
+        assert_eq!(c.read_at(20), Some(13), "the CMD is read where it was");
+        assert_eq!(c.read_at(24), Some(17));
+        assert_eq!(
+            c.read_at(25),
+            None,
+            "the line ending restage adds is written"
+        );
+        assert_eq!(c.read_at(13), None, "the new stage is written");
+        // Taken out at the end of one edit's range and written back by another.
+        let edits = vec![Edit::delete(13..18), Edit::insert(7, "CMD c\n")];
+        let mut c = Composed::new(original.len());
+        c.apply(original, &edits, &[0, 0]);
+        assert_eq!(
+            apply(original, &c.edits()).unwrap(),
+            "FROM a\nCMD c\nRUN b\n"
+        );
+        assert_eq!(c.read_at(7), Some(13));
     }
 
     #[test]

@@ -372,6 +372,23 @@ fn positions_are_the_file_as_read_when_a_transform_meets_anothers_text() {
         .expect("non-root-user's suggestion");
     assert!(reason.contains("the ENTRYPOINT (line 9) runs"), "{reason}");
     assert_eq!(*line, 12, "the CMD, as read");
+    // The same when the ENTRYPOINT is the file's last line, without a line ending: moved with
+    // one added, it is still the user's line 8.
+    write(
+        t,
+        "Dockerfile",
+        "FROM node:20\nWORKDIR /usr/src/app\nCOPY package.json package-lock.json ./\nRUN npm ci --omit=dev\nCOPY . .\n\nRUN chmod +x docker-entrypoint.sh\nENTRYPOINT [\"./docker-entrypoint.sh\"]",
+    );
+    let changes = json_changes(
+        t,
+        &["--select", "multi-stage,non-root-user", "--unsafe-fixes"],
+    );
+    let (_, line, reason) = changes
+        .iter()
+        .find(|(id, _, _)| id == "non-root-user")
+        .expect("non-root-user's suggestion");
+    assert!(reason.contains("the ENTRYPOINT (line 8) runs"), "{reason}");
+    assert_eq!(*line, 8, "the ENTRYPOINT, as read");
     // A change made to an instruction another transform moved is reported at its line as read:
     // exec-form rewrites the CMD multi-stage moves below the LABEL (line 12) into the runtime
     // stage; the CMD is line 9.
