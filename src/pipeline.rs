@@ -303,7 +303,10 @@ fn note(original: &LineIndex, doc: &Document, composed: &Composed, change: Chang
         let start = composed.map_start(change.anchor);
         (start, composed.map_end(end).max(start))
     });
-    let (line, column) = original.line_col(start);
+    // A change restage makes at the end of the file (a stage written after its last line) is
+    // reported on that last line: a line the file has, as annotations need. (An end just past
+    // a last line's terminator is the start of the line after, as for every instruction.)
+    let (line, column) = original.line_col_in_file(start);
     let (end_line, end_column) = original.line_col(end);
     Note {
         transform: change.transform,

@@ -686,6 +686,8 @@ pub struct LineIndex {
     /// Offset of the first byte of each line; the first is after the BOM, if any (0 without).
     starts: Vec<usize>,
     len: usize,
+    /// The length of the text's last line terminator (`\n`: 1, `\r\n`: 2), 0 without one.
+    last_terminator: usize,
 }
 
 impl LineIndex {
@@ -717,9 +719,15 @@ impl LineIndex {
                 starts.push(base + i + 1);
             }
         }
+        let last_terminator = if text.ends_with("\r\n") {
+            2
+        } else {
+            usize::from(text.ends_with('\n'))
+        };
         LineIndex {
             starts,
             len: text.len(),
+            last_terminator,
         }
     }
 
@@ -738,6 +746,18 @@ impl LineIndex {
         let offset = offset.min(self.len);
         let line = self.starts.partition_point(|&s| s <= offset).max(1);
         (line, offset.saturating_sub(self.starts[line - 1]) + 1)
+    }
+
+    /// [`LineIndex::line_col`] for a message, which names a line the file has: the end of a
+    /// text whose last line ends with a terminator is the end of that line (just before its
+    /// terminator), not the start of a line after it.
+    pub fn line_col_in_file(&self, offset: usize) -> (usize, usize) {
+        let (line, column) = self.line_col(offset);
+        if offset >= self.len && self.last_terminator > 0 && line > 1 {
+            let start = self.starts[line - 2];
+            return (line - 1, self.len - self.last_terminator - start + 1);
+        }
+        (line, column)
     }
 }
 

@@ -592,3 +592,30 @@ fn columns_of_line_one_start_after_a_bom() {
     assert_eq!(line_col("FROM a\n", 5), (1, 6));
     assert_eq!(LineIndex::new("FROM a\n").line_col(5), (1, 6));
 }
+
+/// A message names lines the file has: its end, after a last line terminator, is the end of
+/// that line (LF or CRLF); elsewhere the position is the plain one.
+#[test]
+fn the_end_of_a_file_is_its_last_line_for_a_message() {
+    for (text, want) in [
+        ("FROM a\nCMD b\n", (2, 6)),
+        ("FROM a\r\nCMD b\r\n", (2, 6)),
+        ("FROM a\nCMD b", (2, 6)),
+        ("FROM a\n\n", (2, 1)),
+        ("\u{feff}FROM a\n", (1, 7)),
+        ("", (1, 1)),
+        ("\n", (1, 1)),
+    ] {
+        let index = LineIndex::new(text);
+        assert_eq!(index.line_col_in_file(text.len()), want, "{text:?}");
+        assert_eq!(
+            index.line_col_in_file(text.len() + 5),
+            want,
+            "{text:?}, clamped"
+        );
+    }
+    let index = LineIndex::new("FROM a\nCMD b\n");
+    for offset in 0..13 {
+        assert_eq!(index.line_col_in_file(offset), index.line_col(offset));
+    }
+}

@@ -402,6 +402,50 @@ fn positions_are_the_file_as_read_when_a_transform_meets_anothers_text() {
     assert_eq!(lines, [("multi-stage", 1), ("exec-form", 9)]);
 }
 
+#[test]
+fn a_change_made_after_the_last_line_is_reported_on_it() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let t = tmp.path();
+    write(
+        t,
+        "package.json",
+        "{\"name\": \"a\", \"scripts\": {\"start\": \"node server.js\"}}\n",
+    );
+    write(t, "package-lock.json", "{\"lockfileVersion\": 3}\n");
+    // The comment after the CMD stays where it is, so the runtime stage, and the USER
+    // non-root-user adds to it, are written after the file's last line (line 6): a line 7
+    // would be a line the file does not have. Its end, just past the last line's terminator, is
+    // the start of the line after, as every instruction's end is.
+    for (eol, column) in [("\n", 11), ("\r\n", 11)] {
+        let text = ["FROM node:20", "WORKDIR /app", "COPY . .", "RUN npm ci"]
+            .iter()
+            .chain(&["CMD [\"node\",\"server.js\"]", "# trailing", ""])
+            .copied()
+            .collect::<Vec<_>>()
+            .join(eol);
+        write(t, "Dockerfile", &text);
+        let run = restage(t, &["--output-format", "json"]);
+        let doc: serde_json::Value = serde_json::from_str(&run.stdout).expect("one JSON document");
+        let changes = doc["files"][0]["changes"]
+            .as_array()
+            .expect("changes")
+            .clone();
+        let user = changes
+            .iter()
+            .find(|c| c["id"] == "non-root-user")
+            .expect("non-root-user's change");
+        let at = |k: &str| user[k].as_u64().expect(k);
+        assert_eq!(
+            (at("line"), at("column"), at("end_line"), at("end_column")),
+            (6, column, 7, 1),
+            "{eol:?}: {user}"
+        );
+        for c in &changes {
+            assert!(c["line"].as_u64().expect("line") <= 6, "{eol:?}: {c}");
+        }
+    }
+}
+
 /// The official SARIF 2.1.0 schema, from the npm package `@microsoft/jest-sarif`, or why not.
 fn sarif_schema(dir: &Path) -> Result<std::path::PathBuf, String> {
     let pack = Command::new("npm")
