@@ -482,6 +482,23 @@ impl Suppressions {
 }
 
 /// The `# restage:` comments of a document, in file order. Linear in the size of the file.
+/// The text after `restage:` of a suppression comment line (`# restage: ignore=exec-form`
+/// gives `ignore=exec-form`), trimmed; `None` for any other line.
+fn directive(line: &str) -> Option<&str> {
+    let t = line.trim().trim_start_matches('\u{feff}');
+    let rest = t.strip_prefix('#')?;
+    Some(rest.trim_start().strip_prefix("restage:")?.trim())
+}
+
+/// The ids of a suppression comment that, above a `FROM`, covers the stage (`# restage:
+/// ignore=ID[,ID]`); `None` for any other line. multi-stage carries such a comment over to the
+/// runtime stage it splits off, which carries on that stage.
+pub(crate) fn stage_suppression_ids(line: &str) -> Option<Vec<String>> {
+    let (name, ids) = directive(line)?.split_once('=')?;
+    let ids = parse_ids(ids);
+    (name.trim() == "ignore" && !ids.is_empty()).then_some(ids)
+}
+
 fn scan(doc: &Document) -> Vec<Suppression> {
     let text = doc.text();
     let mut list = Vec::new();
@@ -508,14 +525,9 @@ fn scan(doc: &Document) -> Vec<Suppression> {
             let start = offset;
             offset += line.len();
             let body = line.trim_end_matches(['\n', '\r']);
-            let t = body.trim().trim_start_matches('\u{feff}');
-            let Some(rest) = t.strip_prefix('#') else {
+            let Some(directive) = directive(body) else {
                 continue;
             };
-            let Some(directive) = rest.trim_start().strip_prefix("restage:") else {
-                continue;
-            };
-            let directive = directive.trim();
             let (name, ids) = match directive.split_once('=') {
                 Some((n, ids)) => (n.trim(), parse_ids(ids)),
                 None => (directive, Vec::new()),
@@ -619,6 +631,7 @@ mod tests {
             confidence: "",
             doc: "",
             run,
+            final_stage_only: false,
         };
         let appender = transform(
             "appender",

@@ -113,6 +113,9 @@ pub struct Transform {
     /// The Markdown doc (`transforms/<id>.md`).
     pub doc: &'static str,
     pub run: fn(&Document, &Context) -> Vec<Change>,
+    /// It changes only the final stage: a suppression of it above the `FROM` of a stage that
+    /// multi-stage splits moves to the runtime stage, the new final stage.
+    pub final_stage_only: bool,
 }
 
 impl std::fmt::Debug for Transform {
@@ -128,6 +131,7 @@ static REGISTRY: &[Transform] = &[
         confidence: "safe when the knowledge files and build context list every file the install reads; a suggestion otherwise (the Cargo stub-source trick is unsafe)",
         doc: include_str!("../../transforms/copy-order.md"),
         run: copy_order::run,
+        final_stage_only: false,
     },
     Transform {
         id: "multi-stage",
@@ -135,6 +139,7 @@ static REGISTRY: &[Transform] = &[
         confidence: "safe when the knowledge files and build context prove what the app needs; unsafe or a suggestion otherwise",
         doc: include_str!("../../transforms/multi-stage.md"),
         run: multi_stage::run,
+        final_stage_only: false,
     },
     Transform {
         id: "exec-form",
@@ -142,6 +147,7 @@ static REGISTRY: &[Transform] = &[
         confidence: "safe: only plain words, never an ENTRYPOINT next to a CMD",
         doc: include_str!("../../transforms/exec-form.md"),
         run: exec_form::run,
+        final_stage_only: true,
     },
     Transform {
         id: "non-root-user",
@@ -149,6 +155,7 @@ static REGISTRY: &[Transform] = &[
         confidence: "safe when the knowledge files name the user or how to create it and the build context tells what the app writes; unsafe for explicit USER root, an unreadable context or what restage cannot resolve; a suggestion for unknown images and apps under /root",
         doc: include_str!("../../transforms/non-root-user.md"),
         run: non_root_user::run,
+        final_stage_only: true,
     },
 ];
 

@@ -849,6 +849,32 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
 
     // The texts are pushed piece by piece: `format!` costs several times the text it makes.
     let mut out = String::with_capacity(1024);
+    // A suppression comment above the FROM covers the stage, which the runtime stage carries
+    // on: the comment moves there when every transform it names changes only the final stage
+    // (which the runtime stage now is), and is copied there otherwise (the build stage keeps
+    // it for the others).
+    let leading = doc.leading_comments(stage.from);
+    let mut line_start = leading.start;
+    for line in doc.slice(&leading).split_inclusive('\n') {
+        let range = line_start..line_start + line.len();
+        line_start = range.end;
+        let Some(ids) = crate::pipeline::stage_suppression_ids(line) else {
+            continue;
+        };
+        push_all(&mut out, &[line.trim_start_matches('\u{feff}').trim(), nl]);
+        let final_only = ids
+            .iter()
+            .all(|id| crate::transforms::find(id).is_some_and(|t| t.final_stage_only));
+        if final_only {
+            // After a BOM, which stays where it is.
+            let bom = if range.start == 0 {
+                line.len() - line.trim_start_matches('\u{feff}').len()
+            } else {
+                0
+            };
+            edits.push(Edit::delete(range.start + bom..range.end));
+        }
+    }
     let from_kw = style.keyword(Kind::From);
     push_all(&mut out, &[&from_kw, " "]);
     if let Some(f) = from.flag("platform") {
