@@ -168,6 +168,13 @@ fn dispatch(cli: Cli) -> Result<i32> {
         }
         None => {
             if let Some((typed, meant)) = crate::cli::mistyped_subcommand(&cli.fix.paths) {
+                // The name itself, after an option (`restage --check list`): options before
+                // a command are the rewrite's, so the command was read as a path.
+                if typed == meant {
+                    bail!(
+                        "`{typed}` is a command, but an option comes before it: a command comes first, its options after it (`restage {typed} ...`)"
+                    );
+                }
                 bail!("unknown command or path `{typed}`; did you mean `{meant}`?");
             }
             fix(cli.fix)

@@ -268,6 +268,22 @@ fn mistyped_subcommands_are_named_paths_that_exist_are_paths() {
             "{typed}"
         );
     }
+    // A command's own name after an option: read as a path, and named as a command.
+    for args in [&["--check", "list"][..], &["-q", "explain", "exec-form"]] {
+        let o = all(&restage(t, args, None));
+        let name = args[1];
+        assert_eq!(
+            o,
+            (
+                2,
+                String::new(),
+                format!(
+                    "restage: error: `{name}` is a command, but an option comes before it: a command comes first, its options after it (`restage {name} ...`)\n"
+                )
+            ),
+            "{args:?}"
+        );
+    }
     // Not close to any subcommand: an ordinary missing path.
     let missing = all(&restage(t, &["nothing-here"], None));
     assert_eq!(
