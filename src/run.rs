@@ -435,7 +435,8 @@ pub struct FileReport {
     pub warnings: Vec<Problem>,
     /// The unified diff (empty when nothing changed).
     pub diff: String,
-    /// The original and rewritten text, kept only when the output format needs them.
+    /// The original and rewritten text, kept only when the output format needs them (for a
+    /// file that does not parse, the original twice).
     pub texts: Option<(String, String)>,
     /// With `texts`: the edits against the original that give the rewritten text (sorted, apart
     /// from each other), which the applied changes' `fix` indices name.
@@ -953,7 +954,13 @@ pub(crate) fn process_text(
             } else {
                 Status::Failed(problem)
             };
-            return no_text(FileReport::new(display, status));
+            let mut report = FileReport::new(display, status);
+            if job.keep_texts {
+                // Nothing was rewritten: the text is kept to place the error (SARIF's columns
+                // count code points).
+                report.texts = Some((text.clone(), text));
+            }
+            return no_text(report);
         }
         Err(e) => return no_text(failed(display, e.to_string())),
     };

@@ -225,7 +225,9 @@ fn result(
 fn notification(r: &FileReport, p: &Problem, level: &str) -> Value {
     let mut region = None;
     if p.line > 0 {
-        region = Some(json!({"startLine": p.line, "startColumn": p.column.max(1)}));
+        let original = r.texts.as_ref().map(|(o, _)| o.as_str());
+        let column = char_column(original, p.line, p.column);
+        region = Some(json!({"startLine": p.line, "startColumn": column}));
     }
     let mut physical = json!({"artifactLocation": {"uri": uri(&r.display)}});
     if let Some(region) = region {

@@ -403,6 +403,37 @@ fn positions_are_the_file_as_read_when_a_transform_meets_anothers_text() {
 }
 
 #[test]
+fn sarif_notifications_count_columns_in_code_points() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let t = tmp.path();
+    // A line ending in an escaped escape character, which restage does not handle, after three
+    // two-byte characters: byte column 25, code point 22.
+    write(
+        t,
+        "a.Dockerfile",
+        "FROM alpine:3.20\nENV A=\"ééé\" B=1 C foo\\\\\n",
+    );
+    let (_, doc) = sarif(t, &[]);
+    let json = restage(t, &["--output-format", "json"]);
+    let json: serde_json::Value = serde_json::from_str(&json.stdout).expect("one JSON document");
+    let notes = doc["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+        .as_array()
+        .expect("notifications");
+    let at = |uri: &str| {
+        notes
+            .iter()
+            .filter(|n| n["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == uri)
+            .map(|n| {
+                let r = &n["locations"][0]["physicalLocation"]["region"];
+                (r["startLine"].as_u64(), r["startColumn"].as_u64())
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(at("a.Dockerfile"), [(Some(2), Some(22))], "{notes:?}");
+    assert_eq!(json["files"][0]["error"]["column"], 25, "JSON counts bytes");
+}
+
+#[test]
 fn a_change_made_after_the_last_line_is_reported_on_it() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let t = tmp.path();
