@@ -336,7 +336,8 @@ fn install_plan(
     }
 
     let mut manifests: Vec<Manifest> = Vec::new();
-    let mut installs: Vec<String> = Vec::new();
+    // The installs as written: from the first to the last, with the operators between them.
+    let mut installs: Option<std::ops::Range<usize>> = None;
     for (c, class) in commands[..=end].iter().zip(&classes[..=end]) {
         let Class::Install(m) = class else {
             continue;
@@ -347,8 +348,10 @@ fn install_plan(
             }
         }
         check_dependency_dirs(ctx, m)?;
-        installs.push(command_text(c));
+        let start = installs.as_ref().map_or(c.span.start, |r| r.start);
+        installs = Some(start..c.span.end);
     }
+    let installs = installs.map_or_else(String::new, |r| one_line(&doc.text()[r]));
 
     // Edits.
     let instructions = doc.instructions();
@@ -395,18 +398,15 @@ fn install_plan(
     };
     let mut reason = format!(
         "`{}` ran after `{} {}`, so every source change invalidated its layer and re-installed every dependency; now {copied}, the install runs before the sources, and its layer stays cached until they change",
-        installs.join(" && "),
+        installs,
         instructions[b].kind,
         one_line(doc.slice(&instructions[b].args)),
     );
     if split {
+        let rest = commands[end + 1].span.start..commands[commands.len() - 1].span.end;
         reason.push_str(&format!(
             "; the rest of the RUN (`{}`) stays after the sources",
-            commands[end + 1..]
-                .iter()
-                .map(command_text)
-                .collect::<Vec<_>>()
-                .join(" && ")
+            one_line(&doc.text()[rest])
         ));
     }
     let applicability = unsafe_because(&mut reason, broad.unsafe_reason.as_slice());
