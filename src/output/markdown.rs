@@ -133,9 +133,42 @@ impl State {
 
 /// Text safe inside a table cell.
 pub(super) fn cell(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('|', "\\|")
-        .replace(['\r', '\n'], " ")
+    let mut out = String::with_capacity(s.len() + 8);
+    let mut rest = s;
+    while let Some(c) = rest.chars().next() {
+        if c == '`' {
+            // A code span: a run of backticks up to the next run of the same length. Its
+            // text is literal (a backslash there escapes nothing); only a pipe is escaped,
+            // which a table reads before the span. A run with no closing one is literal.
+            let n = rest.len() - rest.trim_start_matches('`').len();
+            let after = &rest.as_bytes()[n..];
+            let close = (0..after.len()).find(|&i| {
+                after[i..].starts_with(&rest.as_bytes()[..n])
+                    && (i == 0 || after[i - 1] != b'`')
+                    && after.get(i + n) != Some(&b'`')
+            });
+            let end = close.map_or(n, |i| n + i + n);
+            for c in rest[..end].chars() {
+                push_cell_char(&mut out, c, false);
+            }
+            rest = &rest[end..];
+            continue;
+        }
+        push_cell_char(&mut out, c, true);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
+/// One character of a table cell: a pipe escaped, a line break a space, and a backslash
+/// outside code doubled (so it stays one).
+fn push_cell_char(out: &mut String, c: char, outside_code: bool) {
+    match c {
+        '|' => out.push_str("\\|"),
+        '\r' | '\n' => out.push(' '),
+        '\\' if outside_code => out.push_str("\\\\"),
+        c => out.push(c),
+    }
 }
 
 /// Inline code that survives backticks in the text.

@@ -118,6 +118,16 @@ fn progress_only_on_a_terminal_outside_ci_for_text() {
 #[test]
 fn markdown_cells_and_code_survive_pipes_newlines_and_backticks() {
     assert_eq!(markdown::cell("a|b\nc\\"), "a\\|b c\\\\");
+    // In a code span a backslash is literal: left as it is; a pipe is still escaped.
+    assert_eq!(
+        markdown::cell("`node a\\b.js | tee` runs \\ here"),
+        "`node a\\b.js \\| tee` runs \\\\ here"
+    );
+    // Spans of two backticks, a longer run inside one, one never closed, and non-ASCII text.
+    assert_eq!(
+        markdown::cell("``a`\\b`` é\\ ```x\\"),
+        "``a`\\b`` é\\\\ ```x\\\\"
+    );
     assert_eq!(markdown::code("svc/Dockerfile"), "`svc/Dockerfile`");
     assert_eq!(markdown::code("a`b"), "``a`b``");
     assert_eq!(markdown::code("`x"), "`` `x ``");
