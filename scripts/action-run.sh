@@ -12,10 +12,36 @@ github | sarif) ;;
     exit 2
     ;;
 esac
-# Words separated by spaces, tabs or newlines (a YAML block scalar gives one per line): `read`
-# reads the whole value (to a NUL that never comes, hence its status 1).
-read -r -d '' -a paths <<<"${RESTAGE_PATHS:-.}" || true
-read -r -d '' -a args <<<"${RESTAGE_ARGS:-}" || true
+# Words separated by blanks, quoted as a shell would ('a b' or "a b" is one word), as xargs
+# reads them, NUL-terminated into the array named $2 (nothing is evaluated). An unmatched quote
+# is an error.
+words() {
+    local list
+    list="$(mktemp)" || return 2
+    if ! printf '%s' "$1" | xargs -r printf '%s\0' >"$list"; then
+        rm -f "$list"
+        echo "restage action: cannot read the words of \`$1\` (an unmatched quote?)" >&2
+        return 2
+    fi
+    mapfile -d '' -t "$2" <"$list"
+    rm -f "$list"
+}
+raw_paths="${RESTAGE_PATHS:-.}"
+if [[ "$raw_paths" == *$'\n'* ]]; then
+    # A YAML block scalar: one path per line, taken as written (spaces and quotes included),
+    # without the blanks around it; blank lines are skipped.
+    paths=()
+    while IFS= read -r line; do
+        line="${line#"${line%%[![:space:]]*}"}"
+        line="${line%"${line##*[![:space:]]}"}"
+        if [ -n "$line" ]; then
+            paths+=("$line")
+        fi
+    done <<<"$raw_paths"
+else
+    words "$raw_paths" paths || exit 2
+fi
+words "${RESTAGE_ARGS:-}" args || exit 2
 if [ "${#paths[@]}" -eq 0 ]; then
     paths=(.)
 fi

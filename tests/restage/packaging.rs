@@ -425,8 +425,10 @@ fn github_action_installs_and_runs_restage() {
             .unwrap_or_else(|| panic!("no step `{name}`"))
     };
     let install = step("Install restage")["run"].as_str().expect("run");
+    // Built in the action's folder, so the checked-out repository's toolchain file does not
+    // pick the toolchain.
     assert!(
-        install.starts_with("cargo install --locked --path \"$GITHUB_ACTION_PATH\""),
+        install.starts_with("cd \"$GITHUB_ACTION_PATH\" && cargo install --locked --path . "),
         "{install}"
     );
     let upload = step("Upload SARIF");
@@ -439,6 +441,12 @@ fn github_action_installs_and_runs_restage() {
     assert_eq!(
         upload["with"]["sarif_file"].as_str(),
         Some("${{ inputs.sarif-file }}")
+    );
+    assert!(
+        upload["if"]
+            .as_str()
+            .is_some_and(|c| c.contains("steps.run.outcome == 'success'")),
+        "no upload without a SARIF file: {upload:?}"
     );
     let run_step = step("Run restage");
     let run = run_step["run"].as_str().expect("run");
@@ -501,6 +509,70 @@ fn github_action_installs_and_runs_restage() {
             assert!(sarif.to_string().contains("api/Dockerfile"), "{sarif}");
         }
     }
+}
+
+/// The action's `paths` and `args`: a path with spaces, on a line of its own or quoted, and
+/// quoted arguments reach restage as one word each; an unmatched quote is an error.
+#[test]
+fn github_action_reads_paths_with_spaces_and_quoted_arguments() {
+    let root = crate::common::root();
+    let (_bin, path) = path_with_restage();
+    let tmp = repo();
+    crate::common::write_file(
+        tmp.path(),
+        "my app/Dockerfile",
+        "FROM node:22-slim\nCMD node server.js\n",
+    );
+    let run = |paths: &str, args: &str| {
+        let out = tmp.path().join("github-output");
+        let _ = std::fs::remove_file(&out);
+        let o = Command::new("bash")
+            .arg(root.join("scripts/action-run.sh"))
+            .current_dir(tmp.path())
+            .env("PATH", &path)
+            .env("GITHUB_OUTPUT", &out)
+            .env("RESTAGE_PATHS", paths)
+            .env("RESTAGE_ARGS", args)
+            .env("RESTAGE_FORMAT", "github")
+            .output()
+            .expect("bash runs");
+        let recorded = std::fs::read_to_string(&out).unwrap_or_default();
+        (
+            o.status.code(),
+            recorded,
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+        )
+    };
+    for paths in [
+        "my app/Dockerfile\n  ok.Dockerfile\n",
+        "\"my app\" ok.Dockerfile",
+        "'my app'",
+    ] {
+        let (code, recorded, stdout) = run(paths, "--select 'exec-form' --color \"never\"");
+        assert_eq!(
+            (code, recorded.as_str()),
+            (Some(0), "exit-code=1\n"),
+            "{paths:?}: {stdout}"
+        );
+        assert!(
+            stdout.contains("::warning file=my app/Dockerfile,"),
+            "{paths:?}: {stdout}"
+        );
+        assert!(stdout.contains("restage exec-form"), "{paths:?}: {stdout}");
+        assert!(
+            !stdout.contains("non-root-user"),
+            "{paths:?}: --select applied: {stdout}"
+        );
+    }
+    // Unquoted on one line, the space separates two paths, neither of which exists.
+    let (_, recorded, stdout) = run("my app", "");
+    assert_eq!(recorded, "exit-code=2\n", "{stdout}");
+    let (code, recorded, _) = run(".", "--select \"exec-form");
+    assert_eq!(
+        (code, recorded.as_str()),
+        (Some(2), ""),
+        "an unmatched quote"
+    );
 }
 
 /// restage's own Dockerfile is one restage leaves alone: multi-stage, non-root, exec form.
