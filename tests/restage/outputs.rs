@@ -36,6 +36,20 @@ fn restage(dir: &Path, args: &[&str]) -> Run {
     restage_env(dir, args, &[])
 }
 
+/// A Node app's manifests (package.json with a start script, a lock file) in `dir` of `t`.
+fn node_manifests(t: &Path, dir: &str) {
+    write(
+        t,
+        &format!("{dir}package.json"),
+        "{\"name\": \"a\", \"scripts\": {\"start\": \"node server.js\"}}\n",
+    );
+    write(
+        t,
+        &format!("{dir}package-lock.json"),
+        "{\"lockfileVersion\": 3}\n",
+    );
+}
+
 /// A small repository with one file of each kind: applied changes (`app`), a suggestion and an
 /// applied change (`odd`), a pending unsafe fix (`root`), a suggestion only (`sugg`), an
 /// unchanged file with a warning (`ok`) and an invalid file (`bad`).
@@ -47,12 +61,7 @@ fn tree() -> tempfile::TempDir {
         "app/Dockerfile",
         "FROM node:20-slim\nWORKDIR /app\nCOPY . .\nRUN npm ci\nCMD node server.js\n",
     );
-    write(
-        t,
-        "app/package.json",
-        "{\"name\": \"a\", \"scripts\": {\"start\": \"node server.js\"}}\n",
-    );
-    write(t, "app/package-lock.json", "{\"lockfileVersion\": 3}\n");
+    node_manifests(t, "app/");
     write(t, "app/server.js", "x\n");
     write(
         t,
@@ -206,16 +215,7 @@ fn sarif_fixes_hold_each_changes_edits_and_together_give_the_rewrite() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let t = tmp.path();
     let manifests = |dir: &str| {
-        write(
-            t,
-            &format!("{dir}/package.json"),
-            "{\"name\": \"a\", \"scripts\": {\"start\": \"node server.js\"}}\n",
-        );
-        write(
-            t,
-            &format!("{dir}/package-lock.json"),
-            "{\"lockfileVersion\": 3}\n",
-        );
+        node_manifests(t, &format!("{dir}/"));
         write(t, &format!("{dir}/server.js"), "x\n");
     };
     // copy-order alone: its fix rewrites line 3 and inserts after line 4.
@@ -321,12 +321,7 @@ fn json_changes(dir: &Path, args: &[&str]) -> Vec<(String, u64, String)> {
 fn positions_are_the_file_as_read_when_a_transform_meets_anothers_text() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let t = tmp.path();
-    write(
-        t,
-        "package.json",
-        "{\"name\": \"a\", \"scripts\": {\"start\": \"node server.js\"}}\n",
-    );
-    write(t, "package-lock.json", "{\"lockfileVersion\": 3}\n");
+    node_manifests(t, "");
     // copy-order moves `COPY . .` below the install, above line 5; non-root-user's USER goes
     // after that COPY, which is not the file's line 5 (the CMD).
     write(
@@ -357,38 +352,30 @@ fn positions_are_the_file_as_read_when_a_transform_meets_anothers_text() {
     // the runtime stage's FROM: non-root-user names it by its line as read, as the diff shows
     // it (unchanged), not as a line restage adds.
     write(t, "docker-entrypoint.sh", "#!/bin/sh\nexec \"$@\"\n");
-    write(
-        t,
-        "Dockerfile",
+    let non_root_suggestion = |text: &str| {
+        write(t, "Dockerfile", text);
+        let changes = json_changes(
+            t,
+            &["--select", "multi-stage,non-root-user", "--unsafe-fixes"],
+        );
+        let (_, line, reason) = changes
+            .into_iter()
+            .find(|(id, _, _)| id == "non-root-user")
+            .expect("non-root-user's suggestion");
+        (line, reason)
+    };
+    let (line, reason) = non_root_suggestion(
         "FROM node:20\nWORKDIR /usr/src/app\nCOPY package.json package-lock.json ./\nRUN npm ci --omit=dev\nCOPY . .\n\nEXPOSE 3000\nRUN chmod +x docker-entrypoint.sh\nENTRYPOINT [\"./docker-entrypoint.sh\"]\n\n\nCMD [\"npm\", \"start\"]\n",
     );
-    let changes = json_changes(
-        t,
-        &["--select", "multi-stage,non-root-user", "--unsafe-fixes"],
-    );
-    let (_, line, reason) = changes
-        .iter()
-        .find(|(id, _, _)| id == "non-root-user")
-        .expect("non-root-user's suggestion");
     assert!(reason.contains("the ENTRYPOINT (line 9) runs"), "{reason}");
-    assert_eq!(*line, 12, "the CMD, as read");
+    assert_eq!(line, 12, "the CMD, as read");
     // The same when the ENTRYPOINT is the file's last line, without a line ending: moved with
     // one added, it is still the user's line 8.
-    write(
-        t,
-        "Dockerfile",
+    let (line, reason) = non_root_suggestion(
         "FROM node:20\nWORKDIR /usr/src/app\nCOPY package.json package-lock.json ./\nRUN npm ci --omit=dev\nCOPY . .\n\nRUN chmod +x docker-entrypoint.sh\nENTRYPOINT [\"./docker-entrypoint.sh\"]",
     );
-    let changes = json_changes(
-        t,
-        &["--select", "multi-stage,non-root-user", "--unsafe-fixes"],
-    );
-    let (_, line, reason) = changes
-        .iter()
-        .find(|(id, _, _)| id == "non-root-user")
-        .expect("non-root-user's suggestion");
     assert!(reason.contains("the ENTRYPOINT (line 8) runs"), "{reason}");
-    assert_eq!(*line, 8, "the ENTRYPOINT, as read");
+    assert_eq!(line, 8, "the ENTRYPOINT, as read");
     // A change made to an instruction another transform moved is reported at its line as read:
     // exec-form rewrites the CMD multi-stage moves below the LABEL (line 12) into the runtime
     // stage; the CMD is line 9.
@@ -437,12 +424,7 @@ fn sarif_notifications_count_columns_in_code_points() {
 fn a_change_made_after_the_last_line_is_reported_on_it() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let t = tmp.path();
-    write(
-        t,
-        "package.json",
-        "{\"name\": \"a\", \"scripts\": {\"start\": \"node server.js\"}}\n",
-    );
-    write(t, "package-lock.json", "{\"lockfileVersion\": 3}\n");
+    node_manifests(t, "");
     // The comment after the CMD stays where it is, so the runtime stage, and the USER
     // non-root-user adds to it, are written after the file's last line (line 6): a line 7
     // would be a line the file does not have. Its end, just past the last line's terminator, is
