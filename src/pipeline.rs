@@ -481,7 +481,6 @@ impl Suppressions {
     }
 }
 
-/// The `# restage:` comments of a document, in file order. Linear in the size of the file.
 /// The text after `restage:` of a suppression comment line (`# restage: ignore=exec-form`
 /// gives `ignore=exec-form`), trimmed; `None` for any other line.
 fn directive(line: &str) -> Option<&str> {
@@ -499,6 +498,7 @@ pub(crate) fn stage_suppression_ids(line: &str) -> Option<Vec<String>> {
     (name.trim() == "ignore" && !ids.is_empty()).then_some(ids)
 }
 
+/// The `# restage:` comments of a document, in file order. Linear in the size of the file.
 fn scan(doc: &Document) -> Vec<Suppression> {
     let text = doc.text();
     let mut list = Vec::new();
