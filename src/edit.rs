@@ -422,7 +422,6 @@ impl Composed {
     /// The whole lines of `current` the `trimmed` edits take out, with the original offsets
     /// they were read at (kept or moved text, contiguous): those of them the same edits write
     /// elsewhere are moved (see [`Piece::Moved`]).
-    #[inline(never)]
     fn taken_lines<'a>(
         &self,
         current: &'a str,
@@ -590,7 +589,6 @@ fn common_suffix(a: &str, b: &str) -> usize {
 }
 
 /// Appends text restage wrote (nothing when empty), merged with written text before it.
-#[inline]
 fn push_written(out: &mut Vec<Piece>, text: &str) {
     match out.last_mut() {
         Some(Piece::Written(last)) => last.push_str(text),
@@ -600,7 +598,6 @@ fn push_written(out: &mut Vec<Piece>, text: &str) {
 }
 
 /// Appends a piece, merging it with the last one when they join.
-#[inline]
 fn push(out: &mut Vec<Piece>, p: Piece) {
     if p.len() == 0 {
         return;
@@ -663,7 +660,6 @@ fn ends_line(text: &str, at: usize) -> bool {
 /// Appends `text`, the replacement of `range` of `current`, as [`push_written`] does, except
 /// that each whole line of it equal to a line in `taken` (lines the same edits take out, with
 /// where they were read; each used once, the first first) is a moved piece.
-#[inline(never)]
 fn push_written_moving(
     out: &mut Vec<Piece>,
     current: &str,
