@@ -1545,9 +1545,13 @@ fn command_text(cmd: &SimpleCommand) -> String {
     cmd.words.join(" ")
 }
 
-/// Text on one line, whitespace and line continuations folded (for messages).
+/// Text on one line, whitespace and line continuations folded (for messages). Comment lines
+/// inside the continuation, which the builder drops, are dropped too.
 fn one_line(text: &str) -> String {
-    text.split_whitespace()
+    text.lines()
+        .enumerate()
+        .filter(|(n, l)| *n == 0 || !l.trim_start().starts_with('#'))
+        .flat_map(|(_, l)| l.split_whitespace())
         .filter(|w| *w != "\\" && *w != "`")
         .collect::<Vec<_>>()
         .join(" ")
@@ -1840,6 +1844,10 @@ mod tests {
         assert_eq!(
             one_line("--chown=a:b \\\n    . \\\n    /app"),
             "--chown=a:b . /app"
+        );
+        assert_eq!(
+            one_line("npm ci \\\n# fall back\n  || npm install"),
+            "npm ci || npm install"
         );
     }
 }
