@@ -1107,9 +1107,13 @@ fn requirement_files(
     for f in &m.manifests {
         let rel = context_path(f)
             .ok_or_else(|| format!("it names `{f}`, a path outside the build context"))?;
-        let file = ctx.build.requirements_file(&rel).ok_or_else(|| {
-            format!("restage reads requirements files only at the context root (`requirements*.txt`), not `{f}`")
-        })?;
+        let Some(file) = ctx.build.requirements_file(&rel) else {
+            // Missing or left out: say so, rather than where restage looks.
+            require_copyable(ctx, &rel)?;
+            return Err(format!(
+                "restage reads requirements files only at the context root (`requirements*.txt`), not `{f}`"
+            ));
+        };
         match (&file.refs, file.needs_sources()) {
             (Some(refs), Some(false)) => {
                 if !out.contains(&rel) {
