@@ -1110,9 +1110,8 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
         applicability,
         anchor,
         [
-            "Split into a build stage and a ",
+            "Split into a build stage and a runtime stage from ",
             &runtime.reference,
-            " runtime stage",
         ]
         .concat(),
         reason,
