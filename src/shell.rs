@@ -286,8 +286,9 @@ pub fn split(text: &str, base: usize, escape: char) -> Option<Vec<SimpleCommand>
             separator: sep,
             expands,
         });
-    } else if !matches!(sep, Separator::Start) {
-        // Trailing operator.
+    } else if !matches!(sep, Separator::Start | Separator::Semicolon) {
+        // A trailing `&&`, `||` or `|` is a shell syntax error; a trailing `;` only ends the
+        // last command (`set -eux; apt-get update;`).
         return None;
     }
     Some(out)
@@ -497,6 +498,24 @@ mod tests {
     }
 
     #[test]
+    fn a_trailing_semicolon_ends_the_last_command() {
+        let text = "set -eux; \\\n    apt-get update; \\\n    apt-get install -y gcc; \\\n";
+        let cmds = split(text, 0, '\\').unwrap();
+        assert_eq!(cmds.len(), 3);
+        assert_eq!(cmds[2].words, ["apt-get", "install", "-y", "gcc"]);
+        assert_eq!(cmds[2].separator, Separator::Semicolon);
+        assert_eq!(
+            &text[cmds[2].span.clone()],
+            "apt-get install -y gcc",
+            "the span stops before the `;`"
+        );
+        assert_eq!(
+            words("npm ci ;  "),
+            Some(vec![vec!["npm".to_string(), "ci".to_string()]])
+        );
+    }
+
+    #[test]
     fn plain_runs_end_at_every_special_character() {
         let text = "echo h\u{e9}llo w\u{f6}rld\u{2192}x a#b c*d e\\ f\u{e9}'g h'$HOME~";
         let cmds = split(text, 0, '\\').unwrap();
@@ -545,6 +564,11 @@ mod tests {
             "sleep 1 &",
             "&& echo",
             "echo &&",
+            "echo ||",
+            "echo |",
+            "echo; ;",
+            "; echo",
+            ";",
         ] {
             assert_eq!(words(text), None, "{text}");
         }
