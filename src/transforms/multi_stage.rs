@@ -179,6 +179,9 @@ struct RunFacts {
     unknown: Option<String>,
     /// Dependency installs seen: (manager id, omits dev dependencies already).
     installs: Vec<(String, bool)>,
+    /// The directory each of `installs` ran in, after the RUN's `cd`s (`None` when a `cd`
+    /// went where restage cannot tell).
+    install_dirs: Vec<Option<String>>,
     /// Absolute paths of binaries the RUN builds (Go `-o`, Rust target/release/<bin>).
     binaries: Vec<Binary>,
     /// The RUN uses pip (a virtualenv will capture what it installs).
@@ -1386,6 +1389,7 @@ fn run_facts(
             }
             if let Some(install) = m.install {
                 f.installs.push(install);
+                f.install_dirs.push(cwd.clone());
             }
             // Go without `-o FILE`: named and placed by Go's rules.
             let go_built =

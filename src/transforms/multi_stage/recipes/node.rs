@@ -101,6 +101,32 @@ impl Recipe for Node {
         let run_kw = doc.style().keyword(Kind::Run);
         let mut carry = Carry::default();
         start_check(ctx, start, anchor)?;
+        // An install after a `cd` writes node_modules where the `cd` went: carried only inside
+        // the application directory (the runtime stage copies `/node_modules` only for an
+        // install at `/` itself).
+        for (ix, f) in a.runs.iter().filter(|(_, f)| !f.installs.is_empty()) {
+            let workdir = effects::workdir(doc, stage, *ix, input.inherited);
+            for dir in &f.install_dirs {
+                if *dir == workdir {
+                    continue;
+                }
+                let line = analysis::line_of(doc, *ix);
+                let why = match dir {
+                    None => format!(
+                        "the dependency install at line {line} runs after a `cd` restage cannot follow, so it cannot tell where node_modules is written"
+                    ),
+                    Some(d) if a.workdir != "/" && analysis::is_within(d, &a.workdir) => continue,
+                    Some(d) if a.workdir == "/" => format!(
+                        "the dependency install at line {line} runs in {d} after a `cd`, and the stage has no WORKDIR: restage carries node_modules from the WORKDIR only (a `WORKDIR {d}` instead of the `cd` would do)"
+                    ),
+                    Some(d) => format!(
+                        "the dependency install at line {line} runs in {d} after a `cd`, outside the application directory {}, so the node_modules written there would not reach the runtime stage",
+                        a.workdir
+                    ),
+                };
+                return Err(refuse(anchor, why));
+            }
+        }
         // An install above the application directory (a workspace root, then `WORKDIR
         // packages/server`) leaves node_modules where Node looks but the runtime stage does not.
         if a.workdir != "/" {
