@@ -227,6 +227,8 @@ pub(crate) struct Images {
     create: Vec<CreateRecipe>,
     self_managed: LazyGlobSet,
     self_managed_notes: Vec<Option<String>>,
+    /// Per glob of `self_managed`: its entry's `entrypoint_reads_command`.
+    self_managed_reads: Vec<bool>,
 }
 
 /// A runtime template: literal text and `{placeholder}`s.
@@ -420,6 +422,7 @@ impl Images {
         }
         let mut self_managed = Vec::new();
         let mut self_managed_notes = Vec::new();
+        let mut self_managed_reads = Vec::new();
         let mut eager_self_managed = false;
         for s in &layer.self_managed {
             eager_self_managed |= sources.eager(s.origin);
@@ -428,6 +431,7 @@ impl Images {
                     .map_err(|e| sources.error(s.origin, r.span(), &e))?;
                 self_managed.push(g);
                 self_managed_notes.push(s.note.clone());
+                self_managed_reads.push(s.entrypoint_reads_command);
             }
         }
         let nu = layer.new_user.clone().unwrap_or_default();
@@ -463,6 +467,7 @@ impl Images {
                 .collect(),
             self_managed: build_set(self_managed, eager_self_managed)?,
             self_managed_notes,
+            self_managed_reads,
         })
     }
 }
@@ -825,6 +830,17 @@ impl Images {
             }
         }
         None
+    }
+
+    /// Whether the image manages its own user and starts through an ENTRYPOINT script that
+    /// reads the command it is given (`entrypoint_reads_command`).
+    pub(crate) fn entrypoint_reads_command(&self, image: &ImageRef) -> bool {
+        let (canonical, _) = self.upstream(image);
+        self.self_managed
+            .matches(&canonical)
+            .first()
+            .is_some_and(|&i| self.self_managed_reads[i])
+            && self.is_self_managed(image)
     }
 
     pub(crate) fn is_self_managed(&self, image: &ImageRef) -> bool {

@@ -679,6 +679,12 @@ impl Knowledge {
         rt
     }
 
+    /// Whether the image starts through an ENTRYPOINT script of its own that reads the command
+    /// it is given (postgres, redis, nginx, ...): a CMD is that script's argument list.
+    pub fn entrypoint_reads_command(&self, image: &ImageRef) -> bool {
+        self.inner.images.entrypoint_reads_command(image)
+    }
+
     /// Whether the image manages its own user (postgres, nginx, ...): leave its USER alone.
     pub fn is_self_managed_image(&self, image: &ImageRef) -> bool {
         self.inner.images.is_self_managed(image)

@@ -477,6 +477,10 @@ pub(crate) struct SelfManagedDef {
     pub repositories: Vec<Spanned<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// The image's ENTRYPOINT is a script that reads the command it is given (`redis-server`
+    /// set up and run as the service user, anything else run as is).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub entrypoint_reads_command: bool,
     #[serde(skip)]
     pub origin: Origin,
 }

@@ -42,7 +42,7 @@ const BUILTINS: &[&str] = &[
     "unalias", "unset", "wait", "if", "for", "while", "until", "case", "function", "time",
 ];
 
-pub(super) fn run(doc: &Document, _ctx: &Context) -> Vec<Change> {
+pub(super) fn run(doc: &Document, ctx: &Context) -> Vec<Change> {
     let stage = doc.final_stage();
     let body = &doc.stage_instructions(stage)[1..];
     let last = |kind: Kind| body.iter().rev().find(|i| i.kind == kind);
@@ -90,11 +90,47 @@ pub(super) fn run(doc: &Document, _ctx: &Context) -> Vec<Change> {
                     ),
                 ));
             }
+        } else if cmd.is_shell_form()
+            && !resets_entrypoint
+            && let Some(image) = entrypoint_script_image(doc, ctx, stage.index)
+        {
+            changes.push(keep(cmd,
+                format!(
+                    "`{image}` starts through its own ENTRYPOINT script, which receives this CMD as its arguments (now `/bin/sh -c ...`) and treats its server's command specially (setting up data and dropping to the service user, for example); exec form would change what that script sees and runs"
+                ),
+            ));
         } else {
             changes.extend(convert(doc, cmd));
         }
     }
     changes
+}
+
+/// The registry image a stage starts from (through the file's own stages), with global ARG
+/// defaults substituted, when restage knows it starts through an ENTRYPOINT script of its own
+/// that reads the command (`entrypoint_reads_command` in users.toml: databases, brokers, some
+/// servers).
+fn entrypoint_script_image(doc: &Document, ctx: &Context, stage: usize) -> Option<String> {
+    let mut current = stage;
+    let mut seen = 0;
+    while let Some(parent) = doc.stage_named(&doc.stages()[current].image.value) {
+        if parent.index >= current || seen > doc.stages().len() {
+            return None;
+        }
+        current = parent.index;
+        seen += 1;
+    }
+    let written = doc.stages()[current].image.value.as_str();
+    let reference = if written.contains('$') {
+        let lookup = |name: &str| super::analysis::global_arg(doc, name).and_then(|d| d.value);
+        super::analysis::expand_vars(written, &lookup)?
+    } else {
+        written.to_string()
+    };
+    let image = crate::knowledge::ImageRef::parse(&reference)?;
+    ctx.knowledge
+        .entrypoint_reads_command(&image)
+        .then_some(reference)
 }
 
 /// A shell-form command restage leaves as it is, and why: a note with no edit.
