@@ -379,7 +379,7 @@ fn plan(doc: &Document, ctx: &Context) -> Verdict {
     let port_notes = privileged_ports(doc, &chain);
     if let Some(tool) = start.toolchain(ctx.knowledge) {
         unsafe_reasons.push(format!(
-            "the container starts with `{tool}`, which compiles into the application directory at start, and that directory stays root-owned"
+            "the container starts with `{tool}`, which compiles the app when the container starts and writes its build output into the application tree (`target/`, `build/`, `obj/`) or the module cache, and those files and folders stay root-owned"
         ));
     }
 
@@ -1575,14 +1575,26 @@ fn app_writes(
         return TreeWrites::default();
     }
     let build = ctx.build;
-    let cannot = "so restage cannot tell whether the app writes into its own directory, which stays root-owned";
+    let cannot = "so restage cannot tell whether the app writes into the files and folders of its own tree, which stay root-owned";
     let no_ecosystem = build.ecosystems().is_empty();
     let writerless = no_ecosystem && writerless_images(doc, chain, ctx);
     // A context that holds what the COPYs name but no dependency manifest has no dependencies
     // that could write; one that lacks them is not the app's context at all. Asked only
     // without a manifest, the only case that reads it.
-    let complete = no_ecosystem && copied_sources_present(doc, build);
-    if no_ecosystem && !writerless && !complete {
+    // A RUN that reads a dependency manifest the context does not have (`npm ci` and no
+    // package.json) says the same: the app has dependencies restage cannot see.
+    let unseen_install = if no_ecosystem {
+        manifest_read_elsewhere(doc, ctx)
+    } else {
+        None
+    };
+    let complete = no_ecosystem && unseen_install.is_none() && copied_sources_present(doc, build);
+    if let Some((ix, command, manifest)) = &unseen_install {
+        unsafe_reasons.push(format!(
+            "`{command}` ({}) reads {manifest}, which the build context does not have: restage is not reading the app's own context and cannot see its dependencies, {cannot}",
+            analysis::place_of(doc, *ix)
+        ));
+    } else if no_ecosystem && !writerless && !complete {
         unsafe_reasons.push(format!(
             "the build context has no manifest restage reads (package.json, requirements.txt, pyproject.toml, Pipfile, Gemfile, composer.json, go.mod, Cargo.toml, ...) nor every file the COPY instructions name, {cannot}"
         ));
@@ -1760,6 +1772,28 @@ fn lives_at_root(doc: &Document, chain: &[&Stage], root: Option<&str>) -> bool {
 
 /// True when the build context was read and holds every source the file's COPY/ADD
 /// instructions take from it (a glob: some root entry matches; a variable or a URL: not known).
+/// The first command of any stage's RUNs that reads a dependency manifest (`npm ci`:
+/// package.json), with its instruction and the manifest, for a context that has none.
+fn manifest_read_elsewhere(doc: &Document, ctx: &Context) -> Option<(usize, String, String)> {
+    let instructions = doc.instructions();
+    (0..instructions.len())
+        .filter(|&ix| instructions[ix].kind == Kind::Run && instructions[ix].stage.is_some())
+        .find_map(|ix| {
+            let commands = analysis::commands(doc, &instructions[ix])?;
+            commands.iter().find_map(|c| {
+                let m = ctx.knowledge.classify_command(&c.words)?;
+                let spec = ctx.knowledge.manifests(m.manager.as_deref()?)?;
+                let manifest = m
+                    .manifests
+                    .first()
+                    .or_else(|| spec.required.first())
+                    .or_else(|| spec.required_any.first())?
+                    .clone();
+                Some((ix, c.program_words().join(" "), manifest))
+            })
+        })
+}
+
 fn copied_sources_present(doc: &Document, build: &crate::context::BuildContext) -> bool {
     let Some(listing) = &build.listing else {
         return false;
