@@ -400,6 +400,17 @@ pub(super) fn check(
     };
     for c in replayed {
         let program = c.words.first().map(String::as_str).unwrap_or("");
+        // A removal restage cannot resolve (`rm -r /var/lib/apt/lists/*`) fails when it finds
+        // nothing, unless forced.
+        if matches!(crate::shell::base_name(program), "rm" | "rmdir")
+            && c.unknown.is_some()
+            && !forced(&c.words)
+        {
+            return Err(format!(
+                "`{}` removes without -f what restage cannot resolve, and the runtime stage may not have it, so the replayed step would fail",
+                c.words.join(" ")
+            ));
+        }
         for e in &c.effects {
             match &e.op {
                 Op::CreateDir { parents } => {
@@ -456,6 +467,14 @@ pub(super) fn check(
                         e.path
                     ));
                 }
+                // `rm` without `-f` fails on a path that is not there (a glob matching nothing
+                // included): the runtime stage starts from another image.
+                Op::Remove if !forced(&c.words) && !exists(&e.path, &made) => {
+                    return Err(format!(
+                        "`{program}` removes {} without -f, and the runtime stage may not have it, so the replayed step would fail",
+                        e.path
+                    ));
+                }
                 Op::Remove | Op::Read | Op::Write => {}
             }
         }
@@ -468,6 +487,16 @@ pub(super) fn check(
         }
     }
     Ok(())
+}
+
+/// Whether an `rm` (its words, the program first) is forced: `-f`, `--force`, or `-f` among
+/// combined short options (`-rf`), before any `--`.
+fn forced(words: &[String]) -> bool {
+    words
+        .iter()
+        .skip(1)
+        .take_while(|w| *w != "--")
+        .any(|w| w == "--force" || (w.starts_with('-') && !w.starts_with("--") && w.contains('f')))
 }
 
 /// Root entries of the build context that are not sources or project metadata: the data files,
@@ -691,6 +720,34 @@ mod tests {
         assert_eq!(check(&ok, &carried, "/app", &[]), Ok(()));
         let carried_entry = vec!["/app".to_string(), "/docker-entrypoint.sh".to_string()];
         assert_eq!(check(&[chmod], &carried_entry, "/app", &[]), Ok(()));
+        // `rm` without -f of what the runtime stage may lack fails there; forced, or of what
+        // is carried or made, it does not.
+        let rm = |words: &str, p: &str| cmd(words, vec![(p, Op::Remove)]);
+        let lists = check(
+            &[rm("rm -r /var/lib/apt/lists/*", "/var/lib/apt/lists/*")],
+            &carried,
+            "/app",
+            &[],
+        )
+        .unwrap_err();
+        assert!(lists.contains("without -f"), "{lists}");
+        for ok in [
+            rm("rm -rf /var/lib/apt/lists/*", "/var/lib/apt/lists/*"),
+            rm("rm -r -f /tmp/x", "/tmp/x"),
+            rm("rm --force /tmp/x", "/tmp/x"),
+            rm("rm /app/.env.example", "/app/.env.example"),
+        ] {
+            assert_eq!(check(&[ok], &carried, "/app", &[]), Ok(()));
+        }
+        let mut glob = cmd("rm -r /var/lib/apt/lists/*", vec![]);
+        glob.unknown = Some("`rm` names a path restage cannot resolve".into());
+        let unresolved = check(std::slice::from_ref(&glob), &carried, "/app", &[]).unwrap_err();
+        assert!(unresolved.contains("without -f"), "{unresolved}");
+        glob.words[1] = "-rf".into();
+        assert_eq!(check(&[glob], &carried, "/app", &[]), Ok(()));
+        let made_then_removed = [mkdir("/data"), rm("rmdir /data", "/data")];
+        assert_eq!(check(&made_then_removed, &carried, "/app", &[]), Ok(()));
+        assert!(check(&[rm("rm -- -f", "/app/-f")], &[], "/", &[]).is_err());
     }
 
     #[test]
