@@ -797,15 +797,19 @@ fn install_manifests(
         .manager
         .as_deref()
         .ok_or("the knowledge files name no package manager for it")?;
-    if !m.pure {
-        return Err(m.notes.first().cloned().unwrap_or_else(|| {
-            "the knowledge files say it needs more than its manifests".to_string()
-        }));
-    }
     let spec = ctx
         .knowledge
         .manifests(manager)
         .ok_or_else(|| format!("the knowledge files list no manifests for {manager}"))?;
+    if !m.pure {
+        // The manifest itself missing says more than why the install is not pure.
+        if let Some(manifest) = spec.required.first() {
+            require_copyable(ctx, manifest)?;
+        }
+        return Err(m.notes.first().cloned().unwrap_or_else(|| {
+            "the knowledge files say it needs more than its manifests".to_string()
+        }));
+    }
     let words: Vec<&str> = cmd.program_words().iter().map(String::as_str).collect();
     if let Some(w) = words[1..]
         .iter()
@@ -845,7 +849,10 @@ fn install_manifests(
         "pipenv" => local_sources(ctx, "Pipfile")?,
         "go" => go_checks(ctx)?,
         "maven" => {
-            let pom = ctx.build.pom.as_ref().ok_or("pom.xml could not be read")?;
+            let Some(pom) = ctx.build.pom.as_ref() else {
+                require_copyable(ctx, "pom.xml")?;
+                return Err("pom.xml could not be read".into());
+            };
             if !pom.modules.is_empty() {
                 return Err(format!(
                     "pom.xml is a multi-module build ({}), whose modules' pom.xml files the install needs too",
@@ -1212,11 +1219,15 @@ fn cargo_plan(
     if cmd.expands {
         return Err("the build command uses shell expansions".into());
     }
-    let cargo = ctx
-        .build
-        .cargo
-        .as_ref()
-        .ok_or("a Cargo build compiles every dependency again after each source change, and Cargo.toml could not be read")?;
+    let Some(cargo) = ctx.build.cargo.as_ref() else {
+        let why = match require_copyable(ctx, "Cargo.toml") {
+            Err(why) => why,
+            Ok(()) => "Cargo.toml could not be read".into(),
+        };
+        return Err(format!(
+            "a Cargo build compiles every dependency again after each source change, and {why}"
+        ));
+    };
     let stub = "the stub-source trick (build the dependencies from the manifests and an empty src/main.rs)";
     if cargo.is_workspace_root() {
         return Err(format!(

@@ -352,6 +352,24 @@ pub fn package_json_read(ctx: &Context) -> bool {
     ctx.build.package_json.is_some()
 }
 
+/// Why the script `name` of package.json cannot be read: package.json is missing or left out
+/// of the build context, has no such script, or could not be read.
+pub fn missing_script(ctx: &Context, name: &str) -> String {
+    if package_json_read(ctx) {
+        format!("package.json has no `{name}` script")
+    } else if !ctx.build.exists("package.json") {
+        format!(
+            "package.json is not in the build context, so restage cannot read its `{name}` script"
+        )
+    } else if ctx.build.is_ignored("package.json") {
+        format!(
+            "package.json is excluded by .dockerignore, so restage cannot read its `{name}` script"
+        )
+    } else {
+        format!("package.json could not be read, so restage cannot read its `{name}` script")
+    }
+}
+
 /// Whether package.json lists devDependencies (`None`: package.json unknown).
 pub fn has_dev_dependencies(ctx: &Context) -> Option<bool> {
     ctx.build

@@ -254,11 +254,7 @@ fn check_words(ctx: &Context, words: &[&str]) -> Result<(), String> {
                 }
             }
             None if name == "start" && facts::package_json_read(ctx) => {}
-            None => {
-                return Err(format!(
-                    "restage cannot read the `{name}` script from package.json"
-                ));
-            }
+            None => return Err(facts::missing_script(ctx, name)),
         }
     }
     Ok(())

@@ -22,6 +22,7 @@ use globset::Glob;
 use super::super::super::Context;
 use super::super::super::analysis;
 use super::super::super::effects;
+use super::super::super::facts;
 use super::super::Analysis;
 use super::Input;
 use crate::context::{NodeBuild, PackageJson, Setting};
@@ -410,9 +411,7 @@ impl<'a> Builds<'a> {
                     match self.pkg.script(&hook) {
                         Some(cmd) => self.script(&hook, cmd, depth + 1, out)?,
                         None if hook == name => {
-                            return Err(Some(format!(
-                                "restage cannot read the `{name}` script from package.json"
-                            )));
+                            return Err(Some(facts::missing_script(self.ctx, name)));
                         }
                         None => {}
                     }
