@@ -191,7 +191,8 @@ fn convert(doc: &Document, ins: &Instruction) -> Option<Change> {
         ));
     }
     let mut words: Vec<&str> = raw.split_whitespace().collect();
-    if words.first() == Some(&"exec") && words.len() > 1 {
+    let exec_prefix = words.first() == Some(&"exec") && words.len() > 1;
+    if exec_prefix {
         words.remove(0);
     }
     let Some(&program) = words.first() else {
@@ -234,9 +235,16 @@ fn convert(doc: &Document, ins: &Instruction) -> Option<Change> {
     const TAIL: &str = "` under /bin/sh as PID 1, which does not forward SIGTERM; exec form starts it directly with the same words";
     let command = raw.trim();
     let mut reason = String::with_capacity(command.len() + 24 + TAIL.len());
-    reason.push_str("Shell form runs `");
-    reason.push_str(command);
-    reason.push_str(TAIL);
+    if exec_prefix {
+        // `exec` already hands PID 1 to the program: the shell only starts it.
+        reason.push_str("Shell form starts /bin/sh, whose `exec` then replaces it with `");
+        reason.push_str(&words.join(" "));
+        reason.push_str("`; exec form starts the program directly, without the shell or the `exec`");
+    } else {
+        reason.push_str("Shell form runs `");
+        reason.push_str(command);
+        reason.push_str(TAIL);
+    }
     Some(
         Change::new(ID, Applicability::Safe, ins.extent.start, title, reason)
             .with_edits(vec![Edit::replace(start..end, json)]),
