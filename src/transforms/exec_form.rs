@@ -76,18 +76,36 @@ pub(super) fn run(doc: &Document, ctx: &Context) -> Vec<Change> {
         }
     }
     if let Some(cmd) = cmd {
-        if entrypoint.is_some() {
+        if let Some(ep) = entrypoint {
             if cmd.is_shell_form() {
                 changes.push(keep(cmd,
-                    "The stage sets an ENTRYPOINT, which receives CMD as its arguments; exec form would change those arguments".to_string(),
+                    if ep.is_shell_form() {
+                        "The stage's ENTRYPOINT is in shell form, which ignores CMD: this CMD has no effect in either form".to_string()
+                    } else {
+                        "The stage sets an ENTRYPOINT, which receives CMD as its arguments; exec form would change those arguments".to_string()
+                    },
                 ));
             }
-        } else if !resets_entrypoint && let Some(parent) = inherited_entrypoint(doc, stage.index) {
+        } else if !resets_entrypoint && let Some(from) = inherited_entrypoint(doc, stage.index) {
             if cmd.is_shell_form() {
-                changes.push(keep(cmd,
+                let whose = if from.owner == from.parent {
+                    format!("stage `{}`, whose ENTRYPOINT", from.parent)
+                } else {
                     format!(
-                        "The stage is built FROM stage `{parent}`, whose ENTRYPOINT receives this CMD as its arguments; exec form would change those arguments"
-                    ),
+                        "stage `{}`, which inherits the ENTRYPOINT of stage `{}`: that ENTRYPOINT",
+                        from.parent, from.owner
+                    )
+                };
+                changes.push(keep(cmd,
+                    if from.shell_form {
+                        format!(
+                            "The stage is built FROM {whose} is in shell form, which ignores CMD: this CMD has no effect in either form"
+                        )
+                    } else {
+                        format!(
+                            "The stage is built FROM {whose} receives this CMD as its arguments; exec form would change those arguments"
+                        )
+                    },
                 ));
             }
         } else if cmd.is_shell_form()
@@ -144,10 +162,19 @@ fn keep(ins: &Instruction, reason: String) -> Change {
     )
 }
 
-/// The name of the earlier stage of the file the stage is built FROM (directly or through
-/// others) when it sets an ENTRYPOINT: a shell-form CMD is then its argument list, and exec form
-/// would change that list.
-fn inherited_entrypoint(doc: &Document, stage: usize) -> Option<String> {
+/// The ENTRYPOINT a stage inherits from the earlier stages of the file it is built FROM
+/// (directly or through others): a shell-form CMD is then its argument list (or, under a
+/// shell-form ENTRYPOINT, ignored), and exec form would change that list.
+struct Inherited {
+    /// The stage named in the FROM.
+    parent: String,
+    /// The stage that sets the ENTRYPOINT (`parent` itself, or one it is built FROM).
+    owner: String,
+    shell_form: bool,
+}
+
+fn inherited_entrypoint(doc: &Document, stage: usize) -> Option<Inherited> {
+    let parent_name = doc.stages()[stage].image.value.clone();
     let mut current = stage;
     let mut seen = 0;
     while let Some(parent) = doc.stage_named(&doc.stages()[current].image.value) {
@@ -160,7 +187,11 @@ fn inherited_entrypoint(doc: &Document, stage: usize) -> Option<String> {
             .rev()
             .find(|i| i.kind == Kind::Entrypoint)
         {
-            return (!ep.is_empty_exec()).then(|| doc.stages()[current].image.value.clone());
+            return (!ep.is_empty_exec()).then(|| Inherited {
+                parent: parent_name,
+                owner: doc.stages()[current].image.value.clone(),
+                shell_form: ep.is_shell_form(),
+            });
         }
         current = parent.index;
         seen += 1;
@@ -239,7 +270,8 @@ fn convert(doc: &Document, ins: &Instruction) -> Option<Change> {
         // `exec` already hands PID 1 to the program: the shell only starts it.
         reason.push_str("Shell form starts /bin/sh, whose `exec` then replaces it with `");
         reason.push_str(&words.join(" "));
-        reason.push_str("`; exec form starts the program directly, without the shell or the `exec`");
+        reason
+            .push_str("`; exec form starts the program directly, without the shell or the `exec`");
     } else {
         reason.push_str("Shell form runs `");
         reason.push_str(command);
