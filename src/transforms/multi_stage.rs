@@ -1324,8 +1324,17 @@ fn run_facts(
             continue;
         };
         if program == "cd" {
+            // `cd /opt/$NAME`: read with the stage's ENV, as the shell will see it.
+            let expanded = cmd
+                .expands
+                .then(|| effects::expand_env(doc, stage, ix, cmd))
+                .flatten();
+            let (words, expands) = match &expanded {
+                Some(e) => (e.program_words(), e.expands),
+                None => (words, cmd.expands),
+            };
             cwd = match words {
-                [_, dir] if !cmd.expands && dir != "-" => cwd.map(|c| analysis::join(&c, dir)),
+                [_, dir] if !expands && dir != "-" => cwd.map(|c| analysis::join(&c, dir)),
                 _ => None,
             };
             continue;

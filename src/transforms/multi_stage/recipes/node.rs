@@ -116,6 +116,19 @@ impl Recipe for Node {
                         "the dependency install at line {line} runs after a `cd` restage cannot follow, so it cannot tell where node_modules is written"
                     ),
                     Some(d) if a.workdir != "/" && analysis::is_within(d, &a.workdir) => continue,
+                    // `cd /tmp && npm install`, then `cp -a /tmp/node_modules /app`: the
+                    // modules reach the application directory, which is carried.
+                    Some(d)
+                        if a.workdir != "/"
+                            && copied_into(
+                                input,
+                                *ix,
+                                &analysis::join(d, "node_modules"),
+                                &a.workdir,
+                            ) =>
+                    {
+                        continue;
+                    }
                     Some(d) if a.workdir == "/" => format!(
                         "the dependency install at line {line} runs in {d} after a `cd`, and the stage has no WORKDIR: restage carries node_modules from the WORKDIR only (a `WORKDIR {d}` instead of the `cd` would do)"
                     ),
@@ -365,5 +378,31 @@ fn undeclared_require(input: &Input) -> Option<String> {
                 "{source} loads `{name}`, which package.json does not list among its dependencies: it may come from the tree of a dev dependency, which the prune removes"
             )
         })
+    })
+}
+
+/// Whether a step of the stage after instruction `after` copies or moves `from` into `dir`
+/// (`cp -a /tmp/node_modules /app/`).
+fn copied_into(input: &Input, after: usize, from: &str, dir: &str) -> bool {
+    let Input {
+        doc, stage, ctx, ..
+    } = *input;
+    (after + 1..stage.instructions.end).any(|ix| {
+        effects::instruction(doc, stage, ix, ctx, input.inherited)
+            .commands
+            .iter()
+            .filter(|c| {
+                c.words
+                    .first()
+                    .is_some_and(|w| matches!(crate::shell::base_name(w), "cp" | "mv"))
+            })
+            .any(|c| {
+                c.effects
+                    .iter()
+                    .any(|e| e.op == effects::Op::Read && e.path == from)
+                    && c.effects.iter().any(|e| {
+                        matches!(e.op, effects::Op::Create) && analysis::is_within(&e.path, dir)
+                    })
+            })
     })
 }
