@@ -1055,11 +1055,18 @@ fn writable_dirs(
     // their parents).
     let mut made: Vec<String> = app_dirs.clone();
     let mut out: Vec<Writable> = Vec::new();
-    let push = |w: Writable, out: &mut Vec<Writable>| {
-        if !out.iter().any(|o| o.path == w.path) {
-            out.push(w);
-        }
-    };
+    // A path asked for twice keeps its first entry; a VOLUME that declares a directory a RUN
+    // already made still marks it, so it is prepared before that VOLUME.
+    let push =
+        |w: Writable, out: &mut Vec<Writable>| match out.iter_mut().find(|o| o.path == w.path) {
+            Some(o) => {
+                if o.volume.is_none() && w.volume.is_some() {
+                    o.volume = w.volume;
+                    o.origin = w.origin;
+                }
+            }
+            None => out.push(w),
+        };
     for ix in chain_body(chain) {
         let ins = &instructions[ix];
         match ins.kind {
@@ -2685,6 +2692,15 @@ mod tests {
             out.contains("RUN npm ci\nRUN chown 1000:1000 /app\nUSER 1000:1000\nCMD"),
             "{out}"
         );
+        // Made by a RUN before its VOLUME: still prepared before the VOLUME (the legacy builder
+        // drops what a later step changes in a declared volume).
+        let text = "FROM node:20-slim\nWORKDIR /app\nCOPY . .\nRUN mkdir /data\nVOLUME /data\nRUN npm ci\nCMD [\"node\"]\n";
+        let out = applied(text, UserStyle::Numeric);
+        assert!(
+            out.contains("RUN mkdir /data\nRUN mkdir -p /data \\\n    && chown 1000:1000 /data\nVOLUME /data\n"),
+            "{out}"
+        );
+        assert!(!out.contains("chown 1000:1000 /data /app"), "{out}");
         // After a non-root USER a RUN there would not run as root: prepare it with the rest.
         let text = "FROM node:20-slim\nUSER node\nVOLUME /data\nUSER root\nRUN apt-get update\nCMD [\"node\"]\n";
         let out = applied(text, UserStyle::Numeric);
