@@ -1117,9 +1117,15 @@ fn requirement_files(
         let Some(file) = ctx.build.requirements_file(&rel) else {
             // Missing or left out: say so, rather than where restage looks.
             require_copyable(ctx, &rel)?;
-            return Err(format!(
-                "restage reads requirements files only at the context root (`requirements*.txt`), not `{f}`"
-            ));
+            return Err(if rel.contains('/') {
+                format!(
+                    "restage reads requirements files only at the context root (`requirements*.txt`), not `{f}`"
+                )
+            } else {
+                format!(
+                    "restage reads only the requirements files named `requirements*.txt` at the context root, and `{f}` is named otherwise"
+                )
+            });
         };
         match (&file.refs, file.needs_sources()) {
             (Some(refs), Some(false)) => {
