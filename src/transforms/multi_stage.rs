@@ -1000,6 +1000,21 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
     for text in &replays.pre {
         out.push_str(text);
     }
+    // A path written into a COPY line as is: a blank, a quote, a backslash or a control
+    // character (`CMD ["app\nname"]` decodes to a line break) would break or change it.
+    if let Some(odd) = copies
+        .iter()
+        .chain(bare_destinations.iter().map(|(_, d)| d))
+        .find(|p| {
+            p.chars()
+                .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '"' | '\'' | '\\'))
+        })
+    {
+        return Err(refuse(
+            anchor,
+            format!("the path {odd:?} has characters restage does not write into a COPY line"),
+        ));
+    }
     let copy_kw = style.keyword(Kind::Copy);
     for c in dedup_nested(&copies) {
         let (from, mut to) = match bare_destinations.iter().find(|(p, _)| *p == c) {
