@@ -421,6 +421,17 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
             ),
         ));
     }
+    if let Some(Err(needs)) = &globals_needed
+        && needs.provider.is_some()
+    {
+        return Err(refuse(
+            anchor,
+            format!(
+                "{}, which the runtime stage would not have: global packages stay in the build stage",
+                needs.why
+            ),
+        ));
+    }
     if !a
         .runs
         .iter()
@@ -436,8 +447,9 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
     for (ix, f) in &a.runs {
         let global = match (&globals_needed, f.globals.first()) {
             (Some(Err(needs)), Some(g)) => Some(format!(
-                "installs a global package (`{}`), which the app may need at runtime: {needs}",
-                g.join(" ")
+                "installs a global package (`{}`), which the app may need at runtime: {}",
+                g.join(" "),
+                needs.why
             )),
             _ => None,
         };

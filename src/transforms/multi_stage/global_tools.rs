@@ -39,15 +39,58 @@ pub(super) fn packages(words: &[String]) -> Vec<String> {
         .collect()
 }
 
-/// Why the running app may need the global packages `installed` (a clause naming what runs
-/// them), or `Ok` when the start command and HEALTHCHECK run only node on files of the
-/// application directory `workdir`.
+/// Why the running app needs, or may need, the global packages a stage installs.
+pub(super) struct Needs {
+    /// A clause naming what runs them.
+    pub(super) why: String,
+    /// The global package whose command the start command or HEALTHCHECK runs by name
+    /// (`gitbook` of `gitbook-cli`): then the app surely needs it.
+    pub(super) provider: Option<String>,
+}
+
+/// The global package of `installed` that provides the command `program`: one of the same
+/// name, or of that name with `-cli` (`gitbook-cli` gives `gitbook`, `@vue/cli` gives `vue`).
+fn provider<'p>(installed: &'p [String], program: &str) -> Option<&'p String> {
+    installed.iter().find(|p| {
+        let (scope, name) = match p.strip_prefix('@').and_then(|r| r.split_once('/')) {
+            Some((scope, name)) => (Some(scope), name),
+            None => (None, p.as_str()),
+        };
+        name == program
+            || name.strip_suffix("-cli") == Some(program)
+            || (name == "cli" && scope == Some(program))
+    })
+}
+
+/// Why the running app may need the global packages `installed`, or `Ok` when the start
+/// command and HEALTHCHECK run only node on files of the application directory `workdir`.
 pub(super) fn start_needs(
     doc: &Document,
     stage: &Stage,
     ctx: &Context,
     installed: &[String],
     workdir: &str,
+) -> Result<(), Needs> {
+    let mut chain = Chain {
+        ctx,
+        workdir,
+        managers: Vec::new(),
+        also: &[],
+        installed,
+        provider: None,
+    };
+    walk(doc, stage, ctx, installed, &mut chain).map_err(|why| Needs {
+        why,
+        provider: chain.provider.clone(),
+    })
+}
+
+fn walk(
+    doc: &Document,
+    stage: &Stage,
+    ctx: &Context,
+    installed: &[String],
+    chain: &mut Chain<'_>,
 ) -> Result<(), String> {
     let body = stage.from + 1..stage.instructions.end;
     let instructions = doc.instructions();
@@ -64,12 +107,6 @@ pub(super) fn start_needs(
             ));
         }
     }
-    let mut chain = Chain {
-        ctx,
-        workdir,
-        managers: Vec::new(),
-        also: &[],
-    };
     let start = StartCommand::of(doc, body.clone());
     let entrypoint = start.entrypoint.as_ref().filter(|e| !e.empty);
     let by = "the start command";
@@ -141,6 +178,10 @@ struct Chain<'a> {
     managers: Vec<String>,
     /// Programs allowed besides node and the builtins.
     also: &'static [&'static str],
+    /// The global packages the stage installs.
+    installed: &'a [String],
+    /// The one whose command it runs, once found.
+    provider: Option<String>,
 }
 
 impl Chain<'_> {
@@ -209,7 +250,15 @@ impl Chain<'_> {
             ("npm", ["start", ..]) | ("yarn", ["start", ..]) => "start",
             ("npm", ["run" | "run-script", name, ..]) | ("yarn", ["run", name, ..]) => *name,
             ("yarn", [name, ..]) if !name.starts_with('-') => *name,
-            _ => return Err(format!("{by} runs `{program}`")),
+            _ => {
+                if let Some(p) = provider(self.installed, program) {
+                    self.provider = Some(p.clone());
+                    return Err(format!(
+                        "{by} runs `{program}`, a command of the global package `{p}`"
+                    ));
+                }
+                return Err(format!("{by} runs `{program}`"));
+            }
         };
         if !self.managers.iter().any(|m| m == program) {
             self.managers.push(program.to_string());
