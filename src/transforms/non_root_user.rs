@@ -1151,8 +1151,110 @@ fn writable_dirs(
             _ => {}
         }
     }
+    // A directory an earlier stage made inside what a `COPY --from` carries here arrives with
+    // that tree, root-owned, as the mkdir itself would have left it (multi-stage's runtime stage
+    // gets `/app/uploads` with `/app`).
+    for ix in chain_body(chain) {
+        for dir in copied_mkdirs(doc, stage_of(ix), ix) {
+            made.push(dir.clone());
+            if is_data_dir(&dir, final_workdir.known(), &app_dirs) {
+                push(
+                    Writable {
+                        path: dir,
+                        volume: None,
+                        origin: format!(
+                            "mkdir (copied by the COPY --from at {})",
+                            analysis::place_of(doc, ix)
+                        ),
+                        exists: true,
+                        how: Grant::Dir,
+                    },
+                    &mut out,
+                );
+            }
+        }
+    }
     for w in &mut out {
         w.exists = w.exists || made.iter().any(|m| analysis::is_within(m, &w.path));
+    }
+    out
+}
+
+/// The directories that the `COPY --from=<stage>` at `ix` brings from an earlier stage of the
+/// file which that stage (or one it is built FROM) made with `mkdir`, at their paths here. Only
+/// a COPY of one directory to a known destination is read.
+fn copied_mkdirs(doc: &Document, stage: &Stage, ix: usize) -> Vec<String> {
+    let ins = &doc.instructions()[ix];
+    if ins.kind != Kind::Copy {
+        return Vec::new();
+    }
+    let Some(from) = ins.flag("from").and_then(|f| f.value.as_ref()) else {
+        return Vec::new();
+    };
+    let Some(source_stage) = doc.stage_named(&from.value) else {
+        return Vec::new();
+    };
+    let [source] = analysis::sources(ins) else {
+        return Vec::new();
+    };
+    if source_stage.index >= stage.index || source.value.contains(['$', '*', '?', '[']) {
+        return Vec::new();
+    }
+    let Some(dest) = analysis::resolved_destination(doc, stage, ix) else {
+        return Vec::new();
+    };
+    let source = analysis::normalize(&analysis::join("/", &source.value));
+    let mut out = Vec::new();
+    // The source stage and the stages of the file it is built FROM, each once.
+    let mut current = Some(source_stage);
+    let mut seen = 0;
+    while let Some(st) = current {
+        if seen > doc.stages().len() {
+            break;
+        }
+        seen += 1;
+        for run in st.from + 1..st.instructions.end {
+            let r = &doc.instructions()[run];
+            if r.kind != Kind::Run {
+                continue;
+            }
+            let Some(commands) = analysis::commands(doc, r) else {
+                continue;
+            };
+            let mut cwd = analysis::workdir_at(doc, st, run);
+            for cmd in commands.iter() {
+                let words = cmd.program_words();
+                match words.first().map(|p| crate::shell::base_name(p)) {
+                    Some("cd") => {
+                        cwd = match words.get(1).and_then(|d| resolve_path(d, &cwd)) {
+                            Some(d) => Workdir::Known(d),
+                            None => Workdir::Unknown,
+                        }
+                    }
+                    Some("mkdir") => {
+                        for target in mkdir_targets(words) {
+                            if let Some(p) = resolve_path(&target, &cwd)
+                                && analysis::is_within(&p, &source)
+                            {
+                                let rest = p[source.len()..].trim_start_matches('/');
+                                let here = if rest.is_empty() {
+                                    dest.clone()
+                                } else {
+                                    analysis::join(&dest, rest)
+                                };
+                                if !out.contains(&here) {
+                                    out.push(here);
+                                }
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        current = doc
+            .stage_named(&st.image.value)
+            .filter(|parent| parent.index < st.index);
     }
     out
 }
@@ -1609,6 +1711,14 @@ fn app_writes(
     for unknown in &build.dependencies.unknown {
         unsafe_reasons.push(format!("{unknown}, {cannot}"));
     }
+    if let Some(root) = app_root(doc, chain).filter(|r| r != "/")
+        && let Some((ix, command)) = runs_app_code(doc, chain, ctx, &root)
+    {
+        unsafe_reasons.push(format!(
+            "the RUN at {} runs the app's own `{command}` at build time: what it creates in {root} (a SQLite database, a generated file) stays root-owned, and the app could not write into it at runtime",
+            analysis::place_of(doc, ix)
+        ));
+    }
     // The writers the context or the start command reveals, each with the marker that revealed it.
     let in_start = |marker: &str| start.parts().any(|p| p.words.iter().any(|w| w == marker));
     let mut found: Vec<(&crate::knowledge::Writer, String, Vec<String>)> = Vec::new();
@@ -1738,6 +1848,125 @@ fn app_writes(
         said.join("; ")
     ));
     out
+}
+
+/// Interpreters whose first argument is a program file.
+const INTERPRETERS: &[&str] = &[
+    "python", "python3", "python2", "node", "ruby", "php", "perl", "sh", "bash", "ash", "dash",
+];
+/// `manage.py` commands that write only what the app reads (static files, translations).
+const READ_ONLY_MANAGE: &[&str] = &["collectstatic", "compilemessages", "check"];
+/// Build and packaging scripts: what they leave in the app's directory (`build/`, `*.egg-info`,
+/// a Makefile) is not the app's data.
+const BUILD_SCRIPTS: &[&str] = &[
+    "setup.py",
+    "distribute_setup.py",
+    "ez_setup.py",
+    "configure",
+    "autogen.sh",
+];
+
+/// The first RUN that runs the app's own code at build time (`python init_db.py`, `python
+/// manage.py migrate`, `./seed.sh`): a program file inside the application directory `root`, run
+/// in the final stage's chain or in a stage whose copy of `root` a `COPY --from` brings here.
+/// Package managers and builds the knowledge files classify are not the app's code.
+fn runs_app_code(
+    doc: &Document,
+    chain: &[&Stage],
+    ctx: &Context,
+    root: &str,
+) -> Option<(usize, String)> {
+    let instructions = doc.instructions();
+    let stage_of = |ix: usize| &doc.stages()[instructions[ix].stage.expect("in a stage")];
+    // (stage, the directory there that becomes `root` here)
+    let mut places: Vec<(&Stage, String)> = chain.iter().map(|s| (*s, root.to_string())).collect();
+    for ix in chain_body(chain) {
+        let ins = &instructions[ix];
+        let Some(from) = ins
+            .flag("from")
+            .and_then(|f| f.value.as_ref())
+            .and_then(|v| doc.stage_named(&v.value))
+        else {
+            continue;
+        };
+        if ins.kind != Kind::Copy || from.index >= stage_of(ix).index {
+            continue;
+        }
+        let [src] = analysis::sources(ins) else {
+            continue;
+        };
+        if analysis::resolved_destination(doc, stage_of(ix), ix).as_deref() == Some(root)
+            && !src.value.contains(['$', '*', '?', '['])
+        {
+            places.push((from, analysis::normalize(&analysis::join("/", &src.value))));
+        }
+    }
+    for (stage, dir) in places {
+        let body = stage.from + 1..stage.instructions.end;
+        for (ix, ins) in instructions[body.clone()].iter().enumerate() {
+            let ix = body.start + ix;
+            if ins.kind != Kind::Run {
+                continue;
+            }
+            let Some(commands) = analysis::commands(doc, ins) else {
+                continue;
+            };
+            let mut cwd = analysis::workdir_at(doc, stage, ix);
+            for cmd in commands.iter() {
+                let words = cmd.program_words();
+                let Some(program) = words.first() else {
+                    continue;
+                };
+                let name = crate::shell::base_name(program);
+                if name == "cd" {
+                    cwd = match words.get(1).and_then(|d| resolve_path(d, &cwd)) {
+                        Some(d) => Workdir::Known(d),
+                        None => Workdir::Unknown,
+                    };
+                    continue;
+                }
+                if ctx.knowledge.classify_command(words).is_some() {
+                    continue;
+                }
+                let interpreter = INTERPRETERS.contains(&name)
+                    || name
+                        .strip_prefix("python3.")
+                        .is_some_and(|v| v.bytes().all(|b| b.is_ascii_digit()));
+                let (file, rest) = if interpreter {
+                    let Some(at) = words[1..].iter().position(|w| !w.starts_with('-')) else {
+                        continue;
+                    };
+                    // `python -m pkg`, `node -e '...'`: no program file.
+                    if words[1..=at]
+                        .iter()
+                        .any(|w| matches!(w.as_str(), "-m" | "-c" | "-e"))
+                    {
+                        continue;
+                    }
+                    (&words[1 + at], &words[2 + at..])
+                } else if program.contains('/') {
+                    (program, &words[1..])
+                } else {
+                    continue;
+                };
+                let script = crate::shell::base_name(file);
+                if BUILD_SCRIPTS.contains(&script)
+                    || (script == "manage.py"
+                        && rest
+                            .first()
+                            .is_some_and(|c| READ_ONLY_MANAGE.contains(&c.as_str())))
+                {
+                    continue;
+                }
+                if let Some(path) = resolve_path(file, &cwd)
+                    && analysis::is_within(&path, &dir)
+                {
+                    return Some((ix, words.join(" ")));
+                }
+            }
+        }
+    }
+    None
 }
 
 /// True when the app's own files sit at `/` itself: its root is `/`, or (root unknown) the final
