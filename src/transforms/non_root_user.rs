@@ -345,6 +345,7 @@ fn plan(doc: &Document, ctx: &Context) -> Verdict {
     if let Some(why) = root_home(doc, &chain, &start)
         .or_else(|| root_home_builds(doc, &chain))
         .or_else(|| uv_run_installs(doc, &chain, &start))
+        .or_else(|| toolchain_after_build(doc, &chain, ctx, &start))
     {
         return refuse(anchor, why);
     }
@@ -1574,6 +1575,55 @@ const UV_RUN_ADDS: &[&str] = &[
 /// sync at start writes into the virtualenv, which the build made root-owned, and fails as
 /// another user (`Permission denied`). A start command with the build's selection, `--no-sync`
 /// or UV_NO_SYNC installs nothing and reads the virtualenv only.
+/// Why the final stage cannot run as another user because it starts with a build tool (`cargo
+/// run`, `dotnet run`, `mvn`, `gradle`) that a RUN of the chain already ran as root in the same
+/// tree: the tool compiles again where that build left its output (`target/`, `obj/`,
+/// `build/`) root-owned, and takes a lock there, so as another user it always fails.
+fn toolchain_after_build(
+    doc: &Document,
+    chain: &[&Stage],
+    ctx: &Context,
+    start: &StartCommand,
+) -> Option<String> {
+    let tool = start.toolchain(ctx.knowledge)?;
+    let program = tool.split(' ').next()?;
+    let (builds, output): (&[&str], &str) = match program.trim_start_matches("./") {
+        "cargo" => (&["build", "test", "install", "run"], "target/"),
+        "dotnet" => (&["restore", "build", "publish", "test", "run"], "obj/"),
+        "mvn" | "mvnw" => (&[], "target/"),
+        "gradle" | "gradlew" => (&[], "build/ and .gradle/"),
+        _ => return None,
+    };
+    let instructions = doc.instructions();
+    chain_body(chain).find_map(|ix| {
+        let ins = &instructions[ix];
+        if ins.kind != Kind::Run {
+            return None;
+        }
+        let commands = analysis::commands(doc, ins)?;
+        commands.iter().find_map(|cmd| {
+            let words = cmd.program_words();
+            let first = crate::shell::base_name(words.first()?);
+            if first != crate::shell::base_name(program) {
+                return None;
+            }
+            let sub = words[1..].iter().find(|w| !w.starts_with('-'));
+            let built = if builds.is_empty() {
+                sub.is_some()
+            } else {
+                sub.is_some_and(|s| builds.contains(&s.as_str()))
+            };
+            built.then(|| {
+                format!(
+                    "the container starts with `{tool}`, which builds the app again in its tree, where the RUN at {} (`{}`) left {output} root-owned; as another user the tool cannot write its files there and fails with Permission denied. Start what the build produced directly (the binary or the jar), then run restage again",
+                    analysis::place_of(doc, ix),
+                    words.join(" ")
+                )
+            })
+        })
+    })
+}
+
 fn uv_run_installs(doc: &Document, chain: &[&Stage], start: &StartCommand) -> Option<String> {
     let flag_name = |w: &str| w.split('=').next().unwrap_or(w).to_string();
     let (part, run_flags) = start.parts().find_map(|p| {
