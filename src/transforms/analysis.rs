@@ -135,6 +135,13 @@ fn resolve_workdir(
                 arg_defaults.push(n);
             }
         }
+        // `WORKDIR .` (or `./`) stays where it is, whatever that is.
+        if path.split('/').all(|seg| seg == "." || seg.is_empty())
+            && !path.starts_with('/')
+            && !path.is_empty()
+        {
+            continue;
+        }
         wd = if path.starts_with('/') {
             Workdir::Known(normalize(&path))
         } else if path.is_empty() {

@@ -505,7 +505,11 @@ fn check_broad(doc: &Document, stage: &Stage, b: usize, run: usize) -> Result<Br
         }
         same
     } else {
-        is_dot && (!workdir_between || (at_broad.known().is_some() && at_broad == at_run))
+        // A WORKDIR in between that leaves the directory as it was (`WORKDIR .`, or the same
+        // path again) is no move, whether that directory is known or the image's own.
+        is_dot
+            && (!workdir_between
+                || (!matches!(at_broad, analysis::Workdir::Unknown) && at_broad == at_run))
     };
     if !same_dir {
         return Err(format!(
