@@ -414,10 +414,18 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
         ));
     }
     if let Some(tool) = start.as_ref().and_then(|s| s.toolchain.as_ref()) {
+        // The advice depends on whether a RUN already builds the app.
+        let advice = match a.runs.iter().rev().find(|(_, f)| f.builds) {
+            Some((ix, _)) => format!(
+                "the RUN at {} already builds the app: start what it produces directly",
+                analysis::place_of(doc, *ix)
+            ),
+            None => "build the app in a RUN step and start the result directly".to_string(),
+        };
         return Err(refuse(
             anchor,
             format!(
-                "the start command runs `{tool}`, so the toolchain is needed at runtime; build the app in a RUN step and start the result directly"
+                "the start command runs `{tool}`, so the toolchain is needed at runtime; {advice}"
             ),
         ));
     }
