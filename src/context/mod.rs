@@ -206,6 +206,30 @@ pub enum DockerIgnoreState {
     Unknown { file: PathBuf },
 }
 
+/// Why a path of the context does not reach the build (see [`BuildContext::unsent`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unsent {
+    /// The context has no such file.
+    Missing,
+    /// `.dockerignore` leaves it out.
+    Excluded,
+    /// The ignore file could not be read, so whether it is sent is not known.
+    IgnoreUnreadable,
+}
+
+impl Unsent {
+    /// The clause for a note: `X is not in the build context`, ...
+    pub fn describe(self, rel_path: &str) -> String {
+        match self {
+            Unsent::Missing => format!("{rel_path} is not in the build context"),
+            Unsent::Excluded => format!("{rel_path} is excluded by .dockerignore"),
+            Unsent::IgnoreUnreadable => format!(
+                "the .dockerignore could not be read, so restage cannot tell whether {rel_path} is sent"
+            ),
+        }
+    }
+}
+
 /// The ecosystems `restage files` names, detected from root manifests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -721,6 +745,19 @@ impl BuildContext {
             DockerIgnoreState::Absent => false,
             DockerIgnoreState::Rules { rules, .. } => rules.is_ignored(&rel),
             DockerIgnoreState::Unknown { .. } => true,
+        }
+    }
+
+    /// Why a `COPY <rel_path>` would not find it, or `None` when it would.
+    pub fn unsent(&self, rel_path: &str) -> Option<Unsent> {
+        if !self.exists(rel_path) {
+            Some(Unsent::Missing)
+        } else if let DockerIgnoreState::Unknown { .. } = self.dockerignore {
+            Some(Unsent::IgnoreUnreadable)
+        } else if self.is_ignored(rel_path) {
+            Some(Unsent::Excluded)
+        } else {
+            None
         }
     }
 

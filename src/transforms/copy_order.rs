@@ -955,16 +955,9 @@ fn collect_manifests(
 }
 
 fn require_copyable(ctx: &Context, path: &str) -> Result<(), String> {
-    if !ctx.build.exists(path) {
-        Err(format!("{path} is not in the build context"))
-    } else if let crate::context::DockerIgnoreState::Unknown { .. } = ctx.build.dockerignore {
-        Err(format!(
-            "the .dockerignore could not be read, so restage cannot tell whether {path} is sent"
-        ))
-    } else if ctx.build.is_ignored(path) {
-        Err(format!("{path} is excluded by .dockerignore"))
-    } else {
-        Ok(())
+    match ctx.build.unsent(path) {
+        Some(why) => Err(why.describe(path)),
+        None => Ok(()),
     }
 }
 

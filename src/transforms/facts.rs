@@ -355,18 +355,21 @@ pub fn package_json_read(ctx: &Context) -> bool {
 /// Why the script `name` of package.json cannot be read: package.json is missing or left out
 /// of the build context, has no such script, or could not be read.
 pub fn missing_script(ctx: &Context, name: &str) -> String {
+    use crate::context::Unsent;
     if package_json_read(ctx) {
-        format!("package.json has no `{name}` script")
-    } else if !ctx.build.exists("package.json") {
-        format!(
-            "package.json is not in the build context, so restage cannot read its `{name}` script"
-        )
-    } else if ctx.build.is_ignored("package.json") {
-        format!(
-            "package.json is excluded by .dockerignore, so restage cannot read its `{name}` script"
-        )
-    } else {
-        format!("package.json could not be read, so restage cannot read its `{name}` script")
+        return format!("package.json has no `{name}` script");
+    }
+    match ctx.build.unsent("package.json") {
+        Some(why @ (Unsent::Missing | Unsent::Excluded)) => format!(
+            "{}, so restage cannot read its `{name}` script",
+            why.describe("package.json")
+        ),
+        Some(Unsent::IgnoreUnreadable) => format!(
+            "the .dockerignore could not be read, so restage cannot tell whether package.json is sent, nor read its `{name}` script"
+        ),
+        None => {
+            format!("package.json could not be read, so restage cannot read its `{name}` script")
+        }
     }
 }
 

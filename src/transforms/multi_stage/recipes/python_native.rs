@@ -363,6 +363,27 @@ impl Reader<'_> {
                 None => {}
             }
         }
+        // Say why none was read: missing or left out, when that is the case for each.
+        let ctx = self.input.ctx;
+        let unsent: Vec<_> = files.iter().map(|f| ctx.build.unsent(f)).collect();
+        if unsent
+            .iter()
+            .all(|u| *u == Some(crate::context::Unsent::Missing))
+        {
+            return Err(format!(
+                "the build context has no {}, which {manager} installs from",
+                files.join(" or ")
+            ));
+        }
+        if let Some((f, why)) = files.iter().zip(&unsent).find_map(|(f, u)| {
+            u.filter(|u| *u != crate::context::Unsent::Missing)
+                .map(|u| (f, u))
+        }) {
+            return Err(format!(
+                "{}, which {manager} installs from",
+                why.describe(f)
+            ));
+        }
         Err(format!(
             "restage cannot read the build context's {}, which {manager} installs",
             files.join(" or ")

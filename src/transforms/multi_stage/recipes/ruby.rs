@@ -170,8 +170,12 @@ impl Recipe for Ruby {
                 ));
             }
             if ctx.build.gemfile_lock.is_none() && !same_image {
+                let why = match ctx.build.unsent("Gemfile.lock") {
+                    Some(u) => u.describe("Gemfile.lock"),
+                    None => "restage cannot read the build context's Gemfile.lock".to_string(),
+                };
                 a.unsafe_reasons.push(format!(
-                    "restage cannot read the build context's Gemfile.lock, so it cannot tell which gems have native extensions that need libraries {} has and its slim image lacks",
+                    "{why}, so restage cannot tell which gems have native extensions that need libraries {} has and its slim image lacks",
                     stage.image.value
                 ));
             }
