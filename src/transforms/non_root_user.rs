@@ -288,7 +288,7 @@ fn plan(doc: &Document, ctx: &Context) -> Verdict {
         return refuse(
             anchor,
             format!(
-                "restage does not know the base image `{reference}`, so it cannot tell whether it has a non-root user or how to create one; create a user and add `USER <uid>:<gid>` before CMD, or describe the image with [[knowledge.mapping]] in restage.toml"
+                "restage does not know the base image `{reference}`, so it cannot tell whether it has a non-root user or how to create one; create a user and add `USER <uid>:<gid>` after the last step that needs root, or describe the image with [[knowledge.mapping]] in restage.toml"
             ),
         );
     };
@@ -868,7 +868,7 @@ fn created_user(doc: &Document, chain: &[&Stage]) -> Result<Option<Who>, String>
         let ins = &instructions[ix];
         let cannot = || {
             format!(
-                "the RUN at {} creates a user restage cannot read; add `USER <that user>` before CMD",
+                "the RUN at {} creates a user restage cannot read; add `USER <that user>` after the last step that needs root",
                 analysis::place_of(doc, ix)
             )
         };
