@@ -164,6 +164,35 @@ fn resolve_workdir(
     }
 }
 
+/// The image reference a FROM writes as `written`, with the defaults of global ARGs (before the
+/// first FROM) substituted: the reference and whether a variable was expanded, or `None` when a
+/// variable has no default restage can read.
+pub fn expand_image(doc: &Document, written: &str) -> Option<(String, bool)> {
+    if !written.contains('$') {
+        return Some((written.to_string(), false));
+    }
+    let lookup = |name: &str| global_arg(doc, name).and_then(|d| d.value);
+    expand_vars(written, &lookup)
+        .filter(|r| !r.is_empty())
+        .map(|r| (r, true))
+}
+
+/// The stage at the root of the chain stage `stage` is built FROM through the file's own
+/// stages: the one whose FROM names an image outside the file (`stage` itself when it does).
+/// `None` for a chain that does not lead back to an earlier stage each step.
+pub fn root_stage(doc: &Document, stage: usize) -> Option<usize> {
+    let mut current = stage;
+    let mut seen = 0;
+    while let Some(parent) = doc.stage_named(&doc.stages()[current].image.value) {
+        if parent.index >= current || seen > doc.stages().len() {
+            return None;
+        }
+        current = parent.index;
+        seen += 1;
+    }
+    Some(current)
+}
+
 /// The value of variable `name` at instruction `index` of `stage`, by Docker's rules: the last
 /// ENV of the stage before it that sets the name (ENV wins over ARG), else the last ARG of the
 /// stage that declares it, with its default or the default of the global ARG (before the first

@@ -135,22 +135,8 @@ pub(super) fn run(doc: &Document, ctx: &Context) -> Vec<Change> {
 /// that reads the command (`entrypoint_reads_command` in users.toml: databases, brokers, some
 /// servers).
 fn entrypoint_script_image(doc: &Document, ctx: &Context, stage: usize) -> Option<String> {
-    let mut current = stage;
-    let mut seen = 0;
-    while let Some(parent) = doc.stage_named(&doc.stages()[current].image.value) {
-        if parent.index >= current || seen > doc.stages().len() {
-            return None;
-        }
-        current = parent.index;
-        seen += 1;
-    }
-    let written = doc.stages()[current].image.value.as_str();
-    let reference = if written.contains('$') {
-        let lookup = |name: &str| super::analysis::global_arg(doc, name).and_then(|d| d.value);
-        super::analysis::expand_vars(written, &lookup)?
-    } else {
-        written.to_string()
-    };
+    let root = super::analysis::root_stage(doc, stage)?;
+    let (reference, _) = super::analysis::expand_image(doc, &doc.stages()[root].image.value)?;
     let image = crate::knowledge::ImageRef::parse(&reference)?;
     ctx.knowledge
         .entrypoint_reads_command(&image)

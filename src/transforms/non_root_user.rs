@@ -754,16 +754,11 @@ fn runs_as_root_at(doc: &Document, chain: &[&Stage], ix: usize) -> bool {
 
 /// The base image reference, with global ARG defaults substituted (`true` when one was).
 fn resolve_image(doc: &Document, written: &str) -> Result<(String, bool), String> {
-    if !written.contains('$') {
-        return Ok((written.to_string(), false));
-    }
-    let lookup = |name: &str| analysis::global_arg(doc, name).and_then(|d| d.value);
-    match analysis::expand_vars(written, &lookup) {
-        Some(r) if !r.is_empty() => Ok((r, true)),
-        _ => Err(format!(
+    analysis::expand_image(doc, written).ok_or_else(|| {
+        format!(
             "the base image `{written}` uses a variable with no default restage can read, so it cannot tell which image the stage runs on"
-        )),
-    }
+        )
+    })
 }
 
 /// How the container starts: the last ENTRYPOINT and the last CMD of the chain.
