@@ -1209,50 +1209,67 @@ fn copied_mkdirs(doc: &Document, stage: &Stage, ix: usize) -> Vec<String> {
             break;
         }
         seen += 1;
-        for run in st.from + 1..st.instructions.end {
-            let r = &doc.instructions()[run];
-            if r.kind != Kind::Run {
-                continue;
+        each_run_command(doc, st, |_, words, cwd| {
+            if words.first().map(|p| crate::shell::base_name(p)) != Some("mkdir") {
+                return None::<()>;
             }
-            let Some(commands) = analysis::commands(doc, r) else {
-                continue;
-            };
-            let mut cwd = analysis::workdir_at(doc, st, run);
-            for cmd in commands.iter() {
-                let words = cmd.program_words();
-                match words.first().map(|p| crate::shell::base_name(p)) {
-                    Some("cd") => {
-                        cwd = match words.get(1).and_then(|d| resolve_path(d, &cwd)) {
-                            Some(d) => Workdir::Known(d),
-                            None => Workdir::Unknown,
-                        }
+            for target in mkdir_targets(words) {
+                if let Some(p) = resolve_path(&target, cwd)
+                    && analysis::is_within(&p, &source)
+                {
+                    let rest = p[source.len()..].trim_start_matches('/');
+                    let here = if rest.is_empty() {
+                        dest.clone()
+                    } else {
+                        analysis::join(&dest, rest)
+                    };
+                    if !out.contains(&here) {
+                        out.push(here);
                     }
-                    Some("mkdir") => {
-                        for target in mkdir_targets(words) {
-                            if let Some(p) = resolve_path(&target, &cwd)
-                                && analysis::is_within(&p, &source)
-                            {
-                                let rest = p[source.len()..].trim_start_matches('/');
-                                let here = if rest.is_empty() {
-                                    dest.clone()
-                                } else {
-                                    analysis::join(&dest, rest)
-                                };
-                                if !out.contains(&here) {
-                                    out.push(here);
-                                }
-                            }
-                        }
-                    }
-                    _ => {}
                 }
             }
-        }
+            None
+        });
         current = doc
             .stage_named(&st.image.value)
             .filter(|parent| parent.index < st.index);
     }
     out
+}
+
+/// Calls `f` with each simple command the readable RUNs of `stage` run (not `cd`), its RUN's
+/// index and the directory it runs in: the stage's WORKDIR, followed through `cd`. Stops at
+/// the first `Some` `f` returns.
+fn each_run_command<T>(
+    doc: &Document,
+    stage: &Stage,
+    mut f: impl FnMut(usize, &[String], &Workdir) -> Option<T>,
+) -> Option<T> {
+    let body = stage.from + 1..stage.instructions.end;
+    for (ix, ins) in doc.instructions()[body.clone()].iter().enumerate() {
+        let ix = body.start + ix;
+        if ins.kind != Kind::Run {
+            continue;
+        }
+        let Some(commands) = analysis::commands(doc, ins) else {
+            continue;
+        };
+        let mut cwd = analysis::workdir_at(doc, stage, ix);
+        for cmd in commands.iter() {
+            let words = cmd.program_words();
+            if words.first().map(|p| crate::shell::base_name(p)) == Some("cd") {
+                cwd = match words.get(1).and_then(|d| resolve_path(d, &cwd)) {
+                    Some(d) => Workdir::Known(d),
+                    None => Workdir::Unknown,
+                };
+                continue;
+            }
+            if let Some(found) = f(ix, words, &cwd) {
+                return Some(found);
+            }
+        }
+    }
+    None
 }
 
 /// True for `/root` and paths inside it.
@@ -1946,72 +1963,45 @@ fn runs_app_code(
             places.push((from, analysis::normalize(&analysis::join("/", &src.value))));
         }
     }
-    for (stage, dir) in places {
-        let body = stage.from + 1..stage.instructions.end;
-        for (ix, ins) in instructions[body.clone()].iter().enumerate() {
-            let ix = body.start + ix;
-            if ins.kind != Kind::Run {
-                continue;
+    places.into_iter().find_map(|(stage, dir)| {
+        each_run_command(doc, stage, |ix, words, cwd| {
+            let program = words.first()?;
+            let name = crate::shell::base_name(program);
+            if ctx.knowledge.classify_command(words).is_some() {
+                return None;
             }
-            let Some(commands) = analysis::commands(doc, ins) else {
-                continue;
+            let interpreter = INTERPRETERS.contains(&name)
+                || name
+                    .strip_prefix("python3.")
+                    .is_some_and(|v| v.bytes().all(|b| b.is_ascii_digit()));
+            let (file, rest) = if interpreter {
+                let at = words[1..].iter().position(|w| !w.starts_with('-'))?;
+                // `python -m pkg`, `node -e '...'`: no program file.
+                if words[1..=at]
+                    .iter()
+                    .any(|w| matches!(w.as_str(), "-m" | "-c" | "-e"))
+                {
+                    return None;
+                }
+                (&words[1 + at], &words[2 + at..])
+            } else if program.contains('/') {
+                (program, &words[1..])
+            } else {
+                return None;
             };
-            let mut cwd = analysis::workdir_at(doc, stage, ix);
-            for cmd in commands.iter() {
-                let words = cmd.program_words();
-                let Some(program) = words.first() else {
-                    continue;
-                };
-                let name = crate::shell::base_name(program);
-                if name == "cd" {
-                    cwd = match words.get(1).and_then(|d| resolve_path(d, &cwd)) {
-                        Some(d) => Workdir::Known(d),
-                        None => Workdir::Unknown,
-                    };
-                    continue;
-                }
-                if ctx.knowledge.classify_command(words).is_some() {
-                    continue;
-                }
-                let interpreter = INTERPRETERS.contains(&name)
-                    || name
-                        .strip_prefix("python3.")
-                        .is_some_and(|v| v.bytes().all(|b| b.is_ascii_digit()));
-                let (file, rest) = if interpreter {
-                    let Some(at) = words[1..].iter().position(|w| !w.starts_with('-')) else {
-                        continue;
-                    };
-                    // `python -m pkg`, `node -e '...'`: no program file.
-                    if words[1..=at]
-                        .iter()
-                        .any(|w| matches!(w.as_str(), "-m" | "-c" | "-e"))
-                    {
-                        continue;
-                    }
-                    (&words[1 + at], &words[2 + at..])
-                } else if program.contains('/') {
-                    (program, &words[1..])
-                } else {
-                    continue;
-                };
-                let script = crate::shell::base_name(file);
-                if BUILD_SCRIPTS.contains(&script)
-                    || (script == "manage.py"
-                        && rest
-                            .first()
-                            .is_some_and(|c| READ_ONLY_MANAGE.contains(&c.as_str())))
-                {
-                    continue;
-                }
-                if let Some(path) = resolve_path(file, &cwd)
-                    && analysis::is_within(&path, &dir)
-                {
-                    return Some((ix, words.join(" ")));
-                }
+            let script = crate::shell::base_name(file);
+            if BUILD_SCRIPTS.contains(&script)
+                || (script == "manage.py"
+                    && rest
+                        .first()
+                        .is_some_and(|c| READ_ONLY_MANAGE.contains(&c.as_str())))
+            {
+                return None;
             }
-        }
-    }
-    None
+            let path = resolve_path(file, cwd)?;
+            analysis::is_within(&path, &dir).then(|| (ix, words.join(" ")))
+        })
+    })
 }
 
 /// True when the app's own files sit at `/` itself: its root is `/`, or (root unknown) the final
