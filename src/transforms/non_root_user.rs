@@ -1773,8 +1773,10 @@ fn app_writes(
     for unknown in &build.dependencies.unknown {
         unsafe_reasons.push(format!("{unknown}, {cannot}"));
     }
-    if let Some(root) = app_root(doc, chain).filter(|r| r != "/")
-        && let Some((ix, command)) = runs_app_code(doc, chain, ctx, &root)
+    // The application directory, found once for all the questions below.
+    let app_dir = app_root(doc, chain);
+    if let Some(root) = app_dir.as_deref().filter(|r| *r != "/")
+        && let Some((ix, command)) = runs_app_code(doc, chain, ctx, root)
     {
         unsafe_reasons.push(format!(
             "the RUN at {} runs the app's own `{command}` at build time: what it creates in {root} (a SQLite database, a generated file) stays root-owned, and the app could not write into it at runtime",
@@ -1837,7 +1839,7 @@ fn app_writes(
         // through a standard library, a log, a pid or cache file. The application directory
         // itself (not its contents) goes to the user, so those work while the code stays
         // root-owned. An image without a shell cannot run the chown: nothing is claimed there.
-        let root = app_root(doc, chain);
+        let root = app_dir;
         if shell && !writerless && lives_at_root(doc, chain, root.as_deref()) {
             unsafe_reasons.push(
                 "the app has no directory of its own (it lives at /, or restage cannot locate it), which cannot be given to the user: an app that creates files next to itself would fail"
@@ -1860,7 +1862,7 @@ fn app_writes(
             explained: explained.map(str::to_string),
         };
     }
-    let Some(root) = app_root(doc, chain).filter(|r| r != "/") else {
+    let Some(root) = app_dir.filter(|r| r != "/") else {
         let names: Vec<String> = found
             .iter()
             .map(|(w, marker, _)| format!("{} ({marker})", w.name))
@@ -1967,9 +1969,6 @@ fn runs_app_code(
         each_run_command(doc, stage, |ix, words, cwd| {
             let program = words.first()?;
             let name = crate::shell::base_name(program);
-            if ctx.knowledge.classify_command(words).is_some() {
-                return None;
-            }
             let interpreter = INTERPRETERS.contains(&name)
                 || name
                     .strip_prefix("python3.")
@@ -1999,7 +1998,9 @@ fn runs_app_code(
                 return None;
             }
             let path = resolve_path(file, cwd)?;
-            analysis::is_within(&path, &dir).then(|| (ix, words.join(" ")))
+            // Asked last: most commands are not a program file of the app at all.
+            (analysis::is_within(&path, &dir) && ctx.knowledge.classify_command(words).is_none())
+                .then(|| (ix, words.join(" ")))
         })
     })
 }
