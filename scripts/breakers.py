@@ -21,6 +21,8 @@ and looks for the shapes that broke real builds or that a reviewer rejects:
   blank-holes       more consecutive blank lines than the original had anywhere
   no-shell          a runtime stage on an image without a shell (distroless, scratch) whose start
                     command needs one: shell form, a shell or a `.sh` script named, or a RUN
+  chown-removed     an added chown names a directory the original removes (rm, rmdir, mv) after
+                    making it, and does not make again
 
 Prints a count per check and up to N examples each (default 3). Exit 1 when any check fires.
 `breakers.py --self-test` runs the checks on small written cases (each must fire or stay quiet).
@@ -142,8 +144,50 @@ def paths_of(cmd, workdir):
     return out
 
 
+def removed_dirs(text):
+    """Literal paths the RUNs of `text` remove (rm, rmdir, the sources of mv) and no later
+    mkdir makes again, followed through WORKDIR and a literal `cd`."""
+    gone = []
+    for stage in stages(text):
+        workdir = "/"
+        for ins in stage[1:]:
+            kw, args = kw_args(ins)
+            if kw == "WORKDIR":
+                w = args.strip().strip('"').strip("'")
+                workdir = "/$unresolved" if "$" in w else norm(w if w.startswith("/") else workdir + "/" + w)
+                continue
+            if kw != "RUN":
+                continue
+            wd = workdir
+            for cmd in commands(args):
+                words = cmd.split()
+                prog = words[0] if words else ""
+                targets = [t for t in paths_of(cmd, wd) if not any(ch in t for ch in "*?[")]
+                if prog == "cd":
+                    wd = targets[0] if targets else "/$unresolved"
+                elif prog in ("rm", "rmdir"):
+                    gone.extend(targets)
+                elif prog == "mv":
+                    gone.extend(targets[:-1])
+                elif prog == "mkdir":
+                    gone = [g for g in gone if not any(within(t, g) for t in targets)]
+    return [g for g in gone if "$unresolved" not in g]
+
+
 def check(orig, out):
     found = []
+    # A chown restage added, of a directory the original takes away: the RUN fails.
+    added = [line for line in out.splitlines() if "chown" in line and line not in orig.splitlines()]
+    if added:
+        gone = removed_dirs(orig)
+        for line in added:
+            for cmd in commands(line.replace("\\", " ")):
+                if cmd.split()[:1] == ["RUN"]:
+                    cmd = cmd[3:].strip()
+                if cmd.split()[:1] != ["chown"]:
+                    continue
+                if any(within(t, g) for t in paths_of(cmd, "/")[1:] for g in gone):
+                    found.append(("chown-removed", cmd))
     so, sw = stages(orig), stages(out)
     if not sw:
         return found
@@ -336,6 +380,18 @@ SELF_TEST += [
         "FROM golang:1.22 AS build\nWORKDIR /src\nCOPY . .\nRUN go build -o app .\n\n"
         "FROM gcr.io/distroless/static-debian12\nWORKDIR /src\nCOPY --from=build /src/app /src/app\n"
         "CMD [\"./app\"]\n",
+        [],
+    ),
+    (
+        "FROM node:20-slim\nWORKDIR /app\nRUN mkdir -p tmp/x data && rm -rf tmp\nCMD node s.js\n",
+        "FROM node:20-slim\nWORKDIR /app\nRUN mkdir -p tmp/x data && rm -rf tmp\n"
+        "RUN chown 1000:1000 /app/tmp/x /app/data /app\nUSER 1000:1000\nCMD node s.js\n",
+        ["chown-removed"],
+    ),
+    (
+        "FROM node:20-slim\nWORKDIR /app\nRUN rm -rf data && mkdir -p data\nCMD node s.js\n",
+        "FROM node:20-slim\nWORKDIR /app\nRUN rm -rf data && mkdir -p data\n"
+        "RUN chown 1000:1000 /app/data /app\nUSER 1000:1000\nCMD node s.js\n",
         [],
     ),
 ]

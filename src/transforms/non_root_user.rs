@@ -230,6 +230,20 @@ struct Writable {
     how: Grant,
 }
 
+impl Writable {
+    /// A directory a `mkdir` of the Dockerfile makes, given to the user with `chown`; `exists`
+    /// is false when a later command may have removed it (then it is made again with `mkdir -p`).
+    fn made_dir(path: String, origin: String, exists: bool) -> Self {
+        Writable {
+            path,
+            volume: None,
+            origin,
+            exists,
+            how: Grant::Dir,
+        }
+    }
+}
+
 /// How a writable path is given to the user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Grant {
@@ -1047,9 +1061,18 @@ fn writable_dirs(
             app_dirs.push(dest);
         }
     }
-    // Directories the chain creates: the WORKDIR, copy destinations and mkdir targets (with
-    // their parents).
-    let mut made: Vec<String> = app_dirs.clone();
+    // Directories the chain creates, in its order: the image's working directory, WORKDIRs,
+    // copy destinations and mkdir targets (with their parents), less what a later `rm` or `mv`
+    // takes away.
+    let mut made: Vec<String> = chain
+        .first()
+        .and_then(|root| {
+            analysis::workdir_at(doc, root, root.from + 1)
+                .known()
+                .map(str::to_string)
+        })
+        .into_iter()
+        .collect();
     let mut out: Vec<Writable> = Vec::new();
     // A path asked for twice keeps its first entry; a VOLUME that declares a directory a RUN
     // already made still marks it, so it is prepared before that VOLUME.
@@ -1066,6 +1089,31 @@ fn writable_dirs(
     for ix in chain_body(chain) {
         let ins = &instructions[ix];
         match ins.kind {
+            Kind::Workdir => {
+                if let Some(wd) = analysis::workdir_at(doc, stage_of(ix), ix + 1).known() {
+                    made.push(wd.to_string());
+                }
+            }
+            Kind::Copy | Kind::Add => {
+                if let Some(dest) = analysis::resolved_destination(doc, stage_of(ix), ix) {
+                    made.push(dest);
+                }
+                // A directory an earlier stage made inside what a `COPY --from` carries here
+                // arrives with that tree, root-owned, as the mkdir itself would have left it
+                // (multi-stage's runtime stage gets `/app/uploads` with `/app`).
+                for (dir, sure) in copied_mkdirs(doc, stage_of(ix), ix) {
+                    if sure {
+                        made.push(dir.clone());
+                    }
+                    if is_data_dir(&dir, final_workdir.known(), &app_dirs) {
+                        let origin = format!(
+                            "mkdir (copied by the COPY --from at {})",
+                            analysis::place_of(doc, ix)
+                        );
+                        push(Writable::made_dir(dir, origin, sure), &mut out);
+                    }
+                }
+            }
             Kind::Volume => {
                 for w in &ins.words {
                     let path = w.value.trim();
@@ -1122,13 +1170,7 @@ fn writable_dirs(
                                         made.push(p.clone());
                                         if is_data_dir(&p, final_workdir.known(), &app_dirs) {
                                             push(
-                                                Writable {
-                                                    path: p,
-                                                    volume: None,
-                                                    origin: "mkdir".into(),
-                                                    exists: true,
-                                                    how: Grant::Dir,
-                                                },
+                                                Writable::made_dir(p, "mkdir".into(), true),
                                                 &mut out,
                                             );
                                         }
@@ -1140,34 +1182,30 @@ fn writable_dirs(
                                 }
                             }
                         }
+                        "rm" | "rmdir" | "mv" => {
+                            // A directory made above and removed (or moved away) here is not
+                            // there to be given to the user: `chown` of it would fail the build.
+                            // At this point only made directories are marked as existing.
+                            for removal in removed_paths(words)
+                                .into_iter()
+                                .filter_map(|gone| removal(gone, &cwd))
+                            {
+                                made.retain(|m| removal.reach(m) == Reach::Untouched);
+                                out.retain(|w| {
+                                    !(w.exists && removal.reach(&w.path) == Reach::Gone)
+                                });
+                                for w in &mut out {
+                                    if removal.reach(&w.path) == Reach::Maybe {
+                                        w.exists = false;
+                                    }
+                                }
+                            }
+                        }
                         _ => {}
                     }
                 }
             }
             _ => {}
-        }
-    }
-    // A directory an earlier stage made inside what a `COPY --from` carries here arrives with
-    // that tree, root-owned, as the mkdir itself would have left it (multi-stage's runtime stage
-    // gets `/app/uploads` with `/app`).
-    for ix in chain_body(chain) {
-        for dir in copied_mkdirs(doc, stage_of(ix), ix) {
-            made.push(dir.clone());
-            if is_data_dir(&dir, final_workdir.known(), &app_dirs) {
-                push(
-                    Writable {
-                        path: dir,
-                        volume: None,
-                        origin: format!(
-                            "mkdir (copied by the COPY --from at {})",
-                            analysis::place_of(doc, ix)
-                        ),
-                        exists: true,
-                        how: Grant::Dir,
-                    },
-                    &mut out,
-                );
-            }
         }
     }
     for w in &mut out {
@@ -1177,9 +1215,11 @@ fn writable_dirs(
 }
 
 /// The directories that the `COPY --from=<stage>` at `ix` brings from an earlier stage of the
-/// file which that stage (or one it is built FROM) made with `mkdir`, at their paths here. Only
-/// a COPY of one directory to a known destination is read.
-fn copied_mkdirs(doc: &Document, stage: &Stage, ix: usize) -> Vec<String> {
+/// file which that stage (or one it is built FROM) made with `mkdir`, at their paths here, each
+/// with whether it surely still exists (false when a later `rm` with a glob may have taken it).
+/// A directory the stage removes or moves away after making it is left out. Only a COPY of one
+/// directory to a known destination is read.
+fn copied_mkdirs(doc: &Document, stage: &Stage, ix: usize) -> Vec<(String, bool)> {
     let ins = &doc.instructions()[ix];
     if ins.kind != Kind::Copy {
         return Vec::new();
@@ -1200,41 +1240,194 @@ fn copied_mkdirs(doc: &Document, stage: &Stage, ix: usize) -> Vec<String> {
         return Vec::new();
     };
     let source = analysis::normalize(&analysis::join("/", &source.value));
-    let mut out = Vec::new();
-    // The source stage and the stages of the file it is built FROM, each once.
+    // The source stage and the stages of the file it is built FROM, each once, oldest first.
+    let mut lineage: Vec<&Stage> = Vec::new();
     let mut current = Some(source_stage);
-    let mut seen = 0;
     while let Some(st) = current {
-        if seen > doc.stages().len() {
+        if lineage.len() > doc.stages().len() {
             break;
         }
-        seen += 1;
-        each_run_command(doc, st, |_, words, cwd| {
-            if words.first().map(|p| crate::shell::base_name(p)) != Some("mkdir") {
-                return None::<()>;
-            }
-            for target in mkdir_targets(words) {
-                if let Some(p) = resolve_path(&target, cwd)
-                    && analysis::is_within(&p, &source)
-                {
-                    let rest = p[source.len()..].trim_start_matches('/');
-                    let here = if rest.is_empty() {
-                        dest.clone()
-                    } else {
-                        analysis::join(&dest, rest)
-                    };
-                    if !out.contains(&here) {
-                        out.push(here);
-                    }
-                }
-            }
-            None
-        });
+        lineage.push(st);
         current = doc
             .stage_named(&st.image.value)
             .filter(|parent| parent.index < st.index);
     }
-    out
+    // Made directories, at their paths in the source stage.
+    let mut made: Vec<(String, bool)> = Vec::new();
+    for st in lineage.into_iter().rev() {
+        each_run_command(doc, st, |_, words, cwd| {
+            match words.first().map(|p| crate::shell::base_name(p)) {
+                Some("mkdir") => {
+                    for target in mkdir_targets(words) {
+                        if let Some(p) = resolve_path(&target, cwd)
+                            && analysis::is_within(&p, &source)
+                        {
+                            made.retain(|(m, _)| *m != p);
+                            made.push((p, true));
+                        }
+                    }
+                }
+                Some("rm" | "rmdir" | "mv") => {
+                    for removal in removed_paths(words)
+                        .into_iter()
+                        .filter_map(|gone| removal(gone, cwd))
+                    {
+                        made.retain(|(m, _)| removal.reach(m) != Reach::Gone);
+                        for (m, sure) in &mut made {
+                            if removal.reach(m) == Reach::Maybe {
+                                *sure = false;
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+            None::<()>
+        });
+    }
+    made.into_iter()
+        .map(|(p, sure)| {
+            let rest = p[source.len()..].trim_start_matches('/');
+            let here = if rest.is_empty() {
+                dest.clone()
+            } else {
+                analysis::join(&dest, rest)
+            };
+            (here, sure)
+        })
+        .collect()
+}
+
+/// What an `rm`, `rmdir` or `mv` takes away from where it was.
+#[derive(Debug, PartialEq, Eq)]
+enum Removal {
+    /// A path, with everything in it.
+    Path(String),
+    /// The entries of a directory whose names match a pattern of `*` and `?` (`rm -rf var/*`,
+    /// `rm -rf /tmp/phantomjs*`), with everything in them.
+    Matching { dir: String, pattern: String },
+    /// What another glob may match: something under this directory (`rm -f cache/*/x`,
+    /// `rm -f var/[ab]*`).
+    Glob(String),
+}
+
+/// Whether a removal takes a path away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reach {
+    Gone,
+    Maybe,
+    Untouched,
+}
+
+impl Removal {
+    fn reach(&self, path: &str) -> Reach {
+        match self {
+            Removal::Path(p) if analysis::is_within(path, p) => Reach::Gone,
+            Removal::Matching { dir, pattern } if under(path, dir) => {
+                let rest = path[dir.len()..].trim_start_matches('/');
+                let name = rest.split('/').next().unwrap_or(rest);
+                if glob_matches(pattern, name) {
+                    Reach::Gone
+                } else {
+                    Reach::Untouched
+                }
+            }
+            Removal::Glob(d) if under(path, d) => Reach::Maybe,
+            _ => Reach::Untouched,
+        }
+    }
+}
+
+/// True when the shell pattern `pattern` (only `*` and `?`) matches the file name `name`; a name
+/// starting with a dot is matched only by a pattern starting with one, as the shell does.
+fn glob_matches(pattern: &str, name: &str) -> bool {
+    if name.starts_with('.') && !pattern.starts_with('.') {
+        return false;
+    }
+    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
+    // Iterative matching with one backtrack point for the last `*`.
+    let (mut i, mut j) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while j < n.len() {
+        if i < p.len() && (p[i] == '?' || p[i] == n[j]) {
+            i += 1;
+            j += 1;
+        } else if i < p.len() && p[i] == '*' {
+            star = Some((i, j));
+            i += 1;
+        } else if let Some((si, sj)) = star {
+            i = si + 1;
+            j = sj + 1;
+            star = Some((si, sj + 1));
+        } else {
+            return false;
+        }
+    }
+    p[i..].iter().all(|&c| c == '*')
+}
+
+/// What removing `target` (an operand of `rm`, `rmdir` or the source of `mv`) takes away, run
+/// in `cwd`; `None` when restage cannot tell (a variable, an unknown directory).
+fn removal(target: &str, cwd: &Workdir) -> Option<Removal> {
+    let Some(glob) = target.find(['*', '?', '[']) else {
+        return resolve_path(target, cwd).map(Removal::Path);
+    };
+    let slash = target[..glob].rfind('/');
+    let dir = match slash.map_or("", |slash| &target[..slash]) {
+        "" if target.starts_with('/') => Some("/".to_string()),
+        "" => cwd.known().map(str::to_string),
+        d => resolve_path(d, cwd),
+    }?;
+    let last = target[slash.map_or(0, |s| s + 1)..].trim_end_matches('/');
+    Some(if last.contains(['/', '[']) {
+        Removal::Glob(dir)
+    } else {
+        Removal::Matching {
+            dir,
+            pattern: last.to_string(),
+        }
+    })
+}
+
+/// True when `path` is strictly inside `dir`.
+fn under(path: &str, dir: &str) -> bool {
+    path != dir && analysis::is_within(path, dir)
+}
+
+/// The paths an `rm`, `rmdir` or `mv` command takes away: their operands, or for `mv` every
+/// operand but the destination (all of them with `-t`). Options are skipped; empty for other
+/// commands.
+fn removed_paths(words: &[String]) -> Vec<&str> {
+    let program = words.first().map_or("", |p| crate::shell::base_name(p));
+    if !matches!(program, "rm" | "rmdir" | "mv") {
+        return Vec::new();
+    }
+    let mut operands: Vec<&str> = Vec::new();
+    let mut target_given = false;
+    let mut options = true;
+    let mut i = 1;
+    while i < words.len() {
+        let w = words[i].as_str();
+        if options && w == "--" {
+            options = false;
+        } else if options && w.starts_with('-') && w.len() > 1 {
+            if program == "mv" {
+                if w == "-t" || w == "--target-directory" || w == "-S" || w == "--suffix" {
+                    target_given |= w.starts_with("-t") || w.starts_with("--t");
+                    i += 1;
+                } else if w.starts_with("--target-directory=") || w.starts_with("-t") {
+                    target_given = true;
+                }
+            }
+        } else {
+            operands.push(w);
+        }
+        i += 1;
+    }
+    if program == "mv" && !target_given {
+        operands.pop();
+    }
+    operands
 }
 
 /// Calls `f` with each simple command the readable RUNs of `stage` run (not `cd`), its RUN's
@@ -2401,6 +2594,77 @@ mod tests {
             let want: Vec<&str> = command.split(" && ").collect();
             assert_eq!(and_parts(command).collect::<Vec<_>>(), want, "{command:?}");
         }
+    }
+
+    fn words(command: &str) -> Vec<String> {
+        command.split_whitespace().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn removed_paths_are_the_operands_rm_and_mv_take_away() {
+        let cases: &[(&str, &[&str])] = &[
+            ("rm -rf /app/tmp /app/cache", &["/app/tmp", "/app/cache"]),
+            ("rm -r -f -- -odd", &["-odd"]),
+            ("rmdir logs", &["logs"]),
+            ("mv logs old-logs", &["logs"]),
+            ("mv -f a b dest/", &["a", "b"]),
+            ("mv -t dest a b", &["a", "b"]),
+            ("mv --target-directory=dest a", &["a"]),
+            ("mv -S .bak a b", &["a"]),
+            ("cp -r a b", &[]),
+            ("mkdir a", &[]),
+        ];
+        for (command, want) in cases {
+            assert_eq!(removed_paths(&words(command)), *want, "{command}");
+        }
+    }
+
+    #[test]
+    fn a_removal_is_a_path_or_what_a_glob_reaches() {
+        let app = Workdir::Known("/app".into());
+        let of = |t: &str| removal(t, &app);
+        assert_eq!(of("tmp"), Some(Removal::Path("/app/tmp".into())));
+        assert_eq!(of("/srv/data/"), Some(Removal::Path("/srv/data".into())));
+        let matching = |dir: &str, pattern: &str| {
+            Some(Removal::Matching {
+                dir: dir.into(),
+                pattern: pattern.into(),
+            })
+        };
+        assert_eq!(of("var/*"), matching("/app/var", "*"));
+        assert_eq!(of("/tmp/*"), matching("/tmp", "*"));
+        assert_eq!(of("/*"), matching("/", "*"));
+        assert_eq!(of("*.log"), matching("/app", "*.log"));
+        assert_eq!(of("/tmp/phantomjs*/"), matching("/tmp", "phantomjs*"));
+        assert_eq!(of("cache/ab*/x"), Some(Removal::Glob("/app/cache".into())));
+        assert_eq!(of("var/[ab]*"), Some(Removal::Glob("/app/var".into())));
+        assert_eq!(of("$DIR"), None);
+        assert_eq!(removal("tmp", &Workdir::Unknown), None);
+        let reach = |t: &str, path: &str| of(t).expect("resolves").reach(path);
+        assert_eq!(reach("tmp", "/app/tmp"), Reach::Gone);
+        assert_eq!(reach("tmp", "/app/tmp/a"), Reach::Gone);
+        assert_eq!(reach("tmp", "/app/tmpx"), Reach::Untouched);
+        assert_eq!(reach("var/*", "/app/var/sessions/x"), Reach::Gone);
+        assert_eq!(reach("var/*", "/app/var/.keep"), Reach::Untouched);
+        assert_eq!(reach("var/*", "/app/var"), Reach::Untouched);
+        assert_eq!(reach("var/*.pid", "/app/var/run"), Reach::Untouched);
+        assert_eq!(reach("var/*.pid", "/app/var/x.pid/y"), Reach::Gone);
+        assert_eq!(reach("var/[ab]*", "/app/var/run"), Reach::Maybe);
+        for (pattern, name, want) in [
+            ("*", "x", true),
+            ("*", ".x", false),
+            (".*", ".x", true),
+            ("phantomjs*", "phantomjs", true),
+            ("ares_parse_*_reply", "ares_parse_reply", false),
+            ("ares_parse_*_reply", "ares_parse_a_reply", true),
+            ("a?c", "abc", true),
+            ("a?c", "ac", false),
+            ("*a*b", "xaayb", true),
+            ("*a*b", "xaaybc", false),
+        ] {
+            assert_eq!(glob_matches(pattern, name), want, "{pattern} {name}");
+        }
+        assert!(under("/app/a", "/app") && !under("/app", "/app") && !under("/apple", "/app"));
     }
 
     fn changes(text: &str, style: UserStyle) -> Vec<Change> {
