@@ -412,12 +412,18 @@ fn plan(doc: &Document, ctx: &Context) -> Verdict {
 
     // Directories the app must write.
     let shell = !matches!(info.os, Os::Distroless | Os::Scratch);
-    let mut writable = writable_dirs(doc, &chain, &mut unsafe_reasons);
+    let (mut writable, events) = writable_dirs(doc, &chain, &mut unsafe_reasons);
     let tree = app_writes(doc, &chain, ctx, &start, shell, &mut unsafe_reasons);
     for w in &tree.writable {
         if !writable.iter().any(|o| o.path == w.path) {
             writable.push(w.clone());
         }
+    }
+    for (dir, ix) in settle(&mut writable, &events) {
+        unsafe_reasons.push(format!(
+            "the app's files are copied to {dir}, which the RUN at {} removes, so restage cannot tell which directory the app lives and writes in",
+            analysis::place_of(doc, ix)
+        ));
     }
     let owner = who.owner();
     let mut edits: Vec<Edit> = Vec::new();
@@ -1044,7 +1050,7 @@ fn writable_dirs(
     doc: &Document,
     chain: &[&Stage],
     unsafe_reasons: &mut Vec<String>,
-) -> Vec<Writable> {
+) -> (Vec<Writable>, Vec<Event>) {
     let instructions = doc.instructions();
     let stage = doc.final_stage();
     let final_workdir = analysis::workdir_at(doc, stage, stage.instructions.end);
@@ -1061,18 +1067,19 @@ fn writable_dirs(
             app_dirs.push(dest);
         }
     }
-    // Directories the chain creates, in its order: the image's working directory, WORKDIRs,
-    // copy destinations and mkdir targets (with their parents), less what a later `rm` or `mv`
-    // takes away.
-    let mut made: Vec<String> = chain
+    // What the chain makes and takes away, in its order: the image's working directory,
+    // WORKDIRs, copy destinations and mkdir targets (with their parents), and `rm`, `rmdir` and
+    // `mv`.
+    let mut events: Vec<Event> = chain
         .first()
         .and_then(|root| {
             analysis::workdir_at(doc, root, root.from + 1)
                 .known()
-                .map(str::to_string)
+                .map(|wd| Event::Made(wd.to_string()))
         })
         .into_iter()
         .collect();
+    let made = |events: &mut Vec<Event>, path: String| events.push(Event::Made(path));
     let mut out: Vec<Writable> = Vec::new();
     // A path asked for twice keeps its first entry; a VOLUME that declares a directory a RUN
     // already made still marks it, so it is prepared before that VOLUME.
@@ -1091,19 +1098,19 @@ fn writable_dirs(
         match ins.kind {
             Kind::Workdir => {
                 if let Some(wd) = analysis::workdir_at(doc, stage_of(ix), ix + 1).known() {
-                    made.push(wd.to_string());
+                    made(&mut events, wd.to_string());
                 }
             }
             Kind::Copy | Kind::Add => {
                 if let Some(dest) = analysis::resolved_destination(doc, stage_of(ix), ix) {
-                    made.push(dest);
+                    made(&mut events, dest);
                 }
                 // A directory an earlier stage made inside what a `COPY --from` carries here
                 // arrives with that tree, root-owned, as the mkdir itself would have left it
                 // (multi-stage's runtime stage gets `/app/uploads` with `/app`).
                 for (dir, sure) in copied_mkdirs(doc, stage_of(ix), ix) {
                     if sure {
-                        made.push(dir.clone());
+                        made(&mut events, dir.clone());
                     }
                     if is_data_dir(&dir, final_workdir.known(), &app_dirs) {
                         let origin = format!(
@@ -1167,7 +1174,7 @@ fn writable_dirs(
                             for target in mkdir_targets(words) {
                                 match resolve_path(&target, &cwd) {
                                     Some(p) => {
-                                        made.push(p.clone());
+                                        made(&mut events, p.clone());
                                         if is_data_dir(&p, final_workdir.known(), &app_dirs) {
                                             push(
                                                 Writable::made_dir(p, "mkdir".into(), true),
@@ -1182,25 +1189,12 @@ fn writable_dirs(
                                 }
                             }
                         }
-                        "rm" | "rmdir" | "mv" => {
-                            // A directory made above and removed (or moved away) here is not
-                            // there to be given to the user: `chown` of it would fail the build.
-                            // At this point only made directories are marked as existing.
-                            for removal in removed_paths(words)
+                        "rm" | "rmdir" | "mv" => events.extend(
+                            removed_paths(words)
                                 .into_iter()
                                 .filter_map(|gone| removal(gone, &cwd))
-                            {
-                                made.retain(|m| removal.reach(m) == Reach::Untouched);
-                                out.retain(|w| {
-                                    !(w.exists && removal.reach(&w.path) == Reach::Gone)
-                                });
-                                for w in &mut out {
-                                    if removal.reach(&w.path) == Reach::Maybe {
-                                        w.exists = false;
-                                    }
-                                }
-                            }
-                        }
+                                .map(|removal| Event::Removed(removal, ix)),
+                        ),
                         _ => {}
                     }
                 }
@@ -1208,10 +1202,73 @@ fn writable_dirs(
             _ => {}
         }
     }
-    for w in &mut out {
-        w.exists = w.exists || made.iter().any(|m| analysis::is_within(m, &w.path));
+    (out, events)
+}
+
+/// What a chain does to a path, in its order: a directory made (a WORKDIR, a copy's
+/// destination, a mkdir, a directory a `COPY --from` carries) or taken away.
+enum Event {
+    Made(String),
+    /// Taken away by the RUN at this index.
+    Removed(Removal, usize),
+}
+
+/// Where the events of a chain leave a path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fate {
+    /// Nothing made it or took it away.
+    Unseen,
+    /// Made (or a directory inside it made) after anything that took it away.
+    Exists,
+    /// Taken away (by the RUN at this index) after it was last made.
+    Removed(usize),
+    /// A glob restage cannot read may have taken it away.
+    Maybe,
+}
+
+fn fate(events: &[Event], path: &str) -> Fate {
+    let mut fate = Fate::Unseen;
+    for event in events {
+        match event {
+            Event::Made(made) if analysis::is_within(made, path) => fate = Fate::Exists,
+            Event::Made(_) => {}
+            Event::Removed(removal, ix) => match removal.reach(path) {
+                Reach::Gone => fate = Fate::Removed(*ix),
+                Reach::Maybe if !matches!(fate, Fate::Removed(_)) => fate = Fate::Maybe,
+                Reach::Maybe | Reach::Untouched => {}
+            },
+        }
     }
-    out
+    fate
+}
+
+/// Settles each writable path by what the chain did to it: one made is there (no `mkdir -p`);
+/// one taken away after it was made is not, so a directory or file that was there is left out
+/// (a `chown` of it would fail the build) and a VOLUME or a framework's directory is made again;
+/// one a glob may have taken is made again, and such a file left out. Returns the application
+/// directories left out, each with the RUN that takes it away.
+fn settle(writable: &mut Vec<Writable>, events: &[Event]) -> Vec<(String, usize)> {
+    let mut gone_apps = Vec::new();
+    writable.retain_mut(|w| match fate(events, &w.path) {
+        Fate::Unseen => true,
+        Fate::Exists => {
+            w.exists = true;
+            true
+        }
+        Fate::Removed(ix) => {
+            let keep = !w.exists || w.volume.is_some();
+            if !keep && w.how == Grant::AppDir {
+                gone_apps.push((w.path.clone(), ix));
+            }
+            w.exists = false;
+            keep
+        }
+        Fate::Maybe => {
+            w.exists = false;
+            w.how != Grant::File
+        }
+    });
+    gone_apps
 }
 
 /// The directories that the `COPY --from=<stage>` at `ix` brings from an earlier stage of the
@@ -2665,6 +2722,57 @@ mod tests {
             assert_eq!(glob_matches(pattern, name), want, "{pattern} {name}");
         }
         assert!(under("/app/a", "/app") && !under("/app", "/app") && !under("/apple", "/app"));
+    }
+
+    #[test]
+    fn a_path_s_fate_follows_the_chain_in_order() {
+        let made = |p: &str| Event::Made(p.into());
+        let rm = |p: &str, ix| Event::Removed(Removal::Path(p.into()), ix);
+        let glob = |d: &str| Event::Removed(Removal::Glob(d.into()), 9);
+        let events = [
+            made("/app"),
+            made("/app/tmp/cache"),
+            rm("/app/tmp", 3),
+            made("/app/data"),
+            rm("/app/data", 5),
+            made("/app/data/x"),
+            glob("/app/var"),
+        ];
+        assert_eq!(fate(&events, "/app/tmp"), Fate::Removed(3));
+        assert_eq!(fate(&events, "/app/tmp/cache"), Fate::Removed(3));
+        // Made again below it, so there again.
+        assert_eq!(fate(&events, "/app/data"), Fate::Exists);
+        assert_eq!(fate(&events, "/app"), Fate::Exists);
+        assert_eq!(fate(&events, "/app/var/log"), Fate::Maybe);
+        assert_eq!(fate(&events, "/srv"), Fate::Unseen);
+        let writable = |path: &str, exists, how| Writable {
+            path: path.into(),
+            volume: None,
+            origin: "test".into(),
+            exists,
+            how,
+        };
+        let mut ws = vec![
+            writable("/app/tmp/cache", true, Grant::Dir),
+            writable("/app/tmp", false, Grant::Tree),
+            writable("/app/var/log", true, Grant::Dir),
+            writable("/app/var/db.sqlite3", true, Grant::File),
+            writable("/app/data", false, Grant::Dir),
+        ];
+        let gone_apps = settle(&mut ws, &events);
+        assert!(gone_apps.is_empty());
+        let left: Vec<(&str, bool)> = ws.iter().map(|w| (w.path.as_str(), w.exists)).collect();
+        assert_eq!(
+            left,
+            [
+                ("/app/tmp", false),
+                ("/app/var/log", false),
+                ("/app/data", true)
+            ]
+        );
+        let mut app = vec![writable("/app/tmp", true, Grant::AppDir)];
+        assert_eq!(settle(&mut app, &events), [("/app/tmp".to_string(), 3)]);
+        assert!(app.is_empty());
     }
 
     fn changes(text: &str, style: UserStyle) -> Vec<Change> {
