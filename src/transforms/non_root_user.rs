@@ -419,11 +419,17 @@ fn plan(doc: &Document, ctx: &Context) -> Verdict {
             writable.push(w.clone());
         }
     }
-    for (dir, ix) in settle(&mut writable, &events) {
-        unsafe_reasons.push(format!(
-            "the app's files are copied to {dir}, which the RUN at {} removes, so restage cannot tell which directory the app lives and writes in",
-            analysis::place_of(doc, ix)
-        ));
+    for (dir, ix, sure) in settle(&mut writable, &events) {
+        let place = analysis::place_of(doc, ix);
+        unsafe_reasons.push(if sure {
+            format!(
+                "the app's files are copied to {dir}, which the RUN at {place} removes, so restage cannot tell which directory the app lives and writes in"
+            )
+        } else {
+            format!(
+                "the app's files are copied to {dir}, and the RUN at {place}, which restage cannot read, may remove it, so restage cannot tell which directory the app lives and writes in"
+            )
+        });
     }
     let owner = who.owner();
     let mut edits: Vec<Edit> = Vec::new();
@@ -1149,12 +1155,19 @@ fn writable_dirs(
             }
             Kind::Run => {
                 let Some(commands) = analysis::commands(doc, ins) else {
-                    if doc.slice(&ins.extent).contains("mkdir") {
+                    let text = doc.slice(&ins.extent);
+                    if text.contains("mkdir") {
                         unsafe_reasons.push(format!(
                             "the RUN at {} creates directories restage cannot read, which the app may need to write",
                             analysis::place_of(doc, ix)
                         ));
                     }
+                    // What its `rm` and `mv` name may be gone, or may not (a condition, a loop).
+                    events.extend(
+                        unread_removals(text)
+                            .into_iter()
+                            .map(|removal| Event::MaybeRemoved(removal, ix)),
+                    );
                     continue;
                 };
                 let mut cwd = analysis::workdir_at(doc, stage_of(ix), ix);
@@ -1211,6 +1224,8 @@ enum Event {
     Made(String),
     /// Taken away by the RUN at this index.
     Removed(Removal, usize),
+    /// Perhaps taken away by the RUN at this index, which restage cannot read as commands.
+    MaybeRemoved(Removal, usize),
 }
 
 /// Where the events of a chain leave a path.
@@ -1224,6 +1239,8 @@ enum Fate {
     Removed(usize),
     /// A glob restage cannot read may have taken it away.
     Maybe,
+    /// The RUN at this index, which restage cannot read as commands, may have taken it away.
+    Unread(usize),
 }
 
 fn fate(events: &[Event], path: &str) -> Fate {
@@ -1237,17 +1254,49 @@ fn fate(events: &[Event], path: &str) -> Fate {
                 Reach::Maybe if !matches!(fate, Fate::Removed(_)) => fate = Fate::Maybe,
                 Reach::Maybe | Reach::Untouched => {}
             },
+            Event::MaybeRemoved(removal, ix) => {
+                if removal.reach(path) != Reach::Untouched && !matches!(fate, Fate::Removed(_)) {
+                    fate = Fate::Unread(*ix);
+                }
+            }
         }
     }
     fate
+}
+
+/// The absolute paths the `rm`, `rmdir` and `mv` commands of a RUN restage cannot split into
+/// commands name, read word by word between separators (`;`, `&`, `|`, parentheses).
+fn unread_removals(text: &str) -> Vec<Removal> {
+    let mut out = Vec::new();
+    for segment in text.split([';', '&', '|', '(', ')', '\n']) {
+        let words: Vec<String> = segment
+            .split_whitespace()
+            .filter(|w| *w != "\\")
+            .map(|w| w.trim_matches(['"', '\'']).to_string())
+            .collect();
+        let Some(at) = words
+            .iter()
+            .position(|w| matches!(crate::shell::base_name(w), "rm" | "rmdir" | "mv"))
+        else {
+            continue;
+        };
+        out.extend(
+            removed_paths(&words[at..])
+                .into_iter()
+                .filter(|p| p.starts_with('/'))
+                .filter_map(|p| removal(p, &Workdir::Unknown)),
+        );
+    }
+    out
 }
 
 /// Settles each writable path by what the chain did to it: one made is there (no `mkdir -p`);
 /// one taken away after it was made is not, so a directory or file that was there is left out
 /// (a `chown` of it would fail the build) and a VOLUME or a framework's directory is made again;
 /// one a glob may have taken is made again, and such a file left out. Returns the application
-/// directories left out, each with the RUN that takes it away.
-fn settle(writable: &mut Vec<Writable>, events: &[Event]) -> Vec<(String, usize)> {
+/// directories taken away, each with the RUN that takes it away and whether that is sure (else
+/// a RUN restage cannot read may have).
+fn settle(writable: &mut Vec<Writable>, events: &[Event]) -> Vec<(String, usize, bool)> {
     let mut gone_apps = Vec::new();
     writable.retain_mut(|w| match fate(events, &w.path) {
         Fate::Unseen => true,
@@ -1258,12 +1307,19 @@ fn settle(writable: &mut Vec<Writable>, events: &[Event]) -> Vec<(String, usize)
         Fate::Removed(ix) => {
             let keep = !w.exists || w.volume.is_some();
             if !keep && w.how == Grant::AppDir {
-                gone_apps.push((w.path.clone(), ix));
+                gone_apps.push((w.path.clone(), ix, true));
             }
             w.exists = false;
             keep
         }
         Fate::Maybe => {
+            w.exists = false;
+            w.how != Grant::File
+        }
+        Fate::Unread(ix) => {
+            if w.how == Grant::AppDir {
+                gone_apps.push((w.path.clone(), ix, false));
+            }
             w.exists = false;
             w.how != Grant::File
         }
@@ -2725,6 +2781,30 @@ mod tests {
     }
 
     #[test]
+    fn unread_runs_are_searched_for_what_rm_and_mv_name() {
+        let paths = |text: &str| -> Vec<String> {
+            unread_removals(text)
+                .into_iter()
+                .map(|r| match r {
+                    Removal::Path(p) => p,
+                    Removal::Matching { dir, pattern } => format!("{dir}/{pattern}"),
+                    Removal::Glob(d) => format!("{d}/?"),
+                })
+                .collect()
+        };
+        assert_eq!(
+            paths("RUN cd /app && x > /dev/null && rm -rf /app /root"),
+            ["/app", "/root"]
+        );
+        assert_eq!(
+            paths("RUN rm -r $(stack path) && rm -r \"/code\" ;mv /a/b /c"),
+            ["/code", "/a/b"]
+        );
+        assert_eq!(paths("RUN if [ -d x ]; then rm -rf /tmp/*; fi"), ["/tmp/*"]);
+        assert!(paths("RUN cd /app && echo $(pwd) > /app/x && rm -f build.log").is_empty());
+    }
+
+    #[test]
     fn a_path_s_fate_follows_the_chain_in_order() {
         let made = |p: &str| Event::Made(p.into());
         let rm = |p: &str, ix| Event::Removed(Removal::Path(p.into()), ix);
@@ -2771,7 +2851,10 @@ mod tests {
             ]
         );
         let mut app = vec![writable("/app/tmp", true, Grant::AppDir)];
-        assert_eq!(settle(&mut app, &events), [("/app/tmp".to_string(), 3)]);
+        assert_eq!(
+            settle(&mut app, &events),
+            [("/app/tmp".to_string(), 3, true)]
+        );
         assert!(app.is_empty());
     }
 
