@@ -63,6 +63,7 @@ const CASE_TESTS: &[(&str, &str)] = &[
     ("node_global_nodemon", "node-global-nodemon"),
     ("node_mkdir_before_workdir", "node-mkdir-before-workdir"),
     ("node_plain_npm", "node-plain-npm"),
+    ("node_scratch_dir_removed", "node-scratch-dir-removed"),
     ("node_ts_npm", "node-ts-npm"),
     ("node_yarn", "node-yarn"),
     ("python_compiled", "python-compiled"),
