@@ -177,8 +177,17 @@ def removed_dirs(text):
 def check(orig, out):
     found = []
     # A chown restage added, of a directory the original takes away: the RUN fails.
-    added = [line for line in out.splitlines() if "chown" in line and line not in orig.splitlines()]
+    new_lines = [line for line in out.splitlines() if line not in orig.splitlines()]
+    added = [line for line in new_lines if "chown" in line]
     if added:
+        # What the added lines make again with `mkdir -p` is there for the chown.
+        remade = [
+            t
+            for line in new_lines
+            for cmd in commands(line.replace("\\", " "))
+            if cmd.split()[:1] == ["mkdir"] or cmd.split()[:2] == ["RUN", "mkdir"]
+            for t in paths_of(cmd.split(None, 1)[1] if cmd.startswith("RUN") else cmd, "/")
+        ]
         gone = removed_dirs(orig)
         for line in added:
             for cmd in commands(line.replace("\\", " ")):
@@ -186,7 +195,8 @@ def check(orig, out):
                     cmd = cmd[3:].strip()
                 if cmd.split()[:1] != ["chown"]:
                     continue
-                if any(within(t, g) for t in paths_of(cmd, "/")[1:] for g in gone):
+                targets = [t for t in paths_of(cmd, "/")[1:] if t not in remade]
+                if any(within(t, g) for t in targets for g in gone):
                     found.append(("chown-removed", cmd))
     so, sw = stages(orig), stages(out)
     if not sw:
@@ -387,6 +397,12 @@ SELF_TEST += [
         "FROM node:20-slim\nWORKDIR /app\nRUN mkdir -p tmp/x data && rm -rf tmp\n"
         "RUN chown 1000:1000 /app/tmp/x /app/data /app\nUSER 1000:1000\nCMD node s.js\n",
         ["chown-removed"],
+    ),
+    (
+        "FROM node:20-slim\nWORKDIR /app\nRUN mkdir -p tmp/x && rm -rf $(ls) tmp\nCMD node s.js\n",
+        "FROM node:20-slim\nWORKDIR /app\nRUN mkdir -p tmp/x && rm -rf $(ls) tmp\n"
+        "RUN mkdir -p /app/tmp/x \\\n    && chown 1000:1000 /app/tmp/x /app\nUSER 1000:1000\nCMD node s.js\n",
+        [],
     ),
     (
         "FROM node:20-slim\nWORKDIR /app\nRUN rm -rf data && mkdir -p data\nCMD node s.js\n",

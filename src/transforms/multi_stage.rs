@@ -648,6 +648,7 @@ fn plan(doc: &Document, ctx: &Context) -> Result<Change, Verdict> {
     let replays = runtime_fs::plan(
         doc,
         &prep,
+        &run_effects,
         &carried_paths,
         &a.workdir,
         &doc.style().keyword(Kind::Run),

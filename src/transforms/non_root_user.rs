@@ -1086,6 +1086,8 @@ fn writable_dirs(
         .into_iter()
         .collect();
     let made = |events: &mut Vec<Event>, path: String| events.push(Event::Made(path));
+    // The directories each stage a `COPY --from` reads makes, found once.
+    let mut stage_dirs: Vec<(usize, Vec<(String, bool)>)> = Vec::new();
     let mut out: Vec<Writable> = Vec::new();
     // A path asked for twice keeps its first entry; a VOLUME that declares a directory a RUN
     // already made still marks it, so it is prepared before that VOLUME.
@@ -1114,7 +1116,7 @@ fn writable_dirs(
                 // A directory an earlier stage made inside what a `COPY --from` carries here
                 // arrives with that tree, root-owned, as the mkdir itself would have left it
                 // (multi-stage's runtime stage gets `/app/uploads` with `/app`).
-                for (dir, sure) in copied_mkdirs(doc, stage_of(ix), ix) {
+                for (dir, sure) in copied_mkdirs(doc, stage_of(ix), ix, &mut stage_dirs) {
                     if sure {
                         made(&mut events, dir.clone());
                     }
@@ -1329,10 +1331,14 @@ fn settle(writable: &mut Vec<Writable>, events: &[Event]) -> Vec<(String, usize,
 
 /// The directories that the `COPY --from=<stage>` at `ix` brings from an earlier stage of the
 /// file which that stage (or one it is built FROM) made with `mkdir`, at their paths here, each
-/// with whether it surely still exists (false when a later `rm` with a glob may have taken it).
-/// A directory the stage removes or moves away after making it is left out. Only a COPY of one
-/// directory to a known destination is read.
-fn copied_mkdirs(doc: &Document, stage: &Stage, ix: usize) -> Vec<(String, bool)> {
+/// with whether it surely still exists (see `stage_mkdirs`). Only a COPY of one directory to a
+/// known destination is read. `known` keeps each source stage's directories for the next COPY.
+fn copied_mkdirs(
+    doc: &Document,
+    stage: &Stage,
+    ix: usize,
+    known: &mut Vec<(usize, Vec<(String, bool)>)>,
+) -> Vec<(String, bool)> {
     let ins = &doc.instructions()[ix];
     if ins.kind != Kind::Copy {
         return Vec::new();
@@ -1353,9 +1359,36 @@ fn copied_mkdirs(doc: &Document, stage: &Stage, ix: usize) -> Vec<(String, bool)
         return Vec::new();
     };
     let source = analysis::normalize(&analysis::join("/", &source.value));
-    // The source stage and the stages of the file it is built FROM, each once, oldest first.
+    let at = match known.iter().position(|(i, _)| *i == source_stage.index) {
+        Some(at) => at,
+        None => {
+            known.push((source_stage.index, stage_mkdirs(doc, source_stage)));
+            known.len() - 1
+        }
+    };
+    known[at]
+        .1
+        .iter()
+        .filter(|(p, _)| analysis::is_within(p, &source))
+        .map(|(p, sure)| {
+            let rest = p[source.len()..].trim_start_matches('/');
+            let here = if rest.is_empty() {
+                dest.clone()
+            } else {
+                analysis::join(&dest, rest)
+            };
+            (here, *sure)
+        })
+        .collect()
+}
+
+/// The directories `stage` (with the stages of the file it is built FROM, oldest first) makes
+/// with `mkdir` and does not take away again with `rm`, `rmdir` or `mv`, each with whether it
+/// surely still exists: false when a glob restage cannot read, or a RUN it cannot read as
+/// commands, may have taken it.
+fn stage_mkdirs(doc: &Document, stage: &Stage) -> Vec<(String, bool)> {
     let mut lineage: Vec<&Stage> = Vec::new();
-    let mut current = Some(source_stage);
+    let mut current = Some(stage);
     while let Some(st) = current {
         if lineage.len() > doc.stages().len() {
             break;
@@ -1365,16 +1398,27 @@ fn copied_mkdirs(doc: &Document, stage: &Stage, ix: usize) -> Vec<(String, bool)
             .stage_named(&st.image.value)
             .filter(|parent| parent.index < st.index);
     }
-    // Made directories, at their paths in the source stage.
     let mut made: Vec<(String, bool)> = Vec::new();
     for st in lineage.into_iter().rev() {
-        each_run_command(doc, st, |_, words, cwd| {
+        each_run_command(doc, st, |_, step| {
+            let (words, cwd) = match step {
+                Step::Command(words, cwd) => (words, cwd),
+                Step::Unread(text) => {
+                    // What its `rm` and `mv` name may be gone, or may not.
+                    for removal in unread_removals(text) {
+                        for (m, sure) in &mut made {
+                            if removal.reach(m) != Reach::Untouched {
+                                *sure = false;
+                            }
+                        }
+                    }
+                    return None::<()>;
+                }
+            };
             match words.first().map(|p| crate::shell::base_name(p)) {
                 Some("mkdir") => {
                     for target in mkdir_targets(words) {
-                        if let Some(p) = resolve_path(&target, cwd)
-                            && analysis::is_within(&p, &source)
-                        {
+                        if let Some(p) = resolve_path(&target, cwd) {
                             made.retain(|(m, _)| *m != p);
                             made.push((p, true));
                         }
@@ -1395,20 +1439,10 @@ fn copied_mkdirs(doc: &Document, stage: &Stage, ix: usize) -> Vec<(String, bool)
                 }
                 _ => {}
             }
-            None::<()>
+            None
         });
     }
-    made.into_iter()
-        .map(|(p, sure)| {
-            let rest = p[source.len()..].trim_start_matches('/');
-            let here = if rest.is_empty() {
-                dest.clone()
-            } else {
-                analysis::join(&dest, rest)
-            };
-            (here, sure)
-        })
-        .collect()
+    made
 }
 
 /// What an `rm`, `rmdir` or `mv` takes away from where it was.
@@ -1543,13 +1577,22 @@ fn removed_paths(words: &[String]) -> Vec<&str> {
     operands
 }
 
-/// Calls `f` with each simple command the readable RUNs of `stage` run (not `cd`), its RUN's
-/// index and the directory it runs in: the stage's WORKDIR, followed through `cd`. Stops at
-/// the first `Some` `f` returns.
+/// One step of a stage's RUNs, as `each_run_command` gives it.
+enum Step<'a> {
+    /// A simple command (not `cd`) and the directory it runs in: the stage's WORKDIR, followed
+    /// through `cd`.
+    Command(&'a [String], &'a Workdir),
+    /// The text of a RUN restage cannot split into commands.
+    Unread(&'a str),
+}
+
+/// Calls `f` with each step of the RUNs of `stage`, in order, and its RUN's index: each simple
+/// command of a readable RUN, or the text of one restage cannot read. Stops at the first `Some`
+/// `f` returns.
 fn each_run_command<T>(
     doc: &Document,
     stage: &Stage,
-    mut f: impl FnMut(usize, &[String], &Workdir) -> Option<T>,
+    mut f: impl FnMut(usize, Step<'_>) -> Option<T>,
 ) -> Option<T> {
     let body = stage.from + 1..stage.instructions.end;
     for (ix, ins) in doc.instructions()[body.clone()].iter().enumerate() {
@@ -1558,6 +1601,9 @@ fn each_run_command<T>(
             continue;
         }
         let Some(commands) = analysis::commands(doc, ins) else {
+            if let Some(found) = f(ix, Step::Unread(doc.slice(&ins.extent))) {
+                return Some(found);
+            }
             continue;
         };
         let mut cwd = analysis::workdir_at(doc, stage, ix);
@@ -1570,7 +1616,7 @@ fn each_run_command<T>(
                 };
                 continue;
             }
-            if let Some(found) = f(ix, words, &cwd) {
+            if let Some(found) = f(ix, Step::Command(words, &cwd)) {
                 return Some(found);
             }
         }
@@ -2272,7 +2318,10 @@ fn runs_app_code(
         }
     }
     places.into_iter().find_map(|(stage, dir)| {
-        each_run_command(doc, stage, |ix, words, cwd| {
+        each_run_command(doc, stage, |ix, step| {
+            let Step::Command(words, cwd) = step else {
+                return None;
+            };
             let program = words.first()?;
             let name = crate::shell::base_name(program);
             let interpreter = INTERPRETERS.contains(&name)

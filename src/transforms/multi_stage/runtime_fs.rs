@@ -144,12 +144,26 @@ enum Fate {
 pub(super) fn plan(
     doc: &Document,
     prep: &[(usize, &InstructionEffects, Option<String>)],
+    runs: &[(usize, InstructionEffects)],
     carried: &[String],
     workdir: &str,
     run_kw: &str,
 ) -> Result<RuntimeFs, String> {
     let nl = doc.style().nl();
     let mut fs = RuntimeFs::default();
+    // What any RUN of the build removes, at (RUN index, command index): a directory made before
+    // it and removed by it is not in the original image, so it is not made again.
+    let removals: Vec<((usize, usize), &str)> = runs
+        .iter()
+        .flat_map(|(ix, e)| {
+            e.commands.iter().enumerate().flat_map(move |(j, c)| {
+                c.effects
+                    .iter()
+                    .filter(|p| p.op == Op::Remove && !p.path.contains(['*', '?', '[']))
+                    .map(move |p| ((*ix, j), p.path.as_str()))
+            })
+        })
+        .collect();
     for (ix, e, dir) in prep {
         let line = analysis::place_of(doc, *ix);
         if let Some(why) = &e.unknown {
@@ -171,8 +185,13 @@ pub(super) fn plan(
             continue;
         }
         let mut fates: Vec<Fate> = Vec::new();
-        for c in &e.commands {
-            fates.push(fate(c, carried, workdir, &mut fs)?);
+        for (j, c) in e.commands.iter().enumerate() {
+            let removed_later = |path: &str| {
+                removals
+                    .iter()
+                    .any(|(at, gone)| *at > (*ix, j) && analysis::is_within(path, gone))
+            };
+            fates.push(fate(c, carried, workdir, &removed_later, &mut fs)?);
         }
         // A `cd` is kept when a kept command follows it.
         for k in 0..e.commands.len() {
@@ -319,6 +338,7 @@ fn fate(
     c: &CommandEffects,
     carried: &[String],
     workdir: &str,
+    removed_later: &dyn Fn(&str) -> bool,
     fs: &mut RuntimeFs,
 ) -> Result<Fate, String> {
     let program = c.words.first().map(String::as_str).unwrap_or("");
@@ -334,7 +354,10 @@ fn fate(
     for e in &c.effects {
         let f = match &e.op {
             Op::CreateDir { .. } => {
-                if present(&e.path, carried, workdir) || fs.created.contains(&e.path) {
+                if present(&e.path, carried, workdir)
+                    || fs.created.contains(&e.path)
+                    || removed_later(&e.path)
+                {
                     Fate::Drop
                 } else {
                     fs.created.push(e.path.clone());
