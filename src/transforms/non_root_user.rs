@@ -1818,6 +1818,17 @@ fn root_home_builds(doc: &Document, chain: &[&Stage]) -> Option<String> {
                             words.join(" ")
                         ));
                     }
+                    if name == "pipenv"
+                        && home_is_root()
+                        && pipenv_installs(args)
+                        && pipenv_venv_in_home(doc, chain, ix, &under_home)
+                    {
+                        return Some(format!(
+                            "the RUN at {} runs `{}`, which installs into a virtualenv under root's home (~/.local/share/virtualenvs), where pipenv run as another user does not look: {advice}; or have pipenv install into the project (`ENV PIPENV_VENV_IN_PROJECT=1`) or into the image's Python (`pipenv install --system`)",
+                            line(),
+                            words.join(" ")
+                        ));
+                    }
                     if in_home && !HOME_NEUTRAL.contains(&name) {
                         return Some(format!(
                             "the RUN at {} runs `{}` in root's home: {advice}",
@@ -1840,6 +1851,37 @@ fn root_home_builds(doc: &Document, chain: &[&Stage]) -> Option<String> {
         }
     }
     None
+}
+
+/// True when `pipenv` with `args` installs the project's dependencies into its virtualenv:
+/// `install` or `sync` without `--system`.
+fn pipenv_installs(args: &[String]) -> bool {
+    args.iter()
+        .find(|a| !a.starts_with('-'))
+        .is_some_and(|sub| sub == "install" || sub == "sync")
+        && !args.iter().any(|a| a == "--system")
+}
+
+/// True when pipenv, run by root at instruction `ix`, creates its virtualenv in its default
+/// place, `~/.local/share/virtualenvs`: nothing before it in the chain puts it in the project
+/// (PIPENV_VENV_IN_PROJECT), points WORKON_HOME outside root's home, or activates a virtualenv
+/// (VIRTUAL_ENV), which pipenv would use instead.
+fn pipenv_venv_in_home(
+    doc: &Document,
+    chain: &[&Stage],
+    ix: usize,
+    under_home: &dyn Fn(&str) -> bool,
+) -> bool {
+    let set = |name: &str| variable_at(doc, chain, ix, name);
+    let in_project = set("PIPENV_VENV_IN_PROJECT").is_some_and(|v| {
+        !matches!(
+            v.trim_matches(['"', '\'']).to_ascii_lowercase().as_str(),
+            "" | "0" | "false" | "no" | "off"
+        )
+    });
+    !(in_project
+        || set("WORKON_HOME").is_some_and(|w| !under_home(&w))
+        || set("VIRTUAL_ENV").is_some())
 }
 
 /// The poetry subcommand among `args` that installs the project's dependencies into its
@@ -3174,6 +3216,39 @@ mod tests {
         ];
         for body in kept {
             let text = format!("{base}{body}CMD [\"poetry\", \"run\", \"python\", \"app.py\"]\n");
+            let cs = changes(&text, UserStyle::Numeric);
+            assert_eq!(
+                cs[0].applicability,
+                Applicability::Safe,
+                "{text}: {}",
+                cs[0].reason
+            );
+        }
+    }
+
+    #[test]
+    fn pipenv_virtualenvs_in_roots_home_are_refused_unless_placed_elsewhere() {
+        let base = "FROM python:3.12-slim\nRUN pip install pipenv\nWORKDIR /app\nCOPY . .\n";
+        for body in [
+            "RUN pipenv install\n",
+            "RUN pipenv install --deploy\n",
+            "RUN pipenv sync\n",
+            "ENV WORKON_HOME=/root/venvs\nRUN pipenv install\n",
+            "ENV PIPENV_VENV_IN_PROJECT=0\nRUN pipenv install\n",
+        ] {
+            let text = format!("{base}{body}CMD [\"pipenv\", \"run\", \"python\", \"app.py\"]\n");
+            let cs = changes(&text, UserStyle::Numeric);
+            assert_eq!(cs[0].applicability, Applicability::DisplayOnly, "{text}");
+            assert!(cs[0].reason.contains("virtualenvs"), "{}", cs[0].reason);
+        }
+        for body in [
+            "RUN pipenv install --system --deploy\n",
+            "ENV PIPENV_VENV_IN_PROJECT=1\nRUN pipenv install\n",
+            "ENV WORKON_HOME=/opt/venvs\nRUN pipenv install\n",
+            "ENV HOME=/home/build\nRUN pipenv install\n",
+            "RUN pipenv lock\n",
+        ] {
+            let text = format!("{base}{body}CMD [\"python\", \"app.py\"]\n");
             let cs = changes(&text, UserStyle::Numeric);
             assert_eq!(
                 cs[0].applicability,
