@@ -2426,13 +2426,20 @@ fn lives_at_root(doc: &Document, chain: &[&Stage], root: Option<&str>) -> bool {
                     // A relative destination under the image's own working directory (`/` for
                     // most images): no directory of the app's own. A stage built FROM another
                     // stage inherits that stage's WORKDIR instead, which is not known here.
-                    None => {
-                        chain.len() == 1
-                            && matches!(analysis::workdir_at(doc, stage, ix), Workdir::Inherited)
-                            && analysis::destination(ins).is_some_and(|w| {
-                                !w.value.starts_with('/') && !w.value.contains('$')
-                            })
-                    }
+                    // A relative destination under a WORKDIR restage cannot resolve (a relative
+                    // `WORKDIR app` on the image's own, a variable): it cannot locate the app.
+                    None => match analysis::workdir_at(doc, stage, ix) {
+                        Workdir::Inherited => {
+                            chain.len() == 1
+                                && analysis::destination(ins).is_some_and(|w| {
+                                    !w.value.starts_with('/') && !w.value.contains('$')
+                                })
+                        }
+                        Workdir::Unknown => {
+                            analysis::destination(ins).is_some_and(|w| !w.value.starts_with('/'))
+                        }
+                        Workdir::Known(_) => false,
+                    },
                 }
             })
         }
