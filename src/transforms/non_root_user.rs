@@ -1873,15 +1873,19 @@ fn pipenv_venv_in_home(
     under_home: &dyn Fn(&str) -> bool,
 ) -> bool {
     let set = |name: &str| variable_at(doc, chain, ix, name);
-    let in_project = set("PIPENV_VENV_IN_PROJECT").is_some_and(|v| {
-        !matches!(
-            v.trim_matches(['"', '\'']).to_ascii_lowercase().as_str(),
-            "" | "0" | "false" | "no" | "off"
-        )
-    });
+    let in_project = set("PIPENV_VENV_IN_PROJECT").is_some_and(|v| truthy(&v));
     !(in_project
         || set("WORKON_HOME").is_some_and(|w| !under_home(&w))
         || set("VIRTUAL_ENV").is_some())
+}
+
+/// True when a setting's value turns it on: anything but empty, `0`, `false`, `no`, `off`
+/// (quotes and case aside).
+fn truthy(v: &str) -> bool {
+    !matches!(
+        v.trim_matches(['"', '\'']).to_ascii_lowercase().as_str(),
+        "" | "0" | "false" | "no" | "off"
+    )
 }
 
 /// The poetry subcommand among `args` that installs the project's dependencies into its
@@ -1902,12 +1906,6 @@ fn poetry_venv_in_cache(
     ix: usize,
     under_home: &dyn Fn(&str) -> bool,
 ) -> bool {
-    let truthy = |v: &str| {
-        !matches!(
-            v.trim_matches(['"', '\'']).to_ascii_lowercase().as_str(),
-            "" | "0" | "false" | "no" | "off"
-        )
-    };
     // `poetry config [--local] KEY VALUE` up to and including instruction `ix`, the last wins.
     let instructions = doc.instructions();
     let config = |key: &str| -> Option<String> {
@@ -2168,7 +2166,10 @@ fn app_writes(
         unsafe_reasons.push(format!("{unknown}, {cannot}"));
     }
     // The application directory, found once for all the questions below.
-    let app_dir = app_root(doc, chain);
+    let (app_dir, holds_context) = match app_root(doc, chain) {
+        Some((dir, whole)) => (Some(dir), whole),
+        None => (None, false),
+    };
     if let Some(root) = app_dir.as_deref().filter(|r| *r != "/")
         && let Some((ix, command)) = runs_app_code(doc, chain, ctx, root)
     {
@@ -2293,7 +2294,9 @@ fn app_writes(
         if !w.dirs.is_empty() {
             what.push(format!("writes {} in {root}", w.dirs.join(", ")));
         }
-        if w.chown_files && !files.is_empty() {
+        // Root entries are there only when the whole context is copied to the root: a chown
+        // of one that no COPY brought would fail the build.
+        if w.chown_files && holds_context && !files.is_empty() {
             for f in files {
                 push(analysis::join(&root, f), Grant::File, true);
             }
@@ -2563,8 +2566,9 @@ fn stage_ref<'d>(doc: &'d Document, from: &str) -> Option<&'d Stage> {
 
 /// The application root of the final stage: where the build context is copied (`COPY . <dir>`
 /// in the chain, or `COPY --from=<stage> <dir> <dest>` of a stage that copied it to `<dir>`),
-/// else the final WORKDIR when the stage copies files into it.
-fn app_root(doc: &Document, chain: &[&Stage]) -> Option<String> {
+/// else the final WORKDIR when the stage copies files into it; with whether the whole build
+/// context is there (the first case), so its root entries are.
+fn app_root(doc: &Document, chain: &[&Stage]) -> Option<(String, bool)> {
     let instructions = doc.instructions();
     let stage_of = |ix: usize| &doc.stages()[instructions[ix].stage.expect("in a stage")];
     let final_stage = doc.final_stage();
@@ -2609,12 +2613,13 @@ fn app_root(doc: &Document, chain: &[&Stage]) -> Option<String> {
             });
         }
     }
-    root.or_else(|| {
-        analysis::workdir_at(doc, final_stage, final_stage.instructions.end)
+    match root {
+        Some(root) => Some((root, true)),
+        None => analysis::workdir_at(doc, final_stage, final_stage.instructions.end)
             .known()
             .filter(|wd| *wd != "/")
-            .map(str::to_string)
-    })
+            .map(|wd| (wd.to_string(), false)),
+    }
 }
 
 /// An absolute, normalised path for `path` in working directory `cwd`; `None` for variables,
